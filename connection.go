@@ -1,0 +1,55 @@
+package banklink
+
+import "time"
+
+// ConnectionStatus is the lifecycle status of a connection.
+type ConnectionStatus string
+
+// Connection statuses, as Meld names them.
+const (
+	StatusInProgress        ConnectionStatus = "IN_PROGRESS"
+	StatusExpired           ConnectionStatus = "EXPIRED"
+	StatusActive            ConnectionStatus = "ACTIVE"
+	StatusPartiallyActive   ConnectionStatus = "PARTIALLY_ACTIVE"
+	StatusDegraded          ConnectionStatus = "DEGRADED"
+	StatusReconnectRequired ConnectionStatus = "RECONNECT_REQUIRED"
+	StatusUnrecoverable     ConnectionStatus = "UNRECOVERABLE"
+	StatusUndetermined      ConnectionStatus = "UNDETERMINED"
+	StatusDeleted           ConnectionStatus = "DELETED"
+)
+
+// ConnectionCompletionWindow is how long a connection may stay IN_PROGRESS
+// before it becomes EXPIRED.
+const ConnectionCompletionWindow = 4 * time.Hour
+
+// Connection is one customer's login at one institution through one
+// provider. connect/start creates it IN_PROGRESS; the widget completes it.
+type Connection struct {
+	ID                 string
+	Key                string
+	AccountID          string
+	Environment        Environment
+	CustomerID         string
+	ExternalCustomerID string
+
+	// InstitutionID is set when connect/start named one (the widget skips
+	// its picker) or once the customer has picked one.
+	InstitutionID           string
+	InstitutionName         string
+	InstitutionSearchString string
+
+	Products         []Product
+	OptionalProducts []Product
+	Regions          []Region
+	AllowRedirect    bool
+	RedirectURL      string
+	RoutingProfile   string
+
+	Status       ConnectionStatus
+	StatusReason string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// ExpiresAt is when an IN_PROGRESS connection becomes EXPIRED.
+	ExpiresAt time.Time
+}

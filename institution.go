@@ -1,0 +1,162 @@
+package banklink
+
+import "slices"
+
+// Institution types.
+const (
+	InstitutionBank        = "BANK"
+	InstitutionCreditUnion = "CREDIT_UNION"
+	InstitutionBrokerage   = "BROKERAGE"
+	InstitutionOther       = "OTHER"
+)
+
+// InstitutionTypes lists the valid institution types.
+var InstitutionTypes = []string{InstitutionBank, InstitutionCreditUnion, InstitutionBrokerage, InstitutionOther}
+
+// Provider health of an institution, as last observed.
+const (
+	HealthHealthy  = "HEALTHY"
+	HealthDegraded = "DEGRADED"
+	HealthDown     = "DOWN"
+)
+
+// Institution is a bank, credit union or brokerage a customer can link.
+type Institution struct {
+	ID      string
+	Key     string
+	Name    string
+	SubName string
+	Aliases []string
+	Domain  string
+	Type    string
+	IsTest  bool
+	// Rank orders the picker: 1 is the most popular institution, larger
+	// numbers less popular ones.
+	Rank   int
+	Images InstitutionImages
+	// Regions lists where the institution serves customers: whole
+	// countries ("US") or subdivisions ("US-NY").
+	Regions []Region
+	// Providers maps a provider type ("sandbox") to how that provider
+	// reaches the institution.
+	Providers map[string]ProviderInstitution
+}
+
+// InstitutionImages are URLs of the institution's logos.
+type InstitutionImages struct {
+	Icon string
+	Tile string
+	Wide string
+}
+
+// ProviderInstitution is one provider's view of an institution.
+type ProviderInstitution struct {
+	// ProviderInstitutionID is the provider's own id for the institution.
+	ProviderInstitutionID string
+	// Products lists what the provider supports there, including the
+	// HISTORICAL_TRANSACTIONS capability.
+	Products []Product
+	// Redirect is true when the login redirects to the bank (OAuth).
+	Redirect bool
+	Health   string
+}
+
+// Eligibility is what a connect request asks of an institution.
+type Eligibility struct {
+	Products      ProductSet
+	Regions       []Region
+	AllowRedirect bool
+	// Providers holds the provider types enabled for the request; nil
+	// means every provider.
+	Providers map[string]bool
+}
+
+// Ineligibility says why an institution does not fit a request. The zero
+// value means it fits.
+type Ineligibility struct {
+	// NoProvider: no enabled provider reaches the institution at all.
+	NoProvider bool
+	// MissingProducts are required products that no enabled provider
+	// supports there (taking the provider that lacks the fewest).
+	MissingProducts ProductSet
+	// Region: the institution serves none of the requested regions.
+	Region bool
+	// Redirect: the only providers that fit log in by redirect and the
+	// request disallows redirects.
+	Redirect bool
+}
+
+// OK reports whether nothing is wrong.
+func (r Ineligibility) OK() bool {
+	return !r.NoProvider && r.MissingProducts == 0 && !r.Region && !r.Redirect
+}
+
+// ServesAny reports whether the institution serves one of regions; an empty
+// list means no region filter.
+func (in *Institution) ServesAny(regions []Region) bool {
+	if len(regions) == 0 {
+		return true
+	}
+	for _, want := range regions {
+		for _, have := range in.Regions {
+			if have.Covers(want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// CheckEligibility is the one eligibility rule, shared by connect/start, the
+// institution search and the widget picker: an institution is eligible when
+// some enabled provider supports all required products there (without a
+// redirect login if redirects are disallowed) and it serves one of the
+// requested regions.
+func (in *Institution) CheckEligibility(e Eligibility) Ineligibility {
+	var why Ineligibility
+	why.Region = !in.ServesAny(e.Regions)
+	best := -1
+	sawProvider, blockedByRedirect := false, false
+	for name, p := range in.Providers {
+		if e.Providers != nil && !e.Providers[name] {
+			continue
+		}
+		sawProvider = true
+		missing := e.Products &^ NewProductSet(p.Products...)
+		if missing == 0 && p.Redirect && !e.AllowRedirect {
+			blockedByRedirect = true
+			continue
+		}
+		if missing == 0 {
+			why.MissingProducts, why.Redirect = 0, false
+			return why
+		}
+		if n := popcount(missing); best < 0 || n < best {
+			best, why.MissingProducts = n, missing
+		}
+	}
+	why.NoProvider = !sawProvider
+	if blockedByRedirect {
+		// A provider has every product; only the redirect rule stops it,
+		// so that is the reason worth telling.
+		why.Redirect, why.MissingProducts = true, 0
+	}
+	return why
+}
+
+func popcount(s ProductSet) int {
+	n := 0
+	for ; s != 0; s &= s - 1 {
+		n++
+	}
+	return n
+}
+
+// SupportsAny reports whether one of the named providers reaches the
+// institution; an empty list means any provider.
+func (in *Institution) SupportsAny(providers []string) bool {
+	if len(providers) == 0 {
+		return len(in.Providers) > 0
+	}
+	return slices.ContainsFunc(providers, func(p string) bool { _, ok := in.Providers[p]; return ok })
+}

@@ -1,0 +1,174 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"banklink"
+)
+
+// seqKey turns a row's insertion sequence into its public cursor key.
+func seqKey(seq int64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(seq))
+	return banklink.EncodeBase58(b[:], 11)
+}
+
+func toJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only slices of strings are stored this way
+	}
+	return string(b)
+}
+
+// StartConnection implements banklink.ConnectionStore.
+func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn *banklink.Connection) error {
+	now := db.now()
+	if cust.CreatedAt.IsZero() {
+		cust.CreatedAt = now
+	}
+	if conn.CreatedAt.IsZero() {
+		conn.CreatedAt = now
+	}
+	if conn.UpdatedAt.IsZero() {
+		conn.UpdatedAt = conn.CreatedAt
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Insert-if-absent then read back: under concurrent starts for one
+		// new externalCustomerId every caller ends up with the same row.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customers (id, account_id, environment, external_id, status, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, environment, external_id) DO NOTHING`,
+			cust.ID, cust.AccountID, string(cust.Environment), cust.ExternalID, banklink.CustomerStatusActive, micros(cust.CreatedAt)); err != nil {
+			if isForeignKeyViolation(err) {
+				return notFound("Account")
+			}
+			return fmt.Errorf("start connection: upsert customer: %w", err)
+		}
+		var seq, created int64
+		if err := tx.QueryRowContext(ctx, `SELECT seq, id, status, created_at FROM customers WHERE account_id = $1 AND environment = $2 AND external_id = $3`,
+			cust.AccountID, string(cust.Environment), cust.ExternalID).Scan(&seq, &cust.ID, &cust.Status, &created); err != nil {
+			return fmt.Errorf("start connection: read customer: %w", err)
+		}
+		cust.Key, cust.CreatedAt = seqKey(seq), fromMicros(created)
+
+		var instID sql.NullString
+		if conn.InstitutionID != "" {
+			if err := tx.QueryRowContext(ctx, `SELECT name FROM institutions WHERE id = $1`, conn.InstitutionID).Scan(&conn.InstitutionName); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return banklink.Errorf(banklink.ENOTFOUND, "Institution %s not found.", conn.InstitutionID)
+				}
+				return fmt.Errorf("start connection: find institution: %w", err)
+			}
+			instID = sql.NullString{String: conn.InstitutionID, Valid: true}
+		}
+		conn.CustomerID, conn.ExternalCustomerID = cust.ID, cust.ExternalID
+		err := tx.QueryRowContext(ctx, `INSERT INTO connections (id, account_id, environment, customer_id, institution_id,
+			institution_search_string, products, optional_products, regions, allow_redirect, redirect_url, routing_profile,
+			status, status_reason, created_at, updated_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING seq`,
+			conn.ID, conn.AccountID, string(conn.Environment), conn.CustomerID, instID,
+			conn.InstitutionSearchString, toJSON(nonNil(conn.Products)), toJSON(nonNil(conn.OptionalProducts)), toJSON(nonNil(conn.Regions)),
+			conn.AllowRedirect, conn.RedirectURL, conn.RoutingProfile,
+			string(conn.Status), conn.StatusReason, micros(conn.CreatedAt), micros(conn.UpdatedAt), micros(conn.ExpiresAt),
+		).Scan(&seq)
+		if isUniqueViolation(err) {
+			return banklink.Errorf(banklink.ECONFLICT, "Connection %s already exists.", conn.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("start connection: insert: %w", err)
+		}
+		conn.Key = seqKey(seq)
+		return nil
+	})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+const connectionColumns = `c.seq, c.id, c.account_id, c.environment, c.customer_id, cu.external_id, c.institution_id, i.name,
+	c.institution_search_string, c.products, c.optional_products, c.regions, c.allow_redirect, c.redirect_url,
+	c.routing_profile, c.status, c.status_reason, c.created_at, c.updated_at, c.expires_at`
+
+const connectionFrom = ` FROM connections c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN institutions i ON i.id = c.institution_id`
+
+func scanConnection(row interface{ Scan(...any) error }) (*banklink.Connection, error) {
+	var c banklink.Connection
+	var seq, created, updated, expires int64
+	var env, status, products, optional, regions string
+	var instID, instName sql.NullString
+	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.CustomerID, &c.ExternalCustomerID, &instID, &instName,
+		&c.InstitutionSearchString, &products, &optional, &regions, &c.AllowRedirect, &c.RedirectURL,
+		&c.RoutingProfile, &status, &c.StatusReason, &created, &updated, &expires); err != nil {
+		return nil, err
+	}
+	c.Key = seqKey(seq)
+	c.Environment, c.Status = banklink.Environment(env), banklink.ConnectionStatus(status)
+	c.InstitutionID, c.InstitutionName = instID.String, instName.String
+	c.CreatedAt, c.UpdatedAt, c.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
+	for _, f := range []struct {
+		src string
+		dst any
+	}{{products, &c.Products}, {optional, &c.OptionalProducts}, {regions, &c.Regions}} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return nil, fmt.Errorf("decode connection %s: %w", c.ID, err)
+		}
+	}
+	return &c, nil
+}
+
+// FindConnectionByID implements banklink.ConnectionStore.
+func (db *DB) FindConnectionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Connection, error) {
+	c, err := scanConnection(db.r.QueryRowContext(ctx, `SELECT `+connectionColumns+connectionFrom+
+		` WHERE c.id = $1 AND c.account_id = $2 AND c.environment = $3`, id, scope.AccountID, string(scope.Environment)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Connection")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find connection %q: %w", id, err)
+	}
+	return c, nil
+}
+
+const customerColumns = `seq, id, account_id, environment, external_id, status, created_at`
+
+func scanCustomer(row interface{ Scan(...any) error }) (*banklink.Customer, error) {
+	var c banklink.Customer
+	var seq, created int64
+	var env string
+	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.ExternalID, &c.Status, &created); err != nil {
+		return nil, err
+	}
+	c.Key, c.Environment, c.CreatedAt = seqKey(seq), banklink.Environment(env), fromMicros(created)
+	return &c, nil
+}
+
+// FindCustomerByID implements banklink.ConnectionStore.
+func (db *DB) FindCustomerByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Customer, error) {
+	return db.findCustomer(ctx, `id`, id, scope)
+}
+
+// FindCustomerByExternalID implements banklink.ConnectionStore.
+func (db *DB) FindCustomerByExternalID(ctx context.Context, scope banklink.Scope, externalID string) (*banklink.Customer, error) {
+	return db.findCustomer(ctx, `external_id`, externalID, scope)
+}
+
+func (db *DB) findCustomer(ctx context.Context, column, value string, scope banklink.Scope) (*banklink.Customer, error) {
+	c, err := scanCustomer(db.r.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+column+` = $1 AND account_id = $2 AND environment = $3`,
+		value, scope.AccountID, string(scope.Environment)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Customer")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find customer: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,290 @@
+// Package sqlstore implements banklink.Store with database/sql on SQLite
+// (modernc.org/sqlite, pure Go) and PostgreSQL (pgx/v5). Both dialects share
+// every DML statement: $n placeholders, ON CONFLICT and RETURNING work on
+// both, times are Unix microseconds and JSON lives in TEXT columns. Only DDL
+// differs, in migrations/sqlite and migrations/postgres, which keep the same
+// version numbers.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	"banklink"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the database behind a DB.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is a banklink.Store on SQL.
+type DB struct {
+	dialect Dialect
+	// w takes every write. On SQLite it holds a single connection: SQLite
+	// has one writer at a time, and queuing writers in Go is cheaper and
+	// fairer than letting them spin on SQLITE_BUSY. On PostgreSQL w and r
+	// are the same pool.
+	w *sql.DB
+	// r serves reads; on SQLite WAL mode lets them run beside the writer.
+	r    *sql.DB
+	pool *pgxpool.Pool
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+var _ banklink.Store = (*DB)(nil)
+
+// Options tune Open.
+type Options struct {
+	// Migrate applies pending migrations before returning. Without it Open
+	// fails when the schema is behind the binary.
+	Migrate bool
+	Logger  *slog.Logger
+}
+
+// DialectOf tells which dialect a DSN names: postgres:// and postgresql://
+// URLs (or key=value strings with host=) are PostgreSQL; anything else is an
+// SQLite file path or file: URI.
+func DialectOf(dsn string) Dialect {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") || strings.Contains(dsn, "host=") {
+		return Postgres
+	}
+	return SQLite
+}
+
+// Open connects to the database named by dsn, checks (or applies) its
+// migrations and refuses a schema newer than this binary knows.
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{dialect: DialectOf(dsn), Now: time.Now}
+	var err error
+	switch db.dialect {
+	case Postgres:
+		err = db.openPostgres(ctx, dsn)
+	default:
+		err = db.openSQLite(dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx, opt); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) openSQLite(path string) error {
+	path = strings.TrimPrefix(path, "sqlite:")
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	// busy_timeout covers the rare case of another process (a backup, the
+	// migrate command) holding the write lock. foreign_keys must be turned
+	// on per connection: SQLite does not check foreign keys by default.
+	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	db.w, db.r = w, r
+	if err := w.Ping(); err != nil {
+		db.Close()
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return nil
+}
+
+func (db *DB) openPostgres(ctx context.Context, dsn string) error {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	db.pool = pool
+	db.w = stdlib.OpenDBFromPool(pool)
+	db.r = db.w
+	return nil
+}
+
+func (db *DB) gooseProvider(opt Options) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
+	if err != nil {
+		return nil, err
+	}
+	var opts []goose.ProviderOption
+	dialect := goose.DialectSQLite3
+	if db.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		// Replicas that start together migrate once: the others wait on
+		// this advisory lock and then find nothing to do.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	opts = append(opts, goose.WithSlog(opt.Logger))
+	return goose.NewProvider(dialect, db.w, sub, opts...)
+}
+
+// ErrSchemaNewer is returned by Open when the database was migrated by a
+// newer banklink than this one.
+var ErrSchemaNewer = errors.New("database schema is newer than this banklink binary; upgrade banklink")
+
+func (db *DB) migrate(ctx context.Context, opt Options) error {
+	p, err := db.gooseProvider(opt)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	sources := p.ListSources()
+	latest := sources[len(sources)-1].Version
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > latest {
+		return fmt.Errorf("%w (database at version %d, binary knows %d)", ErrSchemaNewer, current, latest)
+	}
+	if current == latest {
+		return nil
+	}
+	if !opt.Migrate {
+		return fmt.Errorf("database schema at version %d, binary needs %d: run `banklink migrate`", current, latest)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the database's migration version and the newest one
+// this binary carries.
+func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
+	p, err := db.gooseProvider(Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return 0, 0, err
+	}
+	src := p.ListSources()
+	current, err = p.GetDBVersion(ctx)
+	return current, src[len(src)-1].Version, err
+}
+
+// Dialect returns the database's dialect.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Ping implements banklink.Store.
+func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
+
+// Close implements banklink.Store.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil && db.r != db.w {
+		errs = append(errs, db.r.Close())
+	}
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	return errors.Join(errs...)
+}
+
+func (db *DB) now() time.Time { return db.Now().UTC() }
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+// inTx runs fn in a write transaction and commits it when fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// isUniqueViolation reports whether err is a unique or primary-key
+// violation in either dialect.
+func isUniqueViolation(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == "23505"
+	}
+	if c, ok := errors.AsType[interface {
+		error
+		Code() int
+	}](err); ok {
+		// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY.
+		return c.Code() == 2067 || c.Code() == 1555
+	}
+	return false
+}
+
+// isForeignKeyViolation reports whether err is a foreign-key violation.
+func isForeignKeyViolation(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == "23503"
+	}
+	if c, ok := errors.AsType[interface {
+		error
+		Code() int
+	}](err); ok {
+		return c.Code() == 787 // SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+func notFound(what string) error {
+	return banklink.Errorf(banklink.ENOTFOUND, "%s not found.", what)
+}

@@ -1,0 +1,108 @@
+// Package testenv finds the real services tests need (PostgreSQL,
+// Chromium) and decides whether a test runs or skips: on CI (CI=true) a
+// missing service fails the test; on a laptop it skips with a message that
+// says how to enable it.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultPostgres is tried when BANKLINK_TEST_POSTGRES is unset.
+const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// OnCI reports whether the tests run under CI, where nothing may skip.
+func OnCI() bool { return os.Getenv("CI") == "true" }
+
+func unavailable(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if OnCI() {
+		tb.Fatalf("CI=true but "+format, args...)
+	}
+	tb.Skipf(format, args...)
+}
+
+// PostgresDSN creates a throwaway database on the PostgreSQL server named
+// by BANKLINK_TEST_POSTGRES (default DefaultPostgres), drops it when the
+// test ends, and returns its DSN.
+func PostgresDSN(tb testing.TB) string {
+	tb.Helper()
+	admin := os.Getenv("BANKLINK_TEST_POSTGRES")
+	explicit := admin != ""
+	if !explicit {
+		admin = DefaultPostgres
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		if explicit {
+			tb.Fatalf("BANKLINK_TEST_POSTGRES=%s: %v", admin, err)
+		}
+		unavailable(tb, "PostgreSQL tests skipped: no server at %s (%v); start PostgreSQL or set BANKLINK_TEST_POSTGRES=postgres://user@host:port/db to enable them", admin, err)
+		return ""
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	rand.Read(b[:])
+	name := "banklink_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("create test database: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			tb.Logf("drop test database %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			tb.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	cfg, err := pgx.ParseConfig(admin)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", admin, err)
+	}
+	return replaceDatabase(admin, cfg.Database, name)
+}
+
+// replaceDatabase swaps the database name in a postgres:// URL.
+func replaceDatabase(dsn, old, name string) string {
+	head, query, _ := strings.Cut(dsn, "?")
+	if i := strings.LastIndex(head, "/"); i > len("postgres://") && head[i+1:] == old {
+		head = head[:i+1] + name
+	} else {
+		head = strings.TrimSuffix(head, "/") + "/" + name
+	}
+	if query != "" {
+		return head + "?" + query
+	}
+	return head
+}
+
+// Chromium returns the path of a Chromium binary for browser tests.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("BANKLINK_TEST_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	unavailable(tb, "browser tests skipped: no chromium on PATH; install it (Debian: apt-get install chromium) or set BANKLINK_TEST_CHROMIUM to enable them")
+	return ""
+}

@@ -1,0 +1,91 @@
+package banklink
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything banklink persists. internal/sqlstore implements it on
+// SQLite and PostgreSQL; internal/storetest is the conformance suite both
+// pass.
+type Store interface {
+	AccountStore
+	APIKeyStore
+	ConnectionStore
+	InstitutionStore
+	SecretStore
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// AccountStore keeps tenants.
+type AccountStore interface {
+	// CreateAccount inserts a. Returns ECONFLICT if its id exists.
+	CreateAccount(ctx context.Context, a *Account) error
+	// FindAccountByID returns ENOTFOUND if there is no such account.
+	FindAccountByID(ctx context.Context, id string) (*Account, error)
+	// FindAccounts returns every account, oldest first.
+	FindAccounts(ctx context.Context) ([]*Account, error)
+}
+
+// APIKeyStore keeps API keys.
+type APIKeyStore interface {
+	// CreateAPIKey inserts k. Returns ENOTFOUND if its account does not
+	// exist.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// FindAPIKeyByID returns ENOTFOUND if there is no such key. Revoked
+	// keys are returned too; callers check Revoked.
+	FindAPIKeyByID(ctx context.Context, id string) (*APIKey, error)
+	// FindAPIKeys returns the keys of an account, oldest first.
+	FindAPIKeys(ctx context.Context, accountID string) ([]*APIKey, error)
+	// RevokeAPIKey marks a key revoked. Returns ENOTFOUND if the account has
+	// no such key and ECONFLICT if it is already revoked.
+	RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time) error
+	// CountAPIKeys counts every key, revoked or not.
+	CountAPIKeys(ctx context.Context) (int, error)
+}
+
+// ConnectionStore keeps customers and their connections.
+type ConnectionStore interface {
+	// StartConnection finds the scope's customer with cust.ExternalID or
+	// creates cust, then inserts conn for that customer, in one
+	// transaction. On return cust holds the stored customer (its ID,
+	// Key and CreatedAt) and conn.CustomerID and conn.Key are set. Returns
+	// ENOTFOUND if conn names an institution that does not exist.
+	StartConnection(ctx context.Context, cust *Customer, conn *Connection) error
+	// FindConnectionByID returns ENOTFOUND unless the connection exists in
+	// scope.
+	FindConnectionByID(ctx context.Context, scope Scope, id string) (*Connection, error)
+	// FindCustomerByID returns ENOTFOUND unless the customer exists in
+	// scope.
+	FindCustomerByID(ctx context.Context, scope Scope, id string) (*Customer, error)
+	// FindCustomerByExternalID returns ENOTFOUND unless the customer exists
+	// in scope.
+	FindCustomerByExternalID(ctx context.Context, scope Scope, externalID string) (*Customer, error)
+}
+
+// InstitutionStore keeps the institution directory.
+type InstitutionStore interface {
+	// UpsertInstitutions inserts or replaces institutions by id and bumps
+	// the directory version once.
+	UpsertInstitutions(ctx context.Context, list []*Institution) error
+	// FindInstitutionByID returns ENOTFOUND if there is no such
+	// institution.
+	FindInstitutionByID(ctx context.Context, id string) (*Institution, error)
+	// FindInstitutions returns the whole directory, ordered by rank then
+	// name, for building the in-memory search index.
+	FindInstitutions(ctx context.Context) ([]*Institution, error)
+	// InstitutionsVersion returns a number that changes whenever the
+	// directory does, so replicas know when to rebuild their index.
+	InstitutionsVersion(ctx context.Context) (int64, error)
+}
+
+// SecretStore keeps service-generated secrets such as the connect-token
+// signing key.
+type SecretStore interface {
+	// EnsureSecret returns the secret called name, storing value first if
+	// there is none yet. When replicas race, the first write wins and all
+	// of them return the same secret.
+	EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+}
