@@ -48,8 +48,13 @@ type Connection struct {
 	Status       ConnectionStatus
 	StatusReason string
 
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// ProviderType and ProviderLoginID are set on completion.
+	ProviderType    string
+	ProviderLoginID string
+
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
 	// ExpiresAt is when an IN_PROGRESS connection becomes EXPIRED.
 	ExpiresAt time.Time
 }

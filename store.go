@@ -12,6 +12,7 @@ type Store interface {
 	AccountStore
 	APIKeyStore
 	ConnectionStore
+	ConnectSessionStore
 	InstitutionStore
 	SecretStore
 	// Ping reports whether the database is reachable.

@@ -96,7 +96,8 @@ func nonNil[T any](s []T) []T {
 
 const connectionColumns = `c.seq, c.id, c.account_id, c.environment, c.customer_id, cu.external_id, c.institution_id, i.name,
 	c.institution_search_string, c.products, c.optional_products, c.regions, c.allow_redirect, c.redirect_url,
-	c.routing_profile, c.status, c.status_reason, c.created_at, c.updated_at, c.expires_at`
+	c.routing_profile, c.status, c.status_reason, c.created_at, c.updated_at, c.expires_at,
+	c.provider_type, c.provider_login_id, c.completed_at`
 
 const connectionFrom = ` FROM connections c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN institutions i ON i.id = c.institution_id`
 
@@ -105,11 +106,14 @@ func scanConnection(row interface{ Scan(...any) error }) (*banklink.Connection, 
 	var seq, created, updated, expires int64
 	var env, status, products, optional, regions string
 	var instID, instName sql.NullString
+	var completed sql.NullInt64
 	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.CustomerID, &c.ExternalCustomerID, &instID, &instName,
 		&c.InstitutionSearchString, &products, &optional, &regions, &c.AllowRedirect, &c.RedirectURL,
-		&c.RoutingProfile, &status, &c.StatusReason, &created, &updated, &expires); err != nil {
+		&c.RoutingProfile, &status, &c.StatusReason, &created, &updated, &expires,
+		&c.ProviderType, &c.ProviderLoginID, &completed); err != nil {
 		return nil, err
 	}
+	c.CompletedAt = fromNullMicros(completed)
 	c.Key = seqKey(seq)
 	c.Environment, c.Status = banklink.Environment(env), banklink.ConnectionStatus(status)
 	c.InstitutionID, c.InstitutionName = instID.String, instName.String
@@ -171,4 +175,14 @@ func (db *DB) findCustomer(ctx context.Context, column, value string, scope bank
 		return nil, fmt.Errorf("find customer: %w", err)
 	}
 	return c, nil
+}
+
+// CountConnections counts every connection of every account; operators and
+// tests use it.
+func (db *DB) CountConnections(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM connections`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count connections: %w", err)
+	}
+	return n, nil
 }

@@ -31,6 +31,10 @@ func RunTests(t *testing.T, open Opener) {
 		{"TenantIsolation", testTenantIsolation},
 		{"Institutions", testInstitutions},
 		{"Secrets", testSecrets},
+		{"ConnectSessions", testConnectSessions},
+		{"CompleteConnectionExactlyOnce", testCompleteExactlyOnce},
+		{"CompleteConnectionExpired", testCompleteExpired},
+		{"WidgetOrigins", testWidgetOrigins},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

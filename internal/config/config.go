@@ -1,0 +1,195 @@
+// Package config is banklink's one configuration struct: defaults, then
+// BANKLINK_* environment variables, then command-line flags. Secrets may
+// also come from files named by BANKLINK_<NAME>_FILE.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"banklink"
+)
+
+// Config configures banklink serve (and the other subcommands, which use
+// the database part).
+type Config struct {
+	Addr      string
+	DataDir   string
+	Database  string
+	PublicURL string
+	WidgetURL string
+
+	TokenTTL     time.Duration
+	TokenIssuer  string
+	TokenSecrets []string
+
+	MinEligibleInstitutions int
+	SandboxProviders        []string
+	ProductionProviders     []string
+	DirectorySize           int
+	DirectorySeed           uint64
+	DirectoryRefresh        time.Duration
+
+	LogFormat string
+	LogLevel  string
+}
+
+// Default returns the zero-setup configuration: loopback, an SQLite file in
+// ./banklink-data, the sandbox provider.
+func Default() Config {
+	return Config{
+		Addr:                    "127.0.0.1:8080",
+		DataDir:                 "banklink-data",
+		TokenTTL:                3 * time.Hour,
+		TokenIssuer:             "banklink",
+		MinEligibleInstitutions: 25,
+		SandboxProviders:        []string{"sandbox"},
+		DirectorySize:           20000,
+		DirectorySeed:           20261124,
+		DirectoryRefresh:        10 * time.Second,
+		LogFormat:               "text",
+		LogLevel:                "info",
+	}
+}
+
+// Getenv looks up an environment variable; tests pass a map's lookup.
+type Getenv func(string) string
+
+type listValue struct{ dst *[]string }
+
+func (l listValue) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
+
+func (l listValue) Set(s string) error {
+	*l.dst = splitList(s)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// envName is the environment variable behind a flag: -token-ttl is
+// BANKLINK_TOKEN_TTL.
+func envName(flagName string) string {
+	return "BANKLINK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Register defines the flags of c on fs. Call Apply after fs.Parse.
+func (c *Config) Register(fs *flag.FlagSet, all bool) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the SQLite database when -database is not set")
+	fs.StringVar(&c.Database, "database", c.Database, "database: an SQLite file path, or a postgres:// URL (env BANKLINK_DATABASE_URL)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	if !all {
+		return
+	}
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL of this server (default http://<addr>)")
+	fs.StringVar(&c.WidgetURL, "widget-url", c.WidgetURL, "public URL of the Connect Widget (default <public-url>/connect)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "connect token lifetime")
+	fs.StringVar(&c.TokenIssuer, "token-issuer", c.TokenIssuer, "iss claim of connect tokens")
+	fs.Var(listValue{&c.TokenSecrets}, "token-secrets", "comma-separated HS256 secrets (>= 32 bytes); the first signs, all verify; default: generated once and stored in the database")
+	fs.IntVar(&c.MinEligibleInstitutions, "min-eligible-institutions", c.MinEligibleInstitutions, "connect/start warns when filters leave fewer institutions than this")
+	fs.Var(listValue{&c.SandboxProviders}, "sandbox-providers", "provider types enabled for sandbox keys")
+	fs.Var(listValue{&c.ProductionProviders}, "production-providers", "provider types enabled for production keys")
+	fs.IntVar(&c.DirectorySize, "directory-size", c.DirectorySize, "institutions generated into the sandbox directory on first start")
+	fs.Uint64Var(&c.DirectorySeed, "directory-seed", c.DirectorySeed, "seed of the generated sandbox directory")
+	fs.DurationVar(&c.DirectoryRefresh, "directory-refresh", c.DirectoryRefresh, "how often to check whether another replica changed the directory")
+}
+
+// Load fills c from the environment for every flag fs defines and that the
+// command line did not set, reading BANKLINK_<NAME>_FILE for secrets, then
+// derives defaults and validates.
+func (c *Config) Load(fs *flag.FlagSet, getenv Getenv) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		name := envName(f.Name)
+		v := getenv(name)
+		if f.Name == "database" && v == "" {
+			v = getenv("BANKLINK_DATABASE_URL")
+		}
+		if v == "" {
+			if file := getenv(name + "_FILE"); file != "" {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+					return
+				}
+				v = strings.TrimSpace(string(b))
+			}
+		}
+		if v == "" {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return c.finish(fs)
+}
+
+func (c *Config) finish(fs *flag.FlagSet) error {
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "banklink.db")
+	}
+	if fs.Lookup("addr") == nil {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("-addr %q: %w", c.Addr, err)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("-public-url %q must be an absolute http(s) URL", c.PublicURL)
+	}
+	if c.WidgetURL == "" {
+		c.WidgetURL = c.PublicURL + "/connect"
+	}
+	if c.TokenTTL < time.Minute || c.TokenTTL > banklink.ConnectionCompletionWindow {
+		return fmt.Errorf("-token-ttl %s must be between 1m and %s (the connection completion window)", c.TokenTTL, banklink.ConnectionCompletionWindow)
+	}
+	for i, s := range c.TokenSecrets {
+		if len(s) < 32 {
+			return fmt.Errorf("-token-secrets: secret %d is %d bytes; use at least 32", i+1, len(s))
+		}
+	}
+	if c.DirectorySize < 0 {
+		return fmt.Errorf("-directory-size must not be negative")
+	}
+	return nil
+}
+
+// Providers returns the enabled provider types per environment.
+func (c *Config) Providers() map[banklink.Environment][]string {
+	return map[banklink.Environment][]string{banklink.Sandbox: c.SandboxProviders, banklink.Production: c.ProductionProviders}
+}
+

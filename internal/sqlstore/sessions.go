@@ -1,0 +1,150 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"banklink"
+)
+
+type sessionData struct {
+	MFA      *banklink.MFAChallenge     `json:"mfa,omitempty"`
+	Accounts []banklink.ProviderAccount `json:"accounts,omitempty"`
+}
+
+// FindConnectSession implements banklink.ConnectSessionStore.
+func (db *DB) FindConnectSession(ctx context.Context, connectionID string) (*banklink.ConnectSession, error) {
+	var s banklink.ConnectSession
+	var inst sql.NullString
+	var data string
+	var updated int64
+	err := db.r.QueryRowContext(ctx, `SELECT connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at
+		FROM connect_sessions WHERE connection_id = $1`, connectionID).Scan(
+		&s.ConnectionID, &s.Step, &inst, &s.ProviderType, &s.ProviderState, &s.LoginID, &data, &s.Failures, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Connect session")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find connect session: %w", err)
+	}
+	var d sessionData
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return nil, fmt.Errorf("decode connect session: %w", err)
+	}
+	s.InstitutionID, s.MFA, s.Accounts, s.UpdatedAt = inst.String, d.MFA, d.Accounts, fromMicros(updated)
+	return &s, nil
+}
+
+// SaveConnectSession implements banklink.ConnectSessionStore.
+func (db *DB) SaveConnectSession(ctx context.Context, s *banklink.ConnectSession) error {
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = db.now()
+	}
+	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts})
+	if err != nil {
+		return err
+	}
+	inst := sql.NullString{String: s.InstitutionID, Valid: s.InstitutionID != ""}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM connections WHERE id = $1`, s.ConnectionID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Connection")
+		}
+		if err != nil {
+			return fmt.Errorf("save connect session: %w", err)
+		}
+		if status != string(banklink.StatusInProgress) {
+			return banklink.Errorf(banklink.ECONFLICT, "Connection is %s, no longer in progress.", status)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO connect_sessions (connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (connection_id) DO UPDATE SET step = excluded.step, institution_id = excluded.institution_id,
+				provider_type = excluded.provider_type, provider_state = excluded.provider_state, login_id = excluded.login_id,
+				data = excluded.data, failures = excluded.failures, updated_at = excluded.updated_at`,
+			s.ConnectionID, s.Step, inst, s.ProviderType, s.ProviderState, s.LoginID, string(data), s.Failures, micros(s.UpdatedAt))
+		if isForeignKeyViolation(err) {
+			return banklink.Errorf(banklink.ENOTFOUND, "Institution %s not found.", s.InstitutionID)
+		}
+		if err != nil {
+			return fmt.Errorf("save connect session: %w", err)
+		}
+		return nil
+	})
+}
+
+// CompleteConnection implements banklink.ConnectSessionStore.
+func (db *DB) CompleteConnection(ctx context.Context, scope banklink.Scope, id string, c banklink.Completion) (*banklink.Connection, error) {
+	at := c.At
+	if at.IsZero() {
+		at = db.now()
+	}
+	// One conditional UPDATE is the whole race guard: whichever request
+	// (or replica) flips IN_PROGRESS first wins; every other sees 0 rows.
+	res, err := db.w.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', institution_id = $2, provider_type = $3,
+		provider_login_id = $4, completed_at = $5, updated_at = $5
+		WHERE id = $6 AND account_id = $7 AND environment = $8 AND status = $9 AND expires_at > $5`,
+		string(banklink.StatusActive), c.InstitutionID, c.ProviderType, c.LoginID, micros(at),
+		id, scope.AccountID, string(scope.Environment), string(banklink.StatusInProgress))
+	if err != nil {
+		return nil, fmt.Errorf("complete connection: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, fmt.Errorf("complete connection: %w", err)
+	}
+	conn, err := db.FindConnectionByID(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		if conn.Status == banklink.StatusInProgress && !conn.ExpiresAt.After(at) {
+			return nil, banklink.Errorf(banklink.ECONFLICT, "Connection expired before it was completed.")
+		}
+		return nil, banklink.Errorf(banklink.ECONFLICT, "Connection is already %s.", conn.Status)
+	}
+	return conn, nil
+}
+
+// FindWidgetOrigins implements banklink.ConnectSessionStore.
+func (db *DB) FindWidgetOrigins(ctx context.Context, scope banklink.Scope) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT origin FROM widget_origins WHERE account_id = $1 AND environment = $2 ORDER BY origin`,
+		scope.AccountID, string(scope.Environment))
+	if err != nil {
+		return nil, fmt.Errorf("find widget origins: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// SetWidgetOrigins implements banklink.ConnectSessionStore.
+func (db *DB) SetWidgetOrigins(ctx context.Context, scope banklink.Scope, origins []string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM widget_origins WHERE account_id = $1 AND environment = $2`, scope.AccountID, string(scope.Environment)); err != nil {
+			return fmt.Errorf("set widget origins: %w", err)
+		}
+		for _, o := range origins {
+			_, err := tx.ExecContext(ctx, `INSERT INTO widget_origins (account_id, environment, origin) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				scope.AccountID, string(scope.Environment), o)
+			if isForeignKeyViolation(err) {
+				return notFound("Account")
+			}
+			if err != nil {
+				return fmt.Errorf("set widget origins: %w", err)
+			}
+		}
+		return nil
+	})
+}
+

@@ -1,0 +1,130 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"banklink"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func startOne(t *testing.T, s banklink.Store) (banklink.Scope, *banklink.Connection, *banklink.Institution) {
+	t.Helper()
+	a := MustAccount(t, s, "Acme")
+	scope := banklink.Scope{AccountID: a.ID, Environment: banklink.Sandbox}
+	inst := &banklink.Institution{ID: banklink.NewID(), Name: "Sandbox Bank", Rank: 1,
+		Providers: map[string]banklink.ProviderInstitution{"sandbox": {ProviderInstitutionID: "sb", Products: banklink.Products}}}
+	must(t, s.UpsertInstitutions(t.Context(), []*banklink.Institution{inst}))
+	conn := NewConnection(scope)
+	conn.ExpiresAt = time.Now().Add(time.Hour)
+	must(t, s.StartConnection(t.Context(), NewCustomer(scope, "cust"), conn))
+	return scope, conn, inst
+}
+
+func testConnectSessions(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, inst := startOne(t, s)
+	_, err := s.FindConnectSession(ctx, conn.ID)
+	wantCode(t, err, banklink.ENOTFOUND)
+	sess := &banklink.ConnectSession{
+		ConnectionID: conn.ID, Step: banklink.StepMFA, InstitutionID: inst.ID, ProviderType: "sandbox",
+		ProviderState: "code|sbx_1", MFA: &banklink.MFAChallenge{Kind: banklink.MFAChoice, Prompt: "Where?", Choices: []string{"a", "b"}},
+		Failures: 2, UpdatedAt: t0,
+	}
+	must(t, s.SaveConnectSession(ctx, sess))
+	got, err := s.FindConnectSession(ctx, conn.ID)
+	must(t, err)
+	if diff := cmp.Diff(sess, got); diff != "" {
+		t.Errorf("FindConnectSession mismatch (-want +got):\n%s", diff)
+	}
+	sess.Step, sess.MFA, sess.LoginID = banklink.StepAccounts, nil, "sbx_1"
+	sess.Accounts = []banklink.ProviderAccount{{ID: "a1", Name: "Checking", Type: "DEPOSITORY", Subtype: "CHECKING", Mask: "1234"}}
+	must(t, s.SaveConnectSession(ctx, sess))
+	got, err = s.FindConnectSession(ctx, conn.ID)
+	must(t, err)
+	if diff := cmp.Diff(sess, got); diff != "" {
+		t.Errorf("after update (-want +got):\n%s", diff)
+	}
+	bad := *sess
+	bad.InstitutionID = "missing"
+	wantCode(t, s.SaveConnectSession(ctx, &bad), banklink.ENOTFOUND)
+	_, err = s.CompleteConnection(ctx, scope, conn.ID, banklink.Completion{InstitutionID: inst.ID, ProviderType: "sandbox", LoginID: "sbx_1"})
+	must(t, err)
+	// A finished connection takes no more widget progress.
+	wantCode(t, s.SaveConnectSession(ctx, sess), banklink.ECONFLICT)
+}
+
+func testCompleteExactlyOnce(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, inst := startOne(t, s)
+	other := banklink.Scope{AccountID: MustAccount(t, s, "Other").ID, Environment: banklink.Sandbox}
+	_, err := s.CompleteConnection(ctx, other, conn.ID, banklink.Completion{InstitutionID: inst.ID})
+	wantCode(t, err, banklink.ENOTFOUND)
+
+	const n = 12
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins, conflicts := 0, 0
+	for range n {
+		wg.Go(func() {
+			c, err := s.CompleteConnection(ctx, scope, conn.ID, banklink.Completion{InstitutionID: inst.ID, ProviderType: "sandbox", LoginID: "sbx_9", At: time.Now()})
+			mu.Lock()
+			defer mu.Unlock()
+			switch banklink.ErrorCode(err) {
+			case "":
+				wins++
+				if c.Status != banklink.StatusActive || c.InstitutionID != inst.ID || c.ProviderLoginID != "sbx_9" || c.CompletedAt == nil {
+					t.Errorf("completed connection = %+v", c)
+				}
+			case banklink.ECONFLICT:
+				conflicts++
+			default:
+				t.Errorf("CompleteConnection: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 || conflicts != n-1 {
+		t.Fatalf("%d completions succeeded and %d conflicted, want 1 and %d", wins, conflicts, n-1)
+	}
+}
+
+func testCompleteExpired(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, inst := startOne(t, s)
+	_, err := s.CompleteConnection(ctx, scope, conn.ID, banklink.Completion{InstitutionID: inst.ID, At: conn.ExpiresAt.Add(time.Second)})
+	wantCode(t, err, banklink.ECONFLICT)
+	got, err := s.FindConnectionByID(ctx, scope, conn.ID)
+	must(t, err)
+	if got.Status != banklink.StatusInProgress || got.CompletedAt != nil {
+		t.Errorf("expired completion changed the connection: %+v", got)
+	}
+}
+
+func testWidgetOrigins(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	a := MustAccount(t, s, "Acme")
+	sb := banklink.Scope{AccountID: a.ID, Environment: banklink.Sandbox}
+	prod := banklink.Scope{AccountID: a.ID, Environment: banklink.Production}
+	got, err := s.FindWidgetOrigins(ctx, sb)
+	must(t, err)
+	if len(got) != 0 {
+		t.Errorf("origins of a new account = %v", got)
+	}
+	must(t, s.SetWidgetOrigins(ctx, sb, []string{"https://b.example", "https://a.example"}))
+	must(t, s.SetWidgetOrigins(ctx, prod, []string{"https://prod.example"}))
+	got, err = s.FindWidgetOrigins(ctx, sb)
+	must(t, err)
+	if diff := cmp.Diff([]string{"https://a.example", "https://b.example"}, got); diff != "" {
+		t.Errorf("origins (-want +got):\n%s", diff)
+	}
+	must(t, s.SetWidgetOrigins(ctx, sb, nil))
+	got, err = s.FindWidgetOrigins(ctx, sb)
+	must(t, err)
+	if len(got) != 0 {
+		t.Errorf("cleared origins = %v", got)
+	}
+	wantCode(t, s.SetWidgetOrigins(ctx, banklink.Scope{AccountID: "missing", Environment: banklink.Sandbox}, []string{"https://x"}), banklink.ENOTFOUND)
+}

@@ -1,0 +1,126 @@
+package banklink
+
+import (
+	"context"
+	"time"
+)
+
+// Provider is an upstream aggregator (the sandbox bank, Plaid, MX ...).
+// Like dex's connectors, the base interface is tiny and capabilities are
+// optional interfaces found by type assertion, so a provider implements
+// only what its API offers.
+type Provider interface {
+	// Type is the provider type name, e.g. "sandbox".
+	Type() string
+}
+
+// CredentialField describes one input of a provider's login form.
+type CredentialField struct {
+	Name  string // form field name, e.g. "username"
+	Label string // shown to the customer
+	// Secret fields are rendered as password inputs.
+	Secret bool
+}
+
+// LoginStart is what the widget shows first for an institution: a
+// credential form, or a redirect to the institution (OAuth).
+type LoginStart struct {
+	Fields []CredentialField
+	// RedirectURL, when set, is where the customer logs in instead.
+	RedirectURL string
+}
+
+// MFAKind is the kind of a multi-factor challenge.
+type MFAKind string
+
+// The MFA kinds.
+const (
+	MFACode     MFAKind = "CODE"
+	MFAQuestion MFAKind = "QUESTION"
+	MFAChoice   MFAKind = "CHOICE"
+)
+
+// MFAChallenge asks the customer for one more factor.
+type MFAChallenge struct {
+	Kind    MFAKind
+	Prompt  string
+	Choices []string // for MFAChoice
+}
+
+// ProviderAccount is an account a login gives access to, as listed for
+// the customer to choose from.
+type ProviderAccount struct {
+	ID      string // the provider's account id
+	Name    string
+	Type    string // DEPOSITORY, CREDIT, LOAN, INVESTMENT
+	Subtype string
+	Mask    string // last 4 digits
+}
+
+// LoginStep is the outcome of one login interaction: another MFA
+// challenge, or success with the accounts to choose from.
+type LoginStep struct {
+	MFA *MFAChallenge
+	// State is opaque provider state to hand back with the next answer;
+	// it must never contain the customer's credentials.
+	State string
+	// On success: the provider's id for this login (the same login at the
+	// same institution yields the same id, which is how duplicates are
+	// recognised) and the accounts.
+	LoginID  string
+	Accounts []ProviderAccount
+}
+
+// Done reports whether the login succeeded.
+func (s *LoginStep) Done() bool { return s.MFA == nil }
+
+// LoginRequest starts an interactive login.
+type LoginRequest struct {
+	Institution *Institution
+	// ProviderInstitutionID is the provider's id of the institution.
+	ProviderInstitutionID string
+	Products              []Product
+	// Credentials are the customer's inputs. Providers pass them on and
+	// must not store or log them.
+	Credentials map[string]string
+	// CallbackURL is where a redirect login returns.
+	CallbackURL string
+	// Now is the request time.
+	Now time.Time
+}
+
+// Login failure codes, carried in ProviderError.Reason.
+const (
+	LoginInvalidCredentials = "INVALID_CREDENTIALS"
+	LoginInvalidMFA         = "INVALID_MFA"
+	LoginLocked             = "ACCOUNT_LOCKED"
+	LoginInstitutionDown    = "INSTITUTION_DOWN"
+	LoginProviderDown       = "SERVICE_PROVIDER_DOWN"
+	LoginNoAccounts         = "NO_ELIGIBLE_ACCOUNTS"
+	LoginOAuthDenied        = "OAUTH_DENIED"
+)
+
+// ProviderError is a provider-side failure with a reason code and a
+// message that is safe to show the customer.
+type ProviderError struct {
+	Reason string
+	// DisplayMessage is written for the customer.
+	DisplayMessage string
+	// Retryable: the customer may try again (e.g. a mistyped password).
+	Retryable bool
+}
+
+func (e *ProviderError) Error() string { return "provider: " + e.Reason + ": " + e.DisplayMessage }
+
+// InteractiveLogin is a provider whose login runs inside banklink's widget.
+type InteractiveLogin interface {
+	Provider
+	// StartLogin says how the customer logs in at the institution.
+	StartLogin(ctx context.Context, req LoginRequest) (LoginStart, error)
+	// SubmitCredentials runs the login. Returns *ProviderError on failure.
+	SubmitCredentials(ctx context.Context, req LoginRequest) (*LoginStep, error)
+	// AnswerMFA answers the challenge of a previous step.
+	AnswerMFA(ctx context.Context, req LoginRequest, state, answer string) (*LoginStep, error)
+	// CompleteRedirect finishes a redirect login from the callback's query.
+	CompleteRedirect(ctx context.Context, req LoginRequest, query map[string]string) (*LoginStep, error)
+}

@@ -1,0 +1,64 @@
+package banklink
+
+import (
+	"context"
+	"time"
+)
+
+// Connect session steps: where a customer is in the widget.
+const (
+	StepPick        = "PICK"
+	StepCredentials = "CREDENTIALS"
+	StepRedirect    = "REDIRECT"
+	StepMFA         = "MFA"
+	StepAccounts    = "ACCOUNTS"
+	StepDone        = "DONE"
+)
+
+// MaxLoginFailures is how many failed logins or MFA answers one session
+// allows before the widget stops offering retries.
+const MaxLoginFailures = 5
+
+// ConnectSession is the widget's server-side state for one connection. It
+// survives reloads (and mobile process death): the widget resumes from it.
+// It never holds the customer's credentials.
+type ConnectSession struct {
+	ConnectionID  string
+	Step          string
+	InstitutionID string
+	ProviderType  string
+	// ProviderState is the provider's opaque state between MFA answers.
+	ProviderState string
+	LoginID       string
+	MFA           *MFAChallenge
+	Accounts      []ProviderAccount
+	Failures      int
+	UpdatedAt     time.Time
+}
+
+// Completion records how a connection completed in the widget.
+type Completion struct {
+	InstitutionID string
+	ProviderType  string
+	LoginID       string
+	At            time.Time
+}
+
+// ConnectSessionStore keeps widget sessions and completes connections.
+type ConnectSessionStore interface {
+	// FindConnectSession returns ENOTFOUND when the widget has not saved
+	// any progress for the connection yet.
+	FindConnectSession(ctx context.Context, connectionID string) (*ConnectSession, error)
+	// SaveConnectSession inserts or replaces s. Returns ECONFLICT when the
+	// connection is no longer IN_PROGRESS.
+	SaveConnectSession(ctx context.Context, s *ConnectSession) error
+	// CompleteConnection moves an IN_PROGRESS, unexpired connection to
+	// ACTIVE exactly once, however many replicas or double submits race.
+	// Returns ENOTFOUND outside scope and ECONFLICT when the connection is
+	// already complete, expired or otherwise not IN_PROGRESS.
+	CompleteConnection(ctx context.Context, scope Scope, connectionID string, c Completion) (*Connection, error)
+	// FindWidgetOrigins returns the origins allowed to embed the widget.
+	FindWidgetOrigins(ctx context.Context, scope Scope) ([]string, error)
+	// SetWidgetOrigins replaces them.
+	SetWidgetOrigins(ctx context.Context, scope Scope, origins []string) error
+}
