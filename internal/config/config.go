@@ -192,4 +192,3 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 func (c *Config) Providers() map[banklink.Environment][]string {
 	return map[banklink.Environment][]string{banklink.Sandbox: c.SandboxProviders, banklink.Production: c.ProductionProviders}
 }
-

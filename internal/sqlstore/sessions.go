@@ -147,4 +147,3 @@ func (db *DB) SetWidgetOrigins(ctx context.Context, scope banklink.Scope, origin
 		return nil
 	})
 }
-
