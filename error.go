@@ -18,6 +18,7 @@ const (
 	EUNSUPPORTEDTYPE = "UNSUPPORTED_MEDIA_TYPE"
 	ERATELIMITED     = "RATE_LIMITED"
 	EPROVIDER        = "SERVICE_PROVIDER_ERROR"
+	ELOGIN           = "LOGIN_FAILED"
 	ENOTSUPPORTED    = "NOT_SUPPORTED"
 	EUNAVAILABLE     = "SERVICE_UNAVAILABLE"
 	EINTERNAL        = "INTERNAL_ERROR"
@@ -31,6 +32,11 @@ type Error struct {
 	Message string
 	// Field names the request field at fault, when there is one.
 	Field string
+	// Reason is a machine-readable detail code (e.g. TOKEN_EXPIRED,
+	// INVALID_CREDENTIALS) and Retryable says whether trying again can
+	// succeed; the widget uses both to choose what to show.
+	Reason    string
+	Retryable bool
 	// Err is an underlying cause, logged but never shown to clients.
 	Err error
 }

@@ -97,7 +97,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *banklink.APIKey) error {
 
 // FindAPIKeyByID implements banklink.APIKeyStore.
 func (db *DB) FindAPIKeyByID(ctx context.Context, id string) (*banklink.APIKey, error) {
-	k, err := scanAPIKey(db.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = $1`, id))
+	k, err := scanAPIKey(db.queryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("API key")
 	}

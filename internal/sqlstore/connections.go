@@ -26,6 +26,20 @@ func toJSON(v any) string {
 	return string(b)
 }
 
+const (
+	findCustomerSQL   = `SELECT seq, id, status, created_at FROM customers WHERE account_id = $1 AND environment = $2 AND external_id = $3`
+	upsertCustomerSQL = `INSERT INTO customers (id, account_id, environment, external_id, status, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, environment, external_id) DO UPDATE SET external_id = excluded.external_id
+		RETURNING seq, id, status, created_at`
+	insertConnectionSQL = `INSERT INTO connections (id, account_id, environment, customer_id, institution_id,
+		institution_search_string, products, optional_products, regions, allow_redirect, redirect_url, routing_profile,
+		status, status_reason, created_at, updated_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING seq`
+)
+
+// hotWrites are prepared once at Open.
+var hotWrites = []string{findCustomerSQL, upsertCustomerSQL, insertConnectionSQL}
+
 // StartConnection implements banklink.ConnectionStore.
 func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn *banklink.Connection) error {
 	now := db.now()
@@ -39,20 +53,29 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 		conn.UpdatedAt = conn.CreatedAt
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		// Insert-if-absent then read back: under concurrent starts for one
-		// new externalCustomerId every caller ends up with the same row.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customers (id, account_id, environment, external_id, status, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, environment, external_id) DO NOTHING`,
-			cust.ID, cust.AccountID, string(cust.Environment), cust.ExternalID, banklink.CustomerStatusActive, micros(cust.CreatedAt)); err != nil {
-			if isForeignKeyViolation(err) {
-				return notFound("Account")
-			}
-			return fmt.Errorf("start connection: upsert customer: %w", err)
-		}
+		// Read first: a returning customer costs no write. A new one is
+		// inserted; under concurrent starts for one new externalCustomerId
+		// the conflict clause makes every caller end up with the same row
+		// (the no-op update makes RETURNING yield it in both dialects).
 		var seq, created int64
-		if err := tx.QueryRowContext(ctx, `SELECT seq, id, status, created_at FROM customers WHERE account_id = $1 AND environment = $2 AND external_id = $3`,
-			cust.AccountID, string(cust.Environment), cust.ExternalID).Scan(&seq, &cust.ID, &cust.Status, &created); err != nil {
-			return fmt.Errorf("start connection: read customer: %w", err)
+		find, err := db.txStmt(ctx, tx, findCustomerSQL)
+		if err != nil {
+			return fmt.Errorf("start connection: %w", err)
+		}
+		err = find.QueryRowContext(ctx, cust.AccountID, string(cust.Environment), cust.ExternalID).Scan(&seq, &cust.ID, &cust.Status, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			upsert, perr := db.txStmt(ctx, tx, upsertCustomerSQL)
+			if perr != nil {
+				return fmt.Errorf("start connection: %w", perr)
+			}
+			err = upsert.QueryRowContext(ctx, cust.ID, cust.AccountID, string(cust.Environment), cust.ExternalID, banklink.CustomerStatusActive, micros(cust.CreatedAt)).
+				Scan(&seq, &cust.ID, &cust.Status, &created)
+		}
+		if isForeignKeyViolation(err) {
+			return notFound("Account")
+		}
+		if err != nil {
+			return fmt.Errorf("start connection: customer: %w", err)
 		}
 		cust.Key, cust.CreatedAt = seqKey(seq), fromMicros(created)
 
@@ -67,10 +90,11 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 			instID = sql.NullString{String: conn.InstitutionID, Valid: true}
 		}
 		conn.CustomerID, conn.ExternalCustomerID = cust.ID, cust.ExternalID
-		err := tx.QueryRowContext(ctx, `INSERT INTO connections (id, account_id, environment, customer_id, institution_id,
-			institution_search_string, products, optional_products, regions, allow_redirect, redirect_url, routing_profile,
-			status, status_reason, created_at, updated_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING seq`,
+		insert, err := db.txStmt(ctx, tx, insertConnectionSQL)
+		if err != nil {
+			return fmt.Errorf("start connection: %w", err)
+		}
+		err = insert.QueryRowContext(ctx,
 			conn.ID, conn.AccountID, string(conn.Environment), conn.CustomerID, instID,
 			conn.InstitutionSearchString, toJSON(nonNil(conn.Products)), toJSON(nonNil(conn.OptionalProducts)), toJSON(nonNil(conn.Regions)),
 			conn.AllowRedirect, conn.RedirectURL, conn.RoutingProfile,

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"banklink"
@@ -52,6 +53,65 @@ type DB struct {
 	pool *pgxpool.Pool
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+
+	// stmts caches prepared statements of the hot paths: parsing SQL is a
+	// large share of a small query's cost, especially in pure-Go SQLite.
+	stmts sync.Map // stmtKey -> *sql.Stmt
+	// batch groups concurrent SQLite write transactions into one commit.
+	batch *batcher
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+// stmt returns a prepared statement for query on pool, preparing it once.
+func (db *DB) stmt(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	k := stmtKey{pool, query}
+	if s, ok := db.stmts.Load(k); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.stmts.LoadOrStore(k, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+// queryRow runs a cached single-row read on the read pool.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := db.stmt(ctx, db.r, query)
+	if err != nil {
+		return db.r.QueryRowContext(ctx, query, args...) // reports the error through Scan
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// txStmt returns query's statement bound to tx: the one prepared at Open
+// when query is a hot write (see hotWrites), else a statement prepared in
+// tx. It never prepares on the writer pool itself, whose only SQLite
+// connection tx is holding.
+func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if s, ok := db.stmts.Load(stmtKey{db.w, query}); ok {
+		return tx.StmtContext(ctx, s.(*sql.Stmt)), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
+// prepareHot prepares the statements of the write hot paths on the writer
+// pool, before any transaction can hold its connection.
+func (db *DB) prepareHot(ctx context.Context) error {
+	for _, q := range hotWrites {
+		if _, err := db.stmt(ctx, db.w, q); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+	}
+	return nil
 }
 
 var _ banklink.Store = (*DB)(nil)
@@ -95,6 +155,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.prepareHot(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -122,6 +186,7 @@ func (db *DB) openSQLite(path string) error {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	db.w, db.r = w, r
+	db.batch = newBatcher(w)
 	if err := w.Ping(); err != nil {
 		db.Close()
 		return fmt.Errorf("open sqlite %s: %w", path, err)
@@ -216,6 +281,13 @@ func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
 // Close implements banklink.Store.
 func (db *DB) Close() error {
 	var errs []error
+	if db.batch != nil {
+		db.batch.close()
+	}
+	db.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	if db.r != nil && db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}
@@ -244,6 +316,9 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 
 // inTx runs fn in a write transaction and commits it when fn returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.batch != nil {
+		return db.batch.do(ctx, fn)
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err

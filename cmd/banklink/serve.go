@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"banklink"
+	"banklink/internal/config"
+	"banklink/internal/connecttoken"
+	"banklink/internal/httpapi"
+	"banklink/internal/sandbox"
+	"banklink/internal/search"
+	"banklink/internal/widget"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg := config.Default()
+	fs := newFlagSet("serve", stderr)
+	cfg.Register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Listen before deriving URLs so "-addr 127.0.0.1:0" (tests, several
+	// local replicas) reports the port it really got.
+	if err := cfg.Load(fs, getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(&cfg, stderr)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if strings.HasSuffix(cfg.Addr, ":0") {
+		cfg.Addr = ln.Addr().String()
+		if strings.HasSuffix(cfg.PublicURL, ":0") {
+			cfg.PublicURL = "http://" + cfg.Addr
+			cfg.WidgetURL = cfg.PublicURL + "/connect"
+		}
+	}
+
+	db, err := openStore(ctx, &cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := seedDirectory(ctx, &cfg, db, log); err != nil {
+		return fmt.Errorf("load sandbox directory: %w", err)
+	}
+	secrets, err := signingSecrets(ctx, &cfg, db)
+	if err != nil {
+		return fmt.Errorf("connect token secret: %w", err)
+	}
+	tokens, err := connecttoken.NewSigner(cfg.TokenIssuer, cfg.TokenTTL, secrets...)
+	if err != nil {
+		return err
+	}
+	dir := search.NewLive(db)
+	if err := dir.Refresh(ctx); err != nil {
+		return fmt.Errorf("build institution index: %w", err)
+	}
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	go dir.Run(bgCtx, cfg.DirectoryRefresh)
+
+	api := httpapi.New(db, tokens, dir, log, httpapi.Config{
+		WidgetURL:               cfg.WidgetURL,
+		MinEligibleInstitutions: cfg.MinEligibleInstitutions,
+		Providers:               cfg.Providers(),
+	})
+	providers := map[string]banklink.InteractiveLogin{
+		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"},
+	}
+	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers()}
+	if cfg.Demo {
+		wcfg.Demo = &demoBackend{api: api, db: db}
+	}
+	w, err := widget.New(db, tokens, dir, providers, log, wcfg)
+	if err != nil {
+		return err
+	}
+	w.Register(api)
+	firstKey, err := bootstrapKey(ctx, db)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: api.Handler(),
+		// Slow clients must not hold connections forever.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	printBanner(stdout, &cfg, firstKey)
+	log.Info("listening", slog.String("addr", cfg.Addr), slog.String("database", redactDSN(cfg.Database)))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Graceful shutdown: stop accepting, let in-flight requests finish.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	log.Info("shutting down")
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// bootstrapKey creates the first sandbox key on an empty database and
+// returns its plaintext, so `banklink serve` alone is enough to try the API.
+func bootstrapKey(ctx context.Context, db banklink.Store) (string, error) {
+	n, err := db.CountAPIKeys(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	acct, err := defaultAccount(ctx, db, "")
+	if err != nil {
+		return "", err
+	}
+	k, plain := banklink.NewAPIKey(acct.ID, banklink.Sandbox, "first sandbox key", httpapi.LatestVersion, time.Now())
+	if err := db.CreateAPIKey(ctx, k); err != nil {
+		return "", err
+	}
+	return plain, nil
+}
+
+func printBanner(w io.Writer, cfg *config.Config, firstKey string) {
+	fmt.Fprintf(w, "banklink is listening on %s\n", cfg.PublicURL)
+	if cfg.Demo {
+		fmt.Fprintf(w, "  Demo (click through the whole flow): %s/\n", cfg.PublicURL)
+	}
+	fmt.Fprintf(w, "  API reference:                       %s/openapi.yaml\n", cfg.PublicURL)
+	if firstKey == "" {
+		fmt.Fprintf(w, "  Create an API key with: banklink apikey create --env sandbox --name mykey\n")
+		return
+	}
+	fmt.Fprintf(w, "\nA sandbox API key was created. It is shown only once:\n\n  %s\n\n", firstKey)
+	fmt.Fprintf(w, "Try it:\n\n")
+	fmt.Fprintf(w, `curl --location '%s/bank-linking/connect/start' \
+--header 'Meld-Version: 2022-11-10' \
+--header 'Content-Type: application/json' \
+--header 'Authorization: BASIC %s' \
+--data '{
+  "externalCustomerId": "testCustomer",
+  "products": ["BALANCES", "OWNERS", "IDENTIFIERS", "TRANSACTIONS", "INVESTMENT_HOLDINGS", "INVESTMENT_TRANSACTIONS"],
+  "regions": ["US", "CA"],
+  "institutionSearchString": "Fidelity"
+}'
+`, cfg.PublicURL, firstKey)
+	fmt.Fprintln(w)
+}
+
+// demoBackend is the demo page's pretend app server: it starts sandbox
+// connections for the first account, as an app's backend would with its
+// sandbox key.
+type demoBackend struct {
+	api *httpapi.Server
+	db  banklink.Store
+}
+
+func (d *demoBackend) scope(ctx context.Context) (banklink.Scope, error) {
+	acct, err := defaultAccount(ctx, d.db, "")
+	if err != nil {
+		return banklink.Scope{}, err
+	}
+	return banklink.Scope{AccountID: acct.ID, Environment: banklink.Sandbox}, nil
+}
+
+func (d *demoBackend) StartDemo(ctx context.Context, externalCustomerID string) (string, string, error) {
+	scope, err := d.scope(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	resp, err := d.api.StartConnection(ctx, scope, &httpapi.ConnectStartRequest{
+		ExternalCustomerID: &externalCustomerID,
+		Products:           []string{"BALANCES", "TRANSACTIONS"},
+		OptionalProducts:   []string{"OWNERS", "IDENTIFIERS"},
+		Regions:            []string{"US", "CA"},
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return resp.ID, resp.WidgetURL, nil
+}
+
+func (d *demoBackend) DemoConnection(ctx context.Context, id string) (*banklink.Connection, error) {
+	scope, err := d.scope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return d.db.FindConnectionByID(ctx, scope, id)
+}

@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"banklink"
+)
+
+// statusOf is the one table from banklink error codes to HTTP statuses.
+var statusOf = map[string]int{
+	banklink.EBADREQUEST:      http.StatusBadRequest,
+	banklink.EUNAUTHORIZED:    http.StatusUnauthorized,
+	banklink.EFORBIDDEN:       http.StatusForbidden,
+	banklink.ENOTFOUND:        http.StatusNotFound,
+	banklink.EMETHOD:          http.StatusMethodNotAllowed,
+	banklink.ECONFLICT:        http.StatusConflict,
+	banklink.EUNSUPPORTEDTYPE: http.StatusUnsupportedMediaType,
+	banklink.ERATELIMITED:     http.StatusTooManyRequests,
+	banklink.ENOTSUPPORTED:    http.StatusBadRequest,
+	banklink.EPROVIDER:        http.StatusBadGateway,
+	banklink.ELOGIN:           http.StatusUnprocessableEntity,
+	banklink.EUNAVAILABLE:     http.StatusServiceUnavailable,
+	banklink.EINTERNAL:        http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for err.
+func StatusOf(err error) int {
+	if s, ok := statusOf[banklink.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the wire form of every error, as Meld sends it.
+type ErrorBody struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"requestId"`
+	Timestamp string `json:"timestamp"`
+	// Field names the request field at fault (banklink's addition).
+	Field string `json:"field,omitempty"`
+	// Reason and Retryable detail some errors (banklink's addition).
+	Reason    string `json:"reason,omitempty"`
+	Retryable *bool  `json:"retryable,omitempty"`
+}
+
+// TimestampFormat is Meld's: ISO-8601 in UTC with microseconds.
+const TimestampFormat = "2006-01-02T15:04:05.000000Z"
+
+// writeError renders err. Only *banklink.Error messages reach the client;
+// anything else is an internal error whose detail stays in the log.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	body := ErrorBody{
+		Code:      banklink.ErrorCode(err),
+		Message:   banklink.ErrorMessage(err),
+		RequestID: requestIDFrom(r.Context()),
+		Timestamp: s.now().UTC().Format(TimestampFormat),
+	}
+	if e, ok := errors.AsType[*banklink.Error](err); ok {
+		body.Field = e.Field
+		if e.Reason != "" {
+			body.Reason, body.Retryable = e.Reason, &e.Retryable
+		}
+	}
+	status := StatusOf(err)
+	if info := infoFrom(r.Context()); info != nil {
+		info.err = err
+	}
+	writeJSON(w, status, body)
+}
+
+// WriteJSON writes v as a JSON response.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own response types are marshalled; failing here is a bug.
+		slog.Error("marshal response", slog.Any("err", err))
+		http.Error(w, `{"code":"INTERNAL_ERROR","message":"Internal error."}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func (s *Server) now() time.Time { return s.Now() }

@@ -1,0 +1,136 @@
+// Package httpapi is banklink's HTTP API: Meld's paths and wire format on
+// the standard library's ServeMux. Handlers are methods on *Server that
+// return errors; one adapter renders them.
+package httpapi
+
+import (
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"banklink"
+	"banklink/internal/connecttoken"
+	"banklink/internal/search"
+)
+
+// OpenAPI is the API description, served at /openapi.yaml and used by the
+// tests to validate every response.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Directory gives the current institution search index.
+type Directory interface {
+	Current() *search.Index
+}
+
+// Config is what the HTTP layer needs from the service configuration.
+type Config struct {
+	// WidgetURL is the public base URL of the Connect Widget; widgetUrl in
+	// responses is WidgetURL + "?connectToken=<token>".
+	WidgetURL string
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64
+	// MinEligibleInstitutions: connect/start warns when a request's
+	// filters leave fewer eligible institutions than this.
+	MinEligibleInstitutions int
+	// Providers lists the provider types enabled in each environment.
+	Providers map[banklink.Environment][]string
+}
+
+// Server serves the API.
+type Server struct {
+	Store     banklink.Store
+	Tokens    *connecttoken.Signer
+	Directory Directory
+	Log       *slog.Logger
+	Config    Config
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+
+	mux *http.ServeMux
+	// methods collects the methods registered per path, to answer other
+	// methods with 405 and an Allow header in the error format.
+	methods map[string][]string
+}
+
+// New returns a Server; call Handler to serve it.
+func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *slog.Logger, cfg Config) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{Store: store, Tokens: tokens, Directory: dir, Log: log, Config: cfg, Now: time.Now,
+		mux: http.NewServeMux(), methods: map[string][]string{}}
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler of the whole API.
+func (s *Server) Handler() http.Handler { return s.observe(s.mux) }
+
+// Mux exposes the router so other packages (the widget, the dashboard) can
+// add their routes behind the same middleware.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// HandlerFunc is an HTTP handler that returns its error, for packages
+// that add routes to the Server (the widget).
+type HandlerFunc = handlerFunc
+
+// Route registers a handler behind the server's middleware: errors are
+// rendered in the error format and other methods get a 405.
+func (s *Server) Route(pattern string, h HandlerFunc) { s.route(pattern, h) }
+
+// api registers an authenticated, versioned Meld endpoint.
+func (s *Server) api(pattern string, versions []string, h handlerFunc) {
+	s.route(pattern, s.authenticate(s.versioned(versions, h)))
+}
+
+// route registers a handler and remembers its method for 405 answers.
+func (s *Server) route(pattern string, h handlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.mux.Handle(pattern, s.handle(h))
+	if !slices.Contains(s.methods[path], method) {
+		if len(s.methods[path]) == 0 {
+			s.mux.Handle(path, s.handle(func(w http.ResponseWriter, r *http.Request) error {
+				return s.methodNotAllowed(s.methods[path])(w, r)
+			}))
+		}
+		s.methods[path] = append(s.methods[path], method)
+	}
+}
+
+func (s *Server) routes() {
+	s.api("POST /bank-linking/connect/start", []string{"2022-11-10"}, s.handleConnectStart)
+	s.api("GET /institutions", Versions, s.handleSearchInstitutions)
+	s.api("GET /institutions/{id}", Versions, s.handleGetInstitution)
+
+	s.route("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(OpenAPI)
+		return nil
+	})
+	s.route("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return nil
+	})
+	s.route("GET /readyz", func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.Store.Ping(r.Context()); err != nil {
+			return &banklink.Error{Code: banklink.EUNAVAILABLE, Message: "Database is not reachable.", Err: err}
+		}
+		if s.Directory == nil || s.Directory.Current() == nil {
+			return banklink.Errorf(banklink.EUNAVAILABLE, "Institution directory is not loaded yet.")
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		return nil
+	})
+	// Anything else is a 404 in the error format, not the mux's plain text.
+	s.mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return banklink.Errorf(banklink.ENOTFOUND, "No endpoint %s %s.", r.Method, truncate(r.URL.Path, 200))
+	}))
+}

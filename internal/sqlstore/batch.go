@@ -1,0 +1,145 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// batcher is group commit for SQLite. SQLite has one writer and every
+// commit appends frames to the WAL with a write(2) per page, so the commit
+// dominates a small transaction. The batcher runs the write transactions
+// that arrive while a commit is under way in one transaction, each inside
+// its own SAVEPOINT so that one failing job rolls back alone, and commits
+// them together. A lone writer pays nothing extra; many concurrent
+// writers share commits.
+type batcher struct {
+	db   *sql.DB
+	jobs chan *job
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+type job struct {
+	ctx context.Context
+	fn  func(*sql.Tx) error
+	err chan error
+}
+
+// maxBatch bounds the jobs in one commit so that one slow batch does not
+// hold the others' answers for long.
+const maxBatch = 64
+
+func newBatcher(db *sql.DB) *batcher {
+	b := &batcher{db: db, jobs: make(chan *job, 1024), done: make(chan struct{})}
+	b.wg.Go(b.run)
+	return b
+}
+
+func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) error) error {
+	j := &job{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	select {
+	case b.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.done:
+		return sql.ErrConnDone
+	}
+	// The job is committed or rolled back by the batcher whatever ctx does
+	// now; waiting for its answer keeps "returned nil" meaning "durable".
+	return <-j.err
+}
+
+func (b *batcher) close() {
+	close(b.done)
+	b.wg.Wait()
+}
+
+func (b *batcher) run() {
+	for {
+		var first *job
+		select {
+		case first = <-b.jobs:
+		case <-b.done:
+			return
+		}
+		batch := []*job{first}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-b.jobs:
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		b.commit(batch)
+	}
+}
+
+func (b *batcher) commit(batch []*job) {
+	tx, err := b.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, j := range batch {
+			j.err <- err
+		}
+		return
+	}
+	results := make([]error, len(batch))
+	if len(batch) == 1 {
+		// A lone job needs no savepoint: its failure rolls back the whole
+		// transaction, which is only its own.
+		j := batch[0]
+		if err := j.ctx.Err(); err != nil {
+			tx.Rollback()
+			j.err <- err
+			return
+		}
+		if err := j.fn(tx); err != nil {
+			tx.Rollback()
+			j.err <- err
+			return
+		}
+		j.err <- tx.Commit()
+		return
+	}
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := j.fn(tx); err != nil {
+			results[i] = err
+			if _, rerr := tx.Exec("ROLLBACK TO job"); rerr != nil {
+				// The transaction is unusable: nothing in it commits.
+				tx.Rollback()
+				for k, j := range batch {
+					if k == i {
+						j.err <- results[i]
+					} else {
+						j.err <- fmt.Errorf("batched transaction aborted: %w", rerr)
+					}
+				}
+				return
+			}
+		}
+		if _, err := tx.Exec("RELEASE job"); err != nil && results[i] == nil {
+			results[i] = err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+	}
+	for i, j := range batch {
+		j.err <- results[i]
+	}
+}

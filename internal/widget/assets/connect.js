@@ -1,0 +1,288 @@
+// banklink Connect Widget. Plain JavaScript, no dependencies. Talks to the
+// widget API with the connect token; never uses innerHTML with data.
+(function () {
+  "use strict";
+  var app = document.getElementById("app");
+  var base = app.getAttribute("data-base");
+  var view = document.getElementById("view");
+  var title = document.getElementById("title");
+  var alertBox = document.getElementById("alert");
+  var backBtn = document.getElementById("back");
+  var params = new URLSearchParams(location.search);
+  var token = params.get("connectToken") || "";
+  var oauth = params.get("oauth") === "callback" ? { code: params.get("code") || "", error: params.get("error") || "" } : null;
+  var state = null;
+  var searchTimer = 0;
+  var searchSeq = 0;
+
+  // The token stays in memory only: drop it from the address bar (and so
+  // from history) as soon as it is read.
+  if (history.replaceState) history.replaceState(null, "", location.pathname);
+
+  var PRODUCT_LABELS = {
+    BALANCES: "Account balances", OWNERS: "Account holder names, addresses, emails and phone numbers",
+    IDENTIFIERS: "Account and routing numbers", TRANSACTIONS: "Transactions",
+    INVESTMENT_HOLDINGS: "Investment holdings", INVESTMENT_TRANSACTIONS: "Investment transactions"
+  };
+
+  // --- events to the embedding app -------------------------------------
+  var inFrame = window.parent !== window;
+  function parentOrigin() {
+    if (location.ancestorOrigins && location.ancestorOrigins.length) return location.ancestorOrigins[0];
+    try { return document.referrer ? new URL(document.referrer).origin : ""; } catch (e) { return ""; }
+  }
+  function emit(eventName, metadata) {
+    var msg = { domain: "meld-connect", eventName: eventName, metadata: metadata || null };
+    if (!inFrame && !window.opener) return;
+    var target = parentOrigin();
+    if (!target || target === "null") return;
+    var allowed = state && state.parentOrigins;
+    // Only ever to the embedding app's own origin, never "*".
+    if (allowed && allowed.indexOf("*") < 0 && allowed.indexOf(target) < 0) return;
+    (inFrame ? window.parent : window.opener).postMessage(msg, target);
+  }
+
+  // --- API ---------------------------------------------------------------
+  function api(method, path, body) {
+    var opts = { method: method, headers: { "Authorization": "Bearer " + token }, credentials: "omit", cache: "no-store" };
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(base + "/api/" + path, opts).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { var e = new Error(data.message || "Something went wrong."); e.data = data; e.status = r.status; throw e; }
+        return data;
+      });
+    }, function () {
+      var e = new Error("We couldn't reach the server. Check your connection and try again.");
+      e.data = { reason: "NETWORK_ERROR", retryable: true }; throw e;
+    });
+  }
+
+  // --- DOM helpers ---------------------------------------------------------
+  function el(tag, attrs, children) {
+    var n = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === "text") n.textContent = attrs[k];
+      else if (k.slice(0, 2) === "on") n.addEventListener(k.slice(2), attrs[k]);
+      else if (attrs[k] === true) n.setAttribute(k, "");
+      else if (attrs[k] !== false && attrs[k] != null) n.setAttribute(k, attrs[k]);
+    }
+    (children || []).forEach(function (c) { if (c) n.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return n;
+  }
+  function show(heading, nodes, canGoBack) {
+    title.textContent = heading;
+    backBtn.hidden = !canGoBack;
+    view.replaceChildren.apply(view, nodes);
+    app.setAttribute("aria-busy", "false");
+    title.focus({ preventScroll: true });
+  }
+  function setAlert(msg) { alertBox.textContent = msg || ""; alertBox.hidden = !msg; }
+  function busy(button, on) { if (button) { button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false"); } }
+  function avatar(inst) { return el("span", { "class": "avatar", "aria-hidden": "true", text: inst.initials || "?" }); }
+
+  // --- screens -------------------------------------------------------------
+  function fatal(err) {
+    var d = err.data || {};
+    emit("error", { details: err.message, reason: d.reason || d.code || "UNKNOWN" });
+    setAlert("");
+    show("Something went wrong", [el("div", { "class": "center" }, [
+      el("div", { "class": "check bang", "aria-hidden": "true", text: "!" }),
+      el("h2", { text: d.reason === "TOKEN_USED" ? "Already connected" : d.reason === "TOKEN_EXPIRED" || d.reason === "CONNECTION_EXPIRED" ? "Link expired" : "Can't continue" }),
+      el("p", { "class": "muted", text: err.message }),
+      el("button", { type: "button", "class": "primary", onclick: close, text: "Close" })
+    ])], false);
+  }
+
+  function failed(err, button) {
+    busy(button, false);
+    var d = err.data || {};
+    if (d.reason && d.retryable === false && (d.code === "LOGIN_FAILED" || d.code === "UNAUTHORIZED")) return fatal(err);
+    if (d.code === "UNAUTHORIZED") return fatal(err);
+    emit("error", { details: err.message, reason: d.reason || d.code || "UNKNOWN" });
+    setAlert(err.message);
+  }
+
+  function render(s) {
+    state = s;
+    document.getElementById("env").hidden = s.environment !== "sandbox";
+    setAlert("");
+    emit("debug", { action: "step", step: s.step });
+    if (s.step === "PICK") return pick(s);
+    if (s.step === "CREDENTIALS") return credentials(s);
+    if (s.step === "REDIRECT") return redirect(s);
+    if (s.step === "MFA") return mfa(s);
+    if (s.step === "ACCOUNTS" || s.step === "DONE") return accounts(s);
+    fatal(new Error("Unexpected step."));
+  }
+
+  function instButton(inst) {
+    var down = inst.health === "DOWN";
+    return el("li", null, [el("button", {
+      type: "button", "class": "inst", "data-id": inst.id, onclick: function (e) { choose(inst, e.currentTarget); }
+    }, [avatar(inst), el("span", null, [
+      el("span", { "class": "name", text: inst.name }),
+      el("span", { "class": "sub", text: inst.domain || inst.type.replace("_", " ").toLowerCase() })
+    ]), inst.oauth ? el("span", { "class": "tag", text: "Secure login" }) : null,
+    down ? el("span", { "class": "tag down", text: "Unavailable" }) : null])]);
+  }
+
+  function pick(s) {
+    var input = el("input", { type: "search", id: "search", autocomplete: "off", spellcheck: "false", placeholder: "Search by name", "aria-controls": "results" });
+    input.value = s.searchString || "";
+    var list = el("ul", { "class": "list", id: "results", "aria-live": "polite" });
+    var status = el("p", { "class": "muted", id: "result-status" });
+    var more = el("button", { type: "button", "class": "secondary more", hidden: true, text: "Show more" });
+    var next = "";
+    function load(append) {
+      var seq = ++searchSeq;
+      var q = new URLSearchParams({ name: input.value.trim(), limit: "20" });
+      if (append && next) q.set("after", next);
+      api("GET", "institutions?" + q.toString()).then(function (res) {
+        if (seq !== searchSeq) return; // a newer keystroke won
+        if (!append) list.replaceChildren();
+        res.institutions.forEach(function (i) { list.appendChild(instButton(i)); });
+        next = res.next || "";
+        more.hidden = !next;
+        var shown = list.children.length;
+        status.textContent = shown === 0 ? (input.value.trim() ? "No institutions match \u201c" + input.value.trim() + "\u201d." : "No institutions are available for this request.") : "";
+        emit("debug", { action: "search", query: input.value.trim(), results: shown + res.remaining });
+      }, failed);
+    }
+    input.addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(function () { load(false); }, 150); });
+    more.addEventListener("click", function () { load(true); });
+    show("Select your institution", [
+      el("label", { "for": "search", text: "Find your bank, credit union or brokerage" }), input, status, list, more
+    ], false);
+    load(false);
+  }
+
+  function choose(inst, button) {
+    busy(button, true);
+    emit("debug", { action: "select_institution", institutionId: inst.id, institutionName: inst.name });
+    api("POST", "select", { institutionId: inst.id }).then(render, function (e) { failed(e, button); });
+  }
+
+  function institutionHead(s) {
+    var i = s.institution;
+    return el("div", { "class": "head" }, [avatar(i), el("div", null, [el("h2", { text: i.name }), el("span", { "class": "muted", text: i.domain || "" })])]);
+  }
+
+  function sandboxHint(text) { return state.environment === "sandbox" ? el("p", { "class": "hint", text: text }) : null; }
+
+  function credentials(s) {
+    var form = el("form", { novalidate: true });
+    s.fields.forEach(function (f, i) {
+      var id = "field-" + f.name;
+      form.appendChild(el("label", { "for": id, text: f.label }));
+      form.appendChild(el("input", { id: id, name: f.name, type: f.secret ? "password" : "text", required: true,
+        autocomplete: f.secret ? "current-password" : "username", autocapitalize: "none", spellcheck: "false" }));
+    });
+    var submit = el("button", { type: "submit", "class": "primary", text: "Continue" });
+    form.appendChild(submit);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var creds = {};
+      s.fields.forEach(function (f) { creds[f.name] = form.elements[f.name].value; });
+      busy(submit, true); setAlert("");
+      api("POST", "login", { credentials: creds }).then(render, function (err) { failed(err, submit); });
+    });
+    show("Log in", [institutionHead(s), el("p", { "class": "muted", text: "Enter the credentials you use for " + s.institution.name + "'s online banking." }), form,
+      sandboxHint("Sandbox: user_good / pass_good. See docs/sandbox.md for MFA and error logins.")], !s.institutionLocked);
+    var first = form.querySelector("input"); if (first) first.focus();
+  }
+
+  function redirect(s) {
+    var go = el("a", { "class": "primary", href: s.loginUrl, text: "Continue to " + s.institution.name });
+    go.addEventListener("click", function () { emit("debug", { action: "open_oauth", institutionId: s.institution.id }); });
+    show("Log in", [institutionHead(s), el("p", { text: "You'll log in on " + s.institution.name + "'s own site and come back here." })
+      , go], !s.institutionLocked);
+  }
+
+  function mfa(s) {
+    var m = s.mfa;
+    var form = el("form", { novalidate: true });
+    form.appendChild(el("p", { text: m.prompt, id: "mfa-prompt" }));
+    if (m.kind === "CHOICE") {
+      m.choices.forEach(function (c, i) {
+        form.appendChild(el("label", { "class": "choice" }, [el("input", { type: "radio", name: "answer", value: String(i), checked: i === 0 }), c]));
+      });
+    } else {
+      form.appendChild(el("input", { type: "text", name: "answer", id: "answer", "aria-labelledby": "mfa-prompt", required: true,
+        inputmode: m.kind === "CODE" ? "numeric" : "text", autocomplete: m.kind === "CODE" ? "one-time-code" : "off" }));
+    }
+    var submit = el("button", { type: "submit", "class": "primary", text: "Continue" });
+    form.appendChild(submit);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var a = form.elements.answer;
+      var answer = a.value !== undefined ? a.value : (form.querySelector("input[name=answer]:checked") || {}).value;
+      busy(submit, true); setAlert("");
+      api("POST", "mfa", { answer: answer || "" }).then(render, function (err) { failed(err, submit); });
+    });
+    show("Verify it's you", [institutionHead(s), form,
+      sandboxHint(m.kind === "CODE" ? "Sandbox code: 1234" : m.kind === "QUESTION" ? "Sandbox answer: rover" : "Sandbox: pick either option")], true);
+    var first = form.querySelector("input"); if (first) first.focus();
+  }
+
+  function accounts(s) {
+    var form = el("form", null);
+    var list = el("ul", { "class": "list" });
+    s.accounts.forEach(function (a) {
+      var id = "acct-" + a.id;
+      list.appendChild(el("li", null, [el("label", { "class": "acct", "for": id }, [
+        el("input", { type: "checkbox", id: id, name: "account", value: a.id, checked: true }),
+        el("span", null, [el("span", { text: a.name }), el("span", { "class": "sub", text: a.subtype.replace("_", " ").toLowerCase() + " \u2022\u2022" + a.mask })])
+      ])]));
+    });
+    var products = (s.products || []).concat(s.optionalProducts || []);
+    var consent = el("div", { "class": "consent" }, [el("strong", { text: "You're sharing:" }), el("ul", null, products.length ? products.map(function (p) {
+      return el("li", { text: PRODUCT_LABELS[p] || p });
+    }) : [el("li", { text: "Basic account information" })])]);
+    var submit = el("button", { type: "submit", "class": "primary", text: "Connect accounts" });
+    form.appendChild(list); form.appendChild(consent); form.appendChild(submit);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var ids = Array.prototype.slice.call(form.querySelectorAll("input[name=account]:checked")).map(function (i) { return i.value; });
+      if (!ids.length) { setAlert("Choose at least one account."); return; }
+      busy(submit, true); setAlert("");
+      api("POST", "complete", { accountIds: ids, consent: true }).then(done, function (err) { failed(err, submit); });
+    });
+    show("Choose accounts", [institutionHead(s), el("p", { "class": "muted", text: "Select the accounts to connect." }), form], true);
+  }
+
+  function done(res) {
+    var r = res.result;
+    emit("connect_complete", { institutionId: r.institutionId, institutionName: r.institutionName, accountCount: r.accountCount, accounts: r.accounts });
+    var finish = el("button", { type: "button", "class": "primary", id: "finish", text: "Done" });
+    finish.addEventListener("click", function () {
+      if (res.appRedirectUrl && !inFrame) {
+        var u = new URL(res.appRedirectUrl); u.searchParams.set("connectionId", r.connectionId); location.assign(u.toString());
+      } else close();
+    });
+    show("Connected", [el("div", { "class": "center" }, [
+      el("div", { "class": "check", "aria-hidden": "true", text: "\u2713" }),
+      el("h2", { text: "Success!" }),
+      el("p", { "class": "muted", text: "Your " + r.institutionName + " account" + (r.accountCount === 1 ? " is" : "s are") + " connected." }),
+      el("ul", { "class": "list", style: null }, r.accounts.map(function (a) { return el("li", { "class": "acct", text: a.name + " \u2022\u2022" + a.mask }); })),
+      finish
+    ])], false);
+    if (res.appRedirectUrl && !inFrame) setTimeout(function () { finish.click(); }, 2500);
+  }
+
+  function close() {
+    emit("exit", { step: state ? state.step : null });
+    if (!inFrame && window.opener) window.close();
+  }
+
+  backBtn.addEventListener("click", function () {
+    busy(backBtn, true);
+    api("POST", "back", {}).then(function (s) { busy(backBtn, false); render(s); }, function (e) { failed(e, backBtn); });
+  });
+  document.getElementById("close").addEventListener("click", close);
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape" && inFrame) close(); });
+
+  var start = oauth
+    ? api("POST", "oauth", oauth).catch(function (err) { if ((err.data || {}).code === "UNAUTHORIZED") throw err; setTimeout(function () { setAlert(err.message); }, 0); return api("GET", "session"); })
+    : api("GET", "session");
+  start.then(function (s) { state = s; emit("init", { connectionId: s.connectionId }); render(s); }, fatal);
+})();

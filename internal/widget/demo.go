@@ -1,0 +1,51 @@
+package widget
+
+import (
+	"net/http"
+	"time"
+
+	"banklink/internal/httpapi"
+)
+
+// The demo page is what a newcomer clicks first: a pretend app whose
+// "backend" (the DemoBackend) calls connect/start, embeds the widget in an
+// iframe and shows the events and the resulting connection.
+func (w *Widget) demoPage(rw http.ResponseWriter, r *http.Request) error {
+	securityHeaders(rw, "'none'", "frame-src 'self'")
+	return w.pages.ExecuteTemplate(rw, "demo.html", map[string]any{"Base": w.basePath})
+}
+
+func (w *Widget) demoStart(rw http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		ExternalCustomerID string `json:"externalCustomerId"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if body.ExternalCustomerID == "" {
+		body.ExternalCustomerID = "demo-customer"
+	}
+	id, url, err := w.Config.Demo.StartDemo(r.Context(), body.ExternalCustomerID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(rw, http.StatusCreated, map[string]string{"connectionId": id, "widgetUrl": url})
+	return nil
+}
+
+func (w *Widget) demoConnection(rw http.ResponseWriter, r *http.Request) error {
+	c, err := w.Config.Demo.DemoConnection(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
+		"id": c.ID, "customerId": c.CustomerID, "externalCustomerId": c.ExternalCustomerID,
+		"institutionId": c.InstitutionID, "institutionName": c.InstitutionName, "status": c.Status,
+		"products": c.Products, "serviceProvider": httpapi.ProviderWireName(c.ProviderType), "createdAt": c.CreatedAt.Format(time.RFC3339),
+	}
+	if c.CompletedAt != nil {
+		out["completedAt"] = c.CompletedAt.Format(time.RFC3339)
+	}
+	httpapi.WriteJSON(rw, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,465 @@
+package widget
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"banklink"
+	"banklink/internal/httpapi"
+	"banklink/internal/search"
+)
+
+// institutionView is an institution as the picker shows it.
+type institutionView struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Domain   string `json:"domain,omitempty"`
+	Type     string `json:"type"`
+	OAuth    bool   `json:"oauth"`
+	Initials string `json:"initials"`
+	Health   string `json:"health"`
+}
+
+func initials(name string) string {
+	var out []rune
+	for _, f := range strings.Fields(name) {
+		r := []rune(f)
+		if len(r) > 0 && (r[0] >= 'A' && r[0] <= 'Z' || r[0] > 127) {
+			out = append(out, r[0])
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 && name != "" {
+		out = []rune(strings.ToUpper(name[:1]))
+	}
+	return string(out)
+}
+
+func (w *Widget) view(in *banklink.Institution, wr *widgetRequest) institutionView {
+	v := institutionView{ID: in.ID, Name: in.Name, Domain: in.Domain, Type: in.Type, Initials: initials(in.Name), Health: banklink.HealthHealthy}
+	if _, pid, ok := w.route(wr, in); ok || pid == "" {
+		for name := range w.enabled(wr.scope.Environment) {
+			if p, ok := in.Providers[name]; ok {
+				v.OAuth = v.OAuth || p.Redirect
+				if p.Health != "" && p.Health != banklink.HealthHealthy {
+					v.Health = p.Health
+				}
+			}
+		}
+	}
+	return v
+}
+
+// sessionView is what every widget API call returns: the whole state the
+// page renders, so a reload resumes exactly where the customer was.
+type sessionView struct {
+	ConnectionID      string             `json:"connectionId"`
+	Environment       string             `json:"environment"`
+	ExpiresAt         string             `json:"expiresAt"`
+	Products          []banklink.Product `json:"products"`
+	OptionalProducts  []banklink.Product `json:"optionalProducts"`
+	SearchString      string             `json:"searchString"`
+	InstitutionLocked bool               `json:"institutionLocked"`
+	Step              string             `json:"step"`
+	Institution       *institutionView   `json:"institution,omitempty"`
+	Fields            []fieldView        `json:"fields,omitempty"`
+	LoginURL          string             `json:"loginUrl,omitempty"`
+	MFA               *mfaView           `json:"mfa,omitempty"`
+	Accounts          []accountView      `json:"accounts,omitempty"`
+	ParentOrigins     []string           `json:"parentOrigins"`
+	EligibleCount     int                `json:"eligibleCount"`
+	Result            *completeResult    `json:"result,omitempty"`
+	AppRedirectURL    string             `json:"appRedirectUrl,omitempty"`
+}
+
+type fieldView struct {
+	Name   string `json:"name"`
+	Label  string `json:"label"`
+	Secret bool   `json:"secret"`
+}
+
+type mfaView struct {
+	Kind    banklink.MFAKind `json:"kind"`
+	Prompt  string           `json:"prompt"`
+	Choices []string         `json:"choices,omitempty"`
+}
+
+type accountView struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Subtype string `json:"subtype"`
+	Mask    string `json:"mask"`
+}
+
+func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest) (*sessionView, error) {
+	s, conn := wr.sess, wr.conn
+	_, origins := w.frameAncestors(ctx, wr.scope)
+	v := &sessionView{
+		ConnectionID: conn.ID, Environment: string(wr.scope.Environment), ExpiresAt: wr.claims.ExpiresAt.Time.UTC().Format(time.RFC3339),
+		Products: conn.Products, OptionalProducts: conn.OptionalProducts, SearchString: conn.InstitutionSearchString,
+		InstitutionLocked: conn.InstitutionID != "", Step: s.Step, ParentOrigins: origins, AppRedirectURL: conn.RedirectURL,
+	}
+	if v.Products == nil {
+		v.Products = []banklink.Product{}
+	}
+	if s.Step == banklink.StepPick {
+		v.EligibleCount = w.Directory.Current().Count(w.eligibility(wr))
+	}
+	if s.InstitutionID != "" {
+		in, err := w.institution(s.InstitutionID)
+		if err != nil {
+			return nil, err
+		}
+		iv := w.view(in, wr)
+		v.Institution = &iv
+		if s.Step == banklink.StepCredentials || s.Step == banklink.StepRedirect {
+			prov, pid, ok := w.route(wr, in)
+			if !ok {
+				return nil, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now. Please pick another institution.", in.Name)
+			}
+			start, err := prov.StartLogin(ctx, w.loginRequest(r, wr, in, pid))
+			if err != nil {
+				return nil, w.providerError(ctx, s, err)
+			}
+			for _, f := range start.Fields {
+				v.Fields = append(v.Fields, fieldView{Name: f.Name, Label: f.Label, Secret: f.Secret})
+			}
+			if start.RedirectURL != "" {
+				v.Step, v.LoginURL = banklink.StepRedirect, start.RedirectURL
+			}
+		}
+	}
+	if s.MFA != nil && s.Step == banklink.StepMFA {
+		v.MFA = &mfaView{Kind: s.MFA.Kind, Prompt: s.MFA.Prompt, Choices: s.MFA.Choices}
+	}
+	for _, a := range s.Accounts {
+		v.Accounts = append(v.Accounts, accountView{ID: a.ID, Name: a.Name, Type: a.Type, Subtype: a.Subtype, Mask: a.Mask})
+	}
+	return v, nil
+}
+
+func (w *Widget) respond(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	v, err := w.render(r.Context(), r, wr)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(rw, http.StatusOK, v)
+	return nil
+}
+
+func (w *Widget) handleSession(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	return w.respond(rw, r, wr)
+}
+
+func (w *Widget) handleInstitutions(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	q := search.Query{Name: strings.TrimSpace(r.URL.Query().Get("name")), Eligibility: w.eligibility(wr), Limit: 20, After: r.URL.Query().Get("after")}
+	if len([]rune(q.Name)) > 256 {
+		return banklink.FieldErrorf("name", "must be at most 256 characters")
+	}
+	if l, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && l > 0 && l <= 50 {
+		q.Limit = l
+	}
+	res, err := w.Directory.Current().Search(q)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Institutions []institutionView `json:"institutions"`
+		Count        int               `json:"count"`
+		Remaining    int               `json:"remaining"`
+		Next         string            `json:"next,omitempty"`
+	}{Institutions: []institutionView{}, Count: res.Count, Remaining: res.Remaining}
+	for _, in := range res.Institutions {
+		out.Institutions = append(out.Institutions, w.view(in, wr))
+	}
+	if res.Remaining > 0 && len(res.Institutions) > 0 {
+		out.Next = res.Institutions[len(res.Institutions)-1].Key
+	}
+	httpapi.WriteJSON(rw, http.StatusOK, out)
+	return nil
+}
+
+// readJSON decodes a small widget request body.
+func readJSON(r *http.Request, dst any) error {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 16<<10))
+	if err != nil {
+		return banklink.Errorf(banklink.EBADREQUEST, "Request body is too large.")
+	}
+	if err := json.Unmarshal(b, dst); err != nil {
+		return banklink.Errorf(banklink.EBADREQUEST, "Request body is not valid JSON.")
+	}
+	return nil
+}
+
+func (w *Widget) handleSelect(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	var body struct {
+		InstitutionID string `json:"institutionId"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if wr.conn.InstitutionID != "" && body.InstitutionID != wr.conn.InstitutionID {
+		return banklink.Errorf(banklink.EBADREQUEST, "This link is for %s only.", wr.conn.InstitutionName)
+	}
+	if err := w.choose(r.Context(), wr, wr.sess, body.InstitutionID); err != nil {
+		return err
+	}
+	if err := w.save(r.Context(), wr.sess); err != nil {
+		return err
+	}
+	return w.respond(rw, r, wr)
+}
+
+// handleBack steps back: from the login (or MFA, or account choice) to the
+// picker, or to the start of the login when the institution is fixed.
+func (w *Widget) handleBack(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	s := wr.sess
+	if wr.conn.InstitutionID != "" || (s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect && s.InstitutionID != "") {
+		if s.InstitutionID != "" && s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect {
+			*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: s.InstitutionID, ProviderType: s.ProviderType, Failures: s.Failures}
+		}
+	} else {
+		*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepPick, Failures: s.Failures}
+	}
+	if err := w.save(r.Context(), s); err != nil {
+		return err
+	}
+	return w.respond(rw, r, wr)
+}
+
+// loginContext returns the provider and request for the session's
+// institution.
+func (w *Widget) loginContext(r *http.Request, wr *widgetRequest) (banklink.InteractiveLogin, banklink.LoginRequest, error) {
+	in, err := w.institution(wr.sess.InstitutionID)
+	if err != nil {
+		return nil, banklink.LoginRequest{}, err
+	}
+	prov, pid, ok := w.route(wr, in)
+	if !ok {
+		return nil, banklink.LoginRequest{}, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now.", in.Name)
+	}
+	return prov, w.loginRequest(r, wr, in, pid), nil
+}
+
+// advance stores a provider's login step in the session.
+func (w *Widget) advance(ctx context.Context, s *banklink.ConnectSession, step *banklink.LoginStep) error {
+	if step.Done() {
+		if len(step.Accounts) == 0 {
+			return &banklink.Error{Code: banklink.ELOGIN, Reason: banklink.LoginNoAccounts,
+				Message: "No eligible accounts were found at this institution."}
+		}
+		s.Step, s.MFA, s.ProviderState, s.LoginID, s.Accounts = banklink.StepAccounts, nil, "", step.LoginID, step.Accounts
+	} else {
+		s.Step, s.MFA, s.ProviderState = banklink.StepMFA, step.MFA, step.State
+	}
+	return w.save(ctx, s)
+}
+
+func (w *Widget) handleLogin(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	if wr.sess.Step != banklink.StepCredentials {
+		return banklink.Errorf(banklink.ECONFLICT, "The login form is not the current step.")
+	}
+	if err := w.checkAttempts(wr.sess); err != nil {
+		return err
+	}
+	var body struct {
+		Credentials map[string]string `json:"credentials"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	prov, req, err := w.loginContext(r, wr)
+	if err != nil {
+		return err
+	}
+	// Credentials go to the provider and nowhere else: not the session,
+	// not the logs.
+	req.Credentials = body.Credentials
+	step, err := prov.SubmitCredentials(r.Context(), req)
+	if err != nil {
+		return w.providerError(r.Context(), wr.sess, err)
+	}
+	if err := w.advance(r.Context(), wr.sess, step); err != nil {
+		return err
+	}
+	return w.respond(rw, r, wr)
+}
+
+func (w *Widget) handleMFA(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	if wr.sess.Step != banklink.StepMFA {
+		return banklink.Errorf(banklink.ECONFLICT, "There is no security question to answer.")
+	}
+	if err := w.checkAttempts(wr.sess); err != nil {
+		return err
+	}
+	var body struct {
+		Answer string `json:"answer"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	prov, req, err := w.loginContext(r, wr)
+	if err != nil {
+		return err
+	}
+	step, err := prov.AnswerMFA(r.Context(), req, wr.sess.ProviderState, body.Answer)
+	if err != nil {
+		return w.providerError(r.Context(), wr.sess, err)
+	}
+	if err := w.advance(r.Context(), wr.sess, step); err != nil {
+		return err
+	}
+	return w.respond(rw, r, wr)
+}
+
+func (w *Widget) handleOAuth(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	if wr.sess.Step != banklink.StepCredentials && wr.sess.Step != banklink.StepRedirect {
+		return banklink.Errorf(banklink.ECONFLICT, "No institution login is waiting for a redirect.")
+	}
+	var body map[string]string
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	prov, req, err := w.loginContext(r, wr)
+	if err != nil {
+		return err
+	}
+	step, err := prov.CompleteRedirect(r.Context(), req, body)
+	if err != nil {
+		return w.providerError(r.Context(), wr.sess, err)
+	}
+	if err := w.advance(r.Context(), wr.sess, step); err != nil {
+		return err
+	}
+	return w.respond(rw, r, wr)
+}
+
+// completeResult is connect_complete's metadata, as Meld sends it.
+type completeResult struct {
+	InstitutionID   string            `json:"institutionId"`
+	InstitutionName string            `json:"institutionName"`
+	AccountCount    int               `json:"accountCount"`
+	Accounts        []completeAccount `json:"accounts"`
+	ConnectionID    string            `json:"connectionId"`
+}
+
+type completeAccount struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Mask string `json:"mask"`
+}
+
+func resultOf(conn *banklink.Connection, in *banklink.Institution, accounts []banklink.ProviderAccount) *completeResult {
+	res := &completeResult{InstitutionID: in.ID, InstitutionName: in.Name, AccountCount: len(accounts), ConnectionID: conn.ID, Accounts: []completeAccount{}}
+	for _, a := range accounts {
+		res.Accounts = append(res.Accounts, completeAccount{Name: a.Name, Type: a.Type, Mask: a.Mask})
+	}
+	return res
+}
+
+// handleComplete finishes the connection with the accounts the customer
+// chose. Submitting twice completes once: the second call returns the
+// first one's result.
+func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
+	rw.Header().Set("Cache-Control", "no-store")
+	ctx := r.Context()
+	wr, err := w.authorize(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		AccountIDs []string `json:"accountIds"`
+		Consent    bool     `json:"consent"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	sess, err := w.Store.FindConnectSession(ctx, wr.conn.ID)
+	if banklink.ErrorCode(err) == banklink.ENOTFOUND {
+		return banklink.Errorf(banklink.ECONFLICT, "Choose an institution and log in first.")
+	}
+	if err != nil {
+		return err
+	}
+	in, err := w.institution(sess.InstitutionID)
+	if err != nil {
+		return err
+	}
+	if wr.conn.Status != banklink.StatusInProgress {
+		// A repeated submit after success answers with the same result;
+		// anything else is a used link.
+		if sess.Step == banklink.StepDone && wr.conn.ProviderLoginID == sess.LoginID && wr.conn.CompletedAt != nil {
+			httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(wr.conn, in, sess.Accounts), "appRedirectUrl": wr.conn.RedirectURL})
+			return nil
+		}
+		return w.checkOpen(wr.conn)
+	}
+	if err := w.checkOpen(wr.conn); err != nil {
+		return err
+	}
+	if sess.Step != banklink.StepAccounts && sess.Step != banklink.StepDone {
+		return banklink.Errorf(banklink.ECONFLICT, "Log in to the institution before choosing accounts.")
+	}
+	if !body.Consent {
+		return banklink.FieldErrorf("consent", "must be true: the customer has to agree to share the listed data")
+	}
+	var chosen []banklink.ProviderAccount
+	for _, a := range sess.Accounts {
+		if oneOf(a.ID, body.AccountIDs...) {
+			chosen = append(chosen, a)
+		}
+	}
+	if len(chosen) == 0 || len(chosen) != len(body.AccountIDs) {
+		return banklink.FieldErrorf("accountIds", "must list at least one of the offered accounts, and only those")
+	}
+	if sess.Step == banklink.StepAccounts {
+		sess.Step, sess.Accounts = banklink.StepDone, chosen
+		if err := w.save(ctx, sess); err != nil {
+			return err
+		}
+	}
+	conn, err := w.Store.CompleteConnection(ctx, wr.scope, wr.conn.ID, banklink.Completion{
+		InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: w.Now(),
+	})
+	if banklink.ErrorCode(err) == banklink.ECONFLICT {
+		// Lost a race with a concurrent submit of the same page.
+		if conn, ferr := w.Store.FindConnectionByID(ctx, wr.scope, wr.conn.ID); ferr == nil && conn.ProviderLoginID == sess.LoginID && conn.CompletedAt != nil {
+			httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, sess.Accounts), "appRedirectUrl": conn.RedirectURL})
+			return nil
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	w.Log.Info("connection completed", "connection_id", conn.ID, "institution_id", in.ID, "provider", sess.ProviderType, "accounts", len(sess.Accounts))
+	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, sess.Accounts), "appRedirectUrl": conn.RedirectURL})
+	return nil
+}
+
+// sandboxAuthorize is the sandbox bank's own OAuth consent page, which
+// banklink serves to simulate a redirect login. It only returns to the
+// widget's own URL, so it cannot be used as an open redirect.
+func (w *Widget) sandboxAuthorize(rw http.ResponseWriter, r *http.Request) error {
+	ret := r.URL.Query().Get("return")
+	if !strings.HasPrefix(ret, w.Config.WidgetURL+"?") {
+		return banklink.FieldErrorf("return", "must be this banklink's widget URL")
+	}
+	sep := "&"
+	securityHeaders(rw, "*")
+	return w.pages.ExecuteTemplate(rw, "authorize.html", map[string]any{
+		"Base":        w.basePath,
+		"Institution": r.URL.Query().Get("institution"),
+		"Approve":     ret + sep + url.Values{"code": {"sandbox-approved"}}.Encode(),
+		"Deny":        ret + sep + url.Values{"error": {"access_denied"}}.Encode(),
+	})
+}

@@ -1,0 +1,407 @@
+// Package widget serves the Connect Widget: the hosted page a customer uses
+// to link a bank, its small JSON API scoped by the connect token (never the
+// API key), the sandbox bank's simulated OAuth page and the demo page.
+package widget
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"banklink"
+	"banklink/internal/connecttoken"
+	"banklink/internal/httpapi"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Config configures the widget.
+type Config struct {
+	// WidgetURL is the public URL of the widget page (…/connect).
+	WidgetURL string
+	// Providers lists the provider types enabled per environment, in
+	// routing order.
+	Providers map[banklink.Environment][]string
+	// Demo, when set, serves the demo page at / and uses this to start a
+	// sandbox connection for it.
+	Demo DemoBackend
+}
+
+// DemoBackend is the tiny app backend behind the demo page: it does what
+// an app's server does, calling connect/start with its sandbox key.
+type DemoBackend interface {
+	StartDemo(ctx context.Context, externalCustomerID string) (connectionID, widgetURL string, err error)
+	DemoConnection(ctx context.Context, connectionID string) (*banklink.Connection, error)
+}
+
+// Widget serves the widget.
+type Widget struct {
+	Store     banklink.Store
+	Tokens    *connecttoken.Signer
+	Directory httpapi.Directory
+	Providers map[string]banklink.InteractiveLogin
+	Log       *slog.Logger
+	Config    Config
+	Now       func() time.Time
+
+	static   fs.FS
+	pages    *template.Template
+	version  string
+	sizes    map[string]int
+	basePath string
+}
+
+// New returns a Widget.
+func New(store banklink.Store, tokens *connecttoken.Signer, dir httpapi.Directory, providers map[string]banklink.InteractiveLogin, log *slog.Logger, cfg Config) (*Widget, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	static, err := fs.Sub(assets, "assets")
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(cfg.WidgetURL)
+	if err != nil || u.Path == "" || u.Path == "/" {
+		return nil, fmt.Errorf("widget URL %q must have a path such as /connect", cfg.WidgetURL)
+	}
+	w := &Widget{Store: store, Tokens: tokens, Directory: dir, Providers: providers, Log: log, Config: cfg, Now: time.Now,
+		static: static, basePath: strings.TrimSuffix(u.Path, "/"), sizes: map[string]int{}}
+	// Static assets are named with a content hash in their query so they
+	// can be cached forever while pages (which carry tokens) are never
+	// cached.
+	h := sha256.New()
+	err = fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, p)
+		w.sizes[p] = len(b)
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.version = hex.EncodeToString(h.Sum(nil))[:12]
+	w.pages, err = template.New("").Funcs(template.FuncMap{"asset": w.assetURL}).ParseFS(static, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Widget) assetURL(name string) string {
+	return w.basePath + "/static/" + name + "?v=" + w.version
+}
+
+// Register adds the widget's routes to the API server.
+func (w *Widget) Register(s *httpapi.Server) {
+	b := w.basePath
+	s.Route("GET "+b, w.page("connect.html"))
+	s.Route("GET "+b+"/static/{file}", w.serveStatic)
+	s.Route("GET "+b+"/sandbox/authorize", w.sandboxAuthorize)
+	s.Route("GET "+b+"/api/session", w.api(w.handleSession))
+	s.Route("GET "+b+"/api/institutions", w.api(w.handleInstitutions))
+	s.Route("POST "+b+"/api/select", w.api(w.handleSelect))
+	s.Route("POST "+b+"/api/back", w.api(w.handleBack))
+	s.Route("POST "+b+"/api/login", w.api(w.handleLogin))
+	s.Route("POST "+b+"/api/mfa", w.api(w.handleMFA))
+	s.Route("POST "+b+"/api/oauth", w.api(w.handleOAuth))
+	s.Route("POST "+b+"/api/complete", w.handleComplete)
+	if w.Config.Demo != nil {
+		s.Route("GET /{$}", w.demoPage)
+		s.Route("POST /demo/api/start", w.demoStart)
+		s.Route("GET /demo/api/connections/{id}", w.demoConnection)
+	}
+}
+
+// AssetSizes returns the size in bytes of each embedded asset.
+func (w *Widget) AssetSizes() map[string]int { return w.sizes }
+
+func (w *Widget) serveStatic(rw http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("file")
+	b, err := fs.ReadFile(w.static, name)
+	if err != nil || strings.HasSuffix(name, ".html") {
+		return banklink.Errorf(banklink.ENOTFOUND, "No such file.")
+	}
+	switch {
+	case strings.HasSuffix(name, ".css"):
+		rw.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case strings.HasSuffix(name, ".js"):
+		rw.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case strings.HasSuffix(name, ".svg"):
+		rw.Header().Set("Content-Type", "image/svg+xml")
+	}
+	rw.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Query().Get("v") == w.version {
+		rw.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		rw.Header().Set("Cache-Control", "no-cache")
+	}
+	rw.Write(b)
+	return nil
+}
+
+// securityHeaders are set on every page: a strict CSP (our own scripts
+// and styles only), no referrer (the URL carries a token), no caching.
+func securityHeaders(rw http.ResponseWriter, frameAncestors string, extra ...string) {
+	h := rw.Header()
+	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors " + frameAncestors
+	for _, e := range extra {
+		csp += "; " + e
+	}
+	h.Set("Content-Security-Policy", csp)
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+}
+
+// frameAncestors returns who may embed the widget for scope: the
+// account's configured origins; without any, any origin in sandbox and
+// none in production.
+func (w *Widget) frameAncestors(ctx context.Context, scope banklink.Scope) (csp string, origins []string) {
+	origins, err := w.Store.FindWidgetOrigins(ctx, scope)
+	if err != nil {
+		w.Log.Warn("widget origins", slog.Any("err", err))
+	}
+	if len(origins) > 0 {
+		return strings.Join(origins, " "), origins
+	}
+	if scope.Environment == banklink.Sandbox {
+		return "*", []string{"*"}
+	}
+	return "'none'", []string{}
+}
+
+func (w *Widget) page(name string) httpapi.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) error {
+		ancestors := "*" // error pages carry nothing secret and must reach the app
+		if c, err := w.Tokens.Parse(r.URL.Query().Get("connectToken")); err == nil {
+			ancestors, _ = w.frameAncestors(r.Context(), banklink.Scope{AccountID: c.Account, Environment: envOf(c)})
+		}
+		securityHeaders(rw, ancestors)
+		return w.pages.ExecuteTemplate(rw, name, map[string]any{"Base": w.basePath})
+	}
+}
+
+func envOf(c *connecttoken.Claims) banklink.Environment {
+	if c.Environment == "" {
+		return banklink.Sandbox
+	}
+	return c.Environment
+}
+
+// widgetRequest is an authenticated widget API call.
+type widgetRequest struct {
+	claims *connecttoken.Claims
+	scope  banklink.Scope
+	conn   *banklink.Connection
+	sess   *banklink.ConnectSession
+}
+
+type widgetHandler func(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error
+
+// Token failure reasons beyond connecttoken's.
+const (
+	ReasonTokenUsed         = "TOKEN_USED"
+	ReasonConnectionExpired = "CONNECTION_EXPIRED"
+	ReasonTooManyAttempts   = "TOO_MANY_ATTEMPTS"
+)
+
+func tokenError(reason, msg string) error {
+	return &banklink.Error{Code: banklink.EUNAUTHORIZED, Reason: reason, Message: msg}
+}
+
+// authorize checks the connect token sent as "Authorization: Bearer" and
+// loads the connection it is for.
+func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return nil, tokenError(connecttoken.ReasonMalformed, "This link is incomplete. Please return to the app and start again.")
+	}
+	c, err := w.Tokens.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		var te *connecttoken.Error
+		errors.As(err, &te)
+		if te != nil && te.Reason == connecttoken.ReasonExpired {
+			return nil, tokenError(te.Reason, "This link has expired. Please return to the app and start again.")
+		}
+		return nil, tokenError(connecttoken.ReasonSignature, "This link is not valid. Please return to the app and start again.")
+	}
+	scope := banklink.Scope{AccountID: c.Account, Environment: envOf(c)}
+	conn, err := w.Store.FindConnectionByID(r.Context(), scope, c.Connection)
+	if banklink.ErrorCode(err) == banklink.ENOTFOUND {
+		return nil, tokenError(connecttoken.ReasonSignature, "This link is not valid. Please return to the app and start again.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &widgetRequest{claims: c, scope: scope, conn: conn}, nil
+}
+
+// checkOpen refuses a connection that can no longer be linked.
+func (w *Widget) checkOpen(conn *banklink.Connection) error {
+	if conn.Status != banklink.StatusInProgress {
+		return tokenError(ReasonTokenUsed, "This link has already been used. Please return to the app.")
+	}
+	if !conn.ExpiresAt.After(w.Now()) {
+		return tokenError(ReasonConnectionExpired, "This link has expired. Please return to the app and start again.")
+	}
+	return nil
+}
+
+func (w *Widget) api(h widgetHandler) httpapi.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) error {
+		rw.Header().Set("Cache-Control", "no-store")
+		wr, err := w.authorize(r)
+		if err != nil {
+			return err
+		}
+		if err := w.checkOpen(wr.conn); err != nil {
+			return err
+		}
+		if wr.sess, err = w.loadSession(r.Context(), wr); err != nil {
+			return err
+		}
+		return h(rw, r, wr)
+	}
+}
+
+// loadSession returns the saved progress, or starts it: at the picker, or
+// at the institution's login when connect/start named one.
+func (w *Widget) loadSession(ctx context.Context, wr *widgetRequest) (*banklink.ConnectSession, error) {
+	s, err := w.Store.FindConnectSession(ctx, wr.conn.ID)
+	if err == nil {
+		return s, nil
+	}
+	if banklink.ErrorCode(err) != banklink.ENOTFOUND {
+		return nil, err
+	}
+	s = &banklink.ConnectSession{ConnectionID: wr.conn.ID, Step: banklink.StepPick}
+	if wr.conn.InstitutionID != "" {
+		if err := w.choose(ctx, wr, s, wr.conn.InstitutionID); err != nil {
+			return nil, err
+		}
+	}
+	return s, w.save(ctx, s)
+}
+
+func (w *Widget) save(ctx context.Context, s *banklink.ConnectSession) error {
+	s.UpdatedAt = w.Now()
+	return w.Store.SaveConnectSession(ctx, s)
+}
+
+func (w *Widget) eligibility(wr *widgetRequest) banklink.Eligibility {
+	return banklink.Eligibility{
+		Products:      banklink.NewProductSet(wr.conn.Products...),
+		Regions:       wr.conn.Regions,
+		AllowRedirect: wr.conn.AllowRedirect,
+		Providers:     w.enabled(wr.scope.Environment),
+	}
+}
+
+func (w *Widget) enabled(env banklink.Environment) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range w.Config.Providers[env] {
+		if _, ok := w.Providers[p]; ok {
+			m[p] = true
+		}
+	}
+	return m
+}
+
+// route picks the provider for an institution: the first enabled provider,
+// in configured order, that supports every required product there and the
+// redirect preference.
+func (w *Widget) route(wr *widgetRequest, in *banklink.Institution) (banklink.InteractiveLogin, string, bool) {
+	e := w.eligibility(wr)
+	for _, name := range w.Config.Providers[wr.scope.Environment] {
+		p, ok := in.Providers[name]
+		prov := w.Providers[name]
+		if !ok || prov == nil || !banklink.NewProductSet(p.Products...).Contains(e.Products) || (p.Redirect && !e.AllowRedirect) {
+			continue
+		}
+		return prov, p.ProviderInstitutionID, true
+	}
+	return nil, "", false
+}
+
+func (w *Widget) institution(id string) (*banklink.Institution, error) {
+	if in, ok := w.Directory.Current().ByID(id); ok {
+		return in, nil
+	}
+	return nil, banklink.Errorf(banklink.ENOTFOUND, "Institution not found.")
+}
+
+func (w *Widget) loginRequest(r *http.Request, wr *widgetRequest, in *banklink.Institution, providerInstID string) banklink.LoginRequest {
+	return banklink.LoginRequest{
+		Institution: in, ProviderInstitutionID: providerInstID, Products: wr.conn.Products, Now: w.Now(),
+		CallbackURL: w.Config.WidgetURL + "?" + url.Values{"connectToken": {bearer(r)}, "oauth": {"callback"}}.Encode(),
+	}
+}
+
+func bearer(r *http.Request) string {
+	t, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return strings.TrimSpace(t)
+}
+
+// choose moves the session to the login of institution id.
+func (w *Widget) choose(ctx context.Context, wr *widgetRequest, s *banklink.ConnectSession, id string) error {
+	in, err := w.institution(id)
+	if err != nil {
+		return err
+	}
+	if why := in.CheckEligibility(w.eligibility(wr)); !why.OK() {
+		return banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked for this app. Please pick another institution.", in.Name)
+	}
+	prov, _, ok := w.route(wr, in)
+	if !ok {
+		return banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now. Please pick another institution.", in.Name)
+	}
+	*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: in.ID, ProviderType: prov.Type(), Failures: s.Failures}
+	return nil
+}
+
+// providerError turns a provider failure into the widget's error, counting
+// retryable failures so a session cannot guess passwords forever.
+func (w *Widget) providerError(ctx context.Context, s *banklink.ConnectSession, err error) error {
+	pe, ok := errors.AsType[*banklink.ProviderError](err)
+	if !ok {
+		return err
+	}
+	out := &banklink.Error{Code: banklink.ELOGIN, Reason: pe.Reason, Message: pe.DisplayMessage, Retryable: pe.Retryable}
+	if pe.Reason == banklink.LoginInvalidCredentials || pe.Reason == banklink.LoginInvalidMFA {
+		s.Failures++
+		if s.Failures >= banklink.MaxLoginFailures {
+			out.Reason, out.Retryable = ReasonTooManyAttempts, false
+			out.Message = "Too many unsuccessful attempts. Please return to the app and start again later."
+		}
+		if err := w.save(ctx, s); err != nil {
+			return err
+		}
+	}
+	return out
+}
+
+func (w *Widget) checkAttempts(s *banklink.ConnectSession) error {
+	if s.Failures >= banklink.MaxLoginFailures {
+		return &banklink.Error{Code: banklink.ELOGIN, Reason: ReasonTooManyAttempts,
+			Message: "Too many unsuccessful attempts. Please return to the app and start again later."}
+	}
+	return nil
+}
+
+func oneOf[T comparable](v T, list ...T) bool { return slices.Contains(list, v) }
