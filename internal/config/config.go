@@ -39,6 +39,8 @@ type Config struct {
 
 	LogFormat string
 	LogLevel  string
+	// Demo serves the demo app at / (sandbox data only).
+	Demo bool
 }
 
 // Default returns the zero-setup configuration: loopback, an SQLite file in
@@ -56,6 +58,7 @@ func Default() Config {
 		DirectoryRefresh:        10 * time.Second,
 		LogFormat:               "text",
 		LogLevel:                "info",
+		Demo:                    true,
 	}
 }
 
@@ -112,6 +115,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.Var(listValue{&c.ProductionProviders}, "production-providers", "provider types enabled for production keys")
 	fs.IntVar(&c.DirectorySize, "directory-size", c.DirectorySize, "institutions generated into the sandbox directory on first start")
 	fs.Uint64Var(&c.DirectorySeed, "directory-seed", c.DirectorySeed, "seed of the generated sandbox directory")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the sandbox demo app at /")
 	fs.DurationVar(&c.DirectoryRefresh, "directory-refresh", c.DirectoryRefresh, "how often to check whether another replica changed the directory")
 }
 

@@ -1,0 +1,217 @@
+// Command bench is banklink's loopback load harness. It starts the real
+// API (SQLite file, and PostgreSQL with -postgres) and the storage-free
+// baseline in this process on 127.0.0.1, drives each in turn with the same
+// closed-loop load, and prints throughput and latency with each target's
+// ratio to the baseline measured in the same run.
+//
+//	go run ./bench -duration 10s -concurrency 16
+//
+// It only ever sends traffic to the loopback servers it started, and every
+// run is bounded by -duration.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"banklink"
+	"banklink/internal/baseline"
+	"banklink/internal/connecttoken"
+	"banklink/internal/httpapi"
+	"banklink/internal/sandbox"
+	"banklink/internal/search"
+	"banklink/internal/sqlstore"
+)
+
+type target struct {
+	name    string
+	url     string
+	key     string
+	cleanup func()
+}
+
+type result struct {
+	requests int
+	errors   int
+	elapsed  time.Duration
+	lat      []time.Duration
+}
+
+func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
+}
+
+const body = `{"externalCustomerId":"%s","products":["BALANCES","OWNERS","IDENTIFIERS","TRANSACTIONS","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"],"regions":["US","CA"],"institutionSearchString":"Fidelity"}`
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "measured time per target per round")
+	concurrency := flag.Int("concurrency", 16, "concurrent clients")
+	rounds := flag.Int("rounds", 2, "rounds; targets alternate within each round to cancel drift")
+	pg := flag.String("postgres", "", "also measure PostgreSQL at this DSN (a throwaway database is created in it)")
+	flag.Parse()
+	if *duration > 2*time.Minute {
+		log.Fatal("-duration is capped at 2m per target per round")
+	}
+	ctx := context.Background()
+	dir := sandbox.Directory(sandbox.DefaultSeed, sandbox.DefaultDirectorySize)
+
+	tmp, err := os.MkdirTemp("", "banklink-bench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+
+	sqliteDB, err := sqlstore.Open(ctx, filepath.Join(tmp, "bench.db"), sqlstore.Options{Migrate: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sqliteDB.Close()
+	real, base := start(ctx, sqliteDB, dir, "sqlite")
+	targets := []target{base, real}
+	if *pg != "" {
+		pdb, err := sqlstore.Open(ctx, *pg, sqlstore.Options{Migrate: true})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer pdb.Close()
+		p, _ := start(ctx, pdb, dir, "postgres")
+		targets = append(targets, p)
+	}
+
+	results := map[string]*result{}
+	for round := 0; round < *rounds; round++ {
+		for _, t := range targets {
+			r := run(t, *concurrency, *duration)
+			agg := results[t.name]
+			if agg == nil {
+				agg = &result{}
+				results[t.name] = agg
+			}
+			agg.requests += r.requests
+			agg.errors += r.errors
+			agg.elapsed += r.elapsed
+			agg.lat = append(agg.lat, r.lat...)
+		}
+	}
+	fmt.Printf("connect/start on loopback: %d clients, %d round(s) of %s per target, GOMAXPROCS=%d, %s\n\n",
+		*concurrency, *rounds, *duration, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
+	fmt.Println("| target | requests | errors | req/s | p50 | p99 | throughput vs baseline | p99 vs baseline (baseline p99 / p99) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
+	b := results["baseline"]
+	slices.Sort(b.lat)
+	for _, t := range targets {
+		r := results[t.name]
+		slices.Sort(r.lat)
+		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %.2f | %.2f |\n", t.name, r.requests, r.errors, r.rps(),
+			r.pct(0.50).Round(time.Microsecond), r.pct(0.99).Round(time.Microsecond),
+			r.rps()/b.rps(), float64(b.pct(0.99))/float64(r.pct(0.99)))
+	}
+}
+
+// start serves the real API on db and, for SQLite, the baseline over the
+// same directory and key.
+func start(ctx context.Context, db *sqlstore.DB, dir []*banklink.Institution, name string) (real, base target) {
+	if err := db.UpsertInstitutions(ctx, dir); err != nil {
+		log.Fatal(err)
+	}
+	live := search.NewLive(db)
+	if err := live.Refresh(ctx); err != nil {
+		log.Fatal(err)
+	}
+	acct := &banklink.Account{ID: banklink.NewID(), Name: "bench"}
+	if err := db.CreateAccount(ctx, acct); err != nil {
+		log.Fatal(err)
+	}
+	k, plain := banklink.NewAPIKey(acct.ID, banklink.Sandbox, "bench", httpapi.LatestVersion, time.Now())
+	if err := db.CreateAPIKey(ctx, k); err != nil {
+		log.Fatal(err)
+	}
+	tokens, err := connecttoken.NewSigner("banklink", connecttoken.DefaultTTL, []byte(strings.Repeat("b", 32)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := httpapi.Config{WidgetURL: "http://127.0.0.1/connect", MinEligibleInstitutions: 25,
+		Providers: map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}}
+	real = serve(name, httpapi.New(db, tokens, live, nil, cfg).Handler(), plain)
+	base = serve("baseline", httpapi.New(&baseline.Store{Store: db, Key: k}, tokens, live, nil, cfg).Handler(), plain)
+	return real, base
+}
+
+func serve(name string, h http.Handler, key string) target {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return target{name: name, url: "http://" + ln.Addr().String(), key: key, cleanup: func() { srv.Close() }}
+}
+
+func run(t target, concurrency int, d time.Duration) result {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 10 * time.Second}
+	// Warm up: connections, caches, the JIT-free but cold database pages.
+	warm := time.Now().Add(time.Second)
+	for time.Now().Before(warm) {
+		once(client, t, "warmup")
+	}
+	var mu sync.Mutex
+	res := result{}
+	deadline := time.Now().Add(d)
+	begin := time.Now()
+	var wg sync.WaitGroup
+	for w := range concurrency {
+		wg.Go(func() {
+			lat := make([]time.Duration, 0, 4096)
+			errs := 0
+			for i := 0; time.Now().Before(deadline); i++ {
+				// A pool of 500 customers per client: most starts reuse a
+				// customer, some create one, as in a real app.
+				t0 := time.Now()
+				if !once(client, t, fmt.Sprintf("bench-%d-%d", w, i%500)) {
+					errs++
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.errors += errs
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(begin)
+	res.requests = len(res.lat)
+	return res
+}
+
+func once(c *http.Client, t target, customer string) bool {
+	req, _ := http.NewRequest(http.MethodPost, t.url+"/bank-linking/connect/start", bytes.NewBufferString(fmt.Sprintf(body, customer)))
+	req.Header.Set("Authorization", "BASIC "+t.key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Meld-Version", "2022-11-10")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusCreated
+}

@@ -1,0 +1,219 @@
+package widget_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"banklink"
+	"banklink/internal/sandbox"
+)
+
+func TestWidgetAPIFlow(t *testing.T) {
+	st := newStack(t)
+	bank := st.institution("Sandbox Bank")
+	for _, tc := range []struct {
+		name string
+		user string
+		mfa  []string // answers, in order
+	}{
+		{"good login", sandbox.UserGood, nil},
+		{"MFA code", sandbox.UserMFACode, []string{sandbox.MFACodeAnswer}},
+		{"MFA question", sandbox.UserMFAQuestion, []string{sandbox.MFAQuestionReply}},
+		{"MFA choice then code", sandbox.UserMFAChoice, []string{"1", sandbox.MFACodeAnswer}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := st.start(`{"externalCustomerId":"c1","products":["BALANCES","TRANSACTIONS"]}`)
+			tok := resp.ConnectToken
+			status, s := st.call(tok, "GET", "session", "")
+			if status != 200 || s["step"] != banklink.StepPick {
+				t.Fatalf("session: %d %v", status, s)
+			}
+			status, s = st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+			if status != 200 || s["step"] != banklink.StepCredentials {
+				t.Fatalf("select: %d %v", status, s)
+			}
+			status, s = st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":%q}}`, tc.user, sandbox.PasswordGood))
+			for _, a := range tc.mfa {
+				if status != 200 || s["step"] != banklink.StepMFA {
+					t.Fatalf("want MFA step: %d %v", status, s)
+				}
+				status, s = st.call(tok, "POST", "mfa", fmt.Sprintf(`{"answer":%q}`, a))
+			}
+			if status != 200 || s["step"] != banklink.StepAccounts {
+				t.Fatalf("want ACCOUNTS step: %d %v", status, s)
+			}
+			accts := s["accounts"].([]any)
+			first := accts[0].(map[string]any)["id"].(string)
+			status, s = st.call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, first))
+			if status != 200 {
+				t.Fatalf("complete: %d %v", status, s)
+			}
+			res := s["result"].(map[string]any)
+			if res["institutionName"] != "Sandbox Bank" || res["accountCount"] != float64(1) {
+				t.Errorf("result = %v", res)
+			}
+			conn, err := st.store.FindConnectionByID(t.Context(), st.scope, resp.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if conn.Status != banklink.StatusActive || conn.InstitutionID != bank.ID || conn.ProviderType != "sandbox" {
+				t.Errorf("connection = %+v", conn)
+			}
+			// The token is single-use now.
+			status, s = st.call(tok, "GET", "session", "")
+			if status != 401 || s["reason"] != "TOKEN_USED" {
+				t.Errorf("reused token: %d %v", status, s)
+			}
+		})
+	}
+}
+
+func TestWidgetAPIErrors(t *testing.T) {
+	st := newStack(t)
+	bank := st.institution("Sandbox Bank")
+	down := st.institution("Sandbox Down Bank")
+	cu := st.institution("Sandbox Credit Union")
+	fresh := func() string {
+		return st.start(`{"externalCustomerId":"c1","products":["BALANCES"]}`).ConnectToken
+	}
+	atLogin := func() string {
+		tok := fresh()
+		st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+		return tok
+	}
+	investing := st.start(`{"externalCustomerId":"c1","products":["INVESTMENT_HOLDINGS"]}`).ConnectToken
+	expiredConn := st.start(`{"externalCustomerId":"c1"}`)
+
+	for _, tc := range []struct {
+		name, token, method, path, body string
+		status                          int
+		code, reason                    string
+	}{
+		{"no token", "", "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_MALFORMED"},
+		{"garbage token", "abc", "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_SIGNATURE_INVALID"},
+		{"tampered token", fresh() + "x", "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_SIGNATURE_INVALID"},
+		{"expired token", st.expiredToken(expiredConn), "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_EXPIRED"},
+		{"unknown institution", fresh(), "POST", "select", `{"institutionId":"nope"}`, 404, "NOT_FOUND", ""},
+		{"ineligible institution", investing, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, cu.ID), 400, "BAD_REQUEST", ""},
+		{"institution down", fresh(), "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, down.ID), 422, "LOGIN_FAILED", banklink.LoginInstitutionDown},
+		{"malformed body", fresh(), "POST", "select", `{`, 400, "BAD_REQUEST", ""},
+		{"login before picking", fresh(), "POST", "login", `{"credentials":{}}`, 409, "CONFLICT", ""},
+		{"wrong password", atLogin(), "POST", "login", `{"credentials":{"username":"user_good","password":"nope"}}`, 422, "LOGIN_FAILED", banklink.LoginInvalidCredentials},
+		{"locked account", atLogin(), "POST", "login", `{"credentials":{"username":"user_locked","password":"pass_good"}}`, 422, "LOGIN_FAILED", banklink.LoginLocked},
+		{"MFA without challenge", atLogin(), "POST", "mfa", `{"answer":"1234"}`, 409, "CONFLICT", ""},
+		{"complete before login", atLogin(), "POST", "complete", `{"accountIds":["x"],"consent":true}`, 409, "CONFLICT", ""},
+		{"wrong method", fresh(), "DELETE", "session", "", 405, "METHOD_NOT_ALLOWED", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := st.call(tc.token, tc.method, tc.path, tc.body)
+			if status != tc.status || body["code"] != tc.code {
+				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
+			}
+			if tc.reason != "" && body["reason"] != tc.reason {
+				t.Errorf("reason = %v, want %s", body["reason"], tc.reason)
+			}
+			if body["requestId"] == "" || body["message"] == "" {
+				t.Errorf("error body = %v", body)
+			}
+		})
+	}
+}
+
+func TestWidgetCompleteTwiceCompletesOnce(t *testing.T) {
+	st := newStack(t)
+	bank := st.institution("Sandbox Bank")
+	resp := st.start(`{"externalCustomerId":"c1"}`)
+	tok := resp.ConnectToken
+	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+	_, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	var ids []string
+	for _, a := range s["accounts"].([]any) {
+		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
+	}
+	body := `{"consent":true,"accountIds":[` + strings.Join(ids, ",") + `]}`
+	var wg sync.WaitGroup
+	statuses := make([]int, 6)
+	results := make([]map[string]any, 6)
+	for i := range statuses {
+		wg.Go(func() { statuses[i], results[i] = st.call(tok, "POST", "complete", body) })
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusOK {
+			t.Errorf("submit %d: %d %v", i, s, results[i])
+			continue
+		}
+		if r := results[i]["result"].(map[string]any); r["accountCount"] != float64(len(ids)) {
+			t.Errorf("submit %d result = %v", i, r)
+		}
+	}
+	conn, err := st.store.FindConnectionByID(t.Context(), st.scope, resp.ID)
+	if err != nil || conn.Status != banklink.StatusActive {
+		t.Fatalf("connection %v %v", conn, err)
+	}
+}
+
+func TestWidgetTooManyFailures(t *testing.T) {
+	st := newStack(t)
+	bank := st.institution("Sandbox Bank")
+	tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken
+	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+	var last map[string]any
+	for range banklink.MaxLoginFailures {
+		_, last = st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"bad"}}`)
+	}
+	if last["reason"] != "TOO_MANY_ATTEMPTS" || last["retryable"] != false {
+		t.Fatalf("after %d failures: %v", banklink.MaxLoginFailures, last)
+	}
+	status, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	if status != 422 || s["reason"] != "TOO_MANY_ATTEMPTS" {
+		t.Errorf("good password after lockout: %d %v", status, s)
+	}
+}
+
+func TestWidgetPageHeaders(t *testing.T) {
+	st := newStack(t)
+	tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken
+	for _, tc := range []struct {
+		name      string
+		origins   []string
+		env       banklink.Environment
+		ancestors string
+	}{
+		{"sandbox default allows any origin", nil, banklink.Sandbox, "frame-ancestors *"},
+		{"configured origins", []string{"https://app.example.com"}, banklink.Sandbox, "frame-ancestors https://app.example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := st.store.SetWidgetOrigins(t.Context(), st.scope, tc.origins); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.Get(st.srv.URL + "/connect?connectToken=" + tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			h := resp.Header
+			if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, tc.ancestors) || !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "default-src 'none'") {
+				t.Errorf("CSP = %q", csp)
+			}
+			if h.Get("Referrer-Policy") != "no-referrer" || h.Get("Cache-Control") != "no-store" {
+				t.Errorf("headers = %v", h)
+			}
+		})
+	}
+}
+
+func TestSandboxAuthorizeRefusesOpenRedirect(t *testing.T) {
+	st := newStack(t)
+	resp, err := http.Get(st.srv.URL + "/connect/sandbox/authorize?return=https://evil.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("status %d, want 400", resp.StatusCode)
+	}
+}

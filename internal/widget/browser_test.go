@@ -1,0 +1,462 @@
+package widget_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"banklink/internal/sandbox"
+	"banklink/internal/testenv"
+
+	"github.com/chromedp/chromedp"
+)
+
+// artifactsDir is where browser tests leave screenshots: $BANKLINK_TEST_ARTIFACTS
+// or test-artifacts/ at the repository root (ignored by git).
+func artifactsDir(t *testing.T) string {
+	dir := os.Getenv("BANKLINK_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "test-artifacts")
+	}
+	dir = filepath.Join(dir, "widget")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newBrowser starts headless Chromium for one test.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := testenv.Chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // tests run as root in CI
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(360, 630),
+		// This machine has no network: keep Chromium from trying.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel3)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 630)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// tab opens a new tab in the test's browser.
+func tab(t *testing.T, browser context.Context) context.Context {
+	ctx, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 630)); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(artifactsDir(t), name+".png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitTitle waits until the widget's heading reads want. It survives
+// navigations (the OAuth round trip reloads the page).
+func waitTitle(t *testing.T, ctx context.Context, want string) {
+	t.Helper()
+	js := fmt.Sprintf(`!!document.getElementById("title") && document.getElementById("title").textContent === %q && document.getElementById("app").getAttribute("aria-busy") === "false"`, want)
+	deadline := time.Now().Add(20 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("title").textContent + " | " + document.getElementById("alert").textContent`))
+	t.Fatalf("waiting for %q: %v (page shows %q)", want, err, got)
+}
+
+// replaceValue clears an input and types v into it.
+func replaceValue(t *testing.T, ctx context.Context, id, v string) {
+	t.Helper()
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById(%q).value = ""`, id)), chromedp.SendKeys(chromedp.ID(id), v))
+}
+
+func pick(t *testing.T, ctx context.Context, query, name string) {
+	t.Helper()
+	do(t, ctx, chromedp.WaitVisible(chromedp.ID("search")))
+	if query != "" {
+		do(t, ctx, chromedp.SendKeys(chromedp.ID("search"), query))
+	}
+	sel := fmt.Sprintf(`//button[contains(@class,"inst")][.//span[@class="name" and text()=%q]]`, name)
+	do(t, ctx, chromedp.WaitVisible(sel), chromedp.Click(sel))
+}
+
+func login(t *testing.T, ctx context.Context, user, pass string) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.ID("field-username")),
+		chromedp.SendKeys(chromedp.ID("field-username"), user),
+		chromedp.SendKeys(chromedp.ID("field-password"), pass),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+	)
+}
+
+func connectAccounts(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	waitTitle(t, ctx, "Choose accounts")
+	shot(t, ctx, name+"-5-accounts")
+	do(t, ctx, chromedp.Click(chromedp.CSS(`form button.primary`)))
+	waitTitle(t, ctx, "Connected")
+	shot(t, ctx, name+"-6-success")
+}
+
+func TestBrowserFlows(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	bank := st.institution("Sandbox Bank")
+	for _, tc := range []struct {
+		name  string
+		body  string
+		steps func(t *testing.T, ctx context.Context)
+	}{
+		{
+			name: "search-and-pick",
+			body: `{"externalCustomerId":"b1","products":["BALANCES","TRANSACTIONS"],"regions":["US"]}`,
+			steps: func(t *testing.T, ctx context.Context) {
+				waitTitle(t, ctx, "Select your institution")
+				shot(t, ctx, "search-and-pick-1-picker")
+				pick(t, ctx, "sandbox b", "Sandbox Bank")
+				waitTitle(t, ctx, "Log in")
+				shot(t, ctx, "search-and-pick-2-login")
+				login(t, ctx, sandbox.UserGood, sandbox.PasswordGood)
+				connectAccounts(t, ctx, "search-and-pick")
+			},
+		},
+		{
+			name: "prefilled-search",
+			body: `{"externalCustomerId":"b2","institutionSearchString":"Sandbox Cred"}`,
+			steps: func(t *testing.T, ctx context.Context) {
+				waitTitle(t, ctx, "Select your institution")
+				v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("search")))
+				if err != nil || v != "Sandbox Cred" {
+					t.Fatalf("search box = %q, %v", v, err)
+				}
+				first := `#results li:first-child .name`
+				do(t, ctx, chromedp.WaitVisible(chromedp.CSS(first)))
+				if got := text(t, ctx, first); got != "Sandbox Credit Union" {
+					t.Errorf("first result = %q", got)
+				}
+				shot(t, ctx, "prefilled-search-1-picker")
+			},
+		},
+		{
+			name: "skipped-picker",
+			body: fmt.Sprintf(`{"externalCustomerId":"b3","institutionId":%q}`, bank.ID),
+			steps: func(t *testing.T, ctx context.Context) {
+				waitTitle(t, ctx, "Log in")
+				if got := text(t, ctx, ".head h2"); got != "Sandbox Bank" {
+					t.Errorf("institution = %q", got)
+				}
+				shot(t, ctx, "skipped-picker-1-login")
+				login(t, ctx, sandbox.UserGood, sandbox.PasswordGood)
+				connectAccounts(t, ctx, "skipped-picker")
+			},
+		},
+		{
+			name: "mfa-code",
+			body: fmt.Sprintf(`{"externalCustomerId":"b4","institutionId":%q}`, bank.ID),
+			steps: func(t *testing.T, ctx context.Context) {
+				login(t, ctx, sandbox.UserMFACode, sandbox.PasswordGood)
+				waitTitle(t, ctx, "Verify it's you")
+				shot(t, ctx, "mfa-code-3-mfa")
+				do(t, ctx, chromedp.SendKeys(chromedp.ID("answer"), sandbox.MFACodeAnswer), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+				connectAccounts(t, ctx, "mfa-code")
+			},
+		},
+		{
+			name: "mfa-question",
+			body: fmt.Sprintf(`{"externalCustomerId":"b5","institutionId":%q}`, bank.ID),
+			steps: func(t *testing.T, ctx context.Context) {
+				login(t, ctx, sandbox.UserMFAQuestion, sandbox.PasswordGood)
+				waitTitle(t, ctx, "Verify it's you")
+				shot(t, ctx, "mfa-question-3-mfa")
+				// A wrong answer first: the error shows and the form stays.
+				do(t, ctx, chromedp.SendKeys(chromedp.ID("answer"), "spot"), chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+					chromedp.WaitVisible(chromedp.ID("alert")))
+				if got := text(t, ctx, "#alert"); !strings.Contains(got, "not correct") {
+					t.Errorf("alert = %q", got)
+				}
+				replaceValue(t, ctx, "answer", sandbox.MFAQuestionReply)
+				do(t, ctx, chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+				connectAccounts(t, ctx, "mfa-question")
+			},
+		},
+		{
+			name: "mfa-choice",
+			body: fmt.Sprintf(`{"externalCustomerId":"b6","institutionId":%q}`, bank.ID),
+			steps: func(t *testing.T, ctx context.Context) {
+				login(t, ctx, sandbox.UserMFAChoice, sandbox.PasswordGood)
+				waitTitle(t, ctx, "Verify it's you")
+				shot(t, ctx, "mfa-choice-3-mfa")
+				do(t, ctx, chromedp.Click(chromedp.CSS(`input[name=answer][value="1"]`)), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+				do(t, ctx, chromedp.WaitVisible(chromedp.ID("answer")))
+				do(t, ctx, chromedp.SendKeys(chromedp.ID("answer"), sandbox.MFACodeAnswer), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+				connectAccounts(t, ctx, "mfa-choice")
+			},
+		},
+		{
+			name: "wrong-password-then-retry",
+			body: fmt.Sprintf(`{"externalCustomerId":"b7","institutionId":%q}`, bank.ID),
+			steps: func(t *testing.T, ctx context.Context) {
+				login(t, ctx, sandbox.UserGood, "wrong")
+				do(t, ctx, chromedp.WaitVisible(chromedp.ID("alert")))
+				if got := text(t, ctx, "#alert"); !strings.Contains(got, "incorrect") {
+					t.Errorf("alert = %q", got)
+				}
+				shot(t, ctx, "wrong-password-2-error")
+				replaceValue(t, ctx, "field-password", sandbox.PasswordGood)
+				do(t, ctx, chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+				connectAccounts(t, ctx, "wrong-password")
+			},
+		},
+		{
+			name: "back-to-picker",
+			body: `{"externalCustomerId":"b8"}`,
+			steps: func(t *testing.T, ctx context.Context) {
+				pick(t, ctx, "Sandbox Bank", "Sandbox Bank")
+				waitTitle(t, ctx, "Log in")
+				do(t, ctx, chromedp.WaitVisible(chromedp.ID("field-username")), chromedp.Click(chromedp.ID("back")))
+				waitTitle(t, ctx, "Select your institution")
+				shot(t, ctx, "back-to-picker")
+			},
+		},
+		{
+			name: "oauth",
+			body: `{"externalCustomerId":"b9","institutionSearchString":"Sandbox OAuth"}`,
+			steps: func(t *testing.T, ctx context.Context) {
+				pick(t, ctx, "", "Sandbox OAuth Bank")
+				waitTitle(t, ctx, "Log in")
+				shot(t, ctx, "oauth-2-redirect")
+				do(t, ctx, chromedp.Click(chromedp.CSS(`a.primary`)), chromedp.WaitVisible(chromedp.ID("approve")))
+				shot(t, ctx, "oauth-3-bank")
+				do(t, ctx, chromedp.Click(chromedp.ID("approve")))
+				connectAccounts(t, ctx, "oauth")
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := st.start(tc.body)
+			ctx := tab(t, browser)
+			do(t, ctx, chromedp.Navigate(resp.WidgetURL))
+			tc.steps(t, ctx)
+		})
+	}
+}
+
+func TestBrowserTokenErrors(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	bank := st.institution("Sandbox Bank")
+
+	t.Run("expired token", func(t *testing.T) {
+		resp := st.start(`{"externalCustomerId":"e1"}`)
+		ctx := tab(t, browser)
+		do(t, ctx, chromedp.Navigate(st.srv.URL+"/connect?connectToken="+st.expiredToken(resp)))
+		waitTitle(t, ctx, "Something went wrong")
+		if got := text(t, ctx, "#view h2"); got != "Link expired" {
+			t.Errorf("heading = %q", got)
+		}
+		shot(t, ctx, "expired-token")
+	})
+	t.Run("reused token", func(t *testing.T) {
+		resp := st.start(fmt.Sprintf(`{"externalCustomerId":"e2","institutionId":%q}`, bank.ID))
+		ctx := tab(t, browser)
+		do(t, ctx, chromedp.Navigate(resp.WidgetURL))
+		login(t, ctx, sandbox.UserGood, sandbox.PasswordGood)
+		connectAccounts(t, ctx, "reused-token")
+		do(t, ctx, chromedp.Navigate(resp.WidgetURL))
+		waitTitle(t, ctx, "Something went wrong")
+		if got := text(t, ctx, "#view h2"); got != "Already connected" {
+			t.Errorf("heading = %q", got)
+		}
+		shot(t, ctx, "reused-token")
+	})
+	t.Run("tampered token", func(t *testing.T) {
+		ctx := tab(t, browser)
+		do(t, ctx, chromedp.Navigate(st.srv.URL+"/connect?connectToken=not-a-token"))
+		waitTitle(t, ctx, "Something went wrong")
+		if got := text(t, ctx, "#view p"); !strings.Contains(got, "not valid") {
+			t.Errorf("message = %q", got)
+		}
+	})
+}
+
+// TestBrowserParentReceivesEvents embeds the widget in a page on another
+// origin (localhost vs 127.0.0.1) and checks the events it receives.
+func TestBrowserParentReceivesEvents(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	bank := st.institution("Sandbox Bank")
+	resp := st.start(fmt.Sprintf(`{"externalCustomerId":"p1","institutionId":%q}`, bank.ID))
+	parent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><title>app</title><body><iframe id="w" src=%q width="360" height="630" style="border:0"></iframe>
+<script>window.events=[];addEventListener("message",function(e){window.events.push({origin:e.origin,data:e.data})});</script>`, resp.WidgetURL)
+	}))
+	defer parent.Close()
+	u, _ := url.Parse(parent.URL)
+	parentURL := "http://localhost:" + u.Port() // another origin than the widget's 127.0.0.1
+
+	ctx := tab(t, browser)
+	do(t, ctx, chromedp.Navigate(parentURL))
+	// The widget is a cross-site iframe: Chrome runs it as its own target.
+	var frame context.Context
+	for i := 0; i < 50 && frame == nil; i++ {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.HasPrefix(info.URL, st.srv.URL) {
+				f, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				t.Cleanup(cancel)
+				frame = f
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if frame == nil {
+		t.Fatal("no iframe target for the widget")
+	}
+	waitTitle(t, frame, "Log in")
+	login(t, frame, sandbox.UserGood, sandbox.PasswordGood)
+	waitTitle(t, frame, "Choose accounts")
+	do(t, frame, chromedp.Click(chromedp.CSS(`form button.primary`)))
+	waitTitle(t, frame, "Connected")
+	shot(t, ctx, "parent-page-complete")
+
+	raw, err := chromedp.Run(ctx, chromedp.Poll[[]byte](`window.events.some(function(e){return e.data.eventName==="connect_complete"}) && window.events`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("no connect_complete: %v", err)
+	}
+	var events []struct {
+		Origin string
+		Data   struct {
+			Domain, EventName string
+			Metadata          map[string]any
+		}
+	}
+	if err := json.Unmarshal(raw, &events); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, e := range events {
+		if e.Origin != st.srv.URL || e.Data.Domain != "meld-connect" {
+			t.Errorf("event from %q domain %q", e.Origin, e.Data.Domain)
+		}
+		names = append(names, e.Data.EventName)
+		if e.Data.EventName == "connect_complete" {
+			m := e.Data.Metadata
+			accts, _ := m["accounts"].([]any)
+			if m["institutionId"] != bank.ID || m["institutionName"] != "Sandbox Bank" || m["accountCount"] != float64(len(accts)) || len(accts) == 0 {
+				t.Errorf("connect_complete metadata = %v", m)
+			}
+			a := accts[0].(map[string]any)
+			if a["name"] == "" || a["type"] == "" || len(a["mask"].(string)) != 4 {
+				t.Errorf("account = %v", a)
+			}
+		}
+	}
+	if names[0] != "init" {
+		t.Errorf("first event = %q, want init (all: %v)", names[0], names)
+	}
+}
+
+// TestBrowserPageWeight measures every byte the browser loads to show the
+// picker (page, CSS, script and the API calls, headers included), and
+// checks that nothing comes from another host.
+func TestBrowserPageWeight(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	resp := st.start(`{"externalCustomerId":"w1"}`)
+	ctx := tab(t, browser)
+	do(t, ctx, chromedp.Navigate(resp.WidgetURL))
+	waitTitle(t, ctx, "Select your institution")
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#results li`)))
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](`performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource")).map(function(e){return {name:e.name,transfer:e.transferSize,body:e.encodedBodySize}})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []struct {
+		Name           string
+		Transfer, Body float64
+	}
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	var lines []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name, st.srv.URL+"/") {
+			t.Errorf("request to another host: %s", e.Name)
+		}
+		total += e.Transfer
+		name := strings.TrimPrefix(e.Name, st.srv.URL)
+		if i := strings.Index(name, "?"); i >= 0 {
+			name = name[:i]
+		}
+		lines = append(lines, fmt.Sprintf("%s\t%.0f\t%.0f", name, e.Transfer, e.Body))
+	}
+	if len(entries) < 4 {
+		t.Errorf("only %d requests recorded: %v", len(entries), lines)
+	}
+	t.Logf("picker page weight: %.0f bytes over %d requests\n%s", total, len(entries), strings.Join(lines, "\n"))
+	if total > 60*1024 {
+		t.Errorf("picker page weight %.0f bytes, want under 60 KB", total)
+	}
+	report := fmt.Sprintf("total\t%.0f\nrequest\ttransfer\tbody\n%s\n", total, strings.Join(lines, "\n"))
+	if err := os.WriteFile(filepath.Join(artifactsDir(t), "page-weight.tsv"), []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

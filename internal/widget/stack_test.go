@@ -1,0 +1,155 @@
+package widget_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"banklink"
+	"banklink/internal/connecttoken"
+	"banklink/internal/httpapi"
+	"banklink/internal/sandbox"
+	"banklink/internal/search"
+	"banklink/internal/sqlstore"
+	"banklink/internal/widget"
+)
+
+var (
+	dirOnce sync.Once
+	dirList []*banklink.Institution
+)
+
+func directory() []*banklink.Institution {
+	dirOnce.Do(func() { dirList = sandbox.Directory(sandbox.DefaultSeed, 500) })
+	return dirList
+}
+
+const secret = "widget-test-secret-0123456789abcdef"
+
+// stack is the whole service (API, widget, sandbox provider) on a real
+// SQLite file behind a real HTTP server.
+type stack struct {
+	t      testing.TB
+	srv    *httptest.Server
+	store  *sqlstore.DB
+	api    *httpapi.Server
+	widget *widget.Widget
+	tokens *connecttoken.Signer
+	scope  banklink.Scope
+}
+
+func newStack(t testing.TB) *stack {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.UpsertInstitutions(ctx, directory()); err != nil {
+		t.Fatal(err)
+	}
+	live := search.NewLive(db)
+	if err := live.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := connecttoken.NewSigner("banklink", connecttoken.DefaultTTL, []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &stack{t: t, store: db, tokens: tokens}
+	// The server URL is needed for the widget URL before the handler
+	// exists, so start with a placeholder handler.
+	var h http.Handler
+	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(st.srv.Close)
+	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}
+	st.api = httpapi.New(db, tokens, live, nil, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
+	st.widget, err = widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{
+		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: st.srv.URL + "/connect/sandbox/authorize"},
+	}, nil, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.widget.Register(st.api)
+	h = st.api.Handler()
+	acct := &banklink.Account{ID: banklink.NewID(), Name: "Acme"}
+	if err := db.CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	st.scope = banklink.Scope{AccountID: acct.ID, Environment: banklink.Sandbox}
+	return st
+}
+
+// start runs connect/start for body (JSON) and returns the response.
+func (st *stack) start(body string) *httpapi.ConnectStartResponse {
+	st.t.Helper()
+	var req httpapi.ConnectStartRequest
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		st.t.Fatal(err)
+	}
+	resp, err := st.api.StartConnection(context.Background(), st.scope, &req)
+	if err != nil {
+		st.t.Fatalf("connect/start: %v", err)
+	}
+	return resp
+}
+
+func (st *stack) institution(name string) *banklink.Institution {
+	st.t.Helper()
+	for _, in := range directory() {
+		if in.Name == name {
+			return in
+		}
+	}
+	st.t.Fatalf("no institution %q", name)
+	return nil
+}
+
+// call sends a widget API request with the connect token.
+func (st *stack) call(token, method, path, body string) (int, map[string]any) {
+	st.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, st.srv.URL+"/connect/api/"+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &out); err != nil {
+		st.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, out
+}
+
+// expiredToken mints a valid-signature token for conn that expired an
+// hour ago.
+func (st *stack) expiredToken(conn *httpapi.ConnectStartResponse) string {
+	st.t.Helper()
+	old, err := connecttoken.NewSigner("banklink", connecttoken.DefaultTTL, []byte(secret))
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	old.Now = func() time.Time { return time.Now().Add(-4 * time.Hour) }
+	tok, _, err := old.Mint(connecttoken.Claims{Account: st.scope.AccountID, Customer: conn.CustomerID, Connection: conn.ID, Environment: banklink.Sandbox})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return tok
+}
