@@ -1,0 +1,571 @@
+// Package search is banklink's in-memory institution index: name search
+// with ranked match tiers, eligibility filters and cursor pagination over
+// the whole directory, fast enough to answer the widget's search-as-you-type
+// in well under a millisecond.
+//
+// An Index is immutable once built and safe for concurrent use; Live swaps
+// in a rebuilt one when the store's directory changes.
+package search
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+
+	"banklink"
+)
+
+// Query is one institution search.
+type Query struct {
+	// Name is free text matched against names, aliases and sub-names;
+	// empty (or nothing but punctuation) means no name filter.
+	Name string
+	// Eligibility is what the caller's connection would need: only
+	// institutions passing (*banklink.Institution).CheckEligibility match.
+	Eligibility banklink.Eligibility
+	// ServiceProviders keeps institutions reachable by at least one of
+	// these provider types; empty means no filter.
+	ServiceProviders []string
+	// Types keeps institutions of these types; empty means all.
+	Types []string
+	// Limit is the page size; the caller validates it, and 0 means 10.
+	Limit int
+	// After and Before are cursors: the Key of an institution on a
+	// previous page. At most one may be set.
+	After, Before string
+}
+
+// DefaultLimit is the page size of a Query without one.
+const DefaultLimit = 10
+
+// Result is one page of a search.
+type Result struct {
+	Institutions []*banklink.Institution
+	// Count is len(Institutions).
+	Count int
+	// Remaining counts the matches beyond this page in the direction of
+	// travel: after it for an After cursor or none, before it for Before.
+	Remaining int
+}
+
+// Index is an immutable index over an institution directory. Its methods
+// are safe for concurrent use.
+type Index struct {
+	version int64
+	n       int
+	insts   []*banklink.Institution // in base order: rank, normalised name, id
+	byID    map[string]int32
+	byKey   map[string]int32
+
+	// Names. Every institution contributes its distinct normalised name,
+	// aliases and sub-name as "strings"; string ids follow base order, so
+	// a posting list of string ids is sorted by base order too.
+	strs     []string
+	strOwner []int32
+	// sorted holds the distinct strings in order, for exact lookups and
+	// prefix ranges; sortedOwners[i] are the positions owning sorted[i].
+	sorted       []string
+	sortedOwners [][]int32
+	// vocab is every distinct word of every string, sorted; the postings
+	// give the strings (vocabStr) and institutions (vocabInst) using it.
+	vocab     []string
+	vocabStr  []posting
+	vocabInst []posting
+	// vocabTri maps each byte trigram to the vocab words containing it,
+	// so a substring lookup verifies a few words, not the whole vocabulary.
+	vocabTri map[uint32][]int32
+
+	// Filters, as bitsets over positions.
+	typeBits     map[string]bitset
+	provNames    []string
+	provHas      []bitset
+	provRedirect []bitset
+	provProduct  [][16]bitset // nil where no institution has that product bit
+	regionNames  []banklink.Region
+	regionBits   []bitset
+
+	cacheMu  sync.RWMutex
+	counts   map[string]int
+	explains map[string]Explanation
+
+	// scratch recycles the per-search bitsets so a search allocates
+	// little more than its result page.
+	scratch sync.Pool
+}
+
+// posting lists the members of a set in increasing order and, when the
+// list is long, also holds it as a bitset: OR-ing a few hundred words is
+// cheaper than setting thousands of scattered bits.
+type posting struct {
+	list  []int32
+	dense bitset
+}
+
+func newPosting(list []int32, size int) posting {
+	p := posting{list: list}
+	if len(list) >= (size+63)/64*2 {
+		p.dense = newBitset(size)
+		p.dense.setAll(list)
+	}
+	return p
+}
+
+// addTo adds the members to b.
+func (p *posting) addTo(b bitset) {
+	if p.dense != nil {
+		b.or(p.dense)
+	} else {
+		b.setAll(p.list)
+	}
+}
+
+// scratch is the working memory of one search.
+type scratch struct {
+	filter, tmp bitset    // over positions
+	tiers       [4]bitset // over positions
+	strA, strB  bitset    // over string ids
+}
+
+func (ix *Index) getScratch() *scratch {
+	if s, ok := ix.scratch.Get().(*scratch); ok {
+		return s
+	}
+	s := &scratch{filter: newBitset(ix.n), tmp: newBitset(ix.n), strA: newBitset(len(ix.strs)), strB: newBitset(len(ix.strs))}
+	for i := range s.tiers {
+		s.tiers[i] = newBitset(ix.n)
+	}
+	return s
+}
+
+// New builds an index over list. The index keeps the pointers: callers
+// must not modify the institutions afterwards. Nil entries are skipped.
+func New(list []*banklink.Institution) *Index {
+	type entry struct {
+		in   *banklink.Institution
+		name string
+	}
+	entries := make([]entry, 0, len(list))
+	for _, in := range list {
+		if in != nil {
+			entries = append(entries, entry{in, Normalize(in.Name)})
+		}
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(a.in.Rank, b.in.Rank), strings.Compare(a.name, b.name), strings.Compare(a.in.ID, b.in.ID))
+	})
+
+	ix := &Index{
+		n:        len(entries),
+		insts:    make([]*banklink.Institution, len(entries)),
+		byID:     make(map[string]int32, len(entries)),
+		byKey:    make(map[string]int32, len(entries)),
+		typeBits: map[string]bitset{},
+		vocabTri: map[uint32][]int32{},
+		counts:   map[string]int{},
+		explains: map[string]Explanation{},
+	}
+	provIdx := map[string]int{}
+	regionIdx := map[banklink.Region]int{}
+	words := map[string]*struct{ strs, insts []int32 }{}
+	owners := map[string][]int32{}
+
+	for i, e := range entries {
+		pos := int32(i)
+		in := e.in
+		ix.insts[i] = in
+		if _, dup := ix.byID[in.ID]; !dup {
+			ix.byID[in.ID] = pos
+		}
+		if _, dup := ix.byKey[in.Key]; !dup && in.Key != "" {
+			ix.byKey[in.Key] = pos
+		}
+
+		names := []string{e.name}
+		for _, a := range in.Aliases {
+			names = append(names, Normalize(a))
+		}
+		names = append(names, Normalize(in.SubName))
+		first := len(ix.strs)
+		for _, s := range names {
+			if s == "" || slices.Contains(ix.strs[first:], s) {
+				continue
+			}
+			sid := int32(len(ix.strs))
+			ix.strs = append(ix.strs, s)
+			ix.strOwner = append(ix.strOwner, pos)
+			owners[s] = append(owners[s], pos)
+			for w := range strings.SplitSeq(s, " ") {
+				p := words[w]
+				if p == nil {
+					p = &struct{ strs, insts []int32 }{}
+					words[w] = p
+				}
+				if k := len(p.strs); k == 0 || p.strs[k-1] != sid {
+					p.strs = append(p.strs, sid)
+				}
+				if k := len(p.insts); k == 0 || p.insts[k-1] != pos {
+					p.insts = append(p.insts, pos)
+				}
+			}
+		}
+
+		tb := ix.typeBits[in.Type]
+		if tb == nil {
+			tb = newBitset(ix.n)
+			ix.typeBits[in.Type] = tb
+		}
+		tb.set(i)
+
+		for name, p := range in.Providers {
+			k, ok := provIdx[name]
+			if !ok {
+				k = len(ix.provNames)
+				provIdx[name] = k
+				ix.provNames = append(ix.provNames, name)
+				ix.provHas = append(ix.provHas, newBitset(ix.n))
+				ix.provRedirect = append(ix.provRedirect, newBitset(ix.n))
+				ix.provProduct = append(ix.provProduct, [16]bitset{})
+			}
+			ix.provHas[k].set(i)
+			if p.Redirect {
+				ix.provRedirect[k].set(i)
+			}
+			set := banklink.NewProductSet(p.Products...)
+			for b := range 16 {
+				if set&(1<<b) == 0 {
+					continue
+				}
+				if ix.provProduct[k][b] == nil {
+					ix.provProduct[k][b] = newBitset(ix.n)
+				}
+				ix.provProduct[k][b].set(i)
+			}
+		}
+
+		for _, r := range in.Regions {
+			k, ok := regionIdx[r]
+			if !ok {
+				k = len(ix.regionNames)
+				regionIdx[r] = k
+				ix.regionNames = append(ix.regionNames, r)
+				ix.regionBits = append(ix.regionBits, newBitset(ix.n))
+			}
+			ix.regionBits[k].set(i)
+		}
+	}
+
+	ix.sorted = make([]string, 0, len(owners))
+	for s := range owners {
+		ix.sorted = append(ix.sorted, s)
+	}
+	slices.Sort(ix.sorted)
+	ix.sortedOwners = make([][]int32, len(ix.sorted))
+	for i, s := range ix.sorted {
+		ix.sortedOwners[i] = owners[s]
+	}
+
+	ix.vocab = make([]string, 0, len(words))
+	for w := range words {
+		ix.vocab = append(ix.vocab, w)
+	}
+	slices.Sort(ix.vocab)
+	ix.vocabStr = make([]posting, len(ix.vocab))
+	ix.vocabInst = make([]posting, len(ix.vocab))
+	for id, w := range ix.vocab {
+		ix.vocabStr[id] = newPosting(words[w].strs, len(ix.strs))
+		ix.vocabInst[id] = newPosting(words[w].insts, ix.n)
+		for j := 0; j+3 <= len(w); j++ {
+			t := trigram(w[j:])
+			if l := ix.vocabTri[t]; len(l) == 0 || l[len(l)-1] != int32(id) {
+				ix.vocabTri[t] = append(l, int32(id))
+			}
+		}
+	}
+	return ix
+}
+
+func trigram(s string) uint32 { return uint32(s[0])<<16 | uint32(s[1])<<8 | uint32(s[2]) }
+
+// Len returns the number of institutions in the index.
+func (ix *Index) Len() int { return ix.n }
+
+// Version returns the directory version the index was built from (0 for
+// an index not built by Live).
+func (ix *Index) Version() int64 { return ix.version }
+
+// ByID returns the institution with id.
+func (ix *Index) ByID(id string) (*banklink.Institution, bool) {
+	if i, ok := ix.byID[id]; ok {
+		return ix.insts[i], true
+	}
+	return nil, false
+}
+
+// ByKey returns the institution with key.
+func (ix *Index) ByKey(key string) (*banklink.Institution, bool) {
+	if i, ok := ix.byKey[key]; ok {
+		return ix.insts[i], true
+	}
+	return nil, false
+}
+
+// Search returns one page of the institutions matching q, best matches
+// first: exact name matches, then prefix, word-prefix and substring
+// matches, each tier in rank order. It returns a BAD_REQUEST *banklink.Error
+// when q.After or q.Before is not the key of an institution matching q.
+func (ix *Index) Search(q Query) (Result, error) {
+	if q.After != "" && q.Before != "" {
+		return Result{}, banklink.Errorf(banklink.EBADREQUEST, "Pass either [before] or [after], not both.")
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	s := ix.getScratch()
+	defer ix.scratch.Put(s)
+	ix.filter(q, s)
+	tiers := []bitset{s.filter}
+	if name := Normalize(q.Name); name != "" {
+		tiers = s.tiers[:]
+		ix.nameTiers(name, s)
+		for _, t := range tiers {
+			t.and(s.filter)
+		}
+	}
+	return ix.page(tiers, q, limit)
+}
+
+// page cuts one page out of the ordering tiers[0] ∪ tiers[1] ∪ …, each
+// tier in base order; the tiers are disjoint.
+func (ix *Index) page(tiers []bitset, q Query, limit int) (Result, error) {
+	total := 0
+	for _, t := range tiers {
+		total += t.count()
+	}
+	cursor, field := q.After, "after"
+	if q.Before != "" {
+		cursor, field = q.Before, "before"
+	}
+	tier, pos, rank := 0, -1, -1 // rank: the cursor's index in the ordering
+	if cursor != "" {
+		p, ok := ix.byKey[cursor]
+		if ok {
+			pos = int(p)
+			tier = slices.IndexFunc(tiers, func(t bitset) bool { return t.has(pos) })
+		}
+		if !ok || tier < 0 {
+			return Result{}, banklink.FieldErrorf(field, "is not a cursor of this search")
+		}
+		rank = tiers[tier].countBelow(pos)
+		for _, t := range tiers[:tier] {
+			rank += t.count()
+		}
+	}
+
+	size := limit
+	if q.Before != "" {
+		size = min(size, rank)
+	} else {
+		size = min(size, total-rank-1)
+	}
+	out := Result{Institutions: make([]*banklink.Institution, 0, size)}
+	if q.Before != "" {
+		// Walk back from the cursor, then restore the normal order.
+		for len(out.Institutions) < limit {
+			pos = tiers[tier].prev(pos - 1)
+			for pos < 0 && tier > 0 {
+				tier--
+				pos = tiers[tier].prev(ix.n - 1)
+			}
+			if pos < 0 {
+				break
+			}
+			out.Institutions = append(out.Institutions, ix.insts[pos])
+		}
+		slices.Reverse(out.Institutions)
+		out.Count = len(out.Institutions)
+		out.Remaining = rank - out.Count
+		return out, nil
+	}
+	for len(out.Institutions) < limit {
+		pos = tiers[tier].next(pos + 1)
+		for pos < 0 && tier < len(tiers)-1 {
+			tier++
+			pos = tiers[tier].next(0)
+		}
+		if pos < 0 {
+			break
+		}
+		out.Institutions = append(out.Institutions, ix.insts[pos])
+	}
+	out.Count = len(out.Institutions)
+	out.Remaining = total - (rank + 1) - out.Count
+	return out, nil
+}
+
+// filter sets s.filter to the positions passing q's eligibility, provider
+// and type filters.
+func (ix *Index) filter(q Query, s *scratch) {
+	ix.eligible(q.Eligibility, s.filter, s.tmp)
+	if len(q.Types) > 0 {
+		s.tmp.clear()
+		for _, t := range q.Types {
+			if b := ix.typeBits[t]; b != nil {
+				s.tmp.or(b)
+			}
+		}
+		s.filter.and(s.tmp)
+	}
+	if len(q.ServiceProviders) > 0 {
+		s.tmp.clear()
+		for _, p := range q.ServiceProviders {
+			if k := slices.Index(ix.provNames, p); k >= 0 {
+				s.tmp.or(ix.provHas[k])
+			}
+		}
+		s.filter.and(s.tmp)
+	}
+}
+
+// nameTiers sets s.tiers to the four disjoint match tiers of a normalised,
+// non-empty query: exact, prefix, word prefix and substring matches.
+func (ix *Index) nameTiers(q string, s *scratch) {
+	exact, prefix, wordPrefix, substring := s.tiers[0], s.tiers[1], s.tiers[2], s.tiers[3]
+	exact.clear()
+	prefix.clear()
+	lo, found := slices.BinarySearch(ix.sorted, q)
+	if found {
+		exact.setAll(ix.sortedOwners[lo])
+	}
+	for i := lo; i < len(ix.sorted) && strings.HasPrefix(ix.sorted[i], q); i++ {
+		prefix.setAll(ix.sortedOwners[i])
+	}
+	words := strings.Split(q, " ")
+	ix.wordPrefix(words, wordPrefix, s)
+	ix.substring(q, words, substring, s)
+
+	// Each tier loses the institutions a better tier already holds: exact
+	// ⊂ prefix, so prefix−exact, then word prefix and substring minus
+	// everything above them.
+	prefix.andNot(exact)
+	wordPrefix.andNot(exact)
+	wordPrefix.andNot(prefix)
+	substring.andNot(exact)
+	substring.andNot(prefix)
+	substring.andNot(wordPrefix)
+}
+
+// prefixRange returns the vocab ids of the words starting with w.
+func (ix *Index) prefixRange(w string) (lo, hi int) {
+	lo, _ = slices.BinarySearch(ix.vocab, w)
+	hi = lo
+	for hi < len(ix.vocab) && strings.HasPrefix(ix.vocab[hi], w) {
+		hi++
+	}
+	return lo, hi
+}
+
+// wordPrefix sets out to the institutions with a name string in which
+// every query word starts some word.
+func (ix *Index) wordPrefix(words []string, out bitset, s *scratch) {
+	out.clear()
+	if len(words) == 1 {
+		lo, hi := ix.prefixRange(words[0])
+		for id := lo; id < hi; id++ {
+			ix.vocabInst[id].addTo(out)
+		}
+		return
+	}
+	// Several words must start words of the same string, so intersect in
+	// string space before projecting onto institutions.
+	cand, cur := s.strA, s.strB
+	for i, w := range words {
+		lo, hi := ix.prefixRange(w)
+		if lo == hi {
+			return
+		}
+		dst := cur
+		if i == 0 {
+			dst = cand
+		}
+		dst.clear()
+		for id := lo; id < hi; id++ {
+			ix.vocabStr[id].addTo(dst)
+		}
+		if i > 0 {
+			cand.and(cur)
+		}
+	}
+	for sid := cand.next(0); sid >= 0; sid = cand.next(sid + 1) {
+		out.set(int(ix.strOwner[sid]))
+	}
+}
+
+// containing calls f with the vocab id of each word that contains w.
+func (ix *Index) containing(w string, f func(id int)) {
+	if len(w) < 3 {
+		for id, v := range ix.vocab {
+			if strings.Contains(v, w) {
+				f(id)
+			}
+		}
+		return
+	}
+	// Only the words holding the query's rarest trigram need checking.
+	var best []int32
+	for j := 0; j+3 <= len(w); j++ {
+		l, ok := ix.vocabTri[trigram(w[j:])]
+		if !ok {
+			return
+		}
+		if best == nil || len(l) < len(best) {
+			best = l
+		}
+	}
+	for _, id := range best {
+		if strings.Contains(ix.vocab[id], w) {
+			f(int(id))
+		}
+	}
+}
+
+// substring sets out to the institutions with a name string containing q.
+func (ix *Index) substring(q string, words []string, out bitset, s *scratch) {
+	out.clear()
+	if len(words) == 1 {
+		ix.containing(q, func(id int) { ix.vocabInst[id].addTo(out) })
+		return
+	}
+	// q spans a word boundary: its first word ends a word of the string,
+	// middle words are whole words, and its last word starts a word.
+	// Intersecting those postings gives candidates; strings.Contains
+	// settles adjacency.
+	cand, cur := s.strA, s.strB
+	cand.clear()
+	ix.containing(words[0], func(id int) {
+		if strings.HasSuffix(ix.vocab[id], words[0]) {
+			ix.vocabStr[id].addTo(cand)
+		}
+	})
+	for _, w := range words[1 : len(words)-1] {
+		id, ok := slices.BinarySearch(ix.vocab, w)
+		if !ok {
+			return
+		}
+		cur.clear()
+		ix.vocabStr[id].addTo(cur)
+		cand.and(cur)
+	}
+	lo, hi := ix.prefixRange(words[len(words)-1])
+	cur.clear()
+	for id := lo; id < hi; id++ {
+		ix.vocabStr[id].addTo(cur)
+	}
+	cand.and(cur)
+	for sid := cand.next(0); sid >= 0; sid = cand.next(sid + 1) {
+		if strings.Contains(ix.strs[sid], q) {
+			out.set(int(ix.strOwner[sid]))
+		}
+	}
+}
