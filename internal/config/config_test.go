@@ -1,0 +1,86 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.Register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	return c, c.Load(fs, func(k string) string { return env[k] })
+}
+
+func TestLoad(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secretFile, []byte(strings.Repeat("f", 40)+"\n"), 0o600)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		err   string
+		check func(t *testing.T, c Config)
+	}{
+		{name: "defaults", check: func(t *testing.T, c Config) {
+			if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.WidgetURL != "http://127.0.0.1:8080/connect" ||
+				c.Database != filepath.Join("banklink-data", "banklink.db") || c.TokenTTL != 3*time.Hour {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{name: "env fallback", env: map[string]string{"BANKLINK_ADDR": "0.0.0.0:9000", "BANKLINK_TOKEN_TTL": "1h", "BANKLINK_DATABASE_URL": "postgres://x/y"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "0.0.0.0:9000" || c.TokenTTL != time.Hour || c.Database != "postgres://x/y" {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "flag beats env", args: []string{"-addr", "127.0.0.1:1"}, env: map[string]string{"BANKLINK_ADDR": "0.0.0.0:9000"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "127.0.0.1:1" {
+					t.Errorf("addr %s", c.Addr)
+				}
+			}},
+		{name: "secret from file", env: map[string]string{"BANKLINK_TOKEN_SECRETS_FILE": secretFile},
+			check: func(t *testing.T, c Config) {
+				if len(c.TokenSecrets) != 1 || len(c.TokenSecrets[0]) != 40 {
+					t.Errorf("secrets %v", c.TokenSecrets)
+				}
+			}},
+		{name: "provider lists", args: []string{"-production-providers", "plaid, mx"},
+			check: func(t *testing.T, c Config) {
+				if strings.Join(c.ProductionProviders, "|") != "plaid|mx" {
+					t.Errorf("%v", c.ProductionProviders)
+				}
+			}},
+		{name: "short secret", args: []string{"-token-secrets", "short"}, err: "at least 32"},
+		{name: "bad ttl env", env: map[string]string{"BANKLINK_TOKEN_TTL": "soon"}, err: "BANKLINK_TOKEN_TTL"},
+		{name: "ttl too long", args: []string{"-token-ttl", "5h"}, err: "token-ttl"},
+		{name: "bad addr", args: []string{"-addr", "nowhere"}, err: "-addr"},
+		{name: "bad public url", args: []string{"-public-url", "ftp://x"}, err: "public-url"},
+		{name: "missing secret file", env: map[string]string{"BANKLINK_TOKEN_SECRETS_FILE": "/nonexistent"}, err: "_FILE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, tc.args, tc.env)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
