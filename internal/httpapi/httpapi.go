@@ -51,7 +51,8 @@ type Server struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
-	mux *http.ServeMux
+	mux  *http.ServeMux
+	keys keyCache
 	// methods collects the methods registered per path, to answer other
 	// methods with 405 and an Allow header in the error format.
 	methods map[string][]string

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"banklink"
@@ -196,7 +197,7 @@ func (s *Server) lookupKey(r *http.Request) (*banklink.APIKey, error) {
 	if !ok {
 		return nil, invalid
 	}
-	key, err := s.Store.FindAPIKeyByID(r.Context(), id)
+	key, err := s.keys.find(r.Context(), s.Store, id, time.Now())
 	if banklink.ErrorCode(err) == banklink.ENOTFOUND {
 		return nil, invalid
 	}
@@ -266,4 +267,51 @@ func (s *Server) methodNotAllowed(methods []string) handlerFunc {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		return banklink.Errorf(banklink.EMETHOD, "Method %s is not allowed on %s; use %s.", r.Method, r.URL.Path, strings.Join(allow, " or "))
 	}
+}
+
+// KeyCacheTTL bounds how long a replica trusts an API key record it has
+// read: a key revoked elsewhere (another replica, the CLI) stops working
+// within this time; one revoked through this process stops at once.
+const KeyCacheTTL = 5 * time.Second
+
+// keyCache keeps recently used API key records so that authentication
+// costs no database read on the hot path.
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	key *banklink.APIKey
+	at  time.Time
+}
+
+const maxCachedKeys = 10000
+
+func (c *keyCache) find(ctx context.Context, store banklink.APIKeyStore, id string, now time.Time) (*banklink.APIKey, error) {
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	if ok && now.Sub(e.at) < KeyCacheTTL {
+		return e.key, nil
+	}
+	k, err := store.FindAPIKeyByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedKeys {
+		c.m = map[string]cachedKey{}
+	}
+	c.m[id] = cachedKey{key: k, at: now}
+	c.mu.Unlock()
+	return k, nil
+}
+
+// ForgetAPIKey drops a key from this process's cache, so a revocation
+// made here takes effect immediately.
+func (s *Server) ForgetAPIKey(id string) {
+	s.keys.mu.Lock()
+	delete(s.keys.m, id)
+	s.keys.mu.Unlock()
 }

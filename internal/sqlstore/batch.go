@@ -15,10 +15,13 @@ import (
 // them together. A lone writer pays nothing extra; many concurrent
 // writers share commits.
 type batcher struct {
-	db   *sql.DB
-	jobs chan *job
-	done chan struct{}
-	wg   sync.WaitGroup
+	db *sql.DB
+	// Savepoint statements, prepared once: parsing them per job would cost
+	// more than the savepoints themselves.
+	savepoint, release, rollbackTo *sql.Stmt
+	jobs                           chan *job
+	done                           chan struct{}
+	wg                             sync.WaitGroup
 }
 
 type job struct {
@@ -31,10 +34,19 @@ type job struct {
 // hold the others' answers for long.
 const maxBatch = 64
 
-func newBatcher(db *sql.DB) *batcher {
+func newBatcher(db *sql.DB) (*batcher, error) {
 	b := &batcher{db: db, jobs: make(chan *job, 1024), done: make(chan struct{})}
+	var err error
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{{&b.savepoint, "SAVEPOINT job"}, {&b.release, "RELEASE job"}, {&b.rollbackTo, "ROLLBACK TO job"}} {
+		if *p.dst, err = db.Prepare(p.sql); err != nil {
+			return nil, err
+		}
+	}
 	b.wg.Go(b.run)
-	return b
+	return b, nil
 }
 
 func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -54,6 +66,9 @@ func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) error) error {
 func (b *batcher) close() {
 	close(b.done)
 	b.wg.Wait()
+	for _, st := range []*sql.Stmt{b.savepoint, b.release, b.rollbackTo} {
+		st.Close()
+	}
 }
 
 func (b *batcher) run() {
@@ -109,13 +124,13 @@ func (b *batcher) commit(batch []*job) {
 			results[i] = err
 			continue
 		}
-		if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+		if _, err := tx.Stmt(b.savepoint).Exec(); err != nil {
 			results[i] = err
 			continue
 		}
 		if err := j.fn(tx); err != nil {
 			results[i] = err
-			if _, rerr := tx.Exec("ROLLBACK TO job"); rerr != nil {
+			if _, rerr := tx.Stmt(b.rollbackTo).Exec(); rerr != nil {
 				// The transaction is unusable: nothing in it commits.
 				tx.Rollback()
 				for k, j := range batch {
@@ -128,7 +143,7 @@ func (b *batcher) commit(batch []*job) {
 				return
 			}
 		}
-		if _, err := tx.Exec("RELEASE job"); err != nil && results[i] == nil {
+		if _, err := tx.Stmt(b.release).Exec(); err != nil && results[i] == nil {
 			results[i] = err
 		}
 	}

@@ -59,6 +59,36 @@ type DB struct {
 	stmts sync.Map // stmtKey -> *sql.Stmt
 	// batch groups concurrent SQLite write transactions into one commit.
 	batch *batcher
+	// ck is SQLite's checkpoint connection, driven by checkpoint().
+	ck             *sql.DB
+	stopCk, ckDone chan struct{}
+}
+
+// checkpointEvery is how often the WAL is folded back into the database.
+const checkpointEvery = 500 * time.Millisecond
+
+// checkpoint copies the WAL into the database file in the background
+// (PASSIVE: it never blocks readers or the writer), and truncates the WAL
+// when it has grown large, so the file stays bounded.
+func (db *DB) checkpoint() {
+	defer close(db.ckDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopCk:
+			db.ck.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			return
+		case <-t.C:
+			var busy, logPages, done int
+			if err := db.ck.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
+				continue
+			}
+			if logPages > 50000 && done == logPages {
+				db.ck.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			}
+		}
+	}
 }
 
 type stmtKey struct {
@@ -172,21 +202,39 @@ func (db *DB) openSQLite(path string) error {
 	// migrate command) holding the write lock. foreign_keys must be turned
 	// on per connection: SQLite does not check foreign keys by default.
 	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	// The writer never checkpoints: a checkpoint fsyncs the WAL and the
+	// database file, which would stall whichever request happened to
+	// trigger it. A background checkpointer does it instead (checkpoint).
+	w, err := sql.Open(positionalDriverName, "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	r, err := sql.Open(positionalDriverName, "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db.w, db.r = w, r
-	db.batch = newBatcher(w)
+	ck, err := sql.Open(positionalDriverName, "file:"+path+"?"+pragmas)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	db.w, db.r, db.ck = w, r, ck
+	if db.batch, err = newBatcher(w); err != nil {
+		w.Close()
+		r.Close()
+		ck.Close()
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.stopCk = make(chan struct{})
+	db.ckDone = make(chan struct{})
+	go db.checkpoint()
 	if err := w.Ping(); err != nil {
 		db.Close()
 		return fmt.Errorf("open sqlite %s: %w", path, err)
@@ -283,6 +331,11 @@ func (db *DB) Close() error {
 	var errs []error
 	if db.batch != nil {
 		db.batch.close()
+	}
+	if db.ck != nil {
+		close(db.stopCk)
+		<-db.ckDone
+		errs = append(errs, db.ck.Close())
 	}
 	db.stmts.Range(func(k, v any) bool {
 		v.(*sql.Stmt).Close()

@@ -61,7 +61,6 @@ CREATE TABLE connections (
     expires_at                BIGINT NOT NULL
 );
 CREATE INDEX connections_scope ON connections(account_id, environment, seq);
-CREATE INDEX connections_customer ON connections(customer_id);
 
 CREATE TABLE secrets (
     name       TEXT PRIMARY KEY,

@@ -1,4 +1,7 @@
 -- +goose Up
+-- seq columns are SQLite rowids without AUTOINCREMENT (which costs a
+-- write to sqlite_sequence per insert): rows are never hard-deleted from
+-- the top, so new rowids stay increasing and cursors stay stable.
 -- Times are Unix microseconds (BIGINT) in both dialects so one set of DML
 -- serves SQLite and PostgreSQL alike.
 CREATE TABLE accounts (
@@ -20,7 +23,7 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_account ON api_keys(account_id);
 
 CREATE TABLE customers (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER PRIMARY KEY,
     id          TEXT NOT NULL UNIQUE,
     account_id  TEXT NOT NULL REFERENCES accounts(id),
     environment TEXT NOT NULL,
@@ -41,7 +44,7 @@ CREATE TABLE institutions (
 );
 
 CREATE TABLE connections (
-    seq                       INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq                       INTEGER PRIMARY KEY,
     id                        TEXT NOT NULL UNIQUE,
     account_id                TEXT NOT NULL REFERENCES accounts(id),
     environment               TEXT NOT NULL,
@@ -61,7 +64,6 @@ CREATE TABLE connections (
     expires_at                BIGINT NOT NULL
 );
 CREATE INDEX connections_scope ON connections(account_id, environment, seq);
-CREATE INDEX connections_customer ON connections(customer_id);
 
 CREATE TABLE secrets (
     name       TEXT PRIMARY KEY,
