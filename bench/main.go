@@ -32,7 +32,7 @@ import (
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
 	"banklink/internal/sandbox"
-	"banklink/internal/search"
+	bsearch "banklink/internal/search"
 	"banklink/internal/sqlstore"
 )
 
@@ -41,6 +41,10 @@ type target struct {
 	url     string
 	key     string
 	cleanup func()
+	// req builds request i of a client; nil means connect/start.
+	req func(w, i int) *http.Request
+	// want is the success status.
+	want int
 }
 
 type result struct {
@@ -65,6 +69,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "measured time per target per round")
 	concurrency := flag.Int("concurrency", 16, "concurrent clients")
 	rounds := flag.Int("rounds", 2, "rounds; targets alternate within each round to cancel drift")
+	search := flag.Bool("search", true, "also measure GET /institutions (search over the 20,000-institution directory)")
 	pg := flag.String("postgres", "", "also measure PostgreSQL at this DSN (a throwaway database is created in it)")
 	flag.Parse()
 	if *duration > 2*time.Minute {
@@ -86,6 +91,9 @@ func main() {
 	defer sqliteDB.Close()
 	real, base := start(ctx, sqliteDB, dir, "sqlite")
 	targets := []target{base, real}
+	if *search {
+		targets = append(targets, searchTarget(real))
+	}
 	if *pg != "" {
 		pdb, err := sqlstore.Open(ctx, *pg, sqlstore.Options{Migrate: true})
 		if err != nil {
@@ -111,7 +119,7 @@ func main() {
 			agg.lat = append(agg.lat, r.lat...)
 		}
 	}
-	fmt.Printf("connect/start on loopback: %d clients, %d round(s) of %s per target, GOMAXPROCS=%d, %s\n\n",
+	fmt.Printf("loopback: %d clients, %d round(s) of %s per target, GOMAXPROCS=%d, %s\n\n",
 		*concurrency, *rounds, *duration, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
 	fmt.Println("| target | requests | errors | req/s | p50 | p99 | throughput vs baseline | p99 vs baseline (baseline p99 / p99) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
@@ -120,9 +128,12 @@ func main() {
 	for _, t := range targets {
 		r := results[t.name]
 		slices.Sort(r.lat)
-		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %.2f | %.2f |\n", t.name, r.requests, r.errors, r.rps(),
-			r.pct(0.50).Round(time.Microsecond), r.pct(0.99).Round(time.Microsecond),
-			r.rps()/b.rps(), float64(b.pct(0.99))/float64(r.pct(0.99)))
+		vs, p99vs := "n/a", "n/a"
+		if t.req == nil { // only connect/start targets compare with the connect/start baseline
+			vs, p99vs = fmt.Sprintf("%.2f", r.rps()/b.rps()), fmt.Sprintf("%.2f", float64(b.pct(0.99))/float64(r.pct(0.99)))
+		}
+		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %s | %s |\n", t.name, r.requests, r.errors, r.rps(),
+			r.pct(0.50).Round(time.Microsecond), r.pct(0.99).Round(time.Microsecond), vs, p99vs)
 	}
 }
 
@@ -132,7 +143,7 @@ func start(ctx context.Context, db *sqlstore.DB, dir []*banklink.Institution, na
 	if err := db.UpsertInstitutions(ctx, dir); err != nil {
 		log.Fatal(err)
 	}
-	live := search.NewLive(db)
+	live := bsearch.NewLive(db)
 	if err := live.Refresh(ctx); err != nil {
 		log.Fatal(err)
 	}
@@ -169,8 +180,8 @@ func run(t target, concurrency int, d time.Duration) result {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 10 * time.Second}
 	// Warm up: connections, caches, the JIT-free but cold database pages.
 	warm := time.Now().Add(time.Second)
-	for time.Now().Before(warm) {
-		once(client, t, "warmup")
+	for i := 0; time.Now().Before(warm); i++ {
+		once(client, t, 0, i)
 	}
 	var mu sync.Mutex
 	res := result{}
@@ -185,7 +196,7 @@ func run(t target, concurrency int, d time.Duration) result {
 				// A pool of 500 customers per client: most starts reuse a
 				// customer, some create one, as in a real app.
 				t0 := time.Now()
-				if !once(client, t, fmt.Sprintf("bench-%d-%d", w, i%500)) {
+				if !once(client, t, w, i) {
 					errs++
 				}
 				lat = append(lat, time.Since(t0))
@@ -202,10 +213,17 @@ func run(t target, concurrency int, d time.Duration) result {
 	return res
 }
 
-func once(c *http.Client, t target, customer string) bool {
-	req, _ := http.NewRequest(http.MethodPost, t.url+"/bank-linking/connect/start", bytes.NewBufferString(fmt.Sprintf(body, customer)))
+func once(c *http.Client, t target, w, i int) bool {
+	var req *http.Request
+	if t.req != nil {
+		req = t.req(w, i)
+	} else {
+		// A pool of 500 customers per client: most starts reuse a
+		// customer, some create one, as in a real app.
+		req, _ = http.NewRequest(http.MethodPost, t.url+"/bank-linking/connect/start", bytes.NewBufferString(fmt.Sprintf(body, fmt.Sprintf("bench-%d-%d", w, i%500))))
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "BASIC "+t.key)
-	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Meld-Version", "2022-11-10")
 	resp, err := c.Do(req)
 	if err != nil {
@@ -213,5 +231,31 @@ func once(c *http.Client, t target, customer string) bool {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusCreated
+	want := t.want
+	if want == 0 {
+		want = http.StatusCreated
+	}
+	return resp.StatusCode == want
+}
+
+// searchQueries are typical picker searches: common prefixes, a rare
+// name, filters.
+var searchQueries = []string{
+	"name=first&limit=10",
+	"name=sandbox%20bank&limit=10",
+	"name=fed%20cred&limit=10&regions=US-NY",
+	"name=bank&products=TRANSACTIONS,IDENTIFIERS&limit=10",
+	"limit=10",
+	"name=caisse&regions=CA-QC&limit=10",
+}
+
+// searchTarget turns a target into GET /institutions over searchQueries.
+func searchTarget(t target) target {
+	t.name += " GET /institutions"
+	t.want = http.StatusOK
+	t.req = func(w, i int) *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, t.url+"/institutions?"+searchQueries[(w+i)%len(searchQueries)], nil)
+		return r
+	}
+	return t
 }

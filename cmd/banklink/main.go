@@ -33,6 +33,8 @@ Usage:
   banklink apikey create --env sandbox|production --name NAME [--account ID]
   banklink apikey list [--account ID]
   banklink apikey revoke --id KEY_ID [--account ID]
+  banklink origins set --env sandbox|production --origins https://app.example.com[,...] [--account ID]
+  banklink origins list [--account ID]
   banklink version
 
 Every flag falls back to an environment variable: -token-ttl is
@@ -53,6 +55,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return migrate(ctx, args, stdout, stderr, getenv)
 	case "apikey":
 		return apikey(ctx, args, stdout, stderr, getenv)
+	case "origins":
+		return origins(ctx, args, stdout, stderr, getenv)
 	case "version", "-version", "--version":
 		return version(ctx, stdout)
 	case "help", "-h", "-help", "--help":

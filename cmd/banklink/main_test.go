@@ -248,3 +248,24 @@ func TestMigrateAndVersion(t *testing.T) {
 		t.Error("a token TTL beyond the completion window was accepted")
 	}
 }
+
+func TestOriginsCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "o.db")
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := Run(context.Background(), append(args, "-database", db), &out, io.Discard, env(nil))
+		return out.String(), err
+	}
+	if _, err := run("origins", "set", "-env", "production", "-origins", "https://App.Example.com, http://localhost:3000"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("origins", "list")
+	if err != nil || !strings.Contains(out, "http://localhost:3000 https://app.example.com") || !strings.Contains(out, "any origin may embed sandbox") {
+		t.Errorf("list: %v %s", err, out)
+	}
+	for _, bad := range []string{"app.example.com", "https://app.example.com/path", "ftp://x", "https://u:p@x"} {
+		if _, err := run("origins", "set", "-origins", bad); err == nil {
+			t.Errorf("origin %q accepted", bad)
+		}
+	}
+}

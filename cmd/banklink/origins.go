@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"banklink"
+	"banklink/internal/config"
+)
+
+// parseOrigin accepts a web origin: scheme, host and optional port, no
+// path. These become the widget's CSP frame-ancestors.
+func parseOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "", fmt.Errorf("%q is not an origin like https://app.example.com", s)
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host), nil
+}
+
+// origins manages which web origins may embed the widget.
+func origins(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		return errors.New("origins: want set or list")
+	}
+	sub, args := args[0], args[1:]
+	cfg := config.Default()
+	fs := newFlagSet("origins "+sub, stderr)
+	cfg.Register(fs, false)
+	account := fs.String("account", "", "account id (default: the first account)")
+	envName := fs.String("env", "sandbox", "environment: sandbox or production")
+	list := fs.String("origins", "", "comma-separated origins; empty clears the list")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := cfg.Load(fs, getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(&cfg, stderr)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, &cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	acct, err := defaultAccount(ctx, db, *account)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "set":
+		env, ok := banklink.ParseEnvironment(*envName)
+		if !ok {
+			return fmt.Errorf("-env %q: want sandbox or production", *envName)
+		}
+		var out []string
+		for _, o := range strings.Split(*list, ",") {
+			if strings.TrimSpace(o) == "" {
+				continue
+			}
+			origin, err := parseOrigin(o)
+			if err != nil {
+				return err
+			}
+			out = append(out, origin)
+		}
+		if err := db.SetWidgetOrigins(ctx, banklink.Scope{AccountID: acct.ID, Environment: env}, out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s widget origins of account %s: %s\n", env, acct.ID, describe(out, env))
+	case "list":
+		for _, env := range []banklink.Environment{banklink.Sandbox, banklink.Production} {
+			got, err := db.FindWidgetOrigins(ctx, banklink.Scope{AccountID: acct.ID, Environment: env})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%-10s %s\n", env, describe(got, env))
+		}
+	default:
+		return fmt.Errorf("origins %q: want set or list", sub)
+	}
+	return nil
+}
+
+func describe(origins []string, env banklink.Environment) string {
+	if len(origins) > 0 {
+		return strings.Join(origins, " ")
+	}
+	if env == banklink.Sandbox {
+		return "(none configured: any origin may embed sandbox widgets)"
+	}
+	return "(none configured: no origin may embed production widgets)"
+}
