@@ -83,7 +83,6 @@ func TestInstitutions() []*banklink.Institution {
 			Type:    d.typ,
 			IsTest:  true,
 			Rank:    i + 1,
-			Images:  banklink.InstitutionImages{Icon: "/static/institutions/" + d.key + ".svg"},
 			Regions: slices.Clone(d.regions),
 			Providers: map[string]banklink.ProviderInstitution{ProviderType: {
 				ProviderInstitutionID: "sbx_test_" + strconv.Itoa(i+1),
@@ -96,8 +95,8 @@ func TestInstitutions() []*banklink.Institution {
 	return out
 }
 
-// Directory returns TestInstitutions() followed by n generated institutions
-// ranked 11 to n+10. The result is a pure function of seed and n, and a
+// Directory returns TestInstitutions() and WellKnown() followed by n
+// generated institutions ranked after them. The result is a pure function of seed and n, and a
 // generated institution's id and key depend only on seed and its position,
 // so they survive restarts and re-imports.
 func Directory(seed uint64, n int) []*banklink.Institution {
@@ -106,7 +105,7 @@ func Directory(seed uint64, n int) []*banklink.Institution {
 		r:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		names: make(map[string]bool, n+8),
 	}
-	tests := TestInstitutions()
+	tests := append(TestInstitutions(), WellKnown()...)
 	for _, in := range tests {
 		g.names[in.Name] = true
 	}
@@ -130,7 +129,7 @@ func Directory(seed uint64, n int) []*banklink.Institution {
 	for i, d := range gen {
 		in := d.inst
 		in.ID, in.Key = dirIDs(seed, i)
-		in.Rank = 11 + i
+		in.Rank = len(tests) + 1 + i
 		p := in.Providers[ProviderType]
 		p.ProviderInstitutionID = "sbx_" + strconv.Itoa(i+1)
 		in.Providers[ProviderType] = p

@@ -31,7 +31,7 @@ func TestDirectoryDeterministic(t *testing.T) {
 }
 
 func TestDirectorySize(t *testing.T) {
-	nTest := len(TestInstitutions())
+	nTest := len(TestInstitutions()) + len(WellKnown())
 	for _, tc := range []struct {
 		name string
 		n    int
@@ -96,10 +96,11 @@ func TestDirectoryWellFormed(t *testing.T) {
 			if in.IsTest {
 				t.Errorf("%s: generated institution marked IsTest", where)
 			}
-			if want := i - len(TestInstitutions()) + 11; in.Rank != want {
+			if want := i + 1; in.Rank != want {
 				t.Errorf("%s: rank %d, want %d", where, in.Rank, want)
 			}
-			if want := fmt.Sprintf("sbx_%d", i-len(TestInstitutions())+1); p.ProviderInstitutionID != want {
+			gen := i - len(TestInstitutions()) - len(WellKnown())
+			if want := fmt.Sprintf("sbx_%d", gen+1); gen >= 0 && p.ProviderInstitutionID != want {
 				t.Errorf("%s: provider institution id %q, want %q", where, p.ProviderInstitutionID, want)
 			}
 			if !strings.Contains(in.Domain, ".") || strings.HasPrefix(in.Domain, ".") {
@@ -236,8 +237,10 @@ func TestTestInstitutions(t *testing.T) {
 			if in.Rank < 1 || in.Rank > 10 {
 				t.Errorf("rank %d, want 1..10", in.Rank)
 			}
-			if want := "/static/institutions/" + in.Key + ".svg"; in.Images.Icon != want {
-				t.Errorf("icon %q, want %q", in.Images.Icon, want)
+			// No image URLs: nothing serves them, and a broken logo is worse
+			// than the widget's initials.
+			if in.Images != (banklink.InstitutionImages{}) {
+				t.Errorf("images %+v, want none", in.Images)
 			}
 			if !banklink.IsBase58(in.ID) || len(in.ID) != banklink.IDLength {
 				t.Errorf("id %q is not a %d-char base58 id", in.ID, banklink.IDLength)
@@ -266,5 +269,27 @@ func BenchmarkDirectory(b *testing.B) {
 	b.ReportAllocs()
 	for range b.N {
 		Directory(DefaultSeed, DefaultDirectorySize)
+	}
+}
+
+func TestWellKnown(t *testing.T) {
+	list := WellKnown()
+	again := WellKnown()
+	if diff := cmp.Diff(list, again); diff != "" {
+		t.Fatalf("not deterministic (-first +second):\n%s", diff)
+	}
+	byName := map[string]*banklink.Institution{}
+	for _, in := range list {
+		byName[in.Name] = in
+		if in.IsTest || len(in.ID) != banklink.IDLength || !banklink.IsBase58(in.ID) {
+			t.Errorf("%s: %+v", in.Name, in)
+		}
+	}
+	// The seed request asks for every product in US and CA and searches
+	// "Fidelity": it must find Fidelity.
+	fid := byName["Fidelity Investments"]
+	e := banklink.Eligibility{Products: banklink.NewProductSet(banklink.Products...), Regions: []banklink.Region{"US", "CA"}, AllowRedirect: true}
+	if fid == nil || !fid.CheckEligibility(e).OK() {
+		t.Errorf("Fidelity is not eligible for the seed request: %+v", fid)
 	}
 }
