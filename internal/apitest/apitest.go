@@ -30,6 +30,11 @@ var (
 func Spec(tb testing.TB, spec []byte) (*openapi3.T, routers.Router) {
 	tb.Helper()
 	loadOnce.Do(func() {
+		// Pages, assets and the spec itself are text: checked for their
+		// content type, read as strings.
+		for _, ct := range []string{"text/html", "text/css", "text/javascript", "application/yaml"} {
+			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+		}
 		loader := openapi3.NewLoader()
 		doc, loadErr = loader.LoadFromData(spec)
 		if loadErr != nil {

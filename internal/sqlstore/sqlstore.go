@@ -62,6 +62,9 @@ type DB struct {
 	// ck is SQLite's checkpoint connection, driven by checkpoint().
 	ck             *sql.DB
 	stopCk, ckDone chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // checkpointEvery is how often the WAL is folded back into the database.
@@ -326,8 +329,13 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // Ping implements banklink.Store.
 func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
 
-// Close implements banklink.Store.
+// Close implements banklink.Store. Closing twice is harmless.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { db.closeErr = db.close() })
+	return db.closeErr
+}
+
+func (db *DB) close() error {
 	var errs []error
 	if db.batch != nil {
 		db.batch.close()

@@ -1,13 +1,17 @@
 package widget_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"banklink"
+	"banklink/internal/connecttoken"
 	"banklink/internal/sandbox"
 )
 
@@ -190,7 +194,7 @@ func TestWidgetPageHeaders(t *testing.T) {
 			if err := st.store.SetWidgetOrigins(t.Context(), st.scope, tc.origins); err != nil {
 				t.Fatal(err)
 			}
-			resp, err := http.Get(st.srv.URL + "/connect?connectToken=" + tok)
+			resp, err := st.client.Get(st.srv.URL + "/connect?connectToken=" + tok)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,12 +212,71 @@ func TestWidgetPageHeaders(t *testing.T) {
 
 func TestSandboxAuthorizeRefusesOpenRedirect(t *testing.T) {
 	st := newStack(t)
-	resp, err := http.Get(st.srv.URL + "/connect/sandbox/authorize?return=https://evil.example/")
+	resp, err := st.client.Get(st.srv.URL + "/connect/sandbox/authorize?return=https://evil.example/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 400 {
 		t.Errorf("status %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestCredentialsNeverStoredOrLogged runs a login and then looks for the
+// typed credentials in every log line and in the database files.
+func TestCredentialsNeverStoredOrLogged(t *testing.T) {
+	st := newStack(t)
+	bank := st.institution("Sandbox Bank")
+	const user = "user_sentinel_7f3a9c" // any username with pass_good logs in
+	tok := st.start(fmt.Sprintf(`{"externalCustomerId":"c1","institutionId":%q}`, bank.ID)).ConnectToken
+	if status, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"wrong-pass-sentinel"}}`); status != 422 {
+		t.Fatalf("wrong password: %d %v", status, s)
+	}
+	status, s := st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":%q}}`, user, sandbox.PasswordGood))
+	if status != 200 {
+		t.Fatalf("login: %d %v", status, s)
+	}
+	id := s["accounts"].([]any)[0].(map[string]any)["id"].(string)
+	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, id)); status != 200 {
+		t.Fatalf("complete: %d %v", status, s)
+	}
+	st.store.Close() // checkpoint: everything is on disk
+	files, _ := filepath.Glob(st.path + "*")
+	secrets := []string{user, sandbox.PasswordGood, "wrong-pass-sentinel"}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range secrets {
+			if bytes.Contains(b, []byte(sec)) {
+				t.Errorf("%s contains %q", filepath.Base(f), sec)
+			}
+		}
+	}
+	logs := st.logs.String()
+	if !strings.Contains(logs, "connection completed") {
+		t.Fatalf("no logs captured: %s", logs)
+	}
+	for _, sec := range secrets {
+		if strings.Contains(logs, sec) {
+			t.Errorf("logs contain %q", sec)
+		}
+	}
+}
+
+func TestProductionWidgetNotFramableByDefault(t *testing.T) {
+	st := newStack(t)
+	tok, _, err := st.tokens.Mint(connecttoken.Claims{Account: st.scope.AccountID, Customer: "c", Connection: "x", Environment: banklink.Production})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := st.client.Get(st.srv.URL + "/connect?connectToken=" + tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("production CSP = %q", csp)
 	}
 }

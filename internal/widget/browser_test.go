@@ -49,6 +49,9 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
+		// The redirectUrl test serves the app's https page from a
+		// throwaway certificate.
+		chromedp.Flag("ignore-certificate-errors", true),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
@@ -458,5 +461,61 @@ func TestBrowserPageWeight(t *testing.T) {
 	report := fmt.Sprintf("total\t%.0f\nrequest\ttransfer\tbody\n%s\n", total, strings.Join(lines, "\n"))
 	if err := os.WriteFile(filepath.Join(artifactsDir(t), "page-weight.tsv"), []byte(report), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBrowserRedirectURL opens the widget outside an iframe with a
+// redirectUrl: after success the browser lands on the app's page with the
+// connection id.
+func TestBrowserRedirectURL(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	app := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><title>app</title><p id="got">%s</p>`, r.URL.Query().Get("connectionId"))
+	}))
+	defer app.Close()
+	bank := st.institution("Sandbox Bank")
+	resp := st.start(fmt.Sprintf(`{"externalCustomerId":"r1","institutionId":%q,"redirectUrl":%q}`, bank.ID, app.URL+"/done?from=banklink"))
+	ctx := tab(t, browser)
+	do(t, ctx, chromedp.Navigate(resp.WidgetURL))
+	login(t, ctx, sandbox.UserGood, sandbox.PasswordGood)
+	connectAccounts(t, ctx, "redirect-url")
+	do(t, ctx, chromedp.Click(chromedp.ID("finish")), chromedp.WaitVisible(chromedp.ID("got")))
+	if got := text(t, ctx, "#got"); got != resp.ID {
+		t.Errorf("app page got connectionId %q, want %q", got, resp.ID)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
+	if !strings.Contains(loc, "from=banklink") {
+		t.Errorf("redirect lost the app's own query: %s", loc)
+	}
+}
+
+// TestBrowserDemoPage is what a newcomer clicks first: the demo app starts
+// a connection, embeds the widget (same origin, so the test drives the
+// frame through its document) and shows the events and the connection.
+func TestBrowserDemoPage(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	ctx := tab(t, browser)
+	do(t, ctx, chromedp.EmulateViewport(1100, 900), chromedp.Navigate(st.srv.URL+"/"), chromedp.Click(chromedp.ID("start")))
+	frame := `document.getElementById("widget") && document.getElementById("widget").contentDocument`
+	step := func(js string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(function(){var d=%s; if(!d) return false; %s})()`, frame, js))); err == nil && ok {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("demo step did not happen: %s", js)
+	}
+	step(`var b=[].find.call(d.querySelectorAll("button.inst"),function(b){return b.querySelector(".name").textContent==="Sandbox Bank"}); if(!b) return false; b.click(); return true`)
+	step(`var u=d.getElementById("field-username"); if(!u) return false; u.value="user_good"; d.getElementById("field-password").value="pass_good"; d.querySelector("form button[type=submit]").click(); return true`)
+	step(`var b=d.querySelector("form button.primary"); if(!b || d.getElementById("title").textContent!=="Choose accounts") return false; b.click(); return true`)
+	step(`return document.getElementById("events").textContent.indexOf("connect_complete")>=0 && document.getElementById("connection").textContent.indexOf("ACTIVE")>=0`)
+	shot(t, ctx, "demo-page")
+	if got := text(t, ctx, "#connection"); !strings.Contains(got, `"institutionName": "Sandbox Bank"`) {
+		t.Errorf("connection shown = %s", got)
 	}
 }

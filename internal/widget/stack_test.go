@@ -1,9 +1,11 @@
 package widget_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/apitest"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
 	"banklink/internal/sandbox"
@@ -43,12 +46,35 @@ type stack struct {
 	widget *widget.Widget
 	tokens *connecttoken.Signer
 	scope  banklink.Scope
+	// client validates every response against openapi.yaml.
+	client *http.Client
+	// logs holds everything the API and the widget logged, at debug level.
+	logs *syncBuffer
+	path string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{Migrate: true})
+	path := filepath.Join(t.TempDir(), "w.db")
+	db, err := sqlstore.Open(ctx, path, sqlstore.Options{Migrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,17 +90,18 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{t: t, store: db, tokens: tokens}
+	st := &stack{t: t, store: db, tokens: tokens, client: apitest.Client(t, httpapi.OpenAPI), logs: &syncBuffer{}, path: path}
+	log := slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// The server URL is needed for the widget URL before the handler
 	// exists, so start with a placeholder handler.
 	var h http.Handler
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.srv.Close)
 	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}
-	st.api = httpapi.New(db, tokens, live, nil, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
+	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
 	st.widget, err = widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{
 		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: st.srv.URL + "/connect/sandbox/authorize"},
-	}, nil, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers})
+	}, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +152,7 @@ func (st *stack) call(token, method, path, body string) (int, map[string]any) {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := st.client.Do(req)
 	if err != nil {
 		st.t.Fatal(err)
 	}
@@ -152,4 +179,19 @@ func (st *stack) expiredToken(conn *httpapi.ConnectStartResponse) string {
 		st.t.Fatal(err)
 	}
 	return tok
+}
+
+// testDemo is the demo page's backend, as cmd/banklink wires it.
+type testDemo struct{ st *stack }
+
+func (d testDemo) StartDemo(ctx context.Context, externalCustomerID string) (string, string, error) {
+	resp, err := d.st.api.StartConnection(ctx, d.st.scope, &httpapi.ConnectStartRequest{ExternalCustomerID: &externalCustomerID, Products: []string{"BALANCES"}})
+	if err != nil {
+		return "", "", err
+	}
+	return resp.ID, resp.WidgetURL, nil
+}
+
+func (d testDemo) DemoConnection(ctx context.Context, id string) (*banklink.Connection, error) {
+	return d.st.store.FindConnectionByID(ctx, d.st.scope, id)
 }
