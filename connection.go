@@ -58,3 +58,35 @@ type Connection struct {
 	// ExpiresAt is when an IN_PROGRESS connection becomes EXPIRED.
 	ExpiresAt time.Time
 }
+
+// ConnectionFilter selects connections. Zero fields do not filter.
+type ConnectionFilter struct {
+	CustomerID         string
+	ExternalCustomerID string
+	InstitutionID      string
+	// Statuses as the API reports them: EXPIRED includes IN_PROGRESS
+	// connections past their completion window.
+	Statuses         []ConnectionStatus
+	ServiceProviders []string
+	// CreatedFrom and CreatedBefore bound createdAt: [from, before).
+	CreatedFrom, CreatedBefore time.Time
+	// After and Before are cursor keys; at most one is set.
+	After, Before string
+	Limit         int
+	// Now decides which IN_PROGRESS connections have expired.
+	Now time.Time
+}
+
+// EffectiveStatus is the status the API reports: an IN_PROGRESS
+// connection past its completion window is EXPIRED, whether or not a
+// sweeper has written that yet.
+func (c *Connection) EffectiveStatus(now time.Time) ConnectionStatus {
+	if c.Status == StatusInProgress && !c.ExpiresAt.After(now) {
+		return StatusExpired
+	}
+	return c.Status
+}
+
+// ConnectionStatuses lists every status.
+var ConnectionStatuses = []ConnectionStatus{StatusInProgress, StatusExpired, StatusActive, StatusPartiallyActive, StatusDegraded,
+	StatusReconnectRequired, StatusUnrecoverable, StatusUndetermined, StatusDeleted}

@@ -58,6 +58,10 @@ type ConnectionStore interface {
 	// FindConnectionByID returns ENOTFOUND unless the connection exists in
 	// scope.
 	FindConnectionByID(ctx context.Context, scope Scope, id string) (*Connection, error)
+	// FindConnections lists the scope's connections matching f, in
+	// creation order, and how many more match beyond the page in the
+	// direction of travel.
+	FindConnections(ctx context.Context, scope Scope, f ConnectionFilter) ([]*Connection, int, error)
 	// FindCustomerByID returns ENOTFOUND unless the customer exists in
 	// scope.
 	FindCustomerByID(ctx context.Context, scope Scope, id string) (*Customer, error)

@@ -108,6 +108,8 @@ func (s *Server) route(pattern string, h handlerFunc) {
 
 func (s *Server) routes() {
 	s.api("POST /bank-linking/connect/start", []string{"2022-11-10"}, s.handleConnectStart)
+	s.api("GET /bank-linking/connections", Versions, s.handleSearchConnections)
+	s.api("GET /bank-linking/connections/{id}", Versions, s.handleGetConnection)
 	s.api("GET /institutions", Versions, s.handleSearchInstitutions)
 	s.api("GET /institutions/{id}", Versions, s.handleGetInstitution)
 

@@ -35,6 +35,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"CompleteConnectionExactlyOnce", testCompleteExactlyOnce},
 		{"CompleteConnectionExpired", testCompleteExpired},
 		{"WidgetOrigins", testWidgetOrigins},
+		{"FindConnectionsFilters", testFindConnectionsFilters},
+		{"FindConnectionsCursors", testFindConnectionsCursors},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
