@@ -57,6 +57,8 @@ type Connection struct {
 	CompletedAt *time.Time
 	// ExpiresAt is when an IN_PROGRESS connection becomes EXPIRED.
 	ExpiresAt time.Time
+	// AggregatedAt is the last successful aggregation.
+	AggregatedAt *time.Time
 }
 
 // ConnectionFilter selects connections. Zero fields do not filter.

@@ -13,6 +13,7 @@ type Store interface {
 	APIKeyStore
 	ConnectionStore
 	ConnectSessionStore
+	AccountDataStore
 	InstitutionStore
 	SecretStore
 	// Ping reports whether the database is reachable.

@@ -124,7 +124,7 @@ func nonNil[T any](s []T) []T {
 const connectionColumns = `c.seq, c.id, c.account_id, c.environment, c.customer_id, cu.external_id, c.institution_id, i.name,
 	c.institution_search_string, c.products, c.optional_products, c.regions, c.allow_redirect, c.redirect_url,
 	c.routing_profile, c.status, c.status_reason, c.created_at, c.updated_at, c.expires_at,
-	c.provider_type, c.provider_login_id, c.completed_at`
+	c.provider_type, c.provider_login_id, c.completed_at, c.aggregated_at`
 
 const connectionFrom = ` FROM connections c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN institutions i ON i.id = c.institution_id`
 
@@ -133,14 +133,14 @@ func scanConnection(row interface{ Scan(...any) error }) (*banklink.Connection, 
 	var seq, created, updated, expires int64
 	var env, status, products, optional, regions string
 	var instID, instName sql.NullString
-	var completed sql.NullInt64
+	var completed, aggregated sql.NullInt64
 	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.CustomerID, &c.ExternalCustomerID, &instID, &instName,
 		&c.InstitutionSearchString, &products, &optional, &regions, &c.AllowRedirect, &c.RedirectURL,
 		&c.RoutingProfile, &status, &c.StatusReason, &created, &updated, &expires,
-		&c.ProviderType, &c.ProviderLoginID, &completed); err != nil {
+		&c.ProviderType, &c.ProviderLoginID, &completed, &aggregated); err != nil {
 		return nil, err
 	}
-	c.CompletedAt = fromNullMicros(completed)
+	c.CompletedAt, c.AggregatedAt = fromNullMicros(completed), fromNullMicros(aggregated)
 	c.Key = seqKey(seq)
 	c.Environment, c.Status = banklink.Environment(env), banklink.ConnectionStatus(status)
 	c.InstitutionID, c.InstitutionName = instID.String, instName.String

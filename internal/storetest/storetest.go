@@ -37,6 +37,9 @@ func RunTests(t *testing.T, open Opener) {
 		{"WidgetOrigins", testWidgetOrigins},
 		{"FindConnectionsFilters", testFindConnectionsFilters},
 		{"FindConnectionsCursors", testFindConnectionsCursors},
+		{"SaveAggregation", testSaveAggregation},
+		{"TransactionCursors", testTransactionCursors},
+		{"AggregationFailures", testAggregationFailures},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

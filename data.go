@@ -1,0 +1,183 @@
+package banklink
+
+import (
+	"context"
+	"time"
+)
+
+// FinancialAccount is one account (checking, card, brokerage ...) a
+// connection gives access to, with the account-level products.
+type FinancialAccount struct {
+	ID           string
+	Key          string
+	AccountID    string
+	Environment  Environment
+	CustomerID   string
+	ConnectionID string
+	// ProviderAccountID is the provider's id; with the connection it
+	// identifies the account across aggregations.
+	ProviderAccountID              string
+	InstitutionID                  string
+	Status                         string // ACTIVE or INACTIVE
+	Type                           string // DEPOSITORY, CREDIT, LOAN, INVESTMENT
+	Subtype                        string
+	Name                           string
+	Mask                           string
+	Balances                       *AccountBalances
+	Identifiers                    *AccountIdentifiers
+	Owners                         []Owner
+	HistoricalAggregationSucceeded bool
+	ExternalCustomerID             string
+	InstitutionName                string
+	UpdatedAt                      time.Time
+}
+
+// AccountBalances are positive for every account type: for cards and loans a
+// positive balance is owed.
+type AccountBalances struct {
+	Currency        string
+	CurrentAmount   float64
+	AvailableAmount *float64
+	UpdatedAt       time.Time
+}
+
+// AccountIdentifiers are the numbers money moves with.
+type AccountIdentifiers struct {
+	ACH *ACHNumbers
+	EFT *EFTNumbers
+}
+
+// ACHNumbers are US account and routing numbers.
+type ACHNumbers struct{ AccountNumber, RoutingNumber string }
+
+// EFTNumbers are Canadian account, institution and branch (transit)
+// numbers.
+type EFTNumbers struct{ AccountNumber, InstitutionNumber, BranchNumber string }
+
+// Owner is an account holder.
+type Owner struct {
+	Names        []string
+	Addresses    []Address
+	Emails       []string
+	PhoneNumbers []string
+}
+
+// Address is a postal address.
+type Address struct {
+	Street, City, Region, PostalCode, Country string
+	Primary                                   bool
+}
+
+// Transaction statuses and recurring flags.
+const (
+	TxPending = "PENDING"
+	TxPosted  = "POSTED"
+	TxExpired = "EXPIRED"
+
+	RecurringYes     = "RECURRING"
+	RecurringNo      = "NOT_RECURRING"
+	RecurringUnknown = "UNKNOWN"
+)
+
+// TransactionCategories lists Meld's categories.
+var TransactionCategories = []string{"INCOME", "BILLS", "LOAN", "EDUCATION", "ENTERTAINMENT", "FOOD_AND_DRINK", "FEE", "FAMILY", "HEALTH",
+	"HOME", "TRANSPORTATION", "TRAVEL", "TRANSFER", "MEDICAL", "INVESTMENTS", "SHOPPING", "TAXES", "OTHER", "UNCATEGORIZED"}
+
+// Transaction is money moving in or out of a financial account. Amount is
+// positive when money leaves the account, negative when it arrives.
+type Transaction struct {
+	ID                    string
+	Key                   string
+	AccountID             string
+	CustomerID            string
+	ExternalCustomerID    string
+	ConnectionID          string
+	FinancialAccountID    string
+	ProviderTransactionID string
+	Amount                float64
+	Currency              string
+	Description           string
+	TransactionDate       string // yyyy-mm-dd
+	PostedDate            string // yyyy-mm-dd, empty while pending
+	Status                string
+	Category              string
+	Recurring             string
+}
+
+// AggregatedAccount is what a provider returns for one account.
+type AggregatedAccount struct {
+	ProviderAccountID string
+	Type, Subtype     string
+	Name, Mask        string
+	Balances          *AccountBalances
+	Identifiers       *AccountIdentifiers
+	Owners            []Owner
+	Transactions      []Transaction
+}
+
+// AggregationRequest asks a provider for a connection's data.
+type AggregationRequest struct {
+	Institution *Institution
+	LoginID     string
+	// AccountIDs are the provider account ids the customer chose.
+	AccountIDs []string
+	Products   []Product
+	// Since bounds the transactions returned (the initial window or the
+	// historical pass).
+	Since time.Time
+	Now   time.Time
+}
+
+// Aggregator is a provider that can fetch a connection's data.
+type Aggregator interface {
+	Provider
+	// Aggregate returns the chosen accounts with the requested products.
+	// Returns *ProviderError when the login no longer works.
+	Aggregate(ctx context.Context, req AggregationRequest) ([]AggregatedAccount, error)
+}
+
+// AggregationStats counts what one aggregation changed.
+type AggregationStats struct {
+	AccountsAdded, AccountsUpdated         int
+	TransactionsAdded, TransactionsUpdated int
+}
+
+// FinancialAccountFilter selects financial accounts. Zero fields do not
+// filter.
+type FinancialAccountFilter struct {
+	CustomerID, ExternalCustomerID, InstitutionID, ConnectionID string
+	After, Before                                               string
+	Limit                                                       int
+}
+
+// TransactionFilter selects transactions. Zero fields do not filter.
+type TransactionFilter struct {
+	CustomerID, ExternalCustomerID, FinancialAccountID, ConnectionID string
+	Status, Category                                                 string
+	// StartDate and EndDate bound transactionDate, both inclusive
+	// (yyyy-mm-dd).
+	StartDate, EndDate string
+	After, Before      string
+	Limit              int
+}
+
+// AccountDataStore keeps aggregated data.
+type AccountDataStore interface {
+	// SaveAggregation stores a connection's aggregated accounts in one
+	// transaction: accounts are matched by provider account id and
+	// transactions by provider transaction id, so aggregating again
+	// updates rather than duplicates. It records the aggregation time on
+	// the connection and resets its failure count.
+	SaveAggregation(ctx context.Context, scope Scope, connectionID string, accounts []AggregatedAccount, historical bool, at time.Time) (AggregationStats, error)
+	// RecordAggregationFailure counts a failed aggregation and sets the
+	// connection's status and reason; it returns the failures in a row.
+	RecordAggregationFailure(ctx context.Context, scope Scope, connectionID string, status ConnectionStatus, reason string, at time.Time) (int, error)
+	// FindFinancialAccountByID returns ENOTFOUND outside scope.
+	FindFinancialAccountByID(ctx context.Context, scope Scope, id string) (*FinancialAccount, error)
+	// FindFinancialAccounts lists accounts in creation order.
+	FindFinancialAccounts(ctx context.Context, scope Scope, f FinancialAccountFilter) ([]*FinancialAccount, int, error)
+	// FindTransactionByID returns ENOTFOUND outside scope.
+	FindTransactionByID(ctx context.Context, scope Scope, id string) (*Transaction, error)
+	// FindTransactions lists transactions newest first.
+	FindTransactions(ctx context.Context, scope Scope, f TransactionFilter) ([]*Transaction, int, error)
+}

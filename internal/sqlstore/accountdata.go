@@ -1,0 +1,408 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"banklink"
+)
+
+type accountData struct {
+	Balances    *banklink.AccountBalances    `json:"balances,omitempty"`
+	Identifiers *banklink.AccountIdentifiers `json:"identifiers,omitempty"`
+	Owners      []banklink.Owner             `json:"owners,omitempty"`
+}
+
+// txBatch bounds rows per multi-row transaction insert (16 parameters a
+// row, well under both databases' limits).
+const txBatch = 200
+
+// SaveAggregation implements banklink.AccountDataStore.
+func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connectionID string, accounts []banklink.AggregatedAccount, historical bool, at time.Time) (banklink.AggregationStats, error) {
+	var stats banklink.AggregationStats
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stats = banklink.AggregationStats{}
+		var customerID, institutionID string
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
+			connectionID, scope.AccountID, string(scope.Environment)).Scan(&customerID, &institutionID, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Connection")
+		}
+		if err != nil {
+			return fmt.Errorf("save aggregation: %w", err)
+		}
+		if status == string(banklink.StatusDeleted) {
+			return banklink.Errorf(banklink.ECONFLICT, "Connection is deleted.")
+		}
+		for _, a := range accounts {
+			data, err := json.Marshal(accountData{Balances: a.Balances, Identifiers: a.Identifiers, Owners: a.Owners})
+			if err != nil {
+				return err
+			}
+			var id string
+			var existed bool
+			err = tx.QueryRowContext(ctx, `SELECT id FROM financial_accounts WHERE connection_id = $1 AND provider_account_id = $2`, connectionID, a.ProviderAccountID).Scan(&id)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				id = banklink.NewID()
+				_, err = tx.ExecContext(ctx, `INSERT INTO financial_accounts (id, account_id, environment, customer_id, connection_id, provider_account_id,
+					institution_id, status, type, subtype, name, mask, data, historical, updated_at)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+					id, scope.AccountID, string(scope.Environment), customerID, connectionID, a.ProviderAccountID, institutionID,
+					"ACTIVE", a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at))
+				stats.AccountsAdded++
+			case err == nil:
+				existed = true
+				_, err = tx.ExecContext(ctx, `UPDATE financial_accounts SET status = 'ACTIVE', type = $1, subtype = $2, name = $3, mask = $4, data = $5,
+					historical = (historical OR $6), updated_at = $7 WHERE id = $8`, a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at), id)
+				stats.AccountsUpdated++
+			}
+			if err != nil {
+				return fmt.Errorf("save account: %w", err)
+			}
+			added, updated, err := db.saveTransactions(ctx, tx, scope, id, a.Transactions, existed, at)
+			if err != nil {
+				return err
+			}
+			stats.TransactionsAdded += added
+			stats.TransactionsUpdated += updated
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE connections SET aggregated_at = $1, aggregation_failures = 0, updated_at = $2 WHERE id = $3`, micros(at), micros(at), connectionID)
+		return err
+	})
+	return stats, err
+}
+
+// saveTransactions inserts new transactions and updates the ones whose
+// status, dates, amount or description changed (a pending one posting).
+func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, accountID string, list []banklink.Transaction, existed bool, at time.Time) (added, updated int, err error) {
+	known := map[string]banklink.Transaction{}
+	if existed {
+		rows, err := tx.QueryContext(ctx, `SELECT provider_transaction_id, status, posted_day, amount, description FROM transactions WHERE financial_account_id = $1`, accountID)
+		if err != nil {
+			return 0, 0, err
+		}
+		for rows.Next() {
+			var t banklink.Transaction
+			var posted sql.NullInt64
+			if err := rows.Scan(&t.ProviderTransactionID, &t.Status, &posted, &t.Amount, &t.Description); err != nil {
+				rows.Close()
+				return 0, 0, err
+			}
+			if posted.Valid {
+				t.PostedDate = fromDay(posted.Int64)
+			}
+			known[t.ProviderTransactionID] = t
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, 0, err
+		}
+	}
+	var fresh []banklink.Transaction
+	for _, t := range list {
+		old, ok := known[t.ProviderTransactionID]
+		if !ok {
+			fresh = append(fresh, t)
+			continue
+		}
+		if old.Status != t.Status || old.PostedDate != t.PostedDate || old.Amount != t.Amount || old.Description != t.Description {
+			posted := sql.NullInt64{}
+			if d, ok := toDay(t.PostedDate); ok {
+				posted = sql.NullInt64{Int64: d, Valid: true}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE transactions SET status = $1, posted_day = $2, amount = $3, description = $4, updated_at = $5
+				WHERE financial_account_id = $6 AND provider_transaction_id = $7`, t.Status, posted, t.Amount, t.Description, micros(at), accountID, t.ProviderTransactionID); err != nil {
+				return 0, 0, err
+			}
+			updated++
+		}
+	}
+	// Oldest first, so insertion order follows time.
+	slices.SortStableFunc(fresh, func(a, b banklink.Transaction) int { return strings.Compare(a.TransactionDate, b.TransactionDate) })
+	for start := 0; start < len(fresh); start += txBatch {
+		batch := fresh[start:min(start+txBatch, len(fresh))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO transactions (id, account_id, environment, financial_account_id, provider_transaction_id, amount, currency, description,
+			transaction_day, posted_day, status, category, recurring, updated_at) VALUES `)
+		args := make([]any, 0, len(batch)*14)
+		for i, t := range batch {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteByte('(')
+			for j := range 14 {
+				if j > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString("$" + strconv.Itoa(len(args)+j+1))
+			}
+			sb.WriteByte(')')
+			day, ok := toDay(t.TransactionDate)
+			if !ok {
+				return 0, 0, fmt.Errorf("transaction %s: bad date %q", t.ProviderTransactionID, t.TransactionDate)
+			}
+			posted := sql.NullInt64{}
+			if d, ok := toDay(t.PostedDate); ok {
+				posted = sql.NullInt64{Int64: d, Valid: true}
+			}
+			args = append(args, banklink.NewID(), scope.AccountID, string(scope.Environment), accountID, t.ProviderTransactionID, t.Amount, t.Currency,
+				t.Description, day, posted, t.Status, t.Category, t.Recurring, micros(at))
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return 0, 0, fmt.Errorf("insert transactions: %w", err)
+		}
+		added += len(batch)
+	}
+	return added, updated, nil
+}
+
+// RecordAggregationFailure implements banklink.AccountDataStore.
+func (db *DB) RecordAggregationFailure(ctx context.Context, scope banklink.Scope, connectionID string, status banklink.ConnectionStatus, reason string, at time.Time) (int, error) {
+	var failures int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE connections SET aggregation_failures = aggregation_failures + 1, status = $1, status_reason = $2, updated_at = $3
+			WHERE id = $4 AND account_id = $5 AND environment = $6 AND status <> 'DELETED' RETURNING aggregation_failures`,
+			string(status), reason, micros(at), connectionID, scope.AccountID, string(scope.Environment)).Scan(&failures)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Connection")
+		}
+		return err
+	})
+	return failures, err
+}
+
+const financialAccountColumns = `f.seq, f.id, f.account_id, f.environment, f.customer_id, cu.external_id, f.connection_id, f.provider_account_id,
+	f.institution_id, COALESCE(i.name, ''), f.status, f.type, f.subtype, f.name, f.mask, f.data, f.historical, f.updated_at`
+
+const financialAccountFrom = ` FROM financial_accounts f JOIN customers cu ON cu.id = f.customer_id LEFT JOIN institutions i ON i.id = f.institution_id`
+
+func scanFinancialAccount(row interface{ Scan(...any) error }) (*banklink.FinancialAccount, error) {
+	var a banklink.FinancialAccount
+	var seq, updated int64
+	var env, data string
+	if err := row.Scan(&seq, &a.ID, &a.AccountID, &env, &a.CustomerID, &a.ExternalCustomerID, &a.ConnectionID, &a.ProviderAccountID,
+		&a.InstitutionID, &a.InstitutionName, &a.Status, &a.Type, &a.Subtype, &a.Name, &a.Mask, &data, &a.HistoricalAggregationSucceeded, &updated); err != nil {
+		return nil, err
+	}
+	var d accountData
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return nil, fmt.Errorf("decode account %s: %w", a.ID, err)
+	}
+	a.Key, a.Environment, a.UpdatedAt = seqKey(seq), banklink.Environment(env), fromMicros(updated)
+	a.Balances, a.Identifiers, a.Owners = d.Balances, d.Identifiers, d.Owners
+	return &a, nil
+}
+
+// FindFinancialAccountByID implements banklink.AccountDataStore.
+func (db *DB) FindFinancialAccountByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.FinancialAccount, error) {
+	a, err := scanFinancialAccount(db.r.QueryRowContext(ctx, `SELECT `+financialAccountColumns+financialAccountFrom+
+		` WHERE f.id = $1 AND f.account_id = $2 AND f.environment = $3`, id, scope.AccountID, string(scope.Environment)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Financial account")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find financial account: %w", err)
+	}
+	return a, nil
+}
+
+// conds builds a WHERE clause with numbered placeholders.
+type conds struct {
+	where []string
+	args  []any
+}
+
+func (c *conds) add(expr string, v any) {
+	c.args = append(c.args, v)
+	c.where = append(c.where, strings.ReplaceAll(expr, "?", "$"+strconv.Itoa(len(c.args))))
+}
+
+// after adds "(day, seq) cmp (d, s)" in newest-first order terms.
+func (c *conds) after(day, seq int64, cmp string) {
+	n := len(c.args)
+	c.where = append(c.where, fmt.Sprintf("(t.transaction_day %s $%d OR (t.transaction_day = $%d AND t.seq %s $%d))", cmp, n+1, n+2, cmp, n+3))
+	c.args = append(c.args, day, day, seq)
+}
+
+func (c *conds) sql() string { return strings.Join(c.where, " AND ") }
+
+// FindFinancialAccounts implements banklink.AccountDataStore.
+func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f banklink.FinancialAccountFilter) ([]*banklink.FinancialAccount, int, error) {
+	var c conds
+	c.add("f.account_id = ?", scope.AccountID)
+	c.add("f.environment = ?", string(scope.Environment))
+	for _, x := range []struct{ expr, v string }{{"f.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
+		{"f.institution_id = ?", f.InstitutionID}, {"f.connection_id = ?", f.ConnectionID}} {
+		if x.v != "" {
+			c.add(x.expr, x.v)
+		}
+	}
+	base := c
+	order := "ASC"
+	switch {
+	case f.After != "":
+		seq, err := parseKey("after", f.After)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.add("f.seq > ?", seq)
+	case f.Before != "":
+		seq, err := parseKey("before", f.Before)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.add("f.seq < ?", seq)
+		order = "DESC"
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+financialAccountColumns+financialAccountFrom+` WHERE `+c.sql()+` ORDER BY f.seq `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find financial accounts: %w", err)
+	}
+	defer rows.Close()
+	out := []*banklink.FinancialAccount{}
+	for rows.Next() {
+		a, err := scanFinancialAccount(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if order == "DESC" {
+		slices.Reverse(out)
+	}
+	if len(out) == 0 {
+		return out, 0, nil
+	}
+	rest := base
+	rest.where, rest.args = slices.Clone(base.where), slices.Clone(base.args)
+	if order == "DESC" {
+		rest.add("f.seq < ?", seqOf(out[0].Key))
+	} else {
+		rest.add("f.seq > ?", seqOf(out[len(out)-1].Key))
+	}
+	var remaining int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+financialAccountFrom+` WHERE `+rest.sql(), rest.args...).Scan(&remaining); err != nil {
+		return nil, 0, err
+	}
+	return out, remaining, nil
+}
+
+const transactionColumns = `t.seq, t.id, t.account_id, f.customer_id, cu.external_id, f.connection_id, t.financial_account_id, t.provider_transaction_id,
+	t.amount, t.currency, t.description, t.transaction_day, t.posted_day, t.status, t.category, t.recurring`
+
+const transactionFrom = ` FROM transactions t JOIN financial_accounts f ON f.id = t.financial_account_id JOIN customers cu ON cu.id = f.customer_id`
+
+func scanTransaction(row interface{ Scan(...any) error }) (*banklink.Transaction, error) {
+	var t banklink.Transaction
+	var seq, day int64
+	var posted sql.NullInt64
+	if err := row.Scan(&seq, &t.ID, &t.AccountID, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID,
+		&t.Amount, &t.Currency, &t.Description, &day, &posted, &t.Status, &t.Category, &t.Recurring); err != nil {
+		return nil, err
+	}
+	t.Key, t.TransactionDate = dayKey(day, seq), fromDay(day)
+	if posted.Valid {
+		t.PostedDate = fromDay(posted.Int64)
+	}
+	return &t, nil
+}
+
+// FindTransactionByID implements banklink.AccountDataStore.
+func (db *DB) FindTransactionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Transaction, error) {
+	t, err := scanTransaction(db.r.QueryRowContext(ctx, `SELECT `+transactionColumns+transactionFrom+
+		` WHERE t.id = $1 AND t.account_id = $2 AND t.environment = $3`, id, scope.AccountID, string(scope.Environment)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Transaction")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find transaction: %w", err)
+	}
+	return t, nil
+}
+
+// FindTransactions implements banklink.AccountDataStore. Order is newest
+// first: by transaction date, then by insertion.
+func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f banklink.TransactionFilter) ([]*banklink.Transaction, int, error) {
+	var c conds
+	c.add("t.account_id = ?", scope.AccountID)
+	c.add("t.environment = ?", string(scope.Environment))
+	for _, x := range []struct{ expr, v string }{{"f.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
+		{"t.financial_account_id = ?", f.FinancialAccountID}, {"f.connection_id = ?", f.ConnectionID}, {"t.status = ?", f.Status}, {"t.category = ?", f.Category}} {
+		if x.v != "" {
+			c.add(x.expr, x.v)
+		}
+	}
+	for _, x := range []struct{ expr, v string }{{"t.transaction_day >= ?", f.StartDate}, {"t.transaction_day <= ?", f.EndDate}} {
+		if x.v != "" {
+			d, ok := toDay(x.v)
+			if !ok {
+				return nil, 0, banklink.Errorf(banklink.EBADREQUEST, "Dates must be yyyy-mm-dd.")
+			}
+			c.add(x.expr, d)
+		}
+	}
+	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
+	order := "DESC"
+	switch {
+	case f.After != "":
+		day, seq, err := parseDayKey("after", f.After)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.after(day, seq, "<")
+	case f.Before != "":
+		day, seq, err := parseDayKey("before", f.Before)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.after(day, seq, ">")
+		order = "ASC"
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+` WHERE `+c.sql()+
+		` ORDER BY t.transaction_day `+order+`, t.seq `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find transactions: %w", err)
+	}
+	defer rows.Close()
+	out := []*banklink.Transaction{}
+	for rows.Next() {
+		t, err := scanTransaction(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if order == "ASC" {
+		slices.Reverse(out)
+	}
+	if len(out) == 0 {
+		return out, 0, nil
+	}
+	edge := out[len(out)-1]
+	cmp := "<"
+	if order == "ASC" {
+		edge, cmp = out[0], ">"
+	}
+	day, seq, _ := parseDayKey("key", edge.Key)
+	base.after(day, seq, cmp)
+	var remaining int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+transactionFrom+` WHERE `+base.sql(), base.args...).Scan(&remaining); err != nil {
+		return nil, 0, err
+	}
+	return out, remaining, nil
+}
