@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/aggregation"
 	"banklink/internal/config"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
@@ -81,7 +82,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	providers := map[string]banklink.InteractiveLogin{
 		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"},
 	}
-	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers()}
+	sbx := &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"}
+	providers[sandbox.ProviderType] = sbx
+	runner := aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx}, log)
+	defer runner.Wait()
+	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start}
 	if cfg.Demo {
 		wcfg.Demo = &demoBackend{api: api, db: db}
 	}

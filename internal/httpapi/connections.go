@@ -46,9 +46,10 @@ func connectionJSON(c *banklink.Connection, now time.Time) ConnectionJSON {
 		InstitutionID: strPtr(c.InstitutionID), InstitutionName: strPtr(c.InstitutionName),
 		Products: nonNilProducts(c.Products), OptionalProducts: nonNilProducts(c.OptionalProducts), Regions: c.Regions,
 		Status: string(c.EffectiveStatus(now)), StatusReason: strPtr(c.StatusReason),
-		ServiceProviderDetails: map[string]string{},
-		CreatedAt:              c.CreatedAt.UTC().Format(TimestampFormat),
-		CompletedAt:            timePtr(c.CompletedAt),
+		ServiceProviderDetails:   map[string]string{},
+		CreatedAt:                c.CreatedAt.UTC().Format(TimestampFormat),
+		CompletedAt:              timePtr(c.CompletedAt),
+		SuccessfullyAggregatedAt: timePtr(c.AggregatedAt),
 	}
 	if out.Regions == nil {
 		out.Regions = []banklink.Region{}

@@ -110,6 +110,10 @@ func (s *Server) routes() {
 	s.api("POST /bank-linking/connect/start", []string{"2022-11-10"}, s.handleConnectStart)
 	s.api("GET /bank-linking/connections", Versions, s.handleSearchConnections)
 	s.api("GET /bank-linking/connections/{id}", Versions, s.handleGetConnection)
+	s.api("GET /bank-linking/accounts", Versions, s.handleSearchFinancialAccounts)
+	s.api("GET /bank-linking/accounts/{id}", Versions, s.handleGetFinancialAccount)
+	s.api("GET /bank-linking/transactions", Versions, s.handleSearchTransactions)
+	s.api("GET /bank-linking/transactions/{id}", Versions, s.handleGetTransaction)
 	s.api("GET /institutions", Versions, s.handleSearchInstitutions)
 	s.api("GET /institutions/{id}", Versions, s.handleGetInstitution)
 

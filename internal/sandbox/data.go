@@ -43,8 +43,12 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 		}
 		agg := banklink.AggregatedAccount{ProviderAccountID: a.ID, Type: a.Type, Subtype: a.Subtype, Name: a.Name, Mask: a.Mask}
 		r := rng("account", req.LoginID, a.ID)
+		currency := "USD"
+		if canadian {
+			currency = "CAD"
+		}
 		if want.Has(banklink.Balances) || want == 0 {
-			agg.Balances = balances(r, a, req.Now)
+			agg.Balances = balances(r, a, currency, req.Now)
 		}
 		if want.Has(banklink.Identifiers) && (a.Type == "DEPOSITORY") {
 			agg.Identifiers = identifiers(r, a, req.Institution, canadian)
@@ -53,7 +57,7 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 			agg.Owners = []banklink.Owner{owner(req.LoginID, canadian)}
 		}
 		if want.Has(banklink.Transactions) && a.Type != "INVESTMENT" {
-			agg.Transactions = transactions(req.LoginID, a, req.Since, req.Now)
+			agg.Transactions = transactions(req.LoginID, a, currency, req.Since, req.Now)
 		}
 		out = append(out, agg)
 	}
@@ -69,7 +73,7 @@ func isCanadian(in *banklink.Institution) bool {
 	return len(in.Regions) > 0
 }
 
-func balances(r *rand.Rand, a banklink.ProviderAccount, now time.Time) *banklink.AccountBalances {
+func balances(r *rand.Rand, a banklink.ProviderAccount, currency string, now time.Time) *banklink.AccountBalances {
 	var cur float64
 	var avail *float64
 	switch a.Type {
@@ -91,7 +95,7 @@ func balances(r *rand.Rand, a banklink.ProviderAccount, now time.Time) *banklink
 	default:
 		cur = 10000 + r.Float64()*190000
 	}
-	return &banklink.AccountBalances{Currency: "USD", CurrentAmount: money(cur), AvailableAmount: avail, UpdatedAt: now.UTC().Truncate(time.Second)}
+	return &banklink.AccountBalances{Currency: currency, CurrentAmount: money(cur), AvailableAmount: avail, UpdatedAt: now.UTC().Truncate(time.Second)}
 }
 
 // abaCheck completes an 8-digit prefix into a routing number with a valid
@@ -192,7 +196,7 @@ var bills = []struct {
 // transactions generates an account's transactions between since and now.
 // Each calendar day's transactions depend only on the login, the account
 // and the day, so the window can move without changing any day.
-func transactions(loginID string, a banklink.ProviderAccount, since, now time.Time) []banklink.Transaction {
+func transactions(loginID string, a banklink.ProviderAccount, currency string, since, now time.Time) []banklink.Transaction {
 	now = now.UTC()
 	start := now.AddDate(0, -HistoryMonths, 0)
 	if since.After(start) {
@@ -209,7 +213,7 @@ func transactions(loginID string, a banklink.ProviderAccount, since, now time.Ti
 			age := int(today.Sub(d).Hours() / 24)
 			tx := banklink.Transaction{
 				ProviderTransactionID: fmt.Sprintf("%s_%s_%d", a.ID, strings.ReplaceAll(date, "-", ""), n),
-				Amount:                money(amount), Currency: "USD", Description: desc,
+				Amount:                money(amount), Currency: currency, Description: desc,
 				TransactionDate: date, Status: banklink.TxPosted, Category: cat, Recurring: rec,
 			}
 			n++

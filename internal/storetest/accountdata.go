@@ -11,9 +11,9 @@ import (
 func aggAccount(id string, txs ...banklink.Transaction) banklink.AggregatedAccount {
 	avail := 90.5
 	return banklink.AggregatedAccount{ProviderAccountID: id, Type: "DEPOSITORY", Subtype: "CHECKING", Name: "Checking " + id, Mask: "1234",
-		Balances:    &banklink.AccountBalances{Currency: "USD", CurrentAmount: 100.25, AvailableAmount: &avail, UpdatedAt: t0},
-		Identifiers: &banklink.AccountIdentifiers{ACH: &banklink.ACHNumbers{AccountNumber: "0001234", RoutingNumber: "011000015"}},
-		Owners:      []banklink.Owner{{Names: []string{"Alex Smith"}, Emails: []string{"a@example.com"}}},
+		Balances:     &banklink.AccountBalances{Currency: "USD", CurrentAmount: 100.25, AvailableAmount: &avail, UpdatedAt: t0},
+		Identifiers:  &banklink.AccountIdentifiers{ACH: &banklink.ACHNumbers{AccountNumber: "0001234", RoutingNumber: "011000015"}},
+		Owners:       []banklink.Owner{{Names: []string{"Alex Smith"}, Emails: []string{"a@example.com"}}},
 		Transactions: txs}
 }
 

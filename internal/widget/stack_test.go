@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/aggregation"
 	"banklink/internal/apitest"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
@@ -51,6 +52,10 @@ type stack struct {
 	// logs holds everything the API and the widget logged, at debug level.
 	logs *syncBuffer
 	path string
+	// runner aggregates completed connections; apiKey reads their data.
+	runner *aggregation.Runner
+	sbx    *sandbox.Provider
+	apiKey string
 }
 
 type syncBuffer struct {
@@ -90,18 +95,22 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{t: t, store: db, tokens: tokens, client: apitest.Client(t, httpapi.OpenAPI), logs: &syncBuffer{}, path: path}
+	sbx := &sandbox.Provider{}
+	st := &stack{t: t, store: db, tokens: tokens, sbx: sbx, client: apitest.Client(t, httpapi.OpenAPI), logs: &syncBuffer{}, path: path}
 	log := slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	st.runner = aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx}, log)
+	t.Cleanup(st.runner.Wait)
 	// The server URL is needed for the widget URL before the handler
 	// exists, so start with a placeholder handler.
 	var h http.Handler
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.srv.Close)
 	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}
+	sbx.AuthorizeURL = st.srv.URL + "/connect/sandbox/authorize"
 	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
 	st.widget, err = widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{
-		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: st.srv.URL + "/connect/sandbox/authorize"},
-	}, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}})
+		sandbox.ProviderType: sbx,
+	}, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: func(scope banklink.Scope, id string) { st.runner.Start(scope, id) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +121,11 @@ func newStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	st.scope = banklink.Scope{AccountID: acct.ID, Environment: banklink.Sandbox}
+	k, plain := banklink.NewAPIKey(acct.ID, banklink.Sandbox, "test", httpapi.LatestVersion, time.Now())
+	if err := db.CreateAPIKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	st.apiKey = plain
 	return st
 }
 
@@ -194,4 +208,20 @@ func (d testDemo) StartDemo(ctx context.Context, externalCustomerID string) (str
 
 func (d testDemo) DemoConnection(ctx context.Context, id string) (*banklink.Connection, error) {
 	return d.st.store.FindConnectionByID(ctx, d.st.scope, id)
+}
+
+// get calls the Meld API with the stack's API key and decodes the answer.
+func (st *stack) get(path string, out any) int {
+	st.t.Helper()
+	req, _ := http.NewRequest("GET", st.srv.URL+path, nil)
+	req.Header.Set("Authorization", "BASIC "+st.apiKey)
+	resp, err := st.client.Do(req)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		st.t.Fatal(err)
+	}
+	return resp.StatusCode
 }

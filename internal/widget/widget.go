@@ -37,6 +37,9 @@ type Config struct {
 	// Demo, when set, serves the demo page at / and uses this to start a
 	// sandbox connection for it.
 	Demo DemoBackend
+	// OnComplete, when set, is called once a connection completes (to
+	// start its aggregation).
+	OnComplete func(scope banklink.Scope, connectionID string)
 }
 
 // DemoBackend is the tiny app backend behind the demo page: it does what

@@ -1,0 +1,155 @@
+// Package aggregation fetches a connection's data from its provider and
+// stores it: right after the widget completes the connection (an initial
+// window, then the historical pass where the institution supports it) and
+// again on refresh. It also resumes connections whose first aggregation
+// was cut short by a restart.
+package aggregation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"banklink"
+)
+
+// Windows of transaction history.
+const (
+	InitialWindow    = 90 * 24 * time.Hour
+	HistoricalMonths = 24
+	// MaxFailures in a row make a connection UNRECOVERABLE.
+	MaxFailures = 3
+)
+
+// Directory finds institutions.
+type Directory interface {
+	FindInstitutionByID(ctx context.Context, id string) (*banklink.Institution, error)
+}
+
+// Runner aggregates connections.
+type Runner struct {
+	Store     banklink.Store
+	Providers map[string]banklink.Aggregator
+	Log       *slog.Logger
+	Now       func() time.Time
+
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	inFlight map[string]bool
+}
+
+// New returns a Runner.
+func New(store banklink.Store, providers map[string]banklink.Aggregator, log *slog.Logger) *Runner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{Store: store, Providers: providers, Log: log, Now: time.Now, inFlight: map[string]bool{}}
+}
+
+// Start aggregates a connection in the background. A connection already
+// being aggregated by this process is not started twice.
+func (r *Runner) Start(scope banklink.Scope, connectionID string) {
+	r.mu.Lock()
+	if r.inFlight[connectionID] {
+		r.mu.Unlock()
+		return
+	}
+	r.inFlight[connectionID] = true
+	r.mu.Unlock()
+	r.wg.Go(func() {
+		defer func() {
+			r.mu.Lock()
+			delete(r.inFlight, connectionID)
+			r.mu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := r.Aggregate(ctx, scope, connectionID); err != nil {
+			r.Log.Warn("aggregation failed", slog.String("connection_id", connectionID), slog.Any("err", err))
+		}
+	})
+}
+
+// Wait blocks until background aggregations finish (tests, shutdown).
+func (r *Runner) Wait() { r.wg.Wait() }
+
+// Aggregate runs the initial window and then, where the institution has
+// the HISTORICAL_TRANSACTIONS capability, the two-year historical pass.
+func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connectionID string) error {
+	conn, err := r.Store.FindConnectionByID(ctx, scope, connectionID)
+	if err != nil {
+		return err
+	}
+	if conn.Status == banklink.StatusInProgress || conn.Status == banklink.StatusDeleted || conn.Status == banklink.StatusExpired {
+		return banklink.Errorf(banklink.ECONFLICT, "Connection is %s.", conn.Status)
+	}
+	prov := r.Providers[conn.ProviderType]
+	if prov == nil {
+		return banklink.Errorf(banklink.ENOTSUPPORTED, "Provider %q cannot aggregate.", conn.ProviderType)
+	}
+	inst, err := r.Store.FindInstitutionByID(ctx, conn.InstitutionID)
+	if err != nil {
+		return err
+	}
+	sess, err := r.Store.FindConnectSession(ctx, conn.ID)
+	if err != nil {
+		return err
+	}
+	var chosen []string
+	for _, a := range sess.Accounts {
+		chosen = append(chosen, a.ID)
+	}
+	products := append(append([]banklink.Product{}, conn.Products...), conn.OptionalProducts...)
+	supported := banklink.NewProductSet(inst.Providers[conn.ProviderType].Products...)
+	now := r.Now()
+	passes := []struct {
+		since      time.Time
+		historical bool
+	}{{now.Add(-InitialWindow), false}}
+	if supported.Has(banklink.HistoricalTransactions) && supported.Has(banklink.Transactions) {
+		passes = append(passes, struct {
+			since      time.Time
+			historical bool
+		}{now.AddDate(0, -HistoricalMonths, 0), true})
+	}
+	for _, p := range passes {
+		accounts, err := prov.Aggregate(ctx, banklink.AggregationRequest{
+			Institution: inst, LoginID: conn.ProviderLoginID, AccountIDs: chosen, Products: products, Since: p.since, Now: now,
+		})
+		if err != nil {
+			return r.fail(ctx, scope, conn, err)
+		}
+		stats, err := r.Store.SaveAggregation(ctx, scope, conn.ID, accounts, p.historical, r.Now())
+		if err != nil {
+			return err
+		}
+		r.Log.Info("aggregated", slog.String("connection_id", conn.ID), slog.Bool("historical", p.historical),
+			slog.Int("accounts", len(accounts)), slog.Int("transactions_added", stats.TransactionsAdded), slog.Int("transactions_updated", stats.TransactionsUpdated))
+	}
+	return nil
+}
+
+// fail records a provider failure: DEGRADED while it may heal,
+// RECONNECT_REQUIRED when the login stopped working, UNRECOVERABLE after
+// MaxFailures in a row.
+func (r *Runner) fail(ctx context.Context, scope banklink.Scope, conn *banklink.Connection, cause error) error {
+	status, reason := banklink.StatusDegraded, "SERVICE_PROVIDER_CURRENTLY_UNAVAILABLE"
+	if pe, ok := errors.AsType[*banklink.ProviderError](cause); ok {
+		switch pe.Reason {
+		case banklink.LoginInstitutionDown:
+			reason = "INSTITUTION_CURRENTLY_UNAVAILABLE"
+		case banklink.LoginInvalidCredentials, banklink.LoginLocked:
+			status, reason = banklink.StatusReconnectRequired, "LOGIN_REQUIRED"
+		}
+	}
+	n, err := r.Store.RecordAggregationFailure(ctx, scope, conn.ID, status, reason, r.Now())
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	if n >= MaxFailures && status != banklink.StatusReconnectRequired {
+		_, err = r.Store.RecordAggregationFailure(ctx, scope, conn.ID, banklink.StatusUnrecoverable, "CONTINUED_AGGREGATION_FAILURES", r.Now())
+	}
+	return errors.Join(cause, err)
+}

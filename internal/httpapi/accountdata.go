@@ -1,0 +1,272 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"banklink"
+)
+
+// FinancialAccountJSON is the wire form of a financial account.
+type FinancialAccountJSON struct {
+	ID                             string          `json:"id"`
+	Key                            string          `json:"key"`
+	AccountID                      string          `json:"accountId"`
+	CustomerID                     string          `json:"customerId"`
+	ExternalCustomerID             string          `json:"externalCustomerId"`
+	ConnectionIDs                  []string        `json:"connectionIds"`
+	InstitutionID                  string          `json:"institutionId"`
+	InstitutionName                string          `json:"institutionName"`
+	Status                         string          `json:"status"`
+	Type                           string          `json:"type"`
+	Subtype                        string          `json:"subtype"`
+	Name                           string          `json:"name"`
+	TruncatedAccountNumber         string          `json:"truncatedAccountNumber"`
+	HistoricalAggregationSucceeded bool            `json:"historicalAggregationSucceeded"`
+	Balances                       *BalancesJSON   `json:"balances"`
+	Identifiers                    *IdentifierJSON `json:"identifiers"`
+	Owners                         []OwnerJSON     `json:"owners"`
+	ServiceProviderDetails         []any           `json:"serviceProviderDetails"`
+}
+
+// BalancesJSON are an account's balances.
+type BalancesJSON struct {
+	Currency        string   `json:"currency"`
+	CurrentAmount   float64  `json:"currentAmount"`
+	AvailableAmount *float64 `json:"availableAmount"`
+	UpdatedAt       string   `json:"updatedAt"`
+}
+
+// IdentifierJSON holds account and routing numbers.
+type IdentifierJSON struct {
+	ACH           *banklink.ACHNumbers `json:"ach"`
+	EFT           *EFTJSON             `json:"eft"`
+	International any                  `json:"international"`
+	BACS          any                  `json:"bacs"`
+}
+
+// EFTJSON holds Canadian numbers.
+type EFTJSON struct {
+	AccountNumber     string `json:"accountNumber"`
+	InstitutionNumber string `json:"institutionNumber"`
+	BranchNumber      string `json:"branchNumber"`
+}
+
+// OwnerJSON is an account holder, in Meld's shape.
+type OwnerJSON struct {
+	Names        []string      `json:"names"`
+	Addresses    []AddressJSON `json:"addresses"`
+	Emails       []DataJSON    `json:"emails"`
+	PhoneNumbers []DataJSON    `json:"phoneNumbers"`
+}
+
+// AddressJSON wraps an address.
+type AddressJSON struct {
+	Data    AddressData `json:"data"`
+	Primary string      `json:"primary"`
+}
+
+// AddressData is a postal address.
+type AddressData struct {
+	Street     string `json:"street"`
+	City       string `json:"city"`
+	Region     string `json:"region"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
+	Full       string `json:"full"`
+}
+
+// DataJSON wraps one value, as Meld does for emails and phone numbers.
+type DataJSON struct {
+	Data string `json:"data"`
+}
+
+func financialAccountJSON(a *banklink.FinancialAccount) FinancialAccountJSON {
+	out := FinancialAccountJSON{
+		ID: a.ID, Key: a.Key, AccountID: a.AccountID, CustomerID: a.CustomerID, ExternalCustomerID: a.ExternalCustomerID,
+		ConnectionIDs: []string{a.ConnectionID}, InstitutionID: a.InstitutionID, InstitutionName: a.InstitutionName,
+		Status: a.Status, Type: a.Type, Subtype: a.Subtype, Name: a.Name, TruncatedAccountNumber: a.Mask,
+		HistoricalAggregationSucceeded: a.HistoricalAggregationSucceeded, ServiceProviderDetails: []any{},
+	}
+	if b := a.Balances; b != nil {
+		out.Balances = &BalancesJSON{Currency: b.Currency, CurrentAmount: b.CurrentAmount, AvailableAmount: b.AvailableAmount, UpdatedAt: b.UpdatedAt.UTC().Format(TimestampFormat)}
+	}
+	if id := a.Identifiers; id != nil {
+		out.Identifiers = &IdentifierJSON{ACH: id.ACH}
+		if id.EFT != nil {
+			out.Identifiers.EFT = &EFTJSON{AccountNumber: id.EFT.AccountNumber, InstitutionNumber: id.EFT.InstitutionNumber, BranchNumber: id.EFT.BranchNumber}
+		}
+	}
+	if a.Owners != nil {
+		out.Owners = []OwnerJSON{}
+		for _, o := range a.Owners {
+			oj := OwnerJSON{Names: o.Names, Addresses: []AddressJSON{}, Emails: []DataJSON{}, PhoneNumbers: []DataJSON{}}
+			for _, ad := range o.Addresses {
+				primary := "FALSE"
+				if ad.Primary {
+					primary = "TRUE"
+				}
+				oj.Addresses = append(oj.Addresses, AddressJSON{Primary: primary, Data: AddressData{Street: ad.Street, City: ad.City, Region: ad.Region,
+					PostalCode: ad.PostalCode, Country: ad.Country, Full: ad.Street + ", " + ad.City + ", " + ad.Region + " " + ad.PostalCode + ", " + ad.Country}})
+			}
+			for _, e := range o.Emails {
+				oj.Emails = append(oj.Emails, DataJSON{Data: e})
+			}
+			for _, p := range o.PhoneNumbers {
+				oj.PhoneNumbers = append(oj.PhoneNumbers, DataJSON{Data: p})
+			}
+			out.Owners = append(out.Owners, oj)
+		}
+	}
+	return out
+}
+
+// TransactionJSON is the wire form of a transaction.
+type TransactionJSON struct {
+	ID                     string   `json:"id"`
+	Key                    string   `json:"key"`
+	AccountID              string   `json:"accountId"`
+	CustomerID             string   `json:"customerId"`
+	ExternalCustomerID     string   `json:"externalCustomerId"`
+	FinancialAccountID     string   `json:"financialAccountId"`
+	ConnectionIDs          []string `json:"connectionIds"`
+	Amount                 float64  `json:"amount"`
+	Currency               string   `json:"currency"`
+	Description            string   `json:"description"`
+	TransactionDate        string   `json:"transactionDate"`
+	PostedDate             *string  `json:"postedDate"`
+	Status                 string   `json:"status"`
+	Category               string   `json:"category"`
+	Recurring              string   `json:"recurring"`
+	ServiceProviderDetails []any    `json:"serviceProviderDetails"`
+}
+
+func transactionJSON(t *banklink.Transaction) TransactionJSON {
+	return TransactionJSON{
+		ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: t.ExternalCustomerID,
+		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Currency: t.Currency,
+		Description: t.Description, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate), Status: t.Status,
+		Category: t.Category, Recurring: t.Recurring, ServiceProviderDetails: []any{},
+	}
+}
+
+// pageParams reads limit (default def, at most max) and one cursor.
+func pageParams(v url.Values, def, max int) (limit int, after, before string, err error) {
+	limit, after, before = def, v.Get("after"), v.Get("before")
+	if after != "" && before != "" {
+		return 0, "", "", banklink.Errorf(banklink.EBADREQUEST, "Pass either [before] or [after], not both.")
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > max {
+			return 0, "", "", banklink.FieldErrorf("limit", "must be a whole number from 1 to %d", max)
+		}
+		limit = n
+	}
+	return limit, after, before, nil
+}
+
+func (s *Server) handleGetFinancialAccount(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.Store.FindFinancialAccountByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, financialAccountJSON(a))
+	return nil
+}
+
+func (s *Server) handleSearchFinancialAccounts(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	limit, after, before, err := pageParams(v, 10, 100)
+	if err != nil {
+		return err
+	}
+	if v.Get("customerId") != "" && v.Get("externalCustomerId") != "" {
+		return banklink.Errorf(banklink.EBADREQUEST, "Pass either [customerId] or [externalCustomerId], not both.")
+	}
+	list, remaining, err := s.Store.FindFinancialAccounts(r.Context(), apiKeyFrom(r.Context()).Scope(), banklink.FinancialAccountFilter{
+		CustomerID: v.Get("customerId"), ExternalCustomerID: v.Get("externalCustomerId"), InstitutionID: v.Get("institutionId"),
+		ConnectionID: v.Get("connectionId"), After: after, Before: before, Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	out := struct {
+		FinancialAccounts []FinancialAccountJSON `json:"financialAccounts"`
+		Count             int                    `json:"count"`
+		Remaining         int                    `json:"remaining"`
+	}{FinancialAccounts: []FinancialAccountJSON{}, Count: len(list), Remaining: remaining}
+	for _, a := range list {
+		out.FinancialAccounts = append(out.FinancialAccounts, financialAccountJSON(a))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleGetTransaction(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.Store.FindTransactionByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, transactionJSON(t))
+	return nil
+}
+
+func (s *Server) handleSearchTransactions(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	limit, after, before, err := pageParams(v, 100, 1000)
+	if err != nil {
+		return err
+	}
+	f := banklink.TransactionFilter{
+		CustomerID: v.Get("customerId"), FinancialAccountID: v.Get("financialAccountId"), ConnectionID: v.Get("connectionId"),
+		After: after, Before: before, Limit: limit,
+	}
+	if f.CustomerID == "" { // customerId wins, as in Meld
+		f.ExternalCustomerID = v.Get("externalCustomerId")
+	}
+	if st := strings.ToUpper(v.Get("status")); st != "" {
+		if st != banklink.TxPending && st != banklink.TxPosted && st != banklink.TxExpired {
+			return banklink.FieldErrorf("status", "must be PENDING or POSTED")
+		}
+		f.Status = st
+	}
+	if c := strings.ToUpper(v.Get("category")); c != "" {
+		if !slices.Contains(banklink.TransactionCategories, c) {
+			return banklink.FieldErrorf("category", "contains unknown category %q", truncate(c, 64))
+		}
+		f.Category = c
+	}
+	for _, d := range []struct {
+		name string
+		dst  *string
+	}{{"startDate", &f.StartDate}, {"endDate", &f.EndDate}} {
+		if raw := v.Get(d.name); raw != "" {
+			if _, err := time.Parse(time.DateOnly, raw); err != nil {
+				return banklink.FieldErrorf(d.name, "must be a date in yyyy-mm-dd format")
+			}
+			*d.dst = raw
+		}
+	}
+	if f.StartDate != "" && f.EndDate != "" && f.EndDate < f.StartDate {
+		return banklink.FieldErrorf("endDate", "must not be before [startDate]")
+	}
+	list, remaining, err := s.Store.FindTransactions(r.Context(), apiKeyFrom(r.Context()).Scope(), f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Transactions []TransactionJSON `json:"financialAccountTransactions"`
+		Count        int               `json:"count"`
+		Remaining    int               `json:"remaining"`
+	}{Transactions: []TransactionJSON{}, Count: len(list), Remaining: remaining}
+	for _, t := range list {
+		out.Transactions = append(out.Transactions, transactionJSON(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

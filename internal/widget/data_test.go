@@ -1,0 +1,231 @@
+package widget_test
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"banklink"
+	"banklink/internal/httpapi"
+	"banklink/internal/sandbox"
+)
+
+// link runs the widget flow through its API and returns the connection id
+// once its aggregation has finished.
+func (st *stack) link(body, user string) string {
+	st.t.Helper()
+	resp := st.start(body)
+	tok := resp.ConnectToken
+	bank := st.institution("Sandbox Bank")
+	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+	_, s := st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":"pass_good"}}`, user))
+	var ids []string
+	for _, a := range s["accounts"].([]any) {
+		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
+	}
+	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
+		st.t.Fatalf("complete: %d %v", status, s)
+	}
+	st.runner.Wait()
+	return resp.ID
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += x
+	}
+	return out
+}
+
+type txList struct {
+	Transactions []httpapi.TransactionJSON `json:"financialAccountTransactions"`
+	Count        int                       `json:"count"`
+	Remaining    int                       `json:"remaining"`
+}
+
+// allTransactions walks every page of a connection's transactions.
+func (st *stack) allTransactions(connID string) []httpapi.TransactionJSON {
+	var out []httpapi.TransactionJSON
+	after := ""
+	for {
+		var page txList
+		path := "/bank-linking/transactions?limit=1000&connectionId=" + connID
+		if after != "" {
+			path += "&after=" + after
+		}
+		if status := st.get(path, &page); status != 200 {
+			st.t.Fatalf("transactions: %d", status)
+		}
+		out = append(out, page.Transactions...)
+		if page.Remaining == 0 {
+			return out
+		}
+		after = page.Transactions[len(page.Transactions)-1].Key
+	}
+}
+
+// fingerprint reduces a connection's data to what must be identical for
+// the same login: accounts, numbers, balances and every transaction.
+func (st *stack) fingerprint(connID string) []string {
+	var accts struct {
+		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
+	}
+	st.get("/bank-linking/accounts?limit=100&connectionId="+connID, &accts)
+	var fp []string
+	for _, a := range accts.FinancialAccounts {
+		line := fmt.Sprintf("account %s %s %s ••%s", a.Name, a.Type, a.Subtype, a.TruncatedAccountNumber)
+		if a.Balances != nil {
+			line += fmt.Sprintf(" %.2f %s", a.Balances.CurrentAmount, a.Balances.Currency)
+		}
+		if a.Identifiers != nil && a.Identifiers.ACH != nil {
+			line += " " + a.Identifiers.ACH.RoutingNumber + "/" + a.Identifiers.ACH.AccountNumber
+		}
+		for _, o := range a.Owners {
+			line += fmt.Sprint(" ", o.Names, o.Emails)
+		}
+		fp = append(fp, line)
+	}
+	for _, t := range st.allTransactions(connID) {
+		fp = append(fp, fmt.Sprintf("tx %s %s %.2f %s %s %s", t.TransactionDate, t.Description, t.Amount, t.Status, t.Category, t.Recurring))
+	}
+	sort.Strings(fp)
+	return fp
+}
+
+func TestLinkAndReadEveryProduct(t *testing.T) {
+	st := newStack(t)
+	id := st.link(`{"externalCustomerId":"reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, "user_good")
+
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || conn.ServiceProviderDetails["serviceProvider"] != "SANDBOX" {
+		t.Fatalf("connection = %+v", conn)
+	}
+	var accts struct {
+		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
+		Count             int                            `json:"count"`
+	}
+	st.get("/bank-linking/accounts?connectionId="+id+"&limit=100", &accts)
+	bank := st.institution("Sandbox Bank")
+	loginID := conn.ServiceProviderDetails["serviceProviderConnectionId"]
+	wantAccts := sandbox.Accounts(bank, loginID)
+	if accts.Count != len(wantAccts) {
+		t.Fatalf("%d accounts, want %d", accts.Count, len(wantAccts))
+	}
+	// Values come from the sandbox bank itself.
+	agg, err := st.sbx.Aggregate(t.Context(), banklink.AggregationRequest{Institution: bank, LoginID: loginID,
+		Products: []banklink.Product{banklink.Balances, banklink.Identifiers, banklink.Owners, banklink.Transactions},
+		Since:    time.Now().AddDate(0, -sandbox.HistoryMonths, 0), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byMask := map[string]banklink.AggregatedAccount{}
+	wantTx := 0
+	for _, a := range agg {
+		byMask[a.Mask] = a
+		wantTx += len(a.Transactions)
+	}
+	for _, a := range accts.FinancialAccounts {
+		w := byMask[a.TruncatedAccountNumber]
+		if a.Balances == nil || a.Balances.CurrentAmount != w.Balances.CurrentAmount || len(a.Owners) != 1 || a.Owners[0].Names[0] != w.Owners[0].Names[0] {
+			t.Errorf("account %s = %+v, want %+v", a.Name, a, w)
+		}
+		if a.Type == "DEPOSITORY" && (a.Identifiers == nil || a.Identifiers.ACH == nil || a.Identifiers.ACH.RoutingNumber != w.Identifiers.ACH.RoutingNumber) {
+			t.Errorf("account %s identifiers = %+v", a.Name, a.Identifiers)
+		}
+		if !a.HistoricalAggregationSucceeded {
+			t.Errorf("account %s: historical pass not recorded", a.Name)
+		}
+		var one httpapi.FinancialAccountJSON
+		if st.get("/bank-linking/accounts/"+a.ID, &one); one.ID != a.ID {
+			t.Errorf("get account %s = %+v", a.ID, one)
+		}
+	}
+	txs := st.allTransactions(id)
+	if len(txs) < 1000 || len(txs) != wantTx {
+		t.Errorf("%d transactions, sandbox has %d (24 months)", len(txs), wantTx)
+	}
+	seen := map[string]bool{}
+	statuses := map[string]int{}
+	for i, tx := range txs {
+		if seen[tx.ID] {
+			t.Fatalf("transaction %s twice", tx.ID)
+		}
+		seen[tx.ID] = true
+		statuses[tx.Status]++
+		if i > 0 && tx.TransactionDate > txs[i-1].TransactionDate {
+			t.Fatalf("not newest first at %d", i)
+		}
+		if (tx.Status == "POSTED") != (tx.PostedDate != nil) {
+			t.Errorf("status %s with postedDate %v", tx.Status, tx.PostedDate)
+		}
+	}
+	if statuses["PENDING"] == 0 || statuses["POSTED"] == 0 {
+		t.Errorf("statuses = %v", statuses)
+	}
+	var one httpapi.TransactionJSON
+	if st.get("/bank-linking/transactions/"+txs[0].ID, &one); one.ID != txs[0].ID || one.FinancialAccountID == "" {
+		t.Errorf("get transaction = %+v", one)
+	}
+
+	// Same login, same data, in another database (a restart from scratch).
+	again := newStack(t)
+	id2 := again.link(`{"externalCustomerId":"reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, "user_good")
+	a, b := st.fingerprint(id), again.fingerprint(id2)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("same login gave different data (%d vs %d lines)", len(a), len(b))
+	}
+}
+
+func TestOnlyHeldProductsAreAggregated(t *testing.T) {
+	st := newStack(t)
+	id := st.link(`{"externalCustomerId":"b-only","products":["BALANCES"]}`, "user_good")
+	var accts struct {
+		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
+	}
+	st.get("/bank-linking/accounts?connectionId="+id, &accts)
+	if len(accts.FinancialAccounts) == 0 {
+		t.Fatal("no accounts")
+	}
+	for _, a := range accts.FinancialAccounts {
+		if a.Balances == nil || a.Identifiers != nil || a.Owners != nil {
+			t.Errorf("%s: balances %v identifiers %v owners %v", a.Name, a.Balances, a.Identifiers, a.Owners)
+		}
+	}
+	if txs := st.allTransactions(id); len(txs) != 0 {
+		t.Errorf("%d transactions without TRANSACTIONS", len(txs))
+	}
+}
+
+func TestDataEndpointErrors(t *testing.T) {
+	st := newStack(t)
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/bank-linking/accounts/nope", 404},
+		{"/bank-linking/transactions/nope", 404},
+		{"/bank-linking/accounts?limit=101", 400},
+		{"/bank-linking/accounts?customerId=a&externalCustomerId=b", 400},
+		{"/bank-linking/accounts?after=bad", 400},
+		{"/bank-linking/transactions?limit=1001", 400},
+		{"/bank-linking/transactions?after=bad", 400},
+		{"/bank-linking/transactions?status=SETTLED", 400},
+		{"/bank-linking/transactions?category=PETS", 400},
+		{"/bank-linking/transactions?startDate=2026-13-01", 400},
+		{"/bank-linking/transactions?startDate=2026-02-01&endDate=2026-01-01", 400},
+		{"/bank-linking/transactions?before=a&after=b", 400},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			var body map[string]any
+			if status := st.get(tc.path, &body); status != tc.status {
+				t.Errorf("%d %v", status, body)
+			}
+		})
+	}
+}
