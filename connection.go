@@ -1,6 +1,9 @@
 package banklink
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // ConnectionStatus is the lifecycle status of a connection.
 type ConnectionStatus string
@@ -92,3 +95,15 @@ func (c *Connection) EffectiveStatus(now time.Time) ConnectionStatus {
 // ConnectionStatuses lists every status.
 var ConnectionStatuses = []ConnectionStatus{StatusInProgress, StatusExpired, StatusActive, StatusPartiallyActive, StatusDegraded,
 	StatusReconnectRequired, StatusUnrecoverable, StatusUndetermined, StatusDeleted}
+
+// ConnectionLifecycleStore changes a connection after it completed.
+type ConnectionLifecycleStore interface {
+	// DeleteConnection removes the connection's accounts and transactions
+	// and marks it DELETED. Returns ENOTFOUND outside scope and ECONFLICT
+	// when it is already deleted.
+	DeleteConnection(ctx context.Context, scope Scope, id string, at time.Time) (*Connection, error)
+	// AcceptRefresh records a refresh request unless one was accepted less
+	// than minInterval ago, in which case it returns ERATELIMITED and the
+	// time when the next refresh will be accepted.
+	AcceptRefresh(ctx context.Context, scope Scope, id string, at time.Time, minInterval time.Duration) (next time.Time, err error)
+}

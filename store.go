@@ -14,6 +14,7 @@ type Store interface {
 	ConnectionStore
 	ConnectSessionStore
 	AccountDataStore
+	ConnectionLifecycleStore
 	InstitutionStore
 	SecretStore
 	// Ping reports whether the database is reachable.

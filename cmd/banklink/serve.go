@@ -78,6 +78,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		WidgetURL:               cfg.WidgetURL,
 		MinEligibleInstitutions: cfg.MinEligibleInstitutions,
 		Providers:               cfg.Providers(),
+		RefreshInterval:         cfg.RefreshInterval,
 	})
 	providers := map[string]banklink.InteractiveLogin{
 		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"},
@@ -95,6 +96,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	w.Register(api)
+	api.Refresher = runner
 	firstKey, err := bootstrapKey(ctx, db)
 	if err != nil {
 		return err

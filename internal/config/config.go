@@ -41,6 +41,9 @@ type Config struct {
 	LogLevel  string
 	// Demo serves the demo app at / (sandbox data only).
 	Demo bool
+	// RefreshInterval is the least time between two refreshes of one
+	// connection.
+	RefreshInterval time.Duration
 }
 
 // Default returns the zero-setup configuration: loopback, an SQLite file in
@@ -59,6 +62,7 @@ func Default() Config {
 		LogFormat:               "text",
 		LogLevel:                "info",
 		Demo:                    true,
+		RefreshInterval:         time.Minute,
 	}
 }
 
@@ -116,6 +120,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.IntVar(&c.DirectorySize, "directory-size", c.DirectorySize, "institutions generated into the sandbox directory on first start")
 	fs.Uint64Var(&c.DirectorySeed, "directory-seed", c.DirectorySeed, "seed of the generated sandbox directory")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the sandbox demo app at /")
+	fs.DurationVar(&c.RefreshInterval, "refresh-interval", c.RefreshInterval, "least time between two refreshes of one connection (429 with Retry-After sooner)")
 	fs.DurationVar(&c.DirectoryRefresh, "directory-refresh", c.DirectoryRefresh, "how often to check whether another replica changed the directory")
 }
 

@@ -136,3 +136,75 @@ func (s *Server) handleSearchConnections(w http.ResponseWriter, r *http.Request)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// Refresher starts an aggregation in the background.
+type Refresher interface {
+	Start(scope banklink.Scope, connectionID string)
+}
+
+// DefaultRefreshInterval is the least time between two accepted refreshes
+// of one connection.
+const DefaultRefreshInterval = time.Minute
+
+func (s *Server) handleDeleteConnection(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.Store.DeleteConnection(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"), s.now())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, connectionJSON(c, s.now()))
+	return nil
+}
+
+// refreshable lists the statuses a refresh may start from.
+var refreshable = []banklink.ConnectionStatus{banklink.StatusActive, banklink.StatusPartiallyActive, banklink.StatusDegraded,
+	banklink.StatusUndetermined, banklink.StatusUnrecoverable}
+
+func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request) error {
+	scope := apiKeyFrom(r.Context()).Scope()
+	var body struct {
+		Products []string `json:"products"`
+	}
+	if r.ContentLength != 0 {
+		if _, err := s.decodeBody(w, r, &body); err != nil {
+			return err
+		}
+	}
+	products, err := banklink.ValidateProducts("products", body.Products)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	c, err := s.Store.FindConnectionByID(r.Context(), scope, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	held := append(append([]banklink.Product{}, c.Products...), c.OptionalProducts...)
+	for _, p := range products {
+		if !slices.Contains(held, p) {
+			return banklink.FieldErrorf("products", "contains %s, which this connection does not hold; add it with POST /bank-linking/connections/%s/update", p, c.ID)
+		}
+	}
+	if st := c.EffectiveStatus(now); !slices.Contains(refreshable, st) {
+		hint := ""
+		if st == banklink.StatusReconnectRequired {
+			hint = " Repair it with POST /bank-linking/connect/repair."
+		}
+		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be refreshed.%s", st, hint)
+	}
+	interval := s.Config.RefreshInterval
+	if interval <= 0 {
+		interval = DefaultRefreshInterval
+	}
+	next, err := s.Store.AcceptRefresh(r.Context(), scope, c.ID, now, interval)
+	if banklink.ErrorCode(err) == banklink.ERATELIMITED {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, next.Sub(now).Round(time.Second).Seconds()))))
+	}
+	if err != nil {
+		return err
+	}
+	if s.Refresher != nil {
+		s.Refresher.Start(scope, c.ID)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
+	return nil
+}

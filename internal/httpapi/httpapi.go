@@ -39,6 +39,9 @@ type Config struct {
 	MinEligibleInstitutions int
 	// Providers lists the provider types enabled in each environment.
 	Providers map[banklink.Environment][]string
+	// RefreshInterval is the least time between two accepted refreshes of
+	// one connection (default DefaultRefreshInterval).
+	RefreshInterval time.Duration
 }
 
 // Server serves the API.
@@ -46,6 +49,9 @@ type Server struct {
 	Store     banklink.Store
 	Tokens    *connecttoken.Signer
 	Directory Directory
+	// Refresher aggregates connections on refresh; nil accepts refreshes
+	// without running them (tests).
+	Refresher Refresher
 	Log       *slog.Logger
 	Config    Config
 	// Now is the clock; tests replace it.
@@ -110,6 +116,8 @@ func (s *Server) routes() {
 	s.api("POST /bank-linking/connect/start", []string{"2022-11-10"}, s.handleConnectStart)
 	s.api("GET /bank-linking/connections", Versions, s.handleSearchConnections)
 	s.api("GET /bank-linking/connections/{id}", Versions, s.handleGetConnection)
+	s.api("DELETE /bank-linking/connections/{id}", Versions, s.handleDeleteConnection)
+	s.api("POST /bank-linking/connections/{id}/refresh", Versions, s.handleRefreshConnection)
 	s.api("GET /bank-linking/accounts", Versions, s.handleSearchFinancialAccounts)
 	s.api("GET /bank-linking/accounts/{id}", Versions, s.handleGetFinancialAccount)
 	s.api("GET /bank-linking/transactions", Versions, s.handleSearchTransactions)

@@ -68,7 +68,7 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 			if err != nil {
 				return fmt.Errorf("save account: %w", err)
 			}
-			added, updated, err := db.saveTransactions(ctx, tx, scope, id, a.Transactions, existed, at)
+			added, updated, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, a.Transactions, existed, at)
 			if err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 
 // saveTransactions inserts new transactions and updates the ones whose
 // status, dates, amount or description changed (a pending one posting).
-func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, accountID string, list []banklink.Transaction, existed bool, at time.Time) (added, updated int, err error) {
+func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID string, list []banklink.Transaction, existed bool, at time.Time) (added, updated int, err error) {
 	known := map[string]banklink.Transaction{}
 	if existed {
 		rows, err := tx.QueryContext(ctx, `SELECT provider_transaction_id, status, posted_day, amount, description FROM transactions WHERE financial_account_id = $1`, accountID)
@@ -131,15 +131,15 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 	for start := 0; start < len(fresh); start += txBatch {
 		batch := fresh[start:min(start+txBatch, len(fresh))]
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO transactions (id, account_id, environment, financial_account_id, provider_transaction_id, amount, currency, description,
-			transaction_day, posted_day, status, category, recurring, updated_at) VALUES `)
-		args := make([]any, 0, len(batch)*14)
+		sb.WriteString(`INSERT INTO transactions (id, account_id, environment, customer_id, connection_id, financial_account_id, provider_transaction_id,
+			amount, currency, description, transaction_day, posted_day, status, category, recurring, updated_at) VALUES `)
+		args := make([]any, 0, len(batch)*16)
 		for i, t := range batch {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
 			sb.WriteByte('(')
-			for j := range 14 {
+			for j := range 16 {
 				if j > 0 {
 					sb.WriteString(", ")
 				}
@@ -154,7 +154,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 			if d, ok := toDay(t.PostedDate); ok {
 				posted = sql.NullInt64{Int64: d, Valid: true}
 			}
-			args = append(args, banklink.NewID(), scope.AccountID, string(scope.Environment), accountID, t.ProviderTransactionID, t.Amount, t.Currency,
+			args = append(args, banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, t.ProviderTransactionID, t.Amount, t.Currency,
 				t.Description, day, posted, t.Status, t.Category, t.Recurring, micros(at))
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
@@ -299,10 +299,10 @@ func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f
 	return out, remaining, nil
 }
 
-const transactionColumns = `t.seq, t.id, t.account_id, f.customer_id, cu.external_id, f.connection_id, t.financial_account_id, t.provider_transaction_id,
+const transactionColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id,
 	t.amount, t.currency, t.description, t.transaction_day, t.posted_day, t.status, t.category, t.recurring`
 
-const transactionFrom = ` FROM transactions t JOIN financial_accounts f ON f.id = t.financial_account_id JOIN customers cu ON cu.id = f.customer_id`
+const transactionFrom = ` FROM transactions t JOIN customers cu ON cu.id = t.customer_id`
 
 func scanTransaction(row interface{ Scan(...any) error }) (*banklink.Transaction, error) {
 	var t banklink.Transaction
@@ -338,8 +338,8 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 	var c conds
 	c.add("t.account_id = ?", scope.AccountID)
 	c.add("t.environment = ?", string(scope.Environment))
-	for _, x := range []struct{ expr, v string }{{"f.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
-		{"t.financial_account_id = ?", f.FinancialAccountID}, {"f.connection_id = ?", f.ConnectionID}, {"t.status = ?", f.Status}, {"t.category = ?", f.Category}} {
+	for _, x := range []struct{ expr, v string }{{"t.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
+		{"t.financial_account_id = ?", f.FinancialAccountID}, {"t.connection_id = ?", f.ConnectionID}, {"t.status = ?", f.Status}, {"t.category = ?", f.Category}} {
 		if x.v != "" {
 			c.add(x.expr, x.v)
 		}
@@ -401,7 +401,13 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 	day, seq, _ := parseDayKey("key", edge.Key)
 	base.after(day, seq, cmp)
 	var remaining int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+transactionFrom+` WHERE `+base.sql(), base.args...).Scan(&remaining); err != nil {
+	// The count touches only the transactions table (and customers when
+	// filtering by external id): it walks an index, no per-row joins.
+	countFrom := ` FROM transactions t`
+	if f.ExternalCustomerID != "" {
+		countFrom += ` JOIN customers cu ON cu.id = t.customer_id`
+	}
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+countFrom+` WHERE `+base.sql(), base.args...).Scan(&remaining); err != nil {
 		return nil, 0, err
 	}
 	return out, remaining, nil

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"banklink"
 )
@@ -322,4 +323,65 @@ func (db *DB) FindConnections(ctx context.Context, scope banklink.Scope, f bankl
 func seqOf(key string) int64 {
 	seq, _ := parseKey("key", key)
 	return seq
+}
+
+// DeleteConnection implements banklink.ConnectionLifecycleStore.
+func (db *DB) DeleteConnection(ctx context.Context, scope banklink.Scope, id string, at time.Time) (*banklink.Connection, error) {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
+			id, scope.AccountID, string(scope.Environment)).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Connection")
+		}
+		if err != nil {
+			return err
+		}
+		if status == string(banklink.StatusDeleted) {
+			return banklink.Errorf(banklink.ECONFLICT, "Connection %s is already deleted.", id)
+		}
+		// Transactions go with their accounts (ON DELETE CASCADE).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM financial_accounts WHERE connection_id = $1`, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', updated_at = $2 WHERE id = $3`,
+			string(banklink.StatusDeleted), micros(at), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindConnectionByID(ctx, scope, id)
+}
+
+// AcceptRefresh implements banklink.ConnectionLifecycleStore.
+func (db *DB) AcceptRefresh(ctx context.Context, scope banklink.Scope, id string, at time.Time, minInterval time.Duration) (time.Time, error) {
+	var next time.Time
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var last sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT refresh_requested_at FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
+			id, scope.AccountID, string(scope.Environment)).Scan(&last)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Connection")
+		}
+		if err != nil {
+			return err
+		}
+		if last.Valid && at.Sub(fromMicros(last.Int64)) < minInterval {
+			next = fromMicros(last.Int64).Add(minInterval)
+			return banklink.Errorf(banklink.ERATELIMITED, "This connection was refreshed less than %s ago; try again after %s.", minInterval, next.UTC().Format(time.RFC3339))
+		}
+		// The guard repeats the check so two replicas cannot both accept.
+		res, err := tx.ExecContext(ctx, `UPDATE connections SET refresh_requested_at = $1 WHERE id = $2 AND (refresh_requested_at IS NULL OR refresh_requested_at <= $3)`,
+			micros(at), id, micros(at.Add(-minInterval)))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			next = at.Add(minInterval)
+			return banklink.Errorf(banklink.ERATELIMITED, "This connection is being refreshed; try again after %s.", next.UTC().Format(time.RFC3339))
+		}
+		return nil
+	})
+	return next, err
 }

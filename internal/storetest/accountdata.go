@@ -196,3 +196,45 @@ func testAggregationFailures(t *testing.T, s banklink.Store) {
 		t.Errorf("failures after a success = %d, want 1", n)
 	}
 }
+
+func testDeleteConnection(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, _ := startOne(t, s)
+	_, err := s.SaveAggregation(ctx, scope, conn.ID, []banklink.AggregatedAccount{aggAccount("a1", tx("t1", "2026-11-01", banklink.TxPosted, 1))}, false, t0)
+	must(t, err)
+	other := banklink.Scope{AccountID: MustAccount(t, s, "Other").ID, Environment: banklink.Sandbox}
+	_, err = s.DeleteConnection(ctx, other, conn.ID, t0)
+	wantCode(t, err, banklink.ENOTFOUND)
+	c, err := s.DeleteConnection(ctx, scope, conn.ID, t0)
+	must(t, err)
+	if c.Status != banklink.StatusDeleted {
+		t.Errorf("status = %s", c.Status)
+	}
+	accts, _, err := s.FindFinancialAccounts(ctx, scope, banklink.FinancialAccountFilter{ConnectionID: conn.ID, Limit: 10})
+	must(t, err)
+	txs, _, err := s.FindTransactions(ctx, scope, banklink.TransactionFilter{Limit: 10})
+	must(t, err)
+	if len(accts) != 0 || len(txs) != 0 {
+		t.Errorf("data left after delete: %d accounts, %d transactions", len(accts), len(txs))
+	}
+	_, err = s.DeleteConnection(ctx, scope, conn.ID, t0)
+	wantCode(t, err, banklink.ECONFLICT)
+	_, err = s.SaveAggregation(ctx, scope, conn.ID, nil, false, t0)
+	wantCode(t, err, banklink.ECONFLICT)
+}
+
+func testAcceptRefresh(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, _ := startOne(t, s)
+	_, err := s.AcceptRefresh(ctx, scope, conn.ID, t0, time.Minute)
+	must(t, err)
+	next, err := s.AcceptRefresh(ctx, scope, conn.ID, t0.Add(30*time.Second), time.Minute)
+	wantCode(t, err, banklink.ERATELIMITED)
+	if !next.Equal(t0.Add(time.Minute)) {
+		t.Errorf("next = %v", next)
+	}
+	_, err = s.AcceptRefresh(ctx, scope, conn.ID, t0.Add(time.Minute), time.Minute)
+	must(t, err)
+	_, err = s.AcceptRefresh(ctx, banklink.Scope{AccountID: "x", Environment: banklink.Sandbox}, conn.ID, t0, time.Minute)
+	wantCode(t, err, banklink.ENOTFOUND)
+}

@@ -40,6 +40,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"SaveAggregation", testSaveAggregation},
 		{"TransactionCursors", testTransactionCursors},
 		{"AggregationFailures", testAggregationFailures},
+		{"DeleteConnection", testDeleteConnection},
+		{"AcceptRefresh", testAcceptRefresh},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -229,3 +229,50 @@ func TestDataEndpointErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRefreshAndDelete(t *testing.T) {
+	st := newStack(t)
+	id := st.link(`{"externalCustomerId":"rd","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
+	var body map[string]any
+	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", `{"products":["TRANSACTIONS"]}`, &body); status != 200 || body["requestId"] == "" {
+		t.Fatalf("refresh: %d %v", status, body)
+	}
+	st.runner.Wait()
+	status, h := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
+	if status != 429 || h.Get("Retry-After") == "" || body["code"] != "RATE_LIMITED" {
+		t.Errorf("second refresh: %d %v %v", status, h, body)
+	}
+	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", `{"products":["OWNERS"]}`, &body); status != 400 {
+		t.Errorf("refresh of a product not held: %d %v", status, body)
+	}
+	// Refreshing again adds nothing twice.
+	before := len(st.allTransactions(id))
+	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+		t.Fatal(err)
+	}
+	if after := len(st.allTransactions(id)); after != before {
+		t.Errorf("re-aggregation changed %d transactions into %d", before, after)
+	}
+
+	pending := st.start(`{"externalCustomerId":"rd"}`)
+	if status, _ := st.send("POST", "/bank-linking/connections/"+pending.ID+"/refresh", "", &body); status != 409 {
+		t.Errorf("refresh IN_PROGRESS: %d %v", status, body)
+	}
+	if status, _ := st.send("POST", "/bank-linking/connections/nope/refresh", "", &body); status != 404 {
+		t.Errorf("refresh unknown: %d", status)
+	}
+
+	var conn httpapi.ConnectionJSON
+	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &conn); status != 200 || conn.Status != "DELETED" {
+		t.Fatalf("delete: %d %+v", status, conn)
+	}
+	if txs := st.allTransactions(id); len(txs) != 0 {
+		t.Errorf("%d transactions after delete", len(txs))
+	}
+	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 409 {
+		t.Errorf("second delete: %d", status)
+	}
+	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 409 {
+		t.Errorf("refresh deleted: %d", status)
+	}
+}

@@ -115,6 +115,7 @@ func newStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	st.widget.Register(st.api)
+	st.api.Refresher = refresher{st}
 	h = st.api.Handler()
 	acct := &banklink.Account{ID: banklink.NewID(), Name: "Acme"}
 	if err := db.CreateAccount(ctx, acct); err != nil {
@@ -213,7 +214,21 @@ func (d testDemo) DemoConnection(ctx context.Context, id string) (*banklink.Conn
 // get calls the Meld API with the stack's API key and decodes the answer.
 func (st *stack) get(path string, out any) int {
 	st.t.Helper()
-	req, _ := http.NewRequest("GET", st.srv.URL+path, nil)
+	status, _ := st.send("GET", path, "", out)
+	return status
+}
+
+// send calls the Meld API with any method and returns status and headers.
+func (st *stack) send(method, path, body string, out any) (int, http.Header) {
+	st.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, st.srv.URL+path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "BASIC "+st.apiKey)
 	resp, err := st.client.Do(req)
 	if err != nil {
@@ -223,5 +238,9 @@ func (st *stack) get(path string, out any) int {
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		st.t.Fatal(err)
 	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header
 }
+
+type refresher struct{ st *stack }
+
+func (r refresher) Start(scope banklink.Scope, id string) { r.st.runner.Start(scope, id) }

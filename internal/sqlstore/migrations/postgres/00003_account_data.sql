@@ -28,6 +28,10 @@ CREATE TABLE transactions (
     id                      TEXT NOT NULL UNIQUE,
     account_id              TEXT NOT NULL,
     environment             TEXT NOT NULL,
+    -- customer and connection are the financial account's, copied here so
+    -- the common filters and counts need no join
+    customer_id             TEXT NOT NULL,
+    connection_id           TEXT NOT NULL,
     financial_account_id    TEXT NOT NULL REFERENCES financial_accounts(id) ON DELETE CASCADE,
     provider_transaction_id TEXT NOT NULL,
     amount                  DOUBLE PRECISION NOT NULL,
@@ -45,6 +49,8 @@ CREATE TABLE transactions (
 );
 CREATE INDEX transactions_account ON transactions(financial_account_id, transaction_day DESC, seq DESC);
 CREATE INDEX transactions_scope ON transactions(account_id, environment, transaction_day DESC, seq DESC);
+CREATE INDEX transactions_connection ON transactions(connection_id, transaction_day DESC, seq DESC);
+CREATE INDEX transactions_customer ON transactions(customer_id, transaction_day DESC, seq DESC);
 
 ALTER TABLE connections ADD COLUMN aggregated_at BIGINT;
 ALTER TABLE connections ADD COLUMN aggregation_failures INTEGER NOT NULL DEFAULT 0;
