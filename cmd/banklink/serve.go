@@ -97,6 +97,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	w.Register(api)
 	api.Refresher = runner
+	if err := runner.Resume(ctx); err != nil {
+		return fmt.Errorf("resume aggregations: %w", err)
+	}
 	firstKey, err := bootstrapKey(ctx, db)
 	if err != nil {
 		return err

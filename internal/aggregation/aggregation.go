@@ -153,3 +153,18 @@ func (r *Runner) fail(ctx context.Context, scope banklink.Scope, conn *banklink.
 	}
 	return errors.Join(cause, err)
 }
+
+// Resume starts the aggregations a restart cut short: completed
+// connections that were never aggregated. Aggregating is idempotent, so a
+// connection resumed by two replicas at once is stored once.
+func (r *Runner) Resume(ctx context.Context) error {
+	list, err := r.Store.FindUnaggregated(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	for _, c := range list {
+		r.Log.Info("resuming aggregation", slog.String("connection_id", c.ID))
+		r.Start(banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}, c.ID)
+	}
+	return nil
+}

@@ -208,3 +208,44 @@ func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request)
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil
 }
+
+// handleUpdateConnection adds products to a connection. They become
+// optional products (the institution may not support them) and a refresh
+// fetches them.
+func (s *Server) handleUpdateConnection(w http.ResponseWriter, r *http.Request) error {
+	scope := apiKeyFrom(r.Context()).Scope()
+	var body struct {
+		Products []string `json:"products"`
+	}
+	if _, err := s.decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	products, err := banklink.ValidateProducts("products", body.Products)
+	if err != nil {
+		return err
+	}
+	if len(products) == 0 {
+		return banklink.FieldErrorf("products", "must list at least one product to add")
+	}
+	c, err := s.Store.FindConnectionByID(r.Context(), scope, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	held := append(append([]banklink.Product{}, c.Products...), c.OptionalProducts...)
+	for _, p := range products {
+		if slices.Contains(held, p) {
+			return banklink.FieldErrorf("products", "contains %s, which the connection already holds", p)
+		}
+	}
+	if st := c.EffectiveStatus(s.now()); !slices.Contains(refreshable, st) && st != banklink.StatusReconnectRequired {
+		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be updated.", st)
+	}
+	if _, err := s.Store.AddOptionalProducts(r.Context(), scope, c.ID, products, s.now()); err != nil {
+		return err
+	}
+	if s.Refresher != nil && c.Status != banklink.StatusReconnectRequired {
+		s.Refresher.Start(scope, c.ID)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
+	return nil
+}

@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	s.api("GET /bank-linking/connections/{id}", Versions, s.handleGetConnection)
 	s.api("DELETE /bank-linking/connections/{id}", Versions, s.handleDeleteConnection)
 	s.api("POST /bank-linking/connections/{id}/refresh", Versions, s.handleRefreshConnection)
+	s.api("POST /bank-linking/connections/{id}/update", Versions, s.handleUpdateConnection)
 	s.api("GET /bank-linking/accounts", Versions, s.handleSearchFinancialAccounts)
 	s.api("GET /bank-linking/accounts/{id}", Versions, s.handleGetFinancialAccount)
 	s.api("GET /bank-linking/transactions", Versions, s.handleSearchTransactions)

@@ -34,7 +34,17 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 	if isDown(req.Institution) {
 		return nil, downError()
 	}
-	want := banklink.NewProductSet(req.Products...)
+	switch {
+	case strings.HasPrefix(req.LoginID, "sbx_ur_"):
+		return nil, downError()
+	case strings.HasPrefix(req.LoginID, "sbx_dg_") && req.Now.Sub(req.Since) > 100*24*time.Hour:
+		// The recent window works; the long history never does.
+		return nil, downError()
+	case strings.HasPrefix(req.LoginID, "sbx_rc_"):
+		return nil, &banklink.ProviderError{Reason: banklink.LoginInvalidCredentials, DisplayMessage: "The institution asks the customer to log in again."}
+	}
+	// Only what was asked for and what the institution supports.
+	want := banklink.NewProductSet(req.Products...) & banklink.NewProductSet(req.Institution.Providers[ProviderType].Products...)
 	canadian := isCanadian(req.Institution)
 	var out []banklink.AggregatedAccount
 	for _, a := range Accounts(req.Institution, req.LoginID) {

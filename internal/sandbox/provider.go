@@ -14,14 +14,21 @@ import (
 // Sandbox credentials. docs/sandbox.md lists them for people; tests use
 // these constants.
 const (
-	PasswordGood     = "pass_good"
-	UserGood         = "user_good"
-	UserMFACode      = "user_mfa_code"
-	UserMFAQuestion  = "user_mfa_question"
-	UserMFAChoice    = "user_mfa_choice"
-	UserLocked       = "user_locked"
-	MFACodeAnswer    = "1234"
-	MFAQuestionReply = "rover"
+	PasswordGood    = "pass_good"
+	UserGood        = "user_good"
+	UserMFACode     = "user_mfa_code"
+	UserMFAQuestion = "user_mfa_question"
+	UserMFAChoice   = "user_mfa_choice"
+	UserLocked      = "user_locked"
+	// These log in, then aggregation goes wrong: the recent window works
+	// but the historical pass fails (DEGRADED, data kept), the login
+	// stopped working (RECONNECT_REQUIRED), or every attempt fails
+	// (DEGRADED, then UNRECOVERABLE after three in a row).
+	UserDegraded      = "user_degraded"
+	UserReconnect     = "user_reconnect"
+	UserUnrecoverable = "user_unrecoverable"
+	MFACodeAnswer     = "1234"
+	MFAQuestionReply  = "rover"
 	// OAuthApproveCode is what the simulated bank's authorize page returns
 	// when the customer approves.
 	OAuthApproveCode = "sandbox-approved"
@@ -72,7 +79,18 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 // duplicate connections are recognised.
 func loginID(institutionID, username string) string {
 	sum := sha256.Sum256([]byte("sandbox-login\x00" + institutionID + "\x00" + username))
-	return "sbx_" + banklink.EncodeBase58(sum[:12], 17)
+	id := banklink.EncodeBase58(sum[:12], 17)
+	// The scenario rides in the login id (never the username itself) so
+	// later aggregations know how to behave.
+	switch username {
+	case UserDegraded:
+		return "sbx_dg_" + id
+	case UserReconnect:
+		return "sbx_rc_" + id
+	case UserUnrecoverable:
+		return "sbx_ur_" + id
+	}
+	return "sbx_" + id
 }
 
 // SubmitCredentials implements banklink.InteractiveLogin.

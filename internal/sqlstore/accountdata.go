@@ -75,7 +75,11 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 			stats.TransactionsAdded += added
 			stats.TransactionsUpdated += updated
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE connections SET aggregated_at = $1, aggregation_failures = 0, updated_at = $2 WHERE id = $3`, micros(at), micros(at), connectionID)
+		// A successful aggregation heals a connection that was failing.
+		_, err = tx.ExecContext(ctx, `UPDATE connections SET aggregated_at = $1, aggregation_failures = 0, updated_at = $1,
+			status_reason = CASE WHEN status IN ('DEGRADED', 'UNRECOVERABLE', 'UNDETERMINED') THEN '' ELSE status_reason END,
+			status = CASE WHEN status IN ('DEGRADED', 'UNRECOVERABLE', 'UNDETERMINED') THEN 'ACTIVE' ELSE status END
+			WHERE id = $2`, micros(at), connectionID)
 		return err
 	})
 	return stats, err

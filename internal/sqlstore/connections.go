@@ -385,3 +385,55 @@ func (db *DB) AcceptRefresh(ctx context.Context, scope banklink.Scope, id string
 	})
 	return next, err
 }
+
+// FindUnaggregated implements banklink.ConnectionLifecycleStore.
+func (db *DB) FindUnaggregated(ctx context.Context, limit int) ([]*banklink.Connection, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+connectionColumns+connectionFrom+
+		` WHERE c.completed_at IS NOT NULL AND c.aggregated_at IS NULL AND c.status = $1 ORDER BY c.seq LIMIT `+strconv.Itoa(limit), string(banklink.StatusActive))
+	if err != nil {
+		return nil, fmt.Errorf("find unaggregated: %w", err)
+	}
+	defer rows.Close()
+	var out []*banklink.Connection
+	for rows.Next() {
+		c, err := scanConnection(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AddOptionalProducts implements banklink.ConnectionLifecycleStore.
+func (db *DB) AddOptionalProducts(ctx context.Context, scope banklink.Scope, id string, products []banklink.Product, at time.Time) (*banklink.Connection, error) {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var status, optional string
+		err := tx.QueryRowContext(ctx, `SELECT status, optional_products FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
+			id, scope.AccountID, string(scope.Environment)).Scan(&status, &optional)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Connection")
+		}
+		if err != nil {
+			return err
+		}
+		if status == string(banklink.StatusDeleted) {
+			return banklink.Errorf(banklink.ECONFLICT, "Connection %s is deleted.", id)
+		}
+		var list []banklink.Product
+		if err := json.Unmarshal([]byte(optional), &list); err != nil {
+			return err
+		}
+		for _, p := range products {
+			if !slices.Contains(list, p) {
+				list = append(list, p)
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE connections SET optional_products = $1, updated_at = $2 WHERE id = $3`, toJSON(list), micros(at), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindConnectionByID(ctx, scope, id)
+}

@@ -276,3 +276,94 @@ func TestRefreshAndDelete(t *testing.T) {
 		t.Errorf("refresh deleted: %d", status)
 	}
 }
+
+func TestUpdateAddsOptionalProducts(t *testing.T) {
+	st := newStack(t)
+	id := st.link(`{"externalCustomerId":"up","products":["BALANCES"]}`, "user_good")
+	var body map[string]any
+	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/update", `{"products":["OWNERS","IDENTIFIERS"]}`, &body); status != 200 {
+		t.Fatalf("update: %d %v", status, body)
+	}
+	st.runner.Wait()
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	if fmt.Sprint(conn.Products) != "[BALANCES]" || fmt.Sprint(conn.OptionalProducts) != "[OWNERS IDENTIFIERS]" {
+		t.Errorf("products %v optional %v", conn.Products, conn.OptionalProducts)
+	}
+	var accts struct {
+		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
+	}
+	st.get("/bank-linking/accounts?connectionId="+id, &accts)
+	if len(accts.FinancialAccounts) == 0 || accts.FinancialAccounts[0].Owners == nil || accts.FinancialAccounts[0].Identifiers == nil {
+		t.Errorf("owners and identifiers not fetched after update: %+v", accts.FinancialAccounts)
+	}
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`{"products":["OWNERS"]}`, 400},
+		{`{"products":["BALANCES"]}`, 400},
+		{`{"products":[]}`, 400},
+		{`{"products":["HISTORICAL_TRANSACTIONS"]}`, 400},
+		{`{`, 400},
+	} {
+		if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/update", tc.body, &body); status != tc.status {
+			t.Errorf("%s: %d %v", tc.body, status, body)
+		}
+	}
+}
+
+// TestSandboxStatusScenarios links with the sandbox's status-forcing
+// logins and checks where the connection ends up.
+func TestSandboxStatusScenarios(t *testing.T) {
+	st := newStack(t)
+	for _, tc := range []struct {
+		user, status, reason string
+		hasData              bool
+	}{
+		{sandbox.UserDegraded, "DEGRADED", "INSTITUTION_CURRENTLY_UNAVAILABLE", true},
+		{sandbox.UserReconnect, "RECONNECT_REQUIRED", "LOGIN_REQUIRED", false},
+		{sandbox.UserUnrecoverable, "DEGRADED", "INSTITUTION_CURRENTLY_UNAVAILABLE", false},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			id := st.link(`{"externalCustomerId":"s","products":["BALANCES","TRANSACTIONS"]}`, tc.user)
+			var conn httpapi.ConnectionJSON
+			st.get("/bank-linking/connections/"+id, &conn)
+			if conn.Status != tc.status || conn.StatusReason == nil || *conn.StatusReason != tc.reason {
+				t.Errorf("status %s %v, want %s %s", conn.Status, conn.StatusReason, tc.status, tc.reason)
+			}
+			if got := len(st.allTransactions(id)) > 0; got != tc.hasData {
+				t.Errorf("has data = %v", got)
+			}
+		})
+	}
+	// Three failures in a row: UNRECOVERABLE.
+	id := st.link(`{"externalCustomerId":"s3"}`, sandbox.UserUnrecoverable)
+	for range 2 {
+		st.runner.Aggregate(t.Context(), st.scope, id)
+	}
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "UNRECOVERABLE" || *conn.StatusReason != "CONTINUED_AGGREGATION_FAILURES" {
+		t.Errorf("after 3 failures: %s %v", conn.Status, *conn.StatusReason)
+	}
+}
+
+func TestResumeUnaggregated(t *testing.T) {
+	st := newStack(t)
+	st.widget.Config.OnComplete = nil // as if the process died right after completion
+	id := st.link(`{"externalCustomerId":"res","products":["BALANCES"]}`, "user_good")
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.SuccessfullyAggregatedAt != nil {
+		t.Fatal("aggregated without the hook")
+	}
+	if err := st.runner.Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	st.runner.Wait()
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.SuccessfullyAggregatedAt == nil {
+		t.Error("resume did not aggregate")
+	}
+}
