@@ -14,6 +14,7 @@ type Store interface {
 	ConnectionStore
 	ConnectSessionStore
 	AccountDataStore
+	CustomerStore
 	ConnectionLifecycleStore
 	InstitutionStore
 	SecretStore

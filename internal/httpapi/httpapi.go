@@ -123,6 +123,9 @@ func (s *Server) routes() {
 	s.api("GET /bank-linking/accounts/{id}", Versions, s.handleGetFinancialAccount)
 	s.api("GET /bank-linking/transactions", Versions, s.handleSearchTransactions)
 	s.api("GET /bank-linking/transactions/{id}", Versions, s.handleGetTransaction)
+	s.api("POST /accounts/customers", Versions, s.handleCreateCustomer)
+	s.api("GET /accounts/customers", Versions, s.handleSearchCustomers)
+	s.api("DELETE /accounts/customers/{id}", Versions, s.handleDeleteCustomer)
 	s.api("GET /institutions", Versions, s.handleSearchInstitutions)
 	s.api("GET /institutions/{id}", Versions, s.handleGetInstitution)
 

@@ -170,14 +170,17 @@ func (db *DB) FindConnectionByID(ctx context.Context, scope banklink.Scope, id s
 	return c, nil
 }
 
-const customerColumns = `seq, id, account_id, environment, external_id, status, created_at`
+const customerColumns = `seq, id, account_id, environment, external_id, status, created_at, data`
 
 func scanCustomer(row interface{ Scan(...any) error }) (*banklink.Customer, error) {
 	var c banklink.Customer
 	var seq, created int64
-	var env string
-	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.ExternalID, &c.Status, &created); err != nil {
+	var env, data string
+	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.ExternalID, &c.Status, &created, &data); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(data), &c.Details); err != nil {
+		return nil, fmt.Errorf("decode customer %s: %w", c.ID, err)
 	}
 	c.Key, c.Environment, c.CreatedAt = seqKey(seq), banklink.Environment(env), fromMicros(created)
 	return &c, nil
@@ -194,7 +197,7 @@ func (db *DB) FindCustomerByExternalID(ctx context.Context, scope banklink.Scope
 }
 
 func (db *DB) findCustomer(ctx context.Context, column, value string, scope banklink.Scope) (*banklink.Customer, error) {
-	c, err := scanCustomer(db.r.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+column+` = $1 AND account_id = $2 AND environment = $3`,
+	c, err := scanCustomer(db.r.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+column+` = $1 AND account_id = $2 AND environment = $3 AND status <> 'DELETED'`,
 		value, scope.AccountID, string(scope.Environment)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Customer")

@@ -42,6 +42,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"AggregationFailures", testAggregationFailures},
 		{"DeleteConnection", testDeleteConnection},
 		{"AcceptRefresh", testAcceptRefresh},
+		{"Customers", testCustomers},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
