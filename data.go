@@ -113,6 +113,9 @@ type AggregatedAccount struct {
 	Identifiers       *AccountIdentifiers
 	Owners            []Owner
 	Transactions      []Transaction
+	// Holdings is the current snapshot, nil when not requested.
+	Holdings               []Holding
+	InvestmentTransactions []InvestmentTransaction
 }
 
 // AggregationRequest asks a provider for a connection's data.
@@ -140,6 +143,8 @@ type Aggregator interface {
 type AggregationStats struct {
 	AccountsAdded, AccountsUpdated         int
 	TransactionsAdded, TransactionsUpdated int
+
+	InvestmentTransactionsAdded, InvestmentTransactionsUpdated int
 }
 
 // FinancialAccountFilter selects financial accounts. Zero fields do not
@@ -180,4 +185,80 @@ type AccountDataStore interface {
 	FindTransactionByID(ctx context.Context, scope Scope, id string) (*Transaction, error)
 	// FindTransactions lists transactions newest first.
 	FindTransactions(ctx context.Context, scope Scope, f TransactionFilter) ([]*Transaction, int, error)
+}
+
+// Holding types and investment transaction types, as Meld names them.
+var (
+	HoldingTypes               = []string{"STOCK", "MUTUALFUND", "CASH", "OTHER", "REALESTATE", "ETF", "DERIVATIVE", "DIGITALASSET"}
+	InvestmentTransactionTypes = []string{"SELL", "BUY", "CANCEL", "CASH", "OTHER", "TRANSFER"}
+)
+
+// Holding is a position in an investment account.
+type Holding struct {
+	ID                 string
+	Key                string
+	AccountID          string
+	CustomerID         string
+	ExternalCustomerID string
+	ConnectionID       string
+	FinancialAccountID string
+	// ProviderHoldingID identifies the position across aggregations.
+	ProviderHoldingID string
+	Symbol            string
+	Description       string
+	Quantity          float64
+	ClosePrice        float64
+	CurrentValue      float64
+	CostBasis         *float64
+	Currency          string
+	CUSIP, ISIN       string
+	Type              string
+	UpdatedAt         time.Time
+}
+
+// InvestmentTransaction is a trade, dividend or transfer in an investment
+// account. Amount follows the same sign rule as Transaction.
+type InvestmentTransaction struct {
+	ID                    string
+	Key                   string
+	AccountID             string
+	CustomerID            string
+	ExternalCustomerID    string
+	ConnectionID          string
+	FinancialAccountID    string
+	ProviderTransactionID string
+	Amount                float64
+	Quantity              float64
+	Price                 float64
+	Symbol                string
+	Description           string
+	Currency              string
+	TransactionDate       string
+	PostedDate            string
+	Status                string
+	Type                  string
+}
+
+// HoldingFilter and InvestmentTransactionFilter select investment data.
+type HoldingFilter struct {
+	CustomerID, ExternalCustomerID, FinancialAccountID, ConnectionID string
+	After, Before                                                    string
+	Limit                                                            int
+}
+
+// InvestmentTransactionFilter selects investment transactions.
+type InvestmentTransactionFilter struct {
+	CustomerID, ExternalCustomerID, FinancialAccountID, ConnectionID string
+	Statuses                                                         []string
+	StartDate, EndDate                                               string
+	After, Before                                                    string
+	Limit                                                            int
+}
+
+// InvestmentStore reads investment data (SaveAggregation writes it).
+type InvestmentStore interface {
+	FindHoldingByID(ctx context.Context, scope Scope, id string) (*Holding, error)
+	FindHoldings(ctx context.Context, scope Scope, f HoldingFilter) ([]*Holding, int, error)
+	FindInvestmentTransactionByID(ctx context.Context, scope Scope, id string) (*InvestmentTransaction, error)
+	FindInvestmentTransactions(ctx context.Context, scope Scope, f InvestmentTransactionFilter) ([]*InvestmentTransaction, int, error)
 }

@@ -15,6 +15,7 @@ type Store interface {
 	ConnectSessionStore
 	AccountDataStore
 	CustomerStore
+	InvestmentStore
 	ConnectionLifecycleStore
 	InstitutionStore
 	SecretStore

@@ -69,6 +69,15 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 		if want.Has(banklink.Transactions) && a.Type != "INVESTMENT" {
 			agg.Transactions = transactions(req.LoginID, a, currency, req.Since, req.Now)
 		}
+		if a.Type == "INVESTMENT" {
+			holdings, txs, value := investments(req.LoginID, a, currency, req.Since, req.Now,
+				want.Has(banklink.InvestmentHoldings), want.Has(banklink.InvestmentTransactions))
+			agg.Holdings, agg.InvestmentTransactions = holdings, txs
+			if agg.Balances != nil && value > 0 {
+				// An investment account is worth its holdings.
+				agg.Balances.CurrentAmount, agg.Balances.AvailableAmount = money(value), nil
+			}
+		}
 		out = append(out, agg)
 	}
 	return out, nil

@@ -74,6 +74,17 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 			}
 			stats.TransactionsAdded += added
 			stats.TransactionsUpdated += updated
+			if a.Holdings != nil {
+				if err := saveHoldings(ctx, tx, scope, customerID, connectionID, id, a.Holdings, at); err != nil {
+					return err
+				}
+			}
+			added, updated, err = saveInvestmentTransactions(ctx, tx, scope, customerID, connectionID, id, a.InvestmentTransactions, at)
+			if err != nil {
+				return err
+			}
+			stats.InvestmentTransactionsAdded += added
+			stats.InvestmentTransactionsUpdated += updated
 		}
 		// A successful aggregation heals a connection that was failing.
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET aggregated_at = $1, aggregation_failures = 0, updated_at = $1,

@@ -367,3 +367,86 @@ func TestResumeUnaggregated(t *testing.T) {
 		t.Error("resume did not aggregate")
 	}
 }
+
+func TestInvestments(t *testing.T) {
+	st := newStack(t)
+	id := st.link(`{"externalCustomerId":"inv","products":["BALANCES","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"]}`, "user_good")
+	var holdings struct {
+		Holdings  []httpapi.HoldingJSON `json:"investmentHoldings"`
+		Count     int
+		Remaining int
+	}
+	if status := st.get("/bank-linking/investments/holdings?connectionId="+id, &holdings); status != 200 || holdings.Count == 0 {
+		t.Fatalf("holdings: %d %+v", status, holdings)
+	}
+	var accts struct {
+		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
+	}
+	st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+	value := map[string]float64{}
+	for _, h := range holdings.Holdings {
+		if h.Quantity <= 0 || h.ClosePrice <= 0 || h.CUSIP == nil || len(*h.ISIN) != 12 {
+			t.Errorf("holding = %+v", h)
+		}
+		value[h.FinancialAccountID] += h.CurrentValue
+	}
+	for _, a := range accts.FinancialAccounts {
+		if a.Type == "INVESTMENT" && (a.Balances == nil || fmt.Sprintf("%.2f", a.Balances.CurrentAmount) != fmt.Sprintf("%.2f", value[a.ID])) {
+			t.Errorf("%s balance %+v, holdings worth %.2f", a.Name, a.Balances, value[a.ID])
+		}
+	}
+	var one httpapi.HoldingJSON
+	if st.get("/bank-linking/investments/holdings/"+holdings.Holdings[0].ID, &one); one.ID != holdings.Holdings[0].ID {
+		t.Errorf("get holding = %+v", one)
+	}
+	var txs struct {
+		Transactions []httpapi.InvestmentTransactionJSON `json:"investmentTransactions"`
+		Count        int
+		Remaining    int
+	}
+	st.get("/bank-linking/investments/transactions?limit=1000&connectionId="+id, &txs)
+	types := map[string]int{}
+	for i, tx := range txs.Transactions {
+		types[tx.Type]++
+		if i > 0 && tx.TransactionDate > txs.Transactions[i-1].TransactionDate {
+			t.Fatalf("not newest first at %d", i)
+		}
+		if tx.Type == "BUY" && tx.Amount <= 0 || tx.Type == "CASH" && tx.Amount >= 0 {
+			t.Errorf("sign of %s %.2f", tx.Type, tx.Amount)
+		}
+	}
+	if types["BUY"] < 24 || types["CASH"] == 0 {
+		t.Errorf("investment transaction types = %v (24 months of monthly buys expected)", types)
+	}
+	var oneTx httpapi.InvestmentTransactionJSON
+	if st.get("/bank-linking/investments/transactions/"+txs.Transactions[0].ID, &oneTx); oneTx.ID != txs.Transactions[0].ID {
+		t.Errorf("get investment transaction = %+v", oneTx)
+	}
+	// Re-aggregating keeps ids: the holdings snapshot is matched, not replaced.
+	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+		t.Fatal(err)
+	}
+	var after struct {
+		Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
+	}
+	st.get("/bank-linking/investments/holdings?connectionId="+id, &after)
+	if len(after.Holdings) != len(holdings.Holdings) || after.Holdings[0].ID != holdings.Holdings[0].ID {
+		t.Errorf("holdings changed identity on refresh")
+	}
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/bank-linking/investments/holdings/nope", 404},
+		{"/bank-linking/investments/transactions/nope", 404},
+		{"/bank-linking/investments/holdings?after=bad", 400},
+		{"/bank-linking/investments/transactions?statuses=SHADOW", 400},
+		{"/bank-linking/investments/transactions?endDate=x", 400},
+		{"/bank-linking/investments/transactions?limit=0", 400},
+	} {
+		var body map[string]any
+		if status := st.get(tc.path, &body); status != tc.status {
+			t.Errorf("%s: %d %v", tc.path, status, body)
+		}
+	}
+}

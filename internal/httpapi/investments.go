@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"banklink"
+)
+
+// HoldingJSON is the wire form of an investment holding.
+type HoldingJSON struct {
+	ID                     string   `json:"id"`
+	Key                    string   `json:"key"`
+	AccountID              string   `json:"accountId"`
+	CustomerID             string   `json:"customerId"`
+	ExternalCustomerID     string   `json:"externalCustomerId"`
+	FinancialAccountID     string   `json:"financialAccountId"`
+	ConnectionIDs          []string `json:"connectionIds"`
+	Symbol                 string   `json:"symbol"`
+	Description            string   `json:"description"`
+	Quantity               float64  `json:"quantity"`
+	ClosePrice             float64  `json:"closePrice"`
+	CurrentValue           float64  `json:"currentValue"`
+	CostBasis              *float64 `json:"costBasis"`
+	Currency               string   `json:"currency"`
+	CUSIP                  *string  `json:"cusip"`
+	ISIN                   *string  `json:"isin"`
+	Type                   string   `json:"type"`
+	UpdatedAt              string   `json:"updatedAt"`
+	ServiceProviderDetails []any    `json:"serviceProviderDetails"`
+}
+
+func holdingJSON(h *banklink.Holding) HoldingJSON {
+	return HoldingJSON{ID: h.ID, Key: h.Key, AccountID: h.AccountID, CustomerID: h.CustomerID, ExternalCustomerID: h.ExternalCustomerID,
+		FinancialAccountID: h.FinancialAccountID, ConnectionIDs: []string{h.ConnectionID}, Symbol: h.Symbol, Description: h.Description,
+		Quantity: h.Quantity, ClosePrice: h.ClosePrice, CurrentValue: h.CurrentValue, CostBasis: h.CostBasis, Currency: h.Currency,
+		CUSIP: strPtr(h.CUSIP), ISIN: strPtr(h.ISIN), Type: h.Type, UpdatedAt: h.UpdatedAt.UTC().Format(TimestampFormat), ServiceProviderDetails: []any{}}
+}
+
+// InvestmentTransactionJSON is the wire form of an investment transaction.
+type InvestmentTransactionJSON struct {
+	ID                     string   `json:"id"`
+	Key                    string   `json:"key"`
+	AccountID              string   `json:"accountId"`
+	CustomerID             string   `json:"customerId"`
+	ExternalCustomerID     string   `json:"externalCustomerId"`
+	FinancialAccountID     string   `json:"financialAccountId"`
+	ConnectionIDs          []string `json:"connectionIds"`
+	Amount                 float64  `json:"amount"`
+	Quantity               float64  `json:"quantity"`
+	Price                  float64  `json:"price"`
+	Symbol                 string   `json:"symbol"`
+	Description            string   `json:"description"`
+	Currency               string   `json:"currency"`
+	TransactionDate        string   `json:"transactionDate"`
+	PostedDate             *string  `json:"postedDate"`
+	Status                 string   `json:"status"`
+	Type                   string   `json:"type"`
+	ServiceProviderDetails []any    `json:"serviceProviderDetails"`
+}
+
+func investmentTransactionJSON(t *banklink.InvestmentTransaction) InvestmentTransactionJSON {
+	return InvestmentTransactionJSON{ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: t.ExternalCustomerID,
+		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Quantity: t.Quantity, Price: t.Price,
+		Symbol: t.Symbol, Description: t.Description, Currency: t.Currency, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate),
+		Status: t.Status, Type: t.Type, ServiceProviderDetails: []any{}}
+}
+
+func (s *Server) handleGetHolding(w http.ResponseWriter, r *http.Request) error {
+	h, err := s.Store.FindHoldingByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, holdingJSON(h))
+	return nil
+}
+
+func (s *Server) handleSearchHoldings(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	limit, after, before, err := pageParams(v, 100, 1000)
+	if err != nil {
+		return err
+	}
+	f := banklink.HoldingFilter{CustomerID: v.Get("customerId"), FinancialAccountID: v.Get("financialAccountId"), ConnectionID: v.Get("connectionId"),
+		After: after, Before: before, Limit: limit}
+	if f.CustomerID == "" {
+		f.ExternalCustomerID = v.Get("externalCustomerId")
+	}
+	list, remaining, err := s.Store.FindHoldings(r.Context(), apiKeyFrom(r.Context()).Scope(), f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Holdings  []HoldingJSON `json:"investmentHoldings"`
+		Count     int           `json:"count"`
+		Remaining int           `json:"remaining"`
+	}{Holdings: []HoldingJSON{}, Count: len(list), Remaining: remaining}
+	for _, h := range list {
+		out.Holdings = append(out.Holdings, holdingJSON(h))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleGetInvestmentTransaction(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.Store.FindInvestmentTransactionByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, investmentTransactionJSON(t))
+	return nil
+}
+
+func (s *Server) handleSearchInvestmentTransactions(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	limit, after, before, err := pageParams(v, 100, 1000)
+	if err != nil {
+		return err
+	}
+	f := banklink.InvestmentTransactionFilter{CustomerID: v.Get("customerId"), FinancialAccountID: v.Get("financialAccountId"),
+		ConnectionID: v.Get("connectionId"), After: after, Before: before, Limit: limit}
+	if f.CustomerID == "" {
+		f.ExternalCustomerID = v.Get("externalCustomerId")
+	}
+	for _, st := range csv(v, "statuses") {
+		st = strings.ToUpper(st)
+		if !slices.Contains([]string{banklink.TxPending, banklink.TxPosted}, st) {
+			return banklink.FieldErrorf("statuses", "may contain PENDING and POSTED only")
+		}
+		f.Statuses = append(f.Statuses, st)
+	}
+	for _, d := range []struct {
+		name string
+		dst  *string
+	}{{"startDate", &f.StartDate}, {"endDate", &f.EndDate}} {
+		if raw := v.Get(d.name); raw != "" {
+			if _, err := time.Parse(time.DateOnly, raw); err != nil {
+				return banklink.FieldErrorf(d.name, "must be a date in yyyy-mm-dd format")
+			}
+			*d.dst = raw
+		}
+	}
+	if f.StartDate != "" && f.EndDate != "" && f.EndDate < f.StartDate {
+		return banklink.FieldErrorf("endDate", "must not be before [startDate]")
+	}
+	list, remaining, err := s.Store.FindInvestmentTransactions(r.Context(), apiKeyFrom(r.Context()).Scope(), f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Transactions []InvestmentTransactionJSON `json:"investmentTransactions"`
+		Count        int                         `json:"count"`
+		Remaining    int                         `json:"remaining"`
+	}{Transactions: []InvestmentTransactionJSON{}, Count: len(list), Remaining: remaining}
+	for _, t := range list {
+		out.Transactions = append(out.Transactions, investmentTransactionJSON(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,321 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"banklink"
+)
+
+type holdingData struct {
+	Symbol       string   `json:"symbol"`
+	Description  string   `json:"description"`
+	Quantity     float64  `json:"quantity"`
+	ClosePrice   float64  `json:"closePrice"`
+	CurrentValue float64  `json:"currentValue"`
+	CostBasis    *float64 `json:"costBasis,omitempty"`
+	Currency     string   `json:"currency"`
+	CUSIP        string   `json:"cusip,omitempty"`
+	ISIN         string   `json:"isin,omitempty"`
+	Type         string   `json:"type"`
+}
+
+type investmentTxData struct {
+	Amount      float64 `json:"amount"`
+	Quantity    float64 `json:"quantity"`
+	Price       float64 `json:"price"`
+	Symbol      string  `json:"symbol"`
+	Description string  `json:"description"`
+	Currency    string  `json:"currency"`
+	Type        string  `json:"type"`
+	PostedDate  string  `json:"postedDate,omitempty"`
+}
+
+// saveHoldings makes the account's holdings the given snapshot: matched by
+// provider holding id (ids and cursors stay stable), missing ones removed.
+func saveHoldings(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID string, list []banklink.Holding, at time.Time) error {
+	keep := make([]any, 0, len(list))
+	for _, h := range list {
+		data, err := json.Marshal(holdingData{Symbol: h.Symbol, Description: h.Description, Quantity: h.Quantity, ClosePrice: h.ClosePrice,
+			CurrentValue: h.CurrentValue, CostBasis: h.CostBasis, Currency: h.Currency, CUSIP: h.CUSIP, ISIN: h.ISIN, Type: h.Type})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO holdings (id, account_id, environment, customer_id, connection_id, financial_account_id,
+			provider_holding_id, data, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (financial_account_id, provider_holding_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+			banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, h.ProviderHoldingID, string(data), micros(at)); err != nil {
+			return fmt.Errorf("save holding: %w", err)
+		}
+		keep = append(keep, h.ProviderHoldingID)
+	}
+	q := `DELETE FROM holdings WHERE financial_account_id = $1`
+	args := []any{accountID}
+	if len(keep) > 0 {
+		var ph []string
+		for i := range keep {
+			ph = append(ph, "$"+strconv.Itoa(i+2))
+		}
+		q += ` AND provider_holding_id NOT IN (` + strings.Join(ph, ", ") + `)`
+		args = append(args, keep...)
+	}
+	_, err := tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+// saveInvestmentTransactions inserts new trades and updates changed ones.
+func saveInvestmentTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID string, list []banklink.InvestmentTransaction, at time.Time) (added, updated int, err error) {
+	known := map[string]string{} // provider id -> data+status
+	rows, err := tx.QueryContext(ctx, `SELECT provider_transaction_id, status, data FROM investment_transactions WHERE financial_account_id = $1`, accountID)
+	if err != nil {
+		return 0, 0, err
+	}
+	for rows.Next() {
+		var id, status, data string
+		if err := rows.Scan(&id, &status, &data); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		known[id] = status + data
+	}
+	rows.Close()
+	for _, t := range list {
+		b, err := json.Marshal(investmentTxData{Amount: t.Amount, Quantity: t.Quantity, Price: t.Price, Symbol: t.Symbol, Description: t.Description,
+			Currency: t.Currency, Type: t.Type, PostedDate: t.PostedDate})
+		if err != nil {
+			return 0, 0, err
+		}
+		day, ok := toDay(t.TransactionDate)
+		if !ok {
+			return 0, 0, fmt.Errorf("investment transaction %s: bad date %q", t.ProviderTransactionID, t.TransactionDate)
+		}
+		old, exists := known[t.ProviderTransactionID]
+		switch {
+		case !exists:
+			_, err = tx.ExecContext(ctx, `INSERT INTO investment_transactions (id, account_id, environment, customer_id, connection_id, financial_account_id,
+				provider_transaction_id, transaction_day, status, data, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, t.ProviderTransactionID, day, t.Status, string(b), micros(at))
+			added++
+		case old != t.Status+string(b):
+			_, err = tx.ExecContext(ctx, `UPDATE investment_transactions SET status = $1, data = $2, updated_at = $3 WHERE financial_account_id = $4 AND provider_transaction_id = $5`,
+				t.Status, string(b), micros(at), accountID, t.ProviderTransactionID)
+			updated++
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("save investment transaction: %w", err)
+		}
+	}
+	return added, updated, nil
+}
+
+const holdingColumns = `h.seq, h.id, h.account_id, h.customer_id, cu.external_id, h.connection_id, h.financial_account_id, h.provider_holding_id, h.data, h.updated_at`
+const holdingFrom = ` FROM holdings h JOIN customers cu ON cu.id = h.customer_id`
+
+func scanHolding(row interface{ Scan(...any) error }) (*banklink.Holding, error) {
+	var h banklink.Holding
+	var seq, updated int64
+	var data string
+	if err := row.Scan(&seq, &h.ID, &h.AccountID, &h.CustomerID, &h.ExternalCustomerID, &h.ConnectionID, &h.FinancialAccountID, &h.ProviderHoldingID, &data, &updated); err != nil {
+		return nil, err
+	}
+	var d holdingData
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return nil, err
+	}
+	h.Key, h.UpdatedAt = seqKey(seq), fromMicros(updated)
+	h.Symbol, h.Description, h.Quantity, h.ClosePrice, h.CurrentValue, h.CostBasis = d.Symbol, d.Description, d.Quantity, d.ClosePrice, d.CurrentValue, d.CostBasis
+	h.Currency, h.CUSIP, h.ISIN, h.Type = d.Currency, d.CUSIP, d.ISIN, d.Type
+	return &h, nil
+}
+
+// FindHoldingByID implements banklink.InvestmentStore.
+func (db *DB) FindHoldingByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Holding, error) {
+	h, err := scanHolding(db.r.QueryRowContext(ctx, `SELECT `+holdingColumns+holdingFrom+` WHERE h.id = $1 AND h.account_id = $2 AND h.environment = $3`,
+		id, scope.AccountID, string(scope.Environment)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Investment holding")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find holding: %w", err)
+	}
+	return h, nil
+}
+
+// FindHoldings implements banklink.InvestmentStore.
+func (db *DB) FindHoldings(ctx context.Context, scope banklink.Scope, f banklink.HoldingFilter) ([]*banklink.Holding, int, error) {
+	var c conds
+	c.add("h.account_id = ?", scope.AccountID)
+	c.add("h.environment = ?", string(scope.Environment))
+	for _, x := range []struct{ expr, v string }{{"h.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
+		{"h.financial_account_id = ?", f.FinancialAccountID}, {"h.connection_id = ?", f.ConnectionID}} {
+		if x.v != "" {
+			c.add(x.expr, x.v)
+		}
+	}
+	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
+	order := "ASC"
+	switch {
+	case f.After != "":
+		seq, err := parseKey("after", f.After)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.add("h.seq > ?", seq)
+	case f.Before != "":
+		seq, err := parseKey("before", f.Before)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.add("h.seq < ?", seq)
+		order = "DESC"
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+holdingColumns+holdingFrom+` WHERE `+c.sql()+` ORDER BY h.seq `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find holdings: %w", err)
+	}
+	defer rows.Close()
+	out := []*banklink.Holding{}
+	for rows.Next() {
+		h, err := scanHolding(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if order == "DESC" {
+		slices.Reverse(out)
+	}
+	if len(out) == 0 {
+		return out, 0, nil
+	}
+	if order == "DESC" {
+		base.add("h.seq < ?", seqOf(out[0].Key))
+	} else {
+		base.add("h.seq > ?", seqOf(out[len(out)-1].Key))
+	}
+	var remaining int
+	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+holdingFrom+` WHERE `+base.sql(), base.args...).Scan(&remaining)
+	return out, remaining, err
+}
+
+const invTxColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id, t.transaction_day, t.status, t.data`
+const invTxFrom = ` FROM investment_transactions t JOIN customers cu ON cu.id = t.customer_id`
+
+func scanInvestmentTx(row interface{ Scan(...any) error }) (*banklink.InvestmentTransaction, error) {
+	var t banklink.InvestmentTransaction
+	var seq, day int64
+	var data string
+	if err := row.Scan(&seq, &t.ID, &t.AccountID, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID, &day, &t.Status, &data); err != nil {
+		return nil, err
+	}
+	var d investmentTxData
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return nil, err
+	}
+	t.Key, t.TransactionDate = dayKey(day, seq), fromDay(day)
+	t.Amount, t.Quantity, t.Price, t.Symbol, t.Description, t.Currency, t.Type, t.PostedDate = d.Amount, d.Quantity, d.Price, d.Symbol, d.Description, d.Currency, d.Type, d.PostedDate
+	return &t, nil
+}
+
+// FindInvestmentTransactionByID implements banklink.InvestmentStore.
+func (db *DB) FindInvestmentTransactionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.InvestmentTransaction, error) {
+	t, err := scanInvestmentTx(db.r.QueryRowContext(ctx, `SELECT `+invTxColumns+invTxFrom+` WHERE t.id = $1 AND t.account_id = $2 AND t.environment = $3`,
+		id, scope.AccountID, string(scope.Environment)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Investment transaction")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find investment transaction: %w", err)
+	}
+	return t, nil
+}
+
+// FindInvestmentTransactions implements banklink.InvestmentStore: newest
+// first, like transactions.
+func (db *DB) FindInvestmentTransactions(ctx context.Context, scope banklink.Scope, f banklink.InvestmentTransactionFilter) ([]*banklink.InvestmentTransaction, int, error) {
+	var c conds
+	c.add("t.account_id = ?", scope.AccountID)
+	c.add("t.environment = ?", string(scope.Environment))
+	for _, x := range []struct{ expr, v string }{{"t.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
+		{"t.financial_account_id = ?", f.FinancialAccountID}, {"t.connection_id = ?", f.ConnectionID}} {
+		if x.v != "" {
+			c.add(x.expr, x.v)
+		}
+	}
+	if len(f.Statuses) > 0 {
+		var ph []string
+		for _, s := range f.Statuses {
+			c.args = append(c.args, s)
+			ph = append(ph, "$"+strconv.Itoa(len(c.args)))
+		}
+		c.where = append(c.where, "t.status IN ("+strings.Join(ph, ", ")+")")
+	}
+	for _, x := range []struct{ expr, v string }{{"t.transaction_day >= ?", f.StartDate}, {"t.transaction_day <= ?", f.EndDate}} {
+		if x.v != "" {
+			d, ok := toDay(x.v)
+			if !ok {
+				return nil, 0, banklink.Errorf(banklink.EBADREQUEST, "Dates must be yyyy-mm-dd.")
+			}
+			c.add(x.expr, d)
+		}
+	}
+	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
+	order := "DESC"
+	switch {
+	case f.After != "":
+		day, seq, err := parseDayKey("after", f.After)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.after(day, seq, "<")
+	case f.Before != "":
+		day, seq, err := parseDayKey("before", f.Before)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.after(day, seq, ">")
+		order = "ASC"
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+invTxColumns+invTxFrom+` WHERE `+c.sql()+
+		` ORDER BY t.transaction_day `+order+`, t.seq `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find investment transactions: %w", err)
+	}
+	defer rows.Close()
+	out := []*banklink.InvestmentTransaction{}
+	for rows.Next() {
+		t, err := scanInvestmentTx(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if order == "ASC" {
+		slices.Reverse(out)
+	}
+	if len(out) == 0 {
+		return out, 0, nil
+	}
+	edge, cmp := out[len(out)-1], "<"
+	if order == "ASC" {
+		edge, cmp = out[0], ">"
+	}
+	day, seq, _ := parseDayKey("key", edge.Key)
+	base.after(day, seq, cmp)
+	var remaining int
+	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+invTxFrom+` WHERE `+base.sql(), base.args...).Scan(&remaining)
+	return out, remaining, err
+}
