@@ -43,6 +43,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"DeleteConnection", testDeleteConnection},
 		{"AcceptRefresh", testAcceptRefresh},
 		{"Customers", testCustomers},
+		{"Investments", testInvestments},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
