@@ -62,6 +62,11 @@ type Connection struct {
 	ExpiresAt time.Time
 	// AggregatedAt is the last successful aggregation.
 	AggregatedAt *time.Time
+	// DuplicateConnectionIDs are the customer's other connections to the
+	// same institution with the same login, newest first; on an inactive
+	// duplicate ActiveDuplicateConnectionID names the active one.
+	DuplicateConnectionIDs      []string
+	ActiveDuplicateConnectionID string
 }
 
 // ConnectionFilter selects connections. Zero fields do not filter.

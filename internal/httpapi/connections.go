@@ -46,10 +46,12 @@ func connectionJSON(c *banklink.Connection, now time.Time) ConnectionJSON {
 		InstitutionID: strPtr(c.InstitutionID), InstitutionName: strPtr(c.InstitutionName),
 		Products: nonNilProducts(c.Products), OptionalProducts: nonNilProducts(c.OptionalProducts), Regions: c.Regions,
 		Status: string(c.EffectiveStatus(now)), StatusReason: strPtr(c.StatusReason),
-		ServiceProviderDetails:   map[string]string{},
-		CreatedAt:                c.CreatedAt.UTC().Format(TimestampFormat),
-		CompletedAt:              timePtr(c.CompletedAt),
-		SuccessfullyAggregatedAt: timePtr(c.AggregatedAt),
+		ServiceProviderDetails:      map[string]string{},
+		CreatedAt:                   c.CreatedAt.UTC().Format(TimestampFormat),
+		CompletedAt:                 timePtr(c.CompletedAt),
+		SuccessfullyAggregatedAt:    timePtr(c.AggregatedAt),
+		DuplicateConnectionIDs:      c.DuplicateConnectionIDs,
+		ActiveDuplicateConnectionID: strPtr(c.ActiveDuplicateConnectionID),
 	}
 	if out.Regions == nil {
 		out.Regions = []banklink.Region{}

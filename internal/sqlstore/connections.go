@@ -167,7 +167,39 @@ func (db *DB) FindConnectionByID(ctx context.Context, scope banklink.Scope, id s
 	if err != nil {
 		return nil, fmt.Errorf("find connection %q: %w", id, err)
 	}
-	return c, nil
+	return c, db.fillDuplicates(ctx, []*banklink.Connection{c})
+}
+
+// fillDuplicates finds each linked connection's duplicates: the same
+// customer, institution, provider and provider login.
+func (db *DB) fillDuplicates(ctx context.Context, list []*banklink.Connection) error {
+	for _, c := range list {
+		if c.ProviderLoginID == "" || c.Status == banklink.StatusDeleted {
+			continue
+		}
+		rows, err := db.r.QueryContext(ctx, `SELECT id, status, status_reason FROM connections WHERE customer_id = $1 AND institution_id = $2
+			AND provider_type = $3 AND provider_login_id = $4 AND id <> $5 AND status NOT IN ('DELETED', 'IN_PROGRESS', 'EXPIRED')
+			ORDER BY completed_at DESC, seq DESC`, c.CustomerID, c.InstitutionID, c.ProviderType, c.ProviderLoginID, c.ID)
+		if err != nil {
+			return fmt.Errorf("find duplicates: %w", err)
+		}
+		for rows.Next() {
+			var id, status, reason string
+			if err := rows.Scan(&id, &status, &reason); err != nil {
+				rows.Close()
+				return err
+			}
+			c.DuplicateConnectionIDs = append(c.DuplicateConnectionIDs, id)
+			if c.StatusReason == "INACTIVE_DUPLICATE" && reason != "INACTIVE_DUPLICATE" && c.ActiveDuplicateConnectionID == "" {
+				c.ActiveDuplicateConnectionID = id
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const customerColumns = `seq, id, account_id, environment, external_id, status, created_at, data`
@@ -300,6 +332,10 @@ func (db *DB) FindConnections(ctx context.Context, scope banklink.Scope, f bankl
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows.Close()
+	if err := db.fillDuplicates(ctx, out); err != nil {
 		return nil, 0, err
 	}
 	if order == "DESC" {

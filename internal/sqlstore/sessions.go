@@ -84,15 +84,28 @@ func (db *DB) CompleteConnection(ctx context.Context, scope banklink.Scope, id s
 	}
 	// One conditional UPDATE is the whole race guard: whichever request
 	// (or replica) flips IN_PROGRESS first wins; every other sees 0 rows.
-	res, err := db.w.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', institution_id = $2, provider_type = $3,
-		provider_login_id = $4, completed_at = $5, updated_at = $5
-		WHERE id = $6 AND account_id = $7 AND environment = $8 AND status = $9 AND expires_at > $5`,
-		string(banklink.StatusActive), c.InstitutionID, c.ProviderType, c.LoginID, micros(at),
-		id, scope.AccountID, string(scope.Environment), string(banklink.StatusInProgress))
-	if err != nil {
-		return nil, fmt.Errorf("complete connection: %w", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', institution_id = $2, provider_type = $3,
+			provider_login_id = $4, completed_at = $5, updated_at = $5
+			WHERE id = $6 AND account_id = $7 AND environment = $8 AND status = $9 AND expires_at > $5`,
+			string(banklink.StatusActive), c.InstitutionID, c.ProviderType, c.LoginID, micros(at),
+			id, scope.AccountID, string(scope.Environment), string(banklink.StatusInProgress))
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 || c.LoginID == "" {
+			return err
+		}
+		// Duplicates: the same customer logging in again to the same
+		// institution with the same login. The newest is ACTIVE; the
+		// others step aside, sharing nothing but their history.
+		_, err = tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = $2, updated_at = $3
+			WHERE customer_id = (SELECT customer_id FROM connections WHERE id = $4) AND institution_id = $5 AND provider_type = $6
+			AND provider_login_id = $7 AND id <> $4 AND status NOT IN ('DELETED', 'IN_PROGRESS', 'EXPIRED')`,
+			string(banklink.StatusPartiallyActive), "INACTIVE_DUPLICATE", micros(at), id, c.InstitutionID, c.ProviderType, c.LoginID)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("complete connection: %w", err)
 	}

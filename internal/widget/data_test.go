@@ -450,3 +450,24 @@ func TestInvestments(t *testing.T) {
 		}
 	}
 }
+
+func TestDuplicateConnections(t *testing.T) {
+	st := newStack(t)
+	first := st.link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_good")
+	second := st.link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_good")
+	other := st.link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_mfa_question_not") // another login
+	var a, b, c httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+first, &a)
+	st.get("/bank-linking/connections/"+second, &b)
+	st.get("/bank-linking/connections/"+other, &c)
+	if a.Status != "PARTIALLY_ACTIVE" || a.StatusReason == nil || *a.StatusReason != "INACTIVE_DUPLICATE" ||
+		a.ActiveDuplicateConnectionID == nil || *a.ActiveDuplicateConnectionID != second || fmt.Sprint(a.DuplicateConnectionIDs) != "["+second+"]" {
+		t.Errorf("first = %s %v active %v dups %v", a.Status, a.StatusReason, a.ActiveDuplicateConnectionID, a.DuplicateConnectionIDs)
+	}
+	if b.Status != "ACTIVE" || fmt.Sprint(b.DuplicateConnectionIDs) != "["+first+"]" || b.ActiveDuplicateConnectionID != nil {
+		t.Errorf("second = %s dups %v active %v", b.Status, b.DuplicateConnectionIDs, b.ActiveDuplicateConnectionID)
+	}
+	if c.Status != "ACTIVE" || c.DuplicateConnectionIDs != nil {
+		t.Errorf("a different login is not a duplicate: %s %v", c.Status, c.DuplicateConnectionIDs)
+	}
+}
