@@ -22,6 +22,9 @@ type batcher struct {
 	jobs                           chan *job
 	done                           chan struct{}
 	wg                             sync.WaitGroup
+
+	mu     sync.RWMutex
+	closed bool
 }
 
 type job struct {
@@ -51,21 +54,41 @@ func newBatcher(db *sql.DB) (*batcher, error) {
 
 func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) error) error {
 	j := &job{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	// Enqueue under the read lock: close takes the write lock before it
+	// drains, so no job can slip in after the drain and wait forever.
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return sql.ErrConnDone
+	}
 	select {
 	case b.jobs <- j:
 	case <-ctx.Done():
+		b.mu.RUnlock()
 		return ctx.Err()
-	case <-b.done:
-		return sql.ErrConnDone
 	}
+	b.mu.RUnlock()
 	// The job is committed or rolled back by the batcher whatever ctx does
 	// now; waiting for its answer keeps "returned nil" meaning "durable".
 	return <-j.err
 }
 
 func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 	close(b.done)
 	b.wg.Wait()
+	// Answer whatever was queued when the loop stopped.
+	for {
+		select {
+		case j := <-b.jobs:
+			j.err <- sql.ErrConnDone
+			continue
+		default:
+		}
+		break
+	}
 	for _, st := range []*sql.Stmt{b.savepoint, b.release, b.rollbackTo} {
 		st.Close()
 	}

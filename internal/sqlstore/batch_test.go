@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestBatcherIsolatesFailures runs many concurrent write jobs, some of
@@ -55,5 +56,31 @@ func TestBatcherIsolatesFailures(t *testing.T) {
 	cancel()
 	if err := db.inTx(cctx, func(tx *sql.Tx) error { t.Error("cancelled job ran"); return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled job: %v", err)
+	}
+}
+
+// TestBatcherCloseAnswersEveryone: writers racing a Close all get an
+// answer; none waits forever.
+func TestBatcherCloseAnswersEveryone(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			db.inTx(context.Background(), func(tx *sql.Tx) error {
+				_, err := tx.Exec(`INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, 0)`, fmt.Sprint("k", i), []byte("v"))
+				return err
+			})
+		})
+	}
+	db.Close()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("writers still waiting after Close")
 	}
 }

@@ -240,6 +240,7 @@ func TestCredentialsNeverStoredOrLogged(t *testing.T) {
 	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, id)); status != 200 {
 		t.Fatalf("complete: %d %v", status, s)
 	}
+	st.runner.Wait()
 	st.store.Close() // checkpoint: everything is on disk
 	files, _ := filepath.Glob(st.path + "*")
 	secrets := []string{user, sandbox.PasswordGood, "wrong-pass-sentinel"}
