@@ -241,19 +241,8 @@ func (s *Server) handleSearchTransactions(w http.ResponseWriter, r *http.Request
 		}
 		f.Category = c
 	}
-	for _, d := range []struct {
-		name string
-		dst  *string
-	}{{"startDate", &f.StartDate}, {"endDate", &f.EndDate}} {
-		if raw := v.Get(d.name); raw != "" {
-			if _, err := time.Parse(time.DateOnly, raw); err != nil {
-				return banklink.FieldErrorf(d.name, "must be a date in yyyy-mm-dd format")
-			}
-			*d.dst = raw
-		}
-	}
-	if f.StartDate != "" && f.EndDate != "" && f.EndDate < f.StartDate {
-		return banklink.FieldErrorf("endDate", "must not be before [startDate]")
+	if f.StartDate, f.EndDate, err = dateRange(v); err != nil {
+		return err
 	}
 	list, remaining, err := s.Store.FindTransactions(r.Context(), apiKeyFrom(r.Context()).Scope(), f)
 	if err != nil {
@@ -269,4 +258,23 @@ func (s *Server) handleSearchTransactions(w http.ResponseWriter, r *http.Request
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// dateRange reads startDate and endDate (yyyy-mm-dd, both inclusive).
+func dateRange(v url.Values) (start, end string, err error) {
+	for _, d := range []struct {
+		name string
+		dst  *string
+	}{{"startDate", &start}, {"endDate", &end}} {
+		if raw := v.Get(d.name); raw != "" {
+			if _, err := time.Parse(time.DateOnly, raw); err != nil {
+				return "", "", banklink.FieldErrorf(d.name, "must be a date in yyyy-mm-dd format")
+			}
+			*d.dst = raw
+		}
+	}
+	if start != "" && end != "" && end < start {
+		return "", "", banklink.FieldErrorf("endDate", "must not be before [startDate]")
+	}
+	return start, end, nil
 }

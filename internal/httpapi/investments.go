@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"banklink"
 )
@@ -131,19 +130,8 @@ func (s *Server) handleSearchInvestmentTransactions(w http.ResponseWriter, r *ht
 		}
 		f.Statuses = append(f.Statuses, st)
 	}
-	for _, d := range []struct {
-		name string
-		dst  *string
-	}{{"startDate", &f.StartDate}, {"endDate", &f.EndDate}} {
-		if raw := v.Get(d.name); raw != "" {
-			if _, err := time.Parse(time.DateOnly, raw); err != nil {
-				return banklink.FieldErrorf(d.name, "must be a date in yyyy-mm-dd format")
-			}
-			*d.dst = raw
-		}
-	}
-	if f.StartDate != "" && f.EndDate != "" && f.EndDate < f.StartDate {
-		return banklink.FieldErrorf("endDate", "must not be before [startDate]")
+	if f.StartDate, f.EndDate, err = dateRange(v); err != nil {
+		return err
 	}
 	list, remaining, err := s.Store.FindInvestmentTransactions(r.Context(), apiKeyFrom(r.Context()).Scope(), f)
 	if err != nil {

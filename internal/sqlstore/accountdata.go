@@ -200,7 +200,7 @@ const financialAccountColumns = `f.seq, f.id, f.account_id, f.environment, f.cus
 
 const financialAccountFrom = ` FROM financial_accounts f JOIN customers cu ON cu.id = f.customer_id LEFT JOIN institutions i ON i.id = f.institution_id`
 
-func scanFinancialAccount(row interface{ Scan(...any) error }) (*banklink.FinancialAccount, error) {
+func scanFinancialAccount(row scanner) (*banklink.FinancialAccount, error) {
 	var a banklink.FinancialAccount
 	var seq, updated int64
 	var env, data string
@@ -241,13 +241,6 @@ func (c *conds) add(expr string, v any) {
 	c.where = append(c.where, strings.ReplaceAll(expr, "?", "$"+strconv.Itoa(len(c.args))))
 }
 
-// after adds "(day, seq) cmp (d, s)" in newest-first order terms.
-func (c *conds) after(day, seq int64, cmp string) {
-	n := len(c.args)
-	c.where = append(c.where, fmt.Sprintf("(t.transaction_day %s $%d OR (t.transaction_day = $%d AND t.seq %s $%d))", cmp, n+1, n+2, cmp, n+3))
-	c.args = append(c.args, day, day, seq)
-}
-
 func (c *conds) sql() string { return strings.Join(c.where, " AND ") }
 
 // FindFinancialAccounts implements banklink.AccountDataStore.
@@ -261,57 +254,8 @@ func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f
 			c.add(x.expr, x.v)
 		}
 	}
-	base := c
-	order := "ASC"
-	switch {
-	case f.After != "":
-		seq, err := parseKey("after", f.After)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.add("f.seq > ?", seq)
-	case f.Before != "":
-		seq, err := parseKey("before", f.Before)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.add("f.seq < ?", seq)
-		order = "DESC"
-	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+financialAccountColumns+financialAccountFrom+` WHERE `+c.sql()+` ORDER BY f.seq `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("find financial accounts: %w", err)
-	}
-	defer rows.Close()
-	out := []*banklink.FinancialAccount{}
-	for rows.Next() {
-		a, err := scanFinancialAccount(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	if order == "DESC" {
-		slices.Reverse(out)
-	}
-	if len(out) == 0 {
-		return out, 0, nil
-	}
-	rest := base
-	rest.where, rest.args = slices.Clone(base.where), slices.Clone(base.args)
-	if order == "DESC" {
-		rest.add("f.seq < ?", seqOf(out[0].Key))
-	} else {
-		rest.add("f.seq > ?", seqOf(out[len(out)-1].Key))
-	}
-	var remaining int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+financialAccountFrom+` WHERE `+rest.sql(), rest.args...).Scan(&remaining); err != nil {
-		return nil, 0, err
-	}
-	return out, remaining, nil
+	return listQuery[banklink.FinancialAccount]{cols: financialAccountColumns, from: financialAccountFrom, alias: "f",
+		scan: scanFinancialAccount, key: func(a *banklink.FinancialAccount) string { return a.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }
 
 const transactionColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id,
@@ -319,7 +263,7 @@ const transactionColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.externa
 
 const transactionFrom = ` FROM transactions t JOIN customers cu ON cu.id = t.customer_id`
 
-func scanTransaction(row interface{ Scan(...any) error }) (*banklink.Transaction, error) {
+func scanTransaction(row scanner) (*banklink.Transaction, error) {
 	var t banklink.Transaction
 	var seq, day int64
 	var posted sql.NullInt64
@@ -368,62 +312,12 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 			c.add(x.expr, d)
 		}
 	}
-	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
-	order := "DESC"
-	switch {
-	case f.After != "":
-		day, seq, err := parseDayKey("after", f.After)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.after(day, seq, "<")
-	case f.Before != "":
-		day, seq, err := parseDayKey("before", f.Before)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.after(day, seq, ">")
-		order = "ASC"
-	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+` WHERE `+c.sql()+
-		` ORDER BY t.transaction_day `+order+`, t.seq `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("find transactions: %w", err)
-	}
-	defer rows.Close()
-	out := []*banklink.Transaction{}
-	for rows.Next() {
-		t, err := scanTransaction(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	if order == "ASC" {
-		slices.Reverse(out)
-	}
-	if len(out) == 0 {
-		return out, 0, nil
-	}
-	edge := out[len(out)-1]
-	cmp := "<"
-	if order == "ASC" {
-		edge, cmp = out[0], ">"
-	}
-	day, seq, _ := parseDayKey("key", edge.Key)
-	base.after(day, seq, cmp)
-	var remaining int
 	// The count touches only the transactions table (and customers when
 	// filtering by external id): it walks an index, no per-row joins.
 	countFrom := ` FROM transactions t`
 	if f.ExternalCustomerID != "" {
 		countFrom += ` JOIN customers cu ON cu.id = t.customer_id`
 	}
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+countFrom+` WHERE `+base.sql(), base.args...).Scan(&remaining); err != nil {
-		return nil, 0, err
-	}
-	return out, remaining, nil
+	return listQuery[banklink.Transaction]{cols: transactionColumns, from: transactionFrom, countFrom: countFrom, alias: "t", newestFirst: true,
+		scan: scanTransaction, key: func(t *banklink.Transaction) string { return t.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }

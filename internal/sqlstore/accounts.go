@@ -63,7 +63,7 @@ func (db *DB) FindAccounts(ctx context.Context) ([]*banklink.Account, error) {
 
 const apiKeyColumns = `id, account_id, environment, name, secret_hash, version, created_at, revoked_at`
 
-func scanAPIKey(row interface{ Scan(...any) error }) (*banklink.APIKey, error) {
+func scanAPIKey(row scanner) (*banklink.APIKey, error) {
 	var k banklink.APIKey
 	var env string
 	var created int64

@@ -129,7 +129,7 @@ const connectionColumns = `c.seq, c.id, c.account_id, c.environment, c.customer_
 
 const connectionFrom = ` FROM connections c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN institutions i ON i.id = c.institution_id`
 
-func scanConnection(row interface{ Scan(...any) error }) (*banklink.Connection, error) {
+func scanConnection(row scanner) (*banklink.Connection, error) {
 	var c banklink.Connection
 	var seq, created, updated, expires int64
 	var env, status, products, optional, regions string
@@ -204,7 +204,7 @@ func (db *DB) fillDuplicates(ctx context.Context, list []*banklink.Connection) e
 
 const customerColumns = `seq, id, account_id, environment, external_id, status, created_at, data`
 
-func scanCustomer(row interface{ Scan(...any) error }) (*banklink.Customer, error) {
+func scanCustomer(row scanner) (*banklink.Customer, error) {
 	var c banklink.Customer
 	var seq, created int64
 	var env, data string

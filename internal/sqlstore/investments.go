@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -118,7 +117,7 @@ func saveInvestmentTransactions(ctx context.Context, tx *sql.Tx, scope banklink.
 const holdingColumns = `h.seq, h.id, h.account_id, h.customer_id, cu.external_id, h.connection_id, h.financial_account_id, h.provider_holding_id, h.data, h.updated_at`
 const holdingFrom = ` FROM holdings h JOIN customers cu ON cu.id = h.customer_id`
 
-func scanHolding(row interface{ Scan(...any) error }) (*banklink.Holding, error) {
+func scanHolding(row scanner) (*banklink.Holding, error) {
 	var h banklink.Holding
 	var seq, updated int64
 	var data string
@@ -159,59 +158,14 @@ func (db *DB) FindHoldings(ctx context.Context, scope banklink.Scope, f banklink
 			c.add(x.expr, x.v)
 		}
 	}
-	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
-	order := "ASC"
-	switch {
-	case f.After != "":
-		seq, err := parseKey("after", f.After)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.add("h.seq > ?", seq)
-	case f.Before != "":
-		seq, err := parseKey("before", f.Before)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.add("h.seq < ?", seq)
-		order = "DESC"
-	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+holdingColumns+holdingFrom+` WHERE `+c.sql()+` ORDER BY h.seq `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("find holdings: %w", err)
-	}
-	defer rows.Close()
-	out := []*banklink.Holding{}
-	for rows.Next() {
-		h, err := scanHolding(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	if order == "DESC" {
-		slices.Reverse(out)
-	}
-	if len(out) == 0 {
-		return out, 0, nil
-	}
-	if order == "DESC" {
-		base.add("h.seq < ?", seqOf(out[0].Key))
-	} else {
-		base.add("h.seq > ?", seqOf(out[len(out)-1].Key))
-	}
-	var remaining int
-	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+holdingFrom+` WHERE `+base.sql(), base.args...).Scan(&remaining)
-	return out, remaining, err
+	return listQuery[banklink.Holding]{cols: holdingColumns, from: holdingFrom, alias: "h",
+		scan: scanHolding, key: func(h *banklink.Holding) string { return h.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }
 
 const invTxColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id, t.transaction_day, t.status, t.data`
 const invTxFrom = ` FROM investment_transactions t JOIN customers cu ON cu.id = t.customer_id`
 
-func scanInvestmentTx(row interface{ Scan(...any) error }) (*banklink.InvestmentTransaction, error) {
+func scanInvestmentTx(row scanner) (*banklink.InvestmentTransaction, error) {
 	var t banklink.InvestmentTransaction
 	var seq, day int64
 	var data string
@@ -269,53 +223,6 @@ func (db *DB) FindInvestmentTransactions(ctx context.Context, scope banklink.Sco
 			c.add(x.expr, d)
 		}
 	}
-	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
-	order := "DESC"
-	switch {
-	case f.After != "":
-		day, seq, err := parseDayKey("after", f.After)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.after(day, seq, "<")
-	case f.Before != "":
-		day, seq, err := parseDayKey("before", f.Before)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.after(day, seq, ">")
-		order = "ASC"
-	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+invTxColumns+invTxFrom+` WHERE `+c.sql()+
-		` ORDER BY t.transaction_day `+order+`, t.seq `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("find investment transactions: %w", err)
-	}
-	defer rows.Close()
-	out := []*banklink.InvestmentTransaction{}
-	for rows.Next() {
-		t, err := scanInvestmentTx(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	if order == "ASC" {
-		slices.Reverse(out)
-	}
-	if len(out) == 0 {
-		return out, 0, nil
-	}
-	edge, cmp := out[len(out)-1], "<"
-	if order == "ASC" {
-		edge, cmp = out[0], ">"
-	}
-	day, seq, _ := parseDayKey("key", edge.Key)
-	base.after(day, seq, cmp)
-	var remaining int
-	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+invTxFrom+` WHERE `+base.sql(), base.args...).Scan(&remaining)
-	return out, remaining, err
+	return listQuery[banklink.InvestmentTransaction]{cols: invTxColumns, from: invTxFrom, alias: "t", newestFirst: true,
+		scan: scanInvestmentTx, key: func(t *banklink.InvestmentTransaction) string { return t.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }

@@ -1,0 +1,123 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+type scanner interface{ Scan(...any) error }
+
+// listQuery describes one cursor-paged list: which columns and tables,
+// which alias's seq (and, for newest-first lists, transaction_day) orders
+// it, and how to read a row and its key.
+type listQuery[T any] struct {
+	cols, from string
+	// countFrom is the FROM of the remaining-count query; it defaults to
+	// from, and can drop joins the filters do not need.
+	countFrom string
+	alias     string
+	// newestFirst orders by (transaction_day, seq) descending with day
+	// keys; otherwise the list is oldest first by seq with seq keys.
+	newestFirst bool
+	scan        func(scanner) (*T, error)
+	key         func(*T) string
+}
+
+// cursorCond adds the condition "strictly beyond key" in the direction
+// given: forward is the list's natural order.
+func (q listQuery[T]) cursorCond(c *conds, param, key string, forward bool) error {
+	if q.newestFirst {
+		day, seq, err := parseDayKey(param, key)
+		if err != nil {
+			return err
+		}
+		cmp := "<"
+		if !forward {
+			cmp = ">"
+		}
+		n := len(c.args)
+		c.where = append(c.where, fmt.Sprintf("(%[1]s.transaction_day %[2]s $%[3]d OR (%[1]s.transaction_day = $%[4]d AND %[1]s.seq %[2]s $%[5]d))", q.alias, cmp, n+1, n+2, n+3))
+		c.args = append(c.args, day, day, seq)
+		return nil
+	}
+	seq, err := parseKey(param, key)
+	if err != nil {
+		return err
+	}
+	cmp := ">"
+	if !forward {
+		cmp = "<"
+	}
+	c.add(q.alias+".seq "+cmp+" ?", seq)
+	return nil
+}
+
+func (q listQuery[T]) orderBy(forward bool) string {
+	dir := "ASC"
+	if q.newestFirst == forward {
+		dir = "DESC"
+	}
+	if q.newestFirst {
+		return q.alias + ".transaction_day " + dir + ", " + q.alias + ".seq " + dir
+	}
+	return q.alias + ".seq " + dir
+}
+
+// run returns the page after `after` (or before `before`, or the first
+// page) of the rows matching c, and how many more match beyond it in the
+// direction of travel.
+func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before string, limit int) ([]*T, int, error) {
+	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
+	forward := before == ""
+	switch {
+	case after != "":
+		if err := q.cursorCond(&c, "after", after, true); err != nil {
+			return nil, 0, err
+		}
+	case before != "":
+		if err := q.cursorCond(&c, "before", before, false); err != nil {
+			return nil, 0, err
+		}
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+q.cols+q.from+` WHERE `+c.sql()+` ORDER BY `+q.orderBy(forward)+` LIMIT `+strconv.Itoa(max(limit, 1)), c.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list: %w", err)
+	}
+	defer rows.Close()
+	out := []*T{}
+	for rows.Next() {
+		v, err := q.scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows.Close()
+	if !forward {
+		slices.Reverse(out)
+	}
+	if len(out) == 0 {
+		return out, 0, nil
+	}
+	edge := out[len(out)-1]
+	if !forward {
+		edge = out[0]
+	}
+	if err := q.cursorCond(&base, "key", q.key(edge), forward); err != nil {
+		return nil, 0, err
+	}
+	from := q.countFrom
+	if from == "" {
+		from = q.from
+	}
+	var remaining int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+from+` WHERE `+base.sql(), base.args...).Scan(&remaining); err != nil {
+		return nil, 0, fmt.Errorf("count: %w", err)
+	}
+	return out, remaining, nil
+}
