@@ -118,3 +118,18 @@ type ConnectionLifecycleStore interface {
 	// products. Returns ECONFLICT when the connection is DELETED.
 	AddOptionalProducts(ctx context.Context, scope Scope, id string, products []Product, at time.Time) (*Connection, error)
 }
+
+// Repairable reports whether a repair (a new token that sends the customer
+// back to the institution's login) can bring the connection back.
+func (c *Connection) Repairable() bool {
+	switch c.Status {
+	case StatusReconnectRequired, StatusDegraded, StatusUnrecoverable, StatusPartiallyActive, StatusUndetermined:
+		return true
+	case StatusActive:
+		return c.StatusReason == "ACCESS_EXPIRING_SOON" || c.StatusReason == "NEW_ACCOUNTS_AVAILABLE"
+	}
+	return false
+}
+
+// RepairableSQL is Repairable as a SQL condition on the connections table.
+const RepairableSQL = `(status IN ('RECONNECT_REQUIRED', 'DEGRADED', 'UNRECOVERABLE', 'PARTIALLY_ACTIVE', 'UNDETERMINED') OR (status = 'ACTIVE' AND status_reason IN ('ACCESS_EXPIRING_SOON', 'NEW_ACCOUNTS_AVAILABLE')))`

@@ -57,6 +57,11 @@ type ConnectSessionStore interface {
 	// Returns ENOTFOUND outside scope and ECONFLICT when the connection is
 	// already complete, expired or otherwise not IN_PROGRESS.
 	CompleteConnection(ctx context.Context, scope Scope, connectionID string, c Completion) (*Connection, error)
+	// RepairConnection makes a repairable connection ACTIVE again with the
+	// new login, once per repair token: repairOf is the completion time
+	// (Unix microseconds) the token was made for, and a connection
+	// completed or repaired since is refused with ECONFLICT.
+	RepairConnection(ctx context.Context, scope Scope, connectionID string, c Completion, repairOf int64) (*Connection, error)
 	// FindWidgetOrigins returns the origins allowed to embed the widget.
 	FindWidgetOrigins(ctx context.Context, scope Scope) ([]string, error)
 	// SetWidgetOrigins replaces them.

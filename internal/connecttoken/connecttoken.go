@@ -31,6 +31,12 @@ type Claims struct {
 	// Environment is banklink's addition: the widget must never mix
 	// sandbox and production data.
 	Environment banklink.Environment `json:"env,omitempty"`
+	// Repair marks a token from connect/repair: it reopens a linked
+	// connection's login instead of creating one.
+	Repair bool `json:"repair,omitempty"`
+	// RepairOf is the connection's completion time (Unix microseconds)
+	// when the repair token was made: the token repairs that state once.
+	RepairOf int64 `json:"repairOf,omitempty"`
 	jwt.RegisteredClaims
 }
 

@@ -316,3 +316,57 @@ func joinRegions(rs []banklink.Region) string {
 	}
 	return strings.Join(ss, ", ")
 }
+
+// RepairResponse is the body of POST /bank-linking/connect/repair.
+type RepairResponse struct {
+	ID                    string `json:"id"`
+	ConnectToken          string `json:"connectToken"`
+	InstitutionID         string `json:"institutionId"`
+	WidgetURL             string `json:"widgetUrl"`
+	ConnectTokenExpiresAt string `json:"connectTokenExpiresAt"`
+}
+
+// handleConnectRepair mints a token that reopens a broken connection's
+// login at its institution (the picker is skipped). The connection keeps
+// its status until the customer finishes; it never returns to IN_PROGRESS.
+func (s *Server) handleConnectRepair(w http.ResponseWriter, r *http.Request) error {
+	scope := apiKeyFrom(r.Context()).Scope()
+	var body struct {
+		ConnectionID *string `json:"connectionId"`
+	}
+	if _, err := s.decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	if body.ConnectionID == nil || strings.TrimSpace(*body.ConnectionID) == "" {
+		return banklink.FieldErrorf("connectionId", "must not be null")
+	}
+	c, err := s.Store.FindConnectionByID(r.Context(), scope, strings.TrimSpace(*body.ConnectionID))
+	if err != nil {
+		return err
+	}
+	if !c.Repairable() {
+		reason := ""
+		if c.StatusReason != "" {
+			reason = " (" + c.StatusReason + ")"
+		}
+		return banklink.Errorf(banklink.ECONFLICT, "A %s%s connection does not need a repair.", c.EffectiveStatus(s.now()), reason)
+	}
+	token, exp, err := s.Tokens.Mint(connecttoken.Claims{
+		Account: scope.AccountID, Customer: c.CustomerID, Connection: c.ID, Products: nonNilProducts(c.Products),
+		Regions: c.Regions, Redirect: c.AllowRedirect, RoutingProfile: c.RoutingProfile, Environment: scope.Environment, Repair: true,
+		RepairOf: completedMicros(c),
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, RepairResponse{ID: c.ID, ConnectToken: token, InstitutionID: c.InstitutionID,
+		WidgetURL: s.widgetURL(token), ConnectTokenExpiresAt: exp.Format(time.RFC3339)})
+	return nil
+}
+
+func completedMicros(c *banklink.Connection) int64 {
+	if c.CompletedAt == nil {
+		return 0
+	}
+	return c.CompletedAt.UnixMicro()
+}

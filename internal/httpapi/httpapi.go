@@ -114,6 +114,7 @@ func (s *Server) route(pattern string, h handlerFunc) {
 
 func (s *Server) routes() {
 	s.api("POST /bank-linking/connect/start", []string{"2022-11-10"}, s.handleConnectStart)
+	s.api("POST /bank-linking/connect/repair", []string{"2022-11-10"}, s.handleConnectRepair)
 	s.api("GET /bank-linking/connections", Versions, s.handleSearchConnections)
 	s.api("GET /bank-linking/connections/{id}", Versions, s.handleGetConnection)
 	s.api("DELETE /bank-linking/connections/{id}", Versions, s.handleDeleteConnection)

@@ -57,7 +57,12 @@ func (db *DB) SaveConnectSession(ctx context.Context, s *banklink.ConnectSession
 		if err != nil {
 			return fmt.Errorf("save connect session: %w", err)
 		}
-		if status != string(banklink.StatusInProgress) {
+		var repairable bool
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) > 0 FROM connections WHERE id = $1 AND `+banklink.RepairableSQL, s.ConnectionID).Scan(&repairable); err != nil {
+			return err
+		}
+		// Progress is saved while a connection is being linked or repaired.
+		if status != string(banklink.StatusInProgress) && !repairable {
 			return banklink.Errorf(banklink.ECONFLICT, "Connection is %s, no longer in progress.", status)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO connect_sessions (connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at)
@@ -159,4 +164,31 @@ func (db *DB) SetWidgetOrigins(ctx context.Context, scope banklink.Scope, origin
 		}
 		return nil
 	})
+}
+
+// RepairConnection implements banklink.ConnectSessionStore.
+func (db *DB) RepairConnection(ctx context.Context, scope banklink.Scope, id string, c banklink.Completion, repairOf int64) (*banklink.Connection, error) {
+	at := c.At
+	if at.IsZero() {
+		at = db.now()
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE connections SET status = 'ACTIVE', status_reason = '', provider_type = $1, provider_login_id = $2,
+		completed_at = $3, updated_at = $3, aggregation_failures = 0
+		WHERE id = $4 AND account_id = $5 AND environment = $6 AND `+banklink.RepairableSQL+` AND COALESCE(completed_at, 0) = $7`,
+		c.ProviderType, c.LoginID, micros(at), id, scope.AccountID, string(scope.Environment), repairOf)
+	if err != nil {
+		return nil, fmt.Errorf("repair connection: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.FindConnectionByID(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, banklink.Errorf(banklink.ECONFLICT, "Connection is %s and cannot be repaired with this link.", conn.Status)
+	}
+	return conn, nil
 }

@@ -471,3 +471,56 @@ func TestDuplicateConnections(t *testing.T) {
 		t.Errorf("a different login is not a duplicate: %s %v", c.Status, c.DuplicateConnectionIDs)
 	}
 }
+
+// TestRepair breaks a connection (RECONNECT_REQUIRED), repairs it through
+// the widget with a repair token, and checks it is ACTIVE with data and
+// the token works once.
+func TestRepair(t *testing.T) {
+	st := newStack(t)
+	id := st.link(`{"externalCustomerId":"rep","products":["BALANCES","TRANSACTIONS"]}`, sandbox.UserReconnect)
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "RECONNECT_REQUIRED" {
+		t.Fatalf("status %s", conn.Status)
+	}
+	var rep httpapi.RepairResponse
+	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 || rep.ID != id || rep.InstitutionID == "" {
+		t.Fatalf("repair: %d %+v", status, rep)
+	}
+	tok := rep.ConnectToken
+	// The picker is skipped and the connection keeps its status meanwhile.
+	status, s := st.call(tok, "GET", "session", "")
+	if status != 200 || s["step"] != "CREDENTIALS" || s["institutionLocked"] != true {
+		t.Fatalf("repair session: %d %v", status, s)
+	}
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "RECONNECT_REQUIRED" {
+		t.Errorf("status during repair = %s", conn.Status)
+	}
+	_, s = st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	first := s["accounts"].([]any)[0].(map[string]any)["id"].(string)
+	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, first)); status != 200 {
+		t.Fatalf("complete repair: %d %v", status, s)
+	}
+	st.runner.Wait()
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.StatusReason != nil || len(st.allTransactions(id)) == 0 {
+		t.Errorf("after repair: %s %v", conn.Status, conn.StatusReason)
+	}
+	if status, s := st.call(tok, "GET", "session", ""); status != 401 || s["reason"] != "TOKEN_USED" {
+		t.Errorf("repair token reused: %d %v", status, s)
+	}
+	var body map[string]any
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{fmt.Sprintf(`{"connectionId":%q}`, id), 409}, // ACTIVE needs no repair
+		{`{"connectionId":"nope"}`, 404},
+		{`{}`, 400},
+	} {
+		if status, _ := st.send("POST", "/bank-linking/connect/repair", tc.body, &body); status != tc.status {
+			t.Errorf("%s: %d %v", tc.body, status, body)
+		}
+	}
+}

@@ -394,16 +394,14 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if wr.conn.Status != banklink.StatusInProgress {
+	if err := w.checkOpen(wr); err != nil {
 		// A repeated submit after success answers with the same result;
 		// anything else is a used link.
-		if sess.Step == banklink.StepDone && wr.conn.ProviderLoginID == sess.LoginID && wr.conn.CompletedAt != nil {
+		if sess.Step == banklink.StepDone && wr.conn.ProviderLoginID == sess.LoginID && wr.conn.CompletedAt != nil &&
+			(!wr.claims.Repair || completedMicros(wr.conn) != wr.claims.RepairOf) {
 			httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(wr.conn, in, sess.Accounts), "appRedirectUrl": wr.conn.RedirectURL})
 			return nil
 		}
-		return w.checkOpen(wr.conn)
-	}
-	if err := w.checkOpen(wr.conn); err != nil {
 		return err
 	}
 	if sess.Step != banklink.StepAccounts && sess.Step != banklink.StepDone {
@@ -427,9 +425,13 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	conn, err := w.Store.CompleteConnection(ctx, wr.scope, wr.conn.ID, banklink.Completion{
-		InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: w.Now(),
-	})
+	completion := banklink.Completion{InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: w.Now()}
+	var conn *banklink.Connection
+	if wr.claims.Repair {
+		conn, err = w.Store.RepairConnection(ctx, wr.scope, wr.conn.ID, completion, wr.claims.RepairOf)
+	} else {
+		conn, err = w.Store.CompleteConnection(ctx, wr.scope, wr.conn.ID, completion)
+	}
 	if banklink.ErrorCode(err) == banklink.ECONFLICT {
 		// Lost a race with a concurrent submit of the same page.
 		if conn, ferr := w.Store.FindConnectionByID(ctx, wr.scope, wr.conn.ID); ferr == nil && conn.ProviderLoginID == sess.LoginID && conn.CompletedAt != nil {

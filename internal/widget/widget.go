@@ -255,8 +255,16 @@ func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 	return &widgetRequest{claims: c, scope: scope, conn: conn}, nil
 }
 
-// checkOpen refuses a connection that can no longer be linked.
-func (w *Widget) checkOpen(conn *banklink.Connection) error {
+// checkOpen refuses a connection that can no longer be linked (or, for a
+// repair token, repaired).
+func (w *Widget) checkOpen(wr *widgetRequest) error {
+	conn := wr.conn
+	if wr.claims.Repair {
+		if !conn.Repairable() || completedMicros(conn) != wr.claims.RepairOf {
+			return tokenError(ReasonTokenUsed, "This link has already been used. Please return to the app.")
+		}
+		return nil
+	}
 	if conn.Status != banklink.StatusInProgress {
 		return tokenError(ReasonTokenUsed, "This link has already been used. Please return to the app.")
 	}
@@ -273,7 +281,7 @@ func (w *Widget) api(h widgetHandler) httpapi.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := w.checkOpen(wr.conn); err != nil {
+		if err := w.checkOpen(wr); err != nil {
 			return err
 		}
 		if wr.sess, err = w.loadSession(r.Context(), wr); err != nil {
@@ -287,12 +295,13 @@ func (w *Widget) api(h widgetHandler) httpapi.HandlerFunc {
 // at the institution's login when connect/start named one.
 func (w *Widget) loadSession(ctx context.Context, wr *widgetRequest) (*banklink.ConnectSession, error) {
 	s, err := w.Store.FindConnectSession(ctx, wr.conn.ID)
-	if err == nil {
+	if err == nil && !(wr.claims.Repair && s.Step == banklink.StepDone) {
 		return s, nil
 	}
-	if banklink.ErrorCode(err) != banklink.ENOTFOUND {
+	if err != nil && banklink.ErrorCode(err) != banklink.ENOTFOUND {
 		return nil, err
 	}
+	// A new session; for a repair, a fresh login at the same institution.
 	s = &banklink.ConnectSession{ConnectionID: wr.conn.ID, Step: banklink.StepPick}
 	if wr.conn.InstitutionID != "" {
 		if err := w.choose(ctx, wr, s, wr.conn.InstitutionID); err != nil {
@@ -408,3 +417,10 @@ func (w *Widget) checkAttempts(s *banklink.ConnectSession) error {
 }
 
 func oneOf[T comparable](v T, list ...T) bool { return slices.Contains(list, v) }
+
+func completedMicros(c *banklink.Connection) int64 {
+	if c.CompletedAt == nil {
+		return 0
+	}
+	return c.CompletedAt.UnixMicro()
+}
