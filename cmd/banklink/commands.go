@@ -131,32 +131,15 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return errors.New("apikey: want create, list or revoke")
 	}
 	sub, args := args[0], args[1:]
-	cfg := config.Default()
 	fs := newFlagSet("apikey "+sub, stderr)
-	cfg.Register(fs, false)
-	account := fs.String("account", "", "account id (default: the first account)")
 	envName := fs.String("env", "sandbox", "environment of the new key: sandbox or production")
 	name := fs.String("name", "", "a name for the new key, e.g. \"ci\" or \"backend-prod\"")
 	keyID := fs.String("id", "", "id of the key to revoke (the part after bl_<env>_)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := cfg.Load(fs, getenv); err != nil {
-		return err
-	}
-	log, err := newLogger(&cfg, stderr)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, &cfg, log, true)
+	db, acct, err := accountCommand(ctx, fs, args, stderr, getenv)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	acct, err := defaultAccount(ctx, db, *account)
-	if err != nil {
-		return err
-	}
 	switch sub {
 	case "create":
 		env, ok := banklink.ParseEnvironment(*envName)
@@ -231,4 +214,33 @@ func seedDirectory(ctx context.Context, cfg *config.Config, db banklink.Store, l
 	}
 	log.Info("loaded sandbox institution directory", slog.Int("institutions", len(list)), slog.Duration("took", time.Since(start)))
 	return nil
+}
+
+// accountCommand is the common start of the commands that manage one
+// account: it adds the database and -account flags to fs, parses args,
+// opens (and migrates) the database and finds the account.
+func accountCommand(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer, getenv func(string) string) (*sqlstore.DB, *banklink.Account, error) {
+	cfg := config.Default()
+	cfg.Register(fs, false)
+	account := fs.String("account", "", "account id (default: the first account)")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if err := cfg.Load(fs, getenv); err != nil {
+		return nil, nil, err
+	}
+	log, err := newLogger(&cfg, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openStore(ctx, &cfg, log, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	acct, err := defaultAccount(ctx, db, *account)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, acct, nil
 }

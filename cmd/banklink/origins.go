@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"banklink"
-	"banklink/internal/config"
 )
 
 // parseOrigin accepts a web origin: scheme, host and optional port, no
@@ -28,31 +27,14 @@ func origins(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return errors.New("origins: want set or list")
 	}
 	sub, args := args[0], args[1:]
-	cfg := config.Default()
 	fs := newFlagSet("origins "+sub, stderr)
-	cfg.Register(fs, false)
-	account := fs.String("account", "", "account id (default: the first account)")
 	envName := fs.String("env", "sandbox", "environment: sandbox or production")
 	list := fs.String("origins", "", "comma-separated origins; empty clears the list")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := cfg.Load(fs, getenv); err != nil {
-		return err
-	}
-	log, err := newLogger(&cfg, stderr)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, &cfg, log, true)
+	db, acct, err := accountCommand(ctx, fs, args, stderr, getenv)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	acct, err := defaultAccount(ctx, db, *account)
-	if err != nil {
-		return err
-	}
 	switch sub {
 	case "set":
 		env, ok := banklink.ParseEnvironment(*envName)
