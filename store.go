@@ -16,6 +16,7 @@ type Store interface {
 	AccountDataStore
 	CustomerStore
 	InvestmentStore
+	IdempotencyStore
 	ConnectionLifecycleStore
 	InstitutionStore
 	SecretStore
@@ -97,4 +98,28 @@ type SecretStore interface {
 	// there is none yet. When replicas race, the first write wins and all
 	// of them return the same secret.
 	EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+}
+
+// IdempotentResponse is a stored answer to a request sent with an
+// Idempotency-Key. Status 0 means the first request is still running.
+type IdempotentResponse struct {
+	RequestHash string
+	Status      int
+	Header      map[string]string
+	Body        []byte
+	CreatedAt   time.Time
+}
+
+// IdempotencyStore keeps responses for Idempotency-Key replays.
+type IdempotencyStore interface {
+	// BeginIdempotent claims key for a request with hash. It returns
+	// (nil, true) when this caller claimed it and must run the request,
+	// or the stored (possibly in-flight) response otherwise. Records
+	// older than ttl are forgotten.
+	BeginIdempotent(ctx context.Context, scope Scope, key, hash string, at time.Time, ttl time.Duration) (*IdempotentResponse, bool, error)
+	// FinishIdempotent stores the response of a claimed key.
+	FinishIdempotent(ctx context.Context, scope Scope, key string, r *IdempotentResponse) error
+	// AbandonIdempotent releases a claimed key (the request failed in a
+	// way a retry may fix).
+	AbandonIdempotent(ctx context.Context, scope Scope, key string) error
 }

@@ -95,6 +95,9 @@ func (s *Server) Route(pattern string, h HandlerFunc) { s.route(pattern, h) }
 
 // api registers an authenticated, versioned Meld endpoint.
 func (s *Server) api(pattern string, versions []string, h handlerFunc) {
+	if strings.HasPrefix(pattern, "POST ") || strings.HasPrefix(pattern, "DELETE ") {
+		h = s.idempotent(h)
+	}
 	s.route(pattern, s.authenticate(s.versioned(versions, h)))
 }
 
