@@ -79,6 +79,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MinEligibleInstitutions: cfg.MinEligibleInstitutions,
 		Providers:               cfg.Providers(),
 		RefreshInterval:         cfg.RefreshInterval,
+		RateLimit:               cfg.RateLimit,
+		RateBurst:               cfg.RateBurst,
 	})
 	providers := map[string]banklink.InteractiveLogin{
 		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"},
@@ -87,7 +89,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	providers[sandbox.ProviderType] = sbx
 	runner := aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx}, log)
 	defer runner.Wait()
-	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start}
+	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start,
+		RateLimit: cfg.WidgetRateLimit, RateBurst: cfg.WidgetRateBurst}
 	if cfg.Demo {
 		wcfg.Demo = &demoBackend{api: api, db: db}
 	}

@@ -44,6 +44,10 @@ type Config struct {
 	// RefreshInterval is the least time between two refreshes of one
 	// connection.
 	RefreshInterval time.Duration
+	// RateLimit and RateBurst bound each API key's requests per second;
+	// WidgetRateLimit and WidgetRateBurst each widget session's.
+	RateLimit, WidgetRateLimit float64
+	RateBurst, WidgetRateBurst int
 }
 
 // Default returns the zero-setup configuration: loopback, an SQLite file in
@@ -63,6 +67,10 @@ func Default() Config {
 		LogLevel:                "info",
 		Demo:                    true,
 		RefreshInterval:         time.Minute,
+		RateLimit:               100,
+		RateBurst:               200,
+		WidgetRateLimit:         10,
+		WidgetRateBurst:         40,
 	}
 }
 
@@ -120,6 +128,10 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.IntVar(&c.DirectorySize, "directory-size", c.DirectorySize, "institutions generated into the sandbox directory on first start")
 	fs.Uint64Var(&c.DirectorySeed, "directory-seed", c.DirectorySeed, "seed of the generated sandbox directory")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the sandbox demo app at /")
+	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "requests per second one API key may send on average (0: no limit)")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "requests one API key may send at once")
+	fs.Float64Var(&c.WidgetRateLimit, "widget-rate-limit", c.WidgetRateLimit, "requests per second one widget session may send (0: no limit)")
+	fs.IntVar(&c.WidgetRateBurst, "widget-rate-burst", c.WidgetRateBurst, "requests one widget session may send at once")
 	fs.DurationVar(&c.RefreshInterval, "refresh-interval", c.RefreshInterval, "least time between two refreshes of one connection (429 with Retry-After sooner)")
 	fs.DurationVar(&c.DirectoryRefresh, "directory-refresh", c.DirectoryRefresh, "how often to check whether another replica changed the directory")
 }

@@ -13,6 +13,7 @@ import (
 
 	"banklink"
 	"banklink/internal/connecttoken"
+	"banklink/internal/ratelimit"
 	"banklink/internal/search"
 )
 
@@ -42,6 +43,10 @@ type Config struct {
 	// RefreshInterval is the least time between two accepted refreshes of
 	// one connection (default DefaultRefreshInterval).
 	RefreshInterval time.Duration
+	// RateLimit is the average requests per second one API key may send,
+	// RateBurst how many at once; 0 disables the limit.
+	RateLimit float64
+	RateBurst int
 }
 
 // Server serves the API.
@@ -57,8 +62,9 @@ type Server struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
-	mux  *http.ServeMux
-	keys keyCache
+	mux     *http.ServeMux
+	keys    keyCache
+	limiter *ratelimit.Limiter
 	// methods collects the methods registered per path, to answer other
 	// methods with 405 and an Allow header in the error format.
 	methods map[string][]string
@@ -73,7 +79,7 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{Store: store, Tokens: tokens, Directory: dir, Log: log, Config: cfg, Now: time.Now,
-		mux: http.NewServeMux(), methods: map[string][]string{}}
+		mux: http.NewServeMux(), methods: map[string][]string{}, limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst)}
 	s.routes()
 	return s
 }

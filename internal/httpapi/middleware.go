@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"banklink"
+	"banklink/internal/ratelimit"
 )
 
 // handlerFunc is an HTTP handler that returns its error; one adapter
@@ -172,6 +174,11 @@ func (s *Server) authenticate(h handlerFunc) handlerFunc {
 			return err
 		}
 		infoFrom(r.Context()).key = key
+		if ok, wait := s.limiter.Allow(key.ID, time.Now()); !ok {
+			secs := ratelimit.RetryAfter(wait)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			return banklink.Errorf(banklink.ERATELIMITED, "Too many requests for this API key; retry after %d s.", secs)
+		}
 		return h(w, r)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"banklink"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
+	"banklink/internal/ratelimit"
 )
 
 //go:embed assets
@@ -40,6 +41,10 @@ type Config struct {
 	// OnComplete, when set, is called once a connection completes (to
 	// start its aggregation).
 	OnComplete func(scope banklink.Scope, connectionID string)
+	// RateLimit and RateBurst bound one widget session's API requests;
+	// 0 disables the limit.
+	RateLimit float64
+	RateBurst int
 }
 
 // DemoBackend is the tiny app backend behind the demo page: it does what
@@ -59,6 +64,7 @@ type Widget struct {
 	Config    Config
 	Now       func() time.Time
 
+	limiter  *ratelimit.Limiter
 	static   fs.FS
 	pages    *template.Template
 	version  string
@@ -80,7 +86,8 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir httpapi.Director
 		return nil, fmt.Errorf("widget URL %q must have a path such as /connect", cfg.WidgetURL)
 	}
 	w := &Widget{Store: store, Tokens: tokens, Directory: dir, Providers: providers, Log: log, Config: cfg, Now: time.Now,
-		static: static, basePath: strings.TrimSuffix(u.Path, "/"), sizes: map[string]int{}}
+		static: static, basePath: strings.TrimSuffix(u.Path, "/"), sizes: map[string]int{},
+		limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst)}
 	// Static assets are named with a content hash in their query so they
 	// can be cached forever while pages (which carry tokens) are never
 	// cached.
@@ -234,6 +241,10 @@ func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return nil, tokenError(connecttoken.ReasonMalformed, "This link is incomplete. Please return to the app and start again.")
+	}
+	if ok, wait := w.limiter.Allow(strings.TrimSpace(raw), time.Now()); !ok {
+		return nil, &banklink.Error{Code: banklink.ERATELIMITED, Reason: "RATE_LIMITED", Retryable: true,
+			Message: fmt.Sprintf("Too many requests; try again in %d seconds.", ratelimit.RetryAfter(wait))}
 	}
 	c, err := w.Tokens.Parse(strings.TrimSpace(raw))
 	if err != nil {
