@@ -419,23 +419,28 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	if len(chosen) == 0 || len(chosen) != len(body.AccountIDs) {
 		return banklink.FieldErrorf("accountIds", "must list at least one of the offered accounts, and only those")
 	}
-	if sess.Step == banklink.StepAccounts {
-		sess.Step, sess.Accounts = banklink.StepDone, chosen
-		if err := w.save(ctx, sess); err != nil {
-			return err
-		}
-	}
 	completion := banklink.Completion{InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: w.Now()}
 	var conn *banklink.Connection
-	if wr.claims.Repair {
-		conn, err = w.Store.RepairConnection(ctx, wr.scope, wr.conn.ID, completion, wr.claims.RepairOf)
-	} else {
-		conn, err = w.Store.CompleteConnection(ctx, wr.scope, wr.conn.ID, completion)
+	if sess.Step == banklink.StepAccounts {
+		sess.Step, sess.Accounts = banklink.StepDone, chosen
+		// A concurrent submit may complete the connection first; then this
+		// save conflicts, and the answer is that submit's result below.
+		err = w.save(ctx, sess)
+	}
+	if err == nil {
+		if wr.claims.Repair {
+			conn, err = w.Store.RepairConnection(ctx, wr.scope, wr.conn.ID, completion, wr.claims.RepairOf)
+		} else {
+			conn, err = w.Store.CompleteConnection(ctx, wr.scope, wr.conn.ID, completion)
+		}
 	}
 	if banklink.ErrorCode(err) == banklink.ECONFLICT {
-		// Lost a race with a concurrent submit of the same page.
-		if conn, ferr := w.Store.FindConnectionByID(ctx, wr.scope, wr.conn.ID); ferr == nil && conn.ProviderLoginID == sess.LoginID && conn.CompletedAt != nil {
-			httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, sess.Accounts), "appRedirectUrl": conn.RedirectURL})
+		// Lost a race with a concurrent submit of the same page: answer
+		// with the winner's result, as stored in the session.
+		conn, ferr := w.Store.FindConnectionByID(ctx, wr.scope, wr.conn.ID)
+		won, serr := w.Store.FindConnectSession(ctx, wr.conn.ID)
+		if ferr == nil && serr == nil && conn.ProviderLoginID == won.LoginID && conn.CompletedAt != nil && won.Step == banklink.StepDone {
+			httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, won.Accounts), "appRedirectUrl": conn.RedirectURL})
 			return nil
 		}
 		return err
