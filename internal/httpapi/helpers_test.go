@@ -188,3 +188,19 @@ func institutionNamed(t testing.TB, name string) *banklink.Institution {
 	t.Fatalf("no institution named %q in the sandbox directory", name)
 	return nil
 }
+
+type recorder struct {
+	h    http.Header
+	code int
+	body strings.Builder
+}
+
+func newRecorder() *recorder                    { return &recorder{h: http.Header{}} }
+func (r *recorder) Header() http.Header         { return r.h }
+func (r *recorder) WriteHeader(c int)           { r.code = c }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+func splitKey(k string) (string, string, string, bool) {
+	env, id, secret, ok := banklink.ParseAPIKey(k)
+	return string(env), id, secret, ok
+}
