@@ -241,6 +241,29 @@ func (c *conds) add(expr string, v any) {
 	c.where = append(c.where, strings.ReplaceAll(expr, "?", "$"+strconv.Itoa(len(c.args))))
 }
 
+// addIf adds expr with v unless v is empty: an unset filter field.
+func (c *conds) addIf(expr, v string) {
+	if v != "" {
+		c.add(expr, v)
+	}
+}
+
+// addDays bounds alias.transaction_day by two inclusive yyyy-mm-dd dates,
+// either of which may be empty.
+func (c *conds) addDays(alias, start, end string) error {
+	for _, x := range []struct{ op, v string }{{">=", start}, {"<=", end}} {
+		if x.v == "" {
+			continue
+		}
+		d, ok := toDay(x.v)
+		if !ok {
+			return banklink.Errorf(banklink.EBADREQUEST, "Dates must be yyyy-mm-dd.")
+		}
+		c.add(alias+".transaction_day "+x.op+" ?", d)
+	}
+	return nil
+}
+
 func (c *conds) sql() string { return strings.Join(c.where, " AND ") }
 
 // FindFinancialAccounts implements banklink.AccountDataStore.
@@ -248,12 +271,10 @@ func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f
 	var c conds
 	c.add("f.account_id = ?", scope.AccountID)
 	c.add("f.environment = ?", string(scope.Environment))
-	for _, x := range []struct{ expr, v string }{{"f.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
-		{"f.institution_id = ?", f.InstitutionID}, {"f.connection_id = ?", f.ConnectionID}} {
-		if x.v != "" {
-			c.add(x.expr, x.v)
-		}
-	}
+	c.addIf("f.customer_id = ?", f.CustomerID)
+	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
+	c.addIf("f.institution_id = ?", f.InstitutionID)
+	c.addIf("f.connection_id = ?", f.ConnectionID)
 	return listQuery[banklink.FinancialAccount]{cols: financialAccountColumns, from: financialAccountFrom, alias: "f",
 		scan: scanFinancialAccount, key: func(a *banklink.FinancialAccount) string { return a.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }
@@ -297,20 +318,14 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 	var c conds
 	c.add("t.account_id = ?", scope.AccountID)
 	c.add("t.environment = ?", string(scope.Environment))
-	for _, x := range []struct{ expr, v string }{{"t.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
-		{"t.financial_account_id = ?", f.FinancialAccountID}, {"t.connection_id = ?", f.ConnectionID}, {"t.status = ?", f.Status}, {"t.category = ?", f.Category}} {
-		if x.v != "" {
-			c.add(x.expr, x.v)
-		}
-	}
-	for _, x := range []struct{ expr, v string }{{"t.transaction_day >= ?", f.StartDate}, {"t.transaction_day <= ?", f.EndDate}} {
-		if x.v != "" {
-			d, ok := toDay(x.v)
-			if !ok {
-				return nil, 0, banklink.Errorf(banklink.EBADREQUEST, "Dates must be yyyy-mm-dd.")
-			}
-			c.add(x.expr, d)
-		}
+	c.addIf("t.customer_id = ?", f.CustomerID)
+	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
+	c.addIf("t.financial_account_id = ?", f.FinancialAccountID)
+	c.addIf("t.connection_id = ?", f.ConnectionID)
+	c.addIf("t.status = ?", f.Status)
+	c.addIf("t.category = ?", f.Category)
+	if err := c.addDays("t", f.StartDate, f.EndDate); err != nil {
+		return nil, 0, err
 	}
 	// The count touches only the transactions table (and customers when
 	// filtering by external id): it walks an index, no per-row joins.

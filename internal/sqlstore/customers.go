@@ -55,9 +55,7 @@ func (db *DB) FindCustomers(ctx context.Context, scope banklink.Scope, f banklin
 	c.add("account_id = ?", scope.AccountID)
 	c.add("environment = ?", string(scope.Environment))
 	c.add("status = ?", banklink.CustomerStatusActive)
-	if f.ExternalID != "" {
-		c.add("external_id = ?", f.ExternalID)
-	}
+	c.addIf("external_id = ?", f.ExternalID)
 	// Details are JSON: match the exact encoded field, with LIKE's own
 	// wildcards escaped (emails often contain "_").
 	for _, x := range []struct{ field, v string }{{"email", f.Email}, {"phone", f.Phone}} {

@@ -152,12 +152,10 @@ func (db *DB) FindHoldings(ctx context.Context, scope banklink.Scope, f banklink
 	var c conds
 	c.add("h.account_id = ?", scope.AccountID)
 	c.add("h.environment = ?", string(scope.Environment))
-	for _, x := range []struct{ expr, v string }{{"h.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
-		{"h.financial_account_id = ?", f.FinancialAccountID}, {"h.connection_id = ?", f.ConnectionID}} {
-		if x.v != "" {
-			c.add(x.expr, x.v)
-		}
-	}
+	c.addIf("h.customer_id = ?", f.CustomerID)
+	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
+	c.addIf("h.financial_account_id = ?", f.FinancialAccountID)
+	c.addIf("h.connection_id = ?", f.ConnectionID)
 	return listQuery[banklink.Holding]{cols: holdingColumns, from: holdingFrom, alias: "h",
 		scan: scanHolding, key: func(h *banklink.Holding) string { return h.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }
@@ -200,12 +198,10 @@ func (db *DB) FindInvestmentTransactions(ctx context.Context, scope banklink.Sco
 	var c conds
 	c.add("t.account_id = ?", scope.AccountID)
 	c.add("t.environment = ?", string(scope.Environment))
-	for _, x := range []struct{ expr, v string }{{"t.customer_id = ?", f.CustomerID}, {"cu.external_id = ?", f.ExternalCustomerID},
-		{"t.financial_account_id = ?", f.FinancialAccountID}, {"t.connection_id = ?", f.ConnectionID}} {
-		if x.v != "" {
-			c.add(x.expr, x.v)
-		}
-	}
+	c.addIf("t.customer_id = ?", f.CustomerID)
+	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
+	c.addIf("t.financial_account_id = ?", f.FinancialAccountID)
+	c.addIf("t.connection_id = ?", f.ConnectionID)
 	if len(f.Statuses) > 0 {
 		var ph []string
 		for _, s := range f.Statuses {
@@ -214,14 +210,8 @@ func (db *DB) FindInvestmentTransactions(ctx context.Context, scope banklink.Sco
 		}
 		c.where = append(c.where, "t.status IN ("+strings.Join(ph, ", ")+")")
 	}
-	for _, x := range []struct{ expr, v string }{{"t.transaction_day >= ?", f.StartDate}, {"t.transaction_day <= ?", f.EndDate}} {
-		if x.v != "" {
-			d, ok := toDay(x.v)
-			if !ok {
-				return nil, 0, banklink.Errorf(banklink.EBADREQUEST, "Dates must be yyyy-mm-dd.")
-			}
-			c.add(x.expr, d)
-		}
+	if err := c.addDays("t", f.StartDate, f.EndDate); err != nil {
+		return nil, 0, err
 	}
 	return listQuery[banklink.InvestmentTransaction]{cols: invTxColumns, from: invTxFrom, alias: "t", newestFirst: true,
 		scan: scanInvestmentTx, key: func(t *banklink.InvestmentTransaction) string { return t.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
