@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -170,15 +171,6 @@ func pageParams(v url.Values, def, max int) (limit int, after, before string, er
 	return limit, after, before, nil
 }
 
-func (s *Server) handleGetFinancialAccount(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.Store.FindFinancialAccountByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, financialAccountJSON(a))
-	return nil
-}
-
 func (s *Server) handleSearchFinancialAccounts(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
 	limit, after, before, err := pageParams(v, 10, 100)
@@ -195,24 +187,7 @@ func (s *Server) handleSearchFinancialAccounts(w http.ResponseWriter, r *http.Re
 	if err != nil {
 		return err
 	}
-	out := struct {
-		FinancialAccounts []FinancialAccountJSON `json:"financialAccounts"`
-		Count             int                    `json:"count"`
-		Remaining         int                    `json:"remaining"`
-	}{FinancialAccounts: []FinancialAccountJSON{}, Count: len(list), Remaining: remaining}
-	for _, a := range list {
-		out.FinancialAccounts = append(out.FinancialAccounts, financialAccountJSON(a))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-func (s *Server) handleGetTransaction(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.Store.FindTransactionByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, transactionJSON(t))
+	writeList(w, "financialAccounts", list, remaining, financialAccountJSON)
 	return nil
 }
 
@@ -248,15 +223,7 @@ func (s *Server) handleSearchTransactions(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Transactions []TransactionJSON `json:"financialAccountTransactions"`
-		Count        int               `json:"count"`
-		Remaining    int               `json:"remaining"`
-	}{Transactions: []TransactionJSON{}, Count: len(list), Remaining: remaining}
-	for _, t := range list {
-		out.Transactions = append(out.Transactions, transactionJSON(t))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeList(w, "financialAccountTransactions", list, remaining, transactionJSON)
 	return nil
 }
 
@@ -277,4 +244,26 @@ func dateRange(v url.Values) (start, end string, err error) {
 		return "", "", banklink.FieldErrorf("endDate", "must not be before [startDate]")
 	}
 	return start, end, nil
+}
+
+// writeList writes Meld's list envelope: {<name>: [...], count, remaining}.
+func writeList[T, J any](w http.ResponseWriter, name string, list []*T, remaining int, conv func(*T) J) {
+	items := make([]J, 0, len(list))
+	for _, v := range list {
+		items = append(items, conv(v))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{name: items, "count": len(list), "remaining": remaining})
+}
+
+// getOne serves GET …/{id} for a record found by id within the caller's
+// scope.
+func getOne[T, J any](find func(context.Context, banklink.Scope, string) (*T, error), conv func(*T) J) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v, err := find(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, conv(v))
+		return nil
+	}
 }

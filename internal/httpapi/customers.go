@@ -126,15 +126,7 @@ func (s *Server) handleSearchCustomers(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Customers []CustomerJSON `json:"customers"`
-		Count     int            `json:"count"`
-		Remaining int            `json:"remaining"`
-	}{Customers: []CustomerJSON{}, Count: len(list), Remaining: remaining}
-	for _, c := range list {
-		out.Customers = append(out.Customers, customerJSON(c))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeList(w, "customers", list, remaining, customerJSON)
 	return nil
 }
 

@@ -67,15 +67,6 @@ func investmentTransactionJSON(t *banklink.InvestmentTransaction) InvestmentTran
 		Status: t.Status, Type: t.Type, ServiceProviderDetails: []any{}}
 }
 
-func (s *Server) handleGetHolding(w http.ResponseWriter, r *http.Request) error {
-	h, err := s.Store.FindHoldingByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, holdingJSON(h))
-	return nil
-}
-
 func (s *Server) handleSearchHoldings(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
 	limit, after, before, err := pageParams(v, 100, 1000)
@@ -91,24 +82,7 @@ func (s *Server) handleSearchHoldings(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Holdings  []HoldingJSON `json:"investmentHoldings"`
-		Count     int           `json:"count"`
-		Remaining int           `json:"remaining"`
-	}{Holdings: []HoldingJSON{}, Count: len(list), Remaining: remaining}
-	for _, h := range list {
-		out.Holdings = append(out.Holdings, holdingJSON(h))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-func (s *Server) handleGetInvestmentTransaction(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.Store.FindInvestmentTransactionByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, investmentTransactionJSON(t))
+	writeList(w, "investmentHoldings", list, remaining, holdingJSON)
 	return nil
 }
 
@@ -137,14 +111,6 @@ func (s *Server) handleSearchInvestmentTransactions(w http.ResponseWriter, r *ht
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Transactions []InvestmentTransactionJSON `json:"investmentTransactions"`
-		Count        int                         `json:"count"`
-		Remaining    int                         `json:"remaining"`
-	}{Transactions: []InvestmentTransactionJSON{}, Count: len(list), Remaining: remaining}
-	for _, t := range list {
-		out.Transactions = append(out.Transactions, investmentTransactionJSON(t))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeList(w, "investmentTransactions", list, remaining, investmentTransactionJSON)
 	return nil
 }
