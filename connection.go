@@ -133,3 +133,12 @@ func (c *Connection) Repairable() bool {
 
 // RepairableSQL is Repairable as a SQL condition on the connections table.
 const RepairableSQL = `(status IN ('RECONNECT_REQUIRED', 'DEGRADED', 'UNRECOVERABLE', 'PARTIALLY_ACTIVE', 'UNDETERMINED') OR (status = 'ACTIVE' AND status_reason IN ('ACCESS_EXPIRING_SOON', 'NEW_ACCOUNTS_AVAILABLE')))`
+
+// CompletedMicros is CompletedAt in Unix microseconds, 0 when unset: the
+// value a repair token pins (see connecttoken.Claims.RepairOf).
+func (c *Connection) CompletedMicros() int64 {
+	if c.CompletedAt == nil {
+		return 0
+	}
+	return c.CompletedAt.UnixMicro()
+}

@@ -354,7 +354,7 @@ func (s *Server) handleConnectRepair(w http.ResponseWriter, r *http.Request) err
 	token, exp, err := s.Tokens.Mint(connecttoken.Claims{
 		Account: scope.AccountID, Customer: c.CustomerID, Connection: c.ID, Products: nonNilProducts(c.Products),
 		Regions: c.Regions, Redirect: c.AllowRedirect, RoutingProfile: c.RoutingProfile, Environment: scope.Environment, Repair: true,
-		RepairOf: completedMicros(c),
+		RepairOf: c.CompletedMicros(),
 	})
 	if err != nil {
 		return err
@@ -362,11 +362,4 @@ func (s *Server) handleConnectRepair(w http.ResponseWriter, r *http.Request) err
 	writeJSON(w, http.StatusCreated, RepairResponse{ID: c.ID, ConnectToken: token, InstitutionID: c.InstitutionID,
 		WidgetURL: s.widgetURL(token), ConnectTokenExpiresAt: exp.Format(time.RFC3339)})
 	return nil
-}
-
-func completedMicros(c *banklink.Connection) int64 {
-	if c.CompletedAt == nil {
-		return 0
-	}
-	return c.CompletedAt.UnixMicro()
 }

@@ -49,21 +49,17 @@ func (db *DB) SaveConnectSession(ctx context.Context, s *banklink.ConnectSession
 	}
 	inst := sql.NullString{String: s.InstitutionID, Valid: s.InstitutionID != ""}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM connections WHERE id = $1`, s.ConnectionID).Scan(&status)
+		var conn banklink.Connection
+		err := tx.QueryRowContext(ctx, `SELECT status, status_reason FROM connections WHERE id = $1`, s.ConnectionID).Scan(&conn.Status, &conn.StatusReason)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Connection")
 		}
 		if err != nil {
 			return fmt.Errorf("save connect session: %w", err)
 		}
-		var repairable bool
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) > 0 FROM connections WHERE id = $1 AND `+banklink.RepairableSQL, s.ConnectionID).Scan(&repairable); err != nil {
-			return err
-		}
 		// Progress is saved while a connection is being linked or repaired.
-		if status != string(banklink.StatusInProgress) && !repairable {
-			return banklink.Errorf(banklink.ECONFLICT, "Connection is %s, no longer in progress.", status)
+		if conn.Status != banklink.StatusInProgress && !conn.Repairable() {
+			return banklink.Errorf(banklink.ECONFLICT, "Connection is %s, no longer in progress.", conn.Status)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO connect_sessions (connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

@@ -398,7 +398,7 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 		// A repeated submit after success answers with the same result;
 		// anything else is a used link.
 		if sess.Step == banklink.StepDone && wr.conn.ProviderLoginID == sess.LoginID && wr.conn.CompletedAt != nil &&
-			(!wr.claims.Repair || completedMicros(wr.conn) != wr.claims.RepairOf) {
+			(!wr.claims.Repair || wr.conn.CompletedMicros() != wr.claims.RepairOf) {
 			httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(wr.conn, in, sess.Accounts), "appRedirectUrl": wr.conn.RedirectURL})
 			return nil
 		}

@@ -271,7 +271,7 @@ func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 func (w *Widget) checkOpen(wr *widgetRequest) error {
 	conn := wr.conn
 	if wr.claims.Repair {
-		if !conn.Repairable() || completedMicros(conn) != wr.claims.RepairOf {
+		if !conn.Repairable() || conn.CompletedMicros() != wr.claims.RepairOf {
 			return tokenError(ReasonTokenUsed, "This link has already been used. Please return to the app.")
 		}
 		return nil
@@ -428,10 +428,3 @@ func (w *Widget) checkAttempts(s *banklink.ConnectSession) error {
 }
 
 func oneOf[T comparable](v T, list ...T) bool { return slices.Contains(list, v) }
-
-func completedMicros(c *banklink.Connection) int64 {
-	if c.CompletedAt == nil {
-		return 0
-	}
-	return c.CompletedAt.UnixMicro()
-}
