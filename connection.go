@@ -142,3 +142,10 @@ func (c *Connection) CompletedMicros() int64 {
 	}
 	return c.CompletedAt.UnixMicro()
 }
+
+// NeedsCustomer reports whether a connection in status with reason can
+// only be fixed by its customer (a CUSTOMER_ACTION_REQUIRED event): a
+// login to redo, or an action at the institution.
+func NeedsCustomer(status ConnectionStatus, reason string) bool {
+	return status == StatusReconnectRequired || reason == "INSTITUTION_ACTION_REQUIRED"
+}

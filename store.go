@@ -17,6 +17,7 @@ type Store interface {
 	CustomerStore
 	InvestmentStore
 	IdempotencyStore
+	WebhookStore
 	ConnectionLifecycleStore
 	InstitutionStore
 	SecretStore

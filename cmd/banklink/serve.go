@@ -16,8 +16,10 @@ import (
 	"banklink/internal/config"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
+	"banklink/internal/metrics"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
+	"banklink/internal/webhooks"
 	"banklink/internal/widget"
 )
 
@@ -74,6 +76,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer stopBackground()
 	go dir.Run(bgCtx, cfg.DirectoryRefresh)
 
+	private, err := webhooks.ParsePrivateTargets(cfg.WebhookPrivateTargets)
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(db, tokens, dir, log, httpapi.Config{
 		WidgetURL:               cfg.WidgetURL,
 		MinEligibleInstitutions: cfg.MinEligibleInstitutions,
@@ -81,13 +87,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		RefreshInterval:         cfg.RefreshInterval,
 		RateLimit:               cfg.RateLimit,
 		RateBurst:               cfg.RateBurst,
+		WebhookPrivate:          private,
 	})
+	if cfg.Metrics {
+		api.Metrics = metrics.New()
+	}
 	providers := map[string]banklink.InteractiveLogin{
 		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"},
 	}
 	sbx := &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"}
 	providers[sandbox.ProviderType] = sbx
 	runner := aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx}, log)
+	runner.Metrics = api.Metrics
 	defer runner.Wait()
 	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start,
 		RateLimit: cfg.WidgetRateLimit, RateBurst: cfg.WidgetRateBurst}
@@ -102,6 +113,36 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	api.Refresher = runner
 	if err := runner.Resume(ctx); err != nil {
 		return fmt.Errorf("resume aggregations: %w", err)
+	}
+	// Webhook delivery runs until the HTTP server and the aggregations
+	// that emit events have stopped, then finishes its in-flight attempts
+	// and gives back its leases.
+	deliverCtx, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDelivery()
+	delivered := make(chan struct{})
+	if cfg.WebhookWorkers > 0 {
+		deliverer := webhooks.New(db, webhooks.Config{Workers: cfg.WebhookWorkers, Timeout: cfg.WebhookTimeout, Private: private}, log)
+		deliverer.Kicks = db.Kicks()
+		deliverer.Observe = api.Metrics.ObserveWebhook
+		go func() { defer close(delivered); deliverer.Run(deliverCtx) }()
+		if api.Metrics != nil {
+			go func() {
+				t := time.NewTicker(5 * time.Second)
+				defer t.Stop()
+				for {
+					if n, err := db.PendingDeliveries(deliverCtx); err == nil {
+						api.Metrics.SetWebhookPending(n)
+					}
+					select {
+					case <-deliverCtx.Done():
+						return
+					case <-t.C:
+					}
+				}
+			}()
+		}
+	} else {
+		close(delivered)
 	}
 	firstKey, err := bootstrapKey(ctx, db)
 	if err != nil {
@@ -130,7 +171,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	log.Info("shutting down")
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(shutdownCtx)
+	runner.Wait()
+	stopDelivery()
+	<-delivered
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

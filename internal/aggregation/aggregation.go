@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/metrics"
+	"banklink/webhook"
 )
 
 // Windows of transaction history.
@@ -34,6 +36,8 @@ type Runner struct {
 	Providers map[string]banklink.Aggregator
 	Log       *slog.Logger
 	Now       func() time.Time
+	// Metrics, when set, counts jobs and provider calls.
+	Metrics *metrics.Metrics
 
 	wg       sync.WaitGroup
 	mu       sync.Mutex
@@ -50,7 +54,11 @@ func New(store banklink.Store, providers map[string]banklink.Aggregator, log *sl
 
 // Start aggregates a connection in the background. A connection already
 // being aggregated by this process is not started twice.
-func (r *Runner) Start(scope banklink.Scope, connectionID string) {
+//
+// The request that caused it (ctx) names the events the aggregation
+// emits; its cancellation does not stop the aggregation.
+func (r *Runner) Start(ctx context.Context, scope banklink.Scope, connectionID string) {
+	reqID := banklink.RequestIDFrom(ctx)
 	r.mu.Lock()
 	if r.inFlight[connectionID] {
 		r.mu.Unlock()
@@ -64,9 +72,12 @@ func (r *Runner) Start(scope banklink.Scope, connectionID string) {
 			delete(r.inFlight, connectionID)
 			r.mu.Unlock()
 		}()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(banklink.WithRequestID(context.Background(), reqID), 2*time.Minute)
 		defer cancel()
-		if err := r.Aggregate(ctx, scope, connectionID); err != nil {
+		start := time.Now()
+		err := r.Aggregate(ctx, scope, connectionID)
+		r.Metrics.ObserveAggregation(err, time.Since(start))
+		if err != nil {
 			r.Log.Warn("aggregation failed", slog.String("connection_id", connectionID), slog.Any("err", err))
 		}
 	})
@@ -114,10 +125,17 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 			historical bool
 		}{now.AddDate(0, -HistoricalMonths, 0), true})
 	}
+	// Apps learn that fresh data is on its way; the events that say it
+	// arrived are written with the data.
+	if err := r.Store.EmitEvents(ctx, scope, banklink.NewEvent(ctx, webhook.AccountsUpdating, banklink.ConnectionPayload(conn))); err != nil {
+		return err
+	}
 	for _, p := range passes {
+		start := time.Now()
 		accounts, err := prov.Aggregate(ctx, banklink.AggregationRequest{
 			Institution: inst, LoginID: conn.ProviderLoginID, AccountIDs: chosen, Products: products, Since: p.since, Now: now,
 		})
+		r.Metrics.ObserveProvider(conn.ProviderType, "aggregate", err, time.Since(start))
 		if err != nil {
 			return r.fail(ctx, scope, conn, err)
 		}
@@ -164,7 +182,7 @@ func (r *Runner) Resume(ctx context.Context) error {
 	}
 	for _, c := range list {
 		r.Log.Info("resuming aggregation", slog.String("connection_id", c.ID))
-		r.Start(banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}, c.ID)
+		r.Start(ctx, banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}, c.ID)
 	}
 	return nil
 }

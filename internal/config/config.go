@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/webhooks"
 )
 
 // Config configures banklink serve (and the other subcommands, which use
@@ -41,6 +42,8 @@ type Config struct {
 	LogLevel  string
 	// Demo serves the demo app at / (sandbox data only).
 	Demo bool
+	// Metrics serves Prometheus metrics at /metrics.
+	Metrics bool
 	// RefreshInterval is the least time between two refreshes of one
 	// connection.
 	RefreshInterval time.Duration
@@ -48,6 +51,14 @@ type Config struct {
 	// WidgetRateLimit and WidgetRateBurst each widget session's.
 	RateLimit, WidgetRateLimit float64
 	RateBurst, WidgetRateBurst int
+
+	// WebhookWorkers deliveries run at once in this process (0 disables
+	// delivery here, for replicas that should only serve the API);
+	// WebhookTimeout bounds one attempt; WebhookPrivateTargets says which
+	// environments may deliver to internal addresses.
+	WebhookWorkers        int
+	WebhookTimeout        time.Duration
+	WebhookPrivateTargets string
 }
 
 // Default returns the zero-setup configuration: loopback, an SQLite file in
@@ -66,11 +77,15 @@ func Default() Config {
 		LogFormat:               "text",
 		LogLevel:                "info",
 		Demo:                    true,
+		Metrics:                 true,
 		RefreshInterval:         time.Minute,
 		RateLimit:               100,
 		RateBurst:               200,
 		WidgetRateLimit:         10,
 		WidgetRateBurst:         40,
+		WebhookWorkers:          8,
+		WebhookTimeout:          10 * time.Second,
+		WebhookPrivateTargets:   "sandbox",
 	}
 }
 
@@ -128,11 +143,15 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.IntVar(&c.DirectorySize, "directory-size", c.DirectorySize, "institutions generated into the sandbox directory on first start")
 	fs.Uint64Var(&c.DirectorySeed, "directory-seed", c.DirectorySeed, "seed of the generated sandbox directory")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the sandbox demo app at /")
+	fs.BoolVar(&c.Metrics, "metrics", c.Metrics, "serve Prometheus metrics at /metrics (keep it off the public listener)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "requests per second one API key may send on average (0: no limit)")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "requests one API key may send at once")
 	fs.Float64Var(&c.WidgetRateLimit, "widget-rate-limit", c.WidgetRateLimit, "requests per second one widget session may send (0: no limit)")
 	fs.IntVar(&c.WidgetRateBurst, "widget-rate-burst", c.WidgetRateBurst, "requests one widget session may send at once")
 	fs.DurationVar(&c.RefreshInterval, "refresh-interval", c.RefreshInterval, "least time between two refreshes of one connection (429 with Retry-After sooner)")
+	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "webhook deliveries sent at once by this process (0: this replica sends none)")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "time a receiver has to answer a webhook with 2xx")
+	fs.StringVar(&c.WebhookPrivateTargets, "webhook-private-targets", c.WebhookPrivateTargets, "which environments may deliver webhooks to loopback, private and link-local addresses: none, sandbox or all")
 	fs.DurationVar(&c.DirectoryRefresh, "directory-refresh", c.DirectoryRefresh, "how often to check whether another replica changed the directory")
 }
 
@@ -194,6 +213,15 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	}
 	if c.WidgetURL == "" {
 		c.WidgetURL = c.PublicURL + "/connect"
+	}
+	if _, err := webhooks.ParsePrivateTargets(c.WebhookPrivateTargets); err != nil {
+		return fmt.Errorf("-webhook-private-targets: %w", err)
+	}
+	if c.WebhookTimeout < 100*time.Millisecond || c.WebhookTimeout > time.Minute {
+		return fmt.Errorf("-webhook-timeout %s must be between 100ms and 1m", c.WebhookTimeout)
+	}
+	if c.WebhookWorkers < 0 || c.WebhookWorkers > 256 {
+		return fmt.Errorf("-webhook-workers %d must be between 0 and 256", c.WebhookWorkers)
 	}
 	if c.TokenTTL < time.Minute || c.TokenTTL > banklink.ConnectionCompletionWindow {
 		return fmt.Errorf("-token-ttl %s must be between 1m and %s (the connection completion window)", c.TokenTTL, banklink.ConnectionCompletionWindow)

@@ -62,6 +62,23 @@ func TestLoad(t *testing.T) {
 					t.Errorf("%v", c.ProductionProviders)
 				}
 			}},
+		{name: "metrics on by default", check: func(t *testing.T, c Config) {
+			if !c.Metrics {
+				t.Error("metrics off by default")
+			}
+		}},
+		{name: "metrics off by env", env: map[string]string{"BANKLINK_METRICS": "false"}, check: func(t *testing.T, c Config) {
+			if c.Metrics {
+				t.Error("BANKLINK_METRICS=false left metrics on")
+			}
+		}},
+		{name: "metrics off by flag", args: []string{"-metrics=false"}, env: map[string]string{"BANKLINK_METRICS": "true"},
+			check: func(t *testing.T, c Config) {
+				if c.Metrics {
+					t.Error("-metrics=false left metrics on")
+				}
+			}},
+		{name: "bad metrics env", env: map[string]string{"BANKLINK_METRICS": "maybe"}, err: "BANKLINK_METRICS"},
 		{name: "short secret", args: []string{"-token-secrets", "short"}, err: "at least 32"},
 		{name: "bad ttl env", env: map[string]string{"BANKLINK_TOKEN_TTL": "soon"}, err: "BANKLINK_TOKEN_TTL"},
 		{name: "ttl too long", args: []string{"-token-ttl", "5h"}, err: "token-ttl"},

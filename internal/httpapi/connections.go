@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -141,7 +142,7 @@ func (s *Server) handleSearchConnections(w http.ResponseWriter, r *http.Request)
 
 // Refresher starts an aggregation in the background.
 type Refresher interface {
-	Start(scope banklink.Scope, connectionID string)
+	Start(ctx context.Context, scope banklink.Scope, connectionID string)
 }
 
 // DefaultRefreshInterval is the least time between two accepted refreshes
@@ -205,7 +206,7 @@ func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	if s.Refresher != nil {
-		s.Refresher.Start(scope, c.ID)
+		s.Refresher.Start(r.Context(), scope, c.ID)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil
@@ -246,7 +247,7 @@ func (s *Server) handleUpdateConnection(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	if s.Refresher != nil && c.Status != banklink.StatusReconnectRequired {
-		s.Refresher.Start(scope, c.ID)
+		s.Refresher.Start(r.Context(), scope, c.ID)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil

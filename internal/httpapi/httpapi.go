@@ -13,8 +13,10 @@ import (
 
 	"banklink"
 	"banklink/internal/connecttoken"
+	"banklink/internal/metrics"
 	"banklink/internal/ratelimit"
 	"banklink/internal/search"
+	"banklink/internal/webhooks"
 )
 
 // OpenAPI is the API description, served at /openapi.yaml and used by the
@@ -47,6 +49,9 @@ type Config struct {
 	// RateBurst how many at once; 0 disables the limit.
 	RateLimit float64
 	RateBurst int
+	// WebhookPrivate says which environments' webhook profiles may point
+	// at internal addresses (default: sandbox only).
+	WebhookPrivate webhooks.PrivateTargets
 }
 
 // Server serves the API.
@@ -61,6 +66,9 @@ type Server struct {
 	Config    Config
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Metrics records every request and serves GET /metrics; nil turns
+	// both off (/metrics answers 404).
+	Metrics *metrics.Metrics
 
 	mux     *http.ServeMux
 	keys    keyCache
@@ -72,6 +80,9 @@ type Server struct {
 
 // New returns a Server; call Handler to serve it.
 func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *slog.Logger, cfg Config) *Server {
+	if cfg.WebhookPrivate == "" {
+		cfg.WebhookPrivate = webhooks.PrivateSandbox
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -142,6 +153,16 @@ func (s *Server) routes() {
 	s.api("DELETE /accounts/customers/{id}", Versions, s.handleDeleteCustomer)
 	s.api("GET /institutions", Versions, s.handleSearchInstitutions)
 	s.api("GET /institutions/{id}", Versions, s.handleGetInstitution)
+	s.api("POST /webhooks/profiles", Versions, s.handleCreateWebhookProfile)
+	s.api("GET /webhooks/profiles", Versions, s.handleSearchWebhookProfiles)
+	s.api("GET /webhooks/profiles/{id}", Versions, s.handleGetWebhookProfile)
+	s.api("PATCH /webhooks/profiles/{id}", Versions, s.handleUpdateWebhookProfile)
+	s.api("DELETE /webhooks/profiles/{id}", Versions, s.handleDeleteWebhookProfile)
+	s.api("POST /webhooks/profiles/{id}/rotate-secret", Versions, s.handleRotateWebhookSecret)
+	s.api("POST /webhooks/test", Versions, s.handleTestWebhook)
+	s.api("GET /webhooks/events", Versions, s.handleSearchEvents)
+	s.api("GET /webhooks/events/{id}", Versions, s.handleGetEvent)
+	s.api("POST /webhooks/events/{id}/redeliver", Versions, s.handleRedeliverEvent)
 
 	s.route("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/yaml")
@@ -150,6 +171,13 @@ func (s *Server) routes() {
 	})
 	s.route("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return nil
+	})
+	s.route("GET /metrics", func(w http.ResponseWriter, r *http.Request) error {
+		if s.Metrics == nil {
+			return banklink.Errorf(banklink.ENOTFOUND, "Metrics are disabled on this server (-metrics=false).")
+		}
+		s.Metrics.Handler().ServeHTTP(w, r)
 		return nil
 	})
 	s.route("GET /readyz", func(w http.ResponseWriter, r *http.Request) error {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/metrics"
 	"banklink/internal/ratelimit"
 )
 
@@ -111,7 +112,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !validRequestID(info.id) {
 			info.id = newRequestID()
 		}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
+		r = r.WithContext(banklink.WithRequestID(context.WithValue(r.Context(), infoKey, info), info.id))
 		w.Header().Set("X-Request-ID", info.id)
 		sw := &statusWriter{ResponseWriter: w, info: info}
 		defer func() {
@@ -124,10 +125,22 @@ func (s *Server) observe(next http.Handler) http.Handler {
 					s.writeError(sw, r, &banklink.Error{Code: banklink.EINTERNAL, Message: "Internal error.", Err: fmt.Errorf("panic: %v", p)})
 				}
 			}
-			s.logRequest(r, info, time.Since(start))
+			d := time.Since(start)
+			s.logRequest(r, info, d)
+			s.Metrics.ObserveRequest(r.Method, metricsRoute(r), info.status, d)
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// metricsRoute is the route label of a request: its ServeMux pattern, or
+// "unmatched" when only the catch-all 404 ("/") took it. Never the raw
+// path, which would make one series per URL.
+func metricsRoute(r *http.Request) string {
+	if r.Pattern == "" || r.Pattern == "/" {
+		return metrics.UnmatchedRoute
+	}
+	return r.Pattern
 }
 
 func (s *Server) logRequest(r *http.Request, info *requestInfo, d time.Duration) {

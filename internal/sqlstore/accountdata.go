@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/webhook"
 )
 
 type accountData struct {
@@ -30,9 +31,9 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stats = banklink.AggregationStats{}
 		var customerID, institutionID string
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
-			connectionID, scope.AccountID, string(scope.Environment)).Scan(&customerID, &institutionID, &status)
+		var status, reason string
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status, status_reason FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
+			connectionID, scope.AccountID, string(scope.Environment)).Scan(&customerID, &institutionID, &status, &reason)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Connection")
 		}
@@ -42,7 +43,10 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 		if status == string(banklink.StatusDeleted) {
 			return banklink.Errorf(banklink.ECONFLICT, "Connection is deleted.")
 		}
+		var updatedAccounts, txAccounts []webhook.FinancialAccount
+		seen := map[string]bool{}
 		for _, a := range accounts {
+			seen[a.ProviderAccountID] = true
 			data, err := json.Marshal(accountData{Balances: a.Balances, Identifiers: a.Identifiers, Owners: a.Owners})
 			if err != nil {
 				return err
@@ -79,21 +83,105 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 					return err
 				}
 			}
-			added, updated, err = saveInvestmentTransactions(ctx, tx, scope, customerID, connectionID, id, a.InvestmentTransactions, at)
+			invAdded, invUpdated, err := saveInvestmentTransactions(ctx, tx, scope, customerID, connectionID, id, a.InvestmentTransactions, at)
 			if err != nil {
 				return err
 			}
-			stats.InvestmentTransactionsAdded += added
-			stats.InvestmentTransactionsUpdated += updated
+			stats.InvestmentTransactionsAdded += invAdded
+			stats.InvestmentTransactionsUpdated += invUpdated
+			fa := webhook.FinancialAccount{ID: id, Name: a.Name, TruncatedAccountNumber: a.Mask, NewAccount: ptr(!existed), Products: accountProducts(a)}
+			updatedAccounts = append(updatedAccounts, fa)
+			txAccounts = append(txAccounts, webhook.FinancialAccount{ID: id, Name: a.Name, TruncatedAccountNumber: a.Mask,
+				NumTransactionsAdded: ptr(added), NumTransactionsUpdated: ptr(updated),
+				NumInvestmentTransactionsAdded: ptr(invAdded), NumInvestmentTransactionsUpdated: ptr(invUpdated)})
+		}
+		// Accounts the provider no longer returns were closed or unshared.
+		var removed []webhook.FinancialAccount
+		if !historical {
+			rows, err := tx.QueryContext(ctx, `SELECT id, provider_account_id, name, mask FROM financial_accounts WHERE connection_id = $1 AND status = 'ACTIVE' ORDER BY seq`, connectionID)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id, providerID, name, mask string
+				if err := rows.Scan(&id, &providerID, &name, &mask); err != nil {
+					rows.Close()
+					return err
+				}
+				if !seen[providerID] {
+					removed = append(removed, webhook.FinancialAccount{ID: id, Name: name, TruncatedAccountNumber: mask})
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, r := range removed {
+				if _, err := tx.ExecContext(ctx, `UPDATE financial_accounts SET status = 'INACTIVE', updated_at = $1 WHERE id = $2`, micros(at), r.ID); err != nil {
+					return err
+				}
+			}
 		}
 		// A successful aggregation heals a connection that was failing.
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET aggregated_at = $1, aggregation_failures = 0, updated_at = $1,
 			status_reason = CASE WHEN status IN ('DEGRADED', 'UNRECOVERABLE', 'UNDETERMINED') THEN '' ELSE status_reason END,
 			status = CASE WHEN status IN ('DEGRADED', 'UNRECOVERABLE', 'UNDETERMINED') THEN 'ACTIVE' ELSE status END
 			WHERE id = $2`, micros(at), connectionID)
-		return err
+		if err != nil {
+			return err
+		}
+		conn, err := connectionInTx(ctx, tx, connectionID)
+		if err != nil {
+			return err
+		}
+		var events []*banklink.Event
+		if conn.Status != banklink.ConnectionStatus(status) {
+			events = append(events, banklink.StatusChangeEvent(ctx, conn, banklink.ConnectionStatus(status), reason))
+		}
+		base := banklink.ConnectionPayload(conn)
+		withAccounts := func(t webhook.EventType, list []webhook.FinancialAccount) {
+			p := base
+			p.FinancialAccounts = list
+			events = append(events, banklink.NewEvent(ctx, t, p))
+		}
+		products := banklink.NewProductSet(append(append([]banklink.Product{}, conn.Products...), conn.OptionalProducts...)...)
+		wantsTx := products.Has(banklink.Transactions) || products.Has(banklink.InvestmentTransactions)
+		switch {
+		case historical && wantsTx:
+			withAccounts(webhook.HistoricalTransactionsAggregated, txAccounts)
+		case !historical:
+			withAccounts(webhook.AccountsUpdated, updatedAccounts)
+			if len(removed) > 0 {
+				withAccounts(webhook.AccountsRemoved, removed)
+			}
+			if wantsTx {
+				withAccounts(webhook.TransactionsAggregated, txAccounts)
+			}
+		}
+		return db.emit(ctx, tx, scope, at, events...)
 	})
 	return stats, err
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// accountProducts lists the account-level products an aggregation
+// delivered for a (never TRANSACTIONS, as in Meld's events).
+func accountProducts(a banklink.AggregatedAccount) []string {
+	var out []string
+	if a.Balances != nil {
+		out = append(out, string(banklink.Balances))
+	}
+	if a.Identifiers != nil {
+		out = append(out, string(banklink.Identifiers))
+	}
+	if len(a.Owners) > 0 {
+		out = append(out, string(banklink.Owners))
+	}
+	if a.Holdings != nil {
+		out = append(out, string(banklink.InvestmentHoldings))
+	}
+	return out
 }
 
 // saveTransactions inserts new transactions and updates the ones whose
@@ -184,13 +272,36 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 func (db *DB) RecordAggregationFailure(ctx context.Context, scope banklink.Scope, connectionID string, status banklink.ConnectionStatus, reason string, at time.Time) (int, error) {
 	var failures int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE connections SET aggregation_failures = aggregation_failures + 1, status = $1, status_reason = $2, updated_at = $3
-			WHERE id = $4 AND account_id = $5 AND environment = $6 AND status <> 'DELETED' RETURNING aggregation_failures`,
-			string(status), reason, micros(at), connectionID, scope.AccountID, string(scope.Environment)).Scan(&failures)
+		var oldStatus, oldReason string
+		err := tx.QueryRowContext(ctx, `SELECT status, status_reason FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3 AND status <> 'DELETED'`,
+			connectionID, scope.AccountID, string(scope.Environment)).Scan(&oldStatus, &oldReason)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Connection")
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `UPDATE connections SET aggregation_failures = aggregation_failures + 1, status = $1, status_reason = $2, updated_at = $3
+			WHERE id = $4 RETURNING aggregation_failures`, string(status), reason, micros(at), connectionID).Scan(&failures)
+		if err != nil {
+			return err
+		}
+		// A connection failing the same way day after day is one event,
+		// not one a day.
+		if oldStatus == string(status) && oldReason == reason {
+			return nil
+		}
+		conn, err := connectionInTx(ctx, tx, connectionID)
+		if err != nil {
+			return err
+		}
+		events := []*banklink.Event{banklink.StatusChangeEvent(ctx, conn, banklink.ConnectionStatus(oldStatus), oldReason)}
+		if banklink.NeedsCustomer(status, reason) {
+			p := banklink.ConnectionPayload(conn)
+			p.Reason = reason
+			events = append(events, banklink.NewEvent(ctx, webhook.CustomerActionRequired, p))
+		}
+		return db.emit(ctx, tx, scope, at, events...)
 	})
 	return failures, err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/webhook"
 )
 
 // seqKey turns a row's insertion sequence into its public cursor key.
@@ -383,9 +384,11 @@ func (db *DB) DeleteConnection(ctx context.Context, scope banklink.Scope, id str
 		if _, err := tx.ExecContext(ctx, `DELETE FROM financial_accounts WHERE connection_id = $1`, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', updated_at = $2 WHERE id = $3`,
-			string(banklink.StatusDeleted), micros(at), id)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', updated_at = $2 WHERE id = $3`,
+			string(banklink.StatusDeleted), micros(at), id); err != nil {
+			return err
+		}
+		return db.emitDeleted(ctx, tx, scope, at, id)
 	})
 	if err != nil {
 		return nil, err
@@ -475,4 +478,17 @@ func (db *DB) AddOptionalProducts(ctx context.Context, scope banklink.Scope, id 
 		return nil, err
 	}
 	return db.FindConnectionByID(ctx, scope, id)
+}
+
+// emitDeleted emits CONNECTION_DELETED for each connection.
+func (db *DB) emitDeleted(ctx context.Context, tx *sql.Tx, scope banklink.Scope, at time.Time, ids ...string) error {
+	var events []*banklink.Event
+	for _, id := range ids {
+		conn, err := connectionInTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		events = append(events, banklink.NewEvent(ctx, webhook.ConnectionDeleted, banklink.ConnectionPayload(conn)))
+	}
+	return db.emit(ctx, tx, scope, at, events...)
 }

@@ -156,8 +156,29 @@ func (db *DB) DeleteCustomer(ctx context.Context, scope banklink.Scope, id strin
 		if _, err := tx.ExecContext(ctx, `DELETE FROM financial_accounts WHERE customer_id = $1`, id); err != nil {
 			return err
 		}
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM connections WHERE customer_id = $1 AND status <> 'DELETED' ORDER BY seq`, id)
+		if err != nil {
+			return err
+		}
+		var live []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return err
+			}
+			live = append(live, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', updated_at = $2 WHERE customer_id = $3`,
 			string(banklink.StatusDeleted), micros(at), id); err != nil {
+			return err
+		}
+		// Meld sends CONNECTION_DELETED when a customer is deleted too.
+		if err := db.emitDeleted(ctx, tx, scope, at, live...); err != nil {
 			return err
 		}
 		// Free the external id: the app may start over with it.

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"banklink"
+	"banklink/webhook"
 )
 
 type sessionData struct {
@@ -95,17 +97,30 @@ func (db *DB) CompleteConnection(ctx context.Context, scope banklink.Scope, id s
 		if err != nil {
 			return err
 		}
-		if n, err = res.RowsAffected(); err != nil || n == 0 || c.LoginID == "" {
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		// Duplicates: the same customer logging in again to the same
-		// institution with the same login. The newest is ACTIVE; the
-		// others step aside, sharing nothing but their history.
-		_, err = tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = $2, updated_at = $3
-			WHERE customer_id = (SELECT customer_id FROM connections WHERE id = $4) AND institution_id = $5 AND provider_type = $6
-			AND provider_login_id = $7 AND id <> $4 AND status NOT IN ('DELETED', 'IN_PROGRESS', 'EXPIRED')`,
-			string(banklink.StatusPartiallyActive), "INACTIVE_DUPLICATE", micros(at), id, c.InstitutionID, c.ProviderType, c.LoginID)
-		return err
+		conn, err := connectionInTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		events := []*banklink.Event{
+			banklink.NewEvent(ctx, webhook.ConnectionCompleted, banklink.ConnectionPayload(conn)),
+			banklink.StatusChangeEvent(ctx, conn, banklink.StatusInProgress, ""),
+		}
+		if c.LoginID != "" {
+			// Duplicates: the same customer logging in again to the same
+			// institution with the same login. The newest is ACTIVE; the
+			// others step aside, sharing nothing but their history.
+			dups, err := demoteDuplicates(ctx, tx, conn, at)
+			if err != nil {
+				return err
+			}
+			for _, d := range dups {
+				events = append(events, banklink.StatusChangeEvent(ctx, d.conn, d.oldStatus, d.oldReason))
+			}
+		}
+		return db.emit(ctx, tx, scope, at, events...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("complete connection: %w", err)
@@ -168,16 +183,37 @@ func (db *DB) RepairConnection(ctx context.Context, scope banklink.Scope, id str
 	if at.IsZero() {
 		at = db.now()
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE connections SET status = 'ACTIVE', status_reason = '', provider_type = $1, provider_login_id = $2,
-		completed_at = $3, updated_at = $3, aggregation_failures = 0
-		WHERE id = $4 AND account_id = $5 AND environment = $6 AND `+banklink.RepairableSQL+` AND COALESCE(completed_at, 0) = $7`,
-		c.ProviderType, c.LoginID, micros(at), id, scope.AccountID, string(scope.Environment), repairOf)
-	if err != nil {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var oldStatus, oldReason string
+		err := tx.QueryRowContext(ctx, `SELECT status, status_reason FROM connections WHERE id = $1`, id).Scan(&oldStatus, &oldReason)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Connection")
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = 'ACTIVE', status_reason = '', provider_type = $1, provider_login_id = $2,
+			completed_at = $3, updated_at = $3, aggregation_failures = 0
+			WHERE id = $4 AND account_id = $5 AND environment = $6 AND `+banklink.RepairableSQL+` AND COALESCE(completed_at, 0) = $7`,
+			c.ProviderType, c.LoginID, micros(at), id, scope.AccountID, string(scope.Environment), repairOf)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		conn, err := connectionInTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		// Meld sends COMPLETED after a successful repair too.
+		return db.emit(ctx, tx, scope, at,
+			banklink.NewEvent(ctx, webhook.ConnectionCompleted, banklink.ConnectionPayload(conn)),
+			banklink.StatusChangeEvent(ctx, conn, banklink.ConnectionStatus(oldStatus), oldReason))
+	})
+	if err != nil && banklink.ErrorCode(err) != banklink.ENOTFOUND {
 		return nil, fmt.Errorf("repair connection: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return nil, err
 	}
 	conn, err := db.FindConnectionByID(ctx, scope, id)
 	if err != nil {
@@ -187,4 +223,55 @@ func (db *DB) RepairConnection(ctx context.Context, scope banklink.Scope, id str
 		return nil, banklink.Errorf(banklink.ECONFLICT, "Connection is %s and cannot be repaired with this link.", conn.Status)
 	}
 	return conn, nil
+}
+
+type demoted struct {
+	conn      *banklink.Connection
+	oldStatus banklink.ConnectionStatus
+	oldReason string
+}
+
+// demoteDuplicates makes the other live connections of conn's customer,
+// institution, provider and login PARTIALLY_ACTIVE/INACTIVE_DUPLICATE and
+// returns those whose status changed.
+func demoteDuplicates(ctx context.Context, tx *sql.Tx, conn *banklink.Connection, at time.Time) ([]demoted, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, status, status_reason FROM connections WHERE customer_id = $1 AND institution_id = $2
+		AND provider_type = $3 AND provider_login_id = $4 AND id <> $5 AND status NOT IN ('DELETED', 'IN_PROGRESS', 'EXPIRED') ORDER BY seq`,
+		conn.CustomerID, conn.InstitutionID, conn.ProviderType, conn.ProviderLoginID, conn.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []demoted
+	for rows.Next() {
+		var d demoted
+		var id, status string
+		if err := rows.Scan(&id, &status, &d.oldReason); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.oldStatus, d.conn = banklink.ConnectionStatus(status), &banklink.Connection{ID: id}
+		out = append(out, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	changed := out[:0]
+	for _, d := range out {
+		if d.oldStatus == banklink.StatusPartiallyActive && d.oldReason == "INACTIVE_DUPLICATE" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4`,
+			string(banklink.StatusPartiallyActive), "INACTIVE_DUPLICATE", micros(at), d.conn.ID); err != nil {
+			return nil, err
+		}
+		c, err := connectionInTx(ctx, tx, d.conn.ID)
+		if err != nil {
+			return nil, err
+		}
+		c.ActiveDuplicateConnectionID = conn.ID
+		d.conn = c
+		changed = append(changed, d)
+	}
+	return changed, nil
 }

@@ -63,6 +63,9 @@ type DB struct {
 	ck             *sql.DB
 	stopCk, ckDone chan struct{}
 
+	// events wakes this process's webhook workers after an emit.
+	events chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -173,7 +176,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{dialect: DialectOf(dsn), Now: time.Now}
+	db := &DB{dialect: DialectOf(dsn), Now: time.Now, events: make(chan struct{}, 1)}
 	var err error
 	switch db.dialect {
 	case Postgres:

@@ -44,6 +44,10 @@ func RunTests(t *testing.T, open Opener) {
 		{"AcceptRefresh", testAcceptRefresh},
 		{"Customers", testCustomers},
 		{"Investments", testInvestments},
+		{"WebhookProfiles", testWebhookProfiles},
+		{"EventsFollowChanges", testEventsFollowChanges},
+		{"ClaimDeliveries", testClaimDeliveries},
+		{"Redeliver", testRedeliver},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

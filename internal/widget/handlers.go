@@ -449,7 +449,7 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if w.Config.OnComplete != nil {
-		w.Config.OnComplete(wr.scope, conn.ID)
+		w.Config.OnComplete(r.Context(), wr.scope, conn.ID)
 	}
 	w.Log.Info("connection completed", "connection_id", conn.ID, "institution_id", in.ID, "provider", sess.ProviderType, "accounts", len(sess.Accounts))
 	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, sess.Accounts), "appRedirectUrl": conn.RedirectURL})

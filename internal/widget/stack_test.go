@@ -110,7 +110,7 @@ func newStack(t testing.TB) *stack {
 	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
 	st.widget, err = widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{
 		sandbox.ProviderType: sbx,
-	}, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: func(scope banklink.Scope, id string) { st.runner.Start(scope, id) }})
+	}, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,4 +243,6 @@ func (st *stack) send(method, path, body string, out any) (int, http.Header) {
 
 type refresher struct{ st *stack }
 
-func (r refresher) Start(scope banklink.Scope, id string) { r.st.runner.Start(scope, id) }
+func (r refresher) Start(ctx context.Context, scope banklink.Scope, id string) {
+	r.st.runner.Start(ctx, scope, id)
+}
