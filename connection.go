@@ -111,9 +111,10 @@ type ConnectionLifecycleStore interface {
 	// than minInterval ago, in which case it returns ERATELIMITED and the
 	// time when the next refresh will be accepted.
 	AcceptRefresh(ctx context.Context, scope Scope, id string, at time.Time, minInterval time.Duration) (next time.Time, err error)
-	// FindUnaggregated returns completed connections, of every account,
-	// whose first aggregation never finished (a restart cut it short).
-	FindUnaggregated(ctx context.Context, limit int) ([]*Connection, error)
+	// FindUnaggregated returns connections, of every account, completed
+	// before completedBefore whose first aggregation never finished (a
+	// crash or restart cut it short).
+	FindUnaggregated(ctx context.Context, completedBefore time.Time, limit int) ([]*Connection, error)
 	// AddOptionalProducts adds products to a connection's optional
 	// products. Returns ECONFLICT when the connection is DELETED.
 	AddOptionalProducts(ctx context.Context, scope Scope, id string, products []Product, at time.Time) (*Connection, error)

@@ -111,9 +111,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	w.Register(api)
 	api.Refresher = runner
-	if err := runner.Resume(ctx); err != nil {
+	// At start every unaggregated connection is this replica's to
+	// resume; later only those old enough that their aggregation must
+	// have died with another replica.
+	if err := runner.Resume(ctx, time.Now()); err != nil {
 		return fmt.Errorf("resume aggregations: %w", err)
 	}
+	go runner.ResumeEvery(bgCtx, time.Minute)
 	// Webhook delivery runs until the HTTP server and the aggregations
 	// that emit events have stopped, then finishes its in-flight attempts
 	// and gives back its leases.
@@ -172,6 +176,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer cancel()
 	log.Info("shutting down")
 	err = srv.Shutdown(shutdownCtx)
+	stopBackground()
 	runner.Wait()
 	stopDelivery()
 	<-delivered

@@ -72,7 +72,7 @@ func (r *Runner) Start(ctx context.Context, scope banklink.Scope, connectionID s
 			delete(r.inFlight, connectionID)
 			r.mu.Unlock()
 		}()
-		ctx, cancel := context.WithTimeout(banklink.WithRequestID(context.Background(), reqID), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(banklink.WithRequestID(context.Background(), reqID), JobTimeout)
 		defer cancel()
 		start := time.Now()
 		err := r.Aggregate(ctx, scope, connectionID)
@@ -172,11 +172,12 @@ func (r *Runner) fail(ctx context.Context, scope banklink.Scope, conn *banklink.
 	return errors.Join(cause, err)
 }
 
-// Resume starts the aggregations a restart cut short: completed
-// connections that were never aggregated. Aggregating is idempotent, so a
-// connection resumed by two replicas at once is stored once.
-func (r *Runner) Resume(ctx context.Context) error {
-	list, err := r.Store.FindUnaggregated(ctx, 1000)
+// Resume starts the aggregations a restart or a crash cut short:
+// connections completed before completedBefore that were never aggregated.
+// Aggregating is idempotent, so a connection resumed by two replicas at
+// once is stored once.
+func (r *Runner) Resume(ctx context.Context, completedBefore time.Time) error {
+	list, err := r.Store.FindUnaggregated(ctx, completedBefore, 1000)
 	if err != nil {
 		return err
 	}
@@ -185,4 +186,25 @@ func (r *Runner) Resume(ctx context.Context) error {
 		r.Start(ctx, banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}, c.ID)
 	}
 	return nil
+}
+
+// JobTimeout bounds one background aggregation.
+const JobTimeout = 2 * time.Minute
+
+// ResumeEvery runs Resume every interval until ctx ends, for connections
+// completed more than JobTimeout ago: their aggregation, wherever it ran,
+// has either finished or died with its replica.
+func (r *Runner) ResumeEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := r.Resume(ctx, r.Now().Add(-JobTimeout)); err != nil && ctx.Err() == nil {
+			r.Log.Warn("resume aggregations", slog.Any("err", err))
+		}
+	}
 }

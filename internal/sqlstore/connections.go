@@ -429,9 +429,10 @@ func (db *DB) AcceptRefresh(ctx context.Context, scope banklink.Scope, id string
 }
 
 // FindUnaggregated implements banklink.ConnectionLifecycleStore.
-func (db *DB) FindUnaggregated(ctx context.Context, limit int) ([]*banklink.Connection, error) {
+func (db *DB) FindUnaggregated(ctx context.Context, completedBefore time.Time, limit int) ([]*banklink.Connection, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+connectionColumns+connectionFrom+
-		` WHERE c.completed_at IS NOT NULL AND c.aggregated_at IS NULL AND c.status = $1 ORDER BY c.seq LIMIT `+strconv.Itoa(limit), string(banklink.StatusActive))
+		` WHERE c.completed_at IS NOT NULL AND c.completed_at < $1 AND c.aggregated_at IS NULL AND c.status = $2 ORDER BY c.seq LIMIT `+strconv.Itoa(limit),
+		micros(completedBefore), string(banklink.StatusActive))
 	if err != nil {
 		return nil, fmt.Errorf("find unaggregated: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/aggregation"
 	"banklink/internal/httpapi"
 	"banklink/internal/sandbox"
 )
@@ -358,7 +359,17 @@ func TestResumeUnaggregated(t *testing.T) {
 	if conn.SuccessfullyAggregatedAt != nil {
 		t.Fatal("aggregated without the hook")
 	}
-	if err := st.runner.Resume(t.Context()); err != nil {
+	// Another replica's periodic resume leaves a connection completed
+	// after its cutoff alone: its aggregation may still be running.
+	if err := st.runner.Resume(t.Context(), time.Now().Add(-aggregation.JobTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	st.runner.Wait()
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.SuccessfullyAggregatedAt != nil {
+		t.Fatal("resumed a connection completed after the cutoff")
+	}
+	if err := st.runner.Resume(t.Context(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	st.runner.Wait()
