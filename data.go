@@ -116,6 +116,12 @@ type AggregatedAccount struct {
 	// Holdings is the current snapshot, nil when not requested.
 	Holdings               []Holding
 	InvestmentTransactions []InvestmentTransaction
+	// NotShared marks an account the provider sees at the login but the
+	// customer has not shared with the app (one opened since linking). It
+	// carries no data; the first time one appears the connection becomes
+	// ACTIVE / NEW_ACCOUNTS_AVAILABLE, and a repair lets the customer
+	// share it.
+	NotShared bool
 }
 
 // AggregationRequest asks a provider for a connection's data.

@@ -80,6 +80,10 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 		}
 		out = append(out, agg)
 	}
+	if strings.HasPrefix(req.LoginID, "sbx_na_") {
+		out = append(out, banklink.AggregatedAccount{ProviderAccountID: req.LoginID + "_acc_new", Type: "DEPOSITORY", Subtype: "CD",
+			Name: "New Certificate of Deposit", Mask: "7777", NotShared: true})
+	}
 	return out, nil
 }
 

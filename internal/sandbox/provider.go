@@ -27,6 +27,10 @@ const (
 	UserDegraded      = "user_degraded"
 	UserReconnect     = "user_reconnect"
 	UserUnrecoverable = "user_unrecoverable"
+	// UserNewAccounts links normally; from its first aggregation on the
+	// bank reports one more account, opened since: the connection becomes
+	// ACTIVE / NEW_ACCOUNTS_AVAILABLE.
+	UserNewAccounts = "user_new_accounts"
 	MFACodeAnswer     = "1234"
 	MFAQuestionReply  = "rover"
 	// OAuthApproveCode is what the simulated bank's authorize page returns
@@ -89,6 +93,8 @@ func loginID(institutionID, username string) string {
 		return "sbx_rc_" + id
 	case UserUnrecoverable:
 		return "sbx_ur_" + id
+	case UserNewAccounts:
+		return "sbx_na_" + id
 	}
 	return "sbx_" + id
 }

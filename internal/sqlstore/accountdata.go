@@ -45,7 +45,12 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 		}
 		var updatedAccounts, txAccounts []webhook.FinancialAccount
 		seen := map[string]bool{}
+		var unshared []string
 		for _, a := range accounts {
+			if a.NotShared {
+				unshared = append(unshared, a.ProviderAccountID)
+				continue
+			}
 			seen[a.ProviderAccountID] = true
 			data, err := json.Marshal(accountData{Balances: a.Balances, Identifiers: a.Identifiers, Owners: a.Owners})
 			if err != nil {
@@ -130,12 +135,16 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 		if err != nil {
 			return err
 		}
+		announce, err := announceAccounts(ctx, tx, connectionID, unshared, at)
+		if err != nil {
+			return err
+		}
 		conn, err := connectionInTx(ctx, tx, connectionID)
 		if err != nil {
 			return err
 		}
 		var events []*banklink.Event
-		if conn.Status != banklink.ConnectionStatus(status) {
+		if conn.Status != banklink.ConnectionStatus(status) || conn.StatusReason != reason {
 			events = append(events, banklink.StatusChangeEvent(ctx, conn, banklink.ConnectionStatus(status), reason))
 		}
 		base := banklink.ConnectionPayload(conn)
@@ -157,6 +166,9 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 			if wantsTx {
 				withAccounts(webhook.TransactionsAggregated, txAccounts)
 			}
+		}
+		if announce {
+			events = append(events, banklink.NewEvent(ctx, webhook.NewAccountsAvailable, base))
 		}
 		return db.emit(ctx, tx, scope, at, events...)
 	})
@@ -446,4 +458,34 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 	}
 	return listQuery[banklink.Transaction]{cols: transactionColumns, from: transactionFrom, countFrom: countFrom, alias: "t", newestFirst: true,
 		scan: scanTransaction, key: func(t *banklink.Transaction) string { return t.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
+}
+
+// announceAccounts records unshared accounts not announced before and,
+// when there are any, marks an ACTIVE connection NEW_ACCOUNTS_AVAILABLE.
+// It reports whether to send the event.
+func announceAccounts(ctx context.Context, tx *sql.Tx, connectionID string, unshared []string, at time.Time) (bool, error) {
+	if len(unshared) == 0 {
+		return false, nil
+	}
+	var raw string
+	if err := tx.QueryRowContext(ctx, `SELECT announced_accounts FROM connections WHERE id = $1`, connectionID).Scan(&raw); err != nil {
+		return false, err
+	}
+	var announced []string
+	if err := json.Unmarshal([]byte(raw), &announced); err != nil {
+		return false, fmt.Errorf("decode announced accounts: %w", err)
+	}
+	fresh := false
+	for _, id := range unshared {
+		if !slices.Contains(announced, id) {
+			announced, fresh = append(announced, id), true
+		}
+	}
+	if !fresh {
+		return false, nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE connections SET announced_accounts = $1, updated_at = $2,
+		status_reason = CASE WHEN status = 'ACTIVE' AND status_reason = '' THEN 'NEW_ACCOUNTS_AVAILABLE' ELSE status_reason END
+		WHERE id = $3`, toJSON(announced), micros(at), connectionID)
+	return err == nil, err
 }

@@ -48,6 +48,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"EventsFollowChanges", testEventsFollowChanges},
 		{"ClaimDeliveries", testClaimDeliveries},
 		{"Redeliver", testRedeliver},
+		{"NewAccountsAvailable", testNewAccountsAvailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

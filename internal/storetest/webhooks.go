@@ -373,3 +373,31 @@ func testRedeliver(t *testing.T, s banklink.Store) {
 		t.Errorf("deliveries after redelivery = %d, want 3", len(all))
 	}
 }
+
+func testNewAccountsAvailable(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, inst := startOne(t, s)
+	_, err := s.CompleteConnection(ctx, scope, conn.ID, banklink.Completion{InstitutionID: inst.ID, ProviderType: "sandbox", LoginID: "sbx_1", At: time.Now()})
+	must(t, err)
+	opened := banklink.AggregatedAccount{ProviderAccountID: "new1", Type: "DEPOSITORY", Name: "New CD", NotShared: true}
+	for range 2 { // announced once
+		_, err = s.SaveAggregation(ctx, scope, conn.ID, []banklink.AggregatedAccount{aggAccount("a1"), opened}, false, t0)
+		must(t, err)
+	}
+	want := []webhook.EventType{webhook.ConnectionCompleted, webhook.ConnectionStatusChange,
+		webhook.ConnectionStatusChange, webhook.AccountsUpdated, webhook.TransactionsAggregated, webhook.NewAccountsAvailable,
+		webhook.AccountsUpdated, webhook.TransactionsAggregated}
+	if got := eventTypes(t, s, scope, banklink.EventFilter{}); !slices.Equal(got, want) {
+		t.Fatalf("events = %v\nwant     %v", got, want)
+	}
+	got, err := s.FindConnectionByID(ctx, scope, conn.ID)
+	must(t, err)
+	if got.Status != banklink.StatusActive || got.StatusReason != "NEW_ACCOUNTS_AVAILABLE" || !got.Repairable() {
+		t.Errorf("connection = %s / %s", got.Status, got.StatusReason)
+	}
+	accts, _, err := s.FindFinancialAccounts(ctx, scope, banklink.FinancialAccountFilter{ConnectionID: conn.ID, Limit: 10})
+	must(t, err)
+	if len(accts) != 1 {
+		t.Errorf("an unshared account was stored: %d accounts", len(accts))
+	}
+}

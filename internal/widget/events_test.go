@@ -153,3 +153,43 @@ func TestWebhookLifecycle(t *testing.T) {
 		t.Errorf("duplicate: %v %+v", types, last)
 	}
 }
+
+// TestNewAccountsAvailable: the bank reports an account opened since the
+// linking; the app hears about it once and a repair lets the customer
+// share it.
+func TestNewAccountsAvailable(t *testing.T) {
+	st := newStack(t)
+	sink := st.hookSink(t)
+	id := st.link(`{"externalCustomerId":"na","products":["BALANCES"]}`, sandbox.UserNewAccounts)
+	types, _ := sink.flush(t, st, id)
+	if !slices.Contains(types, webhook.NewAccountsAvailable) {
+		t.Fatalf("events = %v", types)
+	}
+	var conn struct {
+		Status       string
+		StatusReason *string
+	}
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.StatusReason == nil || *conn.StatusReason != "NEW_ACCOUNTS_AVAILABLE" {
+		t.Fatalf("connection = %+v", conn)
+	}
+	// A refresh sees the same account: no second announcement.
+	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := sink.flush(t, st, id)
+	n := 0
+	for _, e := range again {
+		if e == webhook.NewAccountsAvailable {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("NEW_ACCOUNTS_AVAILABLE sent %d times", n)
+	}
+	// ACTIVE with this reason is repairable.
+	var rep struct{ ConnectToken string }
+	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
+		t.Fatalf("repair: %d", status)
+	}
+}
