@@ -1,8 +1,9 @@
 // Command bench is banklink's loopback load harness. It starts the real
-// API (SQLite file, and PostgreSQL with -postgres) and the storage-free
-// baseline in this process on 127.0.0.1, drives each in turn with the same
-// closed-loop load, and prints throughput and latency with each target's
-// ratio to the baseline measured in the same run.
+// API (SQLite file, and PostgreSQL with -postgres: one replica, and two
+// replicas sharing the database) and the storage-free baseline in this
+// process on 127.0.0.1, drives each in turn with the same closed-loop load,
+// and prints throughput and latency with each target's ratio to the
+// baseline measured in the same run.
 //
 //	go run ./bench -duration 10s -concurrency 16
 //
@@ -37,8 +38,9 @@ import (
 )
 
 type target struct {
-	name    string
-	url     string
+	name string
+	// urls are the target's replicas; client w uses urls[w%len(urls)].
+	urls    []string
 	key     string
 	cleanup func()
 	// req builds request i of a client; nil means connect/start.
@@ -46,6 +48,9 @@ type target struct {
 	// want is the success status.
 	want int
 }
+
+// url is the replica client w talks to.
+func (t target) url(w int) string { return t.urls[w%len(t.urls)] }
 
 type result struct {
 	requests int
@@ -70,7 +75,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 16, "concurrent clients")
 	rounds := flag.Int("rounds", 2, "rounds; targets alternate within each round to cancel drift")
 	search := flag.Bool("search", true, "also measure GET /institutions (search over the 20,000-institution directory)")
-	pg := flag.String("postgres", "", "also measure PostgreSQL at this DSN (a throwaway database is created in it)")
+	pg := flag.String("postgres", "", "also measure PostgreSQL at this DSN, with one and with two replicas (use a throwaway database: the run writes rows into it)")
 	flag.Parse()
 	if *duration > 2*time.Minute {
 		log.Fatal("-duration is capped at 2m per target per round")
@@ -101,7 +106,18 @@ func main() {
 		}
 		defer pdb.Close()
 		p, _ := start(ctx, pdb, dir, "postgres")
-		targets = append(targets, p)
+		// A second replica as a separate deployment would run it: its own
+		// handle (connection pool), server and port on the same database,
+		// with the same signing secret and API key. Open migrates under
+		// goose's advisory lock, so it finds nothing to do.
+		pdb2, err := sqlstore.Open(ctx, *pg, sqlstore.Options{Migrate: true})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer pdb2.Close()
+		p2 := serve("postgres-2-replicas", handler(ctx, pdb2, pdb2), p.key)
+		p2.urls = append(slices.Clone(p.urls), p2.urls...)
+		targets = append(targets, p, p2)
 	}
 
 	results := map[string]*result{}
@@ -137,14 +153,10 @@ func main() {
 	}
 }
 
-// start serves the real API on db and, for SQLite, the baseline over the
-// same directory and key.
+// start loads the directory and an account into db and serves the real API
+// on it and the baseline over the same directory and key.
 func start(ctx context.Context, db *sqlstore.DB, dir []*banklink.Institution, name string) (real, base target) {
 	if err := db.UpsertInstitutions(ctx, dir); err != nil {
-		log.Fatal(err)
-	}
-	live := bsearch.NewLive(db)
-	if err := live.Refresh(ctx); err != nil {
 		log.Fatal(err)
 	}
 	acct := &banklink.Account{ID: banklink.NewID(), Name: "bench"}
@@ -155,15 +167,25 @@ func start(ctx context.Context, db *sqlstore.DB, dir []*banklink.Institution, na
 	if err := db.CreateAPIKey(ctx, k); err != nil {
 		log.Fatal(err)
 	}
+	real = serve(name, handler(ctx, db, db), plain)
+	base = serve("baseline", handler(ctx, db, &baseline.Store{Store: db, Key: k}), plain)
+	return real, base
+}
+
+// handler is the API on store, over a search index loaded from db, with the
+// bench's signing secret and configuration (the same for every server).
+func handler(ctx context.Context, db *sqlstore.DB, store banklink.Store) http.Handler {
+	live := bsearch.NewLive(db)
+	if err := live.Refresh(ctx); err != nil {
+		log.Fatal(err)
+	}
 	tokens, err := connecttoken.NewSigner("banklink", connecttoken.DefaultTTL, []byte(strings.Repeat("b", 32)))
 	if err != nil {
 		log.Fatal(err)
 	}
 	cfg := httpapi.Config{WidgetURL: "http://127.0.0.1/connect", MinEligibleInstitutions: 25,
 		Providers: map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}}
-	real = serve(name, httpapi.New(db, tokens, live, nil, cfg).Handler(), plain)
-	base = serve("baseline", httpapi.New(&baseline.Store{Store: db, Key: k}, tokens, live, nil, cfg).Handler(), plain)
-	return real, base
+	return httpapi.New(store, tokens, live, nil, cfg).Handler()
 }
 
 func serve(name string, h http.Handler, key string) target {
@@ -173,15 +195,16 @@ func serve(name string, h http.Handler, key string) target {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	return target{name: name, url: "http://" + ln.Addr().String(), key: key, cleanup: func() { srv.Close() }}
+	return target{name: name, urls: []string{"http://" + ln.Addr().String()}, key: key, cleanup: func() { srv.Close() }}
 }
 
 func run(t target, concurrency int, d time.Duration) result {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 10 * time.Second}
-	// Warm up: connections, caches, the JIT-free but cold database pages.
+	// Warm up every replica: connections, caches, the JIT-free but cold
+	// database pages.
 	warm := time.Now().Add(time.Second)
 	for i := 0; time.Now().Before(warm); i++ {
-		once(client, t, 0, i)
+		once(client, t, i%len(t.urls), i)
 	}
 	var mu sync.Mutex
 	res := result{}
@@ -218,9 +241,10 @@ func once(c *http.Client, t target, w, i int) bool {
 	if t.req != nil {
 		req = t.req(w, i)
 	} else {
-		// A pool of 500 customers per client: most starts reuse a
-		// customer, some create one, as in a real app.
-		req, _ = http.NewRequest(http.MethodPost, t.url+"/bank-linking/connect/start", bytes.NewBufferString(fmt.Sprintf(body, fmt.Sprintf("bench-%d-%d", w, i%500))))
+		// A pool of 500 customers per client and target (targets may
+		// share a database): most starts reuse a customer, some create
+		// one, as in a real app.
+		req, _ = http.NewRequest(http.MethodPost, t.url(w)+"/bank-linking/connect/start", bytes.NewBufferString(fmt.Sprintf(body, fmt.Sprintf("bench-%s-%d-%d", t.name, w, i%500))))
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "BASIC "+t.key)
@@ -254,7 +278,7 @@ func searchTarget(t target) target {
 	t.name += " GET /institutions"
 	t.want = http.StatusOK
 	t.req = func(w, i int) *http.Request {
-		r, _ := http.NewRequest(http.MethodGet, t.url+"/institutions?"+searchQueries[(w+i)%len(searchQueries)], nil)
+		r, _ := http.NewRequest(http.MethodGet, t.url(w)+"/institutions?"+searchQueries[(w+i)%len(searchQueries)], nil)
 		return r
 	}
 	return t

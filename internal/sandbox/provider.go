@@ -30,9 +30,9 @@ const (
 	// UserNewAccounts links normally; from its first aggregation on the
 	// bank reports one more account, opened since: the connection becomes
 	// ACTIVE / NEW_ACCOUNTS_AVAILABLE.
-	UserNewAccounts = "user_new_accounts"
-	MFACodeAnswer     = "1234"
-	MFAQuestionReply  = "rover"
+	UserNewAccounts  = "user_new_accounts"
+	MFACodeAnswer    = "1234"
+	MFAQuestionReply = "rover"
 	// OAuthApproveCode is what the simulated bank's authorize page returns
 	// when the customer approves.
 	OAuthApproveCode = "sandbox-approved"
