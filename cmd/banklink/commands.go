@@ -18,6 +18,7 @@ import (
 	"banklink/internal/config"
 	"banklink/internal/httpapi"
 	"banklink/internal/sandbox"
+	"banklink/internal/redact"
 	"banklink/internal/sqlstore"
 )
 
@@ -32,7 +33,8 @@ func newLogger(cfg *config.Config, w io.Writer) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return nil, fmt.Errorf("-log-level %q: %w", cfg.LogLevel, err)
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	// Secrets never reach the log, whatever a caller passes.
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redact.ReplaceAttr}
 	switch cfg.LogFormat {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
