@@ -415,66 +415,51 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now, leaseUntil
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	var out []*banklink.Delivery
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		out = nil
-		sel := claimable + strconv.Itoa(limit)
-		if db.dialect == Postgres {
-			// SKIP LOCKED: replicas claiming at once take different rows
-			// instead of queueing on each other's.
-			sel += ` FOR UPDATE OF d SKIP LOCKED`
-		}
-		rows, err := tx.QueryContext(ctx, sel, micros(now))
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
-			return err
-		}
-		var c conds
-		c.add("lease_owner = ?", owner)
-		c.add("lease_until = ?", micros(leaseUntil))
-		in := make([]string, len(ids))
-		for i, id := range ids {
-			c.args = append(c.args, id)
-			in[i] = "$" + strconv.Itoa(len(c.args))
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET `+strings.Join(c.where, ", ")+` WHERE id IN (`+strings.Join(in, ", ")+`)`, c.args...); err != nil {
-			return err
-		}
-		for i := range in {
-			in[i] = "$" + strconv.Itoa(i+1)
-		}
-		rows, err = tx.QueryContext(ctx, `SELECT `+deliveryColumns+`, `+eventColumns+`, `+profileColumns+`
-			FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq JOIN webhook_profiles wp ON wp.id = d.profile_id
-			WHERE d.id IN (`+strings.Join(in, ", ")+`) ORDER BY d.next_attempt_at, d.event_seq`, c.args[2:]...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanClaimed(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
-		return rows.Err()
-	})
+	// One autocommitted statement leases the rows: a claim is on the
+	// path of every delivery, and each extra round trip or explicit
+	// transaction showed up directly in outbox throughput.
+	sel := claimable + strconv.Itoa(limit)
+	if db.dialect == Postgres {
+		// SKIP LOCKED: replicas claiming at once take different rows
+		// instead of queueing on each other's.
+		sel += ` FOR UPDATE OF d SKIP LOCKED`
+	}
+	rows, err := db.w.QueryContext(ctx, `UPDATE webhook_deliveries SET lease_owner = $2, lease_until = $3 WHERE id IN (`+
+		sel+`) RETURNING id`, micros(now), owner, micros(leaseUntil))
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	return out, nil
+	var ids []any
+	var in []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		ids = append(ids, id)
+		in = append(in, "$"+strconv.Itoa(len(ids)))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	rows, err = db.w.QueryContext(ctx, `SELECT `+deliveryColumns+`, `+eventColumns+`, `+profileColumns+`
+		FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq JOIN webhook_profiles wp ON wp.id = d.profile_id
+		WHERE d.id IN (`+strings.Join(in, ", ")+`) ORDER BY d.next_attempt_at, d.event_seq`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*banklink.Delivery
+	for rows.Next() {
+		d, err := scanClaimed(rows)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // scanClaimed reads a delivery joined with its event and profile.

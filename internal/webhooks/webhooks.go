@@ -152,49 +152,53 @@ func (d *Deliverer) record(results <-chan finished) {
 }
 
 // Run delivers until ctx ends, then lets in-flight attempts finish, records
-// them and gives back its leases.
+// them and gives back its leases (including those claimed but not yet
+// started).
+//
+// Claims prefetch: a claim is a commit, so the dispatcher claims a batch
+// whenever half the queue is free instead of one delivery per free
+// worker. A queued delivery waits at most one attempt (Timeout) before a
+// worker takes it, well inside its lease (2 × Timeout + 1 s).
 func (d *Deliverer) Run(ctx context.Context) {
 	results := make(chan finished, 2*d.cfg.Workers)
 	recorded := make(chan struct{})
 	go func() { defer close(recorded); d.record(results) }()
+	jobs := make(chan *banklink.Delivery, d.cfg.Workers)
+	done := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	free := make(chan struct{}, d.cfg.Workers)
 	for range d.cfg.Workers {
-		free <- struct{}{}
+		wg.Go(func() {
+			for del := range jobs {
+				if ctx.Err() != nil {
+					continue // shutting down: released below, unsent
+				}
+				id, o := d.deliver(context.WithoutCancel(ctx), del)
+				results <- finished{id, o}
+				select {
+				case done <- struct{}{}:
+				default:
+				}
+			}
+		})
 	}
-	done := make(chan struct{}, d.cfg.Workers)
 	tick := time.NewTicker(d.cfg.Poll)
 	defer tick.Stop()
 	for ctx.Err() == nil {
-		n := len(free)
-		if n > 0 {
-			list, err := d.Store.ClaimDeliveries(ctx, d.owner, d.Now(), d.Now().Add(d.Lease()), n)
+		room := cap(jobs) - len(jobs)
+		if room >= max(1, d.cfg.Workers/2) {
+			list, err := d.Store.ClaimDeliveries(ctx, d.owner, d.Now(), d.Now().Add(d.Lease()), room)
 			if err != nil && ctx.Err() == nil {
 				d.Log.Warn("claim webhook deliveries", slog.Any("err", err))
 			}
 			for _, del := range list {
-				<-free
-				wg.Go(func() {
-					defer func() {
-						free <- struct{}{}
-						select {
-						case done <- struct{}{}:
-						default:
-						}
-					}()
-					id, o := d.deliver(context.WithoutCancel(ctx), del)
-					results <- finished{id, o}
-				})
+				jobs <- del // only this loop sends, and there is room
 			}
-			if len(list) == n {
-				// A full batch: more are probably due. Claim again when
-				// half the workers are free, so one claim serves many
-				// deliveries instead of one each.
-				for len(free) < max(1, d.cfg.Workers/2) && ctx.Err() == nil {
-					select {
-					case <-ctx.Done():
-					case <-done:
-					}
+			if len(list) == room {
+				// More are probably due: claim again once workers have
+				// made room.
+				select {
+				case <-ctx.Done():
+				case <-done:
 				}
 				continue
 			}
@@ -206,6 +210,7 @@ func (d *Deliverer) Run(ctx context.Context) {
 		case <-done:
 		}
 	}
+	close(jobs)
 	wg.Wait()
 	close(results)
 	<-recorded
