@@ -47,6 +47,12 @@ type Connection struct {
 	AllowRedirect    bool
 	RedirectURL      string
 	RoutingProfile   string
+	// RequestedProvider is the provider connect/start named (bypassing
+	// routing), empty to let routing choose.
+	RequestedProvider string
+	// RoutingDecision is how the connection's provider was chosen; set on
+	// completion.
+	RoutingDecision *RoutingDecision
 
 	Status       ConnectionStatus
 	StatusReason string

@@ -1,6 +1,9 @@
 package banklink
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Institution types.
 const (
@@ -160,3 +163,37 @@ func (in *Institution) SupportsAny(providers []string) bool {
 	}
 	return slices.ContainsFunc(providers, func(p string) bool { _, ok := in.Providers[p]; return ok })
 }
+
+// RoutingDecision records which provider serves a connection and why: the
+// provider chosen, the rule that chose it, and every provider passed over
+// with its reason. It is stored on the connection so an operator can
+// answer "why did this customer get that aggregator?".
+type RoutingDecision struct {
+	Provider string        `json:"provider"`
+	Reason   string        `json:"reason"`
+	Skipped  []RoutingSkip `json:"skipped,omitempty"`
+	// Profile names the routing profile applied.
+	Profile string    `json:"profile,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// RoutingSkip is a provider the decision passed over.
+type RoutingSkip struct {
+	Provider string `json:"provider"`
+	Reason   string `json:"reason"`
+}
+
+// Routing reasons.
+const (
+	RouteExplicit  = "EXPLICIT_PROVIDER" // connect/start named the provider
+	RouteForced    = "INSTITUTION_RULE"  // a per-institution rule forces it
+	RouteWaterfall = "WATERFALL"         // the first eligible in order
+	RouteDegraded  = "ALL_FAILING"       // every candidate is failing; the first is tried
+	SkipDisabled   = "NOT_ENABLED"       // not enabled for this environment
+	SkipNoCoverage = "INSTITUTION_NOT_SUPPORTED"
+	SkipProducts   = "PRODUCTS_NOT_SUPPORTED"
+	SkipRedirect   = "REDIRECT_NOT_ALLOWED"
+	SkipExcluded   = "EXCLUDED_BY_RULE"
+	SkipUnhealthy  = "RECENT_FAILURES"
+	SkipDown       = "INSTITUTION_DOWN"
+)

@@ -33,7 +33,9 @@ type ConnectSession struct {
 	MFA           *MFAChallenge
 	Accounts      []ProviderAccount
 	Failures      int
-	UpdatedAt     time.Time
+	// Routing is the decision behind ProviderType.
+	Routing   *RoutingDecision
+	UpdatedAt time.Time
 }
 
 // Completion records how a connection completed in the widget.
@@ -42,6 +44,8 @@ type Completion struct {
 	ProviderType  string
 	LoginID       string
 	At            time.Time
+	// Routing is the decision that picked ProviderType.
+	Routing *RoutingDecision
 }
 
 // ConnectSessionStore keeps widget sessions and completes connections.

@@ -18,6 +18,7 @@ type Store interface {
 	InvestmentStore
 	IdempotencyStore
 	WebhookStore
+	ProviderHealthStore
 	ConnectionLifecycleStore
 	InstitutionStore
 	SecretStore
@@ -123,4 +124,15 @@ type IdempotencyStore interface {
 	// AbandonIdempotent releases a claimed key (the request failed in a
 	// way a retry may fix).
 	AbandonIdempotent(ctx context.Context, scope Scope, key string) error
+}
+
+// ProviderHealthStore remembers recent outcomes of logins and aggregations
+// per provider and institution, shared by every replica, so routing can
+// avoid a pair that keeps failing.
+type ProviderHealthStore interface {
+	// RecordProviderAttempt records one outcome. Failures carry a reason.
+	RecordProviderAttempt(ctx context.Context, provider, institutionID string, ok bool, reason string, at time.Time) error
+	// ProviderFailures counts the failures since the pair's last success
+	// and after since, with the latest failure's reason.
+	ProviderFailures(ctx context.Context, provider, institutionID string, since time.Time) (n int, lastReason string, err error)
 }

@@ -92,12 +92,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if cfg.Metrics {
 		api.Metrics = metrics.New()
 	}
-	providers := map[string]banklink.InteractiveLogin{
-		sandbox.ProviderType: &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"},
-	}
 	sbx := &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"}
-	providers[sandbox.ProviderType] = sbx
-	runner := aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx}, log)
+	sbxB := sandbox.NewB()
+	providers := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
+	runner := aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}, log)
 	runner.Metrics = api.Metrics
 	defer runner.Wait()
 	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start,

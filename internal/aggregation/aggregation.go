@@ -136,6 +136,7 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 			Institution: inst, LoginID: conn.ProviderLoginID, AccountIDs: chosen, Products: products, Since: p.since, Now: now,
 		})
 		r.Metrics.ObserveProvider(conn.ProviderType, "aggregate", err, time.Since(start))
+		r.recordHealth(ctx, conn, err)
 		if err != nil {
 			return r.fail(ctx, scope, conn, err)
 		}
@@ -206,5 +207,22 @@ func (r *Runner) ResumeEvery(ctx context.Context, interval time.Duration) {
 		if err := r.Resume(ctx, r.Now().Add(-JobTimeout)); err != nil && ctx.Err() == nil {
 			r.Log.Warn("resume aggregations", slog.Any("err", err))
 		}
+	}
+}
+
+// recordHealth feeds health-aware routing with an aggregation's outcome:
+// only failures on the provider's or institution's side count.
+func (r *Runner) recordHealth(ctx context.Context, conn *banklink.Connection, err error) {
+	ok, reason := err == nil, ""
+	if pe, isPE := errors.AsType[*banklink.ProviderError](err); isPE {
+		if pe.Reason != banklink.LoginInstitutionDown && pe.Reason != banklink.LoginProviderDown {
+			return
+		}
+		reason = pe.Reason
+	} else if err != nil {
+		return
+	}
+	if rerr := r.Store.RecordProviderAttempt(ctx, conn.ProviderType, conn.InstitutionID, ok, reason, r.Now()); rerr != nil {
+		r.Log.Warn("record provider attempt", slog.Any("err", rerr))
 	}
 }

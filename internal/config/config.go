@@ -70,7 +70,7 @@ func Default() Config {
 		TokenTTL:                3 * time.Hour,
 		TokenIssuer:             "banklink",
 		MinEligibleInstitutions: 25,
-		SandboxProviders:        []string{"sandbox"},
+		SandboxProviders:        []string{"sandbox", "sandbox-b"},
 		DirectorySize:           20000,
 		DirectorySeed:           20261124,
 		DirectoryRefresh:        10 * time.Second,

@@ -29,6 +29,9 @@ type ConnectStartRequest struct {
 		AllowRedirect *bool `json:"allowRedirect"`
 	} `json:"accountPreferenceOverride"`
 	RedirectURL *string `json:"redirectUrl"`
+	// ServiceProvider names the provider to use, bypassing routing
+	// (e.g. "SANDBOX_B"); omit it to let routing choose.
+	ServiceProvider *string `json:"serviceProvider"`
 }
 
 // ConnectStartResponse is the 201 body. The first five fields are Meld's;
@@ -63,6 +66,7 @@ type connectStart struct {
 	search        string
 	allowRedirect bool
 	redirectURL   string
+	provider      string
 }
 
 func validateConnectStart(req *ConnectStartRequest) (*connectStart, error) {
@@ -116,6 +120,11 @@ func validateConnectStart(req *ConnectStartRequest) (*connectStart, error) {
 	if req.RedirectURL != nil {
 		if out.redirectURL, err = validateRedirectURL(*req.RedirectURL); err != nil {
 			return nil, err
+		}
+	}
+	if req.ServiceProvider != nil {
+		if out.provider = providerTypeOf(*req.ServiceProvider); out.provider == "" {
+			return nil, banklink.FieldErrorf("serviceProvider", "must not be empty; omit it to let routing choose")
 		}
 	}
 	return &out, nil
@@ -179,6 +188,16 @@ func (s *Server) StartConnection(ctx context.Context, scope banklink.Scope, body
 	if len(providers) == 0 {
 		return nil, banklink.Errorf(banklink.ENOTSUPPORTED, "No service provider is enabled for the %s environment; enable one in the configuration (see docs/operations.md).", scope.Environment)
 	}
+	if req.provider != "" {
+		if !slices.Contains(providers, req.provider) {
+			var names []string
+			for _, p := range providers {
+				names = append(names, ProviderWireName(p))
+			}
+			return nil, banklink.FieldErrorf("serviceProvider", "%s is not enabled for %s keys; enabled: %s", truncate(ProviderWireName(req.provider), 40), scope.Environment, strings.Join(names, ", "))
+		}
+		providers = []string{req.provider}
+	}
 	elig := banklink.Eligibility{
 		Products:      banklink.NewProductSet(req.products...),
 		Regions:       req.regions,
@@ -210,7 +229,7 @@ func (s *Server) StartConnection(ctx context.Context, scope banklink.Scope, body
 		ID: banklink.NewID(), AccountID: scope.AccountID, Environment: scope.Environment,
 		InstitutionID: req.institutionID, InstitutionSearchString: req.search,
 		Products: req.products, OptionalProducts: req.optional, Regions: req.regions,
-		AllowRedirect: req.allowRedirect, RedirectURL: req.redirectURL, RoutingProfile: DefaultRoutingProfile,
+		AllowRedirect: req.allowRedirect, RedirectURL: req.redirectURL, RoutingProfile: DefaultRoutingProfile, RequestedProvider: req.provider,
 		Status: banklink.StatusInProgress, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(banklink.ConnectionCompletionWindow),
 	}
 	if err := s.Store.StartConnection(ctx, cust, conn); err != nil {

@@ -31,6 +31,37 @@ type ConnectionJSON struct {
 	SuccessfullyAggregatedAt    *string            `json:"successfullyAggregatedAt"`
 	DuplicateConnectionIDs      []string           `json:"duplicateConnectionIds"`
 	ActiveDuplicateConnectionID *string            `json:"activeDuplicateConnectionId"`
+	// RequestedServiceProvider is the provider connect/start named.
+	RequestedServiceProvider *string `json:"requestedServiceProvider,omitempty"`
+	// RoutingDecision says which provider routing chose and why.
+	RoutingDecision *RoutingDecisionJSON `json:"routingDecision,omitempty"`
+}
+
+// RoutingDecisionJSON is a connection's routing decision on the wire, with
+// provider names in Meld's form (SANDBOX_B).
+type RoutingDecisionJSON struct {
+	ServiceProvider string            `json:"serviceProvider"`
+	Reason          string            `json:"reason"`
+	Skipped         []RoutingSkipJSON `json:"skipped"`
+	DecidedAt       string            `json:"decidedAt"`
+}
+
+// RoutingSkipJSON is a provider routing passed over.
+type RoutingSkipJSON struct {
+	ServiceProvider string `json:"serviceProvider"`
+	Reason          string `json:"reason"`
+}
+
+func routingDecisionJSON(d *banklink.RoutingDecision) *RoutingDecisionJSON {
+	if d == nil {
+		return nil
+	}
+	out := &RoutingDecisionJSON{ServiceProvider: ProviderWireName(d.Provider), Reason: d.Reason, Skipped: []RoutingSkipJSON{},
+		DecidedAt: d.At.UTC().Format(TimestampFormat)}
+	for _, s := range d.Skipped {
+		out.Skipped = append(out.Skipped, RoutingSkipJSON{ServiceProvider: ProviderWireName(s.Provider), Reason: s.Reason})
+	}
+	return out
 }
 
 func timePtr(t *time.Time) *string {
@@ -53,6 +84,11 @@ func connectionJSON(c *banklink.Connection, now time.Time) ConnectionJSON {
 		SuccessfullyAggregatedAt:    timePtr(c.AggregatedAt),
 		DuplicateConnectionIDs:      c.DuplicateConnectionIDs,
 		ActiveDuplicateConnectionID: strPtr(c.ActiveDuplicateConnectionID),
+		RoutingDecision:             routingDecisionJSON(c.RoutingDecision),
+	}
+	if c.RequestedProvider != "" {
+		p := ProviderWireName(c.RequestedProvider)
+		out.RequestedServiceProvider = &p
 	}
 	if out.Regions == nil {
 		out.Regions = []banklink.Region{}

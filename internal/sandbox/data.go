@@ -31,7 +31,7 @@ func money(v float64) float64 { return math.Round(v*100) / 100 }
 
 // Aggregate implements banklink.Aggregator.
 func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationRequest) ([]banklink.AggregatedAccount, error) {
-	if isDown(req.Institution) {
+	if p.isDown(req.Institution) {
 		return nil, downError()
 	}
 	switch {
@@ -44,10 +44,10 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 		return nil, &banklink.ProviderError{Reason: banklink.LoginInvalidCredentials, DisplayMessage: "The institution asks the customer to log in again."}
 	}
 	// Only what was asked for and what the institution supports.
-	want := banklink.NewProductSet(req.Products...) & banklink.NewProductSet(req.Institution.Providers[ProviderType].Products...)
+	want := banklink.NewProductSet(req.Products...) & banklink.NewProductSet(req.Institution.Providers[p.Type()].Products...)
 	canadian := isCanadian(req.Institution)
 	var out []banklink.AggregatedAccount
-	for _, a := range Accounts(req.Institution, req.LoginID) {
+	for _, a := range accounts(req.Institution, req.LoginID, p.Type()) {
 		if len(req.AccountIDs) > 0 && !slices.Contains(req.AccountIDs, a.ID) {
 			continue
 		}

@@ -21,6 +21,28 @@ import (
 // ProviderType is the provider type name of the built-in sandbox provider.
 const ProviderType = "sandbox"
 
+// ProviderTypeB is a second built-in sandbox aggregator, so routing and
+// failover are real: it covers a different set of institutions (about a
+// third of them, never brokerages or OAuth banks, and Sandbox Down Bank,
+// where it is healthy), supports no investment products, and never asks
+// for MFA.
+const ProviderTypeB = "sandbox-b"
+
+// coverB adds sandbox-b's coverage of in, derived from the sandbox's.
+func coverB(in *banklink.Institution, providerInstitutionID string) {
+	a := in.Providers[ProviderType]
+	if in.Type == banklink.InstitutionBrokerage || a.Redirect {
+		return
+	}
+	var products []banklink.Product
+	for _, p := range a.Products {
+		if p != banklink.InvestmentHoldings && p != banklink.InvestmentTransactions {
+			products = append(products, p)
+		}
+	}
+	in.Providers[ProviderTypeB] = banklink.ProviderInstitution{ProviderInstitutionID: providerInstitutionID, Products: products, Health: banklink.HealthHealthy}
+}
+
 // DefaultDirectorySize is how many institutions Directory generates by
 // default: about the size of a real aggregator's directory, so search and
 // picker performance is measured at realistic scale.
@@ -91,6 +113,10 @@ func TestInstitutions() []*banklink.Institution {
 				Health:                health,
 			}},
 		}
+		switch d.id {
+		case TestBankID, TestCreditUnionID, TestDownBankID:
+			coverB(out[i], "sbb_test_"+strconv.Itoa(i+1))
+		}
 	}
 	return out
 }
@@ -133,6 +159,9 @@ func Directory(seed uint64, n int) []*banklink.Institution {
 		p := in.Providers[ProviderType]
 		p.ProviderInstitutionID = "sbx_" + strconv.Itoa(i+1)
 		in.Providers[ProviderType] = p
+		if i%3 == 0 {
+			coverB(in, "sbb_"+strconv.Itoa(i+1))
+		}
 		out = append(out, in)
 	}
 	return out

@@ -53,6 +53,7 @@ func TestDirectorySize(t *testing.T) {
 func TestDirectoryWellFormed(t *testing.T) {
 	dir := Directory(DefaultSeed, DefaultDirectorySize)
 	ids, keys, names := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	covered := 0
 	for i, in := range dir {
 		where := fmt.Sprintf("institution %d (%q)", i, in.Name)
 		if len(in.ID) != banklink.IDLength || !banklink.IsBase58(in.ID) {
@@ -83,8 +84,19 @@ func TestDirectoryWellFormed(t *testing.T) {
 			}
 		}
 		p, ok := in.Providers[ProviderType]
-		if !ok || len(in.Providers) != 1 {
-			t.Errorf("%s: providers %v, want only %q", where, in.Providers, ProviderType)
+		if !ok {
+			t.Errorf("%s: providers %v, want %q", where, in.Providers, ProviderType)
+		}
+		// sandbox-b covers a subset: never brokerages, OAuth banks or
+		// investment products.
+		if b, ok := in.Providers[ProviderTypeB]; ok {
+			covered++
+			if in.Type == banklink.InstitutionBrokerage || p.Redirect || b.Redirect ||
+				banklink.NewProductSet(b.Products...).Has(banklink.InvestmentHoldings) || len(in.Providers) != 2 {
+				t.Errorf("%s: sandbox-b coverage %v", where, b)
+			}
+		} else if len(in.Providers) != 1 {
+			t.Errorf("%s: providers %v", where, in.Providers)
 		}
 		if len(p.Products) == 0 {
 			t.Errorf("%s: no products", where)
@@ -107,6 +119,9 @@ func TestDirectoryWellFormed(t *testing.T) {
 				t.Errorf("%s: domain %q", where, in.Domain)
 			}
 		}
+	}
+	if covered < len(dir)/5 || covered > len(dir)/2 {
+		t.Errorf("sandbox-b covers %d of %d institutions, want about a third", covered, len(dir))
 	}
 }
 

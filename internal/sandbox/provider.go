@@ -44,15 +44,25 @@ type Provider struct {
 	// AuthorizeURL is the simulated bank's OAuth page, served by banklink
 	// itself (for example http://127.0.0.1:8080/connect/sandbox/authorize).
 	AuthorizeURL string
+	// Kind is ProviderType (the default when empty) or ProviderTypeB.
+	Kind string
 }
+
+// NewB returns the second sandbox aggregator, sandbox-b.
+func NewB() *Provider { return &Provider{Kind: ProviderTypeB} }
 
 var _ banklink.InteractiveLogin = (*Provider)(nil)
 
 // Type implements banklink.Provider.
-func (p *Provider) Type() string { return ProviderType }
+func (p *Provider) Type() string {
+	if p.Kind == "" {
+		return ProviderType
+	}
+	return p.Kind
+}
 
-func isDown(in *banklink.Institution) bool {
-	pi, ok := in.Providers[ProviderType]
+func (p *Provider) isDown(in *banklink.Institution) bool {
+	pi, ok := in.Providers[p.Type()]
 	return ok && pi.Health == banklink.HealthDown
 }
 
@@ -63,10 +73,10 @@ func downError() error {
 
 // StartLogin implements banklink.InteractiveLogin.
 func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (banklink.LoginStart, error) {
-	if isDown(req.Institution) {
+	if p.isDown(req.Institution) {
 		return banklink.LoginStart{}, downError()
 	}
-	if pi := req.Institution.Providers[ProviderType]; pi.Redirect {
+	if pi := req.Institution.Providers[p.Type()]; pi.Redirect {
 		return banklink.LoginStart{RedirectURL: p.AuthorizeURL + "?" + url.Values{
 			"institution": {req.Institution.Name},
 			"return":      {req.CallbackURL},
@@ -101,7 +111,7 @@ func loginID(institutionID, username string) string {
 
 // SubmitCredentials implements banklink.InteractiveLogin.
 func (p *Provider) SubmitCredentials(ctx context.Context, req banklink.LoginRequest) (*banklink.LoginStep, error) {
-	if isDown(req.Institution) {
+	if p.isDown(req.Institution) {
 		return nil, downError()
 	}
 	user := strings.TrimSpace(req.Credentials["username"])
@@ -111,6 +121,10 @@ func (p *Provider) SubmitCredentials(ctx context.Context, req banklink.LoginRequ
 			DisplayMessage: "The username or password is incorrect. Check them and try again."}
 	}
 	id := loginID(req.Institution.ID, user)
+	if p.Type() == ProviderTypeB && strings.HasPrefix(user, "user_mfa_") {
+		// sandbox-b trusts the device: no challenge.
+		return p.success(req, id), nil
+	}
 	switch user {
 	case UserLocked:
 		return nil, &banklink.ProviderError{Reason: banklink.LoginLocked,
@@ -169,17 +183,21 @@ func (p *Provider) CompleteRedirect(ctx context.Context, req banklink.LoginReque
 }
 
 func (p *Provider) success(req banklink.LoginRequest, id string) *banklink.LoginStep {
-	return &banklink.LoginStep{LoginID: id, Accounts: Accounts(req.Institution, id)}
+	return &banklink.LoginStep{LoginID: id, Accounts: accounts(req.Institution, id, p.Type())}
 }
 
 // Accounts lists the accounts a sandbox login holds at an institution:
 // deterministic for the login, shaped by what the institution supports.
 func Accounts(in *banklink.Institution, loginID string) []banklink.ProviderAccount {
+	return accounts(in, loginID, ProviderType)
+}
+
+func accounts(in *banklink.Institution, loginID, providerType string) []banklink.ProviderAccount {
 	sum := sha256.Sum256([]byte(loginID))
 	mask := func(i int) string {
 		return fmt.Sprintf("%04d", binary.BigEndian.Uint16(sum[2*i:])%10000)
 	}
-	products := banklink.NewProductSet(in.Providers[ProviderType].Products...)
+	products := banklink.NewProductSet(in.Providers[providerType].Products...)
 	var out []banklink.ProviderAccount
 	add := func(name, typ, sub string) {
 		i := len(out)

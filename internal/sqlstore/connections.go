@@ -38,8 +38,8 @@ const (
 		RETURNING seq, id, status, created_at`
 	insertConnectionSQL = `INSERT INTO connections (id, account_id, environment, customer_id, institution_id,
 		institution_search_string, products, optional_products, regions, allow_redirect, redirect_url, routing_profile,
-		status, status_reason, created_at, updated_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING seq`
+		status, status_reason, created_at, updated_at, expires_at, requested_provider)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING seq`
 )
 
 // hotWrites are prepared once at Open.
@@ -104,6 +104,7 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 			conn.InstitutionSearchString, toJSON(nonNil(conn.Products)), toJSON(nonNil(conn.OptionalProducts)), toJSON(nonNil(conn.Regions)),
 			conn.AllowRedirect, conn.RedirectURL, conn.RoutingProfile,
 			string(conn.Status), conn.StatusReason, micros(conn.CreatedAt), micros(conn.UpdatedAt), micros(conn.ExpiresAt),
+			conn.RequestedProvider,
 		).Scan(&seq)
 		if isUniqueViolation(err) {
 			return banklink.Errorf(banklink.ECONFLICT, "Connection %s already exists.", conn.ID)
@@ -126,7 +127,7 @@ func nonNil[T any](s []T) []T {
 const connectionColumns = `c.seq, c.id, c.account_id, c.environment, c.customer_id, cu.external_id, c.institution_id, i.name,
 	c.institution_search_string, c.products, c.optional_products, c.regions, c.allow_redirect, c.redirect_url,
 	c.routing_profile, c.status, c.status_reason, c.created_at, c.updated_at, c.expires_at,
-	c.provider_type, c.provider_login_id, c.completed_at, c.aggregated_at`
+	c.provider_type, c.provider_login_id, c.completed_at, c.aggregated_at, c.requested_provider, c.routing_decision`
 
 const connectionFrom = ` FROM connections c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN institutions i ON i.id = c.institution_id`
 
@@ -136,11 +137,18 @@ func scanConnection(row scanner) (*banklink.Connection, error) {
 	var env, status, products, optional, regions string
 	var instID, instName sql.NullString
 	var completed, aggregated sql.NullInt64
+	var routing string
 	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.CustomerID, &c.ExternalCustomerID, &instID, &instName,
 		&c.InstitutionSearchString, &products, &optional, &regions, &c.AllowRedirect, &c.RedirectURL,
 		&c.RoutingProfile, &status, &c.StatusReason, &created, &updated, &expires,
-		&c.ProviderType, &c.ProviderLoginID, &completed, &aggregated); err != nil {
+		&c.ProviderType, &c.ProviderLoginID, &completed, &aggregated, &c.RequestedProvider, &routing); err != nil {
 		return nil, err
+	}
+	if routing != "" {
+		c.RoutingDecision = &banklink.RoutingDecision{}
+		if err := json.Unmarshal([]byte(routing), c.RoutingDecision); err != nil {
+			return nil, fmt.Errorf("decode routing decision of %s: %w", c.ID, err)
+		}
 	}
 	c.CompletedAt, c.AggregatedAt = fromNullMicros(completed), fromNullMicros(aggregated)
 	c.Key = seqKey(seq)

@@ -15,6 +15,7 @@ import (
 type sessionData struct {
 	MFA      *banklink.MFAChallenge     `json:"mfa,omitempty"`
 	Accounts []banklink.ProviderAccount `json:"accounts,omitempty"`
+	Routing  *banklink.RoutingDecision  `json:"routing,omitempty"`
 }
 
 // FindConnectSession implements banklink.ConnectSessionStore.
@@ -36,7 +37,7 @@ func (db *DB) FindConnectSession(ctx context.Context, connectionID string) (*ban
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode connect session: %w", err)
 	}
-	s.InstitutionID, s.MFA, s.Accounts, s.UpdatedAt = inst.String, d.MFA, d.Accounts, fromMicros(updated)
+	s.InstitutionID, s.MFA, s.Accounts, s.Routing, s.UpdatedAt = inst.String, d.MFA, d.Accounts, d.Routing, fromMicros(updated)
 	return &s, nil
 }
 
@@ -45,7 +46,7 @@ func (db *DB) SaveConnectSession(ctx context.Context, s *banklink.ConnectSession
 	if s.UpdatedAt.IsZero() {
 		s.UpdatedAt = db.now()
 	}
-	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts})
+	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing})
 	if err != nil {
 		return err
 	}
@@ -90,9 +91,9 @@ func (db *DB) CompleteConnection(ctx context.Context, scope banklink.Scope, id s
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', institution_id = $2, provider_type = $3,
-			provider_login_id = $4, completed_at = $5, updated_at = $5
-			WHERE id = $6 AND account_id = $7 AND environment = $8 AND status = $9 AND expires_at > $5`,
-			string(banklink.StatusActive), c.InstitutionID, c.ProviderType, c.LoginID, micros(at),
+			provider_login_id = $4, completed_at = $5, updated_at = $5, routing_decision = $6
+			WHERE id = $7 AND account_id = $8 AND environment = $9 AND status = $10 AND expires_at > $5`,
+			string(banklink.StatusActive), c.InstitutionID, c.ProviderType, c.LoginID, micros(at), routingJSON(c.Routing),
 			id, scope.AccountID, string(scope.Environment), string(banklink.StatusInProgress))
 		if err != nil {
 			return err
@@ -194,9 +195,9 @@ func (db *DB) RepairConnection(ctx context.Context, scope banklink.Scope, id str
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = 'ACTIVE', status_reason = '', provider_type = $1, provider_login_id = $2,
-			completed_at = $3, updated_at = $3, aggregation_failures = 0
-			WHERE id = $4 AND account_id = $5 AND environment = $6 AND `+banklink.RepairableSQL+` AND COALESCE(completed_at, 0) = $7`,
-			c.ProviderType, c.LoginID, micros(at), id, scope.AccountID, string(scope.Environment), repairOf)
+			completed_at = $3, updated_at = $3, aggregation_failures = 0, routing_decision = $4
+			WHERE id = $5 AND account_id = $6 AND environment = $7 AND `+banklink.RepairableSQL+` AND COALESCE(completed_at, 0) = $8`,
+			c.ProviderType, c.LoginID, micros(at), routingJSON(c.Routing), id, scope.AccountID, string(scope.Environment), repairOf)
 		if err != nil {
 			return err
 		}
@@ -274,4 +275,11 @@ func demoteDuplicates(ctx context.Context, tx *sql.Tx, conn *banklink.Connection
 		changed = append(changed, d)
 	}
 	return changed, nil
+}
+
+func routingJSON(d *banklink.RoutingDecision) string {
+	if d == nil {
+		return ""
+	}
+	return toJSON(d)
 }

@@ -49,6 +49,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"ClaimDeliveries", testClaimDeliveries},
 		{"Redeliver", testRedeliver},
 		{"NewAccountsAvailable", testNewAccountsAvailable},
+		{"ProviderHealth", testProviderHealth},
+		{"RoutingDecisionStored", testRoutingDecisionStored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -12,6 +12,7 @@ import (
 
 	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/routing"
 	"banklink/internal/search"
 )
 
@@ -45,14 +46,16 @@ func initials(name string) string {
 
 func (w *Widget) view(in *banklink.Institution, wr *widgetRequest) institutionView {
 	v := institutionView{ID: in.ID, Name: in.Name, Domain: in.Domain, Type: in.Type, Initials: initials(in.Name), Health: banklink.HealthHealthy}
-	if _, pid, ok := w.route(wr, in); ok || pid == "" {
-		for name := range w.enabled(wr.scope.Environment) {
-			if p, ok := in.Providers[name]; ok {
-				v.OAuth = v.OAuth || p.Redirect
-				if p.Health != "" && p.Health != banklink.HealthHealthy {
-					v.Health = p.Health
-				}
-			}
+	// The badges describe the provider routing would use (without the
+	// recent-failure check, which needs the database: the picker lists
+	// many institutions).
+	d, err := routing.Decide(routing.Request{Institution: in, Products: banklink.NewProductSet(wr.conn.Products...),
+		AllowRedirect: wr.conn.AllowRedirect, Enabled: w.enabledList(wr.scope.Environment), Explicit: wr.conn.RequestedProvider})
+	if err == nil {
+		p := in.Providers[d.Provider]
+		v.OAuth = p.Redirect
+		if p.Health != "" {
+			v.Health = p.Health
 		}
 	}
 	return v
@@ -122,13 +125,21 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 		iv := w.view(in, wr)
 		v.Institution = &iv
 		if s.Step == banklink.StepCredentials || s.Step == banklink.StepRedirect {
-			prov, pid, ok := w.route(wr, in)
-			if !ok {
-				return nil, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now. Please pick another institution.", in.Name)
+			prov, pid, d, err := w.route(ctx, wr, in)
+			if err != nil {
+				return nil, err
+			}
+			if prov.Type() != s.ProviderType {
+				// Routing moved on (the provider started failing here):
+				// the login form is the new provider's.
+				s.ProviderType, s.Routing = prov.Type(), d
+				if err := w.save(ctx, s); err != nil {
+					return nil, err
+				}
 			}
 			start, err := prov.StartLogin(ctx, w.loginRequest(r, wr, in, pid))
 			if err != nil {
-				return nil, w.providerError(ctx, s, err)
+				return nil, w.providerError(context.WithValue(ctx, showingFormKey{}, true), s, err)
 			}
 			for _, f := range start.Fields {
 				v.Fields = append(v.Fields, fieldView{Name: f.Name, Label: f.Label, Secret: f.Secret})
@@ -243,16 +254,29 @@ func (w *Widget) loginContext(r *http.Request, wr *widgetRequest) (banklink.Inte
 	if err != nil {
 		return nil, banklink.LoginRequest{}, err
 	}
-	prov, pid, ok := w.route(wr, in)
+	s := wr.sess
+	if s.Step == banklink.StepCredentials || s.ProviderType == "" {
+		// A fresh login is routed again, so a provider that started
+		// failing here since the institution was chosen is passed over.
+		prov, pid, d, err := w.route(r.Context(), wr, in)
+		if err != nil {
+			return nil, banklink.LoginRequest{}, err
+		}
+		s.ProviderType, s.Routing = prov.Type(), d
+		return prov, w.loginRequest(r, wr, in, pid), nil
+	}
+	// MFA answers and redirects go back to the provider that asked.
+	prov, ok := w.Providers[s.ProviderType]
 	if !ok {
 		return nil, banklink.LoginRequest{}, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now.", in.Name)
 	}
-	return prov, w.loginRequest(r, wr, in, pid), nil
+	return prov, w.loginRequest(r, wr, in, in.Providers[s.ProviderType].ProviderInstitutionID), nil
 }
 
 // advance stores a provider's login step in the session.
 func (w *Widget) advance(ctx context.Context, s *banklink.ConnectSession, step *banklink.LoginStep) error {
 	if step.Done() {
+		w.recordAttempt(ctx, s, nil)
 		if len(step.Accounts) == 0 {
 			return &banklink.Error{Code: banklink.ELOGIN, Reason: banklink.LoginNoAccounts,
 				Message: "No eligible accounts were found at this institution."}
@@ -419,7 +443,7 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	if len(chosen) == 0 || len(chosen) != len(body.AccountIDs) {
 		return banklink.FieldErrorf("accountIds", "must list at least one of the offered accounts, and only those")
 	}
-	completion := banklink.Completion{InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: w.Now()}
+	completion := banklink.Completion{InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: w.Now(), Routing: sess.Routing}
 	var conn *banklink.Connection
 	if sess.Step == banklink.StepAccounts {
 		sess.Step, sess.Accounts = banklink.StepDone, chosen

@@ -77,6 +77,13 @@ func (s *syncBuffer) String() string {
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
+	return newStackWith(t, sandbox.ProviderType)
+}
+
+// newStackWith builds the stack with the given sandbox providers enabled,
+// in waterfall order.
+func newStackWith(t testing.TB, providerTypes ...string) *stack {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
 	db, err := sqlstore.Open(ctx, path, sqlstore.Options{Migrate: true})
@@ -98,18 +105,19 @@ func newStack(t testing.TB) *stack {
 	sbx := &sandbox.Provider{}
 	st := &stack{t: t, store: db, tokens: tokens, sbx: sbx, client: apitest.Client(t, httpapi.OpenAPI), logs: &syncBuffer{}, path: path}
 	log := slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st.runner = aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx}, log)
+	sbxB := sandbox.NewB()
+	st.runner = aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}, log)
 	t.Cleanup(st.runner.Wait)
 	// The server URL is needed for the widget URL before the handler
 	// exists, so start with a placeholder handler.
 	var h http.Handler
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.srv.Close)
-	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}
+	providers := map[banklink.Environment][]string{banklink.Sandbox: providerTypes}
 	sbx.AuthorizeURL = st.srv.URL + "/connect/sandbox/authorize"
 	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
 	st.widget, err = widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{
-		sandbox.ProviderType: sbx,
+		sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB,
 	}, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start})
 	if err != nil {
 		t.Fatal(err)

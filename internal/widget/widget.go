@@ -23,6 +23,7 @@ import (
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
 	"banklink/internal/ratelimit"
+	"banklink/internal/routing"
 )
 
 //go:embed assets
@@ -328,12 +329,28 @@ func (w *Widget) save(ctx context.Context, s *banklink.ConnectSession) error {
 }
 
 func (w *Widget) eligibility(wr *widgetRequest) banklink.Eligibility {
+	providers := w.enabled(wr.scope.Environment)
+	if p := wr.conn.RequestedProvider; p != "" {
+		// connect/start named the provider: only its institutions.
+		providers = map[string]bool{p: providers[p]}
+	}
 	return banklink.Eligibility{
 		Products:      banklink.NewProductSet(wr.conn.Products...),
 		Regions:       wr.conn.Regions,
 		AllowRedirect: wr.conn.AllowRedirect,
-		Providers:     w.enabled(wr.scope.Environment),
+		Providers:     providers,
 	}
+}
+
+// enabledList is the environment's providers in waterfall order.
+func (w *Widget) enabledList(env banklink.Environment) []string {
+	var out []string
+	for _, p := range w.Config.Providers[env] {
+		if _, ok := w.Providers[p]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (w *Widget) enabled(env banklink.Environment) map[string]bool {
@@ -346,20 +363,58 @@ func (w *Widget) enabled(env banklink.Environment) map[string]bool {
 	return m
 }
 
-// route picks the provider for an institution: the first enabled provider,
-// in configured order, that supports every required product there and the
-// redirect preference.
-func (w *Widget) route(wr *widgetRequest, in *banklink.Institution) (banklink.InteractiveLogin, string, bool) {
-	e := w.eligibility(wr)
-	for _, name := range w.Config.Providers[wr.scope.Environment] {
-		p, ok := in.Providers[name]
-		prov := w.Providers[name]
-		if !ok || prov == nil || !banklink.NewProductSet(p.Products...).Contains(e.Products) || (p.Redirect && !e.AllowRedirect) {
-			continue
-		}
-		return prov, p.ProviderInstitutionID, true
+// Health-aware routing: a provider with FailingAfter failures in a row at
+// an institution within FailureWindow is passed over there while another
+// provider can serve it.
+const (
+	FailingAfter  = 3
+	FailureWindow = 15 * time.Minute
+)
+
+// route picks the provider for an institution (see package routing): the
+// provider connect/start named, else the first enabled provider, in
+// configured order, that supports every required product there and the
+// redirect preference and has not been failing there lately.
+func (w *Widget) route(ctx context.Context, wr *widgetRequest, in *banklink.Institution) (banklink.InteractiveLogin, string, *banklink.RoutingDecision, error) {
+	enabled := w.enabledList(wr.scope.Environment)
+	now := w.Now()
+	d, err := routing.Decide(routing.Request{
+		Institution: in, Products: banklink.NewProductSet(wr.conn.Products...), AllowRedirect: wr.conn.AllowRedirect,
+		Enabled: enabled, Explicit: wr.conn.RequestedProvider, Now: now,
+		Health: func(provider, institutionID string) (bool, string) {
+			n, reason, err := w.Store.ProviderFailures(ctx, provider, institutionID, now.Add(-FailureWindow))
+			if err != nil {
+				w.Log.Warn("provider health", slog.Any("err", err))
+				return false, ""
+			}
+			return n >= FailingAfter, fmt.Sprintf("%d failures in a row (last: %s)", n, reason)
+		},
+	})
+	if err != nil {
+		return nil, "", d, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now. Please pick another institution.", in.Name)
 	}
-	return nil, "", false
+	return w.Providers[d.Provider], in.Providers[d.Provider].ProviderInstitutionID, d, nil
+}
+
+// recordAttempt feeds health-aware routing with a login's outcome. Only
+// failures on the provider's or institution's side count, not a customer
+// mistyping a password.
+func (w *Widget) recordAttempt(ctx context.Context, s *banklink.ConnectSession, err error) {
+	if s.ProviderType == "" || s.InstitutionID == "" {
+		return
+	}
+	ok, reason := err == nil, ""
+	if pe, isPE := errors.AsType[*banklink.ProviderError](err); isPE {
+		if pe.Reason != banklink.LoginInstitutionDown && pe.Reason != banklink.LoginProviderDown {
+			return
+		}
+		reason = pe.Reason
+	} else if err != nil {
+		return
+	}
+	if rerr := w.Store.RecordProviderAttempt(ctx, s.ProviderType, s.InstitutionID, ok, reason, w.Now()); rerr != nil {
+		w.Log.Warn("record provider attempt", slog.Any("err", rerr))
+	}
 }
 
 func (w *Widget) institution(id string) (*banklink.Institution, error) {
@@ -390,11 +445,12 @@ func (w *Widget) choose(ctx context.Context, wr *widgetRequest, s *banklink.Conn
 	if why := in.CheckEligibility(w.eligibility(wr)); !why.OK() {
 		return banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked for this app. Please pick another institution.", in.Name)
 	}
-	prov, _, ok := w.route(wr, in)
-	if !ok {
-		return banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now. Please pick another institution.", in.Name)
+	prov, _, d, err := w.route(ctx, wr, in)
+	if err != nil {
+		return err
 	}
-	*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: in.ID, ProviderType: prov.Type(), Failures: s.Failures}
+	*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: in.ID, ProviderType: prov.Type(),
+		Routing: d, Failures: s.Failures}
 	return nil
 }
 
@@ -404,6 +460,9 @@ func (w *Widget) providerError(ctx context.Context, s *banklink.ConnectSession, 
 	pe, ok := errors.AsType[*banklink.ProviderError](err)
 	if !ok {
 		return err
+	}
+	if !showingForm(ctx) {
+		w.recordAttempt(ctx, s, err)
 	}
 	out := &banklink.Error{Code: banklink.ELOGIN, Reason: pe.Reason, Message: pe.DisplayMessage, Retryable: pe.Retryable}
 	if pe.Reason == banklink.LoginInvalidCredentials || pe.Reason == banklink.LoginInvalidMFA {
@@ -428,3 +487,13 @@ func (w *Widget) checkAttempts(s *banklink.ConnectSession) error {
 }
 
 func oneOf[T comparable](v T, list ...T) bool { return slices.Contains(list, v) }
+
+type showingFormKey struct{}
+
+// showingForm reports whether ctx is rendering the login form rather than
+// submitting a login: a provider error there (it cannot start a login) is
+// shown again at the submit, so only the submit feeds provider health.
+func showingForm(ctx context.Context) bool {
+	v, _ := ctx.Value(showingFormKey{}).(bool)
+	return v
+}
