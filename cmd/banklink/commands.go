@@ -17,8 +17,8 @@ import (
 	"banklink"
 	"banklink/internal/config"
 	"banklink/internal/httpapi"
-	"banklink/internal/sandbox"
 	"banklink/internal/redact"
+	"banklink/internal/sandbox"
 	"banklink/internal/sqlstore"
 )
 
