@@ -85,6 +85,12 @@ type LoginRequest struct {
 	Credentials map[string]string
 	// CallbackURL is where a redirect login returns.
 	CallbackURL string
+	// ProviderCredentials are the account's credentials for the provider
+	// (from its ProviderConfig), nil when the deployment's defaults apply.
+	ProviderCredentials map[string]string
+	// ProviderUserID is the customer's provider-side user, for providers
+	// that are UserProvisioners.
+	ProviderUserID string
 	// Now is the request time.
 	Now time.Time
 }

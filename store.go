@@ -19,6 +19,7 @@ type Store interface {
 	IdempotencyStore
 	WebhookStore
 	ProviderHealthStore
+	ProviderConfigStore
 	ConnectionLifecycleStore
 	InstitutionStore
 	SecretStore

@@ -19,6 +19,7 @@ import (
 	"banklink/internal/httpapi"
 	"banklink/internal/redact"
 	"banklink/internal/sandbox"
+	"banklink/internal/secretbox"
 	"banklink/internal/sqlstore"
 )
 
@@ -52,7 +53,19 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, migrat
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
-	return sqlstore.Open(ctx, cfg.Database, sqlstore.Options{Migrate: migrate, Logger: log})
+	opt := sqlstore.Options{Migrate: migrate, Logger: log}
+	if cfg.EncryptionKeys != "" {
+		keys, err := secretbox.ParseKeys(cfg.EncryptionKeys)
+		if err != nil {
+			return nil, fmt.Errorf("-encryption-keys: %w", err)
+		}
+		if opt.Sealer, err = secretbox.NewRing(keys...); err != nil {
+			return nil, fmt.Errorf("-encryption-keys: %w", err)
+		}
+	} else if sqlstore.DialectOf(cfg.Database) == sqlstore.Postgres {
+		log.Warn("provider credentials are encrypted with a key kept in the database itself; set BANKLINK_ENCRYPTION_KEYS for production")
+	}
+	return sqlstore.Open(ctx, cfg.Database, opt)
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {

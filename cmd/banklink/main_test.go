@@ -247,6 +247,17 @@ func TestMigrateAndVersion(t *testing.T) {
 	if err := Run(context.Background(), []string{"serve", "-token-ttl", "5h"}, io.Discard, io.Discard, env(nil)); err == nil {
 		t.Error("a token TTL beyond the completion window was accepted")
 	}
+	// Credential encryption keys come from the environment (or a file).
+	key := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	for _, tc := range []struct {
+		keys string
+		ok   bool
+	}{{key, true}, {"k1:short", false}, {"nocolon", false}} {
+		err := Run(context.Background(), []string{"migrate"}, io.Discard, io.Discard, env(map[string]string{"BANKLINK_DATABASE_URL": db, "BANKLINK_ENCRYPTION_KEYS": tc.keys}))
+		if (err == nil) != tc.ok || (err != nil && (!strings.Contains(err.Error(), "encryption-keys") || strings.Contains(err.Error(), "short"))) {
+			t.Errorf("keys %q: %v", tc.keys, err)
+		}
+	}
 }
 
 func TestOriginsCommand(t *testing.T) {

@@ -56,6 +56,11 @@ type Config struct {
 	// delivery here, for replicas that should only serve the API);
 	// WebhookTimeout bounds one attempt; WebhookPrivateTargets says which
 	// environments may deliver to internal addresses.
+	// EncryptionKeys ("id:base64key,...", the first encrypts) protect
+	// provider credentials at rest; empty means a key generated into the
+	// database.
+	EncryptionKeys string
+
 	WebhookWorkers        int
 	WebhookTimeout        time.Duration
 	WebhookPrivateTargets string
@@ -128,6 +133,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.StringVar(&c.Database, "database", c.Database, "database: an SQLite file path, or a postgres:// URL (env BANKLINK_DATABASE_URL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&c.EncryptionKeys, "encryption-keys", c.EncryptionKeys, "keys encrypting provider credentials, \"id:base64(32 bytes),...\" (the first encrypts, all decrypt; env BANKLINK_ENCRYPTION_KEYS or _FILE); default: a key generated into the database")
 	if !all {
 		return
 	}

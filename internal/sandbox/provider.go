@@ -114,6 +114,9 @@ func (p *Provider) SubmitCredentials(ctx context.Context, req banklink.LoginRequ
 	if p.isDown(req.Institution) {
 		return nil, downError()
 	}
+	if err := p.checkUser(req); err != nil {
+		return nil, err
+	}
 	user := strings.TrimSpace(req.Credentials["username"])
 	pass := req.Credentials["password"]
 	if user == "" || pass != PasswordGood {

@@ -69,6 +69,8 @@ type DB struct {
 
 	// events wakes this process's webhook workers after an emit.
 	events chan struct{}
+	// sealer encrypts provider credentials at rest.
+	sealer banklink.Sealer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -162,6 +164,11 @@ type Options struct {
 	// fails when the schema is behind the binary.
 	Migrate bool
 	Logger  *slog.Logger
+	// Sealer encrypts provider credentials. Without one, Open uses a key
+	// generated on first use and kept in the database itself: zero setup,
+	// but anyone with the database has the key; production deployments
+	// pass keys from outside (-encryption-keys).
+	Sealer banklink.Sealer
 }
 
 // DialectOf tells which dialect a DSN names: postgres:// and postgresql://
@@ -198,6 +205,13 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if err := db.prepareHot(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	db.sealer = opt.Sealer
+	if db.sealer == nil {
+		if db.sealer, err = db.storedSealer(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }

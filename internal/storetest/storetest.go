@@ -51,6 +51,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"NewAccountsAvailable", testNewAccountsAvailable},
 		{"ProviderHealth", testProviderHealth},
 		{"RoutingDecisionStored", testRoutingDecisionStored},
+		{"ProviderConfigs", testProviderConfigs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -50,7 +50,7 @@ func (w *Widget) view(in *banklink.Institution, wr *widgetRequest) institutionVi
 	// recent-failure check, which needs the database: the picker lists
 	// many institutions).
 	d, err := routing.Decide(routing.Request{Institution: in, Products: banklink.NewProductSet(wr.conn.Products...),
-		AllowRedirect: wr.conn.AllowRedirect, Enabled: w.enabledList(wr.scope.Environment), Explicit: wr.conn.RequestedProvider})
+		AllowRedirect: wr.conn.AllowRedirect, Enabled: w.enabledList(wr), Explicit: wr.conn.RequestedProvider, Profile: wr.profile()})
 	if err == nil {
 		p := in.Providers[d.Provider]
 		v.OAuth = p.Redirect
@@ -125,7 +125,7 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 		iv := w.view(in, wr)
 		v.Institution = &iv
 		if s.Step == banklink.StepCredentials || s.Step == banklink.StepRedirect {
-			prov, pid, d, err := w.route(ctx, wr, in)
+			prov, _, d, err := w.route(ctx, wr, in)
 			if err != nil {
 				return nil, err
 			}
@@ -137,7 +137,11 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 					return nil, err
 				}
 			}
-			start, err := prov.StartLogin(ctx, w.loginRequest(r, wr, in, pid))
+			req, err := w.loginRequest(r, wr, in, prov.Type())
+			if err != nil {
+				return nil, w.providerError(context.WithValue(ctx, showingFormKey{}, true), s, err)
+			}
+			start, err := prov.StartLogin(ctx, req)
 			if err != nil {
 				return nil, w.providerError(context.WithValue(ctx, showingFormKey{}, true), s, err)
 			}
@@ -258,19 +262,21 @@ func (w *Widget) loginContext(r *http.Request, wr *widgetRequest) (banklink.Inte
 	if s.Step == banklink.StepCredentials || s.ProviderType == "" {
 		// A fresh login is routed again, so a provider that started
 		// failing here since the institution was chosen is passed over.
-		prov, pid, d, err := w.route(r.Context(), wr, in)
+		prov, _, d, err := w.route(r.Context(), wr, in)
 		if err != nil {
 			return nil, banklink.LoginRequest{}, err
 		}
 		s.ProviderType, s.Routing = prov.Type(), d
-		return prov, w.loginRequest(r, wr, in, pid), nil
+		req, err := w.loginRequest(r, wr, in, prov.Type())
+		return prov, req, err
 	}
 	// MFA answers and redirects go back to the provider that asked.
 	prov, ok := w.Providers[s.ProviderType]
 	if !ok {
 		return nil, banklink.LoginRequest{}, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now.", in.Name)
 	}
-	return prov, w.loginRequest(r, wr, in, in.Providers[s.ProviderType].ProviderInstitutionID), nil
+	req, err := w.loginRequest(r, wr, in, s.ProviderType)
+	return prov, req, err
 }
 
 // advance stores a provider's login step in the session.

@@ -106,6 +106,17 @@ func TestRoutingAcrossProviders(t *testing.T) {
 			t.Errorf("%s: %d %v", tc.name, status, e)
 		}
 	}
+	// A per-institution rule forces sandbox-b at Sandbox Bank.
+	var rules map[string]any
+	if status, _ := st.send("PUT", "/routing/rules", fmt.Sprintf(`{"rules":[{"institutionId":%q,"serviceProvider":"SANDBOX_B","action":"FORCE"}]}`, sandbox.TestBankID), &rules); status != 200 {
+		t.Fatalf("rules: %v", rules)
+	}
+	c = st.linkAt(`{"externalCustomerId":"r7","products":["BALANCES"]}`, sandbox.TestBankID, "user_good")
+	if d := c.RoutingDecision; d.ServiceProvider != "SANDBOX_B" || d.Reason != banklink.RouteForced {
+		t.Errorf("forced decision = %+v", d)
+	}
+	st.send("PUT", "/routing/rules", `{"rules":[]}`, &rules)
+
 	// The picker of an explicit-provider token lists only its institutions.
 	resp := st.start(`{"externalCustomerId":"r6","products":["BALANCES"],"serviceProvider":"SANDBOX_B","institutionSearchString":"Sandbox Brokerage"}`)
 	_, s := st.call(resp.ConnectToken, "GET", "institutions?q=Sandbox%20Brokerage", "")

@@ -221,6 +221,10 @@ type widgetRequest struct {
 	scope  banklink.Scope
 	conn   *banklink.Connection
 	sess   *banklink.ConnectSession
+	// The account's provider configurations and routing rules; when it
+	// has none, the deployment's providers apply in configured order.
+	configs []*banklink.ProviderConfig
+	rules   []banklink.RoutingRule
 }
 
 type widgetHandler func(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error
@@ -264,7 +268,15 @@ func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &widgetRequest{claims: c, scope: scope, conn: conn}, nil
+	configs, err := w.Store.FindProviderConfigs(r.Context(), scope)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := w.Store.FindRoutingRules(r.Context(), scope)
+	if err != nil {
+		return nil, err
+	}
+	return &widgetRequest{claims: c, scope: scope, conn: conn, configs: configs, rules: rules}, nil
 }
 
 // checkOpen refuses a connection that can no longer be linked (or, for a
@@ -329,7 +341,7 @@ func (w *Widget) save(ctx context.Context, s *banklink.ConnectSession) error {
 }
 
 func (w *Widget) eligibility(wr *widgetRequest) banklink.Eligibility {
-	providers := w.enabled(wr.scope.Environment)
+	providers := w.enabled(wr)
 	if p := wr.conn.RequestedProvider; p != "" {
 		// connect/start named the provider: only its institutions.
 		providers = map[string]bool{p: providers[p]}
@@ -342,25 +354,86 @@ func (w *Widget) eligibility(wr *widgetRequest) banklink.Eligibility {
 	}
 }
 
-// enabledList is the environment's providers in waterfall order.
-func (w *Widget) enabledList(env banklink.Environment) []string {
+// enabledList is the request's providers in waterfall order: the
+// account's enabled provider configurations by display order, or, for an
+// account that configured none, the deployment's providers. Either way
+// only providers this deployment runs for the environment.
+func (w *Widget) enabledList(wr *widgetRequest) []string {
 	var out []string
-	for _, p := range w.Config.Providers[env] {
-		if _, ok := w.Providers[p]; ok {
+	allowed := func(p string) bool {
+		_, ok := w.Providers[p]
+		return ok && slices.Contains(w.Config.Providers[wr.scope.Environment], p)
+	}
+	if len(wr.configs) > 0 {
+		for _, c := range wr.configs {
+			if c.Enabled && allowed(c.ProviderType) {
+				out = append(out, c.ProviderType)
+			}
+		}
+		return out
+	}
+	for _, p := range w.Config.Providers[wr.scope.Environment] {
+		if allowed(p) {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-func (w *Widget) enabled(env banklink.Environment) map[string]bool {
+func (w *Widget) enabled(wr *widgetRequest) map[string]bool {
 	m := map[string]bool{}
-	for _, p := range w.Config.Providers[env] {
-		if _, ok := w.Providers[p]; ok {
-			m[p] = true
-		}
+	for _, p := range w.enabledList(wr) {
+		m[p] = true
 	}
 	return m
+}
+
+// profile is the request's routing rules as a routing profile.
+func (wr *widgetRequest) profile() *routing.Profile {
+	if len(wr.rules) == 0 {
+		return nil
+	}
+	p := &routing.Profile{ID: "default"}
+	for _, r := range wr.rules {
+		p.Rules = append(p.Rules, routing.Rule{InstitutionID: r.InstitutionID, Provider: r.ProviderType, Action: routing.Action(r.Action)})
+	}
+	return p
+}
+
+// providerAccess returns the account's credentials for provider and, for
+// providers with provider-side users, the customer's user under the
+// configuration's current generation, created on first use.
+func (w *Widget) providerAccess(ctx context.Context, wr *widgetRequest, provider string) (map[string]string, string, error) {
+	var cfg *banklink.ProviderConfig
+	for _, c := range wr.configs {
+		if c.ProviderType == provider {
+			cfg = c
+		}
+	}
+	var creds map[string]string
+	if cfg != nil {
+		creds = cfg.Credentials
+	}
+	prov, ok := w.Providers[provider].(banklink.UserProvisioner)
+	if !ok {
+		return creds, "", nil
+	}
+	if cfg != nil {
+		if id, err := w.Store.ProviderUser(ctx, wr.conn.CustomerID, cfg.ID, cfg.Generation); err != nil || id != "" {
+			return creds, id, err
+		}
+	}
+	id, err := prov.CreateUser(ctx, creds, wr.conn.ExternalCustomerID)
+	if pe, ok := errors.AsType[*banklink.ProviderError](err); ok {
+		return nil, "", &banklink.Error{Code: banklink.ELOGIN, Reason: pe.Reason, Message: pe.DisplayMessage, Retryable: pe.Retryable}
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg != nil && id != "" {
+		id, err = w.Store.SaveProviderUser(ctx, wr.conn.CustomerID, cfg.ID, cfg.Generation, id, w.Now())
+	}
+	return creds, id, err
 }
 
 // Health-aware routing: a provider with FailingAfter failures in a row at
@@ -376,11 +449,11 @@ const (
 // configured order, that supports every required product there and the
 // redirect preference and has not been failing there lately.
 func (w *Widget) route(ctx context.Context, wr *widgetRequest, in *banklink.Institution) (banklink.InteractiveLogin, string, *banklink.RoutingDecision, error) {
-	enabled := w.enabledList(wr.scope.Environment)
+	enabled := w.enabledList(wr)
 	now := w.Now()
 	d, err := routing.Decide(routing.Request{
 		Institution: in, Products: banklink.NewProductSet(wr.conn.Products...), AllowRedirect: wr.conn.AllowRedirect,
-		Enabled: enabled, Explicit: wr.conn.RequestedProvider, Now: now,
+		Enabled: enabled, Explicit: wr.conn.RequestedProvider, Now: now, Profile: wr.profile(),
 		Health: func(provider, institutionID string) (bool, string) {
 			n, reason, err := w.Store.ProviderFailures(ctx, provider, institutionID, now.Add(-FailureWindow))
 			if err != nil {
@@ -424,11 +497,16 @@ func (w *Widget) institution(id string) (*banklink.Institution, error) {
 	return nil, banklink.Errorf(banklink.ENOTFOUND, "Institution not found.")
 }
 
-func (w *Widget) loginRequest(r *http.Request, wr *widgetRequest, in *banklink.Institution, providerInstID string) banklink.LoginRequest {
-	return banklink.LoginRequest{
-		Institution: in, ProviderInstitutionID: providerInstID, Products: wr.conn.Products, Now: w.Now(),
-		CallbackURL: w.Config.WidgetURL + "?" + url.Values{"connectToken": {bearer(r)}, "oauth": {"callback"}}.Encode(),
+func (w *Widget) loginRequest(r *http.Request, wr *widgetRequest, in *banklink.Institution, provider string) (banklink.LoginRequest, error) {
+	creds, userID, err := w.providerAccess(r.Context(), wr, provider)
+	if err != nil {
+		return banklink.LoginRequest{}, err
 	}
+	return banklink.LoginRequest{
+		Institution: in, ProviderInstitutionID: in.Providers[provider].ProviderInstitutionID, Products: wr.conn.Products, Now: w.Now(),
+		CallbackURL:         w.Config.WidgetURL + "?" + url.Values{"connectToken": {bearer(r)}, "oauth": {"callback"}}.Encode(),
+		ProviderCredentials: creds, ProviderUserID: userID,
+	}, nil
 }
 
 func bearer(r *http.Request) string {
