@@ -125,7 +125,7 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 		iv := w.view(in, wr)
 		v.Institution = &iv
 		if s.Step == banklink.StepCredentials || s.Step == banklink.StepRedirect {
-			prov, _, d, err := w.route(ctx, wr, in)
+			prov, d, err := w.route(ctx, wr, in)
 			if err != nil {
 				return nil, err
 			}
@@ -262,7 +262,7 @@ func (w *Widget) loginContext(r *http.Request, wr *widgetRequest) (banklink.Inte
 	if s.Step == banklink.StepCredentials || s.ProviderType == "" {
 		// A fresh login is routed again, so a provider that started
 		// failing here since the institution was chosen is passed over.
-		prov, _, d, err := w.route(r.Context(), wr, in)
+		prov, d, err := w.route(r.Context(), wr, in)
 		if err != nil {
 			return nil, banklink.LoginRequest{}, err
 		}

@@ -448,7 +448,7 @@ const (
 // provider connect/start named, else the first enabled provider, in
 // configured order, that supports every required product there and the
 // redirect preference and has not been failing there lately.
-func (w *Widget) route(ctx context.Context, wr *widgetRequest, in *banklink.Institution) (banklink.InteractiveLogin, string, *banklink.RoutingDecision, error) {
+func (w *Widget) route(ctx context.Context, wr *widgetRequest, in *banklink.Institution) (banklink.InteractiveLogin, *banklink.RoutingDecision, error) {
 	enabled := w.enabledList(wr)
 	now := w.Now()
 	d, err := routing.Decide(routing.Request{
@@ -464,9 +464,9 @@ func (w *Widget) route(ctx context.Context, wr *widgetRequest, in *banklink.Inst
 		},
 	})
 	if err != nil {
-		return nil, "", d, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now. Please pick another institution.", in.Name)
+		return nil, d, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now. Please pick another institution.", in.Name)
 	}
-	return w.Providers[d.Provider], in.Providers[d.Provider].ProviderInstitutionID, d, nil
+	return w.Providers[d.Provider], d, nil
 }
 
 // recordAttempt feeds health-aware routing with a login's outcome. Only
@@ -523,7 +523,7 @@ func (w *Widget) choose(ctx context.Context, wr *widgetRequest, s *banklink.Conn
 	if why := in.CheckEligibility(w.eligibility(wr)); !why.OK() {
 		return banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked for this app. Please pick another institution.", in.Name)
 	}
-	prov, _, d, err := w.route(ctx, wr, in)
+	prov, d, err := w.route(ctx, wr, in)
 	if err != nil {
 		return err
 	}
