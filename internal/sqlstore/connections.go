@@ -261,25 +261,21 @@ func (db *DB) CountConnections(ctx context.Context) (int, error) {
 
 // FindConnections implements banklink.ConnectionStore.
 func (db *DB) FindConnections(ctx context.Context, scope banklink.Scope, f banklink.ConnectionFilter) ([]*banklink.Connection, int, error) {
-	var where []string
-	var args []any
+	var c conds
+	c.add("c.account_id = ?", scope.AccountID)
+	c.add("c.environment = ?", string(scope.Environment))
+	c.addIf("c.customer_id = ?", f.CustomerID)
+	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
+	c.addIf("c.institution_id = ?", f.InstitutionID)
 	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	where = append(where, "c.account_id = "+arg(scope.AccountID), "c.environment = "+arg(string(scope.Environment)))
-	if f.CustomerID != "" {
-		where = append(where, "c.customer_id = "+arg(f.CustomerID))
-	}
-	if f.ExternalCustomerID != "" {
-		where = append(where, "cu.external_id = "+arg(f.ExternalCustomerID))
-	}
-	if f.InstitutionID != "" {
-		where = append(where, "c.institution_id = "+arg(f.InstitutionID))
+		c.args = append(c.args, v)
+		return "$" + strconv.Itoa(len(c.args))
 	}
 	if len(f.Statuses) > 0 {
 		var or []string
 		for _, s := range f.Statuses {
+			// EXPIRED is lazy: an IN_PROGRESS connection past its
+			// window is EXPIRED whatever the column says.
 			switch s {
 			case banklink.StatusExpired:
 				or = append(or, fmt.Sprintf("c.status = %s OR (c.status = %s AND c.expires_at <= %s)", arg(string(s)), arg(string(banklink.StatusInProgress)), arg(micros(f.Now))))
@@ -289,88 +285,31 @@ func (db *DB) FindConnections(ctx context.Context, scope banklink.Scope, f bankl
 				or = append(or, "c.status = "+arg(string(s)))
 			}
 		}
-		where = append(where, "("+strings.Join(or, " OR ")+")")
+		c.where = append(c.where, "("+strings.Join(or, " OR ")+")")
 	}
 	if len(f.ServiceProviders) > 0 {
 		var in []string
 		for _, p := range f.ServiceProviders {
 			in = append(in, arg(p))
 		}
-		where = append(where, "c.provider_type IN ("+strings.Join(in, ", ")+")")
+		c.where = append(c.where, "c.provider_type IN ("+strings.Join(in, ", ")+")")
 	}
 	if !f.CreatedFrom.IsZero() {
-		where = append(where, "c.created_at >= "+arg(micros(f.CreatedFrom)))
+		c.add("c.created_at >= ?", micros(f.CreatedFrom))
 	}
 	if !f.CreatedBefore.IsZero() {
-		where = append(where, "c.created_at < "+arg(micros(f.CreatedBefore)))
-	}
-	base, baseArgs := len(where), len(args)
-	order := "ASC"
-	switch {
-	case f.After != "":
-		seq, err := parseKey("after", f.After)
-		if err != nil {
-			return nil, 0, err
-		}
-		where = append(where, "c.seq > "+arg(seq))
-	case f.Before != "":
-		seq, err := parseKey("before", f.Before)
-		if err != nil {
-			return nil, 0, err
-		}
-		where = append(where, "c.seq < "+arg(seq))
-		order = "DESC"
+		c.add("c.created_at < ?", micros(f.CreatedBefore))
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 10
 	}
-	q := `SELECT ` + connectionColumns + connectionFrom + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY c.seq ` + order + ` LIMIT ` + strconv.Itoa(limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	out, remaining, err := listQuery[banklink.Connection]{cols: connectionColumns, from: connectionFrom, alias: "c",
+		scan: scanConnection, key: func(c *banklink.Connection) string { return c.Key }}.run(ctx, db, c, f.After, f.Before, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find connections: %w", err)
 	}
-	defer rows.Close()
-	var out []*banklink.Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("find connections: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	rows.Close()
-	if err := db.fillDuplicates(ctx, out); err != nil {
-		return nil, 0, err
-	}
-	if order == "DESC" {
-		slices.Reverse(out)
-	}
-	if len(out) == 0 {
-		return []*banklink.Connection{}, 0, nil
-	}
-	// Remaining counts matches beyond the page in the direction of travel.
-	where = where[:base]
-	args = args[:baseArgs]
-	if order == "DESC" {
-		where = append(where, "c.seq < "+arg(seqOf(out[0].Key)))
-	} else {
-		where = append(where, "c.seq > "+arg(seqOf(out[len(out)-1].Key)))
-	}
-	var remaining int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+connectionFrom+` WHERE `+strings.Join(where, " AND "), args...).Scan(&remaining); err != nil {
-		return nil, 0, fmt.Errorf("count connections: %w", err)
-	}
-	return out, remaining, nil
-}
-
-func seqOf(key string) int64 {
-	seq, _ := parseKey("key", key)
-	return seq
+	return out, remaining, db.fillDuplicates(ctx, out)
 }
 
 // DeleteConnection implements banklink.ConnectionLifecycleStore.
