@@ -130,3 +130,10 @@ type InteractiveLogin interface {
 	// CompleteRedirect finishes a redirect login from the callback's query.
 	CompleteRedirect(ctx context.Context, req LoginRequest, query map[string]string) (*LoginStep, error)
 }
+
+// LoginRemover is a provider that can revoke a login at its end (Plaid's
+// /item/remove), called when a connection is deleted so the provider stops
+// holding (and billing for) access.
+type LoginRemover interface {
+	RemoveLogin(ctx context.Context, loginID string) error
+}

@@ -16,6 +16,7 @@ import (
 
 	"banklink"
 	"banklink/internal/config"
+	"banklink/internal/dirsync"
 	"banklink/internal/httpapi"
 	"banklink/internal/redact"
 	"banklink/internal/sandbox"
@@ -258,4 +259,32 @@ func accountCommand(ctx context.Context, fs *flag.FlagSet, args []string, stderr
 		return nil, nil, err
 	}
 	return db, acct, nil
+}
+
+// institutionLister is a provider with a directory of its own.
+type institutionLister interface {
+	Institutions(ctx context.Context) ([]*banklink.Institution, error)
+}
+
+// syncDirectory merges a provider's institution directory into banklink's
+// (in the background at start: it is a network call to the provider).
+func syncDirectory(ctx context.Context, db banklink.Store, p institutionLister, providerType string, log *slog.Logger) {
+	start := time.Now()
+	incoming, err := p.Institutions(ctx)
+	if err != nil {
+		log.Warn("provider directory sync failed", slog.String("provider", providerType), slog.Any("err", err))
+		return
+	}
+	existing, err := db.FindInstitutions(ctx)
+	if err != nil {
+		log.Warn("provider directory sync failed", slog.String("provider", providerType), slog.Any("err", err))
+		return
+	}
+	updated, added := dirsync.Merge(existing, incoming, providerType)
+	if err := db.UpsertInstitutions(ctx, append(updated, added...)); err != nil {
+		log.Warn("provider directory sync failed", slog.String("provider", providerType), slog.Any("err", err))
+		return
+	}
+	log.Info("provider directory synced", slog.String("provider", providerType), slog.Int("updated", len(updated)),
+		slog.Int("added", len(added)), slog.Duration("took", time.Since(start)))
 }

@@ -17,6 +17,7 @@ import (
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
 	"banklink/internal/metrics"
+	"banklink/internal/plaid"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/webhooks"
@@ -95,7 +96,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	sbx := &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"}
 	sbxB := sandbox.NewB()
 	providers := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
-	runner := aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}, log)
+	aggregators := map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
+	if cfg.PlaidClientID != "" {
+		p, err := plaid.New(plaid.Config{ClientID: cfg.PlaidClientID, Secret: cfg.PlaidSecret, Environment: cfg.PlaidEnv,
+			RedirectURI: cfg.PlaidRedirectURI, WebhookURL: cfg.PlaidWebhookURL, BaseURL: cfg.PlaidBaseURL, Secrets: db, Sealer: db.Sealer()})
+		if err != nil {
+			return fmt.Errorf("plaid: %w", err)
+		}
+		providers[plaid.ProviderType], aggregators[plaid.ProviderType] = p, p
+		api.Removers = map[string]banklink.LoginRemover{plaid.ProviderType: p}
+		go syncDirectory(bgCtx, db, p, plaid.ProviderType, log)
+	}
+	runner := aggregation.New(db, aggregators, log)
 	runner.Metrics = api.Metrics
 	defer runner.Wait()
 	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start,

@@ -61,6 +61,10 @@ type Config struct {
 	// database.
 	EncryptionKeys string
 
+	// Plaid is registered as provider "plaid" when a client id and a
+	// secret are set.
+	PlaidClientID, PlaidSecret, PlaidEnv, PlaidRedirectURI, PlaidWebhookURL, PlaidBaseURL string
+
 	WebhookWorkers        int
 	WebhookTimeout        time.Duration
 	WebhookPrivateTargets string
@@ -91,6 +95,7 @@ func Default() Config {
 		WebhookWorkers:          8,
 		WebhookTimeout:          10 * time.Second,
 		WebhookPrivateTargets:   "sandbox",
+		PlaidEnv:                "sandbox",
 	}
 }
 
@@ -155,6 +160,12 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.Float64Var(&c.WidgetRateLimit, "widget-rate-limit", c.WidgetRateLimit, "requests per second one widget session may send (0: no limit)")
 	fs.IntVar(&c.WidgetRateBurst, "widget-rate-burst", c.WidgetRateBurst, "requests one widget session may send at once")
 	fs.DurationVar(&c.RefreshInterval, "refresh-interval", c.RefreshInterval, "least time between two refreshes of one connection (429 with Retry-After sooner)")
+	fs.StringVar(&c.PlaidClientID, "plaid-client-id", c.PlaidClientID, "Plaid client id (registers provider plaid with -plaid-secret)")
+	fs.StringVar(&c.PlaidSecret, "plaid-secret", c.PlaidSecret, "Plaid secret of -plaid-env (env BANKLINK_PLAID_SECRET or _FILE)")
+	fs.StringVar(&c.PlaidEnv, "plaid-env", c.PlaidEnv, "Plaid environment: sandbox or production")
+	fs.StringVar(&c.PlaidRedirectURI, "plaid-redirect-uri", c.PlaidRedirectURI, "optional Link redirect_uri registered at Plaid")
+	fs.StringVar(&c.PlaidWebhookURL, "plaid-webhook-url", c.PlaidWebhookURL, "optional URL where Plaid sends webhooks")
+	fs.StringVar(&c.PlaidBaseURL, "plaid-base-url", c.PlaidBaseURL, "optional Plaid API base URL replacing -plaid-env's host (an egress proxy, or a local Plaid-compatible server)")
 	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "webhook deliveries sent at once by this process (0: this replica sends none)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "time a receiver has to answer a webhook with 2xx")
 	fs.StringVar(&c.WebhookPrivateTargets, "webhook-private-targets", c.WebhookPrivateTargets, "which environments may deliver webhooks to loopback, private and link-local addresses: none, sandbox or all")
@@ -225,6 +236,12 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	}
 	if c.WebhookTimeout < 100*time.Millisecond || c.WebhookTimeout > time.Minute {
 		return fmt.Errorf("-webhook-timeout %s must be between 100ms and 1m", c.WebhookTimeout)
+	}
+	if c.PlaidEnv != "sandbox" && c.PlaidEnv != "production" {
+		return fmt.Errorf("-plaid-env %q must be sandbox or production", c.PlaidEnv)
+	}
+	if (c.PlaidClientID == "") != (c.PlaidSecret == "") {
+		return fmt.Errorf("-plaid-client-id and -plaid-secret go together")
 	}
 	if c.WebhookWorkers < 0 || c.WebhookWorkers > 256 {
 		return fmt.Errorf("-webhook-workers %d must be between 0 and 256", c.WebhookWorkers)

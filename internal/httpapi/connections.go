@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -189,6 +190,13 @@ func (s *Server) handleDeleteConnection(w http.ResponseWriter, r *http.Request) 
 	c, err := s.Store.DeleteConnection(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"), s.now())
 	if err != nil {
 		return err
+	}
+	if rm := s.Removers[c.ProviderType]; rm != nil && c.ProviderLoginID != "" {
+		// The connection is gone in banklink whatever the provider says;
+		// a failed revocation is logged for the operator to retry.
+		if err := rm.RemoveLogin(r.Context(), c.ProviderLoginID); err != nil {
+			s.Log.Warn("revoke login at provider", slog.String("connection_id", c.ID), slog.String("provider", c.ProviderType), slog.Any("err", err))
+		}
 	}
 	writeJSON(w, http.StatusOK, connectionJSON(c, s.now()))
 	return nil

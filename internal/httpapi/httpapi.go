@@ -62,6 +62,9 @@ type Server struct {
 	// Refresher aggregates connections on refresh; nil accepts refreshes
 	// without running them (tests).
 	Refresher Refresher
+	// Removers revoke a deleted connection's login at its provider, by
+	// provider type.
+	Removers map[string]banklink.LoginRemover
 	Log       *slog.Logger
 	Config    Config
 	// Now is the clock; tests replace it.

@@ -231,3 +231,7 @@ func (db *DB) storedSealer(ctx context.Context) (banklink.Sealer, error) {
 	}
 	return secretbox.NewRing(secretbox.Key{ID: StoredKeyID, Secret: secret})
 }
+
+// Sealer returns the store's credential encryption, for providers that
+// keep secrets of their own (Plaid access tokens).
+func (db *DB) Sealer() banklink.Sealer { return db.sealer }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -84,6 +85,14 @@ func newStack(t testing.TB) *stack {
 // in waterfall order.
 func newStackWith(t testing.TB, providerTypes ...string) *stack {
 	t.Helper()
+	return newStackWithProviders(t, providerTypes, nil, nil)
+}
+
+// newStackWithProviders builds the stack with the providers in order
+// enabled, in waterfall order: the sandbox ones and those of logins and
+// aggs (which are registered besides them).
+func newStackWithProviders(t testing.TB, order []string, logins map[string]banklink.InteractiveLogin, aggs map[string]banklink.Aggregator) *stack {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
 	db, err := sqlstore.Open(ctx, path, sqlstore.Options{Migrate: true})
@@ -106,19 +115,21 @@ func newStackWith(t testing.TB, providerTypes ...string) *stack {
 	st := &stack{t: t, store: db, tokens: tokens, sbx: sbx, client: apitest.Client(t, httpapi.OpenAPI), logs: &syncBuffer{}, path: path}
 	log := slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sbxB := sandbox.NewB()
-	st.runner = aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}, log)
+	aggregators := map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
+	maps.Copy(aggregators, aggs)
+	st.runner = aggregation.New(db, aggregators, log)
 	t.Cleanup(st.runner.Wait)
 	// The server URL is needed for the widget URL before the handler
 	// exists, so start with a placeholder handler.
 	var h http.Handler
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.srv.Close)
-	providers := map[banklink.Environment][]string{banklink.Sandbox: providerTypes}
+	providers := map[banklink.Environment][]string{banklink.Sandbox: order}
 	sbx.AuthorizeURL = st.srv.URL + "/connect/sandbox/authorize"
 	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
-	st.widget, err = widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{
-		sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB,
-	}, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start})
+	interactive := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
+	maps.Copy(interactive, logins)
+	st.widget, err = widget.New(db, tokens, live, interactive, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start})
 	if err != nil {
 		t.Fatal(err)
 	}

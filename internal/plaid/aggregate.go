@@ -1,0 +1,520 @@
+package plaid
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"banklink"
+)
+
+// Plaid's objects, as far as banklink reads them.
+
+type account struct {
+	AccountID    string   `json:"account_id"`
+	Name         string   `json:"name"`
+	OfficialName *string  `json:"official_name"`
+	Mask         *string  `json:"mask"`
+	Type         string   `json:"type"`
+	Subtype      *string  `json:"subtype"`
+	Balances     balances `json:"balances"`
+	// Owners come with /identity/get.
+	Owners []owner `json:"owners"`
+}
+
+func (a *account) displayName() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return deref(a.OfficialName)
+}
+
+type balances struct {
+	Available              *float64   `json:"available"`
+	Current                *float64   `json:"current"`
+	Limit                  *float64   `json:"limit"`
+	ISOCurrencyCode        *string    `json:"iso_currency_code"`
+	UnofficialCurrencyCode *string    `json:"unofficial_currency_code"`
+	LastUpdatedDatetime    *time.Time `json:"last_updated_datetime"`
+}
+
+type owner struct {
+	Names        []string         `json:"names"`
+	PhoneNumbers []contact        `json:"phone_numbers"`
+	Emails       []contact        `json:"emails"`
+	Addresses    []addressContact `json:"addresses"`
+}
+
+type contact struct {
+	Data    string `json:"data"`
+	Primary *bool  `json:"primary"`
+	Type    string `json:"type"`
+}
+
+type addressContact struct {
+	Data struct {
+		Street     *string `json:"street"`
+		City       *string `json:"city"`
+		Region     *string `json:"region"`
+		PostalCode *string `json:"postal_code"`
+		Country    *string `json:"country"`
+	} `json:"data"`
+	Primary *bool `json:"primary"`
+}
+
+type authNumbers struct {
+	ACH []struct {
+		AccountID string `json:"account_id"`
+		Account   string `json:"account"`
+		Routing   string `json:"routing"`
+	} `json:"ach"`
+	EFT []struct {
+		AccountID   string `json:"account_id"`
+		Account     string `json:"account"`
+		Institution string `json:"institution"`
+		Branch      string `json:"branch"`
+	} `json:"eft"`
+}
+
+type transaction struct {
+	TransactionID           string   `json:"transaction_id"`
+	AccountID               string   `json:"account_id"`
+	Amount                  float64  `json:"amount"`
+	ISOCurrencyCode         *string  `json:"iso_currency_code"`
+	UnofficialCurrencyCode  *string  `json:"unofficial_currency_code"`
+	Date                    string   `json:"date"`
+	AuthorizedDate          *string  `json:"authorized_date"`
+	Name                    *string  `json:"name"`
+	MerchantName            *string  `json:"merchant_name"`
+	OriginalDescription     *string  `json:"original_description"`
+	Pending                 bool     `json:"pending"`
+	PendingTransactionID    *string  `json:"pending_transaction_id"`
+	PersonalFinanceCategory *pfc     `json:"personal_finance_category"`
+	Category                []string `json:"category"`
+}
+
+// pfc is a personal_finance_category.
+type pfc struct {
+	Primary  string `json:"primary"`
+	Detailed string `json:"detailed"`
+}
+
+type removedTransaction struct {
+	TransactionID string `json:"transaction_id"`
+	AccountID     string `json:"account_id"`
+}
+
+type security struct {
+	SecurityID   string   `json:"security_id"`
+	ISIN         *string  `json:"isin"`
+	CUSIP        *string  `json:"cusip"`
+	TickerSymbol *string  `json:"ticker_symbol"`
+	Name         *string  `json:"name"`
+	Type         *string  `json:"type"`
+	ClosePrice   *float64 `json:"close_price"`
+}
+
+type holding struct {
+	AccountID              string   `json:"account_id"`
+	SecurityID             string   `json:"security_id"`
+	InstitutionPrice       float64  `json:"institution_price"`
+	InstitutionValue       float64  `json:"institution_value"`
+	CostBasis              *float64 `json:"cost_basis"`
+	Quantity               float64  `json:"quantity"`
+	ISOCurrencyCode        *string  `json:"iso_currency_code"`
+	UnofficialCurrencyCode *string  `json:"unofficial_currency_code"`
+}
+
+type investmentTransaction struct {
+	InvestmentTransactionID string   `json:"investment_transaction_id"`
+	AccountID               string   `json:"account_id"`
+	SecurityID              *string  `json:"security_id"`
+	Date                    string   `json:"date"`
+	Name                    string   `json:"name"`
+	Quantity                float64  `json:"quantity"`
+	Amount                  float64  `json:"amount"`
+	Price                   float64  `json:"price"`
+	Fees                    *float64 `json:"fees"`
+	Type                    string   `json:"type"`
+	Subtype                 string   `json:"subtype"`
+	ISOCurrencyCode         *string  `json:"iso_currency_code"`
+	UnofficialCurrencyCode  *string  `json:"unofficial_currency_code"`
+}
+
+// Requests.
+
+type accountOptions struct {
+	AccountIDs []string `json:"account_ids,omitempty"`
+}
+
+type itemRequest struct {
+	AccessToken string          `json:"access_token"`
+	Options     *accountOptions `json:"options,omitempty"`
+}
+
+func itemReq(token string, ids []string) itemRequest {
+	r := itemRequest{AccessToken: token}
+	if len(ids) > 0 {
+		r.Options = &accountOptions{AccountIDs: ids}
+	}
+	return r
+}
+
+// Page sizes: the most Plaid allows.
+const (
+	syncPageSize        = 500
+	investmentsPageSize = 500
+	// maxSyncRestarts bounds restarts after
+	// TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION.
+	maxSyncRestarts = 3
+)
+
+// getAccounts lists the Item's accounts; with realtime, balances are
+// fetched from the institution now (/accounts/balance/get) rather than
+// cached (/accounts/get).
+func (p *Provider) getAccounts(ctx context.Context, token string, ids []string, realtime bool) ([]account, error) {
+	path := "/accounts/get"
+	if realtime {
+		path = "/accounts/balance/get"
+	}
+	var resp struct {
+		Accounts []account `json:"accounts"`
+	}
+	if err := p.call(ctx, path, itemReq(token, ids), &resp, maxResponse); err != nil {
+		return nil, err
+	}
+	return resp.Accounts, nil
+}
+
+// unavailable reports whether a product call failed only because the Item
+// or its accounts do not offer that product: the product is then skipped
+// rather than failing the aggregation.
+func unavailable(err error) bool {
+	switch codeOf(err) {
+	case "PRODUCTS_NOT_SUPPORTED", "NO_AUTH_ACCOUNTS", "NO_INVESTMENT_ACCOUNTS", "NO_INVESTMENT_AUTH_ACCOUNTS",
+		"INSTITUTION_NOT_SUPPORTED", "PRODUCT_NOT_ENABLED":
+		return true
+	}
+	return false
+}
+
+// Aggregate implements banklink.Aggregator.
+func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationRequest) ([]banklink.AggregatedAccount, error) {
+	out, err := p.aggregate(ctx, req)
+	if err != nil {
+		return nil, mapError(err, phaseData)
+	}
+	return out, nil
+}
+
+func (p *Provider) aggregate(ctx context.Context, req banklink.AggregationRequest) ([]banklink.AggregatedAccount, error) {
+	token, err := p.accessToken(ctx, req.LoginID)
+	if err != nil {
+		return nil, err
+	}
+	want := banklink.NewProductSet(req.Products...)
+	if req.Institution != nil {
+		if pi, ok := req.Institution.Providers[ProviderType]; ok {
+			want &= banklink.NewProductSet(pi.Products...)
+		}
+	}
+	accts, err := p.getAccounts(ctx, token, req.AccountIDs, want.Has(banklink.Balances))
+	if err != nil {
+		return nil, err
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = p.cfg.Now()
+	}
+	byID := map[string]*banklink.AggregatedAccount{}
+	out := make([]banklink.AggregatedAccount, 0, len(accts))
+	var depository, investment, all []string
+	for _, a := range accts {
+		if len(req.AccountIDs) > 0 && !slices.Contains(req.AccountIDs, a.AccountID) {
+			continue
+		}
+		agg := banklink.AggregatedAccount{ProviderAccountID: a.AccountID, Type: accountType(a.Type), Subtype: subtype(a.Subtype),
+			Name: a.displayName(), Mask: deref(a.Mask)}
+		if want.Has(banklink.Balances) {
+			agg.Balances = mapBalances(a.Balances, now)
+		}
+		out = append(out, agg)
+		all = append(all, a.AccountID)
+		switch agg.Type {
+		case "DEPOSITORY":
+			depository = append(depository, a.AccountID)
+		case "INVESTMENT":
+			investment = append(investment, a.AccountID)
+		}
+	}
+	for i := range out {
+		byID[out[i].ProviderAccountID] = &out[i]
+	}
+	if want.Has(banklink.Identifiers) && len(depository) > 0 {
+		if err := p.addIdentifiers(ctx, token, depository, byID); err != nil {
+			return nil, err
+		}
+	}
+	if want.Has(banklink.Owners) && len(all) > 0 {
+		if err := p.addOwners(ctx, token, all, byID); err != nil {
+			return nil, err
+		}
+	}
+	if want.Has(banklink.Transactions) && len(all) > 0 {
+		historical := now.Sub(req.Since) > 100*24*time.Hour
+		if err := p.addTransactions(ctx, token, req.Since, historical, byID); err != nil {
+			return nil, err
+		}
+	}
+	if want.Has(banklink.InvestmentHoldings) && len(investment) > 0 {
+		if err := p.addHoldings(ctx, token, investment, now, byID); err != nil {
+			return nil, err
+		}
+	}
+	if want.Has(banklink.InvestmentTransactions) && len(investment) > 0 {
+		if err := p.addInvestmentTransactions(ctx, token, investment, req.Since, now, byID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (p *Provider) addIdentifiers(ctx context.Context, token string, ids []string, byID map[string]*banklink.AggregatedAccount) error {
+	var resp struct {
+		Numbers authNumbers `json:"numbers"`
+	}
+	if err := p.call(ctx, "/auth/get", itemReq(token, ids), &resp, maxResponse); err != nil {
+		if unavailable(err) {
+			return nil
+		}
+		return err
+	}
+	for _, n := range resp.Numbers.ACH {
+		if a := byID[n.AccountID]; a != nil {
+			if a.Identifiers == nil {
+				a.Identifiers = &banklink.AccountIdentifiers{}
+			}
+			a.Identifiers.ACH = &banklink.ACHNumbers{AccountNumber: n.Account, RoutingNumber: n.Routing}
+		}
+	}
+	for _, n := range resp.Numbers.EFT {
+		if a := byID[n.AccountID]; a != nil {
+			if a.Identifiers == nil {
+				a.Identifiers = &banklink.AccountIdentifiers{}
+			}
+			a.Identifiers.EFT = &banklink.EFTNumbers{AccountNumber: n.Account, InstitutionNumber: n.Institution, BranchNumber: n.Branch}
+		}
+	}
+	return nil
+}
+
+func (p *Provider) addOwners(ctx context.Context, token string, ids []string, byID map[string]*banklink.AggregatedAccount) error {
+	var resp struct {
+		Accounts []account `json:"accounts"`
+	}
+	if err := p.call(ctx, "/identity/get", itemReq(token, ids), &resp, maxResponse); err != nil {
+		if unavailable(err) {
+			return nil
+		}
+		return err
+	}
+	for _, acc := range resp.Accounts {
+		a := byID[acc.AccountID]
+		if a == nil {
+			continue
+		}
+		for _, o := range acc.Owners {
+			a.Owners = append(a.Owners, mapOwner(o))
+		}
+	}
+	return nil
+}
+
+// addTransactions reads every transaction of the Item with
+// /transactions/sync and keeps those of the chosen accounts dated since.
+func (p *Provider) addTransactions(ctx context.Context, token string, since time.Time, historical bool, byID map[string]*banklink.AggregatedAccount) error {
+	txs, err := p.syncAll(ctx, token, historical)
+	if err != nil {
+		return err
+	}
+	from := since.UTC().Format(time.DateOnly)
+	// A posted transaction that replaces a pending one carries the
+	// pending one's id in pending_transaction_id; banklink keeps one
+	// transaction whose status changes, so the posted one takes the
+	// pending one's id (and wins if both are present).
+	seen := map[string]int{}
+	for _, t := range txs {
+		a := byID[t.AccountID]
+		if a == nil {
+			continue
+		}
+		bt := mapTransaction(t)
+		if bt.TransactionDate < from {
+			continue
+		}
+		if i, dup := seen[bt.ProviderTransactionID]; dup {
+			if !t.Pending {
+				a.Transactions[i] = bt
+			}
+			continue
+		}
+		seen[bt.ProviderTransactionID] = len(a.Transactions)
+		a.Transactions = append(a.Transactions, bt)
+	}
+	return nil
+}
+
+// syncAll pages through /transactions/sync from the start and returns the
+// Item's current transactions. It restarts when Plaid reports that the
+// data changed during pagination, and waits (up to cfg.SyncWait) while
+// Plaid is still pulling the Item's transactions: the first pull, and for
+// the historical pass the full history.
+func (p *Provider) syncAll(ctx context.Context, token string, historical bool) ([]transaction, error) {
+	deadline := p.cfg.Now().Add(p.cfg.SyncWait)
+	restarts := 0
+	for {
+		txs, status, err := p.syncOnce(ctx, token)
+		if codeOf(err) == "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION" && restarts < maxSyncRestarts {
+			restarts++
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		ready := status != "NOT_READY" && (!historical || status != "INITIAL_UPDATE_COMPLETE")
+		if ready {
+			return txs, nil
+		}
+		if !p.cfg.Now().Before(deadline) {
+			return nil, &banklink.ProviderError{Reason: banklink.LoginProviderDown, Retryable: true, DisplayMessage: msgNotReady}
+		}
+		if err := sleep(ctx, p.cfg.SyncPoll); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (p *Provider) syncOnce(ctx context.Context, token string) ([]transaction, string, error) {
+	type syncRequest struct {
+		AccessToken string `json:"access_token"`
+		Cursor      string `json:"cursor,omitempty"`
+		Count       int    `json:"count"`
+	}
+	var order []string
+	byID := map[string]transaction{}
+	cursor := ""
+	for {
+		var resp struct {
+			Added                    []transaction        `json:"added"`
+			Modified                 []transaction        `json:"modified"`
+			Removed                  []removedTransaction `json:"removed"`
+			NextCursor               string               `json:"next_cursor"`
+			HasMore                  bool                 `json:"has_more"`
+			TransactionsUpdateStatus string               `json:"transactions_update_status"`
+		}
+		if err := p.call(ctx, "/transactions/sync", syncRequest{AccessToken: token, Cursor: cursor, Count: syncPageSize}, &resp, maxResponse); err != nil {
+			return nil, "", err
+		}
+		for _, list := range [][]transaction{resp.Added, resp.Modified} {
+			for _, t := range list {
+				if _, ok := byID[t.TransactionID]; !ok {
+					order = append(order, t.TransactionID)
+				}
+				byID[t.TransactionID] = t
+			}
+		}
+		for _, r := range resp.Removed {
+			delete(byID, r.TransactionID)
+		}
+		if !resp.HasMore {
+			out := make([]transaction, 0, len(byID))
+			for _, id := range order {
+				if t, ok := byID[id]; ok {
+					out = append(out, t)
+				}
+			}
+			return out, resp.TransactionsUpdateStatus, nil
+		}
+		if resp.NextCursor == "" || resp.NextCursor == cursor {
+			return nil, "", &banklink.Error{Code: banklink.EPROVIDER, Message: "Plaid's transaction pages did not advance."}
+		}
+		cursor = resp.NextCursor
+	}
+}
+
+func (p *Provider) addHoldings(ctx context.Context, token string, ids []string, now time.Time, byID map[string]*banklink.AggregatedAccount) error {
+	var resp struct {
+		Holdings   []holding  `json:"holdings"`
+		Securities []security `json:"securities"`
+	}
+	if err := p.call(ctx, "/investments/holdings/get", itemReq(token, ids), &resp, maxResponse); err != nil {
+		if unavailable(err) {
+			return nil
+		}
+		return err
+	}
+	secs := map[string]security{}
+	for _, s := range resp.Securities {
+		secs[s.SecurityID] = s
+	}
+	for _, h := range resp.Holdings {
+		if a := byID[h.AccountID]; a != nil {
+			a.Holdings = append(a.Holdings, mapHolding(h, secs[h.SecurityID], now))
+		}
+	}
+	// Asked for and none held: an empty snapshot, not "not requested".
+	for _, id := range ids {
+		if a := byID[id]; a != nil && a.Holdings == nil {
+			a.Holdings = []banklink.Holding{}
+		}
+	}
+	return nil
+}
+
+func (p *Provider) addInvestmentTransactions(ctx context.Context, token string, ids []string, since, now time.Time, byID map[string]*banklink.AggregatedAccount) error {
+	type options struct {
+		AccountIDs []string `json:"account_ids,omitempty"`
+		Count      int      `json:"count"`
+		Offset     int      `json:"offset"`
+	}
+	type request struct {
+		AccessToken string  `json:"access_token"`
+		StartDate   string  `json:"start_date"`
+		EndDate     string  `json:"end_date"`
+		Options     options `json:"options"`
+	}
+	secs := map[string]security{}
+	offset := 0
+	for {
+		var resp struct {
+			InvestmentTransactions      []investmentTransaction `json:"investment_transactions"`
+			Securities                  []security              `json:"securities"`
+			TotalInvestmentTransactions int                     `json:"total_investment_transactions"`
+		}
+		err := p.call(ctx, "/investments/transactions/get", request{AccessToken: token,
+			StartDate: since.UTC().Format(time.DateOnly), EndDate: now.UTC().Format(time.DateOnly),
+			Options: options{AccountIDs: ids, Count: investmentsPageSize, Offset: offset}}, &resp, maxResponse)
+		if err != nil {
+			if unavailable(err) {
+				return nil
+			}
+			return err
+		}
+		for _, s := range resp.Securities {
+			secs[s.SecurityID] = s
+		}
+		for _, t := range resp.InvestmentTransactions {
+			if a := byID[t.AccountID]; a != nil {
+				var sec security
+				if t.SecurityID != nil {
+					sec = secs[*t.SecurityID]
+				}
+				a.InvestmentTransactions = append(a.InvestmentTransactions, mapInvestmentTransaction(t, sec))
+			}
+		}
+		offset += len(resp.InvestmentTransactions)
+		if len(resp.InvestmentTransactions) == 0 || offset >= resp.TotalInvestmentTransactions {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,289 @@
+package fakeplaid
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// linkToken is a Link token and its sessions.
+type linkToken struct {
+	token        string
+	hostedID     string
+	created      time.Time
+	expiration   time.Time
+	hostedExpiry time.Time
+	req          linkTokenCreateRequest
+	sessions     []*linkSession
+}
+
+type linkSession struct {
+	ID         string           `json:"link_session_id"`
+	StartedAt  time.Time        `json:"started_at"`
+	FinishedAt *time.Time       `json:"finished_at"`
+	OnSuccess  *linkOnSuccess   `json:"on_success"`
+	Exit       *linkExit        `json:"exit"`
+	Events     []map[string]any `json:"events"`
+	Results    *linkResults     `json:"results"`
+}
+
+type linkOnSuccess struct {
+	PublicToken string         `json:"public_token"`
+	Metadata    map[string]any `json:"metadata"`
+}
+
+type linkExit struct {
+	Error    map[string]any `json:"error"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+type linkResults struct {
+	ItemAddResults []itemAddResult `json:"item_add_results"`
+}
+
+type itemAddResult struct {
+	PublicToken string           `json:"public_token"`
+	ItemID      string           `json:"item_id"`
+	Institution map[string]any   `json:"institution"`
+	Accounts    []map[string]any `json:"accounts"`
+}
+
+type publicToken struct {
+	itemID  string
+	expires time.Time
+	used    bool
+}
+
+type linkTokenCreateRequest struct {
+	auth
+	ClientName   string   `json:"client_name"`
+	Language     string   `json:"language"`
+	CountryCodes []string `json:"country_codes"`
+	User         *struct {
+		ClientUserID string `json:"client_user_id"`
+	} `json:"user"`
+	Products         []string `json:"products"`
+	OptionalProducts []string `json:"optional_products"`
+	Webhook          string   `json:"webhook"`
+	RedirectURI      string   `json:"redirect_uri"`
+	AccessToken      string   `json:"access_token"`
+	AccountFilters   any      `json:"account_filters"`
+	Transactions     *struct {
+		DaysRequested int `json:"days_requested"`
+	} `json:"transactions"`
+	HostedLink *struct {
+		CompletionRedirectURI string `json:"completion_redirect_uri"`
+		URLLifetimeSeconds    int    `json:"url_lifetime_seconds"`
+		IsMobileApp           bool   `json:"is_mobile_app"`
+		DeliveryMethod        string `json:"delivery_method"`
+	} `json:"hosted_link"`
+}
+
+// Products Link can be initialised with.
+var linkProducts = []string{"auth", "identity", "transactions", "investments", "assets", "liabilities", "income_verification", "signal", "statements"}
+
+func (s *Server) linkTokenCreate(r *http.Request, body []byte) (any, error) {
+	var req linkTokenCreateRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	userID := ""
+	if req.User != nil {
+		userID = req.User.ClientUserID
+	}
+	if err := required("client_name", req.ClientName, "language", req.Language, "country_codes", req.CountryCodes,
+		"user.client_user_id", userID); err != nil {
+		return nil, err
+	}
+	if len(req.Products) == 0 && req.AccessToken == "" {
+		return nil, fail("MISSING_FIELDS", "products")
+	}
+	for _, p := range req.Products {
+		if !slices.Contains(linkProducts, p) {
+			// "balance" is not a product Link can be initialised with.
+			return nil, fail("INVALID_FIELD", "products: %q is not a valid product", p)
+		}
+	}
+	if req.Transactions != nil && (req.Transactions.DaysRequested < 1 || req.Transactions.DaysRequested > 730) {
+		return nil, fail("INVALID_FIELD", "transactions.days_requested must be between 1 and 730")
+	}
+	now := s.Now()
+	lt := &linkToken{token: "link-sandbox-" + s.id("lt"), created: now, expiration: now.Add(4 * time.Hour), req: req}
+	out := map[string]any{"link_token": lt.token, "expiration": lt.expiration.UTC().Format(time.RFC3339)}
+	if req.HostedLink != nil {
+		// A hosted_link object (even empty) enables Hosted Link.
+		life := 30 * time.Minute
+		if req.HostedLink.URLLifetimeSeconds > 0 {
+			life = time.Duration(req.HostedLink.URLLifetimeSeconds) * time.Second
+		}
+		if life > 21*24*time.Hour {
+			return nil, fail("INVALID_FIELD", "hosted_link.url_lifetime_seconds cannot be longer than 21 days")
+		}
+		lt.hostedID = s.id("hl")
+		lt.hostedExpiry = now.Add(life)
+		s.hosted[lt.hostedID] = lt
+		out["hosted_link_url"] = s.URL + "/hl/" + lt.hostedID
+	}
+	s.linkTokens[lt.token] = lt
+	return out, nil
+}
+
+func (s *Server) linkTokenGet(r *http.Request, body []byte) (any, error) {
+	var req struct {
+		auth
+		LinkToken string `json:"link_token"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := required("link_token", req.LinkToken); err != nil {
+		return nil, err
+	}
+	lt := s.linkTokens[req.LinkToken]
+	if lt == nil {
+		return nil, fail("INVALID_LINK_TOKEN", "")
+	}
+	return map[string]any{
+		"link_token": lt.token, "created_at": lt.created.UTC().Format(time.RFC3339), "expiration": lt.expiration.UTC().Format(time.RFC3339),
+		"metadata": map[string]any{"initial_products": lt.req.Products, "webhook": nullable(lt.req.Webhook), "country_codes": lt.req.CountryCodes,
+			"language": lt.req.Language, "redirect_uri": nullable(lt.req.RedirectURI), "client_name": lt.req.ClientName},
+		"link_sessions": lt.sessions,
+	}, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// hostedLinkPage is the Hosted Link page. Opening it runs a whole Link
+// session at once, as if the customer went through it: by default they
+// pick the first institution that supports the Link token's products and
+// link it. Query parameters script the customer: institution_id picks the
+// institution; outcome=exit leaves without linking, with error_code the
+// error Link showed (INVALID_CREDENTIALS, INSTITUTION_DOWN, ...). The
+// session ends with a SESSION_FINISHED webhook (when the Link token has a
+// webhook) and a redirect to completion_redirect_uri, which carries
+// nothing: the outcome is read with /link/token/get.
+func (s *Server) hostedLinkPage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	lt := s.hosted[r.PathValue("id")]
+	now := s.Now()
+	if lt == nil || now.After(lt.hostedExpiry) || now.After(lt.expiration) {
+		s.mu.Unlock()
+		http.Error(w, "This link has expired.", http.StatusGone)
+		return
+	}
+	q := r.URL.Query()
+	sess := &linkSession{ID: s.id("ls"), StartedAt: now, Events: []map[string]any{}}
+	finished := now
+	sess.FinishedAt = &finished
+	status := "SUCCESS"
+	var publicTokens []string
+	switch q.Get("outcome") {
+	case "exit":
+		status = "EXITED"
+		sess.Exit = &linkExit{Metadata: map[string]any{"status": "requires_credentials", "link_session_id": sess.ID}}
+		if code := q.Get("error_code"); code != "" {
+			def, ok := catalog[code]
+			if !ok {
+				s.mu.Unlock()
+				http.Error(w, "unknown error_code", http.StatusBadRequest)
+				return
+			}
+			e := map[string]any{"error_type": def.typ, "error_code": code, "error_message": def.message, "display_message": nil}
+			if def.display != "" {
+				e["display_message"] = def.display
+			}
+			sess.Exit.Error = e
+		}
+	default:
+		inst := s.pickInstitution(q.Get("institution_id"), lt.req)
+		if inst == nil {
+			s.mu.Unlock()
+			http.Error(w, "no institution supports this Link token's products", http.StatusBadRequest)
+			return
+		}
+		it := s.newItem(inst, lt.req, now)
+		pt := "public-sandbox-" + s.id("pt")
+		s.publicTokens[pt] = &publicToken{itemID: it.ID, expires: now.Add(30 * time.Minute)}
+		publicTokens = append(publicTokens, pt)
+		var accts []map[string]any
+		for _, a := range it.Accounts {
+			accts = append(accts, map[string]any{"id": a.ID, "name": a.Name, "mask": a.Mask, "type": a.Type, "subtype": a.Subtype,
+				"verification_status": nil, "class_type": nil})
+		}
+		instObj := map[string]any{"name": inst.Name, "institution_id": inst.ID}
+		sess.Results = &linkResults{ItemAddResults: []itemAddResult{{PublicToken: pt, ItemID: it.ID, Institution: instObj, Accounts: accts}}}
+		sess.OnSuccess = &linkOnSuccess{PublicToken: pt, Metadata: map[string]any{"institution": instObj, "accounts": accts, "link_session_id": sess.ID}}
+	}
+	lt.sessions = append(lt.sessions, sess)
+	if lt.req.Webhook != "" {
+		s.queueWebhook(lt.req.Webhook, map[string]any{"webhook_type": "LINK", "webhook_code": "SESSION_FINISHED", "status": status,
+			"link_session_id": sess.ID, "link_token": lt.token, "public_tokens": publicTokens, "environment": "sandbox"})
+	}
+	dest := ""
+	if lt.req.HostedLink != nil {
+		dest = lt.req.HostedLink.CompletionRedirectURI
+	}
+	s.mu.Unlock()
+	s.flushWebhooks()
+	if dest == "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte("<!doctype html><title>Plaid</title><p>You may close this window."))
+		return
+	}
+	if u, err := url.Parse(dest); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		http.Error(w, "invalid completion_redirect_uri", http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, dest, http.StatusFound)
+}
+
+// pickInstitution returns the institution id, or the first that supports
+// every product of the Link token in one of its countries.
+func (s *Server) pickInstitution(id string, req linkTokenCreateRequest) *Institution {
+	for _, in := range s.institutions {
+		if id != "" {
+			if in.ID == id {
+				return in
+			}
+			continue
+		}
+		ok := true
+		for _, p := range req.Products {
+			ok = ok && slices.Contains(in.Products, p)
+		}
+		served := false
+		for _, c := range req.CountryCodes {
+			served = served || slices.Contains(in.CountryCodes, c)
+		}
+		if ok && served {
+			return in
+		}
+	}
+	return nil
+}
+
+func (s *Server) exchange(r *http.Request, body []byte) (any, error) {
+	var req struct {
+		auth
+		PublicToken string `json:"public_token"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := required("public_token", req.PublicToken); err != nil {
+		return nil, err
+	}
+	pt := s.publicTokens[req.PublicToken]
+	if pt == nil || pt.used || s.Now().After(pt.expires) {
+		return nil, fail("INVALID_PUBLIC_TOKEN", "")
+	}
+	pt.used = true
+	it := s.items[pt.itemID]
+	return map[string]any{"access_token": it.AccessToken, "item_id": it.ID}, nil
+}

@@ -1,0 +1,133 @@
+package plaid
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"banklink"
+	"banklink/internal/plaid/fakeplaid"
+)
+
+func TestWebhooks(t *testing.T) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer receiver.Close()
+	e := newEnv(t, func(c *Config) { c.WebhookURL = receiver.URL + "/plaid" })
+	in := e.institution(t, "ins_109508")
+
+	// A Hosted Link session ends with SESSION_FINISHED, signed.
+	req := e.request(in, banklink.Transactions)
+	start, err := e.p.StartLogin(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	visit(t, start.RedirectURL, url.Values{"institution_id": {"ins_109508"}})
+	deliveries := e.fp.Deliveries()
+	if len(deliveries) != 1 || deliveries[0].URL != receiver.URL+"/plaid" || deliveries[0].Status != http.StatusOK {
+		t.Fatalf("deliveries = %+v", deliveries)
+	}
+	d := deliveries[0]
+	w, err := e.p.VerifyWebhook(t.Context(), d.Header, d.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Type != "LINK" || w.Code != "SESSION_FINISHED" || w.Status != "SUCCESS" || len(w.PublicTokens) != 1 || w.LinkToken == "" || len(w.Raw) == 0 {
+		t.Errorf("webhook = %+v", w)
+	}
+	// The key is cached.
+	if _, err := e.p.VerifyWebhook(t.Context(), d.Header, d.Body); err != nil || e.fp.Calls("/webhook_verification_key/get") != 1 {
+		t.Errorf("second verification: %v, %d key fetches", err, e.fp.Calls("/webhook_verification_key/get"))
+	}
+	// Item webhooks too.
+	step, err := e.p.CompleteRedirect(t.Context(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fp.SetItemError(step.LoginID, "ITEM_LOGIN_REQUIRED")
+	e.fp.FireWebhook(step.LoginID, "ITEM", "ERROR", "")
+	deliveries = e.fp.Deliveries()
+	d = deliveries[len(deliveries)-1]
+	w, err = e.p.VerifyWebhook(t.Context(), d.Header, d.Body)
+	if err != nil || w.Type != "ITEM" || w.Code != "ERROR" || w.ItemID != step.LoginID || w.Error == nil || w.Error.ErrorCode != "ITEM_LOGIN_REQUIRED" {
+		t.Errorf("item webhook = %+v, %v", w, err)
+	}
+}
+
+func TestWebhookVerificationRejects(t *testing.T) {
+	e := newEnv(t)
+	body := []byte(`{"webhook_type": "TRANSACTIONS", "webhook_code": "SYNC_UPDATES_AVAILABLE", "item_id": "item-1"}`)
+	now := time.Now()
+	header := func(jwt string) http.Header {
+		h := http.Header{}
+		if jwt != "" {
+			h.Set("Plaid-Verification", jwt)
+		}
+		return h
+	}
+	good := e.fp.SignWebhook(body, now)
+	if _, err := e.p.VerifyWebhook(t.Context(), header(good), body); err != nil {
+		t.Fatalf("a good webhook was rejected: %v", err)
+	}
+	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	kid := e.fp.WebhookKeyID()
+	parts := strings.Split(good, ".")
+	for _, tc := range []struct {
+		name string
+		jwt  string
+		body []byte
+	}{
+		{"no header", "", body},
+		{"not a JWT", "abc", body},
+		{"body changed", good, []byte(strings.Replace(string(body), "item-1", "item-2", 1))},
+		{"body reformatted", good, []byte(strings.ReplaceAll(string(body), " ", ""))},
+		{"alg is not ES256", fakeplaid.SignJWT(stranger, map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"}, body, now), body},
+		{"alg none", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","kid":"`+kid+`"}`)) + "." + parts[1] + ".", body},
+		{"signed by another key", fakeplaid.SignJWT(stranger, map[string]any{"alg": "ES256", "kid": kid, "typ": "JWT"}, body, now), body},
+		{"unknown key", fakeplaid.SignJWT(stranger, map[string]any{"alg": "ES256", "kid": "key-unknown", "typ": "JWT"}, body, now), body},
+		{"signature stripped", parts[0] + "." + parts[1] + ".", body},
+		{"six minutes old", e.fp.SignWebhook(body, now.Add(-6*time.Minute)), body},
+		{"from the future", e.fp.SignWebhook(body, now.Add(6*time.Minute)), body},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.p.VerifyWebhook(t.Context(), header(tc.jwt), tc.body)
+			if be, ok := err.(*banklink.Error); !ok || be.Code != banklink.EUNAUTHORIZED {
+				t.Errorf("err = %v, want UNAUTHORIZED", err)
+			}
+		})
+	}
+	t.Run("four minutes old is fine", func(t *testing.T) {
+		if _, err := e.p.VerifyWebhook(t.Context(), header(e.fp.SignWebhook(body, now.Add(-4*time.Minute))), body); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("expired key", func(t *testing.T) {
+		old := e.fp.SignWebhook(body, now)
+		e.fp.RotateWebhookKey()
+		// A webhook with the new key makes the verifier refresh the keys
+		// it knows, and learn the old one expired.
+		if _, err := e.p.VerifyWebhook(t.Context(), header(e.fp.SignWebhook(body, now)), body); err != nil {
+			t.Fatalf("new key: %v", err)
+		}
+		if _, err := e.p.VerifyWebhook(t.Context(), header(old), body); banklink.ErrorCode(err) != banklink.EUNAUTHORIZED {
+			t.Errorf("old key after rotation: %v", err)
+		}
+		// A verifier that never saw the old key rejects it as expired too.
+		if _, err := e.provider(t).VerifyWebhook(t.Context(), header(old), body); banklink.ErrorCode(err) != banklink.EUNAUTHORIZED {
+			t.Errorf("fresh verifier, old key: %v", err)
+		}
+	})
+	t.Run("Plaid unreachable for the key", func(t *testing.T) {
+		e.fp.FailNext("/webhook_verification_key/get", "INTERNAL_SERVER_ERROR")
+		_, err := e.provider(t).VerifyWebhook(t.Context(), header(e.fp.SignWebhook(body, now)), body)
+		if pe, ok := err.(*banklink.ProviderError); !ok || pe.Reason != banklink.LoginProviderDown {
+			t.Errorf("err = %#v, want a retryable provider failure", err)
+		}
+	})
+}
