@@ -205,4 +205,6 @@ func (p *Provider) removeWithToken(ctx context.Context, token string) {
 }
 
 // RemoveLogin implements banklink.LoginRemover.
-func (p *Provider) RemoveLogin(ctx context.Context, loginID string) error { return p.RemoveItem(ctx, loginID) }
+func (p *Provider) RemoveLogin(ctx context.Context, loginID string) error {
+	return p.RemoveItem(ctx, loginID)
+}
