@@ -23,6 +23,8 @@ type Store interface {
 	ConnectionLifecycleStore
 	InstitutionStore
 	SecretStore
+	OperatorStore
+	FunnelStore
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

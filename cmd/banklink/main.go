@@ -4,6 +4,7 @@
 //	banklink serve                 start the service (SQLite + sandbox by default)
 //	banklink migrate               apply database migrations
 //	banklink apikey create|list|revoke
+//	banklink operator create|list    dashboard operators
 //	banklink version
 package main
 
@@ -37,6 +38,8 @@ Usage:
   banklink apikey revoke --id KEY_ID [--account ID]
   banklink origins set --env sandbox|production --origins https://app.example.com[,...] [--account ID]
   banklink origins list [--account ID]
+  banklink operator create --email EMAIL [--account ID]   password from the terminal, stdin or BANKLINK_OPERATOR_PASSWORD
+  banklink operator list [--account ID]
   banklink version
 
 Every flag falls back to an environment variable: -token-ttl is
@@ -59,6 +62,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return apikey(ctx, args, stdout, stderr, getenv)
 	case "origins":
 		return origins(ctx, args, stdout, stderr, getenv)
+	case "operator":
+		return operator(ctx, args, stdout, stderr, getenv)
 	case "version", "-version", "--version":
 		return version(ctx, stdout)
 	case "help", "-h", "-help", "--help":

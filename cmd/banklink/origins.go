@@ -5,21 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 
 	"banklink"
 )
 
 // parseOrigin accepts a web origin: scheme, host and optional port, no
-// path. These become the widget's CSP frame-ancestors.
-func parseOrigin(s string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return "", fmt.Errorf("%q is not an origin like https://app.example.com", s)
-	}
-	return u.Scheme + "://" + strings.ToLower(u.Host), nil
-}
+// path. These become the widget's CSP frame-ancestors. The dashboard
+// validates them the same way.
+func parseOrigin(s string) (string, error) { return banklink.ParseOrigin(s) }
 
 // origins manages which web origins may embed the widget.
 func origins(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {

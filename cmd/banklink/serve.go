@@ -15,6 +15,7 @@ import (
 	"banklink/internal/aggregation"
 	"banklink/internal/config"
 	"banklink/internal/connecttoken"
+	"banklink/internal/dashboard"
 	"banklink/internal/httpapi"
 	"banklink/internal/metrics"
 	"banklink/internal/plaid"
@@ -120,6 +121,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	w.Register(api)
+	dashboard.New(dashboard.Config{PublicURL: cfg.PublicURL}).Register(api)
 	api.Refresher = runner
 	// At start every unaggregated connection is this replica's to
 	// resume; later only those old enough that their aggregation must
@@ -172,6 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	printBanner(stdout, &cfg, firstKey)
+	printDashboardBanner(ctx, stdout, &cfg, db)
 	log.Info("listening", slog.String("addr", cfg.Addr), slog.String("database", redactDSN(cfg.Database)))
 
 	errc := make(chan error, 1)

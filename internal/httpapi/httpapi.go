@@ -65,8 +65,8 @@ type Server struct {
 	// Removers revoke a deleted connection's login at its provider, by
 	// provider type.
 	Removers map[string]banklink.LoginRemover
-	Log       *slog.Logger
-	Config    Config
+	Log      *slog.Logger
+	Config   Config
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// Metrics records every request and serves GET /metrics; nil turns

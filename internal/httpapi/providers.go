@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"banklink"
@@ -51,51 +50,12 @@ func (s *Server) handlePutServiceProvider(w http.ResponseWriter, r *http.Request
 	if !slices.Contains(s.Config.Providers[scope.Environment], provider) {
 		return banklink.Errorf(banklink.ENOTFOUND, "Service provider %s is not available for %s keys on this deployment.", truncate(ProviderWireName(provider), 40), scope.Environment)
 	}
-	var body struct {
-		DisplayOrder *int              `json:"displayOrder"`
-		Enabled      *bool             `json:"enabled"`
-		Credentials  map[string]string `json:"credentials"`
-	}
+	var body ServiceProviderInput
 	if _, err := s.decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	if len(body.Credentials) > maxCredentials {
-		return banklink.FieldErrorf("credentials", "must have at most %d fields", maxCredentials)
-	}
-	for k, v := range body.Credentials {
-		if k == "" || len(k) > maxCredentialKeyLen || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-			return banklink.FieldErrorf("credentials", "field names must be 1 to %d printable ASCII characters", maxCredentialKeyLen)
-		}
-		if v == "" || len(v) > maxCredentialValLen {
-			return banklink.FieldErrorf("credentials", "field %q must have a value of 1 to %d bytes", k, maxCredentialValLen)
-		}
-	}
-	c := &banklink.ProviderConfig{AccountID: scope.AccountID, Environment: scope.Environment, ProviderType: provider, Enabled: true,
-		Credentials: body.Credentials}
-	existing, err := s.Store.FindProviderConfigs(r.Context(), scope)
+	c, created, err := s.PutServiceProvider(r.Context(), scope, provider, body)
 	if err != nil {
-		return err
-	}
-	created := true
-	for _, e := range existing {
-		if e.ProviderType == provider {
-			created = false
-			c.DisplayOrder, c.Enabled = e.DisplayOrder, e.Enabled
-		}
-	}
-	if created {
-		c.DisplayOrder = len(existing) + 1
-	}
-	if body.DisplayOrder != nil {
-		if *body.DisplayOrder < 0 || *body.DisplayOrder > 1000 {
-			return banklink.FieldErrorf("displayOrder", "must be from 0 to 1000")
-		}
-		c.DisplayOrder = *body.DisplayOrder
-	}
-	if body.Enabled != nil {
-		c.Enabled = *body.Enabled
-	}
-	if err := s.Store.SaveProviderConfig(r.Context(), c); err != nil {
 		return err
 	}
 	status := http.StatusOK
@@ -159,25 +119,8 @@ func (s *Server) handlePutRoutingRules(w http.ResponseWriter, r *http.Request) e
 	if body.Rules == nil {
 		return banklink.FieldErrorf("rules", "must not be null; send [] to remove every rule")
 	}
-	if len(body.Rules) > maxRoutingRules {
-		return banklink.FieldErrorf("rules", "must have at most %d rules", maxRoutingRules)
-	}
-	ix := s.Directory.Current()
-	var rules []banklink.RoutingRule
-	for i, rule := range body.Rules {
-		if _, ok := ix.ByID(rule.InstitutionID); !ok {
-			return banklink.FieldErrorf("rules", "rule %d names institution %q, which does not exist", i, truncate(rule.InstitutionID, 40))
-		}
-		p := providerTypeOf(rule.ServiceProvider)
-		if !slices.Contains(s.Config.Providers[scope.Environment], p) {
-			return banklink.FieldErrorf("rules", "rule %d names service provider %q, which is not available for %s keys", i, truncate(rule.ServiceProvider, 40), scope.Environment)
-		}
-		if rule.Action != routingActionForce && rule.Action != routingActionExclude {
-			return banklink.FieldErrorf("rules", "rule %d: action must be FORCE or EXCLUDE", i)
-		}
-		rules = append(rules, banklink.RoutingRule{InstitutionID: rule.InstitutionID, ProviderType: p, Action: rule.Action})
-	}
-	if err := s.Store.SetRoutingRules(r.Context(), scope, rules); err != nil {
+	rules, err := s.PutRoutingRules(r.Context(), scope, body.Rules)
+	if err != nil {
 		return err
 	}
 	s.writeRules(w, rules)

@@ -102,22 +102,8 @@ func (s *Server) handleCreateWebhookProfile(w http.ResponseWriter, r *http.Reque
 	if _, err := s.decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	if body.URL == nil {
-		return banklink.FieldErrorf("url", "must not be null")
-	}
-	existing, err := s.Store.FindWebhookProfiles(r.Context(), scope)
+	p, err := s.CreateWebhookProfile(r.Context(), scope, body)
 	if err != nil {
-		return err
-	}
-	if len(existing) >= MaxWebhookProfiles {
-		return banklink.Errorf(banklink.ECONFLICT, "An account may have at most %d webhook profiles per environment; delete one first.", MaxWebhookProfiles)
-	}
-	p := &banklink.WebhookProfile{ID: banklink.NewID(), AccountID: scope.AccountID, Environment: scope.Environment,
-		Version: banklink.WebhookVersions[0], Enabled: true, Secret: banklink.NewWebhookSecret(), CreatedAt: s.now()}
-	if err := s.applyProfileBody(p, body); err != nil {
-		return err
-	}
-	if err := s.Store.CreateWebhookProfile(r.Context(), p); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, profileJSON(p, true, s.now()))

@@ -52,6 +52,10 @@ func RunTests(t *testing.T, open Opener) {
 		{"ProviderHealth", testProviderHealth},
 		{"RoutingDecisionStored", testRoutingDecisionStored},
 		{"ProviderConfigs", testProviderConfigs},
+		{"Operators", testOperators},
+		{"OperatorSessions", testOperatorSessions},
+		{"Funnel", testFunnel},
+		{"LatestCursor", testLatestCursor},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -172,6 +172,7 @@ func (w *Widget) respond(rw http.ResponseWriter, r *http.Request, wr *widgetRequ
 }
 
 func (w *Widget) handleSession(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	w.track(r.Context(), wr.sess, banklink.FunnelOpened)
 	return w.respond(rw, r, wr)
 }
 
@@ -231,6 +232,7 @@ func (w *Widget) handleSelect(rw http.ResponseWriter, r *http.Request, wr *widge
 	if err := w.save(r.Context(), wr.sess); err != nil {
 		return err
 	}
+	w.track(r.Context(), wr.sess, banklink.FunnelChosen)
 	return w.respond(rw, r, wr)
 }
 
@@ -283,6 +285,7 @@ func (w *Widget) loginContext(r *http.Request, wr *widgetRequest) (banklink.Inte
 func (w *Widget) advance(ctx context.Context, s *banklink.ConnectSession, step *banklink.LoginStep) error {
 	if step.Done() {
 		w.recordAttempt(ctx, s, nil)
+		w.track(ctx, s, banklink.FunnelLoggedIn)
 		if len(step.Accounts) == 0 {
 			return &banklink.Error{Code: banklink.ELOGIN, Reason: banklink.LoginNoAccounts,
 				Message: "No eligible accounts were found at this institution."}
@@ -478,6 +481,7 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.track(ctx, sess, banklink.FunnelCompleted)
 	if w.Config.OnComplete != nil {
 		w.Config.OnComplete(r.Context(), wr.scope, conn.ID)
 	}

@@ -1,0 +1,139 @@
+package httpapi
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"banklink"
+)
+
+// The operations below are the API's own validation and storage of
+// service providers, routing rules and webhook profiles, exported so the
+// dashboard changes the same things through the same rules (as
+// StartConnection does for the demo).
+
+// ServiceProviderInput is the body of PUT /service-providers/{provider}.
+// Nil fields keep their stored value; nil Credentials keep the stored
+// credentials, others replace them whole.
+type ServiceProviderInput struct {
+	DisplayOrder *int              `json:"displayOrder"`
+	Enabled      *bool             `json:"enabled"`
+	Credentials  map[string]string `json:"credentials"`
+}
+
+// ValidateCredentials checks provider credentials as PUT
+// /service-providers does. Its messages never include a value.
+func ValidateCredentials(creds map[string]string) error {
+	if len(creds) > maxCredentials {
+		return banklink.FieldErrorf("credentials", "must have at most %d fields", maxCredentials)
+	}
+	for k, v := range creds {
+		if k == "" || len(k) > maxCredentialKeyLen || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+			return banklink.FieldErrorf("credentials", "field names must be 1 to %d printable ASCII characters", maxCredentialKeyLen)
+		}
+		if v == "" || len(v) > maxCredentialValLen {
+			return banklink.FieldErrorf("credentials", "field %q must have a value of 1 to %d bytes", k, maxCredentialValLen)
+		}
+	}
+	return nil
+}
+
+// PutServiceProvider creates or updates scope's configuration of provider
+// (a type such as "sandbox-b" or its wire name SANDBOX_B) and reports
+// whether it was created.
+func (s *Server) PutServiceProvider(ctx context.Context, scope banklink.Scope, provider string, in ServiceProviderInput) (*banklink.ProviderConfig, bool, error) {
+	provider = providerTypeOf(provider)
+	if !slices.Contains(s.Config.Providers[scope.Environment], provider) {
+		return nil, false, banklink.Errorf(banklink.ENOTFOUND, "Service provider %s is not available for %s keys on this deployment.", truncate(ProviderWireName(provider), 40), scope.Environment)
+	}
+	if err := ValidateCredentials(in.Credentials); err != nil {
+		return nil, false, err
+	}
+	c := &banklink.ProviderConfig{AccountID: scope.AccountID, Environment: scope.Environment, ProviderType: provider, Enabled: true,
+		Credentials: in.Credentials}
+	existing, err := s.Store.FindProviderConfigs(ctx, scope)
+	if err != nil {
+		return nil, false, err
+	}
+	created := true
+	for _, e := range existing {
+		if e.ProviderType == provider {
+			created = false
+			c.DisplayOrder, c.Enabled = e.DisplayOrder, e.Enabled
+		}
+	}
+	if created {
+		c.DisplayOrder = len(existing) + 1
+	}
+	if in.DisplayOrder != nil {
+		if *in.DisplayOrder < 0 || *in.DisplayOrder > 1000 {
+			return nil, false, banklink.FieldErrorf("displayOrder", "must be from 0 to 1000")
+		}
+		c.DisplayOrder = *in.DisplayOrder
+	}
+	if in.Enabled != nil {
+		c.Enabled = *in.Enabled
+	}
+	if err := s.Store.SaveProviderConfig(ctx, c); err != nil {
+		return nil, false, err
+	}
+	return c, created, nil
+}
+
+// RoutingRuleInput is one rule of PUT /routing/rules.
+type RoutingRuleInput = routingRuleJSON
+
+// PutRoutingRules validates rules as PUT /routing/rules does and replaces
+// scope's rules with them.
+func (s *Server) PutRoutingRules(ctx context.Context, scope banklink.Scope, in []RoutingRuleInput) ([]banklink.RoutingRule, error) {
+	if len(in) > maxRoutingRules {
+		return nil, banklink.FieldErrorf("rules", "must have at most %d rules", maxRoutingRules)
+	}
+	ix := s.Directory.Current()
+	rules := []banklink.RoutingRule{}
+	for i, rule := range in {
+		if _, ok := ix.ByID(rule.InstitutionID); !ok {
+			return nil, banklink.FieldErrorf("rules", "rule %d names institution %q, which does not exist", i, truncate(rule.InstitutionID, 40))
+		}
+		p := providerTypeOf(rule.ServiceProvider)
+		if !slices.Contains(s.Config.Providers[scope.Environment], p) {
+			return nil, banklink.FieldErrorf("rules", "rule %d names service provider %q, which is not available for %s keys", i, truncate(rule.ServiceProvider, 40), scope.Environment)
+		}
+		if rule.Action != routingActionForce && rule.Action != routingActionExclude {
+			return nil, banklink.FieldErrorf("rules", "rule %d: action must be FORCE or EXCLUDE", i)
+		}
+		rules = append(rules, banklink.RoutingRule{InstitutionID: rule.InstitutionID, ProviderType: p, Action: rule.Action})
+	}
+	if err := s.Store.SetRoutingRules(ctx, scope, rules); err != nil {
+		return nil, err
+	}
+	return rules, nil
+}
+
+// WebhookProfileInput is the body of POST and PATCH /webhooks/profiles.
+type WebhookProfileInput = webhookProfileBody
+
+// CreateWebhookProfile validates in as POST /webhooks/profiles does and
+// creates the profile; its Secret is the one time the secret is shown.
+func (s *Server) CreateWebhookProfile(ctx context.Context, scope banklink.Scope, in WebhookProfileInput) (*banklink.WebhookProfile, error) {
+	if in.URL == nil {
+		return nil, banklink.FieldErrorf("url", "must not be null")
+	}
+	existing, err := s.Store.FindWebhookProfiles(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) >= MaxWebhookProfiles {
+		return nil, banklink.Errorf(banklink.ECONFLICT, "An account may have at most %d webhook profiles per environment; delete one first.", MaxWebhookProfiles)
+	}
+	p := &banklink.WebhookProfile{ID: banklink.NewID(), AccountID: scope.AccountID, Environment: scope.Environment,
+		Version: banklink.WebhookVersions[0], Enabled: true, Secret: banklink.NewWebhookSecret(), CreatedAt: s.now()}
+	if err := s.applyProfileBody(p, in); err != nil {
+		return nil, err
+	}
+	if err := s.Store.CreateWebhookProfile(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
