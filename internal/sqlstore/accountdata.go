@@ -389,6 +389,22 @@ func (c *conds) addDays(alias, start, end string) error {
 
 func (c *conds) sql() string { return strings.Join(c.where, " AND ") }
 
+// addScope adds the tenant conditions on alias. On SQLite, when a narrower
+// equality filter follows (a customer, connection or financial account,
+// each with its own index), the tenant columns are written as +column so
+// they cannot select an index: without ANALYZE statistics SQLite prefers
+// the index with more equality columns, the tenant-wide one, and read every
+// transaction of the account to find one connection's (850 ms p50 under
+// the mixed load with 81 connections, before this).
+func (db *DB) addScope(c *conds, alias string, scope banklink.Scope, narrow bool) {
+	col := alias + "."
+	if narrow && db.dialect == SQLite {
+		col = "+" + col
+	}
+	c.add(col+"account_id = ?", scope.AccountID)
+	c.add(col+"environment = ?", string(scope.Environment))
+}
+
 // FindFinancialAccounts implements banklink.AccountDataStore.
 func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f banklink.FinancialAccountFilter) ([]*banklink.FinancialAccount, int, error) {
 	var c conds
@@ -439,8 +455,7 @@ func (db *DB) FindTransactionByID(ctx context.Context, scope banklink.Scope, id 
 // first: by transaction date, then by insertion.
 func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f banklink.TransactionFilter) ([]*banklink.Transaction, int, error) {
 	var c conds
-	c.add("t.account_id = ?", scope.AccountID)
-	c.add("t.environment = ?", string(scope.Environment))
+	db.addScope(&c, "t", scope, f.CustomerID != "" || f.FinancialAccountID != "" || f.ConnectionID != "")
 	c.addIf("t.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("t.financial_account_id = ?", f.FinancialAccountID)

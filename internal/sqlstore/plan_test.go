@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"banklink"
+)
+
+// TestNarrowFiltersUseTheirIndex: a connection's (or customer's, or
+// financial account's) transactions are found through that column's index,
+// not by walking every transaction of the tenant.
+func TestNarrowFiltersUseTheirIndex(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	scope := banklink.Scope{AccountID: "a", Environment: banklink.Sandbox}
+	for _, tt := range []struct {
+		name, column, value, index string
+	}{
+		{"connection", "connection_id", "c", "transactions_connection"},
+		{"financial account", "financial_account_id", "f", "transactions_account"},
+		{"customer", "customer_id", "u", "transactions_customer"},
+		{"whole tenant", "", "", "transactions_scope"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var c conds
+			db.addScope(&c, "t", scope, tt.column != "")
+			if tt.column != "" {
+				c.add("t."+tt.column+" = ?", tt.value)
+			}
+			rows, err := db.r.Query(`EXPLAIN QUERY PLAN SELECT t.seq FROM transactions t WHERE `+c.sql()+` ORDER BY t.transaction_day DESC, t.seq DESC LIMIT 100`, c.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			if got := strings.Join(plan, "; "); !strings.Contains(got, "INDEX "+tt.index+" ") {
+				t.Errorf("plan = %s, want index %s", got, tt.index)
+			}
+		})
+	}
+}
