@@ -7,6 +7,13 @@
 //
 //	go run ./bench -duration 10s -concurrency 16
 //
+// With -mix it instead drives a complete banklink (widget, aggregation,
+// webhooks) with a realistic mix of requests, and with -mix -soak 5m it
+// soaks the SQLite target and checks for errors and leaks (see mix.go):
+//
+//	go run ./bench -mix -duration 20s -rounds 1 [-postgres DSN]
+//	go run ./bench -mix -soak 5m
+//
 // It only ever sends traffic to the loopback servers it started, and every
 // run is bounded by -duration.
 package main
@@ -76,9 +83,19 @@ func main() {
 	rounds := flag.Int("rounds", 2, "rounds; targets alternate within each round to cancel drift")
 	search := flag.Bool("search", true, "also measure GET /institutions (search over the 20,000-institution directory)")
 	pg := flag.String("postgres", "", "also measure PostgreSQL at this DSN, with one and with two replicas (use a throwaway database: the run writes rows into it)")
+	mix := flag.Bool("mix", false, "run the mixed load (search, connect/start, whole widget flows, data reads) against a complete in-process banklink with the widget, aggregation and webhooks, on SQLite and -postgres, next to the connect/start baseline")
+	soakFor := flag.Duration("soak", 0, "with -mix: soak the SQLite target for this long, sampling goroutines and heap every 10s; exits 1 on any error or growth")
+	analyze := flag.Bool("analyze", false, "with -mix: run ANALYZE on each target database after warm-up (a diagnostic: banklink does not)")
+	cpuprofile := flag.String("cpuprofile", "", "with -mix: write a CPU profile of each measured load to this path plus .<target>.r<round> (the soak: .soak)")
 	flag.Parse()
 	if *duration > 2*time.Minute {
 		log.Fatal("-duration is capped at 2m per target per round")
+	}
+	if *soakFor > 2*time.Hour || (*soakFor > 0 && !*mix) {
+		log.Fatal("-soak needs -mix and is capped at 2h")
+	}
+	if *mix {
+		os.Exit(runMix(mixOptions{duration: *duration, concurrency: *concurrency, rounds: *rounds, postgres: *pg, soak: *soakFor, analyze: *analyze, cpuprofile: *cpuprofile}))
 	}
 	ctx := context.Background()
 	dir := sandbox.Directory(sandbox.DefaultSeed, sandbox.DefaultDirectorySize)
