@@ -137,3 +137,13 @@ type InteractiveLogin interface {
 type LoginRemover interface {
 	RemoveLogin(ctx context.Context, loginID string) error
 }
+
+// RefreshLimiter is a provider that aggregates a login on request only so
+// often (MX: once per member every few hours). The refresh endpoint asks
+// it before accepting a refresh, so an app learns when to come back (429
+// with Retry-After) instead of a refresh that silently changes nothing.
+type RefreshLimiter interface {
+	// NextRefresh returns when the provider will next aggregate the login
+	// on request; the zero time means now.
+	NextRefresh(ctx context.Context, loginID string, now time.Time) (time.Time, error)
+}

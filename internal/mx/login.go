@@ -1,0 +1,361 @@
+package mx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"banklink"
+)
+
+type user struct {
+	GUID string  `json:"guid"`
+	ID   *string `json:"id"`
+}
+
+// CreateUser implements banklink.UserProvisioner: it creates the MX user
+// whose id is the app's customer id. MX refuses a second user with the
+// same id with 409 Conflict ("an object with the given attributes already
+// exists"); that user is then looked up by id (GET /users?id=…) and
+// returned, so creating is idempotent.
+//
+// MX users are per MX client: customers of two banklink accounts that
+// share the deployment's MX credentials and use the same
+// externalCustomerId share one MX user. Accounts that must be kept apart
+// need their own MX credentials (a provider configuration).
+func (p *Provider) CreateUser(ctx context.Context, credentials map[string]string, externalCustomerID string) (string, error) {
+	k := p.keysFor(credentials)
+	if k.clientID == "" || k.apiKey == "" {
+		return "", providerErr(banklink.LoginProviderDown, false, "MX is not configured for this app; please try again later.")
+	}
+	id := strings.TrimSpace(externalCustomerID)
+	if id == "" {
+		return "", &banklink.Error{Code: banklink.EINTERNAL, Message: "An MX user needs the customer's id."}
+	}
+	cacheKey := k.clientID + "\x00" + id
+	p.mu.Lock()
+	guid, ok := p.users[cacheKey]
+	p.mu.Unlock()
+	if ok {
+		return guid, nil
+	}
+	var resp struct {
+		User user `json:"user"`
+	}
+	body := map[string]any{"user": map[string]any{"id": id}}
+	_, err := p.call(ctx, k, http.MethodPost, "/users", nil, body, &resp)
+	if ae, isAE := errors.AsType[*APIError](err); isAE && ae.Status == http.StatusConflict {
+		guid, err = p.findUser(ctx, k, id)
+	} else if err == nil {
+		guid = resp.User.GUID
+		if guid == "" {
+			err = errors.New("mx: POST /users answered without a user guid")
+		}
+	}
+	if err != nil {
+		return "", mapError(err, phaseLogin, p.cfg.Now())
+	}
+	p.mu.Lock()
+	p.users[cacheKey] = guid
+	p.mu.Unlock()
+	return guid, nil
+}
+
+// findUser returns the guid of the user with the given id.
+func (p *Provider) findUser(ctx context.Context, k keys, id string) (string, error) {
+	users, err := listAll[user](ctx, p, k, "/users", "users", url.Values{"id": {id}})
+	if err != nil {
+		return "", err
+	}
+	for _, u := range users {
+		if deref(u.ID) == id && u.GUID != "" {
+			return u.GUID, nil
+		}
+	}
+	return "", fmt.Errorf("mx: POST /users answered 409 but no user has id %q", id)
+}
+
+// isDown reports whether the directory marks MX down at the institution.
+func isDown(in *banklink.Institution) bool {
+	if in == nil {
+		return false
+	}
+	pi, ok := in.Providers[ProviderType]
+	return ok && pi.Health == banklink.HealthDown
+}
+
+// widgetRequest is the body of POST /users/{user_guid}/widget_urls.
+type widgetRequest struct {
+	WidgetType               string `json:"widget_type"`
+	CurrentInstitutionCode   string `json:"current_institution_code,omitempty"`
+	DisableInstitutionSearch bool   `json:"disable_institution_search"`
+	ClientRedirectURL        string `json:"client_redirect_url,omitempty"`
+	IsMobileWebview          bool   `json:"is_mobile_webview"`
+	IncludeTransactions      bool   `json:"include_transactions"`
+	IncludeIdentity          bool   `json:"include_identity"`
+	Mode                     string `json:"mode"`
+	DisableBackgroundAgg     *bool  `json:"disable_background_agg,omitempty"`
+	UIMessageVersion         int    `json:"ui_message_version"`
+}
+
+// widgetOptions picks the Connect Widget's configuration for the products
+// a connection requires:
+//
+//   - IDENTIFIERS need MX's "verification" mode (Instant Account
+//     Verification is what gathers account and routing numbers); that
+//     mode skips transactions and disables background aggregation unless
+//     told otherwise, so both are set explicitly;
+//   - OWNERS need include_identity (account owner identification);
+//   - TRANSACTIONS set include_transactions.
+func widgetOptions(products []banklink.Product) widgetRequest {
+	ps := banklink.NewProductSet(products...)
+	w := widgetRequest{WidgetType: "connect_widget", Mode: "aggregation", UIMessageVersion: 4,
+		IncludeTransactions: ps.Has(banklink.Transactions), IncludeIdentity: ps.Has(banklink.Owners)}
+	if ps.Has(banklink.Identifiers) {
+		w.Mode = "verification"
+		off := false
+		w.DisableBackgroundAgg = &off
+	}
+	return w
+}
+
+// StartLogin implements banklink.InteractiveLogin: it asks MX for a
+// Connect Widget URL for the chosen institution, without MX's own
+// institution search, and sends the customer there.
+//
+// The widget URL is one-time and lives ten minutes, so every call asks
+// for a new one (MX: "obtain a new URL each time the page loads").
+//
+// client_redirect_url is the widget's callback. MX documents that it
+// redirects there "at the end of OAuth" when is_mobile_webview is true,
+// appending the outcome and the member guid
+// (status=success|error&member_guid=…&error_reason=…). For logins with
+// credentials MX announces the new member only as a widget event
+// (mx/connect/memberConnected, or a URL event on the
+// ui_message_webview_url_scheme in a WebView); see CompleteRedirect and
+// docs/providers-mx.md for what that means for a deployment.
+func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (banklink.LoginStart, error) {
+	if isDown(req.Institution) {
+		return banklink.LoginStart{}, providerErr(banklink.LoginInstitutionDown, true, msgInstDown)
+	}
+	if req.ProviderUserID == "" {
+		return banklink.LoginStart{}, &banklink.Error{Code: banklink.EINTERNAL, Message: "An MX login needs the customer's MX user."}
+	}
+	if req.ProviderInstitutionID == "" {
+		return banklink.LoginStart{}, &banklink.Error{Code: banklink.EINTERNAL, Message: "The institution has no MX institution code."}
+	}
+	w := widgetOptions(req.Products)
+	w.CurrentInstitutionCode = req.ProviderInstitutionID
+	w.DisableInstitutionSearch = true
+	w.ClientRedirectURL = req.CallbackURL
+	if p.cfg.RedirectURL != "" {
+		w.ClientRedirectURL = p.cfg.RedirectURL
+	}
+	w.IsMobileWebview = w.ClientRedirectURL != ""
+	var resp struct {
+		WidgetURL struct {
+			Type string `json:"type"`
+			URL  string `json:"url"`
+		} `json:"widget_url"`
+	}
+	k := p.keysFor(req.ProviderCredentials)
+	if _, err := p.call(ctx, k, http.MethodPost, "/users/"+url.PathEscape(req.ProviderUserID)+"/widget_urls", nil,
+		map[string]any{"widget_url": w}, &resp); err != nil {
+		return banklink.LoginStart{}, mapError(err, phaseLogin, p.cfg.Now())
+	}
+	if resp.WidgetURL.URL == "" {
+		return banklink.LoginStart{}, &banklink.Error{Code: banklink.EPROVIDER, Message: "MX did not return a Connect Widget URL."}
+	}
+	return banklink.LoginStart{RedirectURL: resp.WidgetURL.URL}, nil
+}
+
+// SubmitCredentials implements banklink.InteractiveLogin. MX logins never
+// use banklink's credential form: StartLogin always redirects.
+func (p *Provider) SubmitCredentials(ctx context.Context, req banklink.LoginRequest) (*banklink.LoginStep, error) {
+	return nil, banklink.Errorf(banklink.ENOTSUPPORTED, "MX logins happen in MX Connect.")
+}
+
+// AnswerMFA implements banklink.InteractiveLogin. MX asks its security
+// questions inside MX Connect.
+func (p *Provider) AnswerMFA(ctx context.Context, req banklink.LoginRequest, state, answer string) (*banklink.LoginStep, error) {
+	return nil, banklink.Errorf(banklink.ENOTSUPPORTED, "MX logins happen in MX Connect.")
+}
+
+// member is MX's member (GET /users/{u}/members/{m}, list members).
+type member struct {
+	GUID                     string  `json:"guid"`
+	InstitutionCode          *string `json:"institution_code"`
+	ConnectionStatus         *string `json:"connection_status"`
+	IsBeingAggregated        *bool   `json:"is_being_aggregated"`
+	AggregatedAt             *string `json:"aggregated_at"`
+	SuccessfullyAggregatedAt *string `json:"successfully_aggregated_at"`
+	Name                     *string `json:"name"`
+}
+
+// memberStatus is GET /users/{u}/members/{m}/status.
+type memberStatus struct {
+	GUID                     string  `json:"guid"`
+	ConnectionStatus         *string `json:"connection_status"`
+	IsBeingAggregated        *bool   `json:"is_being_aggregated"`
+	HasProcessedAccounts     *bool   `json:"has_processed_accounts"`
+	AggregatedAt             *string `json:"aggregated_at"`
+	SuccessfullyAggregatedAt *string `json:"successfully_aggregated_at"`
+}
+
+func memberPath(userGUID, memberGUID string) string {
+	return "/users/" + url.PathEscape(userGUID) + "/members/" + url.PathEscape(memberGUID)
+}
+
+// CompleteRedirect implements banklink.InteractiveLogin: the customer is
+// back from MX Connect. The query is what reached the widget's callback:
+// member_guid (and status, error_reason) as MX appends them to
+// client_redirect_url, or member_guid posted by a widget that listened
+// for MX's memberConnected event.
+//
+// Without a member_guid (MX sends none after a login with credentials in
+// a browser) the customer's member at the institution is looked up; it
+// must be the only one, or banklink cannot tell which login was just
+// made.
+//
+// The member's connection_status decides: CONNECTED lists its accounts;
+// a member MX is still connecting is waited for (LoginWait); anything
+// else is a login failure (see classify), CHALLENGED included: MX asks
+// its security questions in its own widget.
+func (p *Provider) CompleteRedirect(ctx context.Context, req banklink.LoginRequest, query map[string]string) (*banklink.LoginStep, error) {
+	now := p.cfg.Now()
+	memberGUID := strings.TrimSpace(query["member_guid"])
+	if query["status"] == "error" && memberGUID == "" {
+		return nil, oauthError(query["error_reason"])
+	}
+	// With a member the member's own status says more than MX's
+	// error_reason (DENIED covers a wrong password and a refused OAuth
+	// consent alike), so it decides below.
+	if req.ProviderUserID == "" {
+		return nil, &banklink.Error{Code: banklink.EINTERNAL, Message: "An MX login needs the customer's MX user."}
+	}
+	k := p.keysFor(req.ProviderCredentials)
+	userGUID := req.ProviderUserID
+	var m member
+	if memberGUID == "" {
+		found, err := p.onlyMemberAt(ctx, k, userGUID, req.ProviderInstitutionID)
+		if err != nil {
+			return nil, mapError(err, phaseLogin, now)
+		}
+		m = found
+		memberGUID = m.GUID
+	} else {
+		var resp struct {
+			Member member `json:"member"`
+		}
+		if _, err := p.call(ctx, k, http.MethodGet, memberPath(userGUID, memberGUID), nil, nil, &resp); err != nil {
+			return nil, mapError(err, phaseLogin, now)
+		}
+		m = resp.Member
+	}
+	if code := deref(m.InstitutionCode); req.ProviderInstitutionID != "" && code != "" && code != req.ProviderInstitutionID {
+		// Data from another institution must not land in this
+		// connection.
+		name := "the institution you chose"
+		if req.Institution != nil {
+			name = req.Institution.Name
+		}
+		got := deref(m.Name)
+		if got == "" {
+			got = "another institution"
+		}
+		return nil, providerErr(banklink.LoginOAuthDenied, true, fmt.Sprintf(msgWrongInstFmt, got, name, name))
+	}
+	st, err := p.waitForAccounts(ctx, k, userGUID, memberGUID)
+	if err != nil {
+		return nil, mapError(err, phaseLogin, now)
+	}
+	kind, serr := classify(deref(st.ConnectionStatus), phaseLogin)
+	switch kind {
+	case statusFailed:
+		return nil, serr
+	case statusWorking:
+		if !deref(st.HasProcessedAccounts) {
+			return nil, providerErr(banklink.LoginOAuthDenied, true, msgNotFinished)
+		}
+	}
+	accts, err := listAll[account](ctx, p, k, memberPath(userGUID, memberGUID)+"/accounts", "accounts", nil)
+	if err != nil {
+		return nil, mapError(err, phaseLogin, now)
+	}
+	step := &banklink.LoginStep{LoginID: loginID(userGUID, memberGUID)}
+	for _, a := range accts {
+		if deref(a.IsClosed) {
+			continue
+		}
+		typ, sub := accountType(a)
+		step.Accounts = append(step.Accounts, banklink.ProviderAccount{ID: a.GUID, Name: a.displayName(), Type: typ, Subtype: sub, Mask: mask(a)})
+	}
+	return step, nil
+}
+
+// onlyMemberAt returns the user's one member at the institution.
+func (p *Provider) onlyMemberAt(ctx context.Context, k keys, userGUID, institutionCode string) (member, error) {
+	members, err := listAll[member](ctx, p, k, "/users/"+url.PathEscape(userGUID)+"/members", "members", nil)
+	if err != nil {
+		return member{}, err
+	}
+	members = slices.DeleteFunc(members, func(m member) bool { return deref(m.InstitutionCode) != institutionCode })
+	switch len(members) {
+	case 0:
+		return member{}, providerErr(banklink.LoginOAuthDenied, true, msgNotFinished)
+	case 1:
+		return members[0], nil
+	}
+	return member{}, providerErr(banklink.LoginOAuthDenied, true, msgWhichMember)
+}
+
+// waitForAccounts reads the member's status until MX has its accounts or
+// stops working on it, at most LoginWait.
+func (p *Provider) waitForAccounts(ctx context.Context, k keys, userGUID, memberGUID string) (memberStatus, error) {
+	return p.poll(ctx, k, userGUID, memberGUID, p.cfg.LoginWait, func(st memberStatus) bool {
+		kind, _ := classify(deref(st.ConnectionStatus), phaseLogin)
+		switch kind {
+		case statusFailed:
+			return true
+		case statusOK:
+			return !deref(st.IsBeingAggregated) || deref(st.HasProcessedAccounts)
+		}
+		return deref(st.HasProcessedAccounts)
+	})
+}
+
+// poll reads the member's status until done says so or wait runs out; it
+// returns the last status read. The interval starts at PollInterval and
+// doubles up to MaxPollInterval.
+func (p *Provider) poll(ctx context.Context, k keys, userGUID, memberGUID string, wait time.Duration, done func(memberStatus) bool) (memberStatus, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	interval := p.cfg.PollInterval
+	for {
+		var resp struct {
+			Member memberStatus `json:"member"`
+		}
+		if _, err := p.call(ctx, k, http.MethodGet, memberPath(userGUID, memberGUID)+"/status", nil, nil, &resp); err != nil {
+			return memberStatus{}, err
+		}
+		if done(resp.Member) {
+			return resp.Member, nil
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return resp.Member, ctx.Err()
+		case <-deadline.C:
+			t.Stop()
+			return resp.Member, nil
+		case <-t.C:
+		}
+		interval = min(2*interval, p.cfg.MaxPollInterval)
+	}
+}
