@@ -266,6 +266,13 @@ type institutionLister interface {
 	Institutions(ctx context.Context) ([]*banklink.Institution, error)
 }
 
+// providerDirectory is a provider whose institutions are merged into
+// banklink's directory at start.
+type providerDirectory struct {
+	providerType string
+	lister       institutionLister
+}
+
 // syncDirectory merges a provider's institution directory into banklink's
 // (in the background at start: it is a network call to the provider).
 func syncDirectory(ctx context.Context, db banklink.Store, p institutionLister, providerType string, log *slog.Logger) {

@@ -18,6 +18,7 @@ import (
 	"banklink/internal/dashboard"
 	"banklink/internal/httpapi"
 	"banklink/internal/metrics"
+	"banklink/internal/mx"
 	"banklink/internal/plaid"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
@@ -98,6 +99,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	sbxB := sandbox.NewB()
 	providers := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
 	aggregators := map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
+	api.Removers = map[string]banklink.LoginRemover{}
+	api.Limiters = map[string]banklink.RefreshLimiter{}
+	var directories []providerDirectory
 	if cfg.PlaidClientID != "" {
 		p, err := plaid.New(plaid.Config{ClientID: cfg.PlaidClientID, Secret: cfg.PlaidSecret, Environment: cfg.PlaidEnv,
 			RedirectURI: cfg.PlaidRedirectURI, WebhookURL: cfg.PlaidWebhookURL, BaseURL: cfg.PlaidBaseURL, Secrets: db, Sealer: db.Sealer()})
@@ -105,9 +109,34 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			return fmt.Errorf("plaid: %w", err)
 		}
 		providers[plaid.ProviderType], aggregators[plaid.ProviderType] = p, p
-		api.Removers = map[string]banklink.LoginRemover{plaid.ProviderType: p}
-		go syncDirectory(bgCtx, db, p, plaid.ProviderType, log)
+		api.Removers[plaid.ProviderType] = p
+		directories = append(directories, providerDirectory{plaid.ProviderType, p})
 	}
+	if cfg.MXClientID != "" {
+		base := cfg.MXBaseURL
+		if base == "" {
+			base = mx.IntegrationURL
+			if cfg.MXEnv == "production" {
+				base = mx.ProductionURL
+			}
+		}
+		p := mx.New(mx.Config{ClientID: cfg.MXClientID, APIKey: cfg.MXAPIKey, BaseURL: base, RedirectURL: cfg.MXRedirectURL})
+		providers[mx.ProviderType], aggregators[mx.ProviderType] = p, p
+		api.Removers[mx.ProviderType], api.Limiters[mx.ProviderType] = p, p
+		directories = append(directories, providerDirectory{mx.ProviderType, p})
+	}
+	// One after the other: two merges at once could each write the
+	// directory the other had not seen yet.
+	// The index is rebuilt after each merge rather than at the next
+	// -directory-refresh tick, so new institutions are searchable at once.
+	go func() {
+		for _, d := range directories {
+			syncDirectory(bgCtx, db, d.lister, d.providerType, log)
+			if err := dir.Refresh(bgCtx); err != nil && bgCtx.Err() == nil {
+				log.Warn("rebuild institution index", slog.Any("err", err))
+			}
+		}
+	}()
 	runner := aggregation.New(db, aggregators, log)
 	runner.Metrics = api.Metrics
 	defer runner.Wait()

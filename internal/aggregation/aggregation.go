@@ -137,6 +137,14 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 		})
 		r.Metrics.ObserveProvider(conn.ProviderType, "aggregate", err, time.Since(start))
 		r.recordHealth(ctx, conn, err)
+		if banklink.ErrorCode(err) == banklink.ERATELIMITED {
+			// The provider declined to aggregate yet (MX's minimum
+			// time between aggregations, a request quota): the login
+			// works and the data held stays as fresh as the provider
+			// allows, so the connection's status does not change.
+			r.Log.Info("provider declined aggregation", slog.String("connection_id", conn.ID), slog.Any("err", err))
+			return err
+		}
 		if err != nil {
 			return r.fail(ctx, scope, conn, err)
 		}

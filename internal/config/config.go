@@ -64,6 +64,9 @@ type Config struct {
 	// Plaid is registered as provider "plaid" when a client id and a
 	// secret are set.
 	PlaidClientID, PlaidSecret, PlaidEnv, PlaidRedirectURI, PlaidWebhookURL, PlaidBaseURL string
+	// MX is registered as provider "mx" when a client id and an API key
+	// are set.
+	MXClientID, MXAPIKey, MXEnv, MXBaseURL, MXRedirectURL string
 
 	WebhookWorkers        int
 	WebhookTimeout        time.Duration
@@ -96,6 +99,7 @@ func Default() Config {
 		WebhookTimeout:          10 * time.Second,
 		WebhookPrivateTargets:   "sandbox",
 		PlaidEnv:                "sandbox",
+		MXEnv:                   "integration",
 	}
 }
 
@@ -166,6 +170,11 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.StringVar(&c.PlaidRedirectURI, "plaid-redirect-uri", c.PlaidRedirectURI, "optional Link redirect_uri registered at Plaid")
 	fs.StringVar(&c.PlaidWebhookURL, "plaid-webhook-url", c.PlaidWebhookURL, "optional URL where Plaid sends webhooks")
 	fs.StringVar(&c.PlaidBaseURL, "plaid-base-url", c.PlaidBaseURL, "optional Plaid API base URL replacing -plaid-env's host (an egress proxy, or a local Plaid-compatible server)")
+	fs.StringVar(&c.MXClientID, "mx-client-id", c.MXClientID, "MX Platform API client id (registers provider mx with -mx-api-key)")
+	fs.StringVar(&c.MXAPIKey, "mx-api-key", c.MXAPIKey, "MX Platform API key of -mx-env (env BANKLINK_MX_API_KEY or _FILE)")
+	fs.StringVar(&c.MXEnv, "mx-env", c.MXEnv, "MX environment: integration or production")
+	fs.StringVar(&c.MXBaseURL, "mx-base-url", c.MXBaseURL, "optional MX API base URL replacing -mx-env's host (an egress proxy, or a local MX-compatible server)")
+	fs.StringVar(&c.MXRedirectURL, "mx-redirect-url", c.MXRedirectURL, "optional fixed client_redirect_url for MX Connect, forwarding to the widget callback (default: each login's own callback)")
 	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "webhook deliveries sent at once by this process (0: this replica sends none)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "time a receiver has to answer a webhook with 2xx")
 	fs.StringVar(&c.WebhookPrivateTargets, "webhook-private-targets", c.WebhookPrivateTargets, "which environments may deliver webhooks to loopback, private and link-local addresses: none, sandbox or all")
@@ -242,6 +251,20 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	}
 	if (c.PlaidClientID == "") != (c.PlaidSecret == "") {
 		return fmt.Errorf("-plaid-client-id and -plaid-secret go together")
+	}
+	if c.MXEnv != "integration" && c.MXEnv != "production" {
+		return fmt.Errorf("-mx-env %q must be integration or production", c.MXEnv)
+	}
+	if (c.MXClientID == "") != (c.MXAPIKey == "") {
+		return fmt.Errorf("-mx-client-id and -mx-api-key go together")
+	}
+	for _, u := range []struct{ flag, v string }{{"-mx-base-url", c.MXBaseURL}, {"-mx-redirect-url", c.MXRedirectURL}} {
+		if u.v == "" {
+			continue
+		}
+		if p, err := url.Parse(u.v); err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https") {
+			return fmt.Errorf("%s %q must be an absolute http(s) URL", u.flag, u.v)
+		}
 	}
 	if c.WebhookWorkers < 0 || c.WebhookWorkers > 256 {
 		return fmt.Errorf("-webhook-workers %d must be between 0 and 256", c.WebhookWorkers)

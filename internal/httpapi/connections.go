@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -238,13 +240,16 @@ func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request)
 		}
 		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be refreshed.%s", st, hint)
 	}
+	if err := s.checkProviderLimit(r.Context(), w, c, now); err != nil {
+		return err
+	}
 	interval := s.Config.RefreshInterval
 	if interval <= 0 {
 		interval = DefaultRefreshInterval
 	}
 	next, err := s.Store.AcceptRefresh(r.Context(), scope, c.ID, now, interval)
 	if banklink.ErrorCode(err) == banklink.ERATELIMITED {
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, next.Sub(now).Round(time.Second).Seconds()))))
+		setRetryAfter(w, next, now)
 	}
 	if err != nil {
 		return err
@@ -254,6 +259,50 @@ func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil
+}
+
+// checkProviderLimit refuses a refresh the connection's provider would not
+// perform yet (MX aggregates a member at most every few hours), with
+// Retry-After saying when it will. A provider that cannot be asked does
+// not block the refresh: the aggregation reports what went wrong.
+func (s *Server) checkProviderLimit(ctx context.Context, w http.ResponseWriter, c *banklink.Connection, now time.Time) error {
+	lim := s.Limiters[c.ProviderType]
+	if lim == nil || c.ProviderLoginID == "" {
+		return nil
+	}
+	next, err := lim.NextRefresh(ctx, c.ProviderLoginID, now)
+	if banklink.ErrorCode(err) == banklink.ERATELIMITED {
+		// The provider's own request limit: it says when.
+		if at, ok := retryAt(err); ok {
+			setRetryAfter(w, at, now)
+		}
+		return err
+	}
+	if err != nil {
+		s.Log.Warn("ask provider for its refresh limit", slog.String("connection_id", c.ID), slog.String("provider", c.ProviderType), slog.Any("err", err))
+		return nil
+	}
+	if !next.After(now) {
+		return nil
+	}
+	setRetryAfter(w, next, now)
+	return &banklink.Error{Code: banklink.ERATELIMITED, Reason: "PROVIDER_REFRESH_LIMIT", Retryable: true,
+		Message: fmt.Sprintf("%s aggregated this connection recently and will not refresh it again before %s; the data already held is that fresh.",
+			strings.ToUpper(c.ProviderType), next.UTC().Format(time.RFC3339))}
+}
+
+// retryAt finds when to retry in an error's chain: a provider's rate limit
+// error says so with a RetryAfterTime method.
+func retryAt(err error) (time.Time, bool) {
+	var r interface{ RetryAfterTime() time.Time }
+	if errors.As(err, &r) {
+		return r.RetryAfterTime(), true
+	}
+	return time.Time{}, false
+}
+
+func setRetryAfter(w http.ResponseWriter, at, now time.Time) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(max(1, at.Sub(now).Round(time.Second).Seconds()))))
 }
 
 // handleUpdateConnection adds products to a connection. They become

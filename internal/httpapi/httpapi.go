@@ -65,6 +65,10 @@ type Server struct {
 	// Removers revoke a deleted connection's login at its provider, by
 	// provider type.
 	Removers map[string]banklink.LoginRemover
+	// Limiters say when a provider will next aggregate a login on
+	// request, by provider type: a refresh before then is refused with
+	// 429 and Retry-After.
+	Limiters map[string]banklink.RefreshLimiter
 	Log      *slog.Logger
 	Config   Config
 	// Now is the clock; tests replace it.

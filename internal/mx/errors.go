@@ -271,6 +271,10 @@ func (e *RateLimitError) Error() string {
 
 func (e *RateLimitError) Unwrap() error { return e.Cause }
 
+// RetryAfterTime is RetryAt, for callers that find it by method (the
+// refresh endpoint's Retry-After).
+func (e *RateLimitError) RetryAfterTime() time.Time { return e.RetryAt }
+
 // RetryAt returns when an ERATELIMITED error of this package says to try
 // again, for a Retry-After header.
 func RetryAt(err error) (time.Time, bool) {

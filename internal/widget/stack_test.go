@@ -170,6 +170,16 @@ func (st *stack) institution(name string) *banklink.Institution {
 			return in
 		}
 	}
+	// Institutions a provider's directory added (dirsync) are only in
+	// the live index.
+	res, err := st.api.Directory.(*search.Live).Current().Search(search.Query{Name: name, Limit: 50, Eligibility: banklink.Eligibility{AllowRedirect: true}})
+	if err == nil {
+		for _, in := range res.Institutions {
+			if in.Name == name {
+				return in
+			}
+		}
+	}
 	st.t.Fatalf("no institution %q", name)
 	return nil
 }

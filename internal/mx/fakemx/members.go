@@ -467,6 +467,25 @@ func (s *Server) SetNextAggregation(memberGUID, status string) error {
 	return nil
 }
 
+// AgeMember moves the member's last aggregation d into the past, as if
+// MX had last aggregated it d earlier (a test's way past MX's minimum
+// time between aggregations without waiting for it).
+func (s *Server) AgeMember(memberGUID string, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.members[memberGUID]
+	if !ok {
+		return errors.New("fakemx: unknown member " + memberGUID)
+	}
+	if !m.aggregatedAt.IsZero() {
+		m.aggregatedAt = m.aggregatedAt.Add(-d)
+	}
+	if !m.successAt.IsZero() {
+		m.successAt = m.successAt.Add(-d)
+	}
+	return nil
+}
+
 // UserGUID returns the guid of the user with the given id, or "".
 func (s *Server) UserGUID(id string) string {
 	s.mu.Lock()

@@ -10,7 +10,14 @@
   var backBtn = document.getElementById("back");
   var params = new URLSearchParams(location.search);
   var token = params.get("connectToken") || "";
-  var oauth = params.get("oauth") === "callback" ? { code: params.get("code") || "", error: params.get("error") || "" } : null;
+  // Back from an institution's or a provider's login page: everything the
+  // page appended (an OAuth code or error; MX's status, member_guid and
+  // error_reason) goes to the provider, which knows what it means.
+  var oauth = null;
+  if (params.get("oauth") === "callback") {
+    oauth = { code: "", error: "" };
+    params.forEach(function (v, k) { if (k !== "connectToken" && k !== "oauth") oauth[k] = v; });
+  }
   var state = null;
   var searchTimer = 0;
   var searchSeq = 0;

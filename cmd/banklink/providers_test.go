@@ -1,0 +1,75 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"banklink/internal/mx/fakemx"
+	"banklink/internal/plaid/fakeplaid"
+)
+
+// TestServeWithMX: with MX credentials banklink registers the provider
+// and merges MX's institution directory (every page of it) into its own.
+func TestServeWithMX(t *testing.T) {
+	fake := fakemx.New()
+	t.Cleanup(fake.Close)
+	srv := serveForTest(t, "-data-dir", t.TempDir(), "-sandbox-providers", "sandbox,mx",
+		"-mx-client-id", fakemx.ClientID, "-mx-api-key", fakemx.APIKey, "-mx-base-url", fake.URL)
+	waitForInstitution(t, srv, "Maple MX Bank", "MX")
+	// The second page of MX's list was merged too.
+	waitForInstitution(t, srv, "Fake 1202 Savings Bank", "MX")
+	var started map[string]any
+	if status := api(t, srv.url, srv.key, "POST", "/bank-linking/connect/start", `{"externalCustomerId":"m","products":["TRANSACTIONS"],"serviceProvider":"MX"}`, &started); status != 201 {
+		t.Fatalf("connect/start with MX: %d %v", status, started)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"client id without key", []string{"serve", "-mx-client-id", "x"}},
+		{"unknown environment", []string{"serve", "-mx-env", "staging"}},
+		{"relative base URL", []string{"serve", "-mx-client-id", "x", "-mx-api-key", "y", "-mx-base-url", "api.mx.com"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := Run(t.Context(), tc.args, nil, nil, env(nil)); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+}
+
+// TestServeWithPlaidAndMX: both providers' directories merge at start,
+// one after the other, and neither loses the other's coverage.
+func TestServeWithPlaidAndMX(t *testing.T) {
+	fm := fakemx.New()
+	t.Cleanup(fm.Close)
+	fp := fakeplaid.New(t)
+	srv := serveForTest(t, "-data-dir", t.TempDir(), "-sandbox-providers", "sandbox,plaid,mx",
+		"-mx-client-id", fakemx.ClientID, "-mx-api-key", fakemx.APIKey, "-mx-base-url", fm.URL,
+		"-plaid-client-id", fakeplaid.ClientID, "-plaid-secret", fakeplaid.Secret, "-plaid-base-url", fp.URL)
+	waitForInstitution(t, srv, "Houndstooth", "PLAID")
+	waitForInstitution(t, srv, "Maple MX Bank", "MX")
+}
+
+// waitForInstitution waits until GET /institutions finds name through
+// the provider (the merge runs in the background at start).
+func waitForInstitution(t *testing.T, srv *running, name, provider string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var page struct {
+			Institutions []map[string]any
+		}
+		api(t, srv.url, srv.key, "GET", "/institutions?name="+strings.ReplaceAll(name, " ", "%20")+"&serviceProviders="+provider, "", &page)
+		for _, in := range page.Institutions {
+			if strings.Contains(in["name"].(string), name) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's directory was not merged (no %q):\n%s", provider, name, srv.stdout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,366 @@
+package widget_test
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"banklink"
+	"banklink/internal/dirsync"
+	"banklink/internal/httpapi"
+	"banklink/internal/mx"
+	"banklink/internal/mx/fakemx"
+	"banklink/internal/sandbox"
+	"banklink/internal/search"
+)
+
+// newMXStack is the stack with the MX provider (talking to a fake MX)
+// enabled after the sandbox, MX's directory merged into banklink's, MX's
+// refresh limit and member removal wired as serve wires them.
+func newMXStack(t *testing.T) (*stack, *fakemx.Server) {
+	t.Helper()
+	fake := fakemx.New()
+	t.Cleanup(fake.Close)
+	prov := mx.New(mx.Config{ClientID: fakemx.ClientID, APIKey: fakemx.APIKey, BaseURL: fake.URL,
+		PollInterval: time.Millisecond, MaxPollInterval: 5 * time.Millisecond})
+	st := newStackWithProviders(t, []string{sandbox.ProviderType, mx.ProviderType},
+		map[string]banklink.InteractiveLogin{mx.ProviderType: prov}, map[string]banklink.Aggregator{mx.ProviderType: prov})
+	st.api.Removers = map[string]banklink.LoginRemover{mx.ProviderType: prov}
+	st.api.Limiters = map[string]banklink.RefreshLimiter{mx.ProviderType: prov}
+	// banklink's own least interval between refreshes is not what these
+	// tests are about.
+	st.api.Config.RefreshInterval = time.Millisecond
+	insts, err := prov.Institutions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated, added := dirsync.Merge(directory(), insts, mx.ProviderType)
+	if len(added) == 0 {
+		t.Fatalf("merge: %d updated, %d added", len(updated), len(added))
+	}
+	if err := st.store.UpsertInstitutions(t.Context(), append(updated, added...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.api.Directory.(*search.Live).Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return st, fake
+}
+
+var mxFormAction = regexp.MustCompile(`action="([^"]+)"`)
+
+// mxLink links through the widget with MX: connect/start naming MX, the
+// institution picked in banklink's picker, the login on MX Connect (the
+// fake's page), MX's redirect back to the widget with status and
+// member_guid, the accounts. It returns the connection id once
+// aggregated and the MX member behind it.
+func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string) (string, string) {
+	st.t.Helper()
+	resp := st.start(body)
+	tok := resp.ConnectToken
+	status, s := st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution(institution).ID))
+	if status != 200 || s["step"] != banklink.StepRedirect || s["loginUrl"] == nil {
+		st.t.Fatalf("select: %d %v", status, s)
+	}
+	loginURL := s["loginUrl"].(string)
+	if !strings.HasPrefix(loginURL, fake.URL+"/connect/") {
+		st.t.Fatalf("login URL %q is not MX Connect", loginURL)
+	}
+	page, err := noRedirects.Get(loginURL)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := mxFormAction.FindSubmatch(html)
+	if page.StatusCode != 200 || m == nil {
+		st.t.Fatalf("MX Connect: %d %s", page.StatusCode, html)
+	}
+	submitted, err := noRedirects.PostForm(fake.URL+string(m[1]), url.Values{"username": {"mx-customer"}, "password": {password}, "action": {"connect"}})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	submitted.Body.Close()
+	back := submitted.Header.Get("Location")
+	if submitted.StatusCode != http.StatusSeeOther || !strings.HasPrefix(back, st.srv.URL+"/connect?") {
+		st.t.Fatalf("MX Connect answered %d, to %q", submitted.StatusCode, back)
+	}
+	cb, _ := url.Parse(back)
+	q := cb.Query()
+	if q.Get("oauth") != "callback" || q.Get("connectToken") != tok || q.Get("member_guid") == "" {
+		st.t.Fatalf("callback %s", back)
+	}
+	// What connect.js posts: every parameter MX appended.
+	status, s = st.call(tok, "POST", "oauth", fmt.Sprintf(`{"code":"","error":"","status":%q,"member_guid":%q,"error_reason":%q}`,
+		q.Get("status"), q.Get("member_guid"), q.Get("error_reason")))
+	if status != 200 || s["step"] != banklink.StepAccounts {
+		st.t.Fatalf("oauth: %d %v", status, s)
+	}
+	var ids []string
+	for _, a := range s["accounts"].([]any) {
+		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
+	}
+	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
+		st.t.Fatalf("complete: %d %v", status, s)
+	}
+	st.runner.Wait()
+	return resp.ID, q.Get("member_guid")
+}
+
+func TestMXLinkAndRead(t *testing.T) {
+	st, fake := newMXStack(t)
+	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS","INVESTMENT_HOLDINGS"],"serviceProvider":"MX"}`,
+		"MX Bank", "correct")
+
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	user := fake.UserGUID("mx-reader")
+	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || conn.ServiceProviderDetails["serviceProvider"] != "MX" ||
+		conn.ServiceProviderDetails["serviceProviderConnectionId"] != user+"/"+member {
+		t.Fatalf("connection = %+v (MX user %s, member %s)", conn, user, member)
+	}
+
+	// Accounts: the open ones MX served, in banklink's shape.
+	var accts struct {
+		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
+		Count             int                            `json:"count"`
+	}
+	st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+	byName := map[string]httpapi.FinancialAccountJSON{}
+	for _, a := range accts.FinancialAccounts {
+		byName[a.Name] = a
+	}
+	numbers := map[string]fakemx.AccountNumber{}
+	for _, n := range fake.AccountNumbers(member) {
+		numbers[n.AccountGUID] = n
+	}
+	owners := map[string]fakemx.AccountOwner{}
+	for _, o := range fake.AccountOwners(member) {
+		owners[o.AccountGUID] = o
+	}
+	types := map[string]string{"CHECKING": "DEPOSITORY", "SAVINGS": "DEPOSITORY", "CREDIT_CARD": "CREDIT", "LOAN": "LOAN", "INVESTMENT": "INVESTMENT"}
+	open := 0
+	for _, w := range fake.Accounts(member) {
+		a, ok := byName[w.Name]
+		if w.IsClosed {
+			if ok {
+				t.Errorf("closed account %s linked", w.Name)
+			}
+			continue
+		}
+		open++
+		if !ok || a.Type != types[w.Type] || a.TruncatedAccountNumber != w.AccountNumber[len(w.AccountNumber)-4:] {
+			t.Errorf("account %s = %+v", w.Name, a)
+			continue
+		}
+		if a.Balances == nil || a.Balances.CurrentAmount != *w.Balance || a.Balances.Currency != w.CurrencyCode {
+			t.Errorf("%s balances %+v, MX %v %s", w.Name, a.Balances, *w.Balance, w.CurrencyCode)
+		}
+		if n, ok := numbers[w.GUID]; ok {
+			if a.Identifiers == nil || a.Identifiers.ACH == nil || a.Identifiers.ACH.AccountNumber != n.AccountNumber || a.Identifiers.ACH.RoutingNumber != *n.RoutingNumber {
+				t.Errorf("%s identifiers %+v, MX %+v", w.Name, a.Identifiers, n)
+			}
+		} else if a.Identifiers != nil {
+			t.Errorf("%s identifiers %+v, MX has none", w.Name, a.Identifiers)
+		}
+		if o, ok := owners[w.GUID]; ok {
+			if len(a.Owners) != 1 || !slices.Equal(a.Owners[0].Names, []string{o.OwnerName}) || len(a.Owners[0].Emails) != 1 || a.Owners[0].Emails[0].Data != o.Email ||
+				len(a.Owners[0].Addresses) != 1 || a.Owners[0].Addresses[0].Data.City != o.City {
+				t.Errorf("%s owners %+v, MX %+v", w.Name, a.Owners, o)
+			}
+		}
+	}
+	if accts.Count != open || open == 0 {
+		t.Fatalf("%d accounts, MX has %d open", accts.Count, open)
+	}
+
+	// Transactions: every one MX holds (two years: the historical pass
+	// ran), with banklink's sign (DEBIT positive, CREDIT negative).
+	nameOf := map[string]string{}
+	for _, a := range accts.FinancialAccounts {
+		nameOf[a.ID] = a.Name
+	}
+	acctName := map[string]string{}
+	for _, a := range fake.Accounts(member) {
+		acctName[a.GUID] = a.Name
+	}
+	var got, want []string
+	for _, tx := range st.allTransactions(id) {
+		got = append(got, fmt.Sprintf("%s %s %.2f %s %s", nameOf[tx.FinancialAccountID], tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
+		if !slices.Contains(banklink.TransactionCategories, tx.Category) {
+			t.Errorf("category %q", tx.Category)
+		}
+	}
+	for _, tx := range fake.Transactions(member) {
+		amount := math.Abs(tx.Amount)
+		if tx.Type == "CREDIT" {
+			amount = -amount
+		}
+		want = append(want, fmt.Sprintf("%s %s %.2f %s %s", acctName[tx.AccountGUID], tx.Date, amount, tx.Status, tx.Description))
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if len(want) <= 1000 || !slices.Equal(got, want) {
+		t.Errorf("%d transactions, MX has %d", len(got), len(want))
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Errorf("first difference:\n got %s\nwant %s", got[i], want[i])
+				break
+			}
+		}
+	}
+
+	// Holdings of the brokerage account.
+	var holdings struct {
+		Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
+		Count    int
+	}
+	st.get("/bank-linking/investments/holdings?connectionId="+id, &holdings)
+	mxHoldings := fake.Holdings(member)
+	if holdings.Count != len(mxHoldings) || len(mxHoldings) == 0 {
+		t.Fatalf("%d holdings, MX has %d", holdings.Count, len(mxHoldings))
+	}
+	bySymbol := map[string]httpapi.HoldingJSON{}
+	for _, h := range holdings.Holdings {
+		bySymbol[h.Symbol] = h
+	}
+	for _, w := range mxHoldings {
+		h := bySymbol[w.Symbol]
+		if q, _ := strconv.ParseFloat(w.Quantity, 64); h.Quantity != q || h.CurrentValue != w.MarketValue || h.ClosePrice != w.CurrentPrice || h.Description != w.Description {
+			t.Errorf("holding %s = %+v, MX %+v", w.Symbol, h, w)
+		}
+	}
+}
+
+// TestMXRefreshLimit: MX aggregates a member at most once every three
+// hours. A refresh inside that window is refused with 429 and a
+// Retry-After that says when MX will; once the window has passed the
+// refresh aggregates at MX; a login that stopped working makes the
+// connection RECONNECT_REQUIRED; deleting the connection deletes the
+// member at MX.
+func TestMXRefreshLimit(t *testing.T) {
+	st, fake := newMXStack(t)
+	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-refresher","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
+		"MX Bank", "correct")
+	const aggregateRoute = "POST /users/{user_guid}/members/{member_guid}/aggregate"
+	if n := fake.Calls(aggregateRoute); n != 0 {
+		t.Fatalf("MX asked to aggregate %d times right after the widget", n)
+	}
+
+	var body map[string]any
+	status, h := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
+	retry, _ := strconv.Atoi(h.Get("Retry-After"))
+	if status != http.StatusTooManyRequests || body["code"] != "RATE_LIMITED" || retry < int((3*time.Hour-time.Minute).Seconds()) || retry > int((3*time.Hour).Seconds()) {
+		t.Fatalf("refresh inside MX's window: %d Retry-After %q %v", status, h.Get("Retry-After"), body)
+	}
+	var conn httpapi.ConnectionJSON
+	if st.get("/bank-linking/connections/"+id, &conn); conn.Status != "ACTIVE" {
+		t.Fatalf("after a refused refresh: %s", conn.Status)
+	}
+
+	// MX's own request limit: its Retry-After is passed on.
+	fake.Fail(fakemx.Failure{Method: "GET", Path: "/users/{user_guid}/members/{member_guid}/status", Status: http.StatusTooManyRequests, Message: "Rate limit exceeded", RetryAfter: "90"})
+	body = nil
+	status, h = st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
+	if retry, _ := strconv.Atoi(h.Get("Retry-After")); status != http.StatusTooManyRequests || body["reason"] != mx.ReasonRateLimited || retry < 89 || retry > 90 {
+		t.Fatalf("MX rate limited: %d Retry-After %q %v", status, h.Get("Retry-After"), body)
+	}
+
+	// Three hours later MX aggregates again.
+	aggregatedBefore := *conn.SuccessfullyAggregatedAt
+	fake.AgeMember(member, 3*time.Hour+time.Minute)
+	body = nil
+	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
+		t.Fatalf("refresh after the window: %d %v", status, body)
+	}
+	st.runner.Wait()
+	if n := fake.Calls(aggregateRoute); n != 1 {
+		t.Errorf("MX asked to aggregate %d times", n)
+	}
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || *conn.SuccessfullyAggregatedAt == aggregatedBefore {
+		t.Errorf("after the refresh: %s, aggregated %s (before %s)", conn.Status, *conn.SuccessfullyAggregatedAt, aggregatedBefore)
+	}
+
+	// The customer changed their password at the bank: MX's next
+	// aggregation is DENIED and the connection needs the customer.
+	fake.AgeMember(member, 3*time.Hour+time.Minute)
+	if err := fake.SetNextAggregation(member, mx.StatusDenied); err != nil {
+		t.Fatal(err)
+	}
+	body = nil
+	time.Sleep(2 * time.Millisecond) // past banklink's own interval
+	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
+		t.Fatalf("refresh: %d %v", status, body)
+	}
+	st.runner.Wait()
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "RECONNECT_REQUIRED" || conn.StatusReason == nil || *conn.StatusReason != "LOGIN_REQUIRED" {
+		t.Errorf("after DENIED: %s %v", conn.Status, conn.StatusReason)
+	}
+
+	// Deleting the connection deletes the member at MX.
+	body = nil
+	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
+		t.Fatalf("delete: %d %v", status, body)
+	}
+	if _, ok := fake.Member(member); ok {
+		t.Error("the member is still at MX")
+	}
+}
+
+// TestMXLoginFailures: what MX Connect reports comes back to the widget
+// as banklink's login errors.
+func TestMXLoginFailures(t *testing.T) {
+	st, fake := newMXStack(t)
+	for _, tc := range []struct {
+		name, password, reason string
+		retryable              bool
+	}{
+		{"wrong password", "nope", banklink.LoginInvalidCredentials, true},
+		{"locked", "locked", banklink.LoginLocked, false},
+		{"institution degraded", "degraded", banklink.LoginInstitutionDown, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := st.start(`{"externalCustomerId":"mx-failing","products":["BALANCES"],"serviceProvider":"MX"}`)
+			tok := resp.ConnectToken
+			status, s := st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution("MX Bank").ID))
+			if status != 200 {
+				t.Fatalf("select: %d %v", status, s)
+			}
+			page, err := noRedirects.Get(s["loginUrl"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			html, _ := io.ReadAll(page.Body)
+			page.Body.Close()
+			m := mxFormAction.FindSubmatch(html)
+			if m == nil {
+				t.Fatalf("MX Connect: %s", html)
+			}
+			submitted, err := noRedirects.PostForm(fake.URL+string(m[1]), url.Values{"username": {"mx-" + tc.name}, "password": {tc.password}, "action": {"connect"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			submitted.Body.Close()
+			cb, _ := url.Parse(submitted.Header.Get("Location"))
+			q := cb.Query()
+			status, s = st.call(tok, "POST", "oauth", fmt.Sprintf(`{"status":%q,"member_guid":%q,"error_reason":%q}`, q.Get("status"), q.Get("member_guid"), q.Get("error_reason")))
+			if status == 200 && s["step"] == banklink.StepAccounts {
+				t.Fatalf("login succeeded: %v", s)
+			}
+			if s["reason"] != tc.reason || s["retryable"] != tc.retryable || s["message"] == "" {
+				t.Errorf("oauth: %d %v; want %s retryable=%v", status, s, tc.reason, tc.retryable)
+			}
+		})
+	}
+}
