@@ -28,6 +28,30 @@ type LoginStart struct {
 	Fields []CredentialField
 	// RedirectURL, when set, is where the customer logs in instead.
 	RedirectURL string
+	// Embed, when set, shows RedirectURL inside the widget (an iframe)
+	// instead of leaving for it: a provider's own hosted login (MX
+	// Connect) that reports its outcome to the embedding page by
+	// postMessage rather than by redirecting back.
+	Embed *LoginEmbed
+}
+
+// LoginEmbed says how the widget talks to an embedded provider page.
+type LoginEmbed struct {
+	// Origin is the page's origin: only its messages count.
+	Origin string
+	// DoneEvents are the message types (the message's "type") that mean
+	// the login finished; the widget hands the message's metadata, with
+	// "event" set to the type, to the provider's CompleteRedirect.
+	DoneEvents []string
+	// OpenEvents are message types asking the host to open
+	// metadata.url in a new window (an OAuth login at the institution).
+	OpenEvents []string
+}
+
+// FrameSource is a provider whose login pages the widget embeds: their
+// origins join the widget page's Content-Security-Policy frame-src.
+type FrameSource interface {
+	FrameOrigins() []string
 }
 
 // MFAKind is the kind of a multi-factor challenge.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,15 @@ func TestServeWithMX(t *testing.T) {
 	if status := api(t, srv.url, srv.key, "POST", "/bank-linking/connect/start", `{"externalCustomerId":"m","products":["TRANSACTIONS"],"serviceProvider":"MX"}`, &started); status != 201 {
 		t.Fatalf("connect/start with MX: %d %v", status, started)
 	}
+	// The widget page may frame MX Connect (here the fake's origin).
+	page, err := http.Get(started["widgetUrl"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-src "+fake.URL) {
+		t.Errorf("widget CSP %q does not let it frame MX Connect at %s", csp, fake.URL)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -30,6 +40,8 @@ func TestServeWithMX(t *testing.T) {
 		{"client id without key", []string{"serve", "-mx-client-id", "x"}},
 		{"unknown environment", []string{"serve", "-mx-env", "staging"}},
 		{"relative base URL", []string{"serve", "-mx-client-id", "x", "-mx-api-key", "y", "-mx-base-url", "api.mx.com"}},
+		{"unknown connect mode", []string{"serve", "-mx-connect-mode", "popup"}},
+		{"widget origin not a URL", []string{"serve", "-mx-widget-origin", "widgets"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := Run(t.Context(), tc.args, nil, nil, env(nil)); err == nil {

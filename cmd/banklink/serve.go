@@ -120,7 +120,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 				base = mx.ProductionURL
 			}
 		}
-		p := mx.New(mx.Config{ClientID: cfg.MXClientID, APIKey: cfg.MXAPIKey, BaseURL: base, RedirectURL: cfg.MXRedirectURL})
+		p := mx.New(mx.Config{ClientID: cfg.MXClientID, APIKey: cfg.MXAPIKey, BaseURL: base,
+			Redirect: cfg.MXConnectMode == "redirect", RedirectURL: cfg.MXRedirectURL, WidgetOrigin: cfg.MXWidgetOrigin})
 		providers[mx.ProviderType], aggregators[mx.ProviderType] = p, p
 		api.Removers[mx.ProviderType], api.Limiters[mx.ProviderType] = p, p
 		directories = append(directories, providerDirectory{mx.ProviderType, p})

@@ -67,6 +67,9 @@ type Config struct {
 	// MX is registered as provider "mx" when a client id and an API key
 	// are set.
 	MXClientID, MXAPIKey, MXEnv, MXBaseURL, MXRedirectURL string
+	// MXConnectMode is "embed" (MX Connect in the widget) or "redirect";
+	// MXWidgetOrigin overrides where MX Connect is served from.
+	MXConnectMode, MXWidgetOrigin string
 
 	WebhookWorkers        int
 	WebhookTimeout        time.Duration
@@ -100,6 +103,7 @@ func Default() Config {
 		WebhookPrivateTargets:   "sandbox",
 		PlaidEnv:                "sandbox",
 		MXEnv:                   "integration",
+		MXConnectMode:           "embed",
 	}
 }
 
@@ -174,7 +178,9 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.StringVar(&c.MXAPIKey, "mx-api-key", c.MXAPIKey, "MX Platform API key of -mx-env (env BANKLINK_MX_API_KEY or _FILE)")
 	fs.StringVar(&c.MXEnv, "mx-env", c.MXEnv, "MX environment: integration or production")
 	fs.StringVar(&c.MXBaseURL, "mx-base-url", c.MXBaseURL, "optional MX API base URL replacing -mx-env's host (an egress proxy, or a local MX-compatible server)")
-	fs.StringVar(&c.MXRedirectURL, "mx-redirect-url", c.MXRedirectURL, "optional fixed client_redirect_url for MX Connect, forwarding to the widget callback (default: each login's own callback)")
+	fs.StringVar(&c.MXConnectMode, "mx-connect-mode", c.MXConnectMode, "embed: MX Connect inside the widget (reports by postMessage); redirect: the customer leaves for MX Connect and comes back (OAuth logins only, or WebViews that relay MX's events)")
+	fs.StringVar(&c.MXRedirectURL, "mx-redirect-url", c.MXRedirectURL, "redirect mode: optional fixed client_redirect_url that forwards to the widget callback (default: each login's own callback)")
+	fs.StringVar(&c.MXWidgetOrigin, "mx-widget-origin", c.MXWidgetOrigin, "origin MX Connect is served from (default: MX's widget host for -mx-env, or -mx-base-url's origin)")
 	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "webhook deliveries sent at once by this process (0: this replica sends none)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "time a receiver has to answer a webhook with 2xx")
 	fs.StringVar(&c.WebhookPrivateTargets, "webhook-private-targets", c.WebhookPrivateTargets, "which environments may deliver webhooks to loopback, private and link-local addresses: none, sandbox or all")
@@ -258,7 +264,10 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	if (c.MXClientID == "") != (c.MXAPIKey == "") {
 		return fmt.Errorf("-mx-client-id and -mx-api-key go together")
 	}
-	for _, u := range []struct{ flag, v string }{{"-mx-base-url", c.MXBaseURL}, {"-mx-redirect-url", c.MXRedirectURL}} {
+	if c.MXConnectMode != "embed" && c.MXConnectMode != "redirect" {
+		return fmt.Errorf("-mx-connect-mode %q must be embed or redirect", c.MXConnectMode)
+	}
+	for _, u := range []struct{ flag, v string }{{"-mx-base-url", c.MXBaseURL}, {"-mx-redirect-url", c.MXRedirectURL}, {"-mx-widget-origin", c.MXWidgetOrigin}} {
 		if u.v == "" {
 			continue
 		}

@@ -124,21 +124,31 @@ func widgetOptions(products []banklink.Product) widgetRequest {
 	return w
 }
 
+// Messages MX Connect posts to the page embedding it (ui_message_version
+// 4): a new or updated member, and a request to open an OAuth window.
+const (
+	EventMemberConnected = "mx/connect/memberConnected"
+	EventOAuthRequested  = "mx/connect/oauthRequested"
+)
+
 // StartLogin implements banklink.InteractiveLogin: it asks MX for a
 // Connect Widget URL for the chosen institution, without MX's own
-// institution search, and sends the customer there.
+// institution search. The URL is one-time and lives ten minutes, so every
+// call asks for a new one (MX: "obtain a new URL each time the page
+// loads").
 //
-// The widget URL is one-time and lives ten minutes, so every call asks
-// for a new one (MX: "obtain a new URL each time the page loads").
+// By default the widget embeds MX Connect in a frame, as MX recommends
+// for the web: MX Connect posts mx/connect/memberConnected (with the
+// member guid) when the login worked, and for OAuth institutions asks the
+// host to open the institution's page (mx/connect/oauthRequested). Both
+// work for credential and OAuth logins alike.
 //
-// client_redirect_url is the widget's callback. MX documents that it
-// redirects there "at the end of OAuth" when is_mobile_webview is true,
-// appending the outcome and the member guid
-// (status=success|error&member_guid=…&error_reason=…). For logins with
-// credentials MX announces the new member only as a widget event
-// (mx/connect/memberConnected, or a URL event on the
-// ui_message_webview_url_scheme in a WebView); see CompleteRedirect and
-// docs/providers-mx.md for what that means for a deployment.
+// With Config.Redirect the customer leaves for MX Connect instead
+// (is_mobile_webview, client_redirect_url): MX then redirects back with
+// status and member_guid, but only at the end of an OAuth login, so this
+// mode suits apps that open the widget in a mobile WebView and relay MX's
+// events themselves, or institutions that all use OAuth
+// (docs/providers.md).
 func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (banklink.LoginStart, error) {
 	if isDown(req.Institution) {
 		return banklink.LoginStart{}, providerErr(banklink.LoginInstitutionDown, true, msgInstDown)
@@ -152,11 +162,12 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	w := widgetOptions(req.Products)
 	w.CurrentInstitutionCode = req.ProviderInstitutionID
 	w.DisableInstitutionSearch = true
-	w.ClientRedirectURL = req.CallbackURL
-	if p.cfg.RedirectURL != "" {
-		w.ClientRedirectURL = p.cfg.RedirectURL
+	if p.cfg.Redirect {
+		w.ClientRedirectURL, w.IsMobileWebview = req.CallbackURL, true
+		if p.cfg.RedirectURL != "" {
+			w.ClientRedirectURL = p.cfg.RedirectURL
+		}
 	}
-	w.IsMobileWebview = w.ClientRedirectURL != ""
 	var resp struct {
 		WidgetURL struct {
 			Type string `json:"type"`
@@ -171,7 +182,45 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	if resp.WidgetURL.URL == "" {
 		return banklink.LoginStart{}, &banklink.Error{Code: banklink.EPROVIDER, Message: "MX did not return a Connect Widget URL."}
 	}
-	return banklink.LoginStart{RedirectURL: resp.WidgetURL.URL}, nil
+	start := banklink.LoginStart{RedirectURL: resp.WidgetURL.URL}
+	if !p.cfg.Redirect {
+		u, err := url.Parse(resp.WidgetURL.URL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return banklink.LoginStart{}, &banklink.Error{Code: banklink.EPROVIDER, Message: "MX returned an unusable Connect Widget URL."}
+		}
+		origin := u.Scheme + "://" + u.Host
+		if !slices.Contains(p.FrameOrigins(), origin) {
+			// The widget page's CSP would refuse to frame it: say so
+			// rather than show an empty frame.
+			return banklink.LoginStart{}, &banklink.Error{Code: banklink.EPROVIDER,
+				Message: "MX returned a Connect Widget URL on " + origin + ", which is not among the MX widget origins this deployment allows (-mx-widget-origin)."}
+		}
+		start.Embed = &banklink.LoginEmbed{Origin: origin, DoneEvents: []string{EventMemberConnected}, OpenEvents: []string{EventOAuthRequested}}
+	}
+	return start, nil
+}
+
+// MX Connect's hosts, by API host.
+var widgetOrigins = map[string]string{
+	IntegrationURL: "https://int-widgets.moneydesktop.com",
+	ProductionURL:  "https://widgets.moneydesktop.com",
+}
+
+// FrameOrigins implements banklink.FrameSource: the origins MX Connect is
+// served from, Config.WidgetOrigin when set, otherwise MX's widget host
+// for the API host and, for any other API host (an egress proxy, a local
+// MX-compatible server), that host itself.
+func (p *Provider) FrameOrigins() []string {
+	if p.cfg.WidgetOrigin != "" {
+		return []string{strings.TrimSuffix(p.cfg.WidgetOrigin, "/")}
+	}
+	if o, ok := widgetOrigins[p.base]; ok {
+		return []string{o}
+	}
+	if u, err := url.Parse(p.base); err == nil && u.Host != "" {
+		return []string{u.Scheme + "://" + u.Host}
+	}
+	return nil
 }
 
 // SubmitCredentials implements banklink.InteractiveLogin. MX logins never
@@ -240,6 +289,10 @@ func (p *Provider) CompleteRedirect(ctx context.Context, req banklink.LoginReque
 	}
 	k := p.keysFor(req.ProviderCredentials)
 	userGUID := req.ProviderUserID
+	if u := strings.TrimSpace(query["user_guid"]); u != "" && u != userGUID {
+		// MX Connect reported another user's member: not this login.
+		return nil, providerErr(banklink.LoginOAuthDenied, true, msgSessionGone)
+	}
 	var m member
 	if memberGUID == "" {
 		found, err := p.onlyMemberAt(ctx, k, userGUID, req.ProviderInstitutionID)

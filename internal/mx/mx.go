@@ -93,11 +93,17 @@ type Config struct {
 	// HTTPClient sends the requests; nil means a client with
 	// DefaultTimeout.
 	HTTPClient *http.Client
-	// RedirectURL, when set, is sent as the Connect Widget's
-	// client_redirect_url instead of the widget's own callback URL of
-	// each login. Leave it empty unless a fixed page in front of banklink
-	// forwards MX's redirect (with its query) to the widget callback.
+	// Redirect sends customers to MX Connect instead of embedding it in
+	// the widget (see StartLogin). MX sends them back to RedirectURL
+	// when set (a fixed page in front of banklink that forwards MX's
+	// redirect, with its query, to the widget callback), otherwise to
+	// the widget's callback of each login.
+	Redirect    bool
 	RedirectURL string
+	// WidgetOrigin is the origin MX Connect is served from, when neither
+	// MX's known widget hosts (for IntegrationURL and ProductionURL) nor
+	// BaseURL's own origin is right.
+	WidgetOrigin string
 	// Timeout bounds one request (DefaultTimeout when zero).
 	Timeout time.Duration
 	// MinAggregationInterval is MX's least time between two standard
@@ -130,6 +136,7 @@ var (
 	_ banklink.UserProvisioner  = (*Provider)(nil)
 	_ banklink.LoginRemover     = (*Provider)(nil)
 	_ banklink.RefreshLimiter   = (*Provider)(nil)
+	_ banklink.FrameSource      = (*Provider)(nil)
 )
 
 // New returns an MX provider.

@@ -2,9 +2,11 @@ package mx_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -30,7 +32,15 @@ func setup(t *testing.T) (*fakemx.Server, *mx.Provider) {
 	return fake, newProvider(fake, mx.Config{})
 }
 
+// newProvider is a provider in redirect mode (MX Connect sends the
+// customer back to the callback), which lets a test play the customer
+// with plain HTTP; TestEmbeddedLogin covers the embedded mode.
 func newProvider(fake *fakemx.Server, cfg mx.Config) *mx.Provider {
+	cfg.Redirect = true
+	return newEmbeddedProvider(fake, cfg)
+}
+
+func newEmbeddedProvider(fake *fakemx.Server, cfg mx.Config) *mx.Provider {
 	cfg.ClientID, cfg.BaseURL, cfg.Now = fakemx.ClientID, fake.URL, fake.Now
 	if cfg.APIKey == "" {
 		cfg.APIKey = fakemx.APIKey
@@ -216,6 +226,97 @@ func TestStartLogin(t *testing.T) {
 	}
 	if _, err := p.AnswerMFA(t.Context(), req, "", ""); banklink.ErrorCode(err) != banklink.ENOTSUPPORTED {
 		t.Errorf("AnswerMFA: %v", err)
+	}
+}
+
+// TestEmbeddedLogin: by default the widget embeds MX Connect, which
+// reports a connected member by postMessage; its metadata is what
+// CompleteRedirect gets.
+func TestEmbeddedLogin(t *testing.T) {
+	fake := fakemx.New()
+	t.Cleanup(fake.Close)
+	p := newEmbeddedProvider(fake, mx.Config{})
+	if got := p.FrameOrigins(); !slices.Equal(got, []string{fake.URL}) {
+		t.Fatalf("FrameOrigins = %v, want the fake's origin %s", got, fake.URL)
+	}
+	user := newUser(t, p, "embedded")
+	in := bank(fakemx.MXBank, "US")
+	req := loginRequest(user, in, allProducts)
+	start, err := p.StartLogin(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start.Embed == nil || start.Embed.Origin != fake.URL || !slices.Contains(start.Embed.DoneEvents, mx.EventMemberConnected) ||
+		!slices.Contains(start.Embed.OpenEvents, mx.EventOAuthRequested) {
+		t.Fatalf("StartLogin = %+v (embed %+v)", start, start.Embed)
+	}
+	// MX is not asked to redirect: no client_redirect_url, no WebView.
+	page := func(password string) string {
+		t.Helper()
+		resp, err := http.Get(start.RedirectURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := formAction.FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("widget page: %s", body)
+		}
+		u, _ := url.Parse(start.RedirectURL)
+		resp, err = http.PostForm(u.ResolveReference(&url.URL{Path: string(m[1])}).String(), url.Values{"username": {"embedded"}, "password": {password}, "action": {"connect"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("after login: %d %s", resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	// A wrong password stays in MX Connect: no message for the host.
+	if body := page("nope"); fakemx.MessagePattern.MatchString(body) || !strings.Contains(body, "Try again") {
+		t.Fatalf("failed login page: %s", body)
+	}
+	start, err = p.StartLogin(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fakemx.MessagePattern.FindStringSubmatch(page("correct"))
+	if m == nil {
+		t.Fatal("no postMessage after a connected login")
+	}
+	var msg fakemx.PostMessage
+	if err := json.Unmarshal([]byte(m[1]), &msg); err != nil || !msg.MX || msg.Type != mx.EventMemberConnected {
+		t.Fatalf("message %s: %v", m[1], err)
+	}
+	query := map[string]string{"event": msg.Type}
+	maps.Copy(query, msg.Metadata)
+	step, err := p.CompleteRedirect(t.Context(), req, query)
+	if err != nil || step.LoginID != user+"/"+msg.Metadata["member_guid"] || len(step.Accounts) == 0 {
+		t.Fatalf("CompleteRedirect = %+v, %v", step, err)
+	}
+	// Another user's member is refused before MX is asked.
+	query["user_guid"] = "USR-someone-else"
+	if _, err := p.CompleteRedirect(t.Context(), req, query); reason(err) != banklink.LoginOAuthDenied {
+		t.Fatalf("another user's member: %v", err)
+	}
+	// A deployment whose MX Connect lives elsewhere than the API host
+	// must say so; a widget URL on an origin the widget page may not
+	// frame is refused rather than shown as an empty frame.
+	other := newEmbeddedProvider(fake, mx.Config{WidgetOrigin: "https://widgets.example"})
+	if _, err := other.StartLogin(t.Context(), req); banklink.ErrorCode(err) != banklink.EPROVIDER {
+		t.Fatalf("widget URL on an unexpected origin: %v", err)
+	}
+	for _, tc := range []struct{ base, want string }{
+		{mx.IntegrationURL, "https://int-widgets.moneydesktop.com"},
+		{mx.ProductionURL, "https://widgets.moneydesktop.com"},
+		{"https://mx-proxy.internal:8443/", "https://mx-proxy.internal:8443"},
+	} {
+		if got := mx.New(mx.Config{BaseURL: tc.base}).FrameOrigins(); !slices.Equal(got, []string{tc.want}) {
+			t.Errorf("FrameOrigins for %s = %v, want %s", tc.base, got, tc.want)
+		}
 	}
 }
 

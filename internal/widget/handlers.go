@@ -75,12 +75,21 @@ type sessionView struct {
 	Institution       *institutionView   `json:"institution,omitempty"`
 	Fields            []fieldView        `json:"fields,omitempty"`
 	LoginURL          string             `json:"loginUrl,omitempty"`
+	LoginEmbed        *embedView         `json:"loginEmbed,omitempty"`
 	MFA               *mfaView           `json:"mfa,omitempty"`
 	Accounts          []accountView      `json:"accounts,omitempty"`
 	ParentOrigins     []string           `json:"parentOrigins"`
 	EligibleCount     int                `json:"eligibleCount"`
 	Result            *completeResult    `json:"result,omitempty"`
 	AppRedirectURL    string             `json:"appRedirectUrl,omitempty"`
+}
+
+// embedView tells connect.js to show loginUrl in a frame and which of its
+// messages finish the login (banklink.LoginEmbed).
+type embedView struct {
+	Origin     string   `json:"origin"`
+	DoneEvents []string `json:"doneEvents"`
+	OpenEvents []string `json:"openEvents"`
 }
 
 type fieldView struct {
@@ -150,6 +159,9 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 			}
 			if start.RedirectURL != "" {
 				v.Step, v.LoginURL = banklink.StepRedirect, start.RedirectURL
+				if e := start.Embed; e != nil {
+					v.LoginEmbed = &embedView{Origin: e.Origin, DoneEvents: nonNil(e.DoneEvents), OpenEvents: nonNil(e.OpenEvents)}
+				}
 			}
 		}
 	}
@@ -506,4 +518,11 @@ func (w *Widget) sandboxAuthorize(rw http.ResponseWriter, r *http.Request) error
 		"Approve":     ret + sep + url.Values{"code": {"sandbox-approved"}}.Encode(),
 		"Deny":        ret + sep + url.Values{"error": {"access_denied"}}.Encode(),
 	})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

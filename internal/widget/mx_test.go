@@ -1,8 +1,10 @@
 package widget_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -25,12 +27,13 @@ import (
 
 // newMXStack is the stack with the MX provider (talking to a fake MX)
 // enabled after the sandbox, MX's directory merged into banklink's, MX's
-// refresh limit and member removal wired as serve wires them.
-func newMXStack(t *testing.T) (*stack, *fakemx.Server) {
+// refresh limit and member removal wired as serve wires them. redirect
+// picks MX's redirect mode over the embedded MX Connect.
+func newMXStack(t *testing.T, redirect bool) (*stack, *fakemx.Server) {
 	t.Helper()
 	fake := fakemx.New()
 	t.Cleanup(fake.Close)
-	prov := mx.New(mx.Config{ClientID: fakemx.ClientID, APIKey: fakemx.APIKey, BaseURL: fake.URL,
+	prov := mx.New(mx.Config{ClientID: fakemx.ClientID, APIKey: fakemx.APIKey, BaseURL: fake.URL, Redirect: redirect,
 		PollInterval: time.Millisecond, MaxPollInterval: 5 * time.Millisecond})
 	st := newStackWithProviders(t, []string{sandbox.ProviderType, mx.ProviderType},
 		map[string]banklink.InteractiveLogin{mx.ProviderType: prov}, map[string]banklink.Aggregator{mx.ProviderType: prov})
@@ -58,17 +61,18 @@ func newMXStack(t *testing.T) (*stack, *fakemx.Server) {
 
 var mxFormAction = regexp.MustCompile(`action="([^"]+)"`)
 
-// mxLink links through the widget with MX: connect/start naming MX, the
-// institution picked in banklink's picker, the login on MX Connect (the
-// fake's page), MX's redirect back to the widget with status and
-// member_guid, the accounts. It returns the connection id once
+// mxLink links through the widget with MX, as connect.js does it: the
+// institution picked in banklink's picker, MX Connect embedded (the fake's
+// page), the login there, MX Connect's memberConnected message handed to
+// the widget API, the accounts. It returns the connection id once
 // aggregated and the MX member behind it.
 func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string) (string, string) {
 	st.t.Helper()
 	resp := st.start(body)
 	tok := resp.ConnectToken
 	status, s := st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution(institution).ID))
-	if status != 200 || s["step"] != banklink.StepRedirect || s["loginUrl"] == nil {
+	embed, _ := s["loginEmbed"].(map[string]any)
+	if status != 200 || s["step"] != banklink.StepRedirect || embed == nil || embed["origin"] != fake.URL {
 		st.t.Fatalf("select: %d %v", status, s)
 	}
 	loginURL := s["loginUrl"].(string)
@@ -89,19 +93,21 @@ func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string)
 	if err != nil {
 		st.t.Fatal(err)
 	}
+	html, _ = io.ReadAll(submitted.Body)
 	submitted.Body.Close()
-	back := submitted.Header.Get("Location")
-	if submitted.StatusCode != http.StatusSeeOther || !strings.HasPrefix(back, st.srv.URL+"/connect?") {
-		st.t.Fatalf("MX Connect answered %d, to %q", submitted.StatusCode, back)
+	msg := fakemx.MessagePattern.FindSubmatch(html)
+	if submitted.StatusCode != 200 || msg == nil {
+		st.t.Fatalf("MX Connect after the login: %d %s", submitted.StatusCode, html)
 	}
-	cb, _ := url.Parse(back)
-	q := cb.Query()
-	if q.Get("oauth") != "callback" || q.Get("connectToken") != tok || q.Get("member_guid") == "" {
-		st.t.Fatalf("callback %s", back)
+	var posted fakemx.PostMessage
+	if err := json.Unmarshal(msg[1], &posted); err != nil {
+		st.t.Fatal(err)
 	}
-	// What connect.js posts: every parameter MX appended.
-	status, s = st.call(tok, "POST", "oauth", fmt.Sprintf(`{"code":"","error":"","status":%q,"member_guid":%q,"error_reason":%q}`,
-		q.Get("status"), q.Get("member_guid"), q.Get("error_reason")))
+	// What connect.js posts for a done event: the type and the metadata.
+	call := map[string]string{"event": posted.Type}
+	maps.Copy(call, posted.Metadata)
+	b, _ := json.Marshal(call)
+	status, s = st.call(tok, "POST", "oauth", string(b))
 	if status != 200 || s["step"] != banklink.StepAccounts {
 		st.t.Fatalf("oauth: %d %v", status, s)
 	}
@@ -113,11 +119,11 @@ func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string)
 		st.t.Fatalf("complete: %d %v", status, s)
 	}
 	st.runner.Wait()
-	return resp.ID, q.Get("member_guid")
+	return resp.ID, posted.Metadata["member_guid"]
 }
 
 func TestMXLinkAndRead(t *testing.T) {
-	st, fake := newMXStack(t)
+	st, fake := newMXStack(t, false)
 	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS","INVESTMENT_HOLDINGS"],"serviceProvider":"MX"}`,
 		"MX Bank", "correct")
 
@@ -248,7 +254,7 @@ func TestMXLinkAndRead(t *testing.T) {
 // connection RECONNECT_REQUIRED; deleting the connection deletes the
 // member at MX.
 func TestMXRefreshLimit(t *testing.T) {
-	st, fake := newMXStack(t)
+	st, fake := newMXStack(t, false)
 	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-refresher","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
 		"MX Bank", "correct")
 	const aggregateRoute = "POST /users/{user_guid}/members/{member_guid}/aggregate"
@@ -318,10 +324,11 @@ func TestMXRefreshLimit(t *testing.T) {
 	}
 }
 
-// TestMXLoginFailures: what MX Connect reports comes back to the widget
-// as banklink's login errors.
+// TestMXLoginFailures: in redirect mode what MX Connect reports comes back
+// to the widget as banklink's login errors. (Embedded, MX Connect shows
+// them itself and lets the customer try again: TestMXBrowser.)
 func TestMXLoginFailures(t *testing.T) {
-	st, fake := newMXStack(t)
+	st, fake := newMXStack(t, true)
 	for _, tc := range []struct {
 		name, password, reason string
 		retryable              bool

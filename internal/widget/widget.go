@@ -71,6 +71,9 @@ type Widget struct {
 	version  string
 	sizes    map[string]int
 	basePath string
+	// frameSrc is the widget page's CSP frame-src: the origins of the
+	// providers whose login pages it embeds (banklink.FrameSource).
+	frameSrc string
 }
 
 // New returns a Widget.
@@ -89,6 +92,16 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir httpapi.Director
 	w := &Widget{Store: store, Tokens: tokens, Directory: dir, Providers: providers, Log: log, Config: cfg, Now: time.Now,
 		static: static, basePath: strings.TrimSuffix(u.Path, "/"), sizes: map[string]int{},
 		limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst)}
+	var origins []string
+	for _, p := range providers {
+		if fsrc, ok := p.(banklink.FrameSource); ok {
+			origins = append(origins, fsrc.FrameOrigins()...)
+		}
+	}
+	slices.Sort(origins)
+	if origins = slices.Compact(origins); len(origins) > 0 {
+		w.frameSrc = "frame-src " + strings.Join(origins, " ")
+	}
 	// Static assets are named with a content hash in their query so they
 	// can be cached forever while pages (which carry tokens) are never
 	// cached.
@@ -203,7 +216,11 @@ func (w *Widget) page(name string) httpapi.HandlerFunc {
 		if c, err := w.Tokens.Parse(r.URL.Query().Get("connectToken")); err == nil {
 			ancestors, _ = w.frameAncestors(r.Context(), banklink.Scope{AccountID: c.Account, Environment: envOf(c)})
 		}
-		securityHeaders(rw, ancestors)
+		if w.frameSrc != "" {
+			securityHeaders(rw, ancestors, w.frameSrc)
+		} else {
+			securityHeaders(rw, ancestors)
+		}
 		return w.pages.ExecuteTemplate(rw, name, map[string]any{"Base": w.basePath})
 	}
 }

@@ -3,15 +3,18 @@ package fakemx
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
 
 type widgetRec struct {
 	token, userGUID, institution, redirectURL string
+	webview                                   bool
 	numbers, owners, transactions             bool
 	created                                   time.Time
 	used                                      bool
@@ -97,7 +100,7 @@ func (s *Server) widgetURL(w http.ResponseWriter, r *http.Request) {
 		tx = *req.IncludeTransactions
 	}
 	rec := &widgetRec{token: randomToken(), userGUID: u.guid, institution: req.CurrentInstitutionCode, redirectURL: req.ClientRedirectURL,
-		numbers: verification, owners: req.IncludeIdentity, transactions: tx, created: s.now()}
+		webview: req.IsMobileWebview, numbers: verification, owners: req.IncludeIdentity, transactions: tx, created: s.now()}
 	s.widgets[rec.token] = rec
 	type response struct {
 		Type   string  `json:"type"`
@@ -130,6 +133,27 @@ func renderPage(w http.ResponseWriter, status int, institution, message, action 
 	w.WriteHeader(status)
 	connectTemplate.Execute(w, map[string]string{"Institution": institution, "Message": message, "Action": action})
 }
+
+// PostMessage is a message MX Connect posts to the page embedding it
+// (ui_message_version 4).
+type PostMessage struct {
+	MX       bool              `json:"mx"`
+	Type     string            `json:"type"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+var connectedTemplate = template.Must(template.New("connected").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>MX Connect (fake)</title></head>
+<body>
+<h1>Connected to {{.Institution}}</h1>
+<p id="connected">Your accounts are connected.</p>
+<script type="application/json" id="mx-message">{{.Message}}</script>
+<script>window.parent.postMessage(JSON.parse(document.getElementById("mx-message").textContent), "*");</script>
+</body></html>`))
+
+// MessagePattern finds the message a fake Connect page posts, for tests
+// that play the embedding page without a browser.
+var MessagePattern = regexp.MustCompile(`<script type="application/json" id="mx-message">([^<]*)</script>`)
 
 // connectPage is the fake Connect Widget: a widget URL works once and for
 // ten minutes; it shows a login form for the institution.
@@ -212,8 +236,24 @@ func (s *Server) connectSubmit(w http.ResponseWriter, r *http.Request) {
 			q.Set("error_reason", "DENIED")
 		}
 	}
-	if rec.redirectURL == "" {
-		renderPage(w, http.StatusOK, in.Name, "Done: "+q.Encode(), "")
+	if !rec.webview || rec.redirectURL == "" {
+		// Embedded: MX Connect tells the embedding page by postMessage
+		// that a member connected; a failed login stays in MX Connect,
+		// which shows why and lets the customer try again.
+		if q.Get("status") != "success" {
+			sess.done = false
+			msg := "The login did not work (" + q.Get("error_reason") + "). Try again."
+			if r.PostForm.Get("action") == "cancel" {
+				msg = "Cancelled. Choose another institution in the app, or log in."
+			}
+			renderPage(w, http.StatusOK, in.Name, msg, "/connect/session/"+sess.id)
+			return
+		}
+		b, _ := json.Marshal(PostMessage{MX: true, Type: "mx/connect/memberConnected",
+			Metadata: map[string]string{"user_guid": rec.userGUID, "member_guid": q.Get("member_guid"), "session_guid": sess.id}})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		connectedTemplate.Execute(w, map[string]any{"Institution": in.Name, "Message": template.JS(b)})
 		return
 	}
 	sep := "?"

@@ -110,6 +110,7 @@
   }
 
   function render(s) {
+    stopEmbed();
     state = s;
     document.getElementById("env").hidden = s.environment !== "sandbox";
     setAlert("");
@@ -198,7 +199,42 @@
     var first = form.querySelector("input"); if (first) first.focus();
   }
 
+  // An embedded provider page (MX Connect) reports by postMessage. Only
+  // messages from that frame and its origin count; a "done" event hands
+  // its metadata to the provider, an "open" event opens the institution's
+  // OAuth page (https only) in a new window.
+  var embedListener = null;
+  function stopEmbed() {
+    if (embedListener) { window.removeEventListener("message", embedListener); embedListener = null; }
+  }
+  function embedded(s) {
+    var e = s.loginEmbed;
+    var frame = el("iframe", { "class": "provider-frame", src: s.loginUrl, title: "Log in to " + s.institution.name,
+      referrerpolicy: "no-referrer" });
+    var finishing = false;
+    embedListener = function (ev) {
+      if (ev.source !== frame.contentWindow || ev.origin !== e.origin) return;
+      var d = ev.data;
+      if (typeof d === "string") { try { d = JSON.parse(d); } catch (x) { return; } }
+      if (!d || typeof d.type !== "string") return;
+      var meta = d.metadata && typeof d.metadata === "object" ? d.metadata : {};
+      if (e.openEvents.indexOf(d.type) >= 0 && typeof meta.url === "string" && /^https:\/\//.test(meta.url)) {
+        window.open(meta.url, "_blank", "noopener");
+        return;
+      }
+      if (e.doneEvents.indexOf(d.type) < 0 || finishing) return;
+      finishing = true;
+      var body = { event: d.type };
+      Object.keys(meta).forEach(function (k) { if (typeof meta[k] === "string" || typeof meta[k] === "number") body[k] = String(meta[k]); });
+      emit("debug", { action: "provider_done", institutionId: s.institution.id });
+      api("POST", "oauth", body).then(render, function (err) { finishing = false; failed(err); });
+    };
+    window.addEventListener("message", embedListener);
+    show("Log in", [institutionHead(s), frame], !s.institutionLocked);
+  }
+
   function redirect(s) {
+    if (s.loginEmbed) return embedded(s);
     var go = el("a", { "class": "primary", href: s.loginUrl, text: "Continue to " + s.institution.name });
     go.addEventListener("click", function () { emit("debug", { action: "open_oauth", institutionId: s.institution.id }); });
     show("Log in", [institutionHead(s), el("p", { text: "You'll log in on " + s.institution.name + "'s own site and come back here." })
