@@ -1,0 +1,280 @@
+package widget_test
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"banklink"
+	"banklink/internal/httpapi"
+	"banklink/internal/mx/fakemx"
+	"banklink/internal/plaid"
+	"banklink/internal/sandbox"
+)
+
+// upstream is what a provider holds for one login, in the lines
+// conformance compares: read from the provider's own records (the
+// sandbox bank, the fake Plaid's Item, the fake MX's member) and mapped
+// by the provider's documented rules, never through the adapter under
+// test.
+type upstream struct {
+	accounts, transactions, holdings []string
+}
+
+func accountLine(name, typ, mask string, current float64, currency, routing, number, owner string) string {
+	return fmt.Sprintf("%s %s ••%s %.2f %s ach=%s/%s owner=%s", name, typ, mask, current, currency, routing, number, owner)
+}
+
+func transactionLine(mask, date string, amount float64, status, description string) string {
+	return fmt.Sprintf("••%s %s %.2f %s %s", mask, date, amount, status, description)
+}
+
+func holdingLine(symbol string, quantity, value float64) string {
+	return fmt.Sprintf("%s %.4f %.2f", symbol, quantity, value)
+}
+
+// providerCase is one provider under the same link-and-read test.
+type providerCase struct {
+	name, wire string
+	// link builds a stack with the provider, links customer through the
+	// widget's API with the given connect/start body, and returns the
+	// stack, the connection, and readers of the provider's side.
+	link func(t *testing.T, body, customer string) (st *stack, connID string, up func() upstream, removed func() bool)
+}
+
+var providerCases = []providerCase{
+	{name: "sandbox", wire: "SANDBOX", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool) {
+		st := newStack(t)
+		id := st.link(body, "user_good")
+		var conn httpapi.ConnectionJSON
+		st.get("/bank-linking/connections/"+id, &conn)
+		bank := st.institution("Sandbox Bank")
+		loginID := conn.ServiceProviderDetails["serviceProviderConnectionId"]
+		up := func() upstream {
+			// The sandbox bank is its own upstream: what it serves for
+			// the login over the whole history.
+			agg, err := st.sbx.Aggregate(t.Context(), banklink.AggregationRequest{Institution: bank, LoginID: loginID,
+				Products: []banklink.Product{banklink.Balances, banklink.Identifiers, banklink.Owners, banklink.Transactions, banklink.InvestmentHoldings},
+				Since:    time.Now().AddDate(0, -sandbox.HistoryMonths, 0), Now: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var u upstream
+			for _, a := range agg {
+				routing, number, owner := "", "", ""
+				if a.Identifiers != nil && a.Identifiers.ACH != nil {
+					routing, number = a.Identifiers.ACH.RoutingNumber, a.Identifiers.ACH.AccountNumber
+				}
+				if len(a.Owners) > 0 {
+					owner = a.Owners[0].Names[0]
+				}
+				u.accounts = append(u.accounts, accountLine(a.Name, a.Type, a.Mask, a.Balances.CurrentAmount, a.Balances.Currency, routing, number, owner))
+				for _, tx := range a.Transactions {
+					u.transactions = append(u.transactions, transactionLine(a.Mask, tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
+				}
+				for _, h := range a.Holdings {
+					u.holdings = append(u.holdings, holdingLine(h.Symbol, h.Quantity, h.CurrentValue))
+				}
+			}
+			return u
+		}
+		return st, id, up, nil
+	}},
+	{name: "plaid", wire: "PLAID", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool) {
+		st, fp := newPlaidStack(t)
+		// As serve wires it: deletion removes the Item.
+		st.api.Removers = map[string]banklink.LoginRemover{plaid.ProviderType: st.widget.Providers[plaid.ProviderType].(banklink.LoginRemover)}
+		id, item := st.plaidLink(fp, body, "Chase", "ins_56")
+		types := map[string]string{"depository": "DEPOSITORY", "credit": "CREDIT", "investment": "INVESTMENT", "loan": "LOAN"}
+		up := func() upstream {
+			it := fp.Item(item.ID)
+			var u upstream
+			mask := map[string]string{}
+			for _, a := range it.Accounts {
+				mask[a.ID] = a.Mask
+				routing, number, owner := "", "", ""
+				if a.ACH != nil {
+					routing, number = a.ACH.Routing, a.ACH.Account
+				}
+				if len(a.Owners) > 0 {
+					owner = a.Owners[0].Names[0]
+				}
+				u.accounts = append(u.accounts, accountLine(a.Name, types[a.Type], a.Mask, *a.Current, a.Currency, routing, number, owner))
+			}
+			for _, tx := range it.Transactions {
+				// Plaid's sign is banklink's; the date is when it
+				// happened (authorized_date) when Plaid knows it.
+				date, status := tx.Date, "POSTED"
+				if tx.AuthorizedDate != "" {
+					date = tx.AuthorizedDate
+				}
+				if tx.Pending {
+					status = "PENDING"
+				}
+				u.transactions = append(u.transactions, transactionLine(mask[tx.AccountID], date, tx.Amount, status, tx.Name))
+			}
+			ticker := map[string]string{}
+			for _, sec := range it.Securities {
+				ticker[sec.ID] = sec.Ticker
+			}
+			for _, h := range it.Holdings {
+				u.holdings = append(u.holdings, holdingLine(ticker[h.SecurityID], h.Quantity, h.Value))
+			}
+			return u
+		}
+		return st, id, up, func() bool { return fp.Item(item.ID).Removed() }
+	}},
+	{name: "mx", wire: "MX", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool) {
+		st, fake := newMXStack(t, false)
+		id, member := st.mxLink(fake, body, "MX Bank", "correct")
+		types := map[string]string{"CHECKING": "DEPOSITORY", "SAVINGS": "DEPOSITORY", "CREDIT_CARD": "CREDIT", "LOAN": "LOAN", "INVESTMENT": "INVESTMENT"}
+		up := func() upstream {
+			var u upstream
+			numbers := map[string]fakemx.AccountNumber{}
+			for _, n := range fake.AccountNumbers(member) {
+				numbers[n.AccountGUID] = n
+			}
+			owners := map[string]string{}
+			for _, o := range fake.AccountOwners(member) {
+				owners[o.AccountGUID] = o.OwnerName
+			}
+			mask := map[string]string{}
+			for _, a := range fake.Accounts(member) {
+				if a.IsClosed {
+					continue // MX's closed accounts are not offered
+				}
+				mask[a.GUID] = a.AccountNumber[len(a.AccountNumber)-4:]
+				routing, number := "", ""
+				if n, ok := numbers[a.GUID]; ok {
+					routing, number = *n.RoutingNumber, n.AccountNumber
+				}
+				u.accounts = append(u.accounts, accountLine(a.Name, types[a.Type], mask[a.GUID], *a.Balance, a.CurrencyCode, routing, number, owners[a.GUID]))
+			}
+			for _, tx := range fake.Transactions(member) {
+				// MX's amounts are unsigned: DEBIT is money out.
+				amount := math.Abs(tx.Amount)
+				if tx.Type == "CREDIT" {
+					amount = -amount
+				}
+				u.transactions = append(u.transactions, transactionLine(mask[tx.AccountGUID], tx.Date, amount, tx.Status, tx.Description))
+			}
+			for _, h := range fake.Holdings(member) {
+				q, _ := strconv.ParseFloat(h.Quantity, 64)
+				u.holdings = append(u.holdings, holdingLine(h.Symbol, q, h.MarketValue))
+			}
+			return u
+		}
+		return st, id, up, func() bool { _, ok := fake.Member(member); return !ok }
+	}},
+}
+
+// TestEveryProviderLinksAndReads is one link-and-read test run on every
+// provider: the customer links through the widget's API, banklink
+// aggregates, and what the Meld API serves (accounts, balances, account
+// and routing numbers, owners, every transaction, holdings) equals what the
+// provider holds; the app was told by webhook events; deleting the
+// connection revokes the login at the provider.
+func TestEveryProviderLinksAndReads(t *testing.T) {
+	for _, pc := range providerCases {
+		t.Run(pc.name, func(t *testing.T) {
+			customer := "conformance-" + pc.name
+			body := fmt.Sprintf(`{"externalCustomerId":%q,"products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"],"optionalProducts":["INVESTMENT_HOLDINGS"],"serviceProvider":%q}`, customer, pc.wire)
+			st, id, up, removed := pc.link(t, body, customer)
+
+			var conn httpapi.ConnectionJSON
+			st.get("/bank-linking/connections/"+id, &conn)
+			if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || conn.ServiceProviderDetails["serviceProvider"] != pc.wire ||
+				conn.ServiceProviderDetails["serviceProviderConnectionId"] == "" {
+				t.Fatalf("connection = %+v", conn)
+			}
+			want := up()
+
+			var accts struct {
+				FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
+			}
+			st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+			var got upstream
+			mask := map[string]string{}
+			for _, a := range accts.FinancialAccounts {
+				mask[a.ID] = a.TruncatedAccountNumber
+				routing, number, owner := "", "", ""
+				if a.Identifiers != nil && a.Identifiers.ACH != nil {
+					routing, number = a.Identifiers.ACH.RoutingNumber, a.Identifiers.ACH.AccountNumber
+				}
+				if len(a.Owners) > 0 {
+					owner = a.Owners[0].Names[0]
+				}
+				if a.Balances == nil {
+					t.Fatalf("account %s has no balances", a.Name)
+				}
+				got.accounts = append(got.accounts, accountLine(a.Name, a.Type, a.TruncatedAccountNumber, a.Balances.CurrentAmount, a.Balances.Currency, routing, number, owner))
+			}
+			for _, tx := range st.allTransactions(id) {
+				got.transactions = append(got.transactions, transactionLine(mask[tx.FinancialAccountID], tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
+			}
+			var holdings struct {
+				Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
+			}
+			st.get("/bank-linking/investments/holdings?limit=1000&connectionId="+id, &holdings)
+			for _, h := range holdings.Holdings {
+				got.holdings = append(got.holdings, holdingLine(h.Symbol, h.Quantity, h.CurrentValue))
+			}
+			for _, part := range []struct {
+				name      string
+				got, want []string
+			}{{"accounts", got.accounts, want.accounts}, {"transactions", got.transactions, want.transactions}, {"holdings", got.holdings, want.holdings}} {
+				slices.Sort(part.got)
+				slices.Sort(part.want)
+				if !slices.Equal(part.got, part.want) {
+					t.Errorf("%s: banklink serves %d, the provider holds %d", part.name, len(part.got), len(part.want))
+					for i := range max(len(part.got), len(part.want)) {
+						g, w := "", ""
+						if i < len(part.got) {
+							g = part.got[i]
+						}
+						if i < len(part.want) {
+							w = part.want[i]
+						}
+						if g != w {
+							t.Errorf("first difference:\n got %s\nwant %s", g, w)
+							break
+						}
+					}
+				}
+			}
+			if len(want.accounts) == 0 || len(want.transactions) == 0 {
+				t.Errorf("the provider holds %d accounts and %d transactions: nothing compared", len(want.accounts), len(want.transactions))
+			}
+
+			// The app heard about it.
+			var events struct {
+				Events []struct {
+					EventType string `json:"eventType"`
+				} `json:"events"`
+			}
+			st.get("/webhooks/events?limit=100&connectionId="+url.QueryEscape(id), &events)
+			var types []string
+			for _, e := range events.Events {
+				types = append(types, e.EventType)
+			}
+			for _, want := range []string{"BANK_LINKING_CONNECTION_COMPLETED", "BANK_LINKING_ACCOUNTS_UPDATED", "BANK_LINKING_TRANSACTIONS_AGGREGATED"} {
+				if !slices.Contains(types, want) {
+					t.Errorf("no %s event (events: %v)", want, types)
+				}
+			}
+
+			// Deleting the connection revokes the login upstream.
+			var deleted httpapi.ConnectionJSON
+			if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &deleted); status != 200 || deleted.Status != "DELETED" {
+				t.Fatalf("delete: %d %+v", status, deleted)
+			}
+			if removed != nil && !removed() {
+				t.Errorf("the login is still at %s after the connection was deleted", pc.wire)
+			}
+		})
+	}
+}
