@@ -2,8 +2,18 @@ package banklink
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
+
+// Raw provider payloads. Meld serves each account, transaction, holding
+// and investment transaction with serviceProviderDetails: the provider's
+// own JSON for that record, so that clients reach fields banklink does not
+// map. Providers set Raw on what they return (the sandboxes, having no
+// upstream, leave it empty); the store keeps the newest one a record was
+// aggregated with, and sets RawProvider (the provider type of the
+// connection it came through) and RawUpdatedAt (the aggregation that first
+// brought those bytes) on what it returns.
 
 // FinancialAccount is one account (checking, card, brokerage ...) a
 // connection gives access to, with the account-level products.
@@ -30,6 +40,10 @@ type FinancialAccount struct {
 	ExternalCustomerID             string
 	InstitutionName                string
 	UpdatedAt                      time.Time
+	// Raw, RawProvider and RawUpdatedAt: see "Raw provider payloads".
+	Raw          json.RawMessage
+	RawProvider  string
+	RawUpdatedAt time.Time
 }
 
 // AccountBalances are positive for every account type: for cards and loans a
@@ -102,6 +116,10 @@ type Transaction struct {
 	Status                string
 	Category              string
 	Recurring             string
+	// Raw, RawProvider and RawUpdatedAt: see "Raw provider payloads".
+	Raw          json.RawMessage
+	RawProvider  string
+	RawUpdatedAt time.Time
 }
 
 // AggregatedAccount is what a provider returns for one account.
@@ -122,6 +140,9 @@ type AggregatedAccount struct {
 	// ACTIVE / NEW_ACCOUNTS_AVAILABLE, and a repair lets the customer
 	// share it.
 	NotShared bool
+	// Raw is the provider's JSON object for the account, unchanged (see
+	// "Raw provider payloads"); nil when the provider has none.
+	Raw json.RawMessage
 }
 
 // AggregationRequest asks a provider for a connection's data.
@@ -220,6 +241,10 @@ type Holding struct {
 	CUSIP, ISIN       string
 	Type              string
 	UpdatedAt         time.Time
+	// Raw, RawProvider and RawUpdatedAt: see "Raw provider payloads".
+	Raw          json.RawMessage
+	RawProvider  string
+	RawUpdatedAt time.Time
 }
 
 // InvestmentTransaction is a trade, dividend or transfer in an investment
@@ -243,6 +268,10 @@ type InvestmentTransaction struct {
 	PostedDate            string
 	Status                string
 	Type                  string
+	// Raw, RawProvider and RawUpdatedAt: see "Raw provider payloads".
+	Raw          json.RawMessage
+	RawProvider  string
+	RawUpdatedAt time.Time
 }
 
 // HoldingFilter and InvestmentTransactionFilter select investment data.

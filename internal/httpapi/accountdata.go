@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,24 +15,43 @@ import (
 
 // FinancialAccountJSON is the wire form of a financial account.
 type FinancialAccountJSON struct {
-	ID                             string          `json:"id"`
-	Key                            string          `json:"key"`
-	AccountID                      string          `json:"accountId"`
-	CustomerID                     string          `json:"customerId"`
-	ExternalCustomerID             string          `json:"externalCustomerId"`
-	ConnectionIDs                  []string        `json:"connectionIds"`
-	InstitutionID                  string          `json:"institutionId"`
-	InstitutionName                string          `json:"institutionName"`
-	Status                         string          `json:"status"`
-	Type                           string          `json:"type"`
-	Subtype                        string          `json:"subtype"`
-	Name                           string          `json:"name"`
-	TruncatedAccountNumber         string          `json:"truncatedAccountNumber"`
-	HistoricalAggregationSucceeded bool            `json:"historicalAggregationSucceeded"`
-	Balances                       *BalancesJSON   `json:"balances"`
-	Identifiers                    *IdentifierJSON `json:"identifiers"`
-	Owners                         []OwnerJSON     `json:"owners"`
-	ServiceProviderDetails         []any           `json:"serviceProviderDetails"`
+	ID                             string                      `json:"id"`
+	Key                            string                      `json:"key"`
+	AccountID                      string                      `json:"accountId"`
+	CustomerID                     string                      `json:"customerId"`
+	ExternalCustomerID             string                      `json:"externalCustomerId"`
+	ConnectionIDs                  []string                    `json:"connectionIds"`
+	InstitutionID                  string                      `json:"institutionId"`
+	InstitutionName                string                      `json:"institutionName"`
+	Status                         string                      `json:"status"`
+	Type                           string                      `json:"type"`
+	Subtype                        string                      `json:"subtype"`
+	Name                           string                      `json:"name"`
+	TruncatedAccountNumber         string                      `json:"truncatedAccountNumber"`
+	HistoricalAggregationSucceeded bool                        `json:"historicalAggregationSucceeded"`
+	Balances                       *BalancesJSON               `json:"balances"`
+	Identifiers                    *IdentifierJSON             `json:"identifiers"`
+	Owners                         []OwnerJSON                 `json:"owners"`
+	ServiceProviderDetails         []ServiceProviderDetailJSON `json:"serviceProviderDetails"`
+}
+
+// ServiceProviderDetailJSON is a provider's own JSON for a record, as
+// Meld serves it: data is the payload unchanged, updatedAt when banklink
+// received it.
+type ServiceProviderDetailJSON struct {
+	ServiceProvider string          `json:"serviceProvider"`
+	UpdatedAt       string          `json:"updatedAt"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// serviceProviderDetails lists a record's provider payload: banklink keeps
+// the newest, so there is at most one; none (an empty list, as Meld
+// serves it) for data without a provider payload, such as the sandboxes'.
+func serviceProviderDetails(raw json.RawMessage, provider string, at time.Time) []ServiceProviderDetailJSON {
+	if len(raw) == 0 {
+		return []ServiceProviderDetailJSON{}
+	}
+	return []ServiceProviderDetailJSON{{ServiceProvider: ProviderWireName(provider), UpdatedAt: at.UTC().Format(TimestampFormat), Data: raw}}
 }
 
 // BalancesJSON are an account's balances.
@@ -91,7 +111,8 @@ func financialAccountJSON(a *banklink.FinancialAccount) FinancialAccountJSON {
 		ID: a.ID, Key: a.Key, AccountID: a.AccountID, CustomerID: a.CustomerID, ExternalCustomerID: a.ExternalCustomerID,
 		ConnectionIDs: []string{a.ConnectionID}, InstitutionID: a.InstitutionID, InstitutionName: a.InstitutionName,
 		Status: a.Status, Type: a.Type, Subtype: a.Subtype, Name: a.Name, TruncatedAccountNumber: a.Mask,
-		HistoricalAggregationSucceeded: a.HistoricalAggregationSucceeded, ServiceProviderDetails: []any{},
+		HistoricalAggregationSucceeded: a.HistoricalAggregationSucceeded,
+		ServiceProviderDetails:         serviceProviderDetails(a.Raw, a.RawProvider, a.RawUpdatedAt),
 	}
 	if b := a.Balances; b != nil {
 		out.Balances = &BalancesJSON{Currency: b.Currency, CurrentAmount: b.CurrentAmount, AvailableAmount: b.AvailableAmount, UpdatedAt: b.UpdatedAt.UTC().Format(TimestampFormat)}
@@ -128,22 +149,22 @@ func financialAccountJSON(a *banklink.FinancialAccount) FinancialAccountJSON {
 
 // TransactionJSON is the wire form of a transaction.
 type TransactionJSON struct {
-	ID                     string   `json:"id"`
-	Key                    string   `json:"key"`
-	AccountID              string   `json:"accountId"`
-	CustomerID             string   `json:"customerId"`
-	ExternalCustomerID     string   `json:"externalCustomerId"`
-	FinancialAccountID     string   `json:"financialAccountId"`
-	ConnectionIDs          []string `json:"connectionIds"`
-	Amount                 float64  `json:"amount"`
-	Currency               string   `json:"currency"`
-	Description            string   `json:"description"`
-	TransactionDate        string   `json:"transactionDate"`
-	PostedDate             *string  `json:"postedDate"`
-	Status                 string   `json:"status"`
-	Category               string   `json:"category"`
-	Recurring              string   `json:"recurring"`
-	ServiceProviderDetails []any    `json:"serviceProviderDetails"`
+	ID                     string                      `json:"id"`
+	Key                    string                      `json:"key"`
+	AccountID              string                      `json:"accountId"`
+	CustomerID             string                      `json:"customerId"`
+	ExternalCustomerID     string                      `json:"externalCustomerId"`
+	FinancialAccountID     string                      `json:"financialAccountId"`
+	ConnectionIDs          []string                    `json:"connectionIds"`
+	Amount                 float64                     `json:"amount"`
+	Currency               string                      `json:"currency"`
+	Description            string                      `json:"description"`
+	TransactionDate        string                      `json:"transactionDate"`
+	PostedDate             *string                     `json:"postedDate"`
+	Status                 string                      `json:"status"`
+	Category               string                      `json:"category"`
+	Recurring              string                      `json:"recurring"`
+	ServiceProviderDetails []ServiceProviderDetailJSON `json:"serviceProviderDetails"`
 }
 
 func transactionJSON(t *banklink.Transaction) TransactionJSON {
@@ -151,7 +172,7 @@ func transactionJSON(t *banklink.Transaction) TransactionJSON {
 		ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: t.ExternalCustomerID,
 		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Currency: t.Currency,
 		Description: t.Description, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate), Status: t.Status,
-		Category: t.Category, Recurring: t.Recurring, ServiceProviderDetails: []any{},
+		Category: t.Category, Recurring: t.Recurring, ServiceProviderDetails: serviceProviderDetails(t.Raw, t.RawProvider, t.RawUpdatedAt),
 	}
 }
 

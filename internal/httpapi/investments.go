@@ -10,61 +10,62 @@ import (
 
 // HoldingJSON is the wire form of an investment holding.
 type HoldingJSON struct {
-	ID                     string   `json:"id"`
-	Key                    string   `json:"key"`
-	AccountID              string   `json:"accountId"`
-	CustomerID             string   `json:"customerId"`
-	ExternalCustomerID     string   `json:"externalCustomerId"`
-	FinancialAccountID     string   `json:"financialAccountId"`
-	ConnectionIDs          []string `json:"connectionIds"`
-	Symbol                 string   `json:"symbol"`
-	Description            string   `json:"description"`
-	Quantity               float64  `json:"quantity"`
-	ClosePrice             float64  `json:"closePrice"`
-	CurrentValue           float64  `json:"currentValue"`
-	CostBasis              *float64 `json:"costBasis"`
-	Currency               string   `json:"currency"`
-	CUSIP                  *string  `json:"cusip"`
-	ISIN                   *string  `json:"isin"`
-	Type                   string   `json:"type"`
-	UpdatedAt              string   `json:"updatedAt"`
-	ServiceProviderDetails []any    `json:"serviceProviderDetails"`
+	ID                     string                      `json:"id"`
+	Key                    string                      `json:"key"`
+	AccountID              string                      `json:"accountId"`
+	CustomerID             string                      `json:"customerId"`
+	ExternalCustomerID     string                      `json:"externalCustomerId"`
+	FinancialAccountID     string                      `json:"financialAccountId"`
+	ConnectionIDs          []string                    `json:"connectionIds"`
+	Symbol                 string                      `json:"symbol"`
+	Description            string                      `json:"description"`
+	Quantity               float64                     `json:"quantity"`
+	ClosePrice             float64                     `json:"closePrice"`
+	CurrentValue           float64                     `json:"currentValue"`
+	CostBasis              *float64                    `json:"costBasis"`
+	Currency               string                      `json:"currency"`
+	CUSIP                  *string                     `json:"cusip"`
+	ISIN                   *string                     `json:"isin"`
+	Type                   string                      `json:"type"`
+	UpdatedAt              string                      `json:"updatedAt"`
+	ServiceProviderDetails []ServiceProviderDetailJSON `json:"serviceProviderDetails"`
 }
 
 func holdingJSON(h *banklink.Holding) HoldingJSON {
 	return HoldingJSON{ID: h.ID, Key: h.Key, AccountID: h.AccountID, CustomerID: h.CustomerID, ExternalCustomerID: h.ExternalCustomerID,
 		FinancialAccountID: h.FinancialAccountID, ConnectionIDs: []string{h.ConnectionID}, Symbol: h.Symbol, Description: h.Description,
 		Quantity: h.Quantity, ClosePrice: h.ClosePrice, CurrentValue: h.CurrentValue, CostBasis: h.CostBasis, Currency: h.Currency,
-		CUSIP: strPtr(h.CUSIP), ISIN: strPtr(h.ISIN), Type: h.Type, UpdatedAt: h.UpdatedAt.UTC().Format(TimestampFormat), ServiceProviderDetails: []any{}}
+		CUSIP: strPtr(h.CUSIP), ISIN: strPtr(h.ISIN), Type: h.Type, UpdatedAt: h.UpdatedAt.UTC().Format(TimestampFormat),
+		ServiceProviderDetails: serviceProviderDetails(h.Raw, h.RawProvider, h.RawUpdatedAt)}
 }
 
 // InvestmentTransactionJSON is the wire form of an investment transaction.
 type InvestmentTransactionJSON struct {
-	ID                     string   `json:"id"`
-	Key                    string   `json:"key"`
-	AccountID              string   `json:"accountId"`
-	CustomerID             string   `json:"customerId"`
-	ExternalCustomerID     string   `json:"externalCustomerId"`
-	FinancialAccountID     string   `json:"financialAccountId"`
-	ConnectionIDs          []string `json:"connectionIds"`
-	Amount                 float64  `json:"amount"`
-	Quantity               float64  `json:"quantity"`
-	Price                  float64  `json:"price"`
-	Symbol                 string   `json:"symbol"`
-	Description            string   `json:"description"`
-	Currency               string   `json:"currency"`
-	TransactionDate        string   `json:"transactionDate"`
-	PostedDate             *string  `json:"postedDate"`
-	Status                 string   `json:"status"`
-	Type                   string   `json:"type"`
-	ServiceProviderDetails []any    `json:"serviceProviderDetails"`
+	ID                     string                      `json:"id"`
+	Key                    string                      `json:"key"`
+	AccountID              string                      `json:"accountId"`
+	CustomerID             string                      `json:"customerId"`
+	ExternalCustomerID     string                      `json:"externalCustomerId"`
+	FinancialAccountID     string                      `json:"financialAccountId"`
+	ConnectionIDs          []string                    `json:"connectionIds"`
+	Amount                 float64                     `json:"amount"`
+	Quantity               float64                     `json:"quantity"`
+	Price                  float64                     `json:"price"`
+	Symbol                 string                      `json:"symbol"`
+	Description            string                      `json:"description"`
+	Currency               string                      `json:"currency"`
+	TransactionDate        string                      `json:"transactionDate"`
+	PostedDate             *string                     `json:"postedDate"`
+	Status                 string                      `json:"status"`
+	Type                   string                      `json:"type"`
+	ServiceProviderDetails []ServiceProviderDetailJSON `json:"serviceProviderDetails"`
 }
 
 func investmentTransactionJSON(t *banklink.InvestmentTransaction) InvestmentTransactionJSON {
 	return InvestmentTransactionJSON{ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: t.ExternalCustomerID,
 		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Quantity: t.Quantity, Price: t.Price,
 		Symbol: t.Symbol, Description: t.Description, Currency: t.Currency, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate),
-		Status: t.Status, Type: t.Type, ServiceProviderDetails: []any{}}
+		Status: t.Status, Type: t.Type, ServiceProviderDetails: serviceProviderDetails(t.Raw, t.RawProvider, t.RawUpdatedAt)}
 }
 
 func (s *Server) handleSearchHoldings(w http.ResponseWriter, r *http.Request) error {

@@ -217,7 +217,7 @@ func (p *Provider) read(ctx context.Context, k keys, req banklink.AggregationReq
 			continue
 		}
 		typ, sub := accountType(a)
-		agg := banklink.AggregatedAccount{ProviderAccountID: a.GUID, Type: typ, Subtype: sub, Name: a.displayName(), Mask: mask(a)}
+		agg := banklink.AggregatedAccount{ProviderAccountID: a.GUID, Type: typ, Subtype: sub, Name: a.displayName(), Mask: mask(a), Raw: a.raw}
 		if want.Has(banklink.Balances) || want == 0 {
 			agg.Balances = balances(a, typ, fallbackCurrency, asOf)
 		}

@@ -1,6 +1,7 @@
 package mx
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -24,6 +25,43 @@ type account struct {
 	AvailableCredit  *float64 `json:"available_credit"`
 	CurrencyCode     *string  `json:"currency_code"`
 	IsClosed         *bool    `json:"is_closed"`
+	// raw is the account as MX sent it (see keepRaw).
+	raw json.RawMessage
+}
+
+// Accounts, transactions and holdings keep the exact bytes MX sent for
+// them (served as serviceProviderDetails, with the fields banklink does
+// not map): their UnmarshalJSON decodes the fields above and keeps a copy
+// of the element's JSON object, not a re-encoding of the struct.
+
+func (a *account) UnmarshalJSON(b []byte) (err error) {
+	type fields account
+	a.raw, err = keepRaw(b, (*fields)(a))
+	return err
+}
+
+func (t *transaction) UnmarshalJSON(b []byte) (err error) {
+	type fields transaction
+	t.raw, err = keepRaw(b, (*fields)(t))
+	return err
+}
+
+func (h *holding) UnmarshalJSON(b []byte) (err error) {
+	type fields holding
+	h.raw, err = keepRaw(b, (*fields)(h))
+	return err
+}
+
+// keepRaw decodes b into v and returns a copy of b (the decoder's buffer
+// is not the callee's to keep); nil for null.
+func keepRaw(b []byte, v any) (json.RawMessage, error) {
+	if string(b) == "null" {
+		return nil, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b), nil
 }
 
 func (a account) displayName() string {
@@ -76,6 +114,7 @@ type transaction struct {
 	Category            *string  `json:"category"`
 	CurrencyCode        *string  `json:"currency_code"`
 	IsRecurring         *bool    `json:"is_recurring"`
+	raw                 json.RawMessage
 }
 
 // holding is MX's InvestmentHoldingResponse. quantity is a string in
@@ -91,6 +130,7 @@ type holding struct {
 	CostBasis    *float64        `json:"cost_basis"`
 	CurrencyCode *string         `json:"currency_code"`
 	HoldingType  *string         `json:"holding_type"`
+	raw          json.RawMessage
 }
 
 // accountType maps MX's account type and subtype (MX's "Account Types"
@@ -256,7 +296,7 @@ func convertTransaction(t transaction, currency string) banklink.Transaction {
 		desc = strings.TrimSpace(deref(t.OriginalDescription))
 	}
 	out := banklink.Transaction{ProviderTransactionID: t.GUID, Amount: amount, Currency: currency, Description: desc,
-		Status: banklink.TxPosted, Category: category(deref(t.TopLevelCategory)), Recurring: banklink.RecurringUnknown}
+		Status: banklink.TxPosted, Category: category(deref(t.TopLevelCategory)), Recurring: banklink.RecurringUnknown, Raw: t.raw}
 	// date is when the transaction happened; transacted_at its time.
 	out.TransactionDate = dateOf(t.Date)
 	if out.TransactionDate == "" {
@@ -353,5 +393,5 @@ func convertHolding(h holding, fallbackCurrency string, asOf time.Time) banklink
 	}
 	return banklink.Holding{ProviderHoldingID: h.GUID, Symbol: strings.TrimSpace(deref(h.Symbol)), Description: strings.TrimSpace(deref(h.Description)),
 		Quantity: quantity(h.Quantity), ClosePrice: deref(h.CurrentPrice), CurrentValue: deref(h.MarketValue), CostBasis: h.CostBasis,
-		Currency: cur, Type: typ, UpdatedAt: asOf.UTC().Truncate(time.Second)}
+		Currency: cur, Type: typ, UpdatedAt: asOf.UTC().Truncate(time.Second), Raw: h.raw}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"banklink"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func s(v string) *string           { return &v }
@@ -48,8 +50,8 @@ func TestConvertTransaction(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := convertTransaction(tc.in, "USD"); got != tc.want {
-				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			if diff := cmp.Diff(tc.want, convertTransaction(tc.in, "USD")); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

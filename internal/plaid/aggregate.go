@@ -1,7 +1,9 @@
 package plaid
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -20,6 +22,51 @@ type account struct {
 	Balances     balances `json:"balances"`
 	// Owners come with /identity/get.
 	Owners []owner `json:"owners"`
+	// raw is the account as Plaid sent it (see keepRaw).
+	raw json.RawMessage
+}
+
+// Accounts, transactions, holdings and investment transactions keep the
+// exact bytes Plaid sent for them (served as serviceProviderDetails, with
+// the fields banklink does not map): their UnmarshalJSON decodes the
+// fields and keeps a copy of the element's JSON object, not a re-encoding
+// of the struct. A holding's is Plaid's holding object alone: Plaid sends
+// its security separately (securities[]).
+
+func (a *account) UnmarshalJSON(b []byte) (err error) {
+	type fields account
+	a.raw, err = keepRaw(b, (*fields)(a))
+	return err
+}
+
+func (t *transaction) UnmarshalJSON(b []byte) (err error) {
+	type fields transaction
+	t.raw, err = keepRaw(b, (*fields)(t))
+	return err
+}
+
+func (h *holding) UnmarshalJSON(b []byte) (err error) {
+	type fields holding
+	h.raw, err = keepRaw(b, (*fields)(h))
+	return err
+}
+
+func (t *investmentTransaction) UnmarshalJSON(b []byte) (err error) {
+	type fields investmentTransaction
+	t.raw, err = keepRaw(b, (*fields)(t))
+	return err
+}
+
+// keepRaw decodes b into v and returns a copy of b (the decoder's buffer
+// is not the callee's to keep); nil for null.
+func keepRaw(b []byte, v any) (json.RawMessage, error) {
+	if string(b) == "null" {
+		return nil, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b), nil
 }
 
 func (a *account) displayName() string {
@@ -91,6 +138,7 @@ type transaction struct {
 	PendingTransactionID    *string  `json:"pending_transaction_id"`
 	PersonalFinanceCategory *pfc     `json:"personal_finance_category"`
 	Category                []string `json:"category"`
+	raw                     json.RawMessage
 }
 
 // pfc is a personal_finance_category.
@@ -123,6 +171,7 @@ type holding struct {
 	Quantity               float64  `json:"quantity"`
 	ISOCurrencyCode        *string  `json:"iso_currency_code"`
 	UnofficialCurrencyCode *string  `json:"unofficial_currency_code"`
+	raw                    json.RawMessage
 }
 
 type investmentTransaction struct {
@@ -139,6 +188,7 @@ type investmentTransaction struct {
 	Subtype                 string   `json:"subtype"`
 	ISOCurrencyCode         *string  `json:"iso_currency_code"`
 	UnofficialCurrencyCode  *string  `json:"unofficial_currency_code"`
+	raw                     json.RawMessage
 }
 
 // Requests.
@@ -234,7 +284,7 @@ func (p *Provider) aggregate(ctx context.Context, req banklink.AggregationReques
 			continue
 		}
 		agg := banklink.AggregatedAccount{ProviderAccountID: a.AccountID, Type: accountType(a.Type), Subtype: subtype(a.Subtype),
-			Name: a.displayName(), Mask: deref(a.Mask)}
+			Name: a.displayName(), Mask: deref(a.Mask), Raw: a.raw}
 		if want.Has(banklink.Balances) {
 			agg.Balances = mapBalances(a.Balances, now)
 		}

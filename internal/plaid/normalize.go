@@ -88,7 +88,7 @@ func mapTransaction(t transaction) banklink.Transaction {
 	}
 	out := banklink.Transaction{ProviderTransactionID: id, Amount: t.Amount, Currency: currency(t.ISOCurrencyCode, t.UnofficialCurrencyCode),
 		Description: description(t), TransactionDate: t.Date, Status: banklink.TxPosted,
-		Category: category(t.PersonalFinanceCategory), Recurring: banklink.RecurringUnknown}
+		Category: category(t.PersonalFinanceCategory), Recurring: banklink.RecurringUnknown, Raw: t.raw}
 	if t.AuthorizedDate != nil && *t.AuthorizedDate != "" {
 		out.TransactionDate = *t.AuthorizedDate
 	}
@@ -189,7 +189,7 @@ func mapHolding(h holding, s security, now time.Time) banklink.Holding {
 	return banklink.Holding{ProviderHoldingID: h.AccountID + "/" + h.SecurityID, Symbol: deref(s.TickerSymbol), Description: deref(s.Name),
 		Quantity: h.Quantity, ClosePrice: h.InstitutionPrice, CurrentValue: h.InstitutionValue, CostBasis: h.CostBasis,
 		Currency: currency(h.ISOCurrencyCode, h.UnofficialCurrencyCode), CUSIP: deref(s.CUSIP), ISIN: deref(s.ISIN),
-		Type: holdingType(s.Type), UpdatedAt: now.UTC().Truncate(time.Second)}
+		Type: holdingType(s.Type), UpdatedAt: now.UTC().Truncate(time.Second), Raw: h.raw}
 }
 
 // investmentType maps Plaid's investment transaction type to one of
@@ -218,5 +218,5 @@ func investmentType(t string) string {
 func mapInvestmentTransaction(t investmentTransaction, s security) banklink.InvestmentTransaction {
 	return banklink.InvestmentTransaction{ProviderTransactionID: t.InvestmentTransactionID, Amount: t.Amount, Quantity: t.Quantity,
 		Price: t.Price, Symbol: deref(s.TickerSymbol), Description: t.Name, Currency: currency(t.ISOCurrencyCode, t.UnofficialCurrencyCode),
-		TransactionDate: t.Date, PostedDate: t.Date, Status: banklink.TxPosted, Type: investmentType(t.Type)}
+		TransactionDate: t.Date, PostedDate: t.Date, Status: banklink.TxPosted, Type: investmentType(t.Type), Raw: t.raw}
 }

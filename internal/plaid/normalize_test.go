@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"banklink"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestAccountTypes(t *testing.T) {
@@ -107,8 +109,8 @@ func TestMapTransaction(t *testing.T) {
 				PostedDate: "2024-01-05", Status: banklink.TxPosted, Category: "UNCATEGORIZED", Recurring: banklink.RecurringUnknown}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := mapTransaction(tc.in); got != tc.want {
-				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			if diff := cmp.Diff(tc.want, mapTransaction(tc.in)); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

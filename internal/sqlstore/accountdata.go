@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -21,7 +22,7 @@ type accountData struct {
 	Owners      []banklink.Owner             `json:"owners,omitempty"`
 }
 
-// txBatch bounds rows per multi-row transaction insert (16 parameters a
+// txBatch bounds rows per multi-row transaction insert (19 parameters a
 // row, well under both databases' limits).
 const txBatch = 200
 
@@ -30,10 +31,10 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 	var stats banklink.AggregationStats
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stats = banklink.AggregationStats{}
-		var customerID, institutionID string
+		var customerID, institutionID, provider string
 		var status, reason string
-		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status, status_reason FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
-			connectionID, scope.AccountID, string(scope.Environment)).Scan(&customerID, &institutionID, &status, &reason)
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status, status_reason, provider_type FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
+			connectionID, scope.AccountID, string(scope.Environment)).Scan(&customerID, &institutionID, &status, &reason, &provider)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Connection")
 		}
@@ -63,32 +64,38 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 			case errors.Is(err, sql.ErrNoRows):
 				id = banklink.NewID()
 				_, err = tx.ExecContext(ctx, `INSERT INTO financial_accounts (id, account_id, environment, customer_id, connection_id, provider_account_id,
-					institution_id, status, type, subtype, name, mask, data, historical, updated_at)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-					id, scope.AccountID, string(scope.Environment), customerID, connectionID, a.ProviderAccountID, institutionID,
-					"ACTIVE", a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at))
+					institution_id, status, type, subtype, name, mask, data, historical, updated_at, raw, raw_provider, raw_updated_at)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+					append([]any{id, scope.AccountID, string(scope.Environment), customerID, connectionID, a.ProviderAccountID, institutionID,
+						"ACTIVE", a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at)}, rawValues(a.Raw, provider, at)...)...)
 				stats.AccountsAdded++
 			case err == nil:
 				existed = true
-				_, err = tx.ExecContext(ctx, `UPDATE financial_accounts SET status = 'ACTIVE', type = $1, subtype = $2, name = $3, mask = $4, data = $5,
-					historical = (historical OR $6), updated_at = $7 WHERE id = $8`, a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at), id)
+				q := `UPDATE financial_accounts SET status = 'ACTIVE', type = $1, subtype = $2, name = $3, mask = $4, data = $5,
+					historical = (historical OR $6), updated_at = $7`
+				args := []any{a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at), id}
+				if len(a.Raw) > 0 {
+					q += `, ` + rawSet(9, 10, 7)
+					args = append(args, rawText(a.Raw), provider)
+				}
+				_, err = tx.ExecContext(ctx, q+` WHERE id = $8`, args...)
 				stats.AccountsUpdated++
 			}
 			if err != nil {
 				return fmt.Errorf("save account: %w", err)
 			}
-			added, updated, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, a.Transactions, existed, at)
+			added, updated, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.Transactions, existed, at)
 			if err != nil {
 				return err
 			}
 			stats.TransactionsAdded += added
 			stats.TransactionsUpdated += updated
 			if a.Holdings != nil {
-				if err := saveHoldings(ctx, tx, scope, customerID, connectionID, id, a.Holdings, at); err != nil {
+				if err := saveHoldings(ctx, tx, scope, customerID, connectionID, id, provider, a.Holdings, at); err != nil {
 					return err
 				}
 			}
-			invAdded, invUpdated, err := saveInvestmentTransactions(ctx, tx, scope, customerID, connectionID, id, a.InvestmentTransactions, at)
+			invAdded, invUpdated, err := saveInvestmentTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.InvestmentTransactions, at)
 			if err != nil {
 				return err
 			}
@@ -198,23 +205,32 @@ func accountProducts(a banklink.AggregatedAccount) []string {
 
 // saveTransactions inserts new transactions and updates the ones whose
 // status, dates, amount or description changed (a pending one posting).
-func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID string, list []banklink.Transaction, existed bool, at time.Time) (added, updated int, err error) {
+// Of the others, those whose provider payload changed get the new one, in
+// batches (refreshRaw).
+func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID, provider string, list []banklink.Transaction, existed bool, at time.Time) (added, updated int, err error) {
 	known := map[string]banklink.Transaction{}
 	if existed {
-		rows, err := tx.QueryContext(ctx, `SELECT provider_transaction_id, status, posted_day, amount, description FROM transactions WHERE financial_account_id = $1`, accountID)
+		// Stored payloads are read only to compare new ones with.
+		rawCol := "NULL"
+		if slices.ContainsFunc(list, func(t banklink.Transaction) bool { return len(t.Raw) > 0 }) {
+			rawCol = "raw"
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT provider_transaction_id, status, posted_day, amount, description, `+rawCol+` FROM transactions WHERE financial_account_id = $1`, accountID)
 		if err != nil {
 			return 0, 0, err
 		}
 		for rows.Next() {
 			var t banklink.Transaction
 			var posted sql.NullInt64
-			if err := rows.Scan(&t.ProviderTransactionID, &t.Status, &posted, &t.Amount, &t.Description); err != nil {
+			var raw []byte
+			if err := rows.Scan(&t.ProviderTransactionID, &t.Status, &posted, &t.Amount, &t.Description, &raw); err != nil {
 				rows.Close()
 				return 0, 0, err
 			}
 			if posted.Valid {
 				t.PostedDate = fromDay(posted.Int64)
 			}
+			t.Raw = raw
 			known[t.ProviderTransactionID] = t
 		}
 		rows.Close()
@@ -223,6 +239,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		}
 	}
 	var fresh []banklink.Transaction
+	var refresh []rawRow
 	for _, t := range list {
 		old, ok := known[t.ProviderTransactionID]
 		if !ok {
@@ -234,12 +251,22 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 			if d, ok := toDay(t.PostedDate); ok {
 				posted = sql.NullInt64{Int64: d, Valid: true}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE transactions SET status = $1, posted_day = $2, amount = $3, description = $4, updated_at = $5
-				WHERE financial_account_id = $6 AND provider_transaction_id = $7`, t.Status, posted, t.Amount, t.Description, micros(at), accountID, t.ProviderTransactionID); err != nil {
+			q := `UPDATE transactions SET status = $1, posted_day = $2, amount = $3, description = $4, updated_at = $5`
+			args := []any{t.Status, posted, t.Amount, t.Description, micros(at), accountID, t.ProviderTransactionID}
+			if len(t.Raw) > 0 {
+				q += `, ` + rawSet(8, 9, 5)
+				args = append(args, rawText(t.Raw), provider)
+			}
+			if _, err := tx.ExecContext(ctx, q+` WHERE financial_account_id = $6 AND provider_transaction_id = $7`, args...); err != nil {
 				return 0, 0, err
 			}
 			updated++
+		} else if len(t.Raw) > 0 && !bytes.Equal(t.Raw, old.Raw) {
+			refresh = append(refresh, rawRow{t.ProviderTransactionID, t.Raw})
 		}
+	}
+	if err := refreshRaw(ctx, tx, "transactions", accountID, provider, refresh, at); err != nil {
+		return 0, 0, err
 	}
 	// Oldest first, so insertion order follows time.
 	slices.SortStableFunc(fresh, func(a, b banklink.Transaction) int { return strings.Compare(a.TransactionDate, b.TransactionDate) })
@@ -247,14 +274,14 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		batch := fresh[start:min(start+txBatch, len(fresh))]
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO transactions (id, account_id, environment, customer_id, connection_id, financial_account_id, provider_transaction_id,
-			amount, currency, description, transaction_day, posted_day, status, category, recurring, updated_at) VALUES `)
-		args := make([]any, 0, len(batch)*16)
+			amount, currency, description, transaction_day, posted_day, status, category, recurring, updated_at, raw, raw_provider, raw_updated_at) VALUES `)
+		args := make([]any, 0, len(batch)*19)
 		for i, t := range batch {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
 			sb.WriteByte('(')
-			for j := range 16 {
+			for j := range 19 {
 				if j > 0 {
 					sb.WriteString(", ")
 				}
@@ -271,6 +298,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 			}
 			args = append(args, banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, t.ProviderTransactionID, t.Amount, t.Currency,
 				t.Description, day, posted, t.Status, t.Category, t.Recurring, micros(at))
+			args = append(args, rawValues(t.Raw, provider, at)...)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return 0, 0, fmt.Errorf("insert transactions: %w", err)
@@ -319,7 +347,7 @@ func (db *DB) RecordAggregationFailure(ctx context.Context, scope banklink.Scope
 }
 
 const financialAccountColumns = `f.seq, f.id, f.account_id, f.environment, f.customer_id, cu.external_id, f.connection_id, f.provider_account_id,
-	f.institution_id, COALESCE(i.name, ''), f.status, f.type, f.subtype, f.name, f.mask, f.data, f.historical, f.updated_at`
+	f.institution_id, COALESCE(i.name, ''), f.status, f.type, f.subtype, f.name, f.mask, f.data, f.historical, f.updated_at, f.raw, f.raw_provider, f.raw_updated_at`
 
 const financialAccountFrom = ` FROM financial_accounts f JOIN customers cu ON cu.id = f.customer_id LEFT JOIN institutions i ON i.id = f.institution_id`
 
@@ -327,10 +355,12 @@ func scanFinancialAccount(row scanner) (*banklink.FinancialAccount, error) {
 	var a banklink.FinancialAccount
 	var seq, updated int64
 	var env, data string
-	if err := row.Scan(&seq, &a.ID, &a.AccountID, &env, &a.CustomerID, &a.ExternalCustomerID, &a.ConnectionID, &a.ProviderAccountID,
-		&a.InstitutionID, &a.InstitutionName, &a.Status, &a.Type, &a.Subtype, &a.Name, &a.Mask, &data, &a.HistoricalAggregationSucceeded, &updated); err != nil {
+	var raw rawScan
+	if err := row.Scan(append([]any{&seq, &a.ID, &a.AccountID, &env, &a.CustomerID, &a.ExternalCustomerID, &a.ConnectionID, &a.ProviderAccountID,
+		&a.InstitutionID, &a.InstitutionName, &a.Status, &a.Type, &a.Subtype, &a.Name, &a.Mask, &data, &a.HistoricalAggregationSucceeded, &updated}, raw.dest()...)...); err != nil {
 		return nil, err
 	}
+	raw.into(&a.Raw, &a.RawProvider, &a.RawUpdatedAt)
 	var d accountData
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode account %s: %w", a.ID, err)
@@ -419,7 +449,7 @@ func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f
 }
 
 const transactionColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id,
-	t.amount, t.currency, t.description, t.transaction_day, t.posted_day, t.status, t.category, t.recurring`
+	t.amount, t.currency, t.description, t.transaction_day, t.posted_day, t.status, t.category, t.recurring, t.raw, t.raw_provider, t.raw_updated_at`
 
 const transactionFrom = ` FROM transactions t JOIN customers cu ON cu.id = t.customer_id`
 
@@ -427,10 +457,12 @@ func scanTransaction(row scanner) (*banklink.Transaction, error) {
 	var t banklink.Transaction
 	var seq, day int64
 	var posted sql.NullInt64
-	if err := row.Scan(&seq, &t.ID, &t.AccountID, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID,
-		&t.Amount, &t.Currency, &t.Description, &day, &posted, &t.Status, &t.Category, &t.Recurring); err != nil {
+	var raw rawScan
+	if err := row.Scan(append([]any{&seq, &t.ID, &t.AccountID, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID,
+		&t.Amount, &t.Currency, &t.Description, &day, &posted, &t.Status, &t.Category, &t.Recurring}, raw.dest()...)...); err != nil {
 		return nil, err
 	}
+	raw.into(&t.Raw, &t.RawProvider, &t.RawUpdatedAt)
 	t.Key, t.TransactionDate = dayKey(day, seq), fromDay(day)
 	if posted.Valid {
 		t.PostedDate = fromDay(posted.Int64)

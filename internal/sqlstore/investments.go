@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +41,8 @@ type investmentTxData struct {
 
 // saveHoldings makes the account's holdings the given snapshot: matched by
 // provider holding id (ids and cursors stay stable), missing ones removed.
-func saveHoldings(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID string, list []banklink.Holding, at time.Time) error {
+// A holding's provider payload follows the rules of rawSet.
+func saveHoldings(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID, provider string, list []banklink.Holding, at time.Time) error {
 	keep := make([]any, 0, len(list))
 	for _, h := range list {
 		data, err := json.Marshal(holdingData{Symbol: h.Symbol, Description: h.Description, Quantity: h.Quantity, ClosePrice: h.ClosePrice,
@@ -48,9 +51,12 @@ func saveHoldings(ctx context.Context, tx *sql.Tx, scope banklink.Scope, custome
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO holdings (id, account_id, environment, customer_id, connection_id, financial_account_id,
-			provider_holding_id, data, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (financial_account_id, provider_holding_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-			banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, h.ProviderHoldingID, string(data), micros(at)); err != nil {
+			provider_holding_id, data, updated_at, raw, raw_provider, raw_updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (financial_account_id, provider_holding_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at,
+				raw = COALESCE(excluded.raw, holdings.raw), raw_provider = COALESCE(excluded.raw_provider, holdings.raw_provider),
+				raw_updated_at = CASE WHEN excluded.raw IS NULL OR excluded.raw = holdings.raw THEN holdings.raw_updated_at ELSE excluded.raw_updated_at END`,
+			append([]any{banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, h.ProviderHoldingID, string(data), micros(at)},
+				rawValues(h.Raw, provider, at)...)...); err != nil {
 			return fmt.Errorf("save holding: %w", err)
 		}
 		keep = append(keep, h.ProviderHoldingID)
@@ -69,22 +75,34 @@ func saveHoldings(ctx context.Context, tx *sql.Tx, scope banklink.Scope, custome
 	return err
 }
 
-// saveInvestmentTransactions inserts new trades and updates changed ones.
-func saveInvestmentTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID string, list []banklink.InvestmentTransaction, at time.Time) (added, updated int, err error) {
+// saveInvestmentTransactions inserts new trades and updates changed ones;
+// the provider's payloads of the others are refreshed in batches.
+func saveInvestmentTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID, provider string, list []banklink.InvestmentTransaction, at time.Time) (added, updated int, err error) {
 	known := map[string]string{} // provider id -> data+status
-	rows, err := tx.QueryContext(ctx, `SELECT provider_transaction_id, status, data FROM investment_transactions WHERE financial_account_id = $1`, accountID)
+	knownRaw := map[string][]byte{}
+	// Stored payloads are read only to compare new ones with.
+	rawCol := "NULL"
+	if slices.ContainsFunc(list, func(t banklink.InvestmentTransaction) bool { return len(t.Raw) > 0 }) {
+		rawCol = "raw"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT provider_transaction_id, status, data, `+rawCol+` FROM investment_transactions WHERE financial_account_id = $1`, accountID)
 	if err != nil {
 		return 0, 0, err
 	}
 	for rows.Next() {
 		var id, status, data string
-		if err := rows.Scan(&id, &status, &data); err != nil {
+		var raw []byte
+		if err := rows.Scan(&id, &status, &data, &raw); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
 		known[id] = status + data
+		if raw != nil {
+			knownRaw[id] = raw
+		}
 	}
 	rows.Close()
+	var refresh []rawRow
 	for _, t := range list {
 		b, err := json.Marshal(investmentTxData{Amount: t.Amount, Quantity: t.Quantity, Price: t.Price, Symbol: t.Symbol, Description: t.Description,
 			Currency: t.Currency, Type: t.Type, PostedDate: t.PostedDate})
@@ -99,31 +117,45 @@ func saveInvestmentTransactions(ctx context.Context, tx *sql.Tx, scope banklink.
 		switch {
 		case !exists:
 			_, err = tx.ExecContext(ctx, `INSERT INTO investment_transactions (id, account_id, environment, customer_id, connection_id, financial_account_id,
-				provider_transaction_id, transaction_day, status, data, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, t.ProviderTransactionID, day, t.Status, string(b), micros(at))
+				provider_transaction_id, transaction_day, status, data, updated_at, raw, raw_provider, raw_updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+				append([]any{banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, t.ProviderTransactionID, day, t.Status, string(b), micros(at)},
+					rawValues(t.Raw, provider, at)...)...)
 			added++
 		case old != t.Status+string(b):
-			_, err = tx.ExecContext(ctx, `UPDATE investment_transactions SET status = $1, data = $2, updated_at = $3 WHERE financial_account_id = $4 AND provider_transaction_id = $5`,
-				t.Status, string(b), micros(at), accountID, t.ProviderTransactionID)
+			q := `UPDATE investment_transactions SET status = $1, data = $2, updated_at = $3`
+			args := []any{t.Status, string(b), micros(at), accountID, t.ProviderTransactionID}
+			if len(t.Raw) > 0 {
+				q += `, ` + rawSet(6, 7, 3)
+				args = append(args, rawText(t.Raw), provider)
+			}
+			_, err = tx.ExecContext(ctx, q+` WHERE financial_account_id = $4 AND provider_transaction_id = $5`, args...)
 			updated++
+		case len(t.Raw) > 0 && !bytes.Equal(t.Raw, knownRaw[t.ProviderTransactionID]):
+			refresh = append(refresh, rawRow{t.ProviderTransactionID, t.Raw})
 		}
 		if err != nil {
 			return 0, 0, fmt.Errorf("save investment transaction: %w", err)
 		}
 	}
+	if err := refreshRaw(ctx, tx, "investment_transactions", accountID, provider, refresh, at); err != nil {
+		return 0, 0, err
+	}
 	return added, updated, nil
 }
 
-const holdingColumns = `h.seq, h.id, h.account_id, h.customer_id, cu.external_id, h.connection_id, h.financial_account_id, h.provider_holding_id, h.data, h.updated_at`
+const holdingColumns = `h.seq, h.id, h.account_id, h.customer_id, cu.external_id, h.connection_id, h.financial_account_id, h.provider_holding_id, h.data, h.updated_at, h.raw, h.raw_provider, h.raw_updated_at`
 const holdingFrom = ` FROM holdings h JOIN customers cu ON cu.id = h.customer_id`
 
 func scanHolding(row scanner) (*banklink.Holding, error) {
 	var h banklink.Holding
 	var seq, updated int64
 	var data string
-	if err := row.Scan(&seq, &h.ID, &h.AccountID, &h.CustomerID, &h.ExternalCustomerID, &h.ConnectionID, &h.FinancialAccountID, &h.ProviderHoldingID, &data, &updated); err != nil {
+	var raw rawScan
+	if err := row.Scan(append([]any{&seq, &h.ID, &h.AccountID, &h.CustomerID, &h.ExternalCustomerID, &h.ConnectionID, &h.FinancialAccountID, &h.ProviderHoldingID, &data, &updated},
+		raw.dest()...)...); err != nil {
 		return nil, err
 	}
+	raw.into(&h.Raw, &h.RawProvider, &h.RawUpdatedAt)
 	var d holdingData
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, err
@@ -160,16 +192,19 @@ func (db *DB) FindHoldings(ctx context.Context, scope banklink.Scope, f banklink
 		scan: scanHolding, key: func(h *banklink.Holding) string { return h.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }
 
-const invTxColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id, t.transaction_day, t.status, t.data`
+const invTxColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id, t.transaction_day, t.status, t.data, t.raw, t.raw_provider, t.raw_updated_at`
 const invTxFrom = ` FROM investment_transactions t JOIN customers cu ON cu.id = t.customer_id`
 
 func scanInvestmentTx(row scanner) (*banklink.InvestmentTransaction, error) {
 	var t banklink.InvestmentTransaction
 	var seq, day int64
 	var data string
-	if err := row.Scan(&seq, &t.ID, &t.AccountID, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID, &day, &t.Status, &data); err != nil {
+	var raw rawScan
+	if err := row.Scan(append([]any{&seq, &t.ID, &t.AccountID, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID, &day, &t.Status, &data},
+		raw.dest()...)...); err != nil {
 		return nil, err
 	}
+	raw.into(&t.Raw, &t.RawProvider, &t.RawUpdatedAt)
 	var d investmentTxData
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, err

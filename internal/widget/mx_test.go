@@ -245,6 +245,21 @@ func TestMXLinkAndRead(t *testing.T) {
 			t.Errorf("holding %s = %+v, MX %+v", w.Symbol, h, w)
 		}
 	}
+
+	// serviceProviderDetails: every account, transaction and holding
+	// serves the record MX sent for it.
+	mxAccounts := map[string]string{}
+	for _, w := range fake.Accounts(member) {
+		if a, ok := byName[w.Name]; ok {
+			mxAccounts[a.ID] = w.GUID
+		}
+	}
+	mxTransactions := map[string]bool{}
+	for _, w := range fake.Transactions(member) {
+		mxTransactions[w.GUID] = true
+	}
+	st.checkProviderDetails(id, providerRecords{name: "MX", accountKey: "guid", transactionKey: "guid", accountRef: "account_guid",
+		accounts: mxAccounts, transactions: mxTransactions})
 }
 
 // TestMXRefreshLimit: MX aggregates a member at most once every three
