@@ -124,6 +124,30 @@ type ConnectionLifecycleStore interface {
 	// AddOptionalProducts adds products to a connection's optional
 	// products. Returns ECONFLICT when the connection is DELETED.
 	AddOptionalProducts(ctx context.Context, scope Scope, id string, products []Product, at time.Time) (*Connection, error)
+	// FindConnectionsByProviderLogin returns the connections, of every
+	// account and environment, linked through the provider's login
+	// loginID (a provider's webhook names its login, not a connection),
+	// oldest first. DELETED connections are left out; an empty loginID
+	// finds none.
+	FindConnectionsByProviderLogin(ctx context.Context, providerType, loginID string) ([]*Connection, error)
+	// ChangeConnectionStatus moves a connection from one status and
+	// reason to another when something other than an aggregation says so
+	// (a provider's webhook), emitting CONNECTION_STATUS_CHANGE and, when
+	// the customer must act, CUSTOMER_ACTION_REQUIRED. It changes nothing
+	// and reports false unless the connection is still exactly in
+	// c.From / c.FromReason, so a concurrent change wins. Moving to ACTIVE
+	// restarts the count of failed aggregations. Returns ENOTFOUND outside
+	// scope.
+	ChangeConnectionStatus(ctx context.Context, scope Scope, id string, c StatusChange) (bool, error)
+}
+
+// StatusChange is a compare-and-set of a connection's status and reason.
+type StatusChange struct {
+	From       ConnectionStatus
+	FromReason string
+	To         ConnectionStatus
+	ToReason   string
+	At         time.Time
 }
 
 // Repairable reports whether a repair (a new token that sends the customer

@@ -115,6 +115,12 @@ type LoginRequest struct {
 	// ProviderUserID is the customer's provider-side user, for providers
 	// that are UserProvisioners.
 	ProviderUserID string
+	// RepairLoginID is set, by the widget, only when the customer is
+	// repairing a connection this provider linked: it is the connection's
+	// login (ProviderLoginID). A provider that can fix a login in place
+	// (Plaid's update mode) fixes that one, keeping its id, instead of
+	// creating another login; providers that cannot ignore it.
+	RepairLoginID string
 	// Now is the request time.
 	Now time.Time
 }

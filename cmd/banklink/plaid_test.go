@@ -36,6 +36,11 @@ func TestServeWithPlaid(t *testing.T) {
 	if status := api(t, srv.url, srv.key, "POST", "/bank-linking/connect/start", `{"externalCustomerId":"p","products":["TRANSACTIONS"],"serviceProvider":"PLAID"}`, &started); status != 201 {
 		t.Fatalf("connect/start with PLAID: %d %v", status, started)
 	}
+	// Plaid's webhooks are received (and an unsigned one refused).
+	var refused map[string]any
+	if status := api(t, srv.url, "", "POST", "/providers/plaid/webhooks", `{"webhook_type":"TRANSACTIONS","webhook_code":"SYNC_UPDATES_AVAILABLE","item_id":"x"}`, &refused); status != 401 || refused["code"] != "UNAUTHORIZED" {
+		t.Errorf("unsigned Plaid webhook: %d %v", status, refused)
+	}
 	if err := Run(t.Context(), []string{"serve", "-plaid-client-id", "x"}, nil, nil, env(nil)); err == nil {
 		t.Error("a Plaid client id without a secret was accepted")
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"banklink/internal/config"
+	"banklink/internal/httpapi"
 	"banklink/internal/mx/fakemx"
 	"banklink/internal/plaid/fakeplaid"
 )
@@ -83,5 +85,13 @@ func waitForInstitution(t *testing.T, srv *running, name, provider string) {
 			t.Fatalf("%s's directory was not merged (no %q):\n%s", provider, name, srv.stdout)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPlaidWebhookPathAgrees: the default webhook URL config derives is
+// the route the API serves.
+func TestPlaidWebhookPathAgrees(t *testing.T) {
+	if config.PlaidWebhookPath != httpapi.PlaidWebhookPath {
+		t.Fatalf("config says %s, the API serves %s", config.PlaidWebhookPath, httpapi.PlaidWebhookPath)
 	}
 }

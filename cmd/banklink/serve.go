@@ -102,6 +102,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	api.Removers = map[string]banklink.LoginRemover{}
 	api.Limiters = map[string]banklink.RefreshLimiter{}
 	var directories []providerDirectory
+	var plaidProvider *plaid.Provider
 	if cfg.PlaidClientID != "" {
 		p, err := plaid.New(plaid.Config{ClientID: cfg.PlaidClientID, Secret: cfg.PlaidSecret, Environment: cfg.PlaidEnv,
 			RedirectURI: cfg.PlaidRedirectURI, WebhookURL: cfg.PlaidWebhookURL, BaseURL: cfg.PlaidBaseURL, Secrets: db, Sealer: db.Sealer()})
@@ -110,6 +111,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		}
 		providers[plaid.ProviderType], aggregators[plaid.ProviderType] = p, p
 		api.Removers[plaid.ProviderType] = p
+		plaidProvider = p
 		directories = append(directories, providerDirectory{plaid.ProviderType, p})
 	}
 	if cfg.MXClientID != "" {
@@ -153,6 +155,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	w.Register(api)
 	dashboard.New(dashboard.Config{PublicURL: cfg.PublicURL}).Register(api)
 	api.Refresher = runner
+	if plaidProvider != nil {
+		// Plaid's item webhooks: verified by Plaid's signature, not an
+		// API key.
+		api.RegisterPlaidWebhooks(plaidProvider, runner)
+	}
 	// At start every unaggregated connection is this replica's to
 	// resume; later only those old enough that their aggregation must
 	// have died with another replica.

@@ -76,6 +76,11 @@ type Config struct {
 	WebhookPrivateTargets string
 }
 
+// PlaidWebhookPath is where banklink receives Plaid's webhooks
+// (httpapi.PlaidWebhookPath; repeated here because config must not
+// import the HTTP layer).
+const PlaidWebhookPath = "/providers/plaid/webhooks"
+
 // Default returns the zero-setup configuration: loopback, an SQLite file in
 // ./banklink-data, the sandbox provider.
 func Default() Config {
@@ -172,7 +177,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.StringVar(&c.PlaidSecret, "plaid-secret", c.PlaidSecret, "Plaid secret of -plaid-env (env BANKLINK_PLAID_SECRET or _FILE)")
 	fs.StringVar(&c.PlaidEnv, "plaid-env", c.PlaidEnv, "Plaid environment: sandbox or production")
 	fs.StringVar(&c.PlaidRedirectURI, "plaid-redirect-uri", c.PlaidRedirectURI, "optional Link redirect_uri registered at Plaid")
-	fs.StringVar(&c.PlaidWebhookURL, "plaid-webhook-url", c.PlaidWebhookURL, "optional URL where Plaid sends webhooks")
+	fs.StringVar(&c.PlaidWebhookURL, "plaid-webhook-url", c.PlaidWebhookURL, "URL where Plaid sends webhooks, banklink's <public-url>/providers/plaid/webhooks (the default when -public-url is https; \"none\" turns them off)")
 	fs.StringVar(&c.PlaidBaseURL, "plaid-base-url", c.PlaidBaseURL, "optional Plaid API base URL replacing -plaid-env's host (an egress proxy, or a local Plaid-compatible server)")
 	fs.StringVar(&c.MXClientID, "mx-client-id", c.MXClientID, "MX Platform API client id (registers provider mx with -mx-api-key)")
 	fs.StringVar(&c.MXAPIKey, "mx-api-key", c.MXAPIKey, "MX Platform API key of -mx-env (env BANKLINK_MX_API_KEY or _FILE)")
@@ -245,6 +250,15 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	}
 	if c.WidgetURL == "" {
 		c.WidgetURL = c.PublicURL + "/connect"
+	}
+	// Plaid gives each Item the webhook URL it was linked with, so it
+	// defaults to banklink's own route wherever Plaid can reach it
+	// (Plaid calls https URLs); "none" links Items without webhooks.
+	switch {
+	case c.PlaidWebhookURL == "none":
+		c.PlaidWebhookURL = ""
+	case c.PlaidWebhookURL == "" && strings.HasPrefix(c.PublicURL, "https://"):
+		c.PlaidWebhookURL = c.PublicURL + PlaidWebhookPath
 	}
 	if _, err := webhooks.ParsePrivateTargets(c.WebhookPrivateTargets); err != nil {
 		return fmt.Errorf("-webhook-private-targets: %w", err)

@@ -62,6 +62,34 @@ func TestLoad(t *testing.T) {
 					t.Errorf("%v", c.ProductionProviders)
 				}
 			}},
+		{name: "plaid webhooks default to banklink's route behind https", args: []string{"-public-url", "https://link.example.com/"},
+			check: func(t *testing.T, c Config) {
+				if c.PlaidWebhookURL != "https://link.example.com/providers/plaid/webhooks" {
+					t.Errorf("plaid webhook URL %q", c.PlaidWebhookURL)
+				}
+			}},
+		{name: "no plaid webhook default over http", check: func(t *testing.T, c Config) {
+			if c.PlaidWebhookURL != "" {
+				t.Errorf("plaid webhook URL %q: Plaid cannot call a loopback http URL", c.PlaidWebhookURL)
+			}
+		}},
+		{name: "plaid webhooks off", args: []string{"-public-url", "https://link.example.com", "-plaid-webhook-url", "none"},
+			check: func(t *testing.T, c Config) {
+				if c.PlaidWebhookURL != "" {
+					t.Errorf("plaid webhook URL %q", c.PlaidWebhookURL)
+				}
+			}},
+		{name: "MX defaults", check: func(t *testing.T, c Config) {
+			if c.MXEnv != "integration" || c.MXConnectMode != "embed" || c.MXClientID != "" {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{name: "MX key from file", env: map[string]string{"BANKLINK_MX_CLIENT_ID": "client", "BANKLINK_MX_API_KEY_FILE": secretFile},
+			check: func(t *testing.T, c Config) {
+				if c.MXClientID != "client" || len(c.MXAPIKey) != 40 {
+					t.Errorf("MX credentials %q %q", c.MXClientID, c.MXAPIKey)
+				}
+			}},
 		{name: "metrics on by default", check: func(t *testing.T, c Config) {
 			if !c.Metrics {
 				t.Error("metrics off by default")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,6 +28,15 @@ import (
 // the customer picks the institution again on Plaid's page;
 // CompleteRedirect refuses (and removes) an Item at another institution
 // than the one chosen in the widget.
+//
+// A repair (LoginRequest.RepairLoginID, the connection's Item) runs Link
+// in update mode: the Link token carries the Item's access_token and no
+// products, the customer fixes that Item's login on the same Hosted Link
+// page, and CompleteRedirect lists its accounts with the access token
+// banklink already holds (update mode does not change it). The Item, its
+// id and the connection's login stay the same. When the Item cannot be
+// updated (no stored token, or Plaid no longer knows it) the repair links
+// a new Item as before.
 
 // linkTokenCreateRequest is /link/token/create's request.
 type linkTokenCreateRequest struct {
@@ -34,7 +44,8 @@ type linkTokenCreateRequest struct {
 	Language     string               `json:"language"`
 	CountryCodes []string             `json:"country_codes"`
 	User         linkUser             `json:"user"`
-	Products     []string             `json:"products"`
+	Products     []string             `json:"products,omitempty"`
+	AccessToken  string               `json:"access_token,omitempty"`
 	Webhook      string               `json:"webhook,omitempty"`
 	RedirectURI  string               `json:"redirect_uri,omitempty"`
 	Transactions *linkTransactions    `json:"transactions,omitempty"`
@@ -201,8 +212,21 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 		body.Transactions = &linkTransactions{DaysRequested: 730}
 	}
 	var resp linkTokenCreateResponse
-	if err := p.call(ctx, "/link/token/create", body, &resp, maxResponse); err != nil {
-		return banklink.LoginStart{}, mapError(err, phaseLogin)
+	itemID := ""
+	if req.RepairLoginID != "" {
+		var ok bool
+		var err error
+		if resp, ok, err = p.updateModeToken(ctx, req.RepairLoginID, body); err != nil {
+			return banklink.LoginStart{}, err
+		}
+		if ok {
+			itemID = req.RepairLoginID
+		}
+	}
+	if itemID == "" {
+		if err := p.call(ctx, "/link/token/create", body, &resp, maxResponse); err != nil {
+			return banklink.LoginStart{}, mapError(err, phaseLogin)
+		}
 	}
 	if resp.LinkToken == "" || resp.HostedLinkURL == "" {
 		return banklink.LoginStart{}, &banklink.Error{Code: banklink.EPROVIDER,
@@ -214,7 +238,7 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	if !resp.Expiration.IsZero() && resp.Expiration.Before(exp) {
 		exp = resp.Expiration
 	}
-	s, ok, err := p.storeSession(ctx, key, linkSession{LinkToken: resp.LinkToken, HostedLinkURL: resp.HostedLinkURL, Expiration: exp.Unix()})
+	s, ok, err := p.storeSession(ctx, key, linkSession{LinkToken: resp.LinkToken, HostedLinkURL: resp.HostedLinkURL, Expiration: exp.Unix(), ItemID: itemID})
 	if err != nil {
 		return banklink.LoginStart{}, err
 	}
@@ -225,6 +249,36 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	}
 	p.cacheSession(key, s, now)
 	return banklink.LoginStart{RedirectURL: s.HostedLinkURL}, nil
+}
+
+// updateModeToken creates the Link token of a repair in Plaid's update
+// mode: with the Item's access_token and no products, so that the
+// customer fixes that Item's login (ITEM_LOGIN_REQUIRED, consent expiring)
+// and it keeps its id, its access token and its transaction history. It
+// reports false when the Item cannot be updated, because banklink holds
+// no access token for it or Plaid no longer knows it (removed, or access
+// revoked): the repair then links a new Item.
+func (p *Provider) updateModeToken(ctx context.Context, itemID string, body linkTokenCreateRequest) (linkTokenCreateResponse, bool, error) {
+	token, err := p.accessToken(ctx, itemID)
+	if _, gone := errors.AsType[*banklink.ProviderError](err); gone {
+		return linkTokenCreateResponse{}, false, nil
+	}
+	if err != nil {
+		return linkTokenCreateResponse{}, false, err
+	}
+	// "No products should be specified when creating a link_token for
+	// update mode" (Plaid's update mode guide).
+	body.AccessToken, body.Products, body.Transactions = token, nil, nil
+	var resp linkTokenCreateResponse
+	err = p.call(ctx, "/link/token/create", body, &resp, maxResponse)
+	switch codeOf(err) {
+	case "INVALID_ACCESS_TOKEN", "ITEM_NOT_FOUND":
+		return linkTokenCreateResponse{}, false, nil
+	}
+	if err != nil {
+		return linkTokenCreateResponse{}, false, mapError(err, phaseLogin)
+	}
+	return resp, true, nil
 }
 
 func (p *Provider) cachedSession(key string, now time.Time) (linkSession, bool) {
@@ -286,6 +340,9 @@ func (p *Provider) CompleteRedirect(ctx context.Context, req banklink.LoginReque
 	}{s.LinkToken}, &got, maxResponse); err != nil {
 		return nil, mapError(err, phaseLogin)
 	}
+	if s.ItemID != "" {
+		return p.completeUpdate(ctx, s.ItemID, got.LinkSessions)
+	}
 	res, exit, err := outcome(got.LinkSessions)
 	if err != nil {
 		return nil, err
@@ -331,6 +388,61 @@ func (p *Provider) CompleteRedirect(ctx context.Context, req banklink.LoginReque
 			Type: accountType(a.Type), Subtype: subtype(a.Subtype), Mask: deref(a.Mask)})
 	}
 	return step, nil
+}
+
+// completeUpdate finishes a repair in update mode. The Item's access
+// token does not change, so there is no public token to exchange: once a
+// session succeeded the Item's accounts are listed with the token banklink
+// holds, which also proves the login works again.
+func (p *Provider) completeUpdate(ctx context.Context, itemID string, sessions []linkSessionInfo) (*banklink.LoginStep, error) {
+	ok, exit, err := updateOutcome(sessions)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, exitError(exit)
+	}
+	token, err := p.accessToken(ctx, itemID)
+	if err != nil {
+		return nil, err
+	}
+	accts, err := p.getAccounts(ctx, token, nil, false)
+	if err != nil {
+		return nil, mapError(err, phaseLogin)
+	}
+	step := &banklink.LoginStep{LoginID: itemID}
+	for _, a := range accts {
+		step.Accounts = append(step.Accounts, banklink.ProviderAccount{ID: a.AccountID, Name: a.displayName(),
+			Type: accountType(a.Type), Subtype: subtype(a.Subtype), Mask: deref(a.Mask)})
+	}
+	return step, nil
+}
+
+// updateOutcome reads an update-mode Link token's sessions: any that
+// finished successfully (Link may hand out a public token, which update
+// mode does not need) means the Item was updated; otherwise the latest
+// finished session's exit error (nil when the customer simply left).
+func updateOutcome(sessions []linkSessionInfo) (bool, *APIError, error) {
+	var last *linkSessionInfo
+	for i := range sessions {
+		s := &sessions[i]
+		if s.FinishedAt == nil {
+			continue
+		}
+		if s.Exit == nil && (s.OnSuccess != nil || s.Results != nil) {
+			return true, nil, nil
+		}
+		if last == nil || !s.FinishedAt.Before(*last.FinishedAt) {
+			last = s
+		}
+	}
+	if last == nil {
+		return false, nil, &banklink.ProviderError{Reason: banklink.LoginOAuthDenied, Retryable: true, DisplayMessage: msgNotFinished}
+	}
+	if last.Exit == nil {
+		return false, nil, nil
+	}
+	return false, last.Exit.Error, nil
 }
 
 // outcome picks the latest Link session that added an Item; if none did,

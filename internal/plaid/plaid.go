@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"banklink"
+
+	"golang.org/x/time/rate"
 )
 
 // ProviderType is the provider type name ("PLAID" on the wire).
@@ -124,6 +126,10 @@ type Provider struct {
 	links map[string]linkSession
 	// keys caches webhook verification keys by key id.
 	keys map[string]*verificationKey
+	// keyFetches bounds how often a key id not in keys makes the
+	// provider ask Plaid for keys: anyone can send a webhook naming a
+	// made-up key.
+	keyFetches *rate.Limiter
 }
 
 var (
@@ -157,7 +163,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, banklink.FieldErrorf("Environment", "must be sandbox or production, not %q", cfg.Environment)
 	}
 	p := &Provider{cfg: cfg, base: base, http: cfg.HTTPClient, timeout: cfg.Timeout,
-		links: map[string]linkSession{}, keys: map[string]*verificationKey{}}
+		links: map[string]linkSession{}, keys: map[string]*verificationKey{}, keyFetches: rate.NewLimiter(rate.Every(KeyFetchEvery), KeyFetchBurst)}
 	if p.timeout <= 0 {
 		p.timeout = DefaultTimeout
 	}

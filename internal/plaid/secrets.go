@@ -118,6 +118,9 @@ type linkSession struct {
 	HostedLinkURL string `json:"hosted_link_url"`
 	// Expiration is the Link token's, in Unix seconds.
 	Expiration int64 `json:"expiration"`
+	// ItemID is set when the Link token is in update mode: the Item the
+	// session repairs.
+	ItemID string `json:"item_id,omitempty"`
 }
 
 // sessionKey names the Link session of a widget login. The callback URL

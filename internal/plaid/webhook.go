@@ -30,6 +30,16 @@ import (
 // WebhookMaxAge is how old (by its iat) a webhook may be.
 const WebhookMaxAge = 5 * time.Minute
 
+// Webhooks naming a key id the provider has not cached make it fetch keys
+// from Plaid at most KeyFetchBurst times at once and then once every
+// KeyFetchEvery; beyond that they fail with EUNAVAILABLE (retryable), so
+// forged webhooks cannot turn into a stream of calls to Plaid. Webhooks
+// signed with a cached key are not limited.
+const (
+	KeyFetchEvery = time.Second
+	KeyFetchBurst = 5
+)
+
 // Webhook is a verified Plaid webhook.
 type Webhook struct {
 	Type        string    `json:"webhook_type"`
@@ -152,6 +162,10 @@ func (p *Provider) verificationKey(ctx context.Context, kid string) (*verificati
 	p.mu.Unlock()
 	if ok {
 		return k, nil
+	}
+	if !p.keyFetches.AllowN(p.cfg.Now(), 1) {
+		return nil, &banklink.Error{Code: banklink.EUNAVAILABLE, Reason: "TOO_MANY_KEY_FETCHES", Retryable: true,
+			Message: "Too many webhooks signed with keys banklink does not know yet; retry later."}
 	}
 	for _, id := range append(refresh, kid) {
 		got, err := p.fetchKey(ctx, id)

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -130,4 +131,50 @@ func TestWebhookVerificationRejects(t *testing.T) {
 			t.Errorf("err = %#v, want a retryable provider failure", err)
 		}
 	})
+}
+
+// TestWebhookKeyFetchesAreBounded: webhooks naming made-up keys cost at
+// most KeyFetchBurst fetches at once, then one per KeyFetchEvery, while
+// webhooks signed with a known key keep working.
+func TestWebhookKeyFetchesAreBounded(t *testing.T) {
+	clock := time.Now()
+	e := newEnv(t, func(c *Config) { c.Now = func() time.Time { return clock } })
+	body := []byte(`{"webhook_type": "TRANSACTIONS", "webhook_code": "SYNC_UPDATES_AVAILABLE", "item_id": "item-1"}`)
+	header := func(jwt string) http.Header { return http.Header{"Plaid-Verification": {jwt}} }
+	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	forged := func(i int) http.Header {
+		return header(fakeplaid.SignJWT(stranger, map[string]any{"alg": "ES256", "kid": fmt.Sprintf("key-made-up-%d", i), "typ": "JWT"}, body, clock))
+	}
+	genuine := header(e.fp.SignWebhook(body, clock))
+	if _, err := e.p.VerifyWebhook(t.Context(), genuine, body); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		name    string
+		header  http.Header
+		advance time.Duration
+		code    string
+	}{
+		// The known key's first look-up was one of the burst.
+		{"made-up key 1", forged(1), 0, banklink.EUNAUTHORIZED},
+		{"made-up key 2", forged(2), 0, banklink.EUNAUTHORIZED},
+		{"made-up key 3", forged(3), 0, banklink.EUNAUTHORIZED},
+		{"made-up key 4: the burst is spent", forged(4), 0, banklink.EUNAUTHORIZED},
+		{"made-up key 5 is not looked up", forged(5), 0, banklink.EUNAVAILABLE},
+		{"the known key still verifies", genuine, 0, ""},
+		{"a second later one more look-up", forged(7), KeyFetchEvery, banklink.EUNAUTHORIZED},
+		{"and no more", forged(8), 0, banklink.EUNAVAILABLE},
+	} {
+		clock = clock.Add(tc.advance)
+		_, err := e.p.VerifyWebhook(t.Context(), tc.header, body)
+		if banklink.ErrorCode(err) != tc.code && !(tc.code == "" && err == nil) {
+			t.Errorf("%d %s: err = %v, want %q", i, tc.name, err, tc.code)
+		}
+	}
+	// The known key once, then each of the KeyFetchBurst-1 look-ups in the
+	// burst and the one a second later asked for the made-up key and
+	// refreshed the known one.
+	if got := e.fp.Calls("/webhook_verification_key/get"); got != 1+2*KeyFetchBurst {
+		t.Errorf("%d key fetches", got)
+	}
 }

@@ -53,3 +53,31 @@ func TestNarrowFiltersUseTheirIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestProviderLoginUsesItsIndex: a provider's webhook finds the
+// connections holding its login through the index, not by walking every
+// connection of every account.
+func TestProviderLoginUsesItsIndex(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+connectionsByProviderLogin, "plaid", "item-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if got := strings.Join(plan, "; "); !strings.Contains(got, "SEARCH c USING INDEX connections_provider_login ") {
+		t.Errorf("plan = %s, want a search of connections_provider_login", got)
+	}
+}

@@ -44,6 +44,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"AcceptRefresh", testAcceptRefresh},
 		{"Customers", testCustomers},
 		{"Investments", testInvestments},
+		{"RawPayloads", testRawPayloads},
 		{"WebhookProfiles", testWebhookProfiles},
 		{"EventsFollowChanges", testEventsFollowChanges},
 		{"ClaimDeliveries", testClaimDeliveries},
@@ -56,6 +57,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"OperatorSessions", testOperatorSessions},
 		{"Funnel", testFunnel},
 		{"LatestCursor", testLatestCursor},
+		{"FindConnectionsByProviderLogin", testFindConnectionsByProviderLogin},
+		{"ChangeConnectionStatus", testChangeConnectionStatus},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -20,24 +20,26 @@ import (
 	"banklink/internal/search"
 )
 
-// secretsRef lets the Plaid provider use the stack's store, which exists
-// only once the stack is built.
-type secretsRef struct{ banklink.SecretStore }
-
 // newPlaidStack is the stack with the Plaid provider (talking to a fake
-// Plaid) enabled after the sandbox, and Plaid's directory merged into
-// banklink's.
+// Plaid) enabled after the sandbox, Plaid's directory merged into
+// banklink's, and Plaid's webhooks received at httpapi.PlaidWebhookPath,
+// the webhook URL of every Item linked.
 func newPlaidStack(t *testing.T) (*stack, *fakeplaid.Server) {
 	t.Helper()
 	fp := fakeplaid.New(t)
-	ref := &secretsRef{}
-	prov, err := plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: fakeplaid.Secret, BaseURL: fp.URL, Secrets: ref, SyncPoll: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := newStackWithProviders(t, []string{sandbox.ProviderType, plaid.ProviderType},
-		map[string]banklink.InteractiveLogin{plaid.ProviderType: prov}, map[string]banklink.Aggregator{plaid.ProviderType: prov})
-	ref.SecretStore = st.store
+	var prov *plaid.Provider
+	st := newStackBuilt(t, []string{sandbox.ProviderType, plaid.ProviderType},
+		func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator) {
+			var err error
+			prov, err = plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: fakeplaid.Secret, BaseURL: fp.URL, Secrets: st.store,
+				WebhookURL: st.srv.URL + httpapi.PlaidWebhookPath, SyncPoll: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return map[string]banklink.InteractiveLogin{plaid.ProviderType: prov}, map[string]banklink.Aggregator{plaid.ProviderType: prov}
+		})
+	// As serve wires it when Plaid is configured.
+	st.api.RegisterPlaidWebhooks(prov, st.runner)
 	insts, err := prov.Institutions(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -257,6 +259,21 @@ func TestPlaidLinkAndRead(t *testing.T) {
 	if n := len(st.allTransactions(id)); n != before {
 		t.Errorf("%d transactions after the failed refresh, want %d", n, before)
 	}
+
+	// serviceProviderDetails: every account and transaction serves the
+	// record Plaid sent for it (the posted coffee's for the coffee).
+	plaidAccounts := map[string]string{}
+	for _, a := range accts.FinancialAccounts {
+		if w := byMask[a.TruncatedAccountNumber]; w != nil {
+			plaidAccounts[a.ID] = w.ID
+		}
+	}
+	plaidTransactions := map[string]bool{}
+	for _, w := range fp.Item(item.ID).Transactions {
+		plaidTransactions[w.ID] = true
+	}
+	st.checkProviderDetails(id, providerRecords{name: "PLAID", accountKey: "account_id", transactionKey: "transaction_id", accountRef: "account_id",
+		accounts: plaidAccounts, transactions: plaidTransactions})
 }
 
 func TestPlaidInvestments(t *testing.T) {

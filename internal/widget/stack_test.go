@@ -93,6 +93,16 @@ func newStackWith(t testing.TB, providerTypes ...string) *stack {
 // aggs (which are registered besides them).
 func newStackWithProviders(t testing.TB, order []string, logins map[string]banklink.InteractiveLogin, aggs map[string]banklink.Aggregator) *stack {
 	t.Helper()
+	return newStackBuilt(t, order, func(*stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator) {
+		return logins, aggs
+	})
+}
+
+// newStackBuilt is newStackWithProviders with the extra providers made by
+// build once the stack's store and server URL exist (for providers that
+// need them, such as Plaid's webhook URL).
+func newStackBuilt(t testing.TB, order []string, build func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator)) *stack {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
 	db, err := sqlstore.Open(ctx, path, sqlstore.Options{Migrate: true})
@@ -115,15 +125,16 @@ func newStackWithProviders(t testing.TB, order []string, logins map[string]bankl
 	st := &stack{t: t, store: db, tokens: tokens, sbx: sbx, client: apitest.Client(t, httpapi.OpenAPI), logs: &syncBuffer{}, path: path}
 	log := slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sbxB := sandbox.NewB()
-	aggregators := map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
-	maps.Copy(aggregators, aggs)
-	st.runner = aggregation.New(db, aggregators, log)
-	t.Cleanup(st.runner.Wait)
 	// The server URL is needed for the widget URL before the handler
 	// exists, so start with a placeholder handler.
 	var h http.Handler
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.srv.Close)
+	logins, aggs := build(st)
+	aggregators := map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
+	maps.Copy(aggregators, aggs)
+	st.runner = aggregation.New(db, aggregators, log)
+	t.Cleanup(st.runner.Wait)
 	providers := map[banklink.Environment][]string{banklink.Sandbox: order}
 	sbx.AuthorizeURL = st.srv.URL + "/connect/sandbox/authorize"
 	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})

@@ -519,11 +519,17 @@ func (w *Widget) loginRequest(r *http.Request, wr *widgetRequest, in *banklink.I
 	if err != nil {
 		return banklink.LoginRequest{}, err
 	}
-	return banklink.LoginRequest{
+	req := banklink.LoginRequest{
 		Institution: in, ProviderInstitutionID: in.Providers[provider].ProviderInstitutionID, Products: wr.conn.Products, Now: w.Now(),
 		CallbackURL:         w.Config.WidgetURL + "?" + url.Values{"connectToken": {bearer(r)}, "oauth": {"callback"}}.Encode(),
 		ProviderCredentials: creds, ProviderUserID: userID,
-	}, nil
+	}
+	if wr.claims.Repair && provider == wr.conn.ProviderType {
+		// A repair through the provider that holds the login: it may
+		// fix that login rather than make another.
+		req.RepairLoginID = wr.conn.ProviderLoginID
+	}
+	return req, nil
 }
 
 func bearer(r *http.Request) string {

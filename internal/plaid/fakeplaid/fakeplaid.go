@@ -12,7 +12,10 @@
 // balances, Auth, Identity, /transactions/sync with cursors,
 // investments with offset pagination, Item removal, the institution
 // directory, and webhooks signed with a real ES256 key whose public half
-// /webhook_verification_key/get serves.
+// /webhook_verification_key/get serves. Link runs in update mode too (a
+// Link token created with an Item's access_token and no products): the
+// Hosted Link page then fixes that Item's login. LinkTokenRequests lists
+// the Link tokens created.
 //
 // Tests script it: failures on the next call to an endpoint (FailNext),
 // an Item entering an error state such as ITEM_LOGIN_REQUIRED
@@ -60,6 +63,7 @@ type Server struct {
 	seq          int
 	institutions []*Institution
 	linkTokens   map[string]*linkToken
+	linkTokenLog []*linkToken
 	hosted       map[string]*linkToken
 	publicTokens map[string]*publicToken
 	items        map[string]*Item

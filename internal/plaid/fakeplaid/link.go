@@ -16,6 +16,36 @@ type linkToken struct {
 	hostedExpiry time.Time
 	req          linkTokenCreateRequest
 	sessions     []*linkSession
+	// itemID is the Item an update-mode token (created with the Item's
+	// access_token) re-authenticates.
+	itemID string
+}
+
+// LinkTokenRequest is a Link token the fake created, as it was asked for.
+type LinkTokenRequest struct {
+	LinkToken string
+	// ItemID is set for update mode: the Item whose access_token the
+	// request carried.
+	ItemID   string
+	Products []string
+	Webhook  string
+	// CompletionRedirectURI is Hosted Link's.
+	CompletionRedirectURI string
+}
+
+// LinkTokenRequests lists the Link tokens created, oldest first.
+func (s *Server) LinkTokenRequests() []LinkTokenRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []LinkTokenRequest
+	for _, lt := range s.linkTokenLog {
+		r := LinkTokenRequest{LinkToken: lt.token, ItemID: lt.itemID, Products: lt.req.Products, Webhook: lt.req.Webhook}
+		if lt.req.HostedLink != nil {
+			r.CompletionRedirectURI = lt.req.HostedLink.CompletionRedirectURI
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 type linkSession struct {
@@ -96,7 +126,16 @@ func (s *Server) linkTokenCreate(r *http.Request, body []byte) (any, error) {
 		"user.client_user_id", userID); err != nil {
 		return nil, err
 	}
-	if len(req.Products) == 0 && req.AccessToken == "" {
+	// Update mode: Link is initialised with an existing Item's
+	// access_token and no products ("no products should be specified
+	// when creating a link_token for update mode"); the Item must exist.
+	var update *Item
+	if req.AccessToken != "" {
+		update = s.byToken[req.AccessToken]
+		if update == nil || update.removed {
+			return nil, fail("INVALID_ACCESS_TOKEN", "")
+		}
+	} else if len(req.Products) == 0 {
 		return nil, fail("MISSING_FIELDS", "products")
 	}
 	for _, p := range req.Products {
@@ -110,6 +149,9 @@ func (s *Server) linkTokenCreate(r *http.Request, body []byte) (any, error) {
 	}
 	now := s.Now()
 	lt := &linkToken{token: "link-sandbox-" + s.id("lt"), created: now, expiration: now.Add(4 * time.Hour), req: req}
+	if update != nil {
+		lt.itemID = update.ID
+	}
 	out := map[string]any{"link_token": lt.token, "expiration": lt.expiration.UTC().Format(time.RFC3339)}
 	if req.HostedLink != nil {
 		// A hosted_link object (even empty) enables Hosted Link.
@@ -126,6 +168,7 @@ func (s *Server) linkTokenCreate(r *http.Request, body []byte) (any, error) {
 		out["hosted_link_url"] = s.URL + "/hl/" + lt.hostedID
 	}
 	s.linkTokens[lt.token] = lt
+	s.linkTokenLog = append(s.linkTokenLog, lt)
 	return out, nil
 }
 
@@ -168,6 +211,11 @@ func nullable(s string) any {
 // session ends with a SESSION_FINISHED webhook (when the Link token has a
 // webhook) and a redirect to completion_redirect_uri, which carries
 // nothing: the outcome is read with /link/token/get.
+//
+// In update mode (a Link token created with an access_token) Link finds
+// the institution itself: the customer logs in again, which clears the
+// Item's error (ITEM_LOGIN_REQUIRED and the like), and the session
+// succeeds for the same Item, whose access_token does not change.
 func (s *Server) hostedLinkPage(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lt := s.hosted[r.PathValue("id")]
@@ -201,13 +249,31 @@ func (s *Server) hostedLinkPage(w http.ResponseWriter, r *http.Request) {
 			sess.Exit.Error = e
 		}
 	default:
-		inst := s.pickInstitution(q.Get("institution_id"), lt.req)
-		if inst == nil {
-			s.mu.Unlock()
-			http.Error(w, "no institution supports this Link token's products", http.StatusBadRequest)
-			return
+		var it *Item
+		var inst *Institution
+		if lt.itemID != "" {
+			it = s.items[lt.itemID]
+			if it.removed {
+				s.mu.Unlock()
+				http.Error(w, "the Item of this update-mode Link token was removed", http.StatusBadRequest)
+				return
+			}
+			it.Error = ""
+			inst = &Institution{ID: it.InstitutionID, Name: it.InstitutionID}
+			for _, in := range s.institutions {
+				if in.ID == it.InstitutionID {
+					inst = in
+				}
+			}
+		} else {
+			inst = s.pickInstitution(q.Get("institution_id"), lt.req)
+			if inst == nil {
+				s.mu.Unlock()
+				http.Error(w, "no institution supports this Link token's products", http.StatusBadRequest)
+				return
+			}
+			it = s.newItem(inst, lt.req, now)
 		}
-		it := s.newItem(inst, lt.req, now)
 		pt := "public-sandbox-" + s.id("pt")
 		s.publicTokens[pt] = &publicToken{itemID: it.ID, expires: now.Add(30 * time.Minute)}
 		publicTokens = append(publicTokens, pt)

@@ -144,24 +144,59 @@ func (s *Server) RotateWebhookKey() {
 }
 
 // FireWebhook sends an Item webhook (as /sandbox/item/fire_webhook does)
-// to the Item's webhook URL, or to url when given.
+// to the Item's webhook URL, or to url when given, signed, and waits for
+// the receiver's answer (see Deliveries).
 func (s *Server) FireWebhook(itemID, webhookType, code, url string) {
 	s.mu.Lock()
 	if it := s.items[itemID]; it != nil {
 		if url == "" {
 			url = it.Webhook
 		}
-		body := map[string]any{"webhook_type": webhookType, "webhook_code": code, "item_id": it.ID, "environment": "sandbox"}
-		if code == "ERROR" && it.Error != "" {
-			def := catalog[it.Error]
-			body["error"] = map[string]any{"error_type": def.typ, "error_code": it.Error, "error_message": def.message, "display_message": nil}
-		}
 		if url != "" {
-			s.queueWebhook(url, body)
+			s.queueWebhook(url, s.itemWebhook(it, webhookType, code))
 		}
 	}
 	s.mu.Unlock()
 	s.flushWebhooks()
+}
+
+// itemWebhook is the body Plaid sends for an Item webhook, with the
+// fields Plaid documents for each code (counts as the fake knows them).
+func (s *Server) itemWebhook(it *Item, webhookType, code string) map[string]any {
+	body := map[string]any{"webhook_type": webhookType, "webhook_code": code, "item_id": it.ID, "environment": "sandbox"}
+	var itemErr any
+	if it.Error != "" {
+		def := catalog[it.Error]
+		itemErr = map[string]any{"error_type": def.typ, "error_code": it.Error, "error_code_reason": nil, "error_message": def.message,
+			"display_message": nullable(def.display), "request_id": s.id("req"), "causes": []any{}, "status": def.status,
+			"documentation_url": "https://plaid.com/docs/errors/", "suggested_action": nil}
+	}
+	switch webhookType + " " + code {
+	case "TRANSACTIONS SYNC_UPDATES_AVAILABLE":
+		body["initial_update_complete"] = it.NotReadySyncs == 0
+		body["historical_update_complete"] = it.NotReadySyncs == 0 && it.InitialOnlySyncs == 0
+	case "TRANSACTIONS DEFAULT_UPDATE", "TRANSACTIONS INITIAL_UPDATE", "TRANSACTIONS HISTORICAL_UPDATE":
+		body["new_transactions"] = len(it.Transactions)
+		body["error"] = itemErr
+	case "TRANSACTIONS TRANSACTIONS_REMOVED":
+		body["removed_transactions"] = []string{}
+		body["error"] = itemErr
+	case "HOLDINGS DEFAULT_UPDATE":
+		body["new_holdings"], body["updated_holdings"], body["error"] = 0, len(it.Holdings), itemErr
+	case "INVESTMENTS_TRANSACTIONS DEFAULT_UPDATE":
+		body["new_investments_transactions"], body["canceled_investments_transactions"], body["error"] = len(it.InvestmentTransactions), 0, itemErr
+	case "ITEM ERROR", "ITEM USER_PERMISSION_REVOKED":
+		body["error"] = itemErr
+	case "ITEM PENDING_EXPIRATION":
+		body["consent_expiration_time"] = s.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	case "ITEM PENDING_DISCONNECT":
+		body["reason"] = "INSTITUTION_TOKEN_EXPIRATION"
+	case "ITEM USER_ACCOUNT_REVOKED":
+		if len(it.Accounts) > 0 {
+			body["account_id"] = it.Accounts[0].ID
+		}
+	}
+	return body
 }
 
 func (s *Server) fireWebhookEndpoint(r *http.Request, body []byte) (any, error) {
@@ -188,7 +223,7 @@ func (s *Server) fireWebhookEndpoint(r *http.Request, body []byte) (any, error) 
 	if typ == "" {
 		typ = "TRANSACTIONS"
 	}
-	s.queueWebhook(it.Webhook, map[string]any{"webhook_type": typ, "webhook_code": req.WebhookCode, "item_id": it.ID, "environment": "sandbox"})
+	s.queueWebhook(it.Webhook, s.itemWebhook(it, typ, req.WebhookCode))
 	return map[string]any{"webhook_fired": true}, nil
 }
 
