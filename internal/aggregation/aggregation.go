@@ -39,8 +39,12 @@ type Runner struct {
 	// Metrics, when set, counts jobs and provider calls.
 	Metrics *metrics.Metrics
 
-	wg       sync.WaitGroup
-	mu       sync.Mutex
+	wg sync.WaitGroup
+	mu sync.Mutex
+	// inFlight holds the connections this process is aggregating; a
+	// Start for one of them sets its value, and the running job then
+	// runs once more when it ends (news that arrived during a run, such
+	// as a provider's webhook, may be newer than what that run read).
 	inFlight map[string]bool
 }
 
@@ -53,34 +57,49 @@ func New(store banklink.Store, providers map[string]banklink.Aggregator, log *sl
 }
 
 // Start aggregates a connection in the background. A connection already
-// being aggregated by this process is not started twice.
+// being aggregated by this process is not aggregated twice at once:
+// however many Starts arrive meanwhile, it is aggregated once more after
+// the running job.
 //
 // The request that caused it (ctx) names the events the aggregation
 // emits; its cancellation does not stop the aggregation.
 func (r *Runner) Start(ctx context.Context, scope banklink.Scope, connectionID string) {
 	reqID := banklink.RequestIDFrom(ctx)
 	r.mu.Lock()
-	if r.inFlight[connectionID] {
+	if _, running := r.inFlight[connectionID]; running {
+		r.inFlight[connectionID] = true
 		r.mu.Unlock()
 		return
 	}
-	r.inFlight[connectionID] = true
+	r.inFlight[connectionID] = false
 	r.mu.Unlock()
 	r.wg.Go(func() {
-		defer func() {
+		for {
+			r.run(reqID, scope, connectionID)
 			r.mu.Lock()
-			delete(r.inFlight, connectionID)
+			again := r.inFlight[connectionID]
+			if !again {
+				delete(r.inFlight, connectionID)
+			} else {
+				r.inFlight[connectionID] = false
+			}
 			r.mu.Unlock()
-		}()
-		ctx, cancel := context.WithTimeout(banklink.WithRequestID(context.Background(), reqID), JobTimeout)
-		defer cancel()
-		start := time.Now()
-		err := r.Aggregate(ctx, scope, connectionID)
-		r.Metrics.ObserveAggregation(err, time.Since(start))
-		if err != nil {
-			r.Log.Warn("aggregation failed", slog.String("connection_id", connectionID), slog.Any("err", err))
+			if !again {
+				return
+			}
 		}
 	})
+}
+
+func (r *Runner) run(reqID string, scope banklink.Scope, connectionID string) {
+	ctx, cancel := context.WithTimeout(banklink.WithRequestID(context.Background(), reqID), JobTimeout)
+	defer cancel()
+	start := time.Now()
+	err := r.Aggregate(ctx, scope, connectionID)
+	r.Metrics.ObserveAggregation(err, time.Since(start))
+	if err != nil {
+		r.Log.Warn("aggregation failed", slog.String("connection_id", connectionID), slog.Any("err", err))
+	}
 }
 
 // Wait blocks until background aggregations finish (tests, shutdown).
