@@ -139,6 +139,21 @@ type ConnectionLifecycleStore interface {
 	// restarts the count of failed aggregations. Returns ENOTFOUND outside
 	// scope.
 	ChangeConnectionStatus(ctx context.Context, scope Scope, id string, c StatusChange) (bool, error)
+	// ClaimDueRefreshes returns up to limit connections, of every account
+	// and environment, due for a scheduled refresh, oldest data first:
+	// ACTIVE, PARTIALLY_ACTIVE, DEGRADED or UNDETERMINED, not an
+	// inactive duplicate, aggregated at least once, and neither
+	// aggregated successfully nor asked to refresh since dueBefore. It
+	// records at as their refresh request, so that no other replica
+	// claims them and a refresh request within the refresh interval is
+	// answered 429 as usual.
+	ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, limit int) ([]DueRefresh, error)
+}
+
+// DueRefresh is a connection claimed for a scheduled refresh.
+type DueRefresh struct {
+	Scope        Scope
+	ConnectionID string
 }
 
 // StatusChange is a compare-and-set of a connection's status and reason.

@@ -167,6 +167,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return fmt.Errorf("resume aggregations: %w", err)
 	}
 	go runner.ResumeEvery(bgCtx, time.Minute)
+	if cfg.AutoRefresh > 0 {
+		go runner.RefreshEvery(bgCtx, min(time.Minute, cfg.AutoRefresh), cfg.AutoRefresh, cfg.AutoRefreshWorkers)
+	}
 	// Webhook delivery runs until the HTTP server and the aggregations
 	// that emit events have stopped, then finishes its in-flight attempts
 	// and gives back its leases.

@@ -65,30 +65,43 @@ func New(store banklink.Store, providers map[string]banklink.Aggregator, log *sl
 // emits; its cancellation does not stop the aggregation.
 func (r *Runner) Start(ctx context.Context, scope banklink.Scope, connectionID string) {
 	reqID := banklink.RequestIDFrom(ctx)
-	r.mu.Lock()
-	if _, running := r.inFlight[connectionID]; running {
-		r.inFlight[connectionID] = true
-		r.mu.Unlock()
+	if !r.begin(connectionID) {
 		return
 	}
+	r.wg.Go(func() { r.loop(reqID, scope, connectionID) })
+}
+
+// begin marks the connection as being aggregated by this process; when it
+// already is, it asks the running job for one more run instead and
+// reports false.
+func (r *Runner) begin(connectionID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, running := r.inFlight[connectionID]; running {
+		r.inFlight[connectionID] = true
+		return false
+	}
 	r.inFlight[connectionID] = false
-	r.mu.Unlock()
-	r.wg.Go(func() {
-		for {
-			r.run(reqID, scope, connectionID)
-			r.mu.Lock()
-			again := r.inFlight[connectionID]
-			if !again {
-				delete(r.inFlight, connectionID)
-			} else {
-				r.inFlight[connectionID] = false
-			}
-			r.mu.Unlock()
-			if !again {
-				return
-			}
+	return true
+}
+
+// loop aggregates a connection begun with begin, again as long as more
+// runs were asked for meanwhile.
+func (r *Runner) loop(reqID string, scope banklink.Scope, connectionID string) {
+	for {
+		r.run(reqID, scope, connectionID)
+		r.mu.Lock()
+		again := r.inFlight[connectionID]
+		if again {
+			r.inFlight[connectionID] = false
+		} else {
+			delete(r.inFlight, connectionID)
 		}
-	})
+		r.mu.Unlock()
+		if !again {
+			return
+		}
+	}
 }
 
 func (r *Runner) run(reqID string, scope banklink.Scope, connectionID string) {
@@ -251,5 +264,82 @@ func (r *Runner) recordHealth(ctx context.Context, conn *banklink.Connection, er
 	}
 	if rerr := r.Store.RecordProviderAttempt(ctx, conn.ProviderType, conn.InstitutionID, ok, reason, r.Now()); rerr != nil {
 		r.Log.Warn("record provider attempt", slog.Any("err", rerr))
+	}
+}
+
+// DefaultRefreshWorkers bounds the scheduled refreshes one process runs at
+// once.
+const DefaultRefreshWorkers = 4
+
+// RefreshDue claims connections whose data is older than maxAge (see
+// banklink.ConnectionLifecycleStore.ClaimDueRefreshes) and aggregates
+// them in the background, as many as sem has room for: a slot is taken
+// per aggregation and given back when it ends. It reports how many it
+// started, and how many it could have (the free slots), so a caller can
+// tell whether more are due.
+func (r *Runner) RefreshDue(ctx context.Context, maxAge time.Duration, sem chan struct{}) (started, room int, err error) {
+	room = cap(sem) - len(sem)
+	if room <= 0 {
+		return 0, 0, nil
+	}
+	now := r.Now()
+	due, err := r.Store.ClaimDueRefreshes(ctx, now.Add(-maxAge), now, room)
+	if err != nil {
+		return 0, room, err
+	}
+	reqID := "scheduled-" + banklink.NewID()
+	for _, d := range due {
+		if !r.begin(d.ConnectionID) {
+			// Already being aggregated here: that run is fresh enough.
+			continue
+		}
+		sem <- struct{}{}
+		started++
+		r.wg.Go(func() {
+			defer func() { <-sem }()
+			r.loop(reqID, d.Scope, d.ConnectionID)
+		})
+	}
+	return started, room, nil
+}
+
+// RefreshEvery keeps data fresh: every interval it aggregates the
+// connections whose data is older than maxAge, at most workers at once in
+// this process, until ctx ends. Replicas share the work: each due
+// connection is claimed by one of them. While claims fill every free slot
+// it claims again as slots free up, so a backlog (after downtime) drains
+// at the workers' pace rather than one batch per interval.
+func (r *Runner) RefreshEvery(ctx context.Context, interval, maxAge time.Duration, workers int) {
+	if workers <= 0 {
+		workers = DefaultRefreshWorkers
+	}
+	sem := make(chan struct{}, workers)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		started, room, err := r.RefreshDue(ctx, maxAge, sem)
+		if err != nil && ctx.Err() == nil {
+			r.Log.Warn("scheduled refresh", slog.Any("err", err))
+		} else if started > 0 {
+			r.Log.Info("scheduled refresh", slog.Int("started", started))
+		}
+		wait := t.C
+		if err == nil && room > 0 && started == room {
+			// Maybe more due: claim again once a slot frees up.
+			select {
+			case <-ctx.Done():
+				return
+			case sem <- struct{}{}:
+				<-sem
+				continue
+			case <-wait:
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wait:
+		}
 	}
 }

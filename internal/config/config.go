@@ -47,6 +47,11 @@ type Config struct {
 	// RefreshInterval is the least time between two refreshes of one
 	// connection.
 	RefreshInterval time.Duration
+	// AutoRefresh is the age at which a connection's data is refreshed
+	// without being asked (0: never); AutoRefreshWorkers bound how many
+	// such refreshes one process runs at once.
+	AutoRefresh        time.Duration
+	AutoRefreshWorkers int
 	// RateLimit and RateBurst bound each API key's requests per second;
 	// WidgetRateLimit and WidgetRateBurst each widget session's.
 	RateLimit, WidgetRateLimit float64
@@ -99,6 +104,8 @@ func Default() Config {
 		Demo:                    true,
 		Metrics:                 true,
 		RefreshInterval:         time.Minute,
+		AutoRefresh:             24 * time.Hour,
+		AutoRefreshWorkers:      4,
 		RateLimit:               100,
 		RateBurst:               200,
 		WidgetRateLimit:         10,
@@ -173,6 +180,8 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.Float64Var(&c.WidgetRateLimit, "widget-rate-limit", c.WidgetRateLimit, "requests per second one widget session may send (0: no limit)")
 	fs.IntVar(&c.WidgetRateBurst, "widget-rate-burst", c.WidgetRateBurst, "requests one widget session may send at once")
 	fs.DurationVar(&c.RefreshInterval, "refresh-interval", c.RefreshInterval, "least time between two refreshes of one connection (429 with Retry-After sooner)")
+	fs.DurationVar(&c.AutoRefresh, "auto-refresh", c.AutoRefresh, "refresh a connection's data in the background once it is this old (0: only when the app or a provider's webhook asks)")
+	fs.IntVar(&c.AutoRefreshWorkers, "auto-refresh-workers", c.AutoRefreshWorkers, "background refreshes this process runs at once")
 	fs.StringVar(&c.PlaidClientID, "plaid-client-id", c.PlaidClientID, "Plaid client id (registers provider plaid with -plaid-secret)")
 	fs.StringVar(&c.PlaidSecret, "plaid-secret", c.PlaidSecret, "Plaid secret of -plaid-env (env BANKLINK_PLAID_SECRET or _FILE)")
 	fs.StringVar(&c.PlaidEnv, "plaid-env", c.PlaidEnv, "Plaid environment: sandbox or production")
@@ -288,6 +297,12 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 		if p, err := url.Parse(u.v); err != nil || p.Host == "" || (p.Scheme != "http" && p.Scheme != "https") {
 			return fmt.Errorf("%s %q must be an absolute http(s) URL", u.flag, u.v)
 		}
+	}
+	if c.AutoRefresh != 0 && c.AutoRefresh < time.Minute {
+		return fmt.Errorf("-auto-refresh %s must be 0 (off) or at least 1m", c.AutoRefresh)
+	}
+	if c.AutoRefreshWorkers < 1 || c.AutoRefreshWorkers > 256 {
+		return fmt.Errorf("-auto-refresh-workers %d must be between 1 and 256", c.AutoRefreshWorkers)
 	}
 	if c.WebhookWorkers < 0 || c.WebhookWorkers > 256 {
 		return fmt.Errorf("-webhook-workers %d must be between 0 and 256", c.WebhookWorkers)

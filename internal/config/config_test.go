@@ -79,6 +79,16 @@ func TestLoad(t *testing.T) {
 					t.Errorf("plaid webhook URL %q", c.PlaidWebhookURL)
 				}
 			}},
+		{name: "auto refresh daily by default", check: func(t *testing.T, c Config) {
+			if c.AutoRefresh != 24*time.Hour || c.AutoRefreshWorkers != 4 {
+				t.Errorf("auto refresh %s with %d workers", c.AutoRefresh, c.AutoRefreshWorkers)
+			}
+		}},
+		{name: "auto refresh off", env: map[string]string{"BANKLINK_AUTO_REFRESH": "0"}, check: func(t *testing.T, c Config) {
+			if c.AutoRefresh != 0 {
+				t.Errorf("auto refresh %s", c.AutoRefresh)
+			}
+		}},
 		{name: "MX defaults", check: func(t *testing.T, c Config) {
 			if c.MXEnv != "integration" || c.MXConnectMode != "embed" || c.MXClientID != "" {
 				t.Errorf("%+v", c)
@@ -111,6 +121,10 @@ func TestLoad(t *testing.T) {
 		{name: "bad ttl env", env: map[string]string{"BANKLINK_TOKEN_TTL": "soon"}, err: "BANKLINK_TOKEN_TTL"},
 		{name: "ttl too long", args: []string{"-token-ttl", "5h"}, err: "token-ttl"},
 		{name: "bad addr", args: []string{"-addr", "nowhere"}, err: "-addr"},
+		{name: "auto refresh too often", args: []string{"-auto-refresh", "10s"}, err: "-auto-refresh"},
+		{name: "no auto refresh workers", args: []string{"-auto-refresh-workers", "0"}, err: "-auto-refresh-workers"},
+		{name: "MX key without client id", env: map[string]string{"BANKLINK_MX_API_KEY": "k"}, err: "-mx-client-id"},
+		{name: "unknown MX connect mode", args: []string{"-mx-connect-mode", "popup"}, err: "-mx-connect-mode"},
 		{name: "bad public url", args: []string{"-public-url", "ftp://x"}, err: "public-url"},
 		{name: "missing secret file", env: map[string]string{"BANKLINK_TOKEN_SECRETS_FILE": "/nonexistent"}, err: "_FILE"},
 	} {

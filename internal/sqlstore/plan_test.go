@@ -81,3 +81,31 @@ func TestProviderLoginUsesItsIndex(t *testing.T) {
 		t.Errorf("plan = %s, want a search of connections_provider_login", got)
 	}
 }
+
+// TestDueRefreshesUseTheirIndex: every replica looks for due refreshes
+// every minute; on SQLite the search walks connections_refresh_due
+// instead of every connection.
+func TestDueRefreshesUseTheirIndex(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+dueRefreshes+`100`, int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX connections_refresh_due") || strings.Contains(got, "TEMP B-TREE") {
+		t.Errorf("plan = %s, want connections_refresh_due in aggregated_at order", got)
+	}
+}

@@ -59,6 +59,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"LatestCursor", testLatestCursor},
 		{"FindConnectionsByProviderLogin", testFindConnectionsByProviderLogin},
 		{"ChangeConnectionStatus", testChangeConnectionStatus},
+		{"ClaimDueRefreshes", testClaimDueRefreshes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
