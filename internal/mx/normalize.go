@@ -1,7 +1,6 @@
 package mx
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/rawjson"
 )
 
 // account is MX's account (AccountResponse), the fields banklink uses.
@@ -25,7 +25,7 @@ type account struct {
 	AvailableCredit  *float64 `json:"available_credit"`
 	CurrencyCode     *string  `json:"currency_code"`
 	IsClosed         *bool    `json:"is_closed"`
-	// raw is the account as MX sent it (see keepRaw).
+	// raw is the account as MX sent it (see rawjson.Keep).
 	raw json.RawMessage
 }
 
@@ -36,32 +36,20 @@ type account struct {
 
 func (a *account) UnmarshalJSON(b []byte) (err error) {
 	type fields account
-	a.raw, err = keepRaw(b, (*fields)(a))
+	a.raw, err = rawjson.Keep(b, (*fields)(a))
 	return err
 }
 
 func (t *transaction) UnmarshalJSON(b []byte) (err error) {
 	type fields transaction
-	t.raw, err = keepRaw(b, (*fields)(t))
+	t.raw, err = rawjson.Keep(b, (*fields)(t))
 	return err
 }
 
 func (h *holding) UnmarshalJSON(b []byte) (err error) {
 	type fields holding
-	h.raw, err = keepRaw(b, (*fields)(h))
+	h.raw, err = rawjson.Keep(b, (*fields)(h))
 	return err
-}
-
-// keepRaw decodes b into v and returns a copy of b (the decoder's buffer
-// is not the callee's to keep); nil for null.
-func keepRaw(b []byte, v any) (json.RawMessage, error) {
-	if string(b) == "null" {
-		return nil, nil
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, err
-	}
-	return bytes.Clone(b), nil
 }
 
 func (a account) displayName() string {

@@ -1,13 +1,13 @@
 package plaid
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
 	"time"
 
 	"banklink"
+	"banklink/internal/rawjson"
 )
 
 // Plaid's objects, as far as banklink reads them.
@@ -22,7 +22,7 @@ type account struct {
 	Balances     balances `json:"balances"`
 	// Owners come with /identity/get.
 	Owners []owner `json:"owners"`
-	// raw is the account as Plaid sent it (see keepRaw).
+	// raw is the account as Plaid sent it (see rawjson.Keep).
 	raw json.RawMessage
 }
 
@@ -35,38 +35,26 @@ type account struct {
 
 func (a *account) UnmarshalJSON(b []byte) (err error) {
 	type fields account
-	a.raw, err = keepRaw(b, (*fields)(a))
+	a.raw, err = rawjson.Keep(b, (*fields)(a))
 	return err
 }
 
 func (t *transaction) UnmarshalJSON(b []byte) (err error) {
 	type fields transaction
-	t.raw, err = keepRaw(b, (*fields)(t))
+	t.raw, err = rawjson.Keep(b, (*fields)(t))
 	return err
 }
 
 func (h *holding) UnmarshalJSON(b []byte) (err error) {
 	type fields holding
-	h.raw, err = keepRaw(b, (*fields)(h))
+	h.raw, err = rawjson.Keep(b, (*fields)(h))
 	return err
 }
 
 func (t *investmentTransaction) UnmarshalJSON(b []byte) (err error) {
 	type fields investmentTransaction
-	t.raw, err = keepRaw(b, (*fields)(t))
+	t.raw, err = rawjson.Keep(b, (*fields)(t))
 	return err
-}
-
-// keepRaw decodes b into v and returns a copy of b (the decoder's buffer
-// is not the callee's to keep); nil for null.
-func keepRaw(b []byte, v any) (json.RawMessage, error) {
-	if string(b) == "null" {
-		return nil, nil
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, err
-	}
-	return bytes.Clone(b), nil
 }
 
 func (a *account) displayName() string {

@@ -166,6 +166,25 @@ func scanConnection(row scanner) (*banklink.Connection, error) {
 	return &c, nil
 }
 
+// queryConnections runs a query selecting connectionColumns (FROM
+// connectionFrom) and scans every row.
+func (db *DB) queryConnections(ctx context.Context, query string, args ...any) ([]*banklink.Connection, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*banklink.Connection
+	for rows.Next() {
+		c, err := scanConnection(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // FindConnectionByID implements banklink.ConnectionStore.
 func (db *DB) FindConnectionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Connection, error) {
 	c, err := scanConnection(db.r.QueryRowContext(ctx, `SELECT `+connectionColumns+connectionFrom+
@@ -377,22 +396,13 @@ func (db *DB) AcceptRefresh(ctx context.Context, scope banklink.Scope, id string
 
 // FindUnaggregated implements banklink.ConnectionLifecycleStore.
 func (db *DB) FindUnaggregated(ctx context.Context, completedBefore time.Time, limit int) ([]*banklink.Connection, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+connectionColumns+connectionFrom+
+	out, err := db.queryConnections(ctx, `SELECT `+connectionColumns+connectionFrom+
 		` WHERE c.completed_at IS NOT NULL AND c.completed_at < $1 AND c.aggregated_at IS NULL AND c.status = $2 ORDER BY c.seq LIMIT `+strconv.Itoa(limit),
 		micros(completedBefore), string(banklink.StatusActive))
 	if err != nil {
 		return nil, fmt.Errorf("find unaggregated: %w", err)
 	}
-	defer rows.Close()
-	var out []*banklink.Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AddOptionalProducts implements banklink.ConnectionLifecycleStore.

@@ -9,15 +9,45 @@ import (
 	"banklink"
 )
 
-// TestNarrowFiltersUseTheirIndex: a connection's (or customer's, or
-// financial account's) transactions are found through that column's index,
-// not by walking every transaction of the tenant.
-func TestNarrowFiltersUseTheirIndex(t *testing.T) {
+// planDB is a migrated SQLite store for reading query plans.
+func planDB(t *testing.T) *DB {
+	t.Helper()
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"), Options{Migrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// queryPlan is SQLite's plan for query, its steps joined by "; ".
+func queryPlan(t *testing.T, db *DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
+}
+
+// TestNarrowFiltersUseTheirIndex: a connection's (or customer's, or
+// financial account's) transactions are found through that column's index,
+// not by walking every transaction of the tenant.
+func TestNarrowFiltersUseTheirIndex(t *testing.T) {
+	db := planDB(t)
 	scope := banklink.Scope{AccountID: "a", Environment: banklink.Sandbox}
 	for _, tt := range []struct {
 		name, column, value, index string
@@ -33,21 +63,8 @@ func TestNarrowFiltersUseTheirIndex(t *testing.T) {
 			if tt.column != "" {
 				c.add("t."+tt.column+" = ?", tt.value)
 			}
-			rows, err := db.r.Query(`EXPLAIN QUERY PLAN SELECT t.seq FROM transactions t WHERE `+c.sql()+` ORDER BY t.transaction_day DESC, t.seq DESC LIMIT 100`, c.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			if got := strings.Join(plan, "; "); !strings.Contains(got, "INDEX "+tt.index+" ") {
+			got := queryPlan(t, db, `SELECT t.seq FROM transactions t WHERE `+c.sql()+` ORDER BY t.transaction_day DESC, t.seq DESC LIMIT 100`, c.args...)
+			if !strings.Contains(got, "INDEX "+tt.index+" ") {
 				t.Errorf("plan = %s, want index %s", got, tt.index)
 			}
 		})
@@ -58,26 +75,7 @@ func TestNarrowFiltersUseTheirIndex(t *testing.T) {
 // connections holding its login through the index, not by walking every
 // connection of every account.
 func TestProviderLoginUsesItsIndex(t *testing.T) {
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"), Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+connectionsByProviderLogin, "plaid", "item-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if got := strings.Join(plan, "; "); !strings.Contains(got, "SEARCH c USING INDEX connections_provider_login ") {
+	if got := queryPlan(t, planDB(t), connectionsByProviderLogin, "plaid", "item-1"); !strings.Contains(got, "SEARCH c USING INDEX connections_provider_login ") {
 		t.Errorf("plan = %s, want a search of connections_provider_login", got)
 	}
 }
@@ -86,26 +84,8 @@ func TestProviderLoginUsesItsIndex(t *testing.T) {
 // every minute; on SQLite the search walks connections_refresh_due
 // instead of every connection.
 func TestDueRefreshesUseTheirIndex(t *testing.T) {
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"), Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+dueRefreshes+`100`, int64(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX connections_refresh_due") || strings.Contains(got, "TEMP B-TREE") {
+	got := queryPlan(t, planDB(t), dueRefreshes+"100", int64(1))
+	if !strings.Contains(got, "USING INDEX connections_refresh_due") || strings.Contains(got, "TEMP B-TREE") {
 		t.Errorf("plan = %s, want connections_refresh_due in aggregated_at order", got)
 	}
 }

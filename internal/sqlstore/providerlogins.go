@@ -21,21 +21,9 @@ func (db *DB) FindConnectionsByProviderLogin(ctx context.Context, providerType, 
 	if providerType == "" || loginID == "" {
 		return nil, nil
 	}
-	rows, err := db.r.QueryContext(ctx, connectionsByProviderLogin, providerType, loginID)
+	out, err := db.queryConnections(ctx, connectionsByProviderLogin, providerType, loginID)
 	if err != nil {
 		return nil, fmt.Errorf("find connections by provider login: %w", err)
-	}
-	defer rows.Close()
-	var out []*banklink.Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	return out, db.fillDuplicates(ctx, out)
 }
