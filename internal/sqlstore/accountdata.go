@@ -437,15 +437,21 @@ func (db *DB) addScope(c *conds, alias string, scope banklink.Scope, narrow bool
 
 // FindFinancialAccounts implements banklink.AccountDataStore.
 func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f banklink.FinancialAccountFilter) ([]*banklink.FinancialAccount, int, error) {
+	q, c := db.financialAccountsQuery(scope, f)
+	return q.run(ctx, db, c, f.After, f.Before, f.Limit)
+}
+
+// financialAccountsQuery is FindFinancialAccounts' query. A connection's
+// accounts are found through its index (see addScope).
+func (db *DB) financialAccountsQuery(scope banklink.Scope, f banklink.FinancialAccountFilter) (listQuery[banklink.FinancialAccount], conds) {
 	var c conds
-	c.add("f.account_id = ?", scope.AccountID)
-	c.add("f.environment = ?", string(scope.Environment))
+	db.addScope(&c, "f", scope, f.ConnectionID != "")
 	c.addIf("f.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("f.institution_id = ?", f.InstitutionID)
 	c.addIf("f.connection_id = ?", f.ConnectionID)
 	return listQuery[banklink.FinancialAccount]{cols: financialAccountColumns, from: financialAccountFrom, alias: "f",
-		scan: scanFinancialAccount, key: func(a *banklink.FinancialAccount) string { return a.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
+		scan: scanFinancialAccount, key: func(a *banklink.FinancialAccount) string { return a.Key }}, c
 }
 
 const transactionColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id,

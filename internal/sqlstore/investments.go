@@ -181,15 +181,21 @@ func (db *DB) FindHoldingByID(ctx context.Context, scope banklink.Scope, id stri
 
 // FindHoldings implements banklink.InvestmentStore.
 func (db *DB) FindHoldings(ctx context.Context, scope banklink.Scope, f banklink.HoldingFilter) ([]*banklink.Holding, int, error) {
+	q, c := db.holdingsQuery(scope, f)
+	return q.run(ctx, db, c, f.After, f.Before, f.Limit)
+}
+
+// holdingsQuery is FindHoldings' query. A connection's or account's
+// holdings are found through that column's index (see addScope).
+func (db *DB) holdingsQuery(scope banklink.Scope, f banklink.HoldingFilter) (listQuery[banklink.Holding], conds) {
 	var c conds
-	c.add("h.account_id = ?", scope.AccountID)
-	c.add("h.environment = ?", string(scope.Environment))
+	db.addScope(&c, "h", scope, f.ConnectionID != "" || f.FinancialAccountID != "")
 	c.addIf("h.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("h.financial_account_id = ?", f.FinancialAccountID)
 	c.addIf("h.connection_id = ?", f.ConnectionID)
 	return listQuery[banklink.Holding]{cols: holdingColumns, from: holdingFrom, alias: "h",
-		scan: scanHolding, key: func(h *banklink.Holding) string { return h.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
+		scan: scanHolding, key: func(h *banklink.Holding) string { return h.Key }}, c
 }
 
 const invTxColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id, t.transaction_day, t.status, t.data, t.raw, t.raw_provider, t.raw_updated_at`
@@ -230,9 +236,19 @@ func (db *DB) FindInvestmentTransactionByID(ctx context.Context, scope banklink.
 // FindInvestmentTransactions implements banklink.InvestmentStore: newest
 // first, like transactions.
 func (db *DB) FindInvestmentTransactions(ctx context.Context, scope banklink.Scope, f banklink.InvestmentTransactionFilter) ([]*banklink.InvestmentTransaction, int, error) {
+	q, c, err := db.investmentTransactionsQuery(scope, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return q.run(ctx, db, c, f.After, f.Before, f.Limit)
+}
+
+// investmentTransactionsQuery is FindInvestmentTransactions' query. A
+// connection's or account's transactions are found through that column's
+// index (see addScope).
+func (db *DB) investmentTransactionsQuery(scope banklink.Scope, f banklink.InvestmentTransactionFilter) (listQuery[banklink.InvestmentTransaction], conds, error) {
 	var c conds
-	c.add("t.account_id = ?", scope.AccountID)
-	c.add("t.environment = ?", string(scope.Environment))
+	db.addScope(&c, "t", scope, f.ConnectionID != "" || f.FinancialAccountID != "")
 	c.addIf("t.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("t.financial_account_id = ?", f.FinancialAccountID)
@@ -245,9 +261,7 @@ func (db *DB) FindInvestmentTransactions(ctx context.Context, scope banklink.Sco
 		}
 		c.where = append(c.where, "t.status IN ("+strings.Join(ph, ", ")+")")
 	}
-	if err := c.addDays("t", f.StartDate, f.EndDate); err != nil {
-		return nil, 0, err
-	}
-	return listQuery[banklink.InvestmentTransaction]{cols: invTxColumns, from: invTxFrom, alias: "t", newestFirst: true,
-		scan: scanInvestmentTx, key: func(t *banklink.InvestmentTransaction) string { return t.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
+	q := listQuery[banklink.InvestmentTransaction]{cols: invTxColumns, from: invTxFrom, alias: "t", newestFirst: true,
+		scan: scanInvestmentTx, key: func(t *banklink.InvestmentTransaction) string { return t.Key }}
+	return q, c, c.addDays("t", f.StartDate, f.EndDate)
 }

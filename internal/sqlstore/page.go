@@ -68,6 +68,11 @@ func (q listQuery[T]) orderBy(forward bool) string {
 // run returns the page after `after` (or before `before`, or the first
 // page) of the rows matching c, and how many more match beyond it in the
 // direction of travel.
+// selectSQL is the query of one page.
+func (q listQuery[T]) selectSQL(c conds, forward bool, limit int) string {
+	return `SELECT ` + q.cols + q.from + ` WHERE ` + c.sql() + ` ORDER BY ` + q.orderBy(forward) + ` LIMIT ` + strconv.Itoa(max(limit, 1))
+}
+
 func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before string, limit int) ([]*T, int, error) {
 	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
 	forward := before == ""
@@ -81,7 +86,7 @@ func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before st
 			return nil, 0, err
 		}
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+q.cols+q.from+` WHERE `+c.sql()+` ORDER BY `+q.orderBy(forward)+` LIMIT `+strconv.Itoa(max(limit, 1)), c.args...)
+	rows, err := db.r.QueryContext(ctx, q.selectSQL(c, forward, limit), c.args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list: %w", err)
 	}

@@ -89,3 +89,48 @@ func TestDueRefreshesUseTheirIndex(t *testing.T) {
 		t.Errorf("plan = %s, want connections_refresh_due in aggregated_at order", got)
 	}
 }
+
+// TestConnectionFiltersUseTheirIndex: the data endpoints an app calls
+// with a connectionId (or financialAccountId) read that connection's rows
+// through its index, not every row of the tenant.
+func TestConnectionFiltersUseTheirIndex(t *testing.T) {
+	db := planDB(t)
+	scope := banklink.Scope{AccountID: "a", Environment: banklink.Sandbox}
+	page := func(sql string, c conds) (string, []any) { return sql, c.args }
+	for _, tt := range []struct {
+		name  string
+		query func() (string, []any)
+		index string
+	}{
+		{"accounts of a connection", func() (string, []any) {
+			q, c := db.financialAccountsQuery(scope, banklink.FinancialAccountFilter{ConnectionID: "c"})
+			return page(q.selectSQL(c, true, 100), c)
+		}, "sqlite_autoindex_financial_accounts_2"},
+		{"holdings of a connection", func() (string, []any) {
+			q, c := db.holdingsQuery(scope, banklink.HoldingFilter{ConnectionID: "c"})
+			return page(q.selectSQL(c, true, 100), c)
+		}, "holdings_connection"},
+		{"holdings of an account", func() (string, []any) {
+			q, c := db.holdingsQuery(scope, banklink.HoldingFilter{FinancialAccountID: "f"})
+			return page(q.selectSQL(c, true, 100), c)
+		}, "sqlite_autoindex_holdings_2"},
+		{"investment transactions of a connection", func() (string, []any) {
+			q, c, err := db.investmentTransactionsQuery(scope, banklink.InvestmentTransactionFilter{ConnectionID: "c"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return page(q.selectSQL(c, true, 100), c)
+		}, "investment_transactions_connection"},
+		{"the whole tenant's holdings", func() (string, []any) {
+			q, c := db.holdingsQuery(scope, banklink.HoldingFilter{})
+			return page(q.selectSQL(c, true, 100), c)
+		}, "holdings_scope"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sql, args := tt.query()
+			if got := queryPlan(t, db, sql, args...); !strings.Contains(got, "INDEX "+tt.index+" ") {
+				t.Errorf("plan = %s, want index %s", got, tt.index)
+			}
+		})
+	}
+}
