@@ -93,6 +93,7 @@ func isDown(in *banklink.Institution) bool {
 type widgetRequest struct {
 	WidgetType               string `json:"widget_type"`
 	CurrentInstitutionCode   string `json:"current_institution_code,omitempty"`
+	CurrentMemberGUID        string `json:"current_member_guid,omitempty"`
 	DisableInstitutionSearch bool   `json:"disable_institution_search"`
 	ClientRedirectURL        string `json:"client_redirect_url,omitempty"`
 	IsMobileWebview          bool   `json:"is_mobile_webview"`
@@ -162,6 +163,12 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	w := widgetOptions(req.Products)
 	w.CurrentInstitutionCode = req.ProviderInstitutionID
 	w.DisableInstitutionSearch = true
+	if u, m, err := parseLoginID(req.RepairLoginID); err == nil && u == req.ProviderUserID {
+		// A repair: MX Connect opens on the connection's member to update
+		// its credentials or answer its MFA, so the member, its guid and
+		// its history stay (a new member would be a second login).
+		w.CurrentMemberGUID = m
+	}
 	if p.cfg.Redirect {
 		w.ClientRedirectURL, w.IsMobileWebview = req.CallbackURL, true
 		if p.cfg.RedirectURL != "" {

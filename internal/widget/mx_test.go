@@ -75,7 +75,24 @@ func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string)
 	if status != 200 || s["step"] != banklink.StepRedirect || embed == nil || embed["origin"] != fake.URL {
 		st.t.Fatalf("select: %d %v", status, s)
 	}
-	loginURL := s["loginUrl"].(string)
+	posted, s := st.mxConnect(fake, tok, s["loginUrl"].(string), "mx-customer", password)
+	var ids []string
+	for _, a := range s["accounts"].([]any) {
+		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
+	}
+	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
+		st.t.Fatalf("complete: %d %v", status, s)
+	}
+	st.runner.Wait()
+	return resp.ID, posted.Metadata["member_guid"]
+}
+
+// mxConnect plays MX Connect embedded in the widget, as the browser and
+// connect.js do: the login on the fake's page, MX Connect's
+// memberConnected message handed to the widget API, which must answer
+// with the accounts. It returns the message and the widget's session.
+func (st *stack) mxConnect(fake *fakemx.Server, tok, loginURL, username, password string) (fakemx.PostMessage, map[string]any) {
+	st.t.Helper()
 	if !strings.HasPrefix(loginURL, fake.URL+"/connect/") {
 		st.t.Fatalf("login URL %q is not MX Connect", loginURL)
 	}
@@ -89,7 +106,7 @@ func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string)
 	if page.StatusCode != 200 || m == nil {
 		st.t.Fatalf("MX Connect: %d %s", page.StatusCode, html)
 	}
-	submitted, err := noRedirects.PostForm(fake.URL+string(m[1]), url.Values{"username": {"mx-customer"}, "password": {password}, "action": {"connect"}})
+	submitted, err := noRedirects.PostForm(fake.URL+string(m[1]), url.Values{"username": {username}, "password": {password}, "action": {"connect"}})
 	if err != nil {
 		st.t.Fatal(err)
 	}
@@ -107,19 +124,11 @@ func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string)
 	call := map[string]string{"event": posted.Type}
 	maps.Copy(call, posted.Metadata)
 	b, _ := json.Marshal(call)
-	status, s = st.call(tok, "POST", "oauth", string(b))
+	status, s := st.call(tok, "POST", "oauth", string(b))
 	if status != 200 || s["step"] != banklink.StepAccounts {
 		st.t.Fatalf("oauth: %d %v", status, s)
 	}
-	var ids []string
-	for _, a := range s["accounts"].([]any) {
-		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
-	}
-	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
-		st.t.Fatalf("complete: %d %v", status, s)
-	}
-	st.runner.Wait()
-	return resp.ID, posted.Metadata["member_guid"]
+	return posted, s
 }
 
 func TestMXLinkAndRead(t *testing.T) {
@@ -384,5 +393,62 @@ func TestMXLoginFailures(t *testing.T) {
 				t.Errorf("oauth: %d %v; want %s retryable=%v", status, s, tc.reason, tc.retryable)
 			}
 		})
+	}
+}
+
+// TestMXRepair: repairing an MX connection opens MX Connect on the
+// connection's member (current_member_guid): the customer fixes the
+// login there, the member stays the same, and the connection is ACTIVE
+// again with its data flowing.
+func TestMXRepair(t *testing.T) {
+	st, fake := newMXStack(t, false)
+	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-repair","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
+		"MX Bank", "correct")
+	// The password changed at the bank: the next aggregation is DENIED.
+	fake.AgeMember(member, 3*time.Hour+time.Minute)
+	if err := fake.SetNextAggregation(member, mx.StatusDenied); err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
+		t.Fatalf("refresh: %d %v", status, body)
+	}
+	st.runner.Wait()
+	var conn httpapi.ConnectionJSON
+	if st.get("/bank-linking/connections/"+id, &conn); conn.Status != "RECONNECT_REQUIRED" {
+		t.Fatalf("before the repair: %s", conn.Status)
+	}
+	loginBefore := conn.ServiceProviderDetails["serviceProviderConnectionId"]
+
+	var rep httpapi.RepairResponse
+	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
+		t.Fatalf("repair: %d %+v", status, rep)
+	}
+	status, s := st.call(rep.ConnectToken, "GET", "session", "")
+	if status != 200 || s["step"] != banklink.StepRedirect || s["loginEmbed"] == nil {
+		t.Fatalf("repair session: %d %v", status, s)
+	}
+	// Another username: MX Connect updates the member it was opened on.
+	posted, s := st.mxConnect(fake, rep.ConnectToken, s["loginUrl"].(string), "mx-new-username", "correct")
+	if posted.Metadata["member_guid"] != member || len(fake.Members(fake.UserGUID("mx-repair"))) != 1 {
+		t.Fatalf("MX Connect reported member %s (repairing %s); members %+v", posted.Metadata["member_guid"], member, fake.Members(fake.UserGUID("mx-repair")))
+	}
+	var ids []string
+	for _, a := range s["accounts"].([]any) {
+		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
+	}
+	if status, s := st.call(rep.ConnectToken, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
+		t.Fatalf("complete: %d %v", status, s)
+	}
+	st.runner.Wait()
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.ServiceProviderDetails["serviceProviderConnectionId"] != loginBefore {
+		t.Errorf("after the repair: %s, login %s (was %s)", conn.Status, conn.ServiceProviderDetails["serviceProviderConnectionId"], loginBefore)
+	}
+	if m, _ := fake.Member(member); m.ConnectionStatus != mx.StatusConnected {
+		t.Errorf("member %s after the repair", m.ConnectionStatus)
+	}
+	if len(st.allTransactions(id)) == 0 {
+		t.Error("no transactions after the repair")
 	}
 }

@@ -382,6 +382,10 @@ func (s *Server) listInstitutions(w http.ResponseWriter, r *http.Request) {
 type Login struct {
 	UserGUID, Institution string
 	Username, Password    string
+	// MemberGUID, when set, is the existing member whose credentials are
+	// updated (a widget opened with current_member_guid), whatever the
+	// username.
+	MemberGUID string
 	// What the widget was asked for: verification mode gathers account
 	// numbers, include_identity owners, include_transactions
 	// transactions.
@@ -420,6 +424,12 @@ func (s *Server) connect(l Login) (string, error) {
 		return "", errors.New("fakemx: a username is required")
 	}
 	guid := newGUID("MBR", l.UserGUID, l.Institution, l.Username)
+	if l.MemberGUID != "" {
+		guid = l.MemberGUID
+		if m, ok := s.members[guid]; !ok || m.userGUID != l.UserGUID || m.institution != l.Institution {
+			return "", errors.New("fakemx: member " + guid + " is not the user's at " + l.Institution)
+		}
+	}
 	m, ok := s.members[guid]
 	if !ok {
 		m = &memberRec{guid: guid, userGUID: l.UserGUID, institution: l.Institution, username: l.Username, status: "CREATED"}

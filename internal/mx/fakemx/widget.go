@@ -14,6 +14,7 @@ import (
 
 type widgetRec struct {
 	token, userGUID, institution, redirectURL string
+	memberGUID                                string
 	webview                                   bool
 	numbers, owners, transactions             bool
 	created                                   time.Time
@@ -94,13 +95,24 @@ func (s *Server) widgetURL(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "No institution has the code "+req.CurrentInstitutionCode+".")
 		return
 	}
+	if g := req.CurrentMemberGUID; g != "" {
+		// The widget opens on that member (to update its credentials);
+		// MX answers 404 for a member that is not the user's.
+		if m, ok := s.members[g]; !ok || m.userGUID != u.guid {
+			writeError(w, http.StatusNotFound, "Member not found.")
+			return
+		} else if m.institution != req.CurrentInstitutionCode {
+			writeError(w, http.StatusBadRequest, "current_member_guid is not at current_institution_code.")
+			return
+		}
+	}
 	verification := req.Mode == "verification"
 	tx := !verification
 	if req.IncludeTransactions != nil {
 		tx = *req.IncludeTransactions
 	}
 	rec := &widgetRec{token: randomToken(), userGUID: u.guid, institution: req.CurrentInstitutionCode, redirectURL: req.ClientRedirectURL,
-		webview: req.IsMobileWebview, numbers: verification, owners: req.IncludeIdentity, transactions: tx, created: s.now()}
+		memberGUID: req.CurrentMemberGUID, webview: req.IsMobileWebview, numbers: verification, owners: req.IncludeIdentity, transactions: tx, created: s.now()}
 	s.widgets[rec.token] = rec
 	type response struct {
 		Type   string  `json:"type"`
@@ -209,7 +221,7 @@ func (s *Server) connectSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sess.done = true
-		guid, err := s.connect(Login{UserGUID: rec.userGUID, Institution: rec.institution, Username: r.PostForm.Get("username"),
+		guid, err := s.connect(Login{UserGUID: rec.userGUID, Institution: rec.institution, MemberGUID: rec.memberGUID, Username: r.PostForm.Get("username"),
 			Password: r.PostForm.Get("password"), Numbers: rec.numbers, Owners: rec.owners, Transactions: rec.transactions})
 		if err != nil {
 			renderPage(w, http.StatusBadRequest, in.Name, err.Error(), "")
