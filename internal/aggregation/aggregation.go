@@ -151,7 +151,7 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 		since      time.Time
 		historical bool
 	}{{now.Add(-InitialWindow), false}}
-	if supported.Has(banklink.HistoricalTransactions) && supported.Has(banklink.Transactions) {
+	if supported.Has(banklink.HistoricalTransactions) && supported.Has(banklink.Transactions) && !r.historyHeld(ctx, scope, conn.ID) {
 		passes = append(passes, struct {
 			since      time.Time
 			historical bool
@@ -188,6 +188,25 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 			slog.Int("accounts", len(accounts)), slog.Int("transactions_added", stats.TransactionsAdded), slog.Int("transactions_updated", stats.TransactionsUpdated))
 	}
 	return nil
+}
+
+// historyHeld reports whether every account of the connection already
+// holds its two-year history: a refresh then reads the recent window only
+// (older transactions do not change; re-reading two years from the
+// provider on every refresh would cost each provider call and page for
+// nothing, and announce HISTORICAL_TRANSACTIONS_AGGREGATED again). A new
+// account, or a store error, means the historical pass runs.
+func (r *Runner) historyHeld(ctx context.Context, scope banklink.Scope, connectionID string) bool {
+	accts, _, err := r.Store.FindFinancialAccounts(ctx, scope, banklink.FinancialAccountFilter{ConnectionID: connectionID, Limit: 1000})
+	if err != nil || len(accts) == 0 {
+		return false
+	}
+	for _, a := range accts {
+		if !a.HistoricalAggregationSucceeded {
+			return false
+		}
+	}
+	return true
 }
 
 // fail records a provider failure: DEGRADED while it may heal,

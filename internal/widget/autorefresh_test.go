@@ -2,10 +2,14 @@ package widget_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"banklink"
+	"banklink/internal/aggregation"
 	"banklink/internal/httpapi"
+	"banklink/internal/sandbox"
 )
 
 // TestScheduledRefresh: a connection whose data is older than the
@@ -78,4 +82,57 @@ func TestScheduledRefresh(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestRefreshReadsTheRecentWindow: the first aggregation reads the
+// 24-month history and announces it once; later refreshes read the
+// recent window only, and announce no history again.
+func TestRefreshReadsTheRecentWindow(t *testing.T) {
+	var mu sync.Mutex
+	var since []time.Time
+	rec := &recordingAggregator{record: func(req banklink.AggregationRequest) {
+		mu.Lock()
+		defer mu.Unlock()
+		since = append(since, req.Since)
+	}}
+	st := newStackBuilt(t, []string{sandbox.ProviderType}, func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator) {
+		rec.Provider = st.sbx
+		return nil, map[string]banklink.Aggregator{sandbox.ProviderType: rec}
+	})
+	id := st.link(`{"externalCustomerId":"window","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
+	historical := func() int {
+		var page struct {
+			Events []map[string]any `json:"events"`
+		}
+		st.get("/webhooks/events?limit=100&eventTypes=BANK_LINKING_HISTORICAL_TRANSACTIONS_AGGREGATED&connectionId="+id, &page)
+		return len(page.Events)
+	}
+	mu.Lock()
+	linked := len(since)
+	mu.Unlock()
+	if linked != 2 || historical() != 1 {
+		t.Fatalf("linking: %d passes, %d history events; want the window and the history, announced once", linked, historical())
+	}
+	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(since) != 3 || time.Since(since[2]) > aggregation.InitialWindow+time.Hour {
+		t.Errorf("refresh passes since %v; want one, over the recent window", since[linked:])
+	}
+	if n := historical(); n != 1 {
+		t.Errorf("%d history events after a refresh, want still 1", n)
+	}
+}
+
+// recordingAggregator is the sandbox provider, telling what it was asked.
+type recordingAggregator struct {
+	*sandbox.Provider
+	record func(banklink.AggregationRequest)
+}
+
+func (r *recordingAggregator) Aggregate(ctx context.Context, req banklink.AggregationRequest) ([]banklink.AggregatedAccount, error) {
+	r.record(req)
+	return r.Provider.Aggregate(ctx, req)
 }

@@ -51,3 +51,45 @@ func BenchmarkAggregateConnection(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRefreshByProvider measures one refresh (a full aggregation:
+// the 90-day window, then the 24-month pass) of a linked connection per
+// provider, with every product but investment transactions: the sandbox
+// bank in process (the baseline), and the Plaid and MX adapters talking
+// HTTP to their local fakes, decoding, mapping, keeping raw payloads and
+// storing into a real SQLite file. The data does not change between
+// refreshes, as for most refreshes.
+func BenchmarkRefreshByProvider(b *testing.B) {
+	const products = `"products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"],"optionalProducts":["INVESTMENT_HOLDINGS"]`
+	for _, bc := range []struct {
+		name string
+		link func(b *testing.B) (*stack, string)
+	}{
+		{"sandbox", func(b *testing.B) (*stack, string) {
+			st := newStack(b)
+			return st, st.link(`{"externalCustomerId":"bench",`+products+`}`, "user_good")
+		}},
+		{"plaid", func(b *testing.B) (*stack, string) {
+			st, fp := newPlaidStack(b)
+			id, _ := st.plaidLink(fp, `{"externalCustomerId":"bench",`+products+`,"serviceProvider":"PLAID"}`, "Chase", "ins_56")
+			return st, id
+		}},
+		{"mx", func(b *testing.B) (*stack, string) {
+			st, fake := newMXStack(b, false)
+			id, _ := st.mxLink(fake, `{"externalCustomerId":"bench",`+products+`,"serviceProvider":"MX"}`, "MX Bank", "correct")
+			return st, id
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			st, id := bc.link(b)
+			n := len(st.allTransactions(id))
+			for b.Loop() {
+				if err := st.runner.Aggregate(b.Context(), st.scope, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "transactions")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(max(n, 1)), "ns/transaction")
+		})
+	}
+}

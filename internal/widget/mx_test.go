@@ -29,7 +29,7 @@ import (
 // enabled after the sandbox, MX's directory merged into banklink's, MX's
 // refresh limit and member removal wired as serve wires them. redirect
 // picks MX's redirect mode over the embedded MX Connect.
-func newMXStack(t *testing.T, redirect bool) (*stack, *fakemx.Server) {
+func newMXStack(t testing.TB, redirect bool) (*stack, *fakemx.Server) {
 	t.Helper()
 	fake := fakemx.New()
 	t.Cleanup(fake.Close)

@@ -24,7 +24,7 @@ import (
 // Plaid) enabled after the sandbox, Plaid's directory merged into
 // banklink's, and Plaid's webhooks received at httpapi.PlaidWebhookPath,
 // the webhook URL of every Item linked.
-func newPlaidStack(t *testing.T) (*stack, *fakeplaid.Server) {
+func newPlaidStack(t testing.TB) (*stack, *fakeplaid.Server) {
 	t.Helper()
 	fp := fakeplaid.New(t)
 	var prov *plaid.Provider

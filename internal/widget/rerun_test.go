@@ -52,7 +52,12 @@ func TestStartDuringARunRunsOnceMore(t *testing.T) {
 		return nil, map[string]banklink.Aggregator{sandbox.ProviderType: gate}
 	})
 	id := st.link(`{"externalCustomerId":"rerun","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
-	perJob := gate.count() // provider calls of one aggregation (its passes)
+	// Provider calls of one refresh (its passes).
+	before := gate.count()
+	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+		t.Fatal(err)
+	}
+	perJob := gate.count() - before
 	if perJob == 0 {
 		t.Fatal("the gated provider did not aggregate")
 	}
