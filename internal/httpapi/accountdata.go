@@ -227,7 +227,7 @@ func (s *Server) handleSearchTransactions(w http.ResponseWriter, r *http.Request
 	}
 	if st := strings.ToUpper(v.Get("status")); st != "" {
 		if st != banklink.TxPending && st != banklink.TxPosted && st != banklink.TxExpired {
-			return banklink.FieldErrorf("status", "must be PENDING or POSTED")
+			return banklink.FieldErrorf("status", "must be PENDING, POSTED or EXPIRED")
 		}
 		f.Status = st
 	}

@@ -84,7 +84,11 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 			if err != nil {
 				return fmt.Errorf("save account: %w", err)
 			}
-			added, updated, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.Transactions, existed, at)
+			// Pending transactions a window aggregation no longer reports
+			// vanished at the provider (declined, or posted under a new
+			// id): EXPIRED, as Meld's data rules say.
+			expire := !historical && a.Transactions != nil
+			added, updated, expired, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.Transactions, existed, expire, at)
 			if err != nil {
 				return err
 			}
@@ -104,7 +108,7 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 			fa := webhook.FinancialAccount{ID: id, Name: a.Name, TruncatedAccountNumber: a.Mask, NewAccount: ptr(!existed), Products: accountProducts(a)}
 			updatedAccounts = append(updatedAccounts, fa)
 			txAccounts = append(txAccounts, webhook.FinancialAccount{ID: id, Name: a.Name, TruncatedAccountNumber: a.Mask,
-				NumTransactionsAdded: ptr(added), NumTransactionsUpdated: ptr(updated),
+				NumTransactionsAdded: ptr(added), NumTransactionsUpdated: ptr(updated), TransactionIDsRemoved: expired,
 				NumInvestmentTransactionsAdded: ptr(invAdded), NumInvestmentTransactionsUpdated: ptr(invUpdated)})
 		}
 		// Accounts the provider no longer returns were closed or unshared.
@@ -207,7 +211,10 @@ func accountProducts(a banklink.AggregatedAccount) []string {
 // status, dates, amount or description changed (a pending one posting).
 // Of the others, those whose provider payload changed get the new one, in
 // batches (refreshRaw).
-func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID, provider string, list []banklink.Transaction, existed bool, at time.Time) (added, updated int, err error) {
+//
+// With expire, the account's stored PENDING transactions that list does not
+// hold become EXPIRED; their ids are returned (and counted as updated).
+func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID, provider string, list []banklink.Transaction, existed, expire bool, at time.Time) (added, updated int, expired []string, err error) {
 	known := map[string]banklink.Transaction{}
 	if existed {
 		// Stored payloads are read only to compare new ones with.
@@ -215,17 +222,17 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		if slices.ContainsFunc(list, func(t banklink.Transaction) bool { return len(t.Raw) > 0 }) {
 			rawCol = "raw"
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT provider_transaction_id, status, posted_day, amount, description, `+rawCol+` FROM transactions WHERE financial_account_id = $1`, accountID)
+		rows, err := tx.QueryContext(ctx, `SELECT id, provider_transaction_id, status, posted_day, amount, description, `+rawCol+` FROM transactions WHERE financial_account_id = $1`, accountID)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 		for rows.Next() {
 			var t banklink.Transaction
 			var posted sql.NullInt64
 			var raw []byte
-			if err := rows.Scan(&t.ProviderTransactionID, &t.Status, &posted, &t.Amount, &t.Description, &raw); err != nil {
+			if err := rows.Scan(&t.ID, &t.ProviderTransactionID, &t.Status, &posted, &t.Amount, &t.Description, &raw); err != nil {
 				rows.Close()
-				return 0, 0, err
+				return 0, 0, nil, err
 			}
 			if posted.Valid {
 				t.PostedDate = fromDay(posted.Int64)
@@ -235,7 +242,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 	}
 	var fresh []banklink.Transaction
@@ -258,7 +265,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 				args = append(args, rawText(t.Raw), provider)
 			}
 			if _, err := tx.ExecContext(ctx, q+` WHERE financial_account_id = $6 AND provider_transaction_id = $7`, args...); err != nil {
-				return 0, 0, err
+				return 0, 0, nil, err
 			}
 			updated++
 		} else if len(t.Raw) > 0 && !bytes.Equal(t.Raw, old.Raw) {
@@ -266,7 +273,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		}
 	}
 	if err := refreshRaw(ctx, tx, "transactions", accountID, provider, refresh, at); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	// Oldest first, so insertion order follows time.
 	slices.SortStableFunc(fresh, func(a, b banklink.Transaction) int { return strings.Compare(a.TransactionDate, b.TransactionDate) })
@@ -290,7 +297,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 			sb.WriteByte(')')
 			day, ok := toDay(t.TransactionDate)
 			if !ok {
-				return 0, 0, fmt.Errorf("transaction %s: bad date %q", t.ProviderTransactionID, t.TransactionDate)
+				return 0, 0, nil, fmt.Errorf("transaction %s: bad date %q", t.ProviderTransactionID, t.TransactionDate)
 			}
 			posted := sql.NullInt64{}
 			if d, ok := toDay(t.PostedDate); ok {
@@ -301,11 +308,36 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 			args = append(args, rawValues(t.Raw, provider, at)...)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return 0, 0, fmt.Errorf("insert transactions: %w", err)
+			return 0, 0, nil, fmt.Errorf("insert transactions: %w", err)
 		}
 		added += len(batch)
 	}
-	return added, updated, nil
+	if expire {
+		held := make(map[string]bool, len(list))
+		for _, t := range list {
+			held[t.ProviderTransactionID] = true
+		}
+		for _, old := range known {
+			if old.Status == banklink.TxPending && !held[old.ProviderTransactionID] {
+				expired = append(expired, old.ID)
+			}
+		}
+		slices.Sort(expired)
+		for start := 0; start < len(expired); start += txBatch {
+			batch := expired[start:min(start+txBatch, len(expired))]
+			args := []any{micros(at)}
+			var ph []string
+			for _, id := range batch {
+				args = append(args, id)
+				ph = append(ph, "$"+strconv.Itoa(len(args)))
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE transactions SET status = 'EXPIRED', updated_at = $1 WHERE id IN (`+strings.Join(ph, ", ")+`)`, args...); err != nil {
+				return 0, 0, nil, fmt.Errorf("expire transactions: %w", err)
+			}
+		}
+		updated += len(expired)
+	}
+	return added, updated, expired, nil
 }
 
 // RecordAggregationFailure implements banklink.AccountDataStore.

@@ -60,6 +60,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"FindConnectionsByProviderLogin", testFindConnectionsByProviderLogin},
 		{"ChangeConnectionStatus", testChangeConnectionStatus},
 		{"ClaimDueRefreshes", testClaimDueRefreshes},
+		{"VanishedPendingExpire", testVanishedPendingExpire},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -1,0 +1,84 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"banklink"
+	"banklink/webhook"
+)
+
+// testVanishedPendingExpire: a pending transaction the provider no longer
+// reports (declined, or posted under a new id) becomes EXPIRED on the next
+// window aggregation, and the app is told which ones; the historical pass
+// and an aggregation that did not read transactions expire nothing.
+func testVanishedPendingExpire(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, _ := startOne(t, s)
+	save := func(historical bool, at time.Time, accounts ...banklink.AggregatedAccount) banklink.AggregationStats {
+		t.Helper()
+		stats, err := s.SaveAggregation(ctx, scope, conn.ID, accounts, historical, at)
+		must(t, err)
+		return stats
+	}
+	statuses := func() map[string]string {
+		t.Helper()
+		list, _, err := s.FindTransactions(ctx, scope, banklink.TransactionFilter{ConnectionID: conn.ID, Limit: 100})
+		must(t, err)
+		out := map[string]string{}
+		for _, tx := range list {
+			out[tx.ProviderTransactionID] = tx.Status
+		}
+		return out
+	}
+	save(false, t0, aggAccount("a1",
+		tx("posted", "2026-11-01", banklink.TxPosted, 4.5),
+		tx("stays", "2026-11-22", banklink.TxPending, 12),
+		tx("declined", "2026-11-22", banklink.TxPending, 80),
+		tx("reissued", "2026-11-23", banklink.TxPending, 9)))
+
+	// The historical pass and an aggregation without transactions (nil:
+	// not read) leave pending transactions alone.
+	save(true, t0.Add(time.Hour), aggAccount("a1", tx("posted", "2026-11-01", banklink.TxPosted, 4.5)))
+	save(false, t0.Add(2*time.Hour), aggAccount("a1"))
+	if got := statuses(); got["declined"] != banklink.TxPending || got["stays"] != banklink.TxPending {
+		t.Fatalf("after aggregations that did not read the window: %v", got)
+	}
+
+	// "declined" vanished; "reissued" posted under a new id.
+	stats := save(false, t0.Add(3*time.Hour), aggAccount("a1",
+		tx("posted", "2026-11-01", banklink.TxPosted, 4.5),
+		tx("stays", "2026-11-22", banklink.TxPending, 12),
+		tx("reissued-posted", "2026-11-23", banklink.TxPosted, 9)))
+	if stats.TransactionsAdded != 1 || stats.TransactionsUpdated != 2 {
+		t.Errorf("stats = %+v, want 1 added and the 2 expired updated", stats)
+	}
+	want := map[string]string{"posted": banklink.TxPosted, "stays": banklink.TxPending, "declined": banklink.TxExpired,
+		"reissued": banklink.TxExpired, "reissued-posted": banklink.TxPosted}
+	got := statuses()
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("%s is %s, want %s (all: %v)", id, got[id], st, got)
+		}
+	}
+	// Expired ones are found by status, and named in the event.
+	expired, _, err := s.FindTransactions(ctx, scope, banklink.TransactionFilter{ConnectionID: conn.ID, Status: banklink.TxExpired, Limit: 100})
+	must(t, err)
+	var ids []string
+	for _, tx := range expired {
+		ids = append(ids, tx.ID)
+	}
+	slices.Sort(ids)
+	events, _, err := s.FindEvents(ctx, scope, banklink.EventFilter{ConnectionID: conn.ID, Types: []webhook.EventType{webhook.TransactionsAggregated}, Limit: 100})
+	must(t, err)
+	last := events[len(events)-1].Payload.FinancialAccounts
+	if len(ids) != 2 || len(last) != 1 || !slices.Equal(last[0].TransactionIDsRemoved, ids) {
+		t.Fatalf("expired %v; the last TRANSACTIONS_AGGREGATED names %+v", ids, last)
+	}
+	// Reported again, an expired transaction comes back.
+	save(false, t0.Add(4*time.Hour), aggAccount("a1", tx("declined", "2026-11-22", banklink.TxPending, 80)))
+	if got := statuses(); got["declined"] != banklink.TxPending {
+		t.Errorf("declined reported again is %s", got["declined"])
+	}
+}
