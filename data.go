@@ -156,6 +156,10 @@ type AggregationRequest struct {
 	// historical pass).
 	Since time.Time
 	Now   time.Time
+	// ProviderCredentials are the account's own credentials for the
+	// provider (its provider configuration), nil for the deployment's: a
+	// login made with an account's keys is only readable with them.
+	ProviderCredentials map[string]string
 }
 
 // Aggregator is a provider that can fetch a connection's data.

@@ -165,7 +165,9 @@ type InteractiveLogin interface {
 // /item/remove), called when a connection is deleted so the provider stops
 // holding (and billing for) access.
 type LoginRemover interface {
-	RemoveLogin(ctx context.Context, loginID string) error
+	// credentials are the account's own for the provider (nil: the
+	// deployment's), those the login was made with.
+	RemoveLogin(ctx context.Context, loginID string, credentials map[string]string) error
 }
 
 // RefreshLimiter is a provider that aggregates a login on request only so
@@ -175,5 +177,6 @@ type LoginRemover interface {
 type RefreshLimiter interface {
 	// NextRefresh returns when the provider will next aggregate the login
 	// on request; the zero time means now.
-	NextRefresh(ctx context.Context, loginID string, now time.Time) (time.Time, error)
+	// credentials are as for LoginRemover.
+	NextRefresh(ctx context.Context, loginID string, credentials map[string]string, now time.Time) (time.Time, error)
 }

@@ -76,3 +76,16 @@ type UserProvisioner interface {
 	// customer under these credentials.
 	CreateUser(ctx context.Context, credentials map[string]string, externalCustomerID string) (string, error)
 }
+
+// CredentialsFor returns the credentials of providerType's configuration
+// among configs (an account's), nil when it has none: the provider then
+// uses the deployment's. A disabled configuration still counts: the
+// connections linked under it were linked with its keys.
+func CredentialsFor(configs []*ProviderConfig, providerType string) map[string]string {
+	for _, c := range configs {
+		if c.ProviderType == providerType && len(c.Credentials) > 0 {
+			return c.Credentials
+		}
+	}
+	return nil
+}

@@ -140,6 +140,11 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 	if err != nil {
 		return err
 	}
+	configs, err := r.Store.FindProviderConfigs(ctx, scope)
+	if err != nil {
+		return err
+	}
+	creds := banklink.CredentialsFor(configs, conn.ProviderType)
 	var chosen []string
 	for _, a := range sess.Accounts {
 		chosen = append(chosen, a.ID)
@@ -166,6 +171,7 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 		start := time.Now()
 		accounts, err := prov.Aggregate(ctx, banklink.AggregationRequest{
 			Institution: inst, LoginID: conn.ProviderLoginID, AccountIDs: chosen, Products: products, Since: p.since, Now: now,
+			ProviderCredentials: creds,
 		})
 		r.Metrics.ObserveProvider(conn.ProviderType, "aggregate", err, time.Since(start))
 		r.recordHealth(ctx, conn, err)

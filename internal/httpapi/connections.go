@@ -196,7 +196,11 @@ func (s *Server) handleDeleteConnection(w http.ResponseWriter, r *http.Request) 
 	if rm := s.Removers[c.ProviderType]; rm != nil && c.ProviderLoginID != "" {
 		// The connection is gone in banklink whatever the provider says;
 		// a failed revocation is logged for the operator to retry.
-		if err := rm.RemoveLogin(r.Context(), c.ProviderLoginID); err != nil {
+		creds, err := s.providerCredentials(r.Context(), apiKeyFrom(r.Context()).Scope(), c.ProviderType)
+		if err == nil {
+			err = rm.RemoveLogin(r.Context(), c.ProviderLoginID, creds)
+		}
+		if err != nil {
 			s.Log.Warn("revoke login at provider", slog.String("connection_id", c.ID), slog.String("provider", c.ProviderType), slog.Any("err", err))
 		}
 	}
@@ -270,7 +274,11 @@ func (s *Server) checkProviderLimit(ctx context.Context, w http.ResponseWriter, 
 	if lim == nil || c.ProviderLoginID == "" {
 		return nil
 	}
-	next, err := lim.NextRefresh(ctx, c.ProviderLoginID, now)
+	creds, err := s.providerCredentials(ctx, banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}, c.ProviderType)
+	if err != nil {
+		return err
+	}
+	next, err := lim.NextRefresh(ctx, c.ProviderLoginID, creds, now)
 	if banklink.ErrorCode(err) == banklink.ERATELIMITED {
 		// The provider's own request limit: it says when.
 		if at, ok := retryAt(err); ok {
@@ -289,6 +297,17 @@ func (s *Server) checkProviderLimit(ctx context.Context, w http.ResponseWriter, 
 	return &banklink.Error{Code: banklink.ERATELIMITED, Reason: "PROVIDER_REFRESH_LIMIT", Retryable: true,
 		Message: fmt.Sprintf("%s aggregated this connection recently and will not refresh it again before %s; the data already held is that fresh.",
 			strings.ToUpper(c.ProviderType), next.UTC().Format(time.RFC3339))}
+}
+
+// providerCredentials returns the account's own credentials for a
+// provider (its provider configuration), nil when it uses the
+// deployment's.
+func (s *Server) providerCredentials(ctx context.Context, scope banklink.Scope, providerType string) (map[string]string, error) {
+	configs, err := s.Store.FindProviderConfigs(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	return banklink.CredentialsFor(configs, providerType), nil
 }
 
 // retryAt finds when to retry in an error's chain: a provider's rate limit

@@ -35,8 +35,8 @@ import (
 // that MX supports at the institution their account and routing numbers,
 // owners, transactions since req.Since (every page) and holdings.
 //
-// Aggregation uses the deployment's credentials: banklink's aggregation
-// requests do not carry an account's provider credentials.
+// Aggregation uses the account's MX keys when the login was made with
+// them (req.ProviderCredentials), else the deployment's.
 func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationRequest) ([]banklink.AggregatedAccount, error) {
 	userGUID, memberGUID, err := parseLoginID(req.LoginID)
 	if err != nil {
@@ -46,7 +46,7 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 	if now.IsZero() {
 		now = p.cfg.Now()
 	}
-	k := p.keysFor(nil)
+	k := p.keysFor(req.ProviderCredentials)
 	var supported banklink.ProductSet
 	if req.Institution != nil {
 		supported = banklink.NewProductSet(req.Institution.Providers[ProviderType].Products...)
@@ -167,12 +167,12 @@ func (p *Provider) status(ctx context.Context, k keys, userGUID, memberGUID stri
 // now, otherwise the last aggregation plus MinAggregationInterval. The
 // refresh endpoint answers 429 with Retry-After until then instead of
 // accepting a refresh MX would not perform.
-func (p *Provider) NextRefresh(ctx context.Context, loginID string, now time.Time) (time.Time, error) {
+func (p *Provider) NextRefresh(ctx context.Context, loginID string, credentials map[string]string, now time.Time) (time.Time, error) {
 	userGUID, memberGUID, err := parseLoginID(loginID)
 	if err != nil {
 		return time.Time{}, err
 	}
-	st, err := p.status(ctx, p.keysFor(nil), userGUID, memberGUID)
+	st, err := p.status(ctx, p.keysFor(credentials), userGUID, memberGUID)
 	if err != nil {
 		return time.Time{}, mapError(err, phaseData, now)
 	}
@@ -186,12 +186,12 @@ func (p *Provider) NextRefresh(ctx context.Context, loginID string, now time.Tim
 // RemoveLogin implements banklink.LoginRemover: it deletes the login's
 // member at MX (for a deleted connection), so MX stops aggregating and
 // billing for it. A member MX no longer has counts as deleted.
-func (p *Provider) RemoveLogin(ctx context.Context, loginID string) error {
+func (p *Provider) RemoveLogin(ctx context.Context, loginID string, credentials map[string]string) error {
 	userGUID, memberGUID, err := parseLoginID(loginID)
 	if err != nil {
 		return err
 	}
-	_, err = p.call(ctx, p.keysFor(nil), http.MethodDelete, memberPath(userGUID, memberGUID), nil, nil, nil)
+	_, err = p.call(ctx, p.keysFor(credentials), http.MethodDelete, memberPath(userGUID, memberGUID), nil, nil, nil)
 	if ae, ok := errors.AsType[*APIError](err); ok && ae.Status == http.StatusNotFound {
 		return nil
 	}

@@ -584,14 +584,14 @@ func TestRefreshLimit(t *testing.T) {
 	if n := fake.Calls(aggregateRoute); n != 0 {
 		t.Fatalf("aggregation asked %d times inside the interval", n)
 	}
-	next, err := p.NextRefresh(t.Context(), step.LoginID, fake.Now())
+	next, err := p.NextRefresh(t.Context(), step.LoginID, nil, fake.Now())
 	if want := linkedAt.Add(mx.MinAggregationInterval); err != nil || !next.Equal(want) {
 		t.Fatalf("NextRefresh = %v, %v; want %v", next, err, want)
 	}
 
 	// After the interval MX aggregates again, and NextRefresh says now.
 	fake.Advance(mx.MinAggregationInterval + time.Minute)
-	if next, err := p.NextRefresh(t.Context(), step.LoginID, fake.Now()); err != nil || !next.IsZero() {
+	if next, err := p.NextRefresh(t.Context(), step.LoginID, nil, fake.Now()); err != nil || !next.IsZero() {
 		t.Fatalf("NextRefresh after the interval = %v, %v", next, err)
 	}
 	fake.SetAggregationPolls(2)
@@ -619,7 +619,7 @@ func TestRefreshLimit(t *testing.T) {
 	// MX's own 429 carries Retry-After.
 	fake.Fail(fakemx.Failure{Method: "GET", Path: "/users/{user_guid}/members/{member_guid}/status", Status: http.StatusTooManyRequests, Message: "Too many requests", RetryAfter: "120"})
 	before := fake.Now()
-	_, err = p.NextRefresh(t.Context(), step.LoginID, fake.Now())
+	_, err = p.NextRefresh(t.Context(), step.LoginID, nil, fake.Now())
 	retry, ok = mx.RetryAt(err)
 	if wait := retry.Sub(before); banklink.ErrorCode(err) != banklink.ERATELIMITED || !ok || wait < 2*time.Minute || wait > fake.Now().Sub(before)+2*time.Minute {
 		t.Fatalf("429: %v (retry %v)", err, retry)
@@ -665,21 +665,21 @@ func TestRemoveLogin(t *testing.T) {
 	fake, p := setup(t)
 	user := newUser(t, p, "leaver")
 	step := mustLink(t, p, user, bank(fakemx.MXBank, "US"), allProducts)
-	if err := p.RemoveLogin(t.Context(), step.LoginID); err != nil {
+	if err := p.RemoveLogin(t.Context(), step.LoginID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := fake.Member(memberOf(step)); ok {
 		t.Fatal("member still at MX")
 	}
 	// Removing again (a retry after a timeout) succeeds: it is gone.
-	if err := p.RemoveLogin(t.Context(), step.LoginID); err != nil {
+	if err := p.RemoveLogin(t.Context(), step.LoginID, nil); err != nil {
 		t.Fatalf("second removal: %v", err)
 	}
-	if err := p.RemoveLogin(t.Context(), "not-an-mx-login"); banklink.ErrorCode(err) != banklink.EINTERNAL {
+	if err := p.RemoveLogin(t.Context(), "not-an-mx-login", nil); banklink.ErrorCode(err) != banklink.EINTERNAL {
 		t.Fatalf("malformed login id: %v", err)
 	}
 	fake.Fail(fakemx.Failure{Method: "DELETE", Path: "/users/{user_guid}/members/{member_guid}", Status: http.StatusInternalServerError})
-	if err := p.RemoveLogin(t.Context(), step.LoginID); reason(err) != banklink.LoginProviderDown {
+	if err := p.RemoveLogin(t.Context(), step.LoginID, nil); reason(err) != banklink.LoginProviderDown {
 		t.Fatalf("MX failing: %v", err)
 	}
 }

@@ -204,7 +204,9 @@ func (p *Provider) removeWithToken(ctx context.Context, token string) {
 	}{token}, &resp, maxResponse)
 }
 
-// RemoveLogin implements banklink.LoginRemover.
-func (p *Provider) RemoveLogin(ctx context.Context, loginID string) error {
+// RemoveLogin implements banklink.LoginRemover. Plaid logins are made
+// with the deployment's keys only (see deploymentKeysOnly), so
+// credentials is always empty.
+func (p *Provider) RemoveLogin(ctx context.Context, loginID string, _ map[string]string) error {
 	return p.RemoveItem(ctx, loginID)
 }

@@ -34,7 +34,7 @@ func TestRepairInUpdateMode(t *testing.T) {
 			query:   url.Values{"outcome": {"exit"}}, update: true, failReason: banklink.LoginOAuthDenied},
 		{name: "the Item was removed at Plaid: a new Item",
 			prepare: func(e *env, item string) string {
-				if err := e.p.RemoveLogin(t.Context(), item); err != nil {
+				if err := e.p.RemoveLogin(t.Context(), item, nil); err != nil {
 					t.Fatal(err)
 				}
 				return item

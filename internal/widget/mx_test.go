@@ -31,10 +31,23 @@ import (
 // picks MX's redirect mode over the embedded MX Connect.
 func newMXStack(t testing.TB, redirect bool) (*stack, *fakemx.Server) {
 	t.Helper()
+	return newMXStackConfig(t, mx.Config{Redirect: redirect})
+}
+
+// newMXStackConfig is newMXStack with the provider's configuration: cfg's
+// keys (the fake's when empty) are the deployment's.
+func newMXStackConfig(t testing.TB, cfg mx.Config) (*stack, *fakemx.Server) {
+	t.Helper()
 	fake := fakemx.New()
 	t.Cleanup(fake.Close)
-	prov := mx.New(mx.Config{ClientID: fakemx.ClientID, APIKey: fakemx.APIKey, BaseURL: fake.URL, Redirect: redirect,
-		PollInterval: time.Millisecond, MaxPollInterval: 5 * time.Millisecond})
+	if cfg.ClientID == "" {
+		cfg.ClientID = fakemx.ClientID
+	}
+	if cfg.APIKey == "" {
+		cfg.APIKey = fakemx.APIKey
+	}
+	cfg.BaseURL, cfg.PollInterval, cfg.MaxPollInterval = fake.URL, time.Millisecond, 5*time.Millisecond
+	prov := mx.New(cfg)
 	st := newStackWithProviders(t, []string{sandbox.ProviderType, mx.ProviderType},
 		map[string]banklink.InteractiveLogin{mx.ProviderType: prov}, map[string]banklink.Aggregator{mx.ProviderType: prov})
 	st.api.Removers = map[string]banklink.LoginRemover{mx.ProviderType: prov}
@@ -42,7 +55,8 @@ func newMXStack(t testing.TB, redirect bool) (*stack, *fakemx.Server) {
 	// banklink's own least interval between refreshes is not what these
 	// tests are about.
 	st.api.Config.RefreshInterval = time.Millisecond
-	insts, err := prov.Institutions(t.Context())
+	// The directory as an operator with working keys would sync it.
+	insts, err := mx.New(mx.Config{ClientID: fakemx.ClientID, APIKey: fakemx.APIKey, BaseURL: fake.URL}).Institutions(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,5 +464,35 @@ func TestMXRepair(t *testing.T) {
 	}
 	if len(st.allTransactions(id)) == 0 {
 		t.Error("no transactions after the repair")
+	}
+}
+
+// TestMXAccountCredentials: an account with its own MX keys (PUT
+// /service-providers/MX) links, aggregates, refreshes and deletes with
+// them, never with the deployment's (which MX refuses here).
+func TestMXAccountCredentials(t *testing.T) {
+	st, fake := newMXStackConfig(t, mx.Config{APIKey: "the-deployment-key-mx-refuses"})
+	var out map[string]any
+	if status, _ := st.send("PUT", "/service-providers/MX", fmt.Sprintf(`{"credentials":{"clientId":%q,"apiKey":%q}}`, fakemx.ClientID, fakemx.APIKey), &out); status != 201 {
+		t.Fatalf("configure MX: %d %v", status, out)
+	}
+	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-own-keys","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
+		"MX Bank", "correct")
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || len(st.allTransactions(id)) == 0 {
+		t.Fatalf("aggregated with the account's keys: %s, aggregated %v", conn.Status, conn.SuccessfullyAggregatedAt)
+	}
+	// The refresh limit is read with them too: 429, not a provider error.
+	var body map[string]any
+	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != http.StatusTooManyRequests || body["reason"] != "PROVIDER_REFRESH_LIMIT" {
+		t.Fatalf("refresh: %d %v", status, body)
+	}
+	body = nil
+	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
+		t.Fatalf("delete: %d %v", status, body)
+	}
+	if _, ok := fake.Member(member); ok {
+		t.Error("the member is still at MX: the removal used the deployment's keys")
 	}
 }
