@@ -236,9 +236,10 @@ func unavailable(err error) bool {
 	return false
 }
 
-// Aggregate implements banklink.Aggregator.
+// Aggregate implements banklink.Aggregator, with the account's keys when
+// the Item was linked with them.
 func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationRequest) ([]banklink.AggregatedAccount, error) {
-	out, err := p.aggregate(ctx, req)
+	out, err := p.aggregate(withKeys(ctx, req.ProviderCredentials), req)
 	if err != nil {
 		return nil, mapError(err, phaseData)
 	}

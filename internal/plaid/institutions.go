@@ -204,9 +204,8 @@ func (p *Provider) removeWithToken(ctx context.Context, token string) {
 	}{token}, &resp, maxResponse)
 }
 
-// RemoveLogin implements banklink.LoginRemover. Plaid logins are made
-// with the deployment's keys only (see deploymentKeysOnly), so
-// credentials is always empty.
-func (p *Provider) RemoveLogin(ctx context.Context, loginID string, _ map[string]string) error {
-	return p.RemoveItem(ctx, loginID)
+// RemoveLogin implements banklink.LoginRemover, with the account's keys
+// when the Item was linked with them.
+func (p *Provider) RemoveLogin(ctx context.Context, loginID string, credentials map[string]string) error {
+	return p.RemoveItem(withKeys(ctx, credentials), loginID)
 }

@@ -163,18 +163,6 @@ func clientUserID(req banklink.LoginRequest) string {
 	return "banklink-" + hex.EncodeToString(sum[:12])
 }
 
-// deploymentKeysOnly refuses a login under an account's own Plaid keys:
-// an access token only works with the client that created it, and
-// aggregations (banklink.AggregationRequest) carry no account
-// credentials, so they would use the deployment's keys and fail.
-func deploymentKeysOnly(req banklink.LoginRequest) error {
-	if len(req.ProviderCredentials) > 0 {
-		return &banklink.Error{Code: banklink.ENOTSUPPORTED, Reason: "PROVIDER_CREDENTIALS_NOT_SUPPORTED",
-			Message: "Plaid runs with the deployment's API keys; an account's own Plaid keys are not supported yet."}
-	}
-	return nil
-}
-
 func isDown(in *banklink.Institution) bool {
 	if in == nil {
 		return false
@@ -193,9 +181,8 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	if req.CallbackURL == "" {
 		return banklink.LoginStart{}, &banklink.Error{Code: banklink.EINTERNAL, Message: "A Plaid login needs a callback URL."}
 	}
-	if err := deploymentKeysOnly(req); err != nil {
-		return banklink.LoginStart{}, err
-	}
+	// With the account's own Plaid keys, when it has them (withKeys).
+	ctx = withKeys(ctx, req.ProviderCredentials)
 	key := sessionKey(req.CallbackURL)
 	now := p.cfg.Now()
 	if s, ok := p.cachedSession(key, now); ok {
@@ -319,9 +306,7 @@ func (p *Provider) AnswerMFA(ctx context.Context, req banklink.LoginRequest, sta
 // back from Hosted Link. The query carries nothing from Plaid; the
 // outcome is read from the Link session.
 func (p *Provider) CompleteRedirect(ctx context.Context, req banklink.LoginRequest, query map[string]string) (*banklink.LoginStep, error) {
-	if err := deploymentKeysOnly(req); err != nil {
-		return nil, err
-	}
+	ctx = withKeys(ctx, req.ProviderCredentials)
 	key := sessionKey(req.CallbackURL)
 	s, ok := p.cachedSession(key, p.cfg.Now())
 	if !ok {

@@ -237,7 +237,7 @@ func codeOf(err error) string {
 // comes back as *APIError for the caller to map; transport failures come
 // back as banklink errors.
 func (p *Provider) call(ctx context.Context, path string, req, resp any, limit int64) error {
-	body, err := p.encode(req)
+	body, err := p.encode(ctx, req)
 	if err != nil {
 		return &banklink.Error{Code: banklink.EINTERNAL, Message: "Could not encode a Plaid request.", Err: err}
 	}
@@ -286,12 +286,52 @@ func (p *Provider) call(ctx context.Context, path string, req, resp any, limit i
 	return nil
 }
 
+// Credential keys of an account's Plaid configuration
+// (banklink.ProviderConfig.Credentials); a missing key falls back to the
+// deployment's Config.
+const (
+	CredentialClientID = "clientId"
+	CredentialSecret   = "secret"
+)
+
+type keysKey struct{}
+
+type apiKeys struct{ clientID, secret string }
+
+// withKeys returns ctx carrying an account's own Plaid keys: the calls
+// made with it authenticate with them instead of the deployment's. An
+// Item (its access token, its Link sessions) only answers to the client
+// that created it, so every call of a login made with an account's keys
+// carries them.
+func withKeys(ctx context.Context, credentials map[string]string) context.Context {
+	k := apiKeys{strings.TrimSpace(credentials[CredentialClientID]), strings.TrimSpace(credentials[CredentialSecret])}
+	if k == (apiKeys{}) {
+		return ctx
+	}
+	return context.WithValue(ctx, keysKey{}, k)
+}
+
+// apiKeys returns the API keys of a call made with ctx.
+func (p *Provider) apiKeys(ctx context.Context) apiKeys {
+	k := apiKeys{p.cfg.ClientID, p.cfg.Secret}
+	if own, ok := ctx.Value(keysKey{}).(apiKeys); ok {
+		if own.clientID != "" {
+			k.clientID = own.clientID
+		}
+		if own.secret != "" {
+			k.secret = own.secret
+		}
+	}
+	return k
+}
+
 // encode marshals req, a JSON object, with the API keys added to it.
-func (p *Provider) encode(req any) ([]byte, error) {
+func (p *Provider) encode(ctx context.Context, req any) ([]byte, error) {
+	k := p.apiKeys(ctx)
 	creds, err := json.Marshal(struct {
 		ClientID string `json:"client_id"`
 		Secret   string `json:"secret"`
-	}{p.cfg.ClientID, p.cfg.Secret})
+	}{k.clientID, k.secret})
 	if err != nil {
 		return nil, err
 	}

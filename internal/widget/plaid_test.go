@@ -26,12 +26,19 @@ import (
 // the webhook URL of every Item linked.
 func newPlaidStack(t testing.TB) (*stack, *fakeplaid.Server) {
 	t.Helper()
+	return newPlaidStackSecret(t, fakeplaid.Secret)
+}
+
+// newPlaidStackSecret is newPlaidStack with secret as the deployment's
+// Plaid secret.
+func newPlaidStackSecret(t testing.TB, secret string) (*stack, *fakeplaid.Server) {
+	t.Helper()
 	fp := fakeplaid.New(t)
 	var prov *plaid.Provider
 	st := newStackBuilt(t, []string{sandbox.ProviderType, plaid.ProviderType},
 		func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator) {
 			var err error
-			prov, err = plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: fakeplaid.Secret, BaseURL: fp.URL, Secrets: st.store,
+			prov, err = plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: secret, BaseURL: fp.URL, Secrets: st.store,
 				WebhookURL: st.srv.URL + httpapi.PlaidWebhookPath, SyncPoll: time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -40,7 +47,12 @@ func newPlaidStack(t testing.TB) (*stack, *fakeplaid.Server) {
 		})
 	// As serve wires it when Plaid is configured.
 	st.api.RegisterPlaidWebhooks(prov, st.runner)
-	insts, err := prov.Institutions(t.Context())
+	// The directory as an operator with working keys would sync it.
+	dirProv, err := plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: fakeplaid.Secret, BaseURL: fp.URL, Secrets: st.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insts, err := dirProv.Institutions(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,5 +336,30 @@ func TestPlaidInvestments(t *testing.T) {
 		if tx.Type == "BUY" && tx.Amount <= 0 || (tx.Type == "SELL" || tx.Type == "CASH") && tx.Amount >= 0 {
 			t.Errorf("sign of %s %.2f", tx.Type, tx.Amount)
 		}
+	}
+}
+
+// TestPlaidAccountCredentials: an account with its own Plaid keys (PUT
+// /service-providers/PLAID) links, aggregates and removes its Items with
+// them, never with the deployment's (which Plaid refuses here).
+func TestPlaidAccountCredentials(t *testing.T) {
+	st, fp := newPlaidStackSecret(t, "the-deployment-secret-plaid-refuses")
+	st.api.Removers = map[string]banklink.LoginRemover{plaid.ProviderType: st.widget.Providers[plaid.ProviderType].(banklink.LoginRemover)}
+	var out map[string]any
+	if status, _ := st.send("PUT", "/service-providers/PLAID", fmt.Sprintf(`{"credentials":{"clientId":%q,"secret":%q}}`, fakeplaid.ClientID, fakeplaid.Secret), &out); status != 201 {
+		t.Fatalf("configure Plaid: %d %v", status, out)
+	}
+	id, item := st.plaidLink(fp, `{"externalCustomerId":"plaid-own-keys","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"PLAID"}`, "Chase", "ins_56")
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || len(st.allTransactions(id)) == 0 {
+		t.Fatalf("aggregated with the account's keys: %s, aggregated %v", conn.Status, conn.SuccessfullyAggregatedAt)
+	}
+	var body map[string]any
+	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
+		t.Fatalf("delete: %d %v", status, body)
+	}
+	if !fp.Item(item.ID).Removed() {
+		t.Error("the Item is still at Plaid: the removal used the deployment's keys")
 	}
 }
