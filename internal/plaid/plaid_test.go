@@ -396,14 +396,20 @@ func TestStartLoginErrors(t *testing.T) {
 			t.Errorf("err = %#v", err)
 		}
 	})
-	t.Run("an account's own Plaid keys", func(t *testing.T) {
+	t.Run("an account's own Plaid keys are the ones sent", func(t *testing.T) {
+		// Keys Plaid does not know: refused, so they were used.
 		req := e.request(in, banklink.Balances)
-		req.ProviderCredentials = map[string]string{"client_id": "theirs", "secret": "theirs"}
-		if _, err := e.p.StartLogin(t.Context(), req); banklink.ErrorCode(err) != banklink.ENOTSUPPORTED {
-			t.Errorf("StartLogin = %v", err)
+		req.ProviderCredentials = map[string]string{CredentialClientID: "theirs", CredentialSecret: "theirs"}
+		if _, err := e.p.StartLogin(t.Context(), req); banklink.ErrorCode(err) != banklink.EPROVIDER || !strings.Contains(err.Error(), "INVALID_API_KEYS") {
+			t.Errorf("StartLogin with unknown account keys = %v", err)
 		}
-		if _, err := e.p.CompleteRedirect(t.Context(), req, nil); banklink.ErrorCode(err) != banklink.ENOTSUPPORTED {
-			t.Errorf("CompleteRedirect = %v", err)
+		// The deployment's keys given as the account's work; a missing
+		// key falls back to the deployment's.
+		req = e.request(in, banklink.Balances)
+		req.ProviderCredentials = map[string]string{CredentialSecret: fakeplaid.Secret}
+		wrongDeployment := e.provider(t, func(c *Config) { c.Secret = "wrong" })
+		if _, err := wrongDeployment.StartLogin(t.Context(), req); err != nil {
+			t.Errorf("StartLogin with the account's secret = %v", err)
 		}
 	})
 	t.Run("wrong API keys", func(t *testing.T) {
