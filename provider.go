@@ -180,3 +180,11 @@ type RefreshLimiter interface {
 	// credentials are as for LoginRemover.
 	NextRefresh(ctx context.Context, loginID string, credentials map[string]string, now time.Time) (time.Time, error)
 }
+
+// CredentialKeyer is a provider that says which keys an account's
+// credentials for it take (ProviderConfig.Credentials): the API refuses
+// others (a misspelt key would silently fall back to the deployment's
+// credentials) and the dashboard offers those fields.
+type CredentialKeyer interface {
+	CredentialKeys() []string
+}

@@ -26,6 +26,24 @@ func TestServeWithMX(t *testing.T) {
 	if status := api(t, srv.url, srv.key, "POST", "/bank-linking/connect/start", `{"externalCustomerId":"m","products":["TRANSACTIONS"],"serviceProvider":"MX"}`, &started); status != 201 {
 		t.Fatalf("connect/start with MX: %d %v", status, started)
 	}
+	// An account's MX keys: the ones MX takes, nothing misspelt.
+	for _, tc := range []struct {
+		name, provider, body string
+		status               int
+		message              string
+	}{
+		{"MX keys", "MX", `{"credentials":{"clientId":"c","apiKey":"k"}}`, 201, ""},
+		{"a misspelt MX key", "MX", `{"credentials":{"clientId":"c","apikey":"k"}}`, 400, `[credentials] contains "apikey"; MX takes clientId, apiKey`},
+		{"keys for the sandbox, which takes none", "SANDBOX", `{"credentials":{"clientId":"c"}}`, 400, `[credentials] contains "clientId"; SANDBOX takes no credentials`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out map[string]any
+			status := api(t, srv.url, srv.key, "PUT", "/service-providers/"+tc.provider, tc.body, &out)
+			if status != tc.status || (tc.message != "" && out["message"] != tc.message) {
+				t.Errorf("PUT %s: %d %v", tc.body, status, out)
+			}
+		})
+	}
 	// The widget page may frame MX Connect (here the fake's origin).
 	page, err := http.Get(started["widgetUrl"].(string))
 	if err != nil {

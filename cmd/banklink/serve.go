@@ -140,6 +140,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			}
 		}
 	}()
+	api.CredentialKeys = map[string][]string{}
+	for t, p := range providers {
+		if ck, ok := p.(banklink.CredentialKeyer); ok {
+			api.CredentialKeys[t] = ck.CredentialKeys()
+		}
+	}
 	runner := aggregation.New(db, aggregators, log)
 	runner.Metrics = api.Metrics
 	defer runner.Wait()

@@ -285,10 +285,11 @@ func (d *Dashboard) handleCreateProfile(w http.ResponseWriter, r *http.Request, 
 // ---- service providers and routing ----
 
 // credentialFields are the credential fields the form offers for a
-// provider; the first sandbox takes none.
-func credentialFields(provider string) []string {
-	if provider == "sandbox" {
-		return nil
+// provider: those it declares (banklink.CredentialKeyer), else a client
+// id and a secret.
+func (d *Dashboard) credentialFields(provider string) []string {
+	if keys, ok := d.api.CredentialKeys[provider]; ok {
+		return slices.Clone(keys)
 	}
 	return []string{"clientId", "secret"}
 }
@@ -357,7 +358,7 @@ func (d *Dashboard) providersPage(w http.ResponseWriter, r *http.Request, rq *re
 		} else {
 			v.DisplayOrder = len(configs) + 1
 		}
-		names := credentialFields(t)
+		names := d.credentialFields(t)
 		for _, k := range v.CredentialsSet {
 			if !slices.Contains(names, k) {
 				names = append(names, k)

@@ -69,6 +69,10 @@ type Server struct {
 	// request, by provider type: a refresh before then is refused with
 	// 429 and Retry-After.
 	Limiters map[string]banklink.RefreshLimiter
+	// CredentialKeys are the credential keys each provider takes, by
+	// provider type (banklink.CredentialKeyer); a provider not listed
+	// takes any.
+	CredentialKeys map[string][]string
 	Log      *slog.Logger
 	Config   Config
 	// Now is the clock; tests replace it.

@@ -50,6 +50,17 @@ func (s *Server) PutServiceProvider(ctx context.Context, scope banklink.Scope, p
 	if err := ValidateCredentials(in.Credentials); err != nil {
 		return nil, false, err
 	}
+	if keys, ok := s.CredentialKeys[provider]; ok {
+		for k := range in.Credentials {
+			if !slices.Contains(keys, k) {
+				want := "no credentials"
+				if len(keys) > 0 {
+					want = strings.Join(keys, ", ")
+				}
+				return nil, false, banklink.FieldErrorf("credentials", "contains %q; %s takes %s", truncate(k, 64), ProviderWireName(provider), want)
+			}
+		}
+	}
 	c := &banklink.ProviderConfig{AccountID: scope.AccountID, Environment: scope.Environment, ProviderType: provider, Enabled: true,
 		Credentials: in.Credentials}
 	existing, err := s.Store.FindProviderConfigs(ctx, scope)

@@ -137,6 +137,7 @@ var (
 	_ banklink.LoginRemover     = (*Provider)(nil)
 	_ banklink.RefreshLimiter   = (*Provider)(nil)
 	_ banklink.FrameSource      = (*Provider)(nil)
+	_ banklink.CredentialKeyer  = (*Provider)(nil)
 )
 
 // New returns an MX provider.
@@ -174,6 +175,9 @@ func New(cfg Config) *Provider {
 
 // Type implements banklink.Provider.
 func (p *Provider) Type() string { return ProviderType }
+
+// CredentialKeys implements banklink.CredentialKeyer.
+func (p *Provider) CredentialKeys() []string { return []string{CredentialClientID, CredentialAPIKey} }
 
 // keys are the API credentials of one request.
 type keys struct{ clientID, apiKey string }

@@ -294,6 +294,9 @@ const (
 	CredentialSecret   = "secret"
 )
 
+// CredentialKeys implements banklink.CredentialKeyer.
+func (p *Provider) CredentialKeys() []string { return []string{CredentialClientID, CredentialSecret} }
+
 type keysKey struct{}
 
 type apiKeys struct{ clientID, secret string }

@@ -19,6 +19,16 @@ const LoginUnknownUser = "PROVIDER_USER_NOT_FOUND"
 
 var _ banklink.UserProvisioner = (*Provider)(nil)
 
+// CredentialKeys implements banklink.CredentialKeyer: sandbox-b takes a
+// client id and a secret (it checks neither; the client id keeps its
+// users apart), the first sandbox nothing.
+func (p *Provider) CredentialKeys() []string {
+	if p.Type() != ProviderTypeB {
+		return []string{}
+	}
+	return []string{"clientId", "secret"}
+}
+
 func clientOf(creds map[string]string) string {
 	if id := strings.TrimSpace(creds["clientId"]); id != "" {
 		return id
