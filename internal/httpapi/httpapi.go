@@ -73,8 +73,8 @@ type Server struct {
 	// provider type (banklink.CredentialKeyer); a provider not listed
 	// takes any.
 	CredentialKeys map[string][]string
-	Log      *slog.Logger
-	Config   Config
+	Log            *slog.Logger
+	Config         Config
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// Metrics records every request and serves GET /metrics; nil turns
