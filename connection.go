@@ -68,6 +68,9 @@ type Connection struct {
 	ExpiresAt time.Time
 	// AggregatedAt is the last successful aggregation.
 	AggregatedAt *time.Time
+	// ProviderState is where the provider's last aggregation stopped (see
+	// StatefulAggregator); empty when it keeps none. Never on the wire.
+	ProviderState string
 	// DuplicateConnectionIDs are the customer's other connections to the
 	// same institution with the same login, newest first; on an inactive
 	// duplicate ActiveDuplicateConnectionID names the active one.

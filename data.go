@@ -143,6 +143,35 @@ type AggregatedAccount struct {
 	// Raw is the provider's JSON object for the account, unchanged (see
 	// "Raw provider payloads"); nil when the provider has none.
 	Raw json.RawMessage
+	// RemovedTransactionIDs are provider transaction ids the provider
+	// removed, in an incremental aggregation (Aggregation.Incremental).
+	RemovedTransactionIDs []string
+}
+
+// Aggregation is what a StatefulAggregator returns: the accounts, and
+// where to continue from next time.
+type Aggregation struct {
+	Accounts []AggregatedAccount
+	// State is what the next aggregation of the connection continues
+	// from (AggregationRequest.ProviderState); saved with the data, in
+	// the same transaction, so the data and the state never disagree.
+	// Empty keeps the state held.
+	State string
+	// Incremental: the accounts' transactions are only the changes since
+	// the request's ProviderState, with removals in
+	// RemovedTransactionIDs; a transaction not in the list is unchanged,
+	// not gone.
+	Incremental bool
+}
+
+// StatefulAggregator is an Aggregator that can continue from where its
+// previous aggregation of a connection stopped (Plaid's transactions
+// cursor) instead of reading the whole history again.
+type StatefulAggregator interface {
+	Aggregator
+	// AggregateFrom is Aggregate continuing from req.ProviderState (from
+	// the start when empty).
+	AggregateFrom(ctx context.Context, req AggregationRequest) (Aggregation, error)
 }
 
 // AggregationRequest asks a provider for a connection's data.
@@ -160,6 +189,9 @@ type AggregationRequest struct {
 	// provider (its provider configuration), nil for the deployment's: a
 	// login made with an account's keys is only readable with them.
 	ProviderCredentials map[string]string
+	// ProviderState is where a StatefulAggregator's previous aggregation
+	// of the connection stopped; empty to read everything.
+	ProviderState string
 }
 
 // Aggregator is a provider that can fetch a connection's data.
@@ -205,6 +237,11 @@ type AccountDataStore interface {
 	// updates rather than duplicates. It records the aggregation time on
 	// the connection and resets its failure count.
 	SaveAggregation(ctx context.Context, scope Scope, connectionID string, accounts []AggregatedAccount, historical bool, at time.Time) (AggregationStats, error)
+	// SaveAggregationFrom is SaveAggregation for a StatefulAggregator's
+	// result: it also stores agg.State on the connection, in the same
+	// transaction, and with agg.Incremental applies removals rather than
+	// treating absent transactions as gone.
+	SaveAggregationFrom(ctx context.Context, scope Scope, connectionID string, agg Aggregation, historical bool, at time.Time) (AggregationStats, error)
 	// RecordAggregationFailure counts a failed aggregation and sets the
 	// connection's status and reason; it returns the failures in a row.
 	RecordAggregationFailure(ctx context.Context, scope Scope, connectionID string, status ConnectionStatus, reason string, at time.Time) (int, error)

@@ -156,7 +156,8 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 		since      time.Time
 		historical bool
 	}{{now.Add(-InitialWindow), false}}
-	if supported.Has(banklink.HistoricalTransactions) && supported.Has(banklink.Transactions) && !r.historyHeld(ctx, scope, conn.ID) {
+	held := r.historyHeld(ctx, scope, conn.ID)
+	if supported.Has(banklink.HistoricalTransactions) && supported.Has(banklink.Transactions) && !held {
 		passes = append(passes, struct {
 			since      time.Time
 			historical bool
@@ -167,12 +168,26 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 	if err := r.Store.EmitEvents(ctx, scope, banklink.NewEvent(ctx, webhook.AccountsUpdating, banklink.ConnectionPayload(conn))); err != nil {
 		return err
 	}
+	stateful, _ := prov.(banklink.StatefulAggregator)
 	for _, p := range passes {
 		start := time.Now()
-		accounts, err := prov.Aggregate(ctx, banklink.AggregationRequest{
+		req := banklink.AggregationRequest{
 			Institution: inst, LoginID: conn.ProviderLoginID, AccountIDs: chosen, Products: products, Since: p.since, Now: now,
 			ProviderCredentials: creds,
-		})
+		}
+		// A stateful provider continues from its saved state once the
+		// history is held, and starts its state with the pass that reads
+		// the whole history: a state saved after the window pass would
+		// skip the older transactions for good.
+		var agg banklink.Aggregation
+		if stateful != nil && (held || p.historical) {
+			if held {
+				req.ProviderState = conn.ProviderState
+			}
+			agg, err = stateful.AggregateFrom(ctx, req)
+		} else {
+			agg.Accounts, err = prov.Aggregate(ctx, req)
+		}
 		r.Metrics.ObserveProvider(conn.ProviderType, "aggregate", err, time.Since(start))
 		r.recordHealth(ctx, conn, err)
 		if banklink.ErrorCode(err) == banklink.ERATELIMITED {
@@ -186,12 +201,12 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 		if err != nil {
 			return r.fail(ctx, scope, conn, err)
 		}
-		stats, err := r.Store.SaveAggregation(ctx, scope, conn.ID, accounts, p.historical, r.Now())
+		stats, err := r.Store.SaveAggregationFrom(ctx, scope, conn.ID, agg, p.historical, r.Now())
 		if err != nil {
 			return err
 		}
-		r.Log.Info("aggregated", slog.String("connection_id", conn.ID), slog.Bool("historical", p.historical),
-			slog.Int("accounts", len(accounts)), slog.Int("transactions_added", stats.TransactionsAdded), slog.Int("transactions_updated", stats.TransactionsUpdated))
+		r.Log.Info("aggregated", slog.String("connection_id", conn.ID), slog.Bool("historical", p.historical), slog.Bool("incremental", agg.Incremental),
+			slog.Int("accounts", len(agg.Accounts)), slog.Int("transactions_added", stats.TransactionsAdded), slog.Int("transactions_updated", stats.TransactionsUpdated))
 	}
 	return nil
 }

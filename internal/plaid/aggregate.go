@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"banklink"
@@ -237,19 +238,40 @@ func unavailable(err error) bool {
 }
 
 // Aggregate implements banklink.Aggregator, with the account's keys when
-// the Item was linked with them.
+// the Item was linked with them. It reads the Item's transactions from
+// the start of /transactions/sync.
 func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationRequest) ([]banklink.AggregatedAccount, error) {
-	out, err := p.aggregate(withKeys(ctx, req.ProviderCredentials), req)
+	req.ProviderState = ""
+	agg, err := p.aggregate(withKeys(ctx, req.ProviderCredentials), req)
 	if err != nil {
 		return nil, mapError(err, phaseData)
 	}
-	return out, nil
+	return agg.Accounts, nil
 }
 
-func (p *Provider) aggregate(ctx context.Context, req banklink.AggregationRequest) ([]banklink.AggregatedAccount, error) {
+// AggregateFrom implements banklink.StatefulAggregator: the state is
+// /transactions/sync's cursor. From a cursor only the changes since are
+// read (Incremental); from none, every transaction, and the cursor after
+// them becomes the state. A cursor Plaid no longer accepts is dropped
+// and everything read again.
+func (p *Provider) AggregateFrom(ctx context.Context, req banklink.AggregationRequest) (banklink.Aggregation, error) {
+	ctx = withKeys(ctx, req.ProviderCredentials)
+	agg, err := p.aggregate(ctx, req)
+	if req.ProviderState != "" && codeOf(err) == "INVALID_FIELD" {
+		req.ProviderState = ""
+		agg, err = p.aggregate(ctx, req)
+	}
+	if err != nil {
+		return banklink.Aggregation{}, mapError(err, phaseData)
+	}
+	return agg, nil
+}
+
+func (p *Provider) aggregate(ctx context.Context, req banklink.AggregationRequest) (banklink.Aggregation, error) {
+	var agg banklink.Aggregation
 	token, err := p.accessToken(ctx, req.LoginID)
 	if err != nil {
-		return nil, err
+		return agg, err
 	}
 	want := banklink.NewProductSet(req.Products...)
 	if req.Institution != nil {
@@ -259,7 +281,7 @@ func (p *Provider) aggregate(ctx context.Context, req banklink.AggregationReques
 	}
 	accts, err := p.getAccounts(ctx, token, req.AccountIDs, want.Has(banklink.Balances))
 	if err != nil {
-		return nil, err
+		return agg, err
 	}
 	now := req.Now
 	if now.IsZero() {
@@ -291,31 +313,38 @@ func (p *Provider) aggregate(ctx context.Context, req banklink.AggregationReques
 	}
 	if want.Has(banklink.Identifiers) && len(depository) > 0 {
 		if err := p.addIdentifiers(ctx, token, depository, byID); err != nil {
-			return nil, err
+			return agg, err
 		}
 	}
 	if want.Has(banklink.Owners) && len(all) > 0 {
 		if err := p.addOwners(ctx, token, all, byID); err != nil {
-			return nil, err
+			return agg, err
 		}
 	}
 	if want.Has(banklink.Transactions) && len(all) > 0 {
 		historical := now.Sub(req.Since) > 100*24*time.Hour
-		if err := p.addTransactions(ctx, token, req.Since, historical, byID); err != nil {
-			return nil, err
+		if req.ProviderState != "" {
+			agg.State, err = p.addChanges(ctx, token, req.ProviderState, byID)
+			agg.Incremental = true
+		} else {
+			agg.State, err = p.addTransactions(ctx, token, req.Since, historical, byID)
+		}
+		if err != nil {
+			return agg, err
 		}
 	}
 	if want.Has(banklink.InvestmentHoldings) && len(investment) > 0 {
 		if err := p.addHoldings(ctx, token, investment, now, byID); err != nil {
-			return nil, err
+			return agg, err
 		}
 	}
 	if want.Has(banklink.InvestmentTransactions) && len(investment) > 0 {
 		if err := p.addInvestmentTransactions(ctx, token, investment, req.Since, now, byID); err != nil {
-			return nil, err
+			return agg, err
 		}
 	}
-	return out, nil
+	agg.Accounts = out
+	return agg, nil
 }
 
 func (p *Provider) addIdentifiers(ctx context.Context, token string, ids []string, byID map[string]*banklink.AggregatedAccount) error {
@@ -370,13 +399,44 @@ func (p *Provider) addOwners(ctx context.Context, token string, ids []string, by
 }
 
 // addTransactions reads every transaction of the Item with
-// /transactions/sync and keeps those of the chosen accounts dated since.
-func (p *Provider) addTransactions(ctx context.Context, token string, since time.Time, historical bool, byID map[string]*banklink.AggregatedAccount) error {
-	txs, err := p.syncAll(ctx, token, historical)
+// /transactions/sync, keeps those of the chosen accounts dated since, and
+// returns the cursor after them.
+func (p *Provider) addTransactions(ctx context.Context, token string, since time.Time, historical bool, byID map[string]*banklink.AggregatedAccount) (string, error) {
+	txs, cursor, err := p.syncAll(ctx, token, historical)
 	if err != nil {
-		return err
+		return "", err
 	}
-	from := since.UTC().Format(time.DateOnly)
+	p.addMapped(txs, since.UTC().Format(time.DateOnly), byID)
+	return cursor, nil
+}
+
+// addChanges reads the Item's transaction changes since cursor: added and
+// modified ones join their accounts' transactions, removed ones their
+// RemovedTransactionIDs. It returns the cursor after them.
+func (p *Provider) addChanges(ctx context.Context, token, cursor string, byID map[string]*banklink.AggregatedAccount) (string, error) {
+	restarts := 0
+	for {
+		ch, err := p.syncFrom(ctx, token, cursor)
+		if codeOf(err) == "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION" && restarts < maxSyncRestarts {
+			restarts++
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		p.addMapped(ch.changed, "", byID)
+		for _, r := range ch.removed {
+			if a := byID[r.AccountID]; a != nil {
+				a.RemovedTransactionIDs = append(a.RemovedTransactionIDs, r.TransactionID)
+			}
+		}
+		return ch.next, nil
+	}
+}
+
+// addMapped adds Plaid's transactions dated from (any when empty) to
+// their accounts in banklink's terms.
+func (p *Provider) addMapped(txs []transaction, from string, byID map[string]*banklink.AggregatedAccount) {
 	// A posted transaction that replaces a pending one carries the
 	// pending one's id in pending_transaction_id; banklink keeps one
 	// transaction whose status changes, so the posted one takes the
@@ -388,7 +448,7 @@ func (p *Provider) addTransactions(ctx context.Context, token string, since time
 			continue
 		}
 		bt := mapTransaction(t)
-		if bt.TransactionDate < from {
+		if from != "" && bt.TransactionDate < from {
 			continue
 		}
 		if i, dup := seen[bt.ProviderTransactionID]; dup {
@@ -400,40 +460,54 @@ func (p *Provider) addTransactions(ctx context.Context, token string, since time
 		seen[bt.ProviderTransactionID] = len(a.Transactions)
 		a.Transactions = append(a.Transactions, bt)
 	}
-	return nil
 }
 
 // syncAll pages through /transactions/sync from the start and returns the
-// Item's current transactions. It restarts when Plaid reports that the
-// data changed during pagination, and waits (up to cfg.SyncWait) while
-// Plaid is still pulling the Item's transactions: the first pull, and for
-// the historical pass the full history.
-func (p *Provider) syncAll(ctx context.Context, token string, historical bool) ([]transaction, error) {
+// Item's current transactions and the cursor after them. It restarts when
+// Plaid reports that the data changed during pagination, and waits (up to
+// cfg.SyncWait) while Plaid is still pulling the Item's transactions: the
+// first pull, and for the historical pass the full history.
+func (p *Provider) syncAll(ctx context.Context, token string, historical bool) ([]transaction, string, error) {
 	deadline := p.cfg.Now().Add(p.cfg.SyncWait)
 	restarts := 0
 	for {
-		txs, status, err := p.syncOnce(ctx, token)
+		ch, err := p.syncFrom(ctx, token, "")
 		if codeOf(err) == "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION" && restarts < maxSyncRestarts {
 			restarts++
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		ready := status != "NOT_READY" && (!historical || status != "INITIAL_UPDATE_COMPLETE")
+		ready := ch.status != "NOT_READY" && (!historical || ch.status != "INITIAL_UPDATE_COMPLETE")
 		if ready {
-			return txs, nil
+			return ch.changed, ch.next, nil
 		}
 		if !p.cfg.Now().Before(deadline) {
-			return nil, &banklink.ProviderError{Reason: banklink.LoginProviderDown, Retryable: true, DisplayMessage: msgNotReady}
+			return nil, "", &banklink.ProviderError{Reason: banklink.LoginProviderDown, Retryable: true, DisplayMessage: msgNotReady}
 		}
 		if err := sleep(ctx, p.cfg.SyncPoll); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 }
 
-func (p *Provider) syncOnce(ctx context.Context, token string) ([]transaction, string, error) {
+// syncChanges is what /transactions/sync reported from a cursor.
+type syncChanges struct {
+	// changed are the added and modified transactions, each once (its
+	// latest version), removed ones left out.
+	changed []transaction
+	// removed are those removed, when reading from a cursor; from the
+	// start they never show.
+	removed []removedTransaction
+	status  string
+	// next is the cursor after these changes.
+	next string
+}
+
+// syncFrom pages through /transactions/sync from cursor ("" for the
+// start) to the end.
+func (p *Provider) syncFrom(ctx context.Context, token, cursor string) (syncChanges, error) {
 	type syncRequest struct {
 		AccessToken string `json:"access_token"`
 		Cursor      string `json:"cursor,omitempty"`
@@ -441,7 +515,7 @@ func (p *Provider) syncOnce(ctx context.Context, token string) ([]transaction, s
 	}
 	var order []string
 	byID := map[string]transaction{}
-	cursor := ""
+	removed := map[string]removedTransaction{}
 	for {
 		var resp struct {
 			Added                    []transaction        `json:"added"`
@@ -452,7 +526,7 @@ func (p *Provider) syncOnce(ctx context.Context, token string) ([]transaction, s
 			TransactionsUpdateStatus string               `json:"transactions_update_status"`
 		}
 		if err := p.call(ctx, "/transactions/sync", syncRequest{AccessToken: token, Cursor: cursor, Count: syncPageSize}, &resp, maxResponse); err != nil {
-			return nil, "", err
+			return syncChanges{}, err
 		}
 		for _, list := range [][]transaction{resp.Added, resp.Modified} {
 			for _, t := range list {
@@ -460,22 +534,28 @@ func (p *Provider) syncOnce(ctx context.Context, token string) ([]transaction, s
 					order = append(order, t.TransactionID)
 				}
 				byID[t.TransactionID] = t
+				delete(removed, t.TransactionID)
 			}
 		}
 		for _, r := range resp.Removed {
 			delete(byID, r.TransactionID)
+			removed[r.TransactionID] = r
 		}
 		if !resp.HasMore {
-			out := make([]transaction, 0, len(byID))
+			ch := syncChanges{status: resp.TransactionsUpdateStatus, next: resp.NextCursor}
 			for _, id := range order {
 				if t, ok := byID[id]; ok {
-					out = append(out, t)
+					ch.changed = append(ch.changed, t)
 				}
 			}
-			return out, resp.TransactionsUpdateStatus, nil
+			for _, r := range removed {
+				ch.removed = append(ch.removed, r)
+			}
+			slices.SortFunc(ch.removed, func(a, b removedTransaction) int { return strings.Compare(a.TransactionID, b.TransactionID) })
+			return ch, nil
 		}
 		if resp.NextCursor == "" || resp.NextCursor == cursor {
-			return nil, "", &banklink.Error{Code: banklink.EPROVIDER, Message: "Plaid's transaction pages did not advance."}
+			return syncChanges{}, &banklink.Error{Code: banklink.EPROVIDER, Message: "Plaid's transaction pages did not advance."}
 		}
 		cursor = resp.NextCursor
 	}

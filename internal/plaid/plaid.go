@@ -133,8 +133,10 @@ type Provider struct {
 }
 
 var (
-	_ banklink.InteractiveLogin = (*Provider)(nil)
-	_ banklink.Aggregator       = (*Provider)(nil)
+	_ banklink.InteractiveLogin   = (*Provider)(nil)
+	_ banklink.Aggregator         = (*Provider)(nil)
+	_ banklink.StatefulAggregator = (*Provider)(nil)
+	_ banklink.CredentialKeyer    = (*Provider)(nil)
 )
 
 // New returns a Provider for cfg.

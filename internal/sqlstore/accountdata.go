@@ -28,6 +28,12 @@ const txBatch = 200
 
 // SaveAggregation implements banklink.AccountDataStore.
 func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connectionID string, accounts []banklink.AggregatedAccount, historical bool, at time.Time) (banklink.AggregationStats, error) {
+	return db.SaveAggregationFrom(ctx, scope, connectionID, banklink.Aggregation{Accounts: accounts}, historical, at)
+}
+
+// SaveAggregationFrom implements banklink.AccountDataStore.
+func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, connectionID string, agg banklink.Aggregation, historical bool, at time.Time) (banklink.AggregationStats, error) {
+	accounts := agg.Accounts
 	var stats banklink.AggregationStats
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stats = banklink.AggregationStats{}
@@ -87,11 +93,18 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 			// Pending transactions a window aggregation no longer reports
 			// vanished at the provider (declined, or posted under a new
 			// id): EXPIRED, as Meld's data rules say.
-			expire := !historical && a.Transactions != nil
+			// An incremental aggregation names its removals instead.
+			expire := !historical && a.Transactions != nil && !agg.Incremental
 			added, updated, expired, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.Transactions, existed, expire, at)
 			if err != nil {
 				return err
 			}
+			removedNow, err := expireRemoved(ctx, tx, id, a, at)
+			if err != nil {
+				return err
+			}
+			expired = append(expired, removedNow...)
+			updated += len(removedNow)
 			stats.TransactionsAdded += added
 			stats.TransactionsUpdated += updated
 			if a.Holdings != nil {
@@ -136,6 +149,11 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 				if _, err := tx.ExecContext(ctx, `UPDATE financial_accounts SET status = 'INACTIVE', updated_at = $1 WHERE id = $2`, micros(at), r.ID); err != nil {
 					return err
 				}
+			}
+		}
+		if agg.State != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE connections SET provider_state = $1 WHERE id = $2`, agg.State, connectionID); err != nil {
+				return err
 			}
 		}
 		// A successful aggregation heals a connection that was failing.
@@ -338,6 +356,37 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		updated += len(expired)
 	}
 	return added, updated, expired, nil
+}
+
+// expireRemoved marks the transactions an incremental aggregation says
+// the provider removed EXPIRED (as vanished pending ones are), unless the
+// same aggregation reports them again (a posted transaction keeping its
+// pending one's id), and returns their banklink ids.
+func expireRemoved(ctx context.Context, tx *sql.Tx, accountID string, a banklink.AggregatedAccount, at time.Time) ([]string, error) {
+	if len(a.RemovedTransactionIDs) == 0 {
+		return nil, nil
+	}
+	back := map[string]bool{}
+	for _, t := range a.Transactions {
+		back[t.ProviderTransactionID] = true
+	}
+	var out []string
+	for _, pid := range a.RemovedTransactionIDs {
+		if back[pid] {
+			continue
+		}
+		var id string
+		err := tx.QueryRowContext(ctx, `UPDATE transactions SET status = 'EXPIRED', updated_at = $1
+			WHERE financial_account_id = $2 AND provider_transaction_id = $3 AND status <> 'EXPIRED' RETURNING id`, micros(at), accountID, pid).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // never stored, or already expired
+		}
+		if err != nil {
+			return nil, fmt.Errorf("expire removed transaction: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 // RecordAggregationFailure implements banklink.AccountDataStore.

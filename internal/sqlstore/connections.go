@@ -127,7 +127,7 @@ func nonNil[T any](s []T) []T {
 const connectionColumns = `c.seq, c.id, c.account_id, c.environment, c.customer_id, cu.external_id, c.institution_id, i.name,
 	c.institution_search_string, c.products, c.optional_products, c.regions, c.allow_redirect, c.redirect_url,
 	c.routing_profile, c.status, c.status_reason, c.created_at, c.updated_at, c.expires_at,
-	c.provider_type, c.provider_login_id, c.completed_at, c.aggregated_at, c.requested_provider, c.routing_decision`
+	c.provider_type, c.provider_login_id, c.completed_at, c.aggregated_at, c.requested_provider, c.routing_decision, c.provider_state`
 
 const connectionFrom = ` FROM connections c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN institutions i ON i.id = c.institution_id`
 
@@ -141,7 +141,7 @@ func scanConnection(row scanner) (*banklink.Connection, error) {
 	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.CustomerID, &c.ExternalCustomerID, &instID, &instName,
 		&c.InstitutionSearchString, &products, &optional, &regions, &c.AllowRedirect, &c.RedirectURL,
 		&c.RoutingProfile, &status, &c.StatusReason, &created, &updated, &expires,
-		&c.ProviderType, &c.ProviderLoginID, &completed, &aggregated, &c.RequestedProvider, &routing); err != nil {
+		&c.ProviderType, &c.ProviderLoginID, &completed, &aggregated, &c.RequestedProvider, &routing, &c.ProviderState); err != nil {
 		return nil, err
 	}
 	if routing != "" {

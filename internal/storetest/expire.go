@@ -82,3 +82,74 @@ func testVanishedPendingExpire(t *testing.T, s banklink.Store) {
 		t.Errorf("declined reported again is %s", got["declined"])
 	}
 }
+
+// testIncrementalAggregation: a stateful provider's state is saved with
+// its data; an incremental aggregation adds and updates what it lists,
+// expires what it says was removed (unless the same aggregation reports
+// it again), and leaves everything else alone.
+func testIncrementalAggregation(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, _ := startOne(t, s)
+	save := func(agg banklink.Aggregation, at time.Time) banklink.AggregationStats {
+		t.Helper()
+		stats, err := s.SaveAggregationFrom(ctx, scope, conn.ID, agg, false, at)
+		must(t, err)
+		return stats
+	}
+	statuses := func() map[string]string {
+		t.Helper()
+		list, _, err := s.FindTransactions(ctx, scope, banklink.TransactionFilter{ConnectionID: conn.ID, Limit: 100})
+		must(t, err)
+		out := map[string]string{}
+		for _, tx := range list {
+			out[tx.ProviderTransactionID] = tx.Status
+		}
+		return out
+	}
+	state := func() string {
+		t.Helper()
+		c, err := s.FindConnectionByID(ctx, scope, conn.ID)
+		must(t, err)
+		return c.ProviderState
+	}
+	save(banklink.Aggregation{State: "cursor-1", Accounts: []banklink.AggregatedAccount{aggAccount("a1",
+		tx("old", "2026-10-01", banklink.TxPosted, 1),
+		tx("pending-a", "2026-11-22", banklink.TxPending, 2),
+		tx("pending-b", "2026-11-22", banklink.TxPending, 3),
+		tx("pending-c", "2026-11-23", banklink.TxPending, 4))}}, t0)
+	if got := state(); got != "cursor-1" {
+		t.Fatalf("state %q, want cursor-1", got)
+	}
+	a := aggAccount("a1",
+		tx("new", "2026-11-24", banklink.TxPosted, 5),
+		tx("pending-a", "2026-11-22", banklink.TxPosted, 2)) // posted, same id
+	a.RemovedTransactionIDs = []string{"pending-a", "pending-b", "never-seen"}
+	stats := save(banklink.Aggregation{State: "cursor-2", Incremental: true, Accounts: []banklink.AggregatedAccount{a}}, t0.Add(time.Hour))
+	if stats.TransactionsAdded != 1 || stats.TransactionsUpdated != 2 {
+		t.Errorf("stats = %+v, want 1 added, 2 updated (posted, expired)", stats)
+	}
+	want := map[string]string{"old": banklink.TxPosted, "pending-a": banklink.TxPosted, "pending-b": banklink.TxExpired,
+		"pending-c": banklink.TxPending, "new": banklink.TxPosted}
+	got := statuses()
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("%s is %s, want %s (all: %v)", id, got[id], st, got)
+		}
+	}
+	if got := state(); got != "cursor-2" {
+		t.Errorf("state %q, want cursor-2", got)
+	}
+	// An aggregation without a state keeps the one held.
+	save(banklink.Aggregation{Incremental: true, Accounts: []banklink.AggregatedAccount{aggAccount("a1")}}, t0.Add(2*time.Hour))
+	if got := state(); got != "cursor-2" {
+		t.Errorf("state after a stateless aggregation %q, want cursor-2", got)
+	}
+	// A failed save keeps both data and state: nothing half-applied.
+	_, err := s.DeleteConnection(ctx, scope, conn.ID, t0.Add(3*time.Hour))
+	must(t, err)
+	_, err = s.SaveAggregationFrom(ctx, scope, conn.ID, banklink.Aggregation{State: "cursor-3"}, false, t0.Add(4*time.Hour))
+	wantCode(t, err, banklink.ECONFLICT)
+	if got := state(); got != "cursor-2" {
+		t.Errorf("state after a refused save %q, want cursor-2", got)
+	}
+}

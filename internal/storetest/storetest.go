@@ -61,6 +61,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"ChangeConnectionStatus", testChangeConnectionStatus},
 		{"ClaimDueRefreshes", testClaimDueRefreshes},
 		{"VanishedPendingExpire", testVanishedPendingExpire},
+		{"IncrementalAggregation", testIncrementalAggregation},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

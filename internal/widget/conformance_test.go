@@ -13,6 +13,7 @@ import (
 	"banklink/internal/httpapi"
 	"banklink/internal/mx/fakemx"
 	"banklink/internal/plaid"
+	"banklink/internal/plaid/fakeplaid"
 	"banklink/internal/sandbox"
 )
 
@@ -42,12 +43,17 @@ type providerCase struct {
 	name, wire string
 	// link builds a stack with the provider, links customer through the
 	// widget's API with the given connect/start body, and returns the
-	// stack, the connection, and readers of the provider's side.
-	link func(t *testing.T, body, customer string) (st *stack, connID string, up func() upstream, removed func() bool)
+	// stack, the connection, readers of the provider's side, and change,
+	// which changes the provider's data as time passes (nil when the
+	// provider's data cannot be changed from outside).
+	link func(t *testing.T, body, customer string) (st *stack, connID string, up func() upstream, removed func() bool, change func())
+	// expiredByChange is how many transactions change removes at the
+	// provider: banklink keeps them as EXPIRED.
+	expiredByChange int
 }
 
 var providerCases = []providerCase{
-	{name: "sandbox", wire: "SANDBOX", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool) {
+	{name: "sandbox", wire: "SANDBOX", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool, func()) {
 		st := newStack(t)
 		id := st.link(body, "user_good")
 		var conn httpapi.ConnectionJSON
@@ -82,9 +88,9 @@ var providerCases = []providerCase{
 			}
 			return u
 		}
-		return st, id, up, nil
+		return st, id, up, nil, nil
 	}},
-	{name: "plaid", wire: "PLAID", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool) {
+	{name: "plaid", wire: "PLAID", expiredByChange: 1, link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool, func()) {
 		st, fp := newPlaidStack(t)
 		// As serve wires it: deletion removes the Item.
 		st.api.Removers = map[string]banklink.LoginRemover{plaid.ProviderType: st.widget.Providers[plaid.ProviderType].(banklink.LoginRemover)}
@@ -126,9 +132,32 @@ var providerCases = []providerCase{
 			}
 			return u
 		}
-		return st, id, up, func() bool { return fp.Item(item.ID).Removed() }
+		// A day at the bank: a new purchase, the pending coffee posts
+		// (a new Plaid transaction replacing the pending one), a pending
+		// charge is declined (removed), an old one is corrected.
+		change := func() {
+			fp.Mutate(item.ID, func(it *fakeplaid.Item) {
+				var pendings []*fakeplaid.Transaction
+				var posted *fakeplaid.Transaction
+				for _, tx := range it.Transactions {
+					if tx.Pending {
+						pendings = append(pendings, tx)
+					} else if posted == nil {
+						posted = tx
+					}
+				}
+				if len(pendings) < 2 || posted == nil {
+					t.Fatalf("the fake Item has %d pending transactions", len(pendings))
+				}
+				it.AddTransaction(&fakeplaid.Transaction{ID: "conformance-new", AccountID: it.Accounts[0].ID, Amount: 42.5, Currency: "USD",
+					Date: time.Now().Format(time.DateOnly), Name: "HARDWARE STORE", Primary: "GENERAL_MERCHANDISE"})
+				it.Post(pendings[0].ID, "conformance-posted", time.Now().Format(time.DateOnly))
+				it.RemoveTransaction(pendings[1].ID)
+			})
+		}
+		return st, id, up, func() bool { return fp.Item(item.ID).Removed() }, change
 	}},
-	{name: "mx", wire: "MX", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool) {
+	{name: "mx", wire: "MX", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool, func()) {
 		st, fake := newMXStack(t, false)
 		id, member := st.mxLink(fake, body, "MX Bank", "correct")
 		types := map[string]string{"CHECKING": "DEPOSITORY", "SAVINGS": "DEPOSITORY", "CREDIT_CARD": "CREDIT", "LOAN": "LOAN", "INVESTMENT": "INVESTMENT"}
@@ -168,7 +197,7 @@ var providerCases = []providerCase{
 			}
 			return u
 		}
-		return st, id, up, func() bool { _, ok := fake.Member(member); return !ok }
+		return st, id, up, func() bool { _, ok := fake.Member(member); return !ok }, nil
 	}},
 }
 
@@ -183,7 +212,7 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 		t.Run(pc.name, func(t *testing.T) {
 			customer := "conformance-" + pc.name
 			body := fmt.Sprintf(`{"externalCustomerId":%q,"products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"],"optionalProducts":["INVESTMENT_HOLDINGS"],"serviceProvider":%q}`, customer, pc.wire)
-			st, id, up, removed := pc.link(t, body, customer)
+			st, id, up, removed, change := pc.link(t, body, customer)
 
 			var conn httpapi.ConnectionJSON
 			st.get("/bank-linking/connections/"+id, &conn)
@@ -191,63 +220,88 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 				conn.ServiceProviderDetails["serviceProviderConnectionId"] == "" {
 				t.Fatalf("connection = %+v", conn)
 			}
-			want := up()
+			expired := 0
+			compare := func(when string) {
+				t.Helper()
+				want := up()
 
-			var accts struct {
-				FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
-			}
-			st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
-			var got upstream
-			mask := map[string]string{}
-			for _, a := range accts.FinancialAccounts {
-				mask[a.ID] = a.TruncatedAccountNumber
-				routing, number, owner := "", "", ""
-				if a.Identifiers != nil && a.Identifiers.ACH != nil {
-					routing, number = a.Identifiers.ACH.RoutingNumber, a.Identifiers.ACH.AccountNumber
+				var accts struct {
+					FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 				}
-				if len(a.Owners) > 0 {
-					owner = a.Owners[0].Names[0]
+				st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+				var got upstream
+				mask := map[string]string{}
+				for _, a := range accts.FinancialAccounts {
+					mask[a.ID] = a.TruncatedAccountNumber
+					routing, number, owner := "", "", ""
+					if a.Identifiers != nil && a.Identifiers.ACH != nil {
+						routing, number = a.Identifiers.ACH.RoutingNumber, a.Identifiers.ACH.AccountNumber
+					}
+					if len(a.Owners) > 0 {
+						owner = a.Owners[0].Names[0]
+					}
+					if a.Balances == nil {
+						t.Fatalf("account %s has no balances", a.Name)
+					}
+					got.accounts = append(got.accounts, accountLine(a.Name, a.Type, a.TruncatedAccountNumber, a.Balances.CurrentAmount, a.Balances.Currency, routing, number, owner))
 				}
-				if a.Balances == nil {
-					t.Fatalf("account %s has no balances", a.Name)
+				expired = 0
+				for _, tx := range st.allTransactions(id) {
+					if tx.Status == "EXPIRED" {
+						// Gone at the provider; kept, marked, and
+						// counted below.
+						expired++
+						continue
+					}
+					got.transactions = append(got.transactions, transactionLine(mask[tx.FinancialAccountID], tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
 				}
-				got.accounts = append(got.accounts, accountLine(a.Name, a.Type, a.TruncatedAccountNumber, a.Balances.CurrentAmount, a.Balances.Currency, routing, number, owner))
-			}
-			for _, tx := range st.allTransactions(id) {
-				got.transactions = append(got.transactions, transactionLine(mask[tx.FinancialAccountID], tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
-			}
-			var holdings struct {
-				Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
-			}
-			st.get("/bank-linking/investments/holdings?limit=1000&connectionId="+id, &holdings)
-			for _, h := range holdings.Holdings {
-				got.holdings = append(got.holdings, holdingLine(h.Symbol, h.Quantity, h.CurrentValue))
-			}
-			for _, part := range []struct {
-				name      string
-				got, want []string
-			}{{"accounts", got.accounts, want.accounts}, {"transactions", got.transactions, want.transactions}, {"holdings", got.holdings, want.holdings}} {
-				slices.Sort(part.got)
-				slices.Sort(part.want)
-				if !slices.Equal(part.got, part.want) {
-					t.Errorf("%s: banklink serves %d, the provider holds %d", part.name, len(part.got), len(part.want))
-					for i := range max(len(part.got), len(part.want)) {
-						g, w := "", ""
-						if i < len(part.got) {
-							g = part.got[i]
-						}
-						if i < len(part.want) {
-							w = part.want[i]
-						}
-						if g != w {
-							t.Errorf("first difference:\n got %s\nwant %s", g, w)
-							break
+				var holdings struct {
+					Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
+				}
+				st.get("/bank-linking/investments/holdings?limit=1000&connectionId="+id, &holdings)
+				for _, h := range holdings.Holdings {
+					got.holdings = append(got.holdings, holdingLine(h.Symbol, h.Quantity, h.CurrentValue))
+				}
+				for _, part := range []struct {
+					name      string
+					got, want []string
+				}{{"accounts", got.accounts, want.accounts}, {"transactions", got.transactions, want.transactions}, {"holdings", got.holdings, want.holdings}} {
+					slices.Sort(part.got)
+					slices.Sort(part.want)
+					if !slices.Equal(part.got, part.want) {
+						t.Errorf("%s, %s: banklink serves %d, the provider holds %d", when, part.name, len(part.got), len(part.want))
+						for i := range max(len(part.got), len(part.want)) {
+							g, w := "", ""
+							if i < len(part.got) {
+								g = part.got[i]
+							}
+							if i < len(part.want) {
+								w = part.want[i]
+							}
+							if g != w {
+								t.Errorf("first difference:\n got %s\nwant %s", g, w)
+								break
+							}
 						}
 					}
 				}
+				if len(want.accounts) == 0 || len(want.transactions) == 0 {
+					t.Errorf("the provider holds %d accounts and %d transactions: nothing compared", len(want.accounts), len(want.transactions))
+				}
 			}
-			if len(want.accounts) == 0 || len(want.transactions) == 0 {
-				t.Errorf("the provider holds %d accounts and %d transactions: nothing compared", len(want.accounts), len(want.transactions))
+			compare("after the link")
+			// A refresh after the provider's data changed serves the
+			// provider's data again (Plaid: from its transactions
+			// cursor, only the changes).
+			if change != nil {
+				change()
+			}
+			if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+				t.Fatal(err)
+			}
+			compare("after a refresh")
+			if expired != pc.expiredByChange {
+				t.Errorf("%d transactions EXPIRED after the refresh, want %d", expired, pc.expiredByChange)
 			}
 
 			// The app heard about it.
