@@ -22,16 +22,7 @@ func testVanishedPendingExpire(t *testing.T, s banklink.Store) {
 		must(t, err)
 		return stats
 	}
-	statuses := func() map[string]string {
-		t.Helper()
-		list, _, err := s.FindTransactions(ctx, scope, banklink.TransactionFilter{ConnectionID: conn.ID, Limit: 100})
-		must(t, err)
-		out := map[string]string{}
-		for _, tx := range list {
-			out[tx.ProviderTransactionID] = tx.Status
-		}
-		return out
-	}
+	statuses := func() map[string]string { return txStatuses(t, s, scope, conn.ID) }
 	save(false, t0, aggAccount("a1",
 		tx("posted", "2026-11-01", banklink.TxPosted, 4.5),
 		tx("stays", "2026-11-22", banklink.TxPending, 12),
@@ -96,16 +87,7 @@ func testIncrementalAggregation(t *testing.T, s banklink.Store) {
 		must(t, err)
 		return stats
 	}
-	statuses := func() map[string]string {
-		t.Helper()
-		list, _, err := s.FindTransactions(ctx, scope, banklink.TransactionFilter{ConnectionID: conn.ID, Limit: 100})
-		must(t, err)
-		out := map[string]string{}
-		for _, tx := range list {
-			out[tx.ProviderTransactionID] = tx.Status
-		}
-		return out
-	}
+	statuses := func() map[string]string { return txStatuses(t, s, scope, conn.ID) }
 	state := func() string {
 		t.Helper()
 		c, err := s.FindConnectionByID(ctx, scope, conn.ID)
@@ -152,4 +134,16 @@ func testIncrementalAggregation(t *testing.T, s banklink.Store) {
 	if got := state(); got != "cursor-2" {
 		t.Errorf("state after a refused save %q, want cursor-2", got)
 	}
+}
+
+// txStatuses maps a connection's provider transaction ids to their status.
+func txStatuses(t *testing.T, s banklink.Store, scope banklink.Scope, connID string) map[string]string {
+	t.Helper()
+	list, _, err := s.FindTransactions(t.Context(), scope, banklink.TransactionFilter{ConnectionID: connID, Limit: 100})
+	must(t, err)
+	out := map[string]string{}
+	for _, tx := range list {
+		out[tx.ProviderTransactionID] = tx.Status
+	}
+	return out
 }

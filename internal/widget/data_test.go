@@ -21,6 +21,15 @@ func (st *stack) link(body, user string) string {
 	bank := st.institution("Sandbox Bank")
 	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
 	_, s := st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":"pass_good"}}`, user))
+	st.completeAll(tok, s)
+	st.runner.Wait()
+	return resp.ID
+}
+
+// completeAll finishes a widget session showing its accounts (s, the
+// session view): consent to share every one of them.
+func (st *stack) completeAll(tok string, s map[string]any) {
+	st.t.Helper()
 	var ids []string
 	for _, a := range s["accounts"].([]any) {
 		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
@@ -28,8 +37,6 @@ func (st *stack) link(body, user string) string {
 	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
 		st.t.Fatalf("complete: %d %v", status, s)
 	}
-	st.runner.Wait()
-	return resp.ID
 }
 
 func joinComma(s []string) string {

@@ -90,13 +90,7 @@ func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string)
 		st.t.Fatalf("select: %d %v", status, s)
 	}
 	posted, s := st.mxConnect(fake, tok, s["loginUrl"].(string), "mx-customer", password)
-	var ids []string
-	for _, a := range s["accounts"].([]any) {
-		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
-	}
-	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
-		st.t.Fatalf("complete: %d %v", status, s)
-	}
+	st.completeAll(tok, s)
 	st.runner.Wait()
 	return resp.ID, posted.Metadata["member_guid"]
 }
@@ -447,13 +441,7 @@ func TestMXRepair(t *testing.T) {
 	if posted.Metadata["member_guid"] != member || len(fake.Members(fake.UserGUID("mx-repair"))) != 1 {
 		t.Fatalf("MX Connect reported member %s (repairing %s); members %+v", posted.Metadata["member_guid"], member, fake.Members(fake.UserGUID("mx-repair")))
 	}
-	var ids []string
-	for _, a := range s["accounts"].([]any) {
-		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
-	}
-	if status, s := st.call(rep.ConnectToken, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
-		t.Fatalf("complete: %d %v", status, s)
-	}
+	st.completeAll(rep.ConnectToken, s)
 	st.runner.Wait()
 	st.get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "ACTIVE" || conn.ServiceProviderDetails["serviceProviderConnectionId"] != loginBefore {

@@ -114,13 +114,7 @@ func (st *stack) plaidLink(fp *fakeplaid.Server, body, institution, plaidInstitu
 	if status != 200 || s["step"] != banklink.StepAccounts {
 		st.t.Fatalf("oauth: %d %v", status, s)
 	}
-	var ids []string
-	for _, a := range s["accounts"].([]any) {
-		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
-	}
-	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
-		st.t.Fatalf("complete: %d %v", status, s)
-	}
+	st.completeAll(tok, s)
 	st.runner.Wait()
 	items := fp.Items()
 	return resp.ID, items[len(items)-1]

@@ -83,13 +83,7 @@ func TestPlaidRepairInUpdateMode(t *testing.T) {
 			if status != 200 || s["step"] != "ACCOUNTS" {
 				t.Fatalf("oauth: %d %v", status, s)
 			}
-			var ids []string
-			for _, a := range s["accounts"].([]any) {
-				ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
-			}
-			if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
-				t.Fatalf("complete: %d %v", status, s)
-			}
+			st.completeAll(tok, s)
 			st.runner.Wait()
 
 			st.get("/bank-linking/connections/"+id, &conn)
