@@ -287,6 +287,9 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	if (c.MXClientID == "") != (c.MXAPIKey == "") {
 		return fmt.Errorf("-mx-client-id and -mx-api-key go together")
 	}
+	if err := c.checkProviders(); err != nil {
+		return err
+	}
 	if c.MXConnectMode != "embed" && c.MXConnectMode != "redirect" {
 		return fmt.Errorf("-mx-connect-mode %q must be embed or redirect", c.MXConnectMode)
 	}
@@ -317,6 +320,36 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	}
 	if c.DirectorySize < 0 {
 		return fmt.Errorf("-directory-size must not be negative")
+	}
+	return nil
+}
+
+// checkProviders refuses provider lists naming a provider this process
+// will not run: connections routed to it could never log in.
+func (c *Config) checkProviders() error {
+	configured := map[string]string{ // provider → the flags it needs, "" when set
+		"sandbox": "", "sandbox-b": "",
+		"plaid": "-plaid-client-id and -plaid-secret", "mx": "-mx-client-id and -mx-api-key",
+	}
+	if c.PlaidClientID != "" {
+		configured["plaid"] = ""
+	}
+	if c.MXClientID != "" {
+		configured["mx"] = ""
+	}
+	for _, l := range []struct {
+		flag string
+		list []string
+	}{{"-sandbox-providers", c.SandboxProviders}, {"-production-providers", c.ProductionProviders}} {
+		for _, p := range l.list {
+			how, known := configured[p]
+			switch {
+			case !known:
+				return fmt.Errorf("%s names %q, which is not a provider (sandbox, sandbox-b, plaid, mx)", l.flag, p)
+			case how != "":
+				return fmt.Errorf("%s names %s, which is not configured: set %s", l.flag, p, how)
+			}
+		}
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func TestLoad(t *testing.T) {
 					t.Errorf("secrets %v", c.TokenSecrets)
 				}
 			}},
-		{name: "provider lists", args: []string{"-production-providers", "plaid, mx"},
+		{name: "provider lists", args: []string{"-production-providers", "plaid, mx", "-plaid-client-id", "c", "-plaid-secret", "s", "-mx-client-id", "c", "-mx-api-key", "k"},
 			check: func(t *testing.T, c Config) {
 				if strings.Join(c.ProductionProviders, "|") != "plaid|mx" {
 					t.Errorf("%v", c.ProductionProviders)
@@ -121,6 +121,9 @@ func TestLoad(t *testing.T) {
 		{name: "bad ttl env", env: map[string]string{"BANKLINK_TOKEN_TTL": "soon"}, err: "BANKLINK_TOKEN_TTL"},
 		{name: "ttl too long", args: []string{"-token-ttl", "5h"}, err: "token-ttl"},
 		{name: "bad addr", args: []string{"-addr", "nowhere"}, err: "-addr"},
+		{name: "MX enabled without keys", args: []string{"-sandbox-providers", "sandbox,mx"}, err: "-sandbox-providers names mx, which is not configured: set -mx-client-id and -mx-api-key"},
+		{name: "Plaid enabled without keys", args: []string{"-production-providers", "plaid"}, err: "-production-providers names plaid, which is not configured"},
+		{name: "unknown provider", args: []string{"-production-providers", "finicity"}, err: `-production-providers names "finicity", which is not a provider`},
 		{name: "auto refresh too often", args: []string{"-auto-refresh", "10s"}, err: "-auto-refresh"},
 		{name: "no auto refresh workers", args: []string{"-auto-refresh-workers", "0"}, err: "-auto-refresh-workers"},
 		{name: "MX key without client id", env: map[string]string{"BANKLINK_MX_API_KEY": "k"}, err: "-mx-client-id"},
