@@ -43,9 +43,6 @@ type LoginEmbed struct {
 	// the login finished; the widget hands the message's metadata, with
 	// "event" set to the type, to the provider's CompleteRedirect.
 	DoneEvents []string
-	// OpenEvents are message types asking the host to open
-	// metadata.url in a new window (an OAuth login at the institution).
-	OpenEvents []string
 }
 
 // FrameSource is a provider whose login pages the widget embeds: their

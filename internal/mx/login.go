@@ -125,12 +125,10 @@ func widgetOptions(products []banklink.Product) widgetRequest {
 	return w
 }
 
-// Messages MX Connect posts to the page embedding it (ui_message_version
-// 4): a new or updated member, and a request to open an OAuth window.
-const (
-	EventMemberConnected = "mx/connect/memberConnected"
-	EventOAuthRequested  = "mx/connect/oauthRequested"
-)
+// EventMemberConnected is the message MX Connect posts to the page
+// embedding it (ui_message_version 4) when a member was created or
+// updated and connected.
+const EventMemberConnected = "mx/connect/memberConnected"
 
 // StartLogin implements banklink.InteractiveLogin: it asks MX for a
 // Connect Widget URL for the chosen institution, without MX's own
@@ -140,9 +138,11 @@ const (
 //
 // By default the widget embeds MX Connect in a frame, as MX recommends
 // for the web: MX Connect posts mx/connect/memberConnected (with the
-// member guid) when the login worked, and for OAuth institutions asks the
-// host to open the institution's page (mx/connect/oauthRequested). Both
-// work for credential and OAuth logins alike.
+// member guid) when the login worked, for credential and OAuth logins
+// alike. Outside a WebView MX Connect opens an OAuth institution's page
+// itself (its mx/connect/oauthRequested message is for WebView hosts), so
+// the widget opens nothing on MX's behalf: a second window would only
+// confuse.
 //
 // With Config.Redirect the customer leaves for MX Connect instead
 // (is_mobile_webview, client_redirect_url): MX then redirects back with
@@ -202,7 +202,7 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 			return banklink.LoginStart{}, &banklink.Error{Code: banklink.EPROVIDER,
 				Message: "MX returned a Connect Widget URL on " + origin + ", which is not among the MX widget origins this deployment allows (-mx-widget-origin)."}
 		}
-		start.Embed = &banklink.LoginEmbed{Origin: origin, DoneEvents: []string{EventMemberConnected}, OpenEvents: []string{EventOAuthRequested}}
+		start.Embed = &banklink.LoginEmbed{Origin: origin, DoneEvents: []string{EventMemberConnected}}
 	}
 	return start, nil
 }

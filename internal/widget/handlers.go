@@ -89,7 +89,6 @@ type sessionView struct {
 type embedView struct {
 	Origin     string   `json:"origin"`
 	DoneEvents []string `json:"doneEvents"`
-	OpenEvents []string `json:"openEvents"`
 }
 
 type fieldView struct {
@@ -160,7 +159,7 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 			if start.RedirectURL != "" {
 				v.Step, v.LoginURL = banklink.StepRedirect, start.RedirectURL
 				if e := start.Embed; e != nil {
-					v.LoginEmbed = &embedView{Origin: e.Origin, DoneEvents: nonNil(e.DoneEvents), OpenEvents: nonNil(e.OpenEvents)}
+					v.LoginEmbed = &embedView{Origin: e.Origin, DoneEvents: nonNil(e.DoneEvents)}
 				}
 			}
 		}

@@ -201,8 +201,7 @@
 
   // An embedded provider page (MX Connect) reports by postMessage. Only
   // messages from that frame and its origin count; a "done" event hands
-  // its metadata to the provider, an "open" event opens the institution's
-  // OAuth page (https only) in a new window.
+  // its metadata to the provider.
   var embedListener = null;
   function stopEmbed() {
     if (embedListener) { window.removeEventListener("message", embedListener); embedListener = null; }
@@ -218,10 +217,6 @@
       if (typeof d === "string") { try { d = JSON.parse(d); } catch (x) { return; } }
       if (!d || typeof d.type !== "string") return;
       var meta = d.metadata && typeof d.metadata === "object" ? d.metadata : {};
-      if (e.openEvents.indexOf(d.type) >= 0 && typeof meta.url === "string" && /^https:\/\//.test(meta.url)) {
-        window.open(meta.url, "_blank", "noopener");
-        return;
-      }
       if (e.doneEvents.indexOf(d.type) < 0 || finishing) return;
       finishing = true;
       var body = { event: d.type };
