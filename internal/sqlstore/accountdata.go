@@ -95,16 +95,10 @@ func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, con
 			// id): EXPIRED, as Meld's data rules say.
 			// An incremental aggregation names its removals instead.
 			expire := !historical && a.Transactions != nil && !agg.Incremental
-			added, updated, expired, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.Transactions, existed, expire, at)
+			added, updated, expired, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.Transactions, existed, expire, a.RemovedTransactionIDs, at)
 			if err != nil {
 				return err
 			}
-			removedNow, err := expireRemoved(ctx, tx, id, a, at)
-			if err != nil {
-				return err
-			}
-			expired = append(expired, removedNow...)
-			updated += len(removedNow)
 			stats.TransactionsAdded += added
 			stats.TransactionsUpdated += updated
 			if a.Holdings != nil {
@@ -230,9 +224,12 @@ func accountProducts(a banklink.AggregatedAccount) []string {
 // Of the others, those whose provider payload changed get the new one, in
 // batches (refreshRaw).
 //
-// With expire, the account's stored PENDING transactions that list does not
-// hold become EXPIRED; their ids are returned (and counted as updated).
-func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID, provider string, list []banklink.Transaction, existed, expire bool, at time.Time) (added, updated int, expired []string, err error) {
+// Stored transactions that list does not hold become EXPIRED when the
+// provider says it removed them (removed, provider ids) or, with expire,
+// when they were PENDING; their ids are returned (and counted as updated).
+// A removed one that list reports again (a posted transaction keeping its
+// pending one's id) stays.
+func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.Scope, customerID, connectionID, accountID, provider string, list []banklink.Transaction, existed, expire bool, removed []string, at time.Time) (added, updated int, expired []string, err error) {
 	known := map[string]banklink.Transaction{}
 	if existed {
 		// Stored payloads are read only to compare new ones with.
@@ -330,63 +327,37 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		}
 		added += len(batch)
 	}
-	if expire {
-		held := make(map[string]bool, len(list))
-		for _, t := range list {
-			held[t.ProviderTransactionID] = true
-		}
-		for _, old := range known {
-			if old.Status == banklink.TxPending && !held[old.ProviderTransactionID] {
-				expired = append(expired, old.ID)
-			}
-		}
-		slices.Sort(expired)
-		for start := 0; start < len(expired); start += txBatch {
-			batch := expired[start:min(start+txBatch, len(expired))]
-			args := []any{micros(at)}
-			var ph []string
-			for _, id := range batch {
-				args = append(args, id)
-				ph = append(ph, "$"+strconv.Itoa(len(args)))
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE transactions SET status = 'EXPIRED', updated_at = $1 WHERE id IN (`+strings.Join(ph, ", ")+`)`, args...); err != nil {
-				return 0, 0, nil, fmt.Errorf("expire transactions: %w", err)
-			}
-		}
-		updated += len(expired)
+	held := make(map[string]bool, len(list))
+	for _, t := range list {
+		held[t.ProviderTransactionID] = true
 	}
-	return added, updated, expired, nil
-}
-
-// expireRemoved marks the transactions an incremental aggregation says
-// the provider removed EXPIRED (as vanished pending ones are), unless the
-// same aggregation reports them again (a posted transaction keeping its
-// pending one's id), and returns their banklink ids.
-func expireRemoved(ctx context.Context, tx *sql.Tx, accountID string, a banklink.AggregatedAccount, at time.Time) ([]string, error) {
-	if len(a.RemovedTransactionIDs) == 0 {
-		return nil, nil
+	gone := make(map[string]bool, len(removed))
+	for _, id := range removed {
+		gone[id] = true
 	}
-	back := map[string]bool{}
-	for _, t := range a.Transactions {
-		back[t.ProviderTransactionID] = true
-	}
-	var out []string
-	for _, pid := range a.RemovedTransactionIDs {
-		if back[pid] {
+	for _, old := range known {
+		if held[old.ProviderTransactionID] || old.Status == banklink.TxExpired {
 			continue
 		}
-		var id string
-		err := tx.QueryRowContext(ctx, `UPDATE transactions SET status = 'EXPIRED', updated_at = $1
-			WHERE financial_account_id = $2 AND provider_transaction_id = $3 AND status <> 'EXPIRED' RETURNING id`, micros(at), accountID, pid).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // never stored, or already expired
+		if (expire && old.Status == banklink.TxPending) || gone[old.ProviderTransactionID] {
+			expired = append(expired, old.ID)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("expire removed transaction: %w", err)
-		}
-		out = append(out, id)
 	}
-	return out, nil
+	slices.Sort(expired)
+	for start := 0; start < len(expired); start += txBatch {
+		batch := expired[start:min(start+txBatch, len(expired))]
+		args := []any{micros(at)}
+		var ph []string
+		for _, id := range batch {
+			args = append(args, id)
+			ph = append(ph, "$"+strconv.Itoa(len(args)))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE transactions SET status = 'EXPIRED', updated_at = $1 WHERE id IN (`+strings.Join(ph, ", ")+`)`, args...); err != nil {
+			return 0, 0, nil, fmt.Errorf("expire transactions: %w", err)
+		}
+	}
+	updated += len(expired)
+	return added, updated, expired, nil
 }
 
 // RecordAggregationFailure implements banklink.AccountDataStore.
