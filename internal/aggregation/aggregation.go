@@ -234,6 +234,12 @@ func (r *Runner) historyHeld(ctx context.Context, scope banklink.Scope, connecti
 // RECONNECT_REQUIRED when the login stopped working, UNRECOVERABLE after
 // MaxFailures in a row.
 func (r *Runner) fail(ctx context.Context, scope banklink.Scope, conn *banklink.Connection, cause error) error {
+	return errors.Join(cause, r.record(ctx, scope, conn.ID, cause))
+}
+
+// record stores a provider failure's outcome (see fail) and returns only
+// what storing it failed with.
+func (r *Runner) record(ctx context.Context, scope banklink.Scope, connectionID string, cause error) error {
 	status, reason := banklink.StatusDegraded, "SERVICE_PROVIDER_CURRENTLY_UNAVAILABLE"
 	if pe, ok := errors.AsType[*banklink.ProviderError](cause); ok {
 		switch pe.Reason {
@@ -243,14 +249,14 @@ func (r *Runner) fail(ctx context.Context, scope banklink.Scope, conn *banklink.
 			status, reason = banklink.StatusReconnectRequired, "LOGIN_REQUIRED"
 		}
 	}
-	n, err := r.Store.RecordAggregationFailure(ctx, scope, conn.ID, status, reason, r.Now())
+	n, err := r.Store.RecordAggregationFailure(ctx, scope, connectionID, status, reason, r.Now())
 	if err != nil {
-		return errors.Join(cause, err)
+		return err
 	}
 	if n >= MaxFailures && status != banklink.StatusReconnectRequired {
-		_, err = r.Store.RecordAggregationFailure(ctx, scope, conn.ID, banklink.StatusUnrecoverable, "CONTINUED_AGGREGATION_FAILURES", r.Now())
+		_, err = r.Store.RecordAggregationFailure(ctx, scope, connectionID, banklink.StatusUnrecoverable, "CONTINUED_AGGREGATION_FAILURES", r.Now())
 	}
-	return errors.Join(cause, err)
+	return err
 }
 
 // Resume starts the aggregations a restart or a crash cut short:

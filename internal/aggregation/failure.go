@@ -2,7 +2,6 @@ package aggregation
 
 import (
 	"context"
-	"errors"
 
 	"banklink"
 )
@@ -17,16 +16,5 @@ func (r *Runner) RecordFailure(ctx context.Context, scope banklink.Scope, connec
 	if cause == nil {
 		return nil
 	}
-	conn, err := r.Store.FindConnectionByID(ctx, scope, connectionID)
-	if err != nil {
-		return err
-	}
-	// fail returns cause joined with what recording it failed with, if
-	// anything.
-	if j, ok := r.fail(ctx, scope, conn, cause).(interface{ Unwrap() []error }); ok {
-		if errs := j.Unwrap(); len(errs) > 1 {
-			return errors.Join(errs[1:]...)
-		}
-	}
-	return nil
+	return r.record(ctx, scope, connectionID, cause)
 }

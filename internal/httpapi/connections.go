@@ -296,7 +296,7 @@ func (s *Server) checkProviderLimit(ctx context.Context, w http.ResponseWriter, 
 	setRetryAfter(w, next, now)
 	return &banklink.Error{Code: banklink.ERATELIMITED, Reason: "PROVIDER_REFRESH_LIMIT", Retryable: true,
 		Message: fmt.Sprintf("%s aggregated this connection recently and will not refresh it again before %s; the data already held is that fresh.",
-			strings.ToUpper(c.ProviderType), next.UTC().Format(time.RFC3339))}
+			ProviderWireName(c.ProviderType), next.UTC().Format(time.RFC3339))}
 }
 
 // providerCredentials returns the account's own credentials for a
