@@ -363,11 +363,17 @@ func (p *Provider) CompleteRedirect(ctx context.Context, req banklink.LoginReque
 		p.removeWithToken(ctx, ex.AccessToken)
 		return nil, err
 	}
-	accts, err := p.getAccounts(ctx, ex.AccessToken, nil, false)
+	return p.loginStep(ctx, ex.ItemID, ex.AccessToken)
+}
+
+// loginStep is a finished login of the Item: its accounts, for the
+// customer to choose from.
+func (p *Provider) loginStep(ctx context.Context, itemID, token string) (*banklink.LoginStep, error) {
+	accts, err := p.getAccounts(ctx, token, nil, false)
 	if err != nil {
 		return nil, mapError(err, phaseLogin)
 	}
-	step := &banklink.LoginStep{LoginID: ex.ItemID}
+	step := &banklink.LoginStep{LoginID: itemID}
 	for _, a := range accts {
 		step.Accounts = append(step.Accounts, banklink.ProviderAccount{ID: a.AccountID, Name: a.displayName(),
 			Type: accountType(a.Type), Subtype: subtype(a.Subtype), Mask: deref(a.Mask)})
@@ -391,16 +397,7 @@ func (p *Provider) completeUpdate(ctx context.Context, itemID string, sessions [
 	if err != nil {
 		return nil, err
 	}
-	accts, err := p.getAccounts(ctx, token, nil, false)
-	if err != nil {
-		return nil, mapError(err, phaseLogin)
-	}
-	step := &banklink.LoginStep{LoginID: itemID}
-	for _, a := range accts {
-		step.Accounts = append(step.Accounts, banklink.ProviderAccount{ID: a.AccountID, Name: a.displayName(),
-			Type: accountType(a.Type), Subtype: subtype(a.Subtype), Mask: deref(a.Mask)})
-	}
-	return step, nil
+	return p.loginStep(ctx, itemID, token)
 }
 
 // updateOutcome reads an update-mode Link token's sessions: any that
