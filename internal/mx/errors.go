@@ -271,18 +271,9 @@ func (e *RateLimitError) Error() string {
 
 func (e *RateLimitError) Unwrap() error { return e.Cause }
 
-// RetryAfterTime is RetryAt, for callers that find it by method (the
-// refresh endpoint's Retry-After).
+// RetryAfterTime is RetryAt, for callers that find it by method without
+// knowing this package (the refresh endpoint's Retry-After).
 func (e *RateLimitError) RetryAfterTime() time.Time { return e.RetryAt }
-
-// RetryAt returns when an ERATELIMITED error of this package says to try
-// again, for a Retry-After header.
-func RetryAt(err error) (time.Time, bool) {
-	if rl, ok := errors.AsType[*RateLimitError](err); ok {
-		return rl.RetryAt, true
-	}
-	return time.Time{}, false
-}
 
 func rateLimited(reason string, at time.Time, why string, cause error) error {
 	return &banklink.Error{Code: banklink.ERATELIMITED, Reason: reason, Retryable: true,

@@ -111,8 +111,8 @@ func TestMapError(t *testing.T) {
 				if !ok || be.Code != tc.want.code || be.Reason != tc.want.reason || be.Message == "" {
 					t.Fatalf("err = %#v, want %s/%s", err, tc.want.code, tc.want.reason)
 				}
-				if at, ok := RetryAt(err); !tc.want.retryAt.IsZero() && (!ok || !at.Equal(tc.want.retryAt) || !be.Retryable) {
-					t.Fatalf("RetryAt = %v %v, want %v", at, ok, tc.want.retryAt)
+				if rl, ok := errors.AsType[*RateLimitError](err); !tc.want.retryAt.IsZero() && (!ok || !rl.RetryAt.Equal(tc.want.retryAt) || !be.Retryable) {
+					t.Fatalf("rate limit = %+v %v, want retry at %v", rl, ok, tc.want.retryAt)
 				}
 				return
 			}

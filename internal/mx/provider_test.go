@@ -610,18 +610,21 @@ func TestRefreshLimit(t *testing.T) {
 	short := newProvider(fake, mx.Config{MinAggregationInterval: time.Hour})
 	fake.Advance(time.Hour + time.Minute)
 	_, err = aggregate(t, fake, short, step, in, banklink.Balances)
-	retry, ok := mx.RetryAt(err)
-	if banklink.ErrorCode(err) != banklink.ERATELIMITED || !ok || !retry.After(fake.Now()) {
-		t.Fatalf("declined aggregation: %v (retry %v)", err, retry)
+	rl, ok := errors.AsType[*mx.RateLimitError](err)
+	if banklink.ErrorCode(err) != banklink.ERATELIMITED || !ok || !rl.RetryAt.After(fake.Now()) {
+		t.Fatalf("declined aggregation: %v (rate limit %+v)", err, rl)
 	}
 
 	// MX's own 429 carries Retry-After.
 	fake.Fail(fakemx.Failure{Method: "GET", Path: "/users/{user_guid}/members/{member_guid}/status", Status: http.StatusTooManyRequests, Message: "Too many requests", RetryAfter: "120"})
 	before := fake.Now()
 	_, err = p.NextRefresh(t.Context(), step.LoginID, nil, fake.Now())
-	retry, ok = mx.RetryAt(err)
-	if wait := retry.Sub(before); banklink.ErrorCode(err) != banklink.ERATELIMITED || !ok || wait < 2*time.Minute || wait > fake.Now().Sub(before)+2*time.Minute {
-		t.Fatalf("429: %v (retry %v)", err, retry)
+	rl, ok = errors.AsType[*mx.RateLimitError](err)
+	if !ok {
+		t.Fatalf("429: %v", err)
+	}
+	if wait := rl.RetryAt.Sub(before); banklink.ErrorCode(err) != banklink.ERATELIMITED || !ok || wait < 2*time.Minute || wait > fake.Now().Sub(before)+2*time.Minute {
+		t.Fatalf("429: %v (retry %v)", err, rl.RetryAt)
 	}
 }
 
