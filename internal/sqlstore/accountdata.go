@@ -383,19 +383,26 @@ func (db *DB) RecordAggregationFailure(ctx context.Context, scope banklink.Scope
 		if oldStatus == string(status) && oldReason == reason {
 			return nil
 		}
-		conn, err := connectionInTx(ctx, tx, connectionID)
-		if err != nil {
-			return err
-		}
-		events := []*banklink.Event{banklink.StatusChangeEvent(ctx, conn, banklink.ConnectionStatus(oldStatus), oldReason)}
-		if banklink.NeedsCustomer(status, reason) {
-			p := banklink.ConnectionPayload(conn)
-			p.Reason = reason
-			events = append(events, banklink.NewEvent(ctx, webhook.CustomerActionRequired, p))
-		}
-		return db.emit(ctx, tx, scope, at, events...)
+		return db.emitStatusChange(ctx, tx, scope, connectionID, banklink.ConnectionStatus(oldStatus), oldReason, at)
 	})
 	return failures, err
+}
+
+// emitStatusChange emits a connection's CONNECTION_STATUS_CHANGE from
+// oldStatus/oldReason to what it is now in tx and, when the customer must
+// act, CUSTOMER_ACTION_REQUIRED.
+func (db *DB) emitStatusChange(ctx context.Context, tx *sql.Tx, scope banklink.Scope, connectionID string, oldStatus banklink.ConnectionStatus, oldReason string, at time.Time) error {
+	conn, err := connectionInTx(ctx, tx, connectionID)
+	if err != nil {
+		return err
+	}
+	events := []*banklink.Event{banklink.StatusChangeEvent(ctx, conn, oldStatus, oldReason)}
+	if banklink.NeedsCustomer(conn.Status, conn.StatusReason) {
+		p := banklink.ConnectionPayload(conn)
+		p.Reason = conn.StatusReason
+		events = append(events, banklink.NewEvent(ctx, webhook.CustomerActionRequired, p))
+	}
+	return db.emit(ctx, tx, scope, at, events...)
 }
 
 const financialAccountColumns = `f.seq, f.id, f.account_id, f.environment, f.customer_id, cu.external_id, f.connection_id, f.provider_account_id,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"banklink"
-	"banklink/webhook"
 )
 
 // connectionsByProviderLogin reads through the connections_provider_login
@@ -63,17 +62,7 @@ func (db *DB) ChangeConnectionStatus(ctx context.Context, scope banklink.Scope, 
 			return err
 		}
 		changed = true
-		conn, err := connectionInTx(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		events := []*banklink.Event{banklink.StatusChangeEvent(ctx, conn, c.From, c.FromReason)}
-		if banklink.NeedsCustomer(c.To, c.ToReason) {
-			p := banklink.ConnectionPayload(conn)
-			p.Reason = c.ToReason
-			events = append(events, banklink.NewEvent(ctx, webhook.CustomerActionRequired, p))
-		}
-		return db.emit(ctx, tx, scope, at, events...)
+		return db.emitStatusChange(ctx, tx, scope, id, c.From, c.FromReason, at)
 	})
 	if err != nil && banklink.ErrorCode(err) != banklink.ENOTFOUND {
 		return false, fmt.Errorf("change connection status: %w", err)
