@@ -397,23 +397,21 @@ func (p *Provider) poll(ctx context.Context, k keys, userGUID, memberGUID string
 	defer deadline.Stop()
 	interval := p.cfg.PollInterval
 	for {
-		var resp struct {
-			Member memberStatus `json:"member"`
-		}
-		if _, err := p.call(ctx, k, http.MethodGet, memberPath(userGUID, memberGUID)+"/status", nil, nil, &resp); err != nil {
+		st, err := p.status(ctx, k, userGUID, memberGUID)
+		if err != nil {
 			return memberStatus{}, err
 		}
-		if done(resp.Member) {
-			return resp.Member, nil
+		if done(st) {
+			return st, nil
 		}
 		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return resp.Member, ctx.Err()
+			return st, ctx.Err()
 		case <-deadline.C:
 			t.Stop()
-			return resp.Member, nil
+			return st, nil
 		case <-t.C:
 		}
 		interval = min(2*interval, p.cfg.MaxPollInterval)
