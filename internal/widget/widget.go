@@ -71,9 +71,9 @@ type Widget struct {
 	version  string
 	sizes    map[string]int
 	basePath string
-	// frameSrc is the widget page's CSP frame-src: the origins of the
-	// providers whose login pages it embeds (banklink.FrameSource).
-	frameSrc string
+	// cspExtra adds to the widget page's CSP: frame-src with the origins
+	// of the providers whose login pages it embeds (banklink.FrameSource).
+	cspExtra []string
 }
 
 // New returns a Widget.
@@ -100,7 +100,7 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir httpapi.Director
 	}
 	slices.Sort(origins)
 	if origins = slices.Compact(origins); len(origins) > 0 {
-		w.frameSrc = "frame-src " + strings.Join(origins, " ")
+		w.cspExtra = []string{"frame-src " + strings.Join(origins, " ")}
 	}
 	// Static assets are named with a content hash in their query so they
 	// can be cached forever while pages (which carry tokens) are never
@@ -216,11 +216,7 @@ func (w *Widget) page(name string) httpapi.HandlerFunc {
 		if c, err := w.Tokens.Parse(r.URL.Query().Get("connectToken")); err == nil {
 			ancestors, _ = w.frameAncestors(r.Context(), banklink.Scope{AccountID: c.Account, Environment: envOf(c)})
 		}
-		if w.frameSrc != "" {
-			securityHeaders(rw, ancestors, w.frameSrc)
-		} else {
-			securityHeaders(rw, ancestors)
-		}
+		securityHeaders(rw, ancestors, w.cspExtra...)
 		return w.pages.ExecuteTemplate(rw, name, map[string]any{"Base": w.basePath})
 	}
 }
