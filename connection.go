@@ -120,10 +120,6 @@ type ConnectionLifecycleStore interface {
 	// than minInterval ago, in which case it returns ERATELIMITED and the
 	// time when the next refresh will be accepted.
 	AcceptRefresh(ctx context.Context, scope Scope, id string, at time.Time, minInterval time.Duration) (next time.Time, err error)
-	// FindUnaggregated returns connections, of every account, completed
-	// before completedBefore whose first aggregation never finished (a
-	// crash or restart cut it short).
-	FindUnaggregated(ctx context.Context, completedBefore time.Time, limit int) ([]*Connection, error)
 	// AddOptionalProducts adds products to a connection's optional
 	// products. Returns ECONFLICT when the connection is DELETED.
 	AddOptionalProducts(ctx context.Context, scope Scope, id string, products []Product, at time.Time) (*Connection, error)
@@ -142,21 +138,66 @@ type ConnectionLifecycleStore interface {
 	// restarts the count of failed aggregations. Returns ENOTFOUND outside
 	// scope.
 	ChangeConnectionStatus(ctx context.Context, scope Scope, id string, c StatusChange) (bool, error)
-	// ClaimDueRefreshes returns up to limit connections, of every account
+	// ClaimDueRefreshes claims up to limit connections, of every account
 	// and environment, due for a scheduled refresh, oldest data first:
 	// ACTIVE, PARTIALLY_ACTIVE, DEGRADED or UNDETERMINED, not an
-	// inactive duplicate, aggregated at least once, and neither
-	// aggregated successfully nor asked to refresh since dueBefore. It
-	// records at as their refresh request, so that no other replica
-	// claims them and a refresh request within the refresh interval is
-	// answered 429 as usual.
-	ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, limit int) ([]DueRefresh, error)
+	// inactive duplicate, aggregated at least once, neither aggregated
+	// successfully nor asked to refresh since dueBefore, and with no
+	// replica's lease on their aggregation work. Each claim records at as
+	// the refresh request (a refresh request within the refresh interval
+	// is answered 429 as usual), requests aggregation work as
+	// RequestAggregation does and takes its lease, in one statement.
+	ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, lease Lease, limit int) ([]AggregationWork, error)
 }
 
-// DueRefresh is a connection claimed for a scheduled refresh.
-type DueRefresh struct {
+// AggregationWorkStore makes accepted aggregation work durable. Every
+// request to aggregate a connection that banklink accepts (a completed
+// link or repair, an accepted refresh, a provider's webhook, a scheduled
+// refresh) is counted on the connection when it is accepted; a run
+// answers the requests counted when it began (its Ticket). Work is
+// pending until a run for the latest count finishes, so a process killed
+// mid-run leaves it pending, and its lease, not renewed, expires for
+// another replica (or the restarted one) to claim.
+type AggregationWorkStore interface {
+	// RequestAggregation counts one more request for the connection's
+	// aggregation and takes its lease for lease.Owner when the lease is
+	// free at at or already lease.Owner's. It returns the work (its ticket
+	// counts this request) and whether the caller holds the lease and so
+	// must run it; when another replica holds it, that replica's
+	// FinishAggregation finds this request pending. Returns ENOTFOUND
+	// outside scope.
+	RequestAggregation(ctx context.Context, scope Scope, id string, at time.Time, lease Lease) (AggregationWork, bool, error)
+	// ClaimAggregations takes the lease of up to limit connections, of
+	// every account and environment, whose work is pending and whose
+	// lease is free at at (never held, released, or expired with a
+	// replica that died), least recently leased first. DELETED, EXPIRED and
+	// IN_PROGRESS connections are left out: their work cannot run.
+	ClaimAggregations(ctx context.Context, at time.Time, lease Lease, limit int) ([]AggregationWork, error)
+	// RenewAggregationLeases extends to until the leases lease owner
+	// holds on the connections ids.
+	RenewAggregationLeases(ctx context.Context, owner string, ids []string, until time.Time) error
+	// FinishAggregation records that a run for work ended (whatever its
+	// outcome: a failure is recorded on the connection, not retried
+	// here): the requests its ticket counts are done. When more were
+	// counted meanwhile the owner keeps the lease and more is true, with
+	// next the work to run; otherwise the lease is released.
+	FinishAggregation(ctx context.Context, work AggregationWork, owner string) (next AggregationWork, more bool, err error)
+}
+
+// Lease is a replica's hold on a connection's aggregation work: no other
+// replica claims the work before Until.
+type Lease struct {
+	Owner string
+	Until time.Time
+}
+
+// AggregationWork is a connection's pending aggregation, as claimed.
+type AggregationWork struct {
 	Scope        Scope
 	ConnectionID string
+	// Ticket counts the requests accepted for the connection when the
+	// work was claimed: a run answers all of them.
+	Ticket int64
 }
 
 // StatusChange is a compare-and-set of a connection's status and reason.

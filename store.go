@@ -21,6 +21,7 @@ type Store interface {
 	ProviderHealthStore
 	ProviderConfigStore
 	ConnectionLifecycleStore
+	AggregationWorkStore
 	InstitutionStore
 	SecretStore
 	OperatorStore

@@ -363,9 +363,9 @@ func newMixStack(ctx context.Context, name, dsn string, dir []*banklink.Institut
 		prefixes: searchPrefixes(dir)}
 	w, err := widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}, lg,
 		widget.Config{WidgetURL: base + "/connect", Providers: providers, RateLimit: 0,
-			OnComplete: func(ctx context.Context, scope banklink.Scope, id string) {
+			OnComplete: func(ctx context.Context, scope banklink.Scope, id string) error {
 				s.completed.Add(1)
-				runner.Start(ctx, scope, id)
+				return runner.Start(ctx, scope, id)
 			}})
 	if err != nil {
 		log.Fatal(err)
@@ -375,7 +375,7 @@ func newMixStack(ctx context.Context, name, dsn string, dir []*banklink.Institut
 
 	bg, stopBG := context.WithCancel(ctx)
 	go live.Run(bg, 10*time.Second)
-	go runner.ResumeEvery(bg, time.Minute)
+	go runner.Run(bg)
 	deliverCtx, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
 	deliverer := webhooks.New(db, webhooks.Config{Workers: 8, Timeout: 10 * time.Second}, lg)
 	deliverer.Kicks = db.Kicks()

@@ -50,25 +50,32 @@ type process struct {
 	cmd      *exec.Cmd
 	url, key string
 	out      *syncBuffer
+	// exited is closed when the process has ended, however it ended.
+	exited chan struct{}
 }
 
 // startProcess runs the binary with args and environment env and waits
 // until it listens.
 func startProcess(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{out: &syncBuffer{}}
+	p := &process{out: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), append([]string{"serve", "-addr", "127.0.0.1:0", "-directory-size", "300", "-log-level", "warn"}, args...)...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.kill() })
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := urlRE.FindStringSubmatch(p.out.String()); m != nil {
+		// The banner ends with the first key, or with how to create one
+		// when the database already had keys.
+		out := p.out.String()
+		k := keyRE.FindStringSubmatch(out)
+		if m := urlRE.FindStringSubmatch(out); m != nil && (k != nil || strings.Contains(out, "Create an API key with")) {
 			p.url = m[1]
-			if k := keyRE.FindStringSubmatch(p.out.String()); k != nil {
+			if k != nil {
 				p.key = k[1]
 			}
 			return p
@@ -80,9 +87,22 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 }
 
 func (p *process) kill() {
-	if p.cmd.ProcessState == nil {
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		p.cmd.Wait()
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// waitKilled waits until the process ends and checks that SIGKILL ended
+// it (a crash point fired), not an error or a clean exit.
+func (p *process) waitKilled(t *testing.T, within time.Duration) {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(within):
+		t.Fatalf("the process did not crash within %s:\n%s", within, p.out)
+	}
+	ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the process ended with %v, want SIGKILL:\n%s", p.cmd.ProcessState, p.out)
 	}
 }
 

@@ -148,6 +148,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	runner := aggregation.New(db, aggregators, log)
 	runner.Metrics = api.Metrics
+	runner.Lease = cfg.AggregationLease
 	defer runner.Wait()
 	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start,
 		RateLimit: cfg.WidgetRateLimit, RateBurst: cfg.WidgetRateBurst}
@@ -166,13 +167,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		// API key.
 		api.RegisterPlaidWebhooks(plaidProvider, runner)
 	}
-	// At start every unaggregated connection is this replica's to
-	// resume; later only those old enough that their aggregation must
-	// have died with another replica.
-	if err := runner.Resume(ctx, time.Now()); err != nil {
-		return fmt.Errorf("resume aggregations: %w", err)
-	}
-	go runner.ResumeEvery(bgCtx, time.Minute)
+	// Accepted aggregation work is durable: Run renews this process's
+	// leases and resumes work whose lease is free, including what a
+	// crashed process (this one before a restart, or another replica)
+	// was doing.
+	go runner.Run(bgCtx)
 	if cfg.AutoRefresh > 0 {
 		go runner.RefreshEvery(bgCtx, min(time.Minute, cfg.AutoRefresh), cfg.AutoRefresh, cfg.AutoRefreshWorkers)
 	}

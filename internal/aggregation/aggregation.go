@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/crashpoint"
 	"banklink/internal/metrics"
 	"banklink/webhook"
 )
@@ -30,7 +31,10 @@ type Directory interface {
 	FindInstitutionByID(ctx context.Context, id string) (*banklink.Institution, error)
 }
 
-// Runner aggregates connections.
+// Runner aggregates connections. The work it is asked to do is durable
+// (banklink.AggregationWorkStore): Start records the request before it
+// returns, a run holds a lease that Run renews, and work whose lease
+// expired (its replica died) is claimed by Run on any replica.
 type Runner struct {
 	Store     banklink.Store
 	Providers map[string]banklink.Aggregator
@@ -38,80 +42,131 @@ type Runner struct {
 	Now       func() time.Time
 	// Metrics, when set, counts jobs and provider calls.
 	Metrics *metrics.Metrics
+	// Owner names this process in leases; New sets a random one.
+	Owner string
+	// Lease is how long work stays claimed by this process without a
+	// renewal: after a crash, other replicas (or this one restarted)
+	// resume its work within about Lease.
+	Lease time.Duration
 
 	wg sync.WaitGroup
 	mu sync.Mutex
-	// inFlight holds the connections this process is aggregating; a
-	// Start for one of them sets its value, and the running job then
-	// runs once more when it ends (news that arrived during a run, such
-	// as a provider's webhook, may be newer than what that run read).
-	inFlight map[string]bool
+	// inFlight holds the connections this process is aggregating, each
+	// with the latest work a Start asked for meanwhile (nil when none):
+	// the running job then runs once more when it ends.
+	inFlight map[string]*banklink.AggregationWork
 }
+
+// DefaultLease is Runner.Lease unless set.
+const DefaultLease = 30 * time.Second
 
 // New returns a Runner.
 func New(store banklink.Store, providers map[string]banklink.Aggregator, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{Store: store, Providers: providers, Log: log, Now: time.Now, inFlight: map[string]bool{}}
+	return &Runner{Store: store, Providers: providers, Log: log, Now: time.Now, Owner: "runner-" + banklink.NewID(),
+		Lease: DefaultLease, inFlight: map[string]*banklink.AggregationWork{}}
 }
 
-// Start aggregates a connection in the background. A connection already
-// being aggregated by this process is not aggregated twice at once:
-// however many Starts arrive meanwhile, it is aggregated once more after
-// the running job.
+func (r *Runner) lease(now time.Time) banklink.Lease {
+	return banklink.Lease{Owner: r.Owner, Until: now.Add(r.Lease)}
+}
+
+// Start records a request to aggregate a connection and aggregates it in
+// the background. When it returns nil the request is durable: a crash
+// before the aggregation finishes leaves it for Run to resume. A
+// connection is never aggregated twice at once: when this process or
+// another replica is already aggregating it, that job runs once more
+// after its current run.
 //
 // The request that caused it (ctx) names the events the aggregation
 // emits; its cancellation does not stop the aggregation.
-func (r *Runner) Start(ctx context.Context, scope banklink.Scope, connectionID string) {
-	reqID := banklink.RequestIDFrom(ctx)
-	if !r.begin(connectionID) {
-		return
+func (r *Runner) Start(ctx context.Context, scope banklink.Scope, connectionID string) error {
+	now := r.Now()
+	work, mine, err := r.Store.RequestAggregation(ctx, scope, connectionID, now, r.lease(now))
+	if err != nil {
+		return err
 	}
-	r.wg.Go(func() { r.loop(reqID, scope, connectionID) })
+	if mine {
+		r.launch(banklink.RequestIDFrom(ctx), work, nil)
+	}
+	return nil
 }
 
-// begin marks the connection as being aggregated by this process; when it
-// already is, it asks the running job for one more run instead and
-// reports false.
-func (r *Runner) begin(connectionID string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, running := r.inFlight[connectionID]; running {
-		r.inFlight[connectionID] = true
+// launch runs work in the background unless this process already
+// aggregates the connection, in which case that job takes work as its
+// next run. done, when set, is called when the job ends.
+func (r *Runner) launch(reqID string, work banklink.AggregationWork, done func()) bool {
+	if !r.begin(work) {
 		return false
 	}
-	r.inFlight[connectionID] = false
+	r.wg.Go(func() {
+		if done != nil {
+			defer done()
+		}
+		r.loop(reqID, work)
+	})
 	return true
 }
 
-// loop aggregates a connection begun with begin, again as long as more
-// runs were asked for meanwhile.
-func (r *Runner) loop(reqID string, scope banklink.Scope, connectionID string) {
+// begin marks the connection as being aggregated by this process; when it
+// already is, it hands work to the running job instead and reports false.
+func (r *Runner) begin(work banklink.AggregationWork) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if next, running := r.inFlight[work.ConnectionID]; running {
+		if next == nil || next.Ticket < work.Ticket {
+			r.inFlight[work.ConnectionID] = &work
+		}
+		return false
+	}
+	r.inFlight[work.ConnectionID] = nil
+	return true
+}
+
+// loop aggregates a connection begun with begin, then records the work
+// done, and runs again as long as more was requested meanwhile, here or
+// on another replica.
+func (r *Runner) loop(reqID string, work banklink.AggregationWork) {
 	for {
-		r.run(reqID, scope, connectionID)
+		crashpoint.Hit(crashpoint.RunStarted)
+		r.run(reqID, work)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		next, more, err := r.Store.FinishAggregation(ctx, work, r.Owner)
+		cancel()
+		if err != nil {
+			// The work stays pending; its lease expires and Run (here or
+			// on another replica) claims it again.
+			r.Log.Warn("finish aggregation", slog.String("connection_id", work.ConnectionID), slog.Any("err", err))
+			more = false
+		}
 		r.mu.Lock()
-		again := r.inFlight[connectionID]
-		if again {
-			r.inFlight[connectionID] = false
+		asked := r.inFlight[work.ConnectionID]
+		if asked != nil && asked.Ticket > work.Ticket && (!more || asked.Ticket > next.Ticket) {
+			next, more = *asked, true
+		}
+		if more {
+			r.inFlight[work.ConnectionID] = nil
 		} else {
-			delete(r.inFlight, connectionID)
+			delete(r.inFlight, work.ConnectionID)
 		}
 		r.mu.Unlock()
-		if !again {
+		if !more {
 			return
 		}
+		work = next
 	}
 }
 
-func (r *Runner) run(reqID string, scope banklink.Scope, connectionID string) {
+func (r *Runner) run(reqID string, work banklink.AggregationWork) {
 	ctx, cancel := context.WithTimeout(banklink.WithRequestID(context.Background(), reqID), JobTimeout)
 	defer cancel()
 	start := time.Now()
-	err := r.Aggregate(ctx, scope, connectionID)
+	err := r.Aggregate(ctx, work.Scope, work.ConnectionID)
 	r.Metrics.ObserveAggregation(err, time.Since(start))
 	if err != nil {
-		r.Log.Warn("aggregation failed", slog.String("connection_id", connectionID), slog.Any("err", err))
+		r.Log.Warn("aggregation failed", slog.String("connection_id", work.ConnectionID), slog.Any("err", err))
 	}
 }
 
@@ -207,6 +262,9 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 		}
 		r.Log.Info("aggregated", slog.String("connection_id", conn.ID), slog.Bool("historical", p.historical), slog.Bool("incremental", agg.Incremental),
 			slog.Int("accounts", len(agg.Accounts)), slog.Int("transactions_added", stats.TransactionsAdded), slog.Int("transactions_updated", stats.TransactionsUpdated))
+		if !p.historical && len(passes) > 1 {
+			crashpoint.Hit(crashpoint.BetweenPasses)
+		}
 	}
 	return nil
 }
@@ -259,40 +317,78 @@ func (r *Runner) record(ctx context.Context, scope banklink.Scope, connectionID 
 	return err
 }
 
-// Resume starts the aggregations a restart or a crash cut short:
-// connections completed before completedBefore that were never aggregated.
-// Aggregating is idempotent, so a connection resumed by two replicas at
-// once is stored once.
-func (r *Runner) Resume(ctx context.Context, completedBefore time.Time) error {
-	list, err := r.Store.FindUnaggregated(ctx, completedBefore, 1000)
-	if err != nil {
-		return err
-	}
-	for _, c := range list {
-		r.Log.Info("resuming aggregation", slog.String("connection_id", c.ID))
-		r.Start(ctx, banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}, c.ID)
-	}
-	return nil
-}
+// ResumeWorkers bounds the resumed aggregations one process runs at once.
+const ResumeWorkers = 8
 
 // JobTimeout bounds one background aggregation.
 const JobTimeout = 2 * time.Minute
 
-// ResumeEvery runs Resume every interval until ctx ends, for connections
-// completed more than JobTimeout ago: their aggregation, wherever it ran,
-// has either finished or died with its replica.
-func (r *Runner) ResumeEvery(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+// Resume claims pending work whose lease is free (its replica died, or it
+// was accepted and never started) and aggregates it in the background, as
+// many as sem has room for (see RefreshDue). Aggregating is idempotent, so
+// work resumed after a crash that had already saved some of its data is
+// stored once.
+func (r *Runner) Resume(ctx context.Context, sem chan struct{}) (started int, err error) {
+	room := cap(sem) - len(sem)
+	if room <= 0 {
+		return 0, nil
+	}
+	now := r.Now()
+	list, err := r.Store.ClaimAggregations(ctx, now, r.lease(now), room)
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range list {
+		r.Log.Info("resuming aggregation", slog.String("connection_id", w.ConnectionID))
+		if r.startIn(sem, "resumed-"+banklink.NewID(), w) {
+			started++
+		}
+	}
+	return started, nil
+}
+
+// startIn launches work holding a slot of sem until it ends.
+func (r *Runner) startIn(sem chan struct{}, reqID string, w banklink.AggregationWork) bool {
+	sem <- struct{}{}
+	if !r.launch(reqID, w, func() { <-sem }) {
+		<-sem
+		return false
+	}
+	return true
+}
+
+// Run keeps this process's work durable until ctx ends: every Lease/3 it
+// renews the leases of the connections it is aggregating and resumes
+// pending work whose lease is free, at most ResumeWorkers at once. It
+// resumes once at once, so a restarted process picks up at start what it
+// (or another replica) was doing when it died, as soon as the lease ends.
+func (r *Runner) Run(ctx context.Context) {
+	sem := make(chan struct{}, ResumeWorkers)
+	t := time.NewTicker(max(r.Lease/3, 10*time.Millisecond))
 	defer t.Stop()
 	for {
+		r.renew(ctx)
+		if _, err := r.Resume(ctx, sem); err != nil && ctx.Err() == nil {
+			r.Log.Warn("resume aggregations", slog.Any("err", err))
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := r.Resume(ctx, r.Now().Add(-JobTimeout)); err != nil && ctx.Err() == nil {
-			r.Log.Warn("resume aggregations", slog.Any("err", err))
-		}
+	}
+}
+
+// renew extends the leases of the connections this process aggregates.
+func (r *Runner) renew(ctx context.Context) {
+	r.mu.Lock()
+	ids := make([]string, 0, len(r.inFlight))
+	for id := range r.inFlight {
+		ids = append(ids, id)
+	}
+	r.mu.Unlock()
+	if err := r.Store.RenewAggregationLeases(ctx, r.Owner, ids, r.Now().Add(r.Lease)); err != nil && ctx.Err() == nil {
+		r.Log.Warn("renew aggregation leases", slog.Any("err", err))
 	}
 }
 
@@ -329,22 +425,16 @@ func (r *Runner) RefreshDue(ctx context.Context, maxAge time.Duration, sem chan 
 		return 0, 0, nil
 	}
 	now := r.Now()
-	due, err := r.Store.ClaimDueRefreshes(ctx, now.Add(-maxAge), now, room)
+	due, err := r.Store.ClaimDueRefreshes(ctx, now.Add(-maxAge), now, r.lease(now), room)
 	if err != nil {
 		return 0, room, err
 	}
 	reqID := "scheduled-" + banklink.NewID()
 	for _, d := range due {
-		if !r.begin(d.ConnectionID) {
-			// Already being aggregated here: that run is fresh enough.
-			continue
+		// Already being aggregated here: that job runs once more.
+		if r.startIn(sem, reqID, d) {
+			started++
 		}
-		sem <- struct{}{}
-		started++
-		r.wg.Go(func() {
-			defer func() { <-sem }()
-			r.loop(reqID, d.Scope, d.ConnectionID)
-		})
 	}
 	return started, room, nil
 }

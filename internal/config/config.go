@@ -52,6 +52,11 @@ type Config struct {
 	// such refreshes one process runs at once.
 	AutoRefresh        time.Duration
 	AutoRefreshWorkers int
+	// AggregationLease is how long a replica's claim on aggregation work
+	// lasts without renewal: after a crash, the work it was doing is
+	// resumed by another replica (or the restarted one) within about
+	// that long.
+	AggregationLease time.Duration
 	// RateLimit and RateBurst bound each API key's requests per second;
 	// WidgetRateLimit and WidgetRateBurst each widget session's.
 	RateLimit, WidgetRateLimit float64
@@ -86,6 +91,10 @@ type Config struct {
 // import the HTTP layer).
 const PlaidWebhookPath = "/providers/plaid/webhooks"
 
+// JobLeaseMax bounds -aggregation-lease: a longer lease only delays the
+// resumption of work a crashed replica held.
+const JobLeaseMax = 10 * time.Minute
+
 // Default returns the zero-setup configuration: loopback, an SQLite file in
 // ./banklink-data, the sandbox provider.
 func Default() Config {
@@ -106,6 +115,7 @@ func Default() Config {
 		RefreshInterval:         time.Minute,
 		AutoRefresh:             24 * time.Hour,
 		AutoRefreshWorkers:      4,
+		AggregationLease:        30 * time.Second,
 		RateLimit:               100,
 		RateBurst:               200,
 		WidgetRateLimit:         10,
@@ -182,6 +192,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.DurationVar(&c.RefreshInterval, "refresh-interval", c.RefreshInterval, "least time between two refreshes of one connection (429 with Retry-After sooner)")
 	fs.DurationVar(&c.AutoRefresh, "auto-refresh", c.AutoRefresh, "refresh a connection's data in the background once it is this old (0: only when the app or a provider's webhook asks)")
 	fs.IntVar(&c.AutoRefreshWorkers, "auto-refresh-workers", c.AutoRefreshWorkers, "background refreshes this process runs at once")
+	fs.DurationVar(&c.AggregationLease, "aggregation-lease", c.AggregationLease, "how long a replica's claim on aggregation work lasts unrenewed: work cut short by a crash resumes within about this long")
 	fs.StringVar(&c.PlaidClientID, "plaid-client-id", c.PlaidClientID, "Plaid client id (registers provider plaid with -plaid-secret)")
 	fs.StringVar(&c.PlaidSecret, "plaid-secret", c.PlaidSecret, "Plaid secret of -plaid-env (env BANKLINK_PLAID_SECRET or _FILE)")
 	fs.StringVar(&c.PlaidEnv, "plaid-env", c.PlaidEnv, "Plaid environment: sandbox or production")
@@ -303,6 +314,9 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	}
 	if c.AutoRefresh != 0 && c.AutoRefresh < time.Minute {
 		return fmt.Errorf("-auto-refresh %s must be 0 (off) or at least 1m", c.AutoRefresh)
+	}
+	if c.AggregationLease < time.Second || c.AggregationLease > JobLeaseMax {
+		return fmt.Errorf("-aggregation-lease %s must be between 1s and %s", c.AggregationLease, JobLeaseMax)
 	}
 	if c.AutoRefreshWorkers < 1 || c.AutoRefreshWorkers > 256 {
 		return fmt.Errorf("-auto-refresh-workers %d must be between 1 and 256", c.AutoRefreshWorkers)

@@ -181,7 +181,9 @@ func (s *Server) handleSearchConnections(w http.ResponseWriter, r *http.Request)
 
 // Refresher starts an aggregation in the background.
 type Refresher interface {
-	Start(ctx context.Context, scope banklink.Scope, connectionID string)
+	// Start records a durable request to aggregate the connection, then
+	// aggregates it in the background.
+	Start(ctx context.Context, scope banklink.Scope, connectionID string) error
 }
 
 // DefaultRefreshInterval is the least time between two accepted refreshes
@@ -258,8 +260,12 @@ func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
+	// AcceptRefresh counted the aggregation work with the acceptance, so
+	// it is durable whether or not it can start here and now.
 	if s.Refresher != nil {
-		s.Refresher.Start(r.Context(), scope, c.ID)
+		if err := s.Refresher.Start(r.Context(), scope, c.ID); err != nil {
+			s.Log.Warn("start refresh", slog.String("connection_id", c.ID), slog.Any("err", err))
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil
@@ -359,7 +365,9 @@ func (s *Server) handleUpdateConnection(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	if s.Refresher != nil && c.Status != banklink.StatusReconnectRequired {
-		s.Refresher.Start(r.Context(), scope, c.ID)
+		if err := s.Refresher.Start(r.Context(), scope, c.ID); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil

@@ -32,8 +32,9 @@ type PlaidWebhookVerifier interface {
 // Aggregations runs the aggregations webhooks ask for
 // (*aggregation.Runner).
 type Aggregations interface {
-	// Start aggregates a connection in the background.
-	Start(ctx context.Context, scope banklink.Scope, connectionID string)
+	// Start records a durable request to aggregate a connection and
+	// aggregates it in the background.
+	Start(ctx context.Context, scope banklink.Scope, connectionID string) error
 	// RecordFailure records a failure the provider reported as a failed
 	// aggregation would.
 	RecordFailure(ctx context.Context, scope banklink.Scope, connectionID string, cause error) error
@@ -132,8 +133,7 @@ func (s *Server) applyPlaidItemEvent(ctx context.Context, ev plaid.ItemEvent, c 
 	case plaid.ItemDataChanged:
 		held := append(append([]banklink.Product{}, c.Products...), c.OptionalProducts...)
 		if slices.Contains(refreshable, status) && ev.Wants(held) {
-			aggs.Start(ctx, scope, c.ID)
-			return "aggregation started", nil
+			return "aggregation started", aggs.Start(ctx, scope, c.ID)
 		}
 	case plaid.ItemFailed:
 		return "failure recorded", aggs.RecordFailure(ctx, scope, c.ID, ev.Err)
@@ -154,8 +154,7 @@ func (s *Server) applyPlaidItemEvent(ctx context.Context, ev plaid.ItemEvent, c 
 			status = banklink.StatusActive
 		}
 		if slices.Contains(refreshable, status) {
-			aggs.Start(ctx, scope, c.ID)
-			return "repaired; aggregation started", nil
+			return "repaired; aggregation started", aggs.Start(ctx, scope, c.ID)
 		}
 	}
 	return "", nil

@@ -380,7 +380,7 @@ func (db *DB) AcceptRefresh(ctx context.Context, scope banklink.Scope, id string
 			return banklink.Errorf(banklink.ERATELIMITED, "This connection was refreshed less than %s ago; try again after %s.", minInterval, next.UTC().Format(time.RFC3339))
 		}
 		// The guard repeats the check so two replicas cannot both accept.
-		res, err := tx.ExecContext(ctx, `UPDATE connections SET refresh_requested_at = $1 WHERE id = $2 AND (refresh_requested_at IS NULL OR refresh_requested_at <= $3)`,
+		res, err := tx.ExecContext(ctx, `UPDATE connections SET refresh_requested_at = $1, aggregation_requested = aggregation_requested + 1 WHERE id = $2 AND (refresh_requested_at IS NULL OR refresh_requested_at <= $3)`,
 			micros(at), id, micros(at.Add(-minInterval)))
 		if err != nil {
 			return err
@@ -392,17 +392,6 @@ func (db *DB) AcceptRefresh(ctx context.Context, scope banklink.Scope, id string
 		return nil
 	})
 	return next, err
-}
-
-// FindUnaggregated implements banklink.ConnectionLifecycleStore.
-func (db *DB) FindUnaggregated(ctx context.Context, completedBefore time.Time, limit int) ([]*banklink.Connection, error) {
-	out, err := db.queryConnections(ctx, `SELECT `+connectionColumns+connectionFrom+
-		` WHERE c.completed_at IS NOT NULL AND c.completed_at < $1 AND c.aggregated_at IS NULL AND c.status = $2 ORDER BY c.seq LIMIT `+strconv.Itoa(limit),
-		micros(completedBefore), string(banklink.StatusActive))
-	if err != nil {
-		return nil, fmt.Errorf("find unaggregated: %w", err)
-	}
-	return out, nil
 }
 
 // AddOptionalProducts implements banklink.ConnectionLifecycleStore.

@@ -84,9 +84,19 @@ func TestProviderLoginUsesItsIndex(t *testing.T) {
 // every minute; on SQLite the search walks connections_refresh_due
 // instead of every connection.
 func TestDueRefreshesUseTheirIndex(t *testing.T) {
-	got := queryPlan(t, planDB(t), dueRefreshes+"100", int64(1))
+	got := queryPlan(t, planDB(t), dueRefreshes+"100", int64(1), int64(1))
 	if !strings.Contains(got, "USING INDEX connections_refresh_due") || strings.Contains(got, "TEMP B-TREE") {
 		t.Errorf("plan = %s, want connections_refresh_due in aggregated_at order", got)
+	}
+}
+
+// TestPendingWorkUsesItsIndex: every replica looks for pending
+// aggregation work with a free lease every few seconds; on SQLite the
+// search walks the partial index of pending work, not every connection.
+func TestPendingWorkUsesItsIndex(t *testing.T) {
+	got := queryPlan(t, planDB(t), pendingWork+"100", "", int64(0), int64(1))
+	if !strings.Contains(got, "USING INDEX connections_aggregation_pending") || strings.Contains(got, "TEMP B-TREE") {
+		t.Errorf("plan = %s, want connections_aggregation_pending in lease order", got)
 	}
 }
 

@@ -12,18 +12,20 @@ import (
 )
 
 // dueRefreshes selects connections due for a scheduled refresh ($1:
-// dueBefore). Its status list is the connections_refresh_due index's, so
-// the planner walks that index in aggregated_at order.
+// dueBefore) whose aggregation work no replica holds at $2. Its status
+// list is the connections_refresh_due index's, so the planner walks that
+// index in aggregated_at order.
 const dueRefreshes = `SELECT id FROM connections
 	WHERE status IN ('ACTIVE', 'PARTIALLY_ACTIVE', 'DEGRADED', 'UNDETERMINED')
 	AND aggregated_at < $1 AND (refresh_requested_at IS NULL OR refresh_requested_at < $1)
-	AND status_reason <> 'INACTIVE_DUPLICATE'
+	AND status_reason <> 'INACTIVE_DUPLICATE' AND aggregation_lease_until < $2
 	ORDER BY aggregated_at LIMIT `
 
 // ClaimDueRefreshes implements banklink.ConnectionLifecycleStore in one
-// statement: the claim and the read of what was claimed are atomic, and
-// on PostgreSQL replicas claiming at once skip each other's rows.
-func (db *DB) ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, limit int) ([]banklink.DueRefresh, error) {
+// statement: the claim, the work request, its lease and the read of what
+// was claimed are atomic, and on PostgreSQL replicas claiming at once
+// skip each other's rows.
+func (db *DB) ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, lease banklink.Lease, limit int) ([]banklink.AggregationWork, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -31,24 +33,27 @@ func (db *DB) ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, li
 	if db.dialect == Postgres {
 		sel += ` FOR UPDATE SKIP LOCKED`
 	}
-	rows, err := db.w.QueryContext(ctx, `UPDATE connections SET refresh_requested_at = $2 WHERE id IN (`+sel+`)
-		RETURNING id, account_id, environment, aggregated_at`, micros(dueBefore), micros(at))
+	rows, err := db.w.QueryContext(ctx, `UPDATE connections SET refresh_requested_at = $2,
+		aggregation_requested = aggregation_requested + 1, aggregation_lease_owner = $3, aggregation_lease_until = $4
+		WHERE id IN (`+sel+`)
+		RETURNING id, account_id, environment, aggregation_requested, aggregated_at`,
+		micros(dueBefore), micros(at), lease.Owner, micros(lease.Until))
 	if err != nil {
 		return nil, fmt.Errorf("claim due refreshes: %w", err)
 	}
 	defer rows.Close()
 	type claimed struct {
-		due banklink.DueRefresh
-		agg int64
+		work banklink.AggregationWork
+		agg  int64
 	}
 	var list []claimed
 	for rows.Next() {
 		var c claimed
 		var env string
-		if err := rows.Scan(&c.due.ConnectionID, &c.due.Scope.AccountID, &env, &c.agg); err != nil {
+		if err := rows.Scan(&c.work.ConnectionID, &c.work.Scope.AccountID, &env, &c.work.Ticket, &c.agg); err != nil {
 			return nil, fmt.Errorf("claim due refreshes: %w", err)
 		}
-		c.due.Scope.Environment = banklink.Environment(env)
+		c.work.Scope.Environment = banklink.Environment(env)
 		list = append(list, c)
 	}
 	if err := rows.Err(); err != nil {
@@ -56,9 +61,9 @@ func (db *DB) ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, li
 	}
 	// RETURNING keeps no order: oldest data first, as selected.
 	slices.SortFunc(list, func(a, b claimed) int { return cmp.Compare(a.agg, b.agg) })
-	out := make([]banklink.DueRefresh, len(list))
+	out := make([]banklink.AggregationWork, len(list))
 	for i, c := range list {
-		out[i] = c.due
+		out[i] = c.work
 	}
 	return out, nil
 }

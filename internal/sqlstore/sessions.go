@@ -91,7 +91,8 @@ func (db *DB) CompleteConnection(ctx context.Context, scope banklink.Scope, id s
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', institution_id = $2, provider_type = $3,
-			provider_login_id = $4, completed_at = $5, updated_at = $5, routing_decision = $6
+			provider_login_id = $4, completed_at = $5, updated_at = $5, routing_decision = $6,
+			aggregation_requested = aggregation_requested + 1
 			WHERE id = $7 AND account_id = $8 AND environment = $9 AND status = $10 AND expires_at > $5`,
 			string(banklink.StatusActive), c.InstitutionID, c.ProviderType, c.LoginID, micros(at), routingJSON(c.Routing),
 			id, scope.AccountID, string(scope.Environment), string(banklink.StatusInProgress))
@@ -195,7 +196,8 @@ func (db *DB) RepairConnection(ctx context.Context, scope banklink.Scope, id str
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = 'ACTIVE', status_reason = '', provider_type = $1, provider_login_id = $2,
-			completed_at = $3, updated_at = $3, aggregation_failures = 0, routing_decision = $4
+			completed_at = $3, updated_at = $3, aggregation_failures = 0, routing_decision = $4,
+			aggregation_requested = aggregation_requested + 1
 			WHERE id = $5 AND account_id = $6 AND environment = $7 AND `+banklink.RepairableSQL+` AND COALESCE(completed_at, 0) = $8`,
 			c.ProviderType, c.LoginID, micros(at), routingJSON(c.Routing), id, scope.AccountID, string(scope.Environment), repairOf)
 		if err != nil {

@@ -51,7 +51,7 @@ func testClaimDueRefreshes(t *testing.T, s banklink.Store) {
 	}
 
 	now := t0.Add(2 * day)
-	got, err := s.ClaimDueRefreshes(ctx, now.Add(-day), now, 100)
+	got, err := s.ClaimDueRefreshes(ctx, now.Add(-day), now, lease(now), 100)
 	must(t, err)
 	want := []string{older.ID, old.ID, degraded.ID, dupNew.ID}
 	if len(got) != len(want) || got[0].ConnectionID != older.ID || got[0].Scope != prod {
@@ -70,7 +70,7 @@ func testClaimDueRefreshes(t *testing.T, s banklink.Store) {
 		t.Fatalf("claimed %v, want %v", gotIDs, want)
 	}
 	// Claimed: not again, and a refresh right now is rate limited.
-	if again, err := s.ClaimDueRefreshes(ctx, now.Add(-day), now, 100); err != nil || len(again) != 0 {
+	if again, err := s.ClaimDueRefreshes(ctx, now.Add(-day), now, lease(now), 100); err != nil || len(again) != 0 {
 		t.Fatalf("second claim = %+v, %v", again, err)
 	}
 	_, err = s.AcceptRefresh(ctx, scope, old.ID, now.Add(time.Second), time.Minute)
@@ -78,12 +78,12 @@ func testClaimDueRefreshes(t *testing.T, s banklink.Store) {
 
 	// A day later they are due again; limit takes the oldest first.
 	later := now.Add(day + time.Minute)
-	first, err := s.ClaimDueRefreshes(ctx, later.Add(-day), later, 1)
+	first, err := s.ClaimDueRefreshes(ctx, later.Add(-day), later, lease(later), 1)
 	must(t, err)
 	if len(first) != 1 || first[0].ConnectionID != older.ID {
 		t.Fatalf("limit 1 claimed %+v, want %s", first, older.ID)
 	}
-	if none, err := s.ClaimDueRefreshes(ctx, later.Add(-day), later, 0); err != nil || len(none) != 0 {
+	if none, err := s.ClaimDueRefreshes(ctx, later.Add(-day), later, lease(later), 0); err != nil || len(none) != 0 {
 		t.Fatalf("limit 0 claimed %+v, %v", none, err)
 	}
 
@@ -95,7 +95,7 @@ func testClaimDueRefreshes(t *testing.T, s banklink.Store) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			list, err := s.ClaimDueRefreshes(ctx, latest.Add(-day), latest, 2)
+			list, err := s.ClaimDueRefreshes(ctx, latest.Add(-day), latest, lease(latest), 2)
 			if err != nil {
 				t.Error(err)
 				return

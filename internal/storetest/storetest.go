@@ -60,6 +60,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"FindConnectionsByProviderLogin", testFindConnectionsByProviderLogin},
 		{"ChangeConnectionStatus", testChangeConnectionStatus},
 		{"ClaimDueRefreshes", testClaimDueRefreshes},
+		{"AggregationWork", testAggregationWork},
 		{"VanishedPendingExpire", testVanishedPendingExpire},
 		{"IncrementalAggregation", testIncrementalAggregation},
 	} {

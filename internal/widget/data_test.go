@@ -1,6 +1,7 @@
 package widget_test
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"testing"
@@ -357,32 +358,48 @@ func TestSandboxStatusScenarios(t *testing.T) {
 	}
 }
 
-func TestResumeUnaggregated(t *testing.T) {
+// TestResumeAfterLeaseEnds: a completed link is durable work. While the
+// replica that took it holds its lease, no other replica runs it; once
+// the lease ends unrenewed (that replica died), another resumes it.
+func TestResumeAfterLeaseEnds(t *testing.T) {
 	st := newStack(t)
-	st.widget.Config.OnComplete = nil // as if the process died right after completion
+	// The replica that completes the link dies before aggregating it: its
+	// runner takes the lease and never runs.
+	dead := aggregation.New(st.store, nil, nil)
+	st.widget.Config.OnComplete = func(ctx context.Context, scope banklink.Scope, id string) error {
+		_, _, err := st.store.RequestAggregation(ctx, scope, id, time.Now(), banklink.Lease{Owner: dead.Owner, Until: time.Now().Add(dead.Lease)})
+		return err
+	}
 	id := st.link(`{"externalCustomerId":"res","products":["BALANCES"]}`, "user_good")
 	var conn httpapi.ConnectionJSON
 	st.get("/bank-linking/connections/"+id, &conn)
 	if conn.SuccessfullyAggregatedAt != nil {
-		t.Fatal("aggregated without the hook")
+		t.Fatal("aggregated by a replica that died")
 	}
-	// Another replica's periodic resume leaves a connection completed
-	// after its cutoff alone: its aggregation may still be running.
-	if err := st.runner.Resume(t.Context(), time.Now().Add(-aggregation.JobTimeout)); err != nil {
-		t.Fatal(err)
+	sem := make(chan struct{}, aggregation.ResumeWorkers)
+	if n, err := st.runner.Resume(t.Context(), sem); err != nil || n != 0 {
+		t.Fatalf("resumed %d (%v) under the dead replica's lease", n, err)
 	}
 	st.runner.Wait()
 	st.get("/bank-linking/connections/"+id, &conn)
 	if conn.SuccessfullyAggregatedAt != nil {
-		t.Fatal("resumed a connection completed after the cutoff")
+		t.Fatal("aggregated under another replica's lease")
 	}
-	if err := st.runner.Resume(t.Context(), time.Now()); err != nil {
-		t.Fatal(err)
+	st.runner.Now = func() time.Time { return time.Now().Add(dead.Lease + time.Second) }
+	if n, err := st.runner.Resume(t.Context(), sem); err != nil || n != 1 {
+		t.Fatalf("resumed %d (%v) after the lease, want 1", n, err)
 	}
 	st.runner.Wait()
 	st.get("/bank-linking/connections/"+id, &conn)
 	if conn.SuccessfullyAggregatedAt == nil {
 		t.Error("resume did not aggregate")
+	}
+	if len(sem) != 0 {
+		t.Errorf("%d resume slots still taken", len(sem))
+	}
+	// Done work is not resumed again.
+	if n, err := st.runner.Resume(t.Context(), sem); err != nil || n != 0 {
+		t.Fatalf("resumed finished work: %d, %v", n, err)
 	}
 }
 

@@ -493,8 +493,12 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.track(ctx, sess, banklink.FunnelCompleted)
+	// Completing counted the aggregation work in the same transaction,
+	// so it is durable even if it cannot start here and now.
 	if w.Config.OnComplete != nil {
-		w.Config.OnComplete(r.Context(), wr.scope, conn.ID)
+		if err := w.Config.OnComplete(r.Context(), wr.scope, conn.ID); err != nil {
+			w.Log.Warn("start aggregation", "connection_id", conn.ID, "err", err)
+		}
 	}
 	w.Log.Info("connection completed", "connection_id", conn.ID, "institution_id", in.ID, "provider", sess.ProviderType, "accounts", len(sess.Accounts))
 	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, sess.Accounts), "appRedirectUrl": conn.RedirectURL})

@@ -283,6 +283,6 @@ func (st *stack) send(method, path, body string, out any) (int, http.Header) {
 
 type refresher struct{ st *stack }
 
-func (r refresher) Start(ctx context.Context, scope banklink.Scope, id string) {
-	r.st.runner.Start(ctx, scope, id)
+func (r refresher) Start(ctx context.Context, scope banklink.Scope, id string) error {
+	return r.st.runner.Start(ctx, scope, id)
 }

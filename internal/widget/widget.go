@@ -41,7 +41,7 @@ type Config struct {
 	Demo DemoBackend
 	// OnComplete, when set, is called once a connection completes (to
 	// start its aggregation).
-	OnComplete func(ctx context.Context, scope banklink.Scope, connectionID string)
+	OnComplete func(ctx context.Context, scope banklink.Scope, connectionID string) error
 	// RateLimit and RateBurst bound one widget session's API requests;
 	// 0 disables the limit.
 	RateLimit float64
