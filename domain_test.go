@@ -1,6 +1,7 @@
 package banklink
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,24 @@ func TestParseRegion(t *testing.T) {
 	}
 	if len(countries) != 249 {
 		t.Errorf("%d ISO 3166-1 codes, want 249", len(countries))
+	}
+}
+
+// TestValidateRegionsBound: the region list travels in the connect token,
+// so its length is bounded.
+func TestValidateRegionsBound(t *testing.T) {
+	list := make([]string, 0, MaxRegions+1)
+	for c := range countries {
+		list = append(list, c)
+	}
+	for i := 0; len(list) <= MaxRegions; i++ {
+		list = append(list, fmt.Sprintf("FR-%02d", i))
+	}
+	if _, err := ValidateRegions("regions", list[:MaxRegions]); err != nil {
+		t.Errorf("%d regions: %v", MaxRegions, err)
+	}
+	if _, err := ValidateRegions("regions", list); err == nil || !strings.Contains(err.Error(), "at most 250") {
+		t.Errorf("%d regions: %v", len(list), err)
 	}
 }
 

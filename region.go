@@ -92,9 +92,17 @@ func ParseRegion(s string) (Region, bool) {
 	return Region(u), true
 }
 
+// MaxRegions bounds a request's region list: more than there are
+// countries. The regions travel in the connect token, whose size must
+// stay bounded (connecttoken.MaxLength).
+const MaxRegions = 250
+
 // ValidateRegions checks a request's region list: valid codes, no
-// duplicates once canonicalised.
+// duplicates once canonicalised, at most MaxRegions.
 func ValidateRegions(field string, list []string) ([]Region, error) {
+	if len(list) > MaxRegions {
+		return nil, FieldErrorf(field, "lists %d regions; at most %d are allowed", len(list), MaxRegions)
+	}
 	out := make([]Region, 0, len(list))
 	seen := map[Region]bool{}
 	for _, s := range list {

@@ -216,7 +216,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Request line and headers: a connect token (at most
+		// connecttoken.MaxLength) in a URL or header fits many times
+		// over; Go's default (1 MB) let every request hold a megabyte.
+		MaxHeaderBytes: MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	printBanner(stdout, &cfg, firstKey)
 	printDashboardBanner(ctx, stdout, &cfg, db)
@@ -243,6 +247,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	return nil
 }
+
+// MaxHeaderBytes bounds a request's line and headers.
+const MaxHeaderBytes = 64 << 10
 
 // bootstrapKey creates the first sandbox key on an empty database and
 // returns its plaintext, so `banklink serve` alone is enough to try the API.

@@ -57,6 +57,16 @@ func KeyID(secret []byte) string {
 // 256 bits of key.
 const MinSecretLength = 32
 
+// MaxIssuerLength bounds the "iss" claim (-token-issuer).
+const MaxIssuerLength = 100
+
+// MaxLength bounds a connect token's length in bytes. The longest token
+// banklink can mint (every product, banklink.MaxRegions regions of the
+// longest form, a repair token, a MaxIssuerLength issuer) is about 3.7 KB
+// (TestMaxLength measures it); anything longer is not a token of ours and
+// is refused before any work is done on it.
+const MaxLength = 8 << 10
+
 // Signer mints and verifies tokens.
 type Signer struct {
 	keys   []Key
@@ -73,6 +83,9 @@ type Signer struct {
 func NewSigner(issuer string, ttl time.Duration, secrets ...[]byte) (*Signer, error) {
 	if len(secrets) == 0 {
 		return nil, errors.New("connect token: no signing secret")
+	}
+	if len(issuer) > MaxIssuerLength {
+		return nil, fmt.Errorf("connect token: issuer is %d bytes, at most %d", len(issuer), MaxIssuerLength)
 	}
 	s := &Signer{issuer: issuer, ttl: ttl, byID: map[string][]byte{}, Now: time.Now}
 	for i, sec := range secrets {
@@ -134,6 +147,9 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Parse verifies a token and returns its claims.
 func (s *Signer) Parse(token string) (*Claims, error) {
+	if len(token) > MaxLength {
+		return nil, &Error{Reason: ReasonMalformed, Err: fmt.Errorf("%d bytes, longer than any connect token", len(token))}
+	}
 	var c Claims
 	_, err := s.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)

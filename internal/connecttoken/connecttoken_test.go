@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +168,37 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMaxLength measures the longest token banklink can mint and checks
+// it within MaxLength, and that Parse refuses anything longer unread.
+func TestMaxLength(t *testing.T) {
+	s, err := NewSigner(strings.Repeat("i", MaxIssuerLength), DefaultTTL, secretA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Repeat("z", banklink.IDLength)
+	regions := make([]banklink.Region, banklink.MaxRegions)
+	for i := range regions {
+		regions[i] = banklink.Region(fmt.Sprintf("US-%03d", i)) // the longest form, XX-XXX
+	}
+	tok, _, err := s.Mint(Claims{Account: id, Customer: id, Connection: id, Products: banklink.Products, Regions: regions,
+		Redirect: true, RoutingProfile: "default", Environment: banklink.Production, Repair: true, RepairOf: math.MaxInt64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("longest connect token: %d bytes (MaxLength %d)", len(tok), MaxLength)
+	if len(tok) > MaxLength {
+		t.Errorf("the longest token is %d bytes, over MaxLength %d", len(tok), MaxLength)
+	}
+	if _, err := s.Parse(tok); err != nil {
+		t.Errorf("the longest token does not parse: %v", err)
+	}
+	_, err = s.Parse(tok + strings.Repeat("A", MaxLength))
+	if te, ok := errors.AsType[*Error](err); !ok || te.Reason != ReasonMalformed {
+		t.Errorf("an over-long token: %v", err)
+	}
+	if _, err := NewSigner(strings.Repeat("i", MaxIssuerLength+1), DefaultTTL, secretA); err == nil {
+		t.Error("an issuer over MaxIssuerLength was accepted")
+	}
 }

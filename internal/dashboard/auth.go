@@ -12,6 +12,7 @@ import (
 
 	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/ratelimit"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -144,7 +145,11 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := loginView{Email: email, Next: next}
 	now := d.Now()
-	key := email + "\x00" + clientIP(r)
+	// Per email and client: the address as ratelimit.ClientKey names it
+	// (an IPv6 client's whole /64, which it could otherwise walk through
+	// for fresh attempts). The limiter keeps a hash of the key, whatever
+	// the length of the email typed.
+	key := email + "\x00" + ratelimit.ClientKey(r.RemoteAddr)
 	if blocked, wait := d.failures.Blocked(key, now); blocked {
 		d.log.Warn("dashboard sign-in locked out", slog.String("request_id", httpapi.RequestID(r.Context())), slog.String("email", email),
 			slog.String("ip", clientIP(r)))

@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,6 +128,16 @@ func TestLockout(t *testing.T) {
 	if r := u.tryLogin("nobody@acme.example", "x"); r.status != http.StatusTooManyRequests {
 		t.Errorf("unknown email after 5 failures: %d", r.status)
 	}
+
+	// An IPv6 client is its /64: walking through its addresses gives no
+	// fresh attempts.
+	for i := range 5 {
+		st.client(fmt.Sprintf("2001:db8:7:7::%x", i+1)).tryLogin("ops@beta.example", "wrong password")
+	}
+	if r := st.client("2001:db8:7:7::99").tryLogin("ops@beta.example", password); r.status != http.StatusTooManyRequests {
+		t.Errorf("sixth address of one /64 after 5 failures: %d", r.status)
+	}
+	st.client("2001:db8:7:8::1").login("ops@beta.example")
 
 	// The window lets one more attempt through every 3 minutes.
 	st.clock.advance(3*time.Minute + time.Second)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -202,7 +203,7 @@ func (c *client) do(method, path string, form url.Values) *response {
 		body = strings.NewReader(form.Encode())
 	}
 	req := httptest.NewRequest(method, c.st.public+path, body)
-	req.RemoteAddr = c.ip + ":50000"
+	req.RemoteAddr = net.JoinHostPort(c.ip, "50000")
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if c.origin != "" {

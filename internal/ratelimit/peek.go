@@ -13,7 +13,7 @@ func (l *Limiter) Blocked(key string, now time.Time) (bool, time.Duration) {
 		return false, 0
 	}
 	l.mu.Lock()
-	b, ok := l.buckets[key]
+	b, ok := l.buckets[hashKey(key)]
 	l.mu.Unlock()
 	if !ok {
 		return false, 0

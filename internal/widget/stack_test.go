@@ -103,6 +103,13 @@ func newStackWithProviders(t testing.TB, order []string, logins map[string]bankl
 // need them, such as Plaid's webhook URL).
 func newStackBuilt(t testing.TB, order []string, build func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator)) *stack {
 	t.Helper()
+	return newStackConfigured(t, order, build, nil)
+}
+
+// newStackConfigured is newStackBuilt with the widget's configuration
+// adjusted by configure (rate limits), when not nil.
+func newStackConfigured(t testing.TB, order []string, build func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator), configure func(*widget.Config)) *stack {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
 	db, err := sqlstore.Open(ctx, path, sqlstore.Options{Migrate: true})
@@ -130,7 +137,11 @@ func newStackBuilt(t testing.TB, order []string, build func(st *stack) (map[stri
 	var h http.Handler
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.srv.Close)
-	logins, aggs := build(st)
+	var logins map[string]banklink.InteractiveLogin
+	var aggs map[string]banklink.Aggregator
+	if build != nil {
+		logins, aggs = build(st)
+	}
 	aggregators := map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
 	maps.Copy(aggregators, aggs)
 	st.runner = aggregation.New(db, aggregators, log)
@@ -140,7 +151,11 @@ func newStackBuilt(t testing.TB, order []string, build func(st *stack) (map[stri
 	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
 	interactive := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
 	maps.Copy(interactive, logins)
-	st.widget, err = widget.New(db, tokens, live, interactive, log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start})
+	wcfg := widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start}
+	if configure != nil {
+		configure(&wcfg)
+	}
+	st.widget, err = widget.New(db, tokens, live, interactive, log, wcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

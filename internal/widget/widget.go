@@ -255,23 +255,34 @@ func tokenError(reason, msg string) error {
 
 // authorize checks the connect token sent as "Authorization: Bearer" and
 // loads the connection it is for.
+//
+// Nothing the client chose is kept: a token longer than any connect token
+// is refused unread, a verified token is rate limited by its connection,
+// and failed verifications by the client's address, so a flood of made-up
+// tokens costs neither memory nor another client's budget.
 func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return nil, tokenError(connecttoken.ReasonMalformed, "This link is incomplete. Please return to the app and start again.")
 	}
-	if ok, wait := w.limiter.Allow(strings.TrimSpace(raw), time.Now()); !ok {
-		return nil, &banklink.Error{Code: banklink.ERATELIMITED, Reason: "RATE_LIMITED", Retryable: true,
-			Message: fmt.Sprintf("Too many requests; try again in %d seconds.", ratelimit.RetryAfter(wait))}
+	raw = strings.TrimSpace(raw)
+	if len(raw) > connecttoken.MaxLength {
+		return nil, tokenError(connecttoken.ReasonMalformed, "This link is not valid. Please return to the app and start again.")
 	}
-	c, err := w.Tokens.Parse(strings.TrimSpace(raw))
+	c, err := w.Tokens.Parse(raw)
 	if err != nil {
+		if err := w.limit("client " + ratelimit.ClientKey(r.RemoteAddr)); err != nil {
+			return nil, err
+		}
 		var te *connecttoken.Error
 		errors.As(err, &te)
 		if te != nil && te.Reason == connecttoken.ReasonExpired {
 			return nil, tokenError(te.Reason, "This link has expired. Please return to the app and start again.")
 		}
 		return nil, tokenError(connecttoken.ReasonSignature, "This link is not valid. Please return to the app and start again.")
+	}
+	if err := w.limit("connection " + c.Connection); err != nil {
+		return nil, err
 	}
 	scope := banklink.Scope{AccountID: c.Account, Environment: envOf(c)}
 	conn, err := w.Store.FindConnectionByID(r.Context(), scope, c.Connection)
@@ -290,6 +301,15 @@ func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 		return nil, err
 	}
 	return &widgetRequest{claims: c, scope: scope, conn: conn, configs: configs, rules: rules}, nil
+}
+
+// limit takes a token from key's bucket.
+func (w *Widget) limit(key string) error {
+	if ok, wait := w.limiter.Allow(key, time.Now()); !ok {
+		return &banklink.Error{Code: banklink.ERATELIMITED, Reason: "RATE_LIMITED", Retryable: true,
+			Message: fmt.Sprintf("Too many requests; try again in %d seconds.", ratelimit.RetryAfter(wait))}
+	}
+	return nil
 }
 
 // checkOpen refuses a connection that can no longer be linked (or, for a
