@@ -125,8 +125,8 @@ func version(ctx context.Context, stdout io.Writer) error {
 	return nil
 }
 
-// defaultAccount returns the account named by id, or the oldest account,
-// creating "Default account" on an empty database.
+// defaultAccount returns the account named by id, or the oldest account
+// but the demo page's, creating "Default account" when there is none.
 func defaultAccount(ctx context.Context, db banklink.Store, id string) (*banklink.Account, error) {
 	if id != "" {
 		return db.FindAccountByID(ctx, id)
@@ -135,8 +135,10 @@ func defaultAccount(ctx context.Context, db banklink.Store, id string) (*banklin
 	if err != nil {
 		return nil, err
 	}
-	if len(all) > 0 {
-		return all[0], nil
+	for _, a := range all {
+		if a.ID != DemoAccountID { // the demo page's, never an app's
+			return a, nil
+		}
 	}
 	a := &banklink.Account{ID: banklink.NewID(), Name: "Default account"}
 	return a, db.CreateAccount(ctx, a)

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"banklink/internal/sqlstore"
 )
 
 // TestHeaderLimit: a request's headers are bounded well below Go's 1 MB
@@ -30,5 +36,101 @@ func TestHeaderLimit(t *testing.T) {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
 			}
 		})
+	}
+}
+
+func getJSON(t *testing.T, url, key string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if key != "" {
+		req.Header.Set("Authorization", "BASIC "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestDemoIsolated: the demo's endpoints need no key, so they work in an
+// account of their own: they cannot read an app's connections, and the
+// app never sees theirs. They used to act on the first account.
+func TestDemoIsolated(t *testing.T) {
+	dir := t.TempDir()
+	srv := serveForTest(t, "-data-dir", dir)
+	if !strings.Contains(srv.stdout.String(), "Demo (click through the whole flow): "+srv.url+"/") {
+		t.Errorf("the zero-setup start prints no demo URL:\n%s", srv.stdout)
+	}
+	status, app := connectStart(t, srv.url, srv.key)
+	if status != http.StatusCreated {
+		t.Fatalf("connect/start: %d %v", status, app)
+	}
+	appID := app["id"].(string)
+	if status, body := getJSON(t, srv.url+"/demo/api/connections/"+appID, ""); status != http.StatusNotFound {
+		t.Errorf("the demo read an app's connection: %d %v", status, body)
+	}
+	resp, err := http.Post(srv.url+"/demo/api/start", "application/json", strings.NewReader(`{"externalCustomerId":"testCustomer"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var demo map[string]any
+	json.NewDecoder(resp.Body).Decode(&demo)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("demo start: %d %v", resp.StatusCode, demo)
+	}
+	demoID := demo["connectionId"].(string)
+	if status, body := getJSON(t, srv.url+"/demo/api/connections/"+demoID, ""); status != http.StatusOK || body["externalCustomerId"] != "testCustomer" {
+		t.Errorf("the demo's own connection: %d %v", status, body)
+	}
+	if status, body := getJSON(t, srv.url+"/bank-linking/connections/"+demoID, srv.key); status != http.StatusNotFound {
+		t.Errorf("the app sees the demo's connection: %d %v", status, body)
+	}
+	if status, body := getJSON(t, srv.url+"/accounts/customers?externalCustomerId=testCustomer", srv.key); status != http.StatusOK || fmt.Sprint(body["count"]) != "1" {
+		t.Errorf("the app's customers after a demo start with its customer's id: %d %v", status, body)
+	}
+	srv.stop()
+
+	// Commands that pick the default account never pick the demo's.
+	db, err := sqlstore.Open(t.Context(), filepath.Join(dir, "banklink.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	acct, err := defaultAccount(t.Context(), db, "")
+	if err != nil || acct.ID == DemoAccountID {
+		t.Errorf("default account: %v %v", acct, err)
+	}
+}
+
+// TestDemoAccountNeverDefault: even where the demo's account is the
+// oldest, commands choose (or create) another.
+func TestDemoAccountNeverDefault(t *testing.T) {
+	db, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "d.db"), sqlstore.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := ensureDemoAccount(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureDemoAccount(t.Context(), db); err != nil {
+		t.Fatalf("second ensureDemoAccount: %v", err)
+	}
+	acct, err := defaultAccount(t.Context(), db, "")
+	if err != nil || acct.ID == DemoAccountID || acct.Name != "Default account" {
+		t.Errorf("default account: %+v %v", acct, err)
+	}
+}
+
+// TestDemoRefused: asking for the demo where it must not run stops serve
+// with the reason.
+func TestDemoRefused(t *testing.T) {
+	err := Run(t.Context(), []string{"serve", "-data-dir", t.TempDir(), "-demo=on", "-public-url", "https://link.example.com"}, io.Discard, io.Discard, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "-demo=on cannot be used with an https -public-url") {
+		t.Errorf("serve -demo=on with https: %v", err)
 	}
 }

@@ -152,7 +152,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer runner.Wait()
 	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start,
 		RateLimit: cfg.WidgetRateLimit, RateBurst: cfg.WidgetRateBurst}
-	if cfg.Demo {
+	if cfg.DemoOn {
 		wcfg.Demo = &demoBackend{api: api, db: db}
 	}
 	w, err := widget.New(db, tokens, dir, providers, log, wcfg)
@@ -208,6 +208,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	firstKey, err := bootstrapKey(ctx, db)
 	if err != nil {
 		return err
+	}
+	if cfg.DemoOn {
+		// After bootstrapKey: on an empty database the app's account is
+		// created first, and defaultAccount never picks the demo's.
+		if err := ensureDemoAccount(ctx, db); err != nil {
+			return fmt.Errorf("demo account: %w", err)
+		}
 	}
 	srv := &http.Server{
 		Handler: api.Handler(),
@@ -271,7 +278,7 @@ func bootstrapKey(ctx context.Context, db banklink.Store) (string, error) {
 
 func printBanner(w io.Writer, cfg *config.Config, firstKey string) {
 	fmt.Fprintf(w, "banklink is listening on %s\n", cfg.PublicURL)
-	if cfg.Demo {
+	if cfg.DemoOn {
 		fmt.Fprintf(w, "  Demo (click through the whole flow): %s/\n", cfg.PublicURL)
 	}
 	fmt.Fprintf(w, "  API reference:                       %s/openapi.yaml\n", cfg.PublicURL)
@@ -295,28 +302,36 @@ func printBanner(w io.Writer, cfg *config.Config, firstKey string) {
 	fmt.Fprintln(w)
 }
 
+// DemoAccountID is the account the demo page works in: its own tenant,
+// so the demo's unauthenticated endpoints never see or touch an app's
+// customers and connections.
+const DemoAccountID = "1111111111DemoAccount1"
+
+// ensureDemoAccount creates the demo account unless it exists.
+func ensureDemoAccount(ctx context.Context, db banklink.Store) error {
+	_, err := db.FindAccountByID(ctx, DemoAccountID)
+	if banklink.ErrorCode(err) != banklink.ENOTFOUND {
+		return err
+	}
+	err = db.CreateAccount(ctx, &banklink.Account{ID: DemoAccountID, Name: "Demo (the sandbox demo page at /)"})
+	if banklink.ErrorCode(err) == banklink.ECONFLICT { // another replica made it
+		return nil
+	}
+	return err
+}
+
 // demoBackend is the demo page's pretend app server: it starts sandbox
-// connections for the first account, as an app's backend would with its
+// connections in the demo account, as an app's backend would with its
 // sandbox key.
 type demoBackend struct {
 	api *httpapi.Server
 	db  banklink.Store
 }
 
-func (d *demoBackend) scope(ctx context.Context) (banklink.Scope, error) {
-	acct, err := defaultAccount(ctx, d.db, "")
-	if err != nil {
-		return banklink.Scope{}, err
-	}
-	return banklink.Scope{AccountID: acct.ID, Environment: banklink.Sandbox}, nil
-}
+var demoScope = banklink.Scope{AccountID: DemoAccountID, Environment: banklink.Sandbox}
 
 func (d *demoBackend) StartDemo(ctx context.Context, externalCustomerID string) (string, string, error) {
-	scope, err := d.scope(ctx)
-	if err != nil {
-		return "", "", err
-	}
-	resp, err := d.api.StartConnection(ctx, scope, &httpapi.ConnectStartRequest{
+	resp, err := d.api.StartConnection(ctx, demoScope, &httpapi.ConnectStartRequest{
 		ExternalCustomerID: &externalCustomerID,
 		Products:           []string{"BALANCES", "TRANSACTIONS"},
 		OptionalProducts:   []string{"OWNERS", "IDENTIFIERS"},
@@ -328,10 +343,8 @@ func (d *demoBackend) StartDemo(ctx context.Context, externalCustomerID string) 
 	return resp.ID, resp.WidgetURL, nil
 }
 
+// DemoConnection reads a connection of the demo account only: any other
+// id is not found.
 func (d *demoBackend) DemoConnection(ctx context.Context, id string) (*banklink.Connection, error) {
-	scope, err := d.scope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return d.db.FindConnectionByID(ctx, scope, id)
+	return d.db.FindConnectionByID(ctx, demoScope, id)
 }

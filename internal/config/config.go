@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,8 +41,12 @@ type Config struct {
 
 	LogFormat string
 	LogLevel  string
-	// Demo serves the demo app at / (sandbox data only).
-	Demo bool
+	// Demo says whether to serve the demo app at / ("auto", "on" or
+	// "off"); DemoOn is the decision, made by Load: "auto" serves it only
+	// to a loopback listener with a loopback http public URL and no
+	// production provider, the zero-setup case of `banklink serve`.
+	Demo   string
+	DemoOn bool
 	// Metrics serves Prometheus metrics at /metrics.
 	Metrics bool
 	// RefreshInterval is the least time between two refreshes of one
@@ -110,7 +115,7 @@ func Default() Config {
 		DirectoryRefresh:        10 * time.Second,
 		LogFormat:               "text",
 		LogLevel:                "info",
-		Demo:                    true,
+		Demo:                    DemoAuto,
 		Metrics:                 true,
 		RefreshInterval:         time.Minute,
 		AutoRefresh:             24 * time.Hour,
@@ -128,6 +133,40 @@ func Default() Config {
 		MXConnectMode:           "embed",
 	}
 }
+
+// The -demo modes.
+const (
+	DemoAuto = "auto"
+	DemoOnly = "on"
+	DemoOff  = "off"
+)
+
+// demoValue is -demo: auto, on or off, and as a boolean flag "-demo" alone
+// (on), "-demo=true" and "-demo=false" as before.
+type demoValue struct{ dst *string }
+
+func (d demoValue) String() string {
+	if d.dst == nil {
+		return ""
+	}
+	return *d.dst
+}
+
+func (d demoValue) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "auto":
+		*d.dst = DemoAuto
+	case "on", "true", "1":
+		*d.dst = DemoOnly
+	case "off", "false", "0":
+		*d.dst = DemoOff
+	default:
+		return fmt.Errorf("want auto, on or off")
+	}
+	return nil
+}
+
+func (demoValue) IsBoolFlag() bool { return true }
 
 // Getenv looks up an environment variable; tests pass a map's lookup.
 type Getenv func(string) string
@@ -183,7 +222,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.Var(listValue{&c.ProductionProviders}, "production-providers", "provider types enabled for production keys")
 	fs.IntVar(&c.DirectorySize, "directory-size", c.DirectorySize, "institutions generated into the sandbox directory on first start")
 	fs.Uint64Var(&c.DirectorySeed, "directory-seed", c.DirectorySeed, "seed of the generated sandbox directory")
-	fs.BoolVar(&c.Demo, "demo", c.Demo, "serve the sandbox demo app at /")
+	fs.Var(demoValue{&c.Demo}, "demo", "serve the sandbox demo app at / without authentication: auto (only on a loopback address with an http public URL and no production provider), on or off")
 	fs.BoolVar(&c.Metrics, "metrics", c.Metrics, "serve Prometheus metrics at /metrics (keep it off the public listener)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "requests per second one API key may send on average (0: no limit)")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "requests one API key may send at once")
@@ -301,6 +340,9 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	if err := c.checkProviders(); err != nil {
 		return err
 	}
+	if err := c.decideDemo(); err != nil {
+		return err
+	}
 	if c.MXConnectMode != "embed" && c.MXConnectMode != "redirect" {
 		return fmt.Errorf("-mx-connect-mode %q must be embed or redirect", c.MXConnectMode)
 	}
@@ -336,6 +378,47 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 		return fmt.Errorf("-directory-size must not be negative")
 	}
 	return nil
+}
+
+// decideDemo sets DemoOn. The demo's endpoints need no key and start
+// sandbox connections for anyone who can reach them, so they are for a
+// developer's own machine: never behind an https public URL (a deployment)
+// nor next to real banks' credentials.
+func (c *Config) decideDemo() error {
+	var refuse string
+	switch {
+	case strings.HasPrefix(c.PublicURL, "https://"):
+		refuse = "an https -public-url (a deployment)"
+	case len(c.ProductionProviders) > 0:
+		refuse = "-production-providers"
+	case c.PlaidClientID != "" && c.PlaidEnv == "production":
+		refuse = "-plaid-env production"
+	case c.MXClientID != "" && c.MXEnv == "production":
+		refuse = "-mx-env production"
+	}
+	switch c.Demo {
+	case DemoOff:
+		c.DemoOn = false
+	case DemoOnly:
+		if refuse != "" {
+			return fmt.Errorf("-demo=on cannot be used with %s: the demo app's endpoints need no API key; serve it only on a development machine", refuse)
+		}
+		c.DemoOn = true
+	default:
+		u, _ := url.Parse(c.PublicURL)
+		addr, _, _ := net.SplitHostPort(c.Addr)
+		c.DemoOn = refuse == "" && u.Scheme == "http" && loopback(u.Hostname()) && loopback(addr)
+	}
+	return nil
+}
+
+// loopback reports whether host names this machine only.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // checkProviders refuses provider lists naming a provider this process

@@ -146,3 +146,52 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestDemo: the unauthenticated demo app is served by default only in the
+// zero-setup case (loopback, http), never in a deployment, and asking
+// for it where it must not run is an error naming why.
+func TestDemo(t *testing.T) {
+	plaidProd := []string{"-plaid-client-id", "c", "-plaid-secret", "s", "-plaid-env", "production"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		on   bool
+		err  string
+	}{
+		{name: "default: loopback over http", on: true},
+		{name: "localhost public URL", args: []string{"-public-url", "http://localhost:8080"}, on: true},
+		{name: "IPv6 loopback", args: []string{"-addr", "[::1]:8080"}, on: true},
+		{name: "listening on every interface", args: []string{"-addr", "0.0.0.0:8080"}},
+		{name: "every interface, loopback public URL", args: []string{"-addr", ":8080", "-public-url", "http://127.0.0.1:8080"}},
+		{name: "http public URL elsewhere", args: []string{"-public-url", "http://link.internal:8080"}},
+		{name: "https public URL", args: []string{"-public-url", "https://link.example.com"}},
+		{name: "https public URL on loopback", args: []string{"-public-url", "https://localhost:8443"}},
+		{name: "production providers", args: []string{"-production-providers", "sandbox"}},
+		{name: "plaid production", args: plaidProd},
+		{name: "off", args: []string{"-demo=false"}},
+		{name: "off by env", env: map[string]string{"BANKLINK_DEMO": "off"}},
+		{name: "on", args: []string{"-demo", "-addr", "0.0.0.0:8080"}, on: true},
+		{name: "on by env", env: map[string]string{"BANKLINK_DEMO": "on", "BANKLINK_ADDR": "0.0.0.0:8080"}, on: true},
+		{name: "on with https", args: []string{"-demo=on", "-public-url", "https://link.example.com"}, err: "-demo=on cannot be used with an https -public-url"},
+		{name: "on with production providers", args: []string{"-demo=true", "-production-providers", "sandbox"}, err: "-demo=on cannot be used with -production-providers"},
+		{name: "on with plaid production", args: append([]string{"-demo=on"}, plaidProd...), err: "-demo=on cannot be used with -plaid-env production"},
+		{name: "unknown mode", args: []string{"-demo=maybe"}, err: "want auto, on or off"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := load(t, tc.args, tc.env)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DemoOn != tc.on {
+				t.Errorf("DemoOn = %v, want %v (demo %q, public URL %s)", c.DemoOn, tc.on, c.Demo, c.PublicURL)
+			}
+		})
+	}
+}

@@ -1,11 +1,31 @@
 package widget
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
+	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/ratelimit"
 )
+
+// The demo's API answers each client (ratelimit.ClientKey) DemoRateBurst
+// requests at once and one every 2 s on average: a person clicking
+// through needs about four a run; a script starting connections in a
+// loop is stopped.
+const (
+	DemoRateLimit = 0.5
+	DemoRateBurst = 10
+)
+
+func (w *Widget) demoLimit(r *http.Request) error {
+	if ok, wait := w.demo.Allow(ratelimit.ClientKey(r.RemoteAddr), w.Now()); !ok {
+		return &banklink.Error{Code: banklink.ERATELIMITED, Reason: "RATE_LIMITED", Retryable: true,
+			Message: fmt.Sprintf("Too many demo requests; try again in %d seconds.", ratelimit.RetryAfter(wait))}
+	}
+	return nil
+}
 
 // The demo page is what a newcomer clicks first: a pretend app whose
 // "backend" (the DemoBackend) calls connect/start, embeds the widget in an
@@ -16,6 +36,9 @@ func (w *Widget) demoPage(rw http.ResponseWriter, r *http.Request) error {
 }
 
 func (w *Widget) demoStart(rw http.ResponseWriter, r *http.Request) error {
+	if err := w.demoLimit(r); err != nil {
+		return err
+	}
 	var body struct {
 		ExternalCustomerID string `json:"externalCustomerId"`
 	}
@@ -34,6 +57,9 @@ func (w *Widget) demoStart(rw http.ResponseWriter, r *http.Request) error {
 }
 
 func (w *Widget) demoConnection(rw http.ResponseWriter, r *http.Request) error {
+	if err := w.demoLimit(r); err != nil {
+		return err
+	}
 	c, err := w.Config.Demo.DemoConnection(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err

@@ -1,12 +1,14 @@
 package widget_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"banklink/internal/sandbox"
 	"banklink/internal/widget"
@@ -100,5 +102,57 @@ func TestRateLimitKeys(t *testing.T) {
 	}
 	if status, body := st.call(b.ConnectToken, "GET", "session", ""); status != http.StatusOK {
 		t.Errorf("connection b after a is limited: %d %v", status, body)
+	}
+}
+
+// TestDemoRateLimit: the demo's endpoints need no key, so each client
+// address gets a small budget (30 starts used to take 0.04 s).
+func TestDemoRateLimit(t *testing.T) {
+	st := newStack(t)
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	st.widget.Now = func() time.Time { return now }
+	post := func() (int, map[string]any) {
+		req, _ := http.NewRequest("POST", st.srv.URL+"/demo/api/start", strings.NewReader(`{"externalCustomerId":"demo"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := st.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	var id string
+	for i := range widget.DemoRateBurst - 1 {
+		status, body := post()
+		if status != http.StatusCreated {
+			t.Fatalf("start %d: %d %v", i, status, body)
+		}
+		id, _ = body["connectionId"].(string)
+	}
+	// Reading a connection takes from the same budget.
+	resp, err := st.client.Get(st.srv.URL + "/demo/api/connections/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("read: %d", resp.StatusCode)
+	}
+	if status, body := post(); status != http.StatusTooManyRequests || body["code"] != "RATE_LIMITED" {
+		t.Fatalf("start past the burst: %d %v", status, body)
+	}
+	resp, err = st.client.Get(st.srv.URL + "/demo/api/connections/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("read past the burst: %d", resp.StatusCode)
+	}
+	now = now.Add(2 * time.Second) // one more every 2 s
+	if status, body := post(); status != http.StatusCreated {
+		t.Errorf("start 2 s later: %d %v", status, body)
 	}
 }

@@ -37,7 +37,8 @@ type Config struct {
 	// routing order.
 	Providers map[banklink.Environment][]string
 	// Demo, when set, serves the demo page at / and uses this to start a
-	// sandbox connection for it.
+	// sandbox connection for it. Its endpoints need no key: the backend
+	// must keep to a demo account of its own.
 	Demo DemoBackend
 	// OnComplete, when set, is called once a connection completes (to
 	// start its aggregation).
@@ -66,6 +67,7 @@ type Widget struct {
 	Now       func() time.Time
 
 	limiter  *ratelimit.Limiter
+	demo     *ratelimit.Limiter
 	static   fs.FS
 	pages    *template.Template
 	version  string
@@ -91,7 +93,7 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir httpapi.Director
 	}
 	w := &Widget{Store: store, Tokens: tokens, Directory: dir, Providers: providers, Log: log, Config: cfg, Now: time.Now,
 		static: static, basePath: strings.TrimSuffix(u.Path, "/"), sizes: map[string]int{},
-		limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst)}
+		limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst), demo: ratelimit.New(DemoRateLimit, DemoRateBurst)}
 	var origins []string
 	for _, p := range providers {
 		if fsrc, ok := p.(banklink.FrameSource); ok {
