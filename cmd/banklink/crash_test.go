@@ -183,7 +183,7 @@ func (r *stallingReceiver) received(ids []string) (missing int) {
 // emitted before the crash reaches the receiver at least once.
 func TestCrashLosesNoEvent(t *testing.T) {
 	dir := t.TempDir()
-	env := []string{"BANKLINK_WEBHOOK_TIMEOUT=1s", "BANKLINK_WEBHOOK_WORKERS=4"}
+	env := []string{"BANKLINK_WEBHOOK_TIMEOUT=1s", "BANKLINK_WEBHOOK_WORKERS=4", "BANKLINK_WEBHOOK_PRIVATE_TARGETS=sandbox"} // loopback receivers
 	p := startProcess(t, env, "-data-dir", dir)
 	rcv := newStallingReceiver(t, 5)
 	if status := api(t, p.url, p.key, "POST", "/webhooks/profiles", fmt.Sprintf(`{"url":%q}`, rcv.URL+"/hooks"), nil); status != 201 {

@@ -39,7 +39,7 @@ func widgetCall(t *testing.T, base, token, method, path, body string) (int, stri
 // middle of deliveries loses nothing.
 func TestTwoReplicas(t *testing.T) {
 	dsn := testenv.PostgresDSN(t)
-	env := []string{"BANKLINK_WEBHOOK_TIMEOUT=1s", "BANKLINK_WEBHOOK_WORKERS=4"}
+	env := []string{"BANKLINK_WEBHOOK_TIMEOUT=1s", "BANKLINK_WEBHOOK_WORKERS=4", "BANKLINK_WEBHOOK_PRIVATE_TARGETS=sandbox"} // loopback receivers
 	a := startProcess(t, env, "-database", dsn)
 	b := startProcess(t, env, "-database", dsn)
 	if a.key == "" || b.key != "" {

@@ -127,7 +127,7 @@ func Default() Config {
 		WidgetRateBurst:         40,
 		WebhookWorkers:          8,
 		WebhookTimeout:          10 * time.Second,
-		WebhookPrivateTargets:   "sandbox",
+		WebhookPrivateTargets:   "none",
 		PlaidEnv:                "sandbox",
 		MXEnv:                   "integration",
 		MXConnectMode:           "embed",
@@ -247,7 +247,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.StringVar(&c.MXWidgetOrigin, "mx-widget-origin", c.MXWidgetOrigin, "origin MX Connect is served from (default: MX's widget host for -mx-env, or -mx-base-url's origin)")
 	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "webhook deliveries sent at once by this process (0: this replica sends none)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "time a receiver has to answer a webhook with 2xx")
-	fs.StringVar(&c.WebhookPrivateTargets, "webhook-private-targets", c.WebhookPrivateTargets, "which environments may deliver webhooks to loopback, private and link-local addresses: none, sandbox or all")
+	fs.StringVar(&c.WebhookPrivateTargets, "webhook-private-targets", c.WebhookPrivateTargets, "which environments may deliver webhooks to loopback, private and link-local addresses: none, sandbox (for a receiver on a development machine) or all")
 	fs.DurationVar(&c.DirectoryRefresh, "directory-refresh", c.DirectoryRefresh, "how often to check whether another replica changed the directory")
 }
 

@@ -100,6 +100,11 @@ func TestLoad(t *testing.T) {
 					t.Errorf("MX credentials %q %q", c.MXClientID, c.MXAPIKey)
 				}
 			}},
+		{name: "webhooks kept off internal addresses by default", check: func(t *testing.T, c Config) {
+			if c.WebhookPrivateTargets != "none" {
+				t.Errorf("webhook private targets %q", c.WebhookPrivateTargets)
+			}
+		}},
 		{name: "metrics on by default", check: func(t *testing.T, c Config) {
 			if !c.Metrics {
 				t.Error("metrics off by default")

@@ -300,13 +300,14 @@ func TestWebhooksPage(t *testing.T) {
 		{"sandbox", "ftp://example.com/x", "must use http or https"},
 		{"production", "http://app.example.com/hooks", "must use https in production"},
 		{"production", "https://127.0.0.1/hooks", "internal address"},
+		{"sandbox", "http://127.0.0.1:9/hooks", "internal address"}, // -webhook-private-targets none by default
 	} {
 		r := c.post("/dashboard/"+tc.env+"/webhooks", url.Values{"url": {tc.url}, "version": {"2022-11-10"}})
 		if r.status != http.StatusBadRequest || !strings.Contains(errorOf(r.body), tc.want) || !strings.Contains(r.body, tc.url) {
 			t.Errorf("%s %s: %d %q", tc.env, tc.url, r.status, errorOf(r.body))
 		}
 	}
-	r := c.post("/dashboard/sandbox/webhooks", url.Values{"url": {"http://127.0.0.1:9/hooks"}, "version": {"2021-10-27"},
+	r := c.post("/dashboard/sandbox/webhooks", url.Values{"url": {"http://hooks.example.com/hooks"}, "version": {"2021-10-27"},
 		"eventTypes": {"BANK_LINKING_CONNECTION_COMPLETED", "BANK_LINKING_CONNECTION_STATUS_CHANGE"}})
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: %d %q", r.status, errorOf(r.body))
@@ -325,7 +326,7 @@ func TestWebhooksPage(t *testing.T) {
 	resp := st.start(st.scopeA(), `{"externalCustomerId":"w1","products":["BALANCES"]}`)
 	st.link(resp.ConnectToken)
 	page := c.get("/dashboard/sandbox/webhooks").body
-	for _, want := range []string{"BANK_LINKING_CONNECTION_COMPLETED", "PENDING", "http://127.0.0.1:9/hooks", resp.ID[:8]} {
+	for _, want := range []string{"BANK_LINKING_CONNECTION_COMPLETED", "PENDING", "http://hooks.example.com/hooks", resp.ID[:8]} {
 		if !strings.Contains(page, want) {
 			t.Errorf("events section lacks %q", want)
 		}

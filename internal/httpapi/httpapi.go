@@ -50,7 +50,7 @@ type Config struct {
 	RateLimit float64
 	RateBurst int
 	// WebhookPrivate says which environments' webhook profiles may point
-	// at internal addresses (default: sandbox only).
+	// at internal addresses (default: none).
 	WebhookPrivate webhooks.PrivateTargets
 }
 
@@ -92,7 +92,7 @@ type Server struct {
 // New returns a Server; call Handler to serve it.
 func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *slog.Logger, cfg Config) *Server {
 	if cfg.WebhookPrivate == "" {
-		cfg.WebhookPrivate = webhooks.PrivateSandbox
+		cfg.WebhookPrivate = webhooks.PrivateNone
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes

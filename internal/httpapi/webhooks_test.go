@@ -37,6 +37,8 @@ func TestWebhookProfileErrors(t *testing.T) {
 		{"bad scheme", "POST", "/webhooks/profiles", `{"url":"ftp://example.com/x"}`, "", 400, "[url]"},
 		{"http in production", "POST", "/webhooks/profiles", `{"url":"http://example.com/x"}`, prod, 400, "https in production"},
 		{"loopback in production", "POST", "/webhooks/profiles", `{"url":"https://127.0.0.1/x"}`, prod, 400, "internal address"},
+		{"loopback in sandbox by default", "POST", "/webhooks/profiles", `{"url":"http://127.0.0.1:8080/x"}`, "", 400, "internal address"},
+		{"localhost in sandbox by default", "POST", "/webhooks/profiles", `{"url":"http://localhost:8080/x"}`, "", 400, "localhost"},
 		{"metadata address in production", "POST", "/webhooks/profiles", `{"url":"https://169.254.169.254/x"}`, prod, 400, "internal address"},
 		{"unknown version", "POST", "/webhooks/profiles", `{"url":"https://example.com/x","version":"2020-01-01"}`, "", 400, "[version]"},
 		{"unknown event type", "POST", "/webhooks/profiles", `{"url":"https://example.com/x","eventTypes":["NOPE"]}`, "", 400, "[eventTypes]"},
@@ -69,7 +71,9 @@ func TestWebhookProfileErrors(t *testing.T) {
 }
 
 func TestWebhooksAPI(t *testing.T) {
-	ts := newTestServer(t, "sqlite")
+	// The receiver is on loopback: sandbox opts in, as on a development
+	// machine.
+	ts := newTestServer(t, "sqlite", func(c *httpapi.Config) { c.WebhookPrivate = webhooks.PrivateSandbox })
 	var mu sync.Mutex
 	var got []*http.Request
 	var bodies [][]byte
@@ -127,7 +131,7 @@ func TestWebhooksAPI(t *testing.T) {
 	if ev.EventType != "WEBHOOK_TEST" || ev.Payload.RequestID != r.header.Get("X-Request-ID") {
 		t.Errorf("test event = %+v (request %s)", ev, r.header.Get("X-Request-ID"))
 	}
-	d := webhooks.New(ts.store, webhooks.Config{}, nil)
+	d := webhooks.New(ts.store, webhooks.Config{Private: webhooks.PrivateSandbox}, nil)
 	if n, err := d.DeliverDue(t.Context()); n != 1 || err != nil {
 		t.Fatalf("DeliverDue = %d, %v", n, err)
 	}

@@ -58,7 +58,7 @@ func BenchmarkOutbox(b *testing.B) {
 	})
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run("outbox-"+dialect, func(b *testing.B) {
-			f := newFixtureOn(b, dialect, rcv.URL, webhooks.Config{})
+			f := newFixtureOn(b, dialect, rcv.URL, local)
 			f.store.Now = time.Now
 			// Events of 64 connections: per-connection ordering holds back
 			// at most one delivery per connection.
@@ -70,7 +70,7 @@ func BenchmarkOutbox(b *testing.B) {
 			}
 			b.ResetTimer()
 			ctx, cancel := context.WithCancel(context.Background())
-			d := webhooks.New(f.store, webhooks.Config{Workers: workers, Poll: 5 * time.Millisecond}, nil)
+			d := webhooks.New(f.store, webhooks.Config{Workers: workers, Poll: 5 * time.Millisecond, Private: webhooks.PrivateSandbox}, nil)
 			d.Kicks = f.store.Kicks()
 			done := make(chan struct{})
 			go func() { d.Run(ctx); close(done) }()

@@ -15,9 +15,10 @@ import (
 // private, link-local and other internal addresses.
 type PrivateTargets string
 
-// The policies. The default lets sandbox profiles reach a developer's
-// localhost receiver while production deliveries can never be pointed at
-// the deployment's own network (cloud metadata, databases, admin ports).
+// The policies. The default, none, keeps every delivery off the
+// deployment's own network (cloud metadata, databases, admin ports): any
+// sandbox key could otherwise use webhooks to probe it. A developer whose
+// receiver runs on localhost opts in with sandbox.
 const (
 	PrivateNone    PrivateTargets = "none"
 	PrivateSandbox PrivateTargets = "sandbox"
@@ -30,7 +31,7 @@ func ParsePrivateTargets(s string) (PrivateTargets, error) {
 	case PrivateNone, PrivateSandbox, PrivateAll:
 		return p, nil
 	case "":
-		return PrivateSandbox, nil
+		return PrivateNone, nil
 	}
 	return "", fmt.Errorf("webhook private targets must be none, sandbox or all, not %q", s)
 }
@@ -54,8 +55,10 @@ func internal(ip netip.Addr) bool {
 // errBlocked marks a dial refused by the guard.
 type errBlocked struct{ addr string }
 
+// Error names no address: the answer must not tell what an internal name
+// resolves to.
 func (e *errBlocked) Error() string {
-	return "blocked: " + e.addr + " is a loopback, private or link-local address"
+	return "blocked: the target is a loopback, private or link-local address (see -webhook-private-targets)"
 }
 
 // guardControl refuses connections to internal addresses. It runs after
@@ -109,10 +112,10 @@ func ValidateURL(raw string, env banklink.Environment, p PrivateTargets) error {
 		return bad("must not have a fragment")
 	}
 	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && internal(ip) && !p.Allows(env) {
-		return bad("points at an internal address (%s); production webhooks cannot be delivered there", ip)
+		return bad("points at an internal address (%s); %s webhooks cannot be delivered there on this server (-webhook-private-targets)", ip, env)
 	}
 	if strings.EqualFold(u.Hostname(), "localhost") && !p.Allows(env) {
-		return bad("points at localhost; production webhooks cannot be delivered there")
+		return bad("points at localhost; %s webhooks cannot be delivered there on this server (-webhook-private-targets)", env)
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -38,7 +40,8 @@ type Config struct {
 	// Poll is how often idle workers look for due deliveries (default
 	// 500 ms); emits in this process wake them at once.
 	Poll time.Duration
-	// Private decides who may deliver to internal addresses.
+	// Private decides who may deliver to internal addresses (default
+	// none).
 	Private PrivateTargets
 	// TLS configures HTTPS to receivers (nil: system roots).
 	TLS *tls.Config
@@ -73,7 +76,7 @@ func New(store banklink.WebhookStore, cfg Config, log *slog.Logger) *Deliverer {
 		cfg.Poll = 500 * time.Millisecond
 	}
 	if cfg.Private == "" {
-		cfg.Private = PrivateSandbox
+		cfg.Private = PrivateNone
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -299,15 +302,34 @@ func (d *Deliverer) attempt(ctx context.Context, del *banklink.Delivery) banklin
 		req.Header.Set(webhook.RetryCountHeader, strconv.Itoa(del.Attempts))
 		req.Header.Set(webhook.RetryReason, del.LastReason)
 	}
-	client := d.direct
-	if !d.cfg.Private.Allows(p.Environment) {
-		client = d.guarded
+	client, private := d.guarded, d.cfg.Private.Allows(p.Environment)
+	var remote net.Addr
+	if private {
+		// Deliveries that may reach internal addresses must not make
+		// banklink a scanner of its own network: the log keeps no body
+		// from an internal address and one reason for every connection
+		// failure (refused, unroutable, timeout, unknown name alike).
+		client = d.direct
+		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			GotConn: func(ci httptrace.GotConnInfo) { remote = ci.Conn.RemoteAddr() },
+		}))
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		a.Latency = time.Since(start)
+		if private {
+			d.Log.Info("webhook attempt could not connect", slog.String("profile_id", p.ID), slog.String("err", err.Error()))
+			a.Reason = "Could not connect"
+			return a
+		}
 		a.Reason, a.Response = failureReason(err), truncate(err.Error(), responseExcerpt)
+		if b, ok := errors.AsType[*errBlocked](err); ok {
+			// Without the URL and dialled address the error carries:
+			// what an internal name resolves to is not the caller's to
+			// learn.
+			a.Response = b.Error()
+		}
 		return a
 	}
 	excerpt := make([]byte, responseExcerpt)
@@ -316,10 +338,23 @@ func (d *Deliverer) attempt(ctx context.Context, del *banklink.Delivery) banklin
 	resp.Body.Close()
 	a.Latency = time.Since(start)
 	a.StatusCode, a.Response = resp.StatusCode, string(bytes.ToValidUTF8(excerpt[:n], []byte("?")))
+	if private && (remote == nil || internalAddr(remote)) {
+		a.Response = InternalResponse
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		a.Reason = fmt.Sprintf("HTTP error: %d", resp.StatusCode)
 	}
 	return a
+}
+
+// InternalResponse is what the attempt log shows instead of the body of
+// a receiver at an internal address.
+const InternalResponse = "(not kept: the receiver is at an internal address)"
+
+// internalAddr reports whether a connection's remote address is internal.
+func internalAddr(a net.Addr) bool {
+	ap, err := netip.ParseAddrPort(a.String())
+	return err != nil || internal(ap.Addr())
 }
 
 // failureReason names a transport error the way Meld's Meld-Retry-Reason

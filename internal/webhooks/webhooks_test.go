@@ -3,13 +3,16 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -97,6 +100,10 @@ func openStore(t testing.TB, dialect string) *sqlstore.DB {
 	return db
 }
 
+// local lets sandbox deliveries reach the tests' loopback receivers, as
+// -webhook-private-targets sandbox does on a development machine.
+var local = webhooks.Config{Private: webhooks.PrivateSandbox}
+
 func newFixture(t *testing.T, url string, cfg webhooks.Config) *fixture {
 	return newFixtureOn(t, "sqlite", url, cfg)
 }
@@ -142,7 +149,7 @@ func (f *fixture) deliveries(t *testing.T, eventID string) []*banklink.Delivery 
 
 func TestSignedDelivery(t *testing.T) {
 	rcv := newReceiver(t, nil)
-	f := newFixture(t, rcv.URL+"/hooks?src=banklink", webhooks.Config{})
+	f := newFixture(t, rcv.URL+"/hooks?src=banklink", local)
 	e := f.emit(t, webhook.ConnectionCompleted, "conn-1")
 	if n, err := f.d.DeliverDue(t.Context()); err != nil || n != 1 {
 		t.Fatalf("DeliverDue = %d, %v", n, err)
@@ -168,7 +175,7 @@ func TestSignedDelivery(t *testing.T) {
 	}
 	ds := f.deliveries(t, e.ID)
 	if len(ds) != 1 || ds[0].State != banklink.DeliveryDelivered || len(ds[0].AttemptLog) != 1 ||
-		ds[0].AttemptLog[0].StatusCode != 200 || ds[0].AttemptLog[0].Response != "ok from receiver" {
+		ds[0].AttemptLog[0].StatusCode != 200 || ds[0].AttemptLog[0].Response != webhooks.InternalResponse {
 		t.Errorf("delivery = %+v", ds[0])
 	}
 }
@@ -181,7 +188,7 @@ func TestRetrySchedule(t *testing.T) {
 		}
 		return 200
 	})
-	f := newFixture(t, rcv.URL, webhooks.Config{})
+	f := newFixture(t, rcv.URL, local)
 	e := f.emit(t, webhook.AccountsUpdated, "conn-1")
 	start := f.clock.Now()
 	steps := []struct {
@@ -235,7 +242,7 @@ func TestRetrySchedule(t *testing.T) {
 
 func TestGiveUpAfterThreeDays(t *testing.T) {
 	rcv := newReceiver(t, func(int) int { return 500 })
-	f := newFixture(t, rcv.URL, webhooks.Config{})
+	f := newFixture(t, rcv.URL, local)
 	e := f.emit(t, webhook.AccountsUpdated, "conn-1")
 	start := f.clock.Now()
 	for range 200 {
@@ -285,7 +292,7 @@ func TestRetryDelay(t *testing.T) {
 
 func TestRotationOverlap(t *testing.T) {
 	rcv := newReceiver(t, nil)
-	f := newFixture(t, rcv.URL, webhooks.Config{})
+	f := newFixture(t, rcv.URL, local)
 	old := f.profile.Secret
 	exp := f.clock.Now().Add(time.Hour)
 	f.profile.PreviousSecret, f.profile.PreviousSecretExpiresAt, f.profile.Secret = old, &exp, banklink.NewWebhookSecret()
@@ -330,7 +337,7 @@ func TestRotationOverlap(t *testing.T) {
 
 func TestRedelivery(t *testing.T) {
 	rcv := newReceiver(t, nil)
-	f := newFixture(t, rcv.URL, webhooks.Config{})
+	f := newFixture(t, rcv.URL, local)
 	e := f.emit(t, webhook.ConnectionDeleted, "conn-1")
 	f.d.DeliverDue(t.Context())
 	if _, err := f.store.Redeliver(t.Context(), f.scope, e.ID, "", f.clock.Now()); err != nil {
@@ -367,19 +374,27 @@ func TestGuards(t *testing.T) {
 	}))
 	t.Cleanup(huge.Close)
 	ok := newReceiver(t, nil)
+	sandbox := webhooks.PrivateSandbox
+	const blocked = "blocked: the target is a loopback, private or link-local address (see -webhook-private-targets)"
 	for _, tt := range []struct {
 		name       string
 		url        string
 		cfg        webhooks.Config
 		wantReason string
 		wantStatus int
+		// wantResponse is what the attempt log shows: never an internal
+		// receiver's body, an internal address or why a connection failed.
+		wantResponse string
 	}{
-		{"redirect is not followed", redirect.URL, webhooks.Config{}, "HTTP error: 302", 302},
-		{"timeout", slow.URL, webhooks.Config{Timeout: 200 * time.Millisecond}, "Timeout", 0},
-		{"endless body is cut off", huge.URL, webhooks.Config{Timeout: 5 * time.Second}, "", 200},
-		{"loopback blocked when private targets are off", ok.URL, webhooks.Config{Private: webhooks.PrivateNone}, "Could not connect", 0},
-		{"loopback allowed for sandbox by default", ok.URL, webhooks.Config{}, "", 200},
-		{"unreachable", "http://127.0.0.1:1/", webhooks.Config{}, "Could not connect", 0},
+		{"redirect is not followed", redirect.URL, webhooks.Config{Private: sandbox}, "HTTP error: 302", 302, webhooks.InternalResponse},
+		{"timeout is one reason with private targets", slow.URL, webhooks.Config{Timeout: 200 * time.Millisecond, Private: sandbox}, "Could not connect", 0, ""},
+		{"endless body is cut off", huge.URL, webhooks.Config{Timeout: 5 * time.Second, Private: sandbox}, "", 200, webhooks.InternalResponse},
+		{"loopback blocked by default", ok.URL, webhooks.Config{}, "Could not connect", 0, blocked},
+		{"loopback blocked when private targets are off", ok.URL, webhooks.Config{Private: webhooks.PrivateNone}, "Could not connect", 0, blocked},
+		{"loopback allowed for sandbox when asked", ok.URL, webhooks.Config{Private: sandbox}, "", 200, webhooks.InternalResponse},
+		{"refused is one reason with private targets", "http://127.0.0.1:1/", webhooks.Config{Private: sandbox}, "Could not connect", 0, ""},
+		{"unknown name is one reason with private targets", "http://banklink-test.invalid/", webhooks.Config{Timeout: 2 * time.Second, Private: sandbox}, "Could not connect", 0, ""},
+		{"refused while blocked names no address", "http://127.0.0.1:1/", webhooks.Config{}, "Could not connect", 0, blocked},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, tt.url, tt.cfg)
@@ -388,7 +403,7 @@ func TestGuards(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := f.deliveries(t, e.ID)[0].AttemptLog[0]
-			if a.Reason != tt.wantReason || a.StatusCode != tt.wantStatus {
+			if a.Reason != tt.wantReason || a.StatusCode != tt.wantStatus || a.Response != tt.wantResponse {
 				t.Errorf("attempt = %+v", a)
 			}
 		})
@@ -398,6 +413,39 @@ func TestGuards(t *testing.T) {
 	}
 	if n := len(ok.requests()); n != 1 {
 		t.Errorf("guarded receiver got %d requests, want only the allowed one", n)
+	}
+}
+
+func TestFailureReason(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"dial timeout", &net.OpError{Op: "dial", Err: timeoutError{}}, "Timeout"},
+		{"deadline", fmt.Errorf("post: %w", context.DeadlineExceeded), "Timeout"},
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "Could not connect"},
+	} {
+		if got := webhooks.FailureReason(tt.err); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+func TestParsePrivateTargets(t *testing.T) {
+	for in, want := range map[string]webhooks.PrivateTargets{"": webhooks.PrivateNone, "none": webhooks.PrivateNone, " Sandbox ": webhooks.PrivateSandbox, "all": webhooks.PrivateAll} {
+		if got, err := webhooks.ParsePrivateTargets(in); err != nil || got != want {
+			t.Errorf("ParsePrivateTargets(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := webhooks.ParsePrivateTargets("some"); err == nil {
+		t.Error("an unknown policy was accepted")
 	}
 }
 
@@ -419,6 +467,8 @@ func TestValidateURL(t *testing.T) {
 		{"https://localhost/hooks", banklink.Production, webhooks.PrivateSandbox, "localhost"},
 		{"https://10.1.2.3/hooks", banklink.Production, webhooks.PrivateAll, ""},
 		{"http://10.1.2.3/hooks", banklink.Sandbox, webhooks.PrivateNone, "internal address"},
+		{"http://127.0.0.1:8080/hooks", banklink.Sandbox, webhooks.PrivateNone, "sandbox webhooks cannot be delivered there"},
+		{"http://localhost:8080/hooks", banklink.Sandbox, webhooks.PrivateNone, "localhost"},
 		{"ftp://example.com/x", banklink.Sandbox, webhooks.PrivateSandbox, "http or https"},
 		{"/relative", banklink.Sandbox, webhooks.PrivateSandbox, "absolute"},
 		{"https://user:pw@example.com/", banklink.Sandbox, webhooks.PrivateSandbox, "credentials"},
@@ -446,7 +496,7 @@ func TestRunDeliversEachOnceInOrder(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
 			rcv := newReceiver(t, nil)
-			f := newFixtureOn(t, dialect, rcv.URL, webhooks.Config{})
+			f := newFixtureOn(t, dialect, rcv.URL, local)
 			f.store.Now = time.Now
 			const conns, perConn = 6, 8
 			want := map[string][]string{}
@@ -463,7 +513,7 @@ func TestRunDeliversEachOnceInOrder(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			var wg sync.WaitGroup
 			for range 2 {
-				d := webhooks.New(f.store, webhooks.Config{Workers: 4, Poll: 20 * time.Millisecond}, nil)
+				d := webhooks.New(f.store, webhooks.Config{Workers: 4, Poll: 20 * time.Millisecond, Private: webhooks.PrivateSandbox}, nil)
 				d.Kicks = f.store.Kicks()
 				wg.Go(func() { d.Run(ctx) })
 			}

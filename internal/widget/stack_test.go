@@ -23,6 +23,7 @@ import (
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/sqlstore"
+	"banklink/internal/webhooks"
 	"banklink/internal/widget"
 )
 
@@ -148,7 +149,9 @@ func newStackConfigured(t testing.TB, order []string, build func(st *stack) (map
 	t.Cleanup(st.runner.Wait)
 	providers := map[banklink.Environment][]string{banklink.Sandbox: order}
 	sbx.AuthorizeURL = st.srv.URL + "/connect/sandbox/authorize"
-	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
+	// Webhook receivers are loopback test servers: sandbox opts in.
+	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers,
+		WebhookPrivate: webhooks.PrivateSandbox})
 	interactive := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
 	maps.Copy(interactive, logins)
 	wcfg := widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start}

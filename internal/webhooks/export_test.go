@@ -1,0 +1,7 @@
+package webhooks
+
+// Exported for the table tests of package webhooks_test.
+var (
+	FailureReason = failureReason
+	Internal      = internal
+)
