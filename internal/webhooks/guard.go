@@ -41,15 +41,85 @@ func (p PrivateTargets) Allows(env banklink.Environment) bool {
 	return p == PrivateAll || (p == PrivateSandbox && env == banklink.Sandbox)
 }
 
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+func prefixes(list ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(list))
+	for i, s := range list {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
 
-// internal reports whether ip is an address a production webhook must not
-// reach.
+// nonPublic4 are the IPv4 ranges that are not public unicast (IANA's
+// special-purpose registry): this network, private, CGNAT, loopback,
+// link-local (cloud metadata), IETF protocol assignments, documentation,
+// benchmarking, multicast and reserved (with broadcast).
+var nonPublic4 = prefixes("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+	"192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+	"224.0.0.0/4", "240.0.0.0/4")
+
+// nonPublic6 are IPv6 ranges to refuse whole, beside loopback, ULA,
+// link-local, multicast and unspecified: local-use NAT64 (RFC 8215, which
+// can only lead into the local network), discard-only, documentation and
+// the deprecated site-local.
+var nonPublic6 = prefixes("64:ff9b:1::/48", "100::/64", "2001:db8::/32", "fec0::/10")
+
+// IPv6 forms that carry an IPv4 address a gateway or the host's own
+// stack may reach: the IPv4 address decides.
+var (
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")    // RFC 6052 well-known prefix: the last 32 bits
+	compatible = netip.MustParsePrefix("::/96")           // deprecated IPv4-compatible: the last 32 bits
+	translated = netip.MustParsePrefix("::ffff:0:0:0/96") // SIIT IPv4-translated (::ffff:0:a.b.c.d): the last 32 bits
+	sixToFour  = netip.MustParsePrefix("2002::/16")       // 6to4: bits 16-47
+	teredo     = netip.MustParsePrefix("2001::/32")       // Teredo: server in bits 32-63, client inverted in the last 32
+)
+
+// internal reports whether ip is an address a webhook must not reach
+// unless the policy allows internal targets: anything but public
+// unicast, directly or wrapped in an IPv6 address.
 func internal(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip) ||
-		(ip.Is4() && ip.As4()[0] == 0)
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return internal4(ip)
+	}
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return true
+	}
+	for _, p := range nonPublic6 {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	for _, v4 := range embeddedIPv4(ip) {
+		if internal4(v4) {
+			return true
+		}
+	}
+	return false
+}
+
+func internal4(ip netip.Addr) bool {
+	for _, p := range nonPublic4 {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// embeddedIPv4 returns the IPv4 addresses an IPv6 address wraps.
+func embeddedIPv4(ip netip.Addr) []netip.Addr {
+	b := ip.As16()
+	v4 := func(x []byte) netip.Addr { return netip.AddrFrom4([4]byte(x)) }
+	switch {
+	case nat64.Contains(ip), compatible.Contains(ip), translated.Contains(ip):
+		return []netip.Addr{v4(b[12:16])}
+	case sixToFour.Contains(ip):
+		return []netip.Addr{v4(b[2:6])}
+	case teredo.Contains(ip):
+		client := [4]byte{^b[12], ^b[13], ^b[14], ^b[15]}
+		return []netip.Addr{v4(b[4:8]), netip.AddrFrom4(client)}
+	}
+	return nil
 }
 
 // errBlocked marks a dial refused by the guard.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -552,5 +553,59 @@ func TestRunDeliversEachOnceInOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInternal: the guard refuses every non-public address, including
+// IPv6 forms through which a gateway or the host's own stack would reach
+// a private IPv4 address (NAT64, 6to4, Teredo, mapped, compatible).
+func TestInternal(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		addr     string
+		internal bool
+	}{
+		{"public IPv4", "8.8.8.8", false},
+		{"public IPv6", "2606:4700:4700::1111", false},
+		{"loopback", "127.0.0.1", true},
+		{"private", "10.1.2.3", true},
+		{"metadata", "169.254.169.254", true},
+		{"CGNAT", "100.64.0.1", true},
+		{"this network", "0.0.0.1", true},
+		{"benchmarking", "198.18.0.1", true},
+		{"reserved", "240.0.0.1", true},
+		{"broadcast", "255.255.255.255", true},
+		{"IPv6 loopback", "::1", true},
+		{"ULA", "fd00::1", true},
+		{"IPv6 link-local", "fe80::1", true},
+		{"site-local", "fec0::1", true},
+		{"unspecified", "::", true},
+		{"IPv4-mapped loopback", "::ffff:127.0.0.1", true},
+		{"IPv4-mapped public", "::ffff:8.8.8.8", false},
+		{"IPv4-compatible private", "::10.0.0.1", true},
+		{"IPv4-compatible public", "::8.8.8.8", false},
+		{"IPv4-translated private", "::ffff:0:10.0.0.1", true},
+		{"NAT64 private", "64:ff9b::10.0.0.1", true},
+		{"NAT64 loopback", "64:ff9b::7f00:1", true},
+		{"NAT64 metadata", "64:ff9b::a9fe:a9fe", true},
+		{"NAT64 public", "64:ff9b::8.8.8.8", false},
+		{"local-use NAT64, whatever it wraps", "64:ff9b:1::808:808", true},
+		{"6to4 private", "2002:a00:1::1", true},
+		{"6to4 loopback", "2002:7f00:1::", true},
+		{"6to4 public", "2002:808:808::1", false},
+		{"Teredo, private client", "2001:0:808:808::f5ff:fffe", true}, // client ^0a.00.00.01
+		{"Teredo, private server", "2001:0:a00:1::f7f7:f7f7", true},   // server 10.0.0.1
+		{"Teredo, public both", "2001:0:808:808::f7f7:f7f7", false},   // client ^08.08.08.08
+		{"documentation IPv6", "2001:db8::1", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := webhooks.Internal(netip.MustParseAddr(tt.addr)); got != tt.internal {
+				t.Errorf("internal(%s) = %v, want %v", tt.addr, got, tt.internal)
+			}
+		})
+	}
+	// A profile URL with such a literal is refused as internal.
+	if err := webhooks.ValidateURL("https://[64:ff9b::a00:1]/hooks", banklink.Production, webhooks.PrivateNone); err == nil || !strings.Contains(err.Error(), "internal address") {
+		t.Errorf("NAT64 literal: %v", err)
 	}
 }
