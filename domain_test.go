@@ -184,3 +184,27 @@ func TestErrorCode(t *testing.T) {
 type errPlain struct{}
 
 func (errPlain) Error() string { return "plain" }
+
+func TestCheckWidgetOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		origin string
+		env    Environment
+		want   string // "" accepts
+	}{
+		{"https://app.example.com", Production, ""},
+		{"https://app.example.com:8443", Production, ""},
+		{"http://app.example.com", Production, "is not https"},
+		{"http://localhost:3000", Production, "is not https"},
+		{"http://localhost:3000", Sandbox, ""},
+		{"https://*.example.com", Production, "has a wildcard"},
+		{"https://*.example.com", Sandbox, "has a wildcard"},
+		{"http://*:3000", Sandbox, "has a wildcard"},
+	} {
+		t.Run(string(tc.env)+" "+tc.origin, func(t *testing.T) {
+			err := CheckWidgetOrigin(tc.origin, tc.env)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("CheckWidgetOrigin = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -91,6 +91,24 @@ func ParseOrigin(s string) (string, error) {
 	return u.Scheme + "://" + strings.ToLower(u.Host), nil
 }
 
+// CheckWidgetOrigin checks an origin (from ParseOrigin) allowed to embed
+// env's widget. The widget posts its events to the embedding page's exact
+// origin only when that origin is in the list, so an entry the page's
+// origin can never equal is a mistake: a wildcard is refused everywhere.
+// Production widgets carry real bank data and may only be embedded by
+// https pages; sandbox also accepts http, for development servers such as
+// http://localhost:3000.
+func CheckWidgetOrigin(origin string, env Environment) error {
+	scheme, host, _ := strings.Cut(origin, "://")
+	if strings.Contains(host, "*") {
+		return fmt.Errorf("%s has a wildcard: list each origin, since the widget only posts its events to an exact origin", origin)
+	}
+	if env == Production && scheme != "https" {
+		return fmt.Errorf("%s is not https: production widgets may only be embedded by https pages (sandbox accepts http)", origin)
+	}
+	return nil
+}
+
 // LatestCursor is a cursor key beyond every record: Before: LatestCursor
 // pages backwards from the newest connection or event, for newest-first
 // views such as the dashboard's.

@@ -267,16 +267,30 @@ func TestOriginsCommand(t *testing.T) {
 		err := Run(context.Background(), append(args, "-database", db), &out, io.Discard, env(nil))
 		return out.String(), err
 	}
-	if _, err := run("origins", "set", "-env", "production", "-origins", "https://App.Example.com, http://localhost:3000"); err != nil {
+	if _, err := run("origins", "set", "-env", "production", "-origins", "https://App.Example.com, https://www.example.com"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := run("origins", "set", "-env", "sandbox", "-origins", "http://localhost:3000"); err != nil {
+		t.Fatalf("sandbox http origin: %v", err)
+	}
 	out, err := run("origins", "list")
-	if err != nil || !strings.Contains(out, "http://localhost:3000 https://app.example.com") || !strings.Contains(out, "any origin may embed sandbox") {
+	if err != nil || !strings.Contains(out, "https://app.example.com https://www.example.com") || !strings.Contains(out, "http://localhost:3000") {
 		t.Errorf("list: %v %s", err, out)
 	}
-	for _, bad := range []string{"app.example.com", "https://app.example.com/path", "ftp://x", "https://u:p@x"} {
-		if _, err := run("origins", "set", "-origins", bad); err == nil {
-			t.Errorf("origin %q accepted", bad)
+	for _, bad := range []struct{ env, origin, want string }{
+		{"sandbox", "app.example.com", "not an origin"},
+		{"sandbox", "https://app.example.com/path", "not an origin"},
+		{"sandbox", "ftp://x", "not an origin"},
+		{"sandbox", "https://u:p@x", "not an origin"},
+		{"production", "http://localhost:3000", "is not https"},
+		{"production", "https://*.example.com", "has a wildcard"},
+		{"sandbox", "http://*.example.com", "has a wildcard"},
+	} {
+		if _, err := run("origins", "set", "-env", bad.env, "-origins", bad.origin); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s origin %q: %v", bad.env, bad.origin, err)
 		}
+	}
+	if out, _ := run("origins", "list"); !strings.Contains(out, "https://app.example.com https://www.example.com") {
+		t.Errorf("a refused set changed the list: %s", out)
 	}
 }

@@ -44,6 +44,9 @@ func origins(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			if err != nil {
 				return err
 			}
+			if err := banklink.CheckWidgetOrigin(origin, env); err != nil {
+				return err
+			}
 			out = append(out, origin)
 		}
 		if err := db.SetWidgetOrigins(ctx, banklink.Scope{AccountID: acct.ID, Environment: env}, out); err != nil {

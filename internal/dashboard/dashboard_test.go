@@ -391,24 +391,39 @@ func TestOrigins(t *testing.T) {
 	st := newStack(t)
 	c := st.client("192.0.2.1")
 	c.login("ops@acme.example")
-	r := c.post("/dashboard/production/origins", url.Values{"origins": {"https://App.Example.com\r\nhttp://localhost:3000\n\n"}})
+	r := c.post("/dashboard/production/origins", url.Values{"origins": {"https://App.Example.com\r\nhttps://www.example.com:8443\n\n"}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("set: %d %q", r.status, errorOf(r.body))
 	}
 	got, _ := st.store.FindWidgetOrigins(context.Background(), banklink.Scope{AccountID: st.a.ID, Environment: banklink.Production})
-	if strings.Join(got, " ") != "http://localhost:3000 https://app.example.com" {
+	if strings.Join(got, " ") != "https://app.example.com https://www.example.com:8443" {
 		t.Errorf("origins = %v", got)
 	}
 	if sb, _ := st.store.FindWidgetOrigins(context.Background(), st.scopeA()); len(sb) != 0 {
 		t.Errorf("sandbox origins changed: %v", sb)
 	}
-	for _, bad := range []string{"app.example.com", "https://app.example.com/path", "ftp://x", "https://u:p@x"} {
-		r := c.post("/dashboard/production/origins", url.Values{"origins": {bad}})
-		if r.status != http.StatusBadRequest || !strings.Contains(errorOf(r.body), "is not an origin") {
-			t.Errorf("%q: %d %q", bad, r.status, errorOf(r.body))
+	// Sandbox accepts a development server over http.
+	if r := c.post("/dashboard/sandbox/origins", url.Values{"origins": {"http://localhost:3000"}}); r.status != http.StatusSeeOther {
+		t.Errorf("sandbox http origin: %d %q", r.status, errorOf(r.body))
+	}
+	for _, tc := range []struct{ env, origin, want string }{
+		{"production", "app.example.com", "is not an origin"},
+		{"production", "https://app.example.com/path", "is not an origin"},
+		{"production", "ftp://x", "is not an origin"},
+		{"production", "https://u:p@x", "is not an origin"},
+		// The widget posts its events only to an exact origin over https
+		// in production: these could never be matched, or not safely.
+		{"production", "http://localhost:3000", "http://localhost:3000 is not https"},
+		{"production", "http://app.example.com", "is not https"},
+		{"production", "https://*.example.com", "https://*.example.com has a wildcard"},
+		{"sandbox", "http://*:3000", "has a wildcard"},
+	} {
+		r := c.post("/dashboard/"+tc.env+"/origins", url.Values{"origins": {"https://ok.example.com\n" + tc.origin}})
+		if r.status != http.StatusBadRequest || !strings.Contains(errorOf(r.body), tc.want) {
+			t.Errorf("%s %q: %d %q", tc.env, tc.origin, r.status, errorOf(r.body))
 		}
 	}
-	if !strings.Contains(c.get("/dashboard/production/origins").body, "http://localhost:3000 https://app.example.com") {
+	if !strings.Contains(c.get("/dashboard/production/origins").body, "https://app.example.com https://www.example.com:8443") {
 		t.Error("origins not shown")
 	}
 }

@@ -558,6 +558,9 @@ func (d *Dashboard) handleSetOrigins(w http.ResponseWriter, r *http.Request, rq 
 		if err != nil {
 			return d.originsPage(w, r, rq, http.StatusBadRequest, text, truncate(strings.TrimSpace(line), 100)+" is not an origin such as https://app.example.com (scheme, host and port only).")
 		}
+		if err := banklink.CheckWidgetOrigin(o, rq.env); err != nil {
+			return d.originsPage(w, r, rq, http.StatusBadRequest, text, truncate(err.Error(), 300))
+		}
 		if !slices.Contains(out, o) {
 			out = append(out, o)
 		}
