@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"banklink/internal/sqlstore"
 )
@@ -132,5 +135,53 @@ func TestDemoRefused(t *testing.T) {
 	err := Run(t.Context(), []string{"serve", "-data-dir", t.TempDir(), "-demo=on", "-public-url", "https://link.example.com"}, io.Discard, io.Discard, env(nil))
 	if err == nil || !strings.Contains(err.Error(), "-demo=on cannot be used with an https -public-url") {
 		t.Errorf("serve -demo=on with https: %v", err)
+	}
+}
+
+// TestServeHSTS: serve sends Strict-Transport-Security when its public
+// URL is https (TLS ends at a proxy in front of it) and not over http.
+func TestServeHSTS(t *testing.T) {
+	srv := serveForTest(t, "-data-dir", t.TempDir())
+	resp, err := http.Get(srv.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("http public URL: Strict-Transport-Security %q", got)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(ctx, []string{"serve", "-addr", addr, "-public-url", "https://link.example.com", "-data-dir", t.TempDir(),
+			"-directory-size", "300", "-log-level", "warn"}, io.Discard, io.Discard, env(nil))
+	}()
+	defer func() { cancel(); <-errc }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
+				t.Errorf("https public URL: Strict-Transport-Security %q", got)
+			}
+			return
+		}
+		select {
+		case err := <-errc:
+			errc <- err // for the deferred wait
+			t.Fatalf("serve exited: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not start")
+		}
 	}
 }

@@ -91,6 +91,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		RateLimit:               cfg.RateLimit,
 		RateBurst:               cfg.RateBurst,
 		WebhookPrivate:          private,
+		// An https public URL means browsers reach banklink over TLS
+		// only: tell them to keep to it.
+		HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
 	})
 	if cfg.Metrics {
 		api.Metrics = metrics.New()

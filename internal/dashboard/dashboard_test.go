@@ -85,6 +85,33 @@ func TestSignIn(t *testing.T) {
 	}
 }
 
+// TestHSTS: with an https public URL the dashboard's pages, the widget's
+// page and API, and the Meld API all send Strict-Transport-Security;
+// over http none does.
+func TestHSTS(t *testing.T) {
+	for _, tc := range []struct {
+		name, public, want string
+	}{
+		{"https", "https://link.example.com", "max-age=63072000; includeSubDomains"},
+		{"http", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []option
+			if tc.public != "" {
+				opts = append(opts, func(c *dashboard.Config) { c.PublicURL = tc.public })
+			}
+			st := newStack(t, opts...)
+			c := st.client("192.0.2.1")
+			for _, path := range []string{"/dashboard/login", "/dashboard/sandbox/keys", "/dashboard/static/dashboard.css", "/connect", "/connect/api/session", "/healthz", "/bank-linking/connections"} {
+				r := c.get(path)
+				if got := r.header.Get("Strict-Transport-Security"); got != tc.want {
+					t.Errorf("GET %s (%d): Strict-Transport-Security %q, want %q", path, r.status, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
 func TestSecureCookieOnHTTPS(t *testing.T) {
 	st := newStack(t, func(c *dashboard.Config) { c.PublicURL = "https://link.example.com" })
 	c := st.client("192.0.2.1")

@@ -125,7 +125,13 @@ func newStack(t testing.TB, opts ...option) *stack {
 	t.Cleanup(st.srv.Close)
 	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType, sandbox.ProviderTypeB}}
 	sbx := &sandbox.Provider{AuthorizeURL: st.srv.URL + "/connect/sandbox/authorize"}
-	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
+	cfg := dashboard.Config{PublicURL: st.srv.URL}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	// As serve does: HSTS exactly when the public URL is https.
+	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers,
+		HSTS: strings.HasPrefix(cfg.PublicURL, "https://")})
 	w, err := widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sandbox.NewB()},
 		log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers})
 	if err != nil {
@@ -133,10 +139,6 @@ func newStack(t testing.TB, opts ...option) *stack {
 	}
 	w.Register(st.api)
 	st.widget = w
-	cfg := dashboard.Config{PublicURL: st.srv.URL}
-	for _, o := range opts {
-		o(&cfg)
-	}
 	st.public = cfg.PublicURL
 	st.dash = dashboard.New(cfg)
 	st.dash.Now = st.clock.now

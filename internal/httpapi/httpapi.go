@@ -52,7 +52,14 @@ type Config struct {
 	// WebhookPrivate says which environments' webhook profiles may point
 	// at internal addresses (default: none).
 	WebhookPrivate webhooks.PrivateTargets
+	// HSTS sends Strict-Transport-Security on every response (API,
+	// widget, dashboard): set it when the public URL is https.
+	HSTS bool
 }
+
+// HSTSValue is the Strict-Transport-Security header: two years, the
+// public host's subdomains included.
+const HSTSValue = "max-age=63072000; includeSubDomains"
 
 // Server serves the API.
 type Server struct {
@@ -107,7 +114,18 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *
 }
 
 // Handler returns the HTTP handler of the whole API.
-func (s *Server) Handler() http.Handler { return s.observe(s.mux) }
+func (s *Server) Handler() http.Handler {
+	h := s.observe(s.mux)
+	if !s.Config.HSTS {
+		return h
+	}
+	// Outermost, so that every answer carries it: errors, 404s and the
+	// routes of the widget and the dashboard too.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", HSTSValue)
+		h.ServeHTTP(w, r)
+	})
+}
 
 // Mux exposes the router so other packages (the widget, the dashboard) can
 // add their routes behind the same middleware.
