@@ -36,6 +36,12 @@ type ConnectSession struct {
 	// Routing is the decision behind ProviderType.
 	Routing   *RoutingDecision
 	UpdatedAt time.Time
+	// Version is how many times the session was saved: a save replaces
+	// the stored session only if it is still at the version that was
+	// read, so that of two requests acting on the same step (on any
+	// replicas) only one moves the session on. 0 is a session not stored
+	// yet.
+	Version int
 }
 
 // Completion records how a connection completed in the widget.
@@ -53,8 +59,11 @@ type ConnectSessionStore interface {
 	// FindConnectSession returns ENOTFOUND when the widget has not saved
 	// any progress for the connection yet.
 	FindConnectSession(ctx context.Context, connectionID string) (*ConnectSession, error)
-	// SaveConnectSession inserts or replaces s. Returns ECONFLICT when the
-	// connection is no longer IN_PROGRESS.
+	// SaveConnectSession inserts s (Version 0) or replaces the stored
+	// session if it is still at s.Version, and then increments s.Version.
+	// Returns ECONFLICT when the session changed since s was read (or was
+	// created by someone else) and when the connection is no longer
+	// IN_PROGRESS or repairable.
 	SaveConnectSession(ctx context.Context, s *ConnectSession) error
 	// CompleteConnection moves an IN_PROGRESS, unexpired connection to
 	// ACTIVE exactly once, however many replicas or double submits race.

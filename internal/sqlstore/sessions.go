@@ -24,9 +24,9 @@ func (db *DB) FindConnectSession(ctx context.Context, connectionID string) (*ban
 	var inst sql.NullString
 	var data string
 	var updated int64
-	err := db.r.QueryRowContext(ctx, `SELECT connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at
+	err := db.r.QueryRowContext(ctx, `SELECT connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at, version
 		FROM connect_sessions WHERE connection_id = $1`, connectionID).Scan(
-		&s.ConnectionID, &s.Step, &inst, &s.ProviderType, &s.ProviderState, &s.LoginID, &data, &s.Failures, &updated)
+		&s.ConnectionID, &s.Step, &inst, &s.ProviderType, &s.ProviderState, &s.LoginID, &data, &s.Failures, &updated, &s.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Connect session")
 	}
@@ -43,15 +43,7 @@ func (db *DB) FindConnectSession(ctx context.Context, connectionID string) (*ban
 
 // SaveConnectSession implements banklink.ConnectSessionStore.
 func (db *DB) SaveConnectSession(ctx context.Context, s *banklink.ConnectSession) error {
-	if s.UpdatedAt.IsZero() {
-		s.UpdatedAt = db.now()
-	}
-	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing})
-	if err != nil {
-		return err
-	}
-	inst := sql.NullString{String: s.InstitutionID, Valid: s.InstitutionID != ""}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var conn banklink.Connection
 		err := tx.QueryRowContext(ctx, `SELECT status, status_reason FROM connections WHERE id = $1`, s.ConnectionID).Scan(&conn.Status, &conn.StatusReason)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -64,20 +56,52 @@ func (db *DB) SaveConnectSession(ctx context.Context, s *banklink.ConnectSession
 		if conn.Status != banklink.StatusInProgress && !conn.Repairable() {
 			return banklink.Errorf(banklink.ECONFLICT, "Connection is %s, no longer in progress.", conn.Status)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO connect_sessions (connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (connection_id) DO UPDATE SET step = excluded.step, institution_id = excluded.institution_id,
-				provider_type = excluded.provider_type, provider_state = excluded.provider_state, login_id = excluded.login_id,
-				data = excluded.data, failures = excluded.failures, updated_at = excluded.updated_at`,
-			s.ConnectionID, s.Step, inst, s.ProviderType, s.ProviderState, s.LoginID, string(data), s.Failures, micros(s.UpdatedAt))
-		if isForeignKeyViolation(err) {
-			return banklink.Errorf(banklink.ENOTFOUND, "Institution %s not found.", s.InstitutionID)
-		}
-		if err != nil {
-			return fmt.Errorf("save connect session: %w", err)
-		}
-		return nil
+		return db.putSession(ctx, tx, s)
 	})
+	if err == nil {
+		s.Version++
+	}
+	return err
+}
+
+// sessionChanged is the answer to a save of a session read before another
+// request saved it.
+func sessionChanged() error {
+	return banklink.Errorf(banklink.ECONFLICT, "The connect session changed since it was read.")
+}
+
+// putSession writes s in tx if the stored session is still at s.Version
+// (or, for Version 0, does not exist): the conditional upsert is the whole
+// guard, since PostgreSQL re-checks its WHERE on the row it locks and
+// SQLite has one writer. The caller increments s.Version once tx commits.
+func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSession) error {
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = db.now()
+	}
+	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing})
+	if err != nil {
+		return err
+	}
+	inst := sql.NullString{String: s.InstitutionID, Valid: s.InstitutionID != ""}
+	res, err := tx.ExecContext(ctx, `INSERT INTO connect_sessions (connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
+		ON CONFLICT (connection_id) DO UPDATE SET step = excluded.step, institution_id = excluded.institution_id,
+			provider_type = excluded.provider_type, provider_state = excluded.provider_state, login_id = excluded.login_id,
+			data = excluded.data, failures = excluded.failures, updated_at = excluded.updated_at, version = connect_sessions.version + 1
+		WHERE connect_sessions.version = $10`,
+		s.ConnectionID, s.Step, inst, s.ProviderType, s.ProviderState, s.LoginID, string(data), s.Failures, micros(s.UpdatedAt), s.Version)
+	if isForeignKeyViolation(err) {
+		return banklink.Errorf(banklink.ENOTFOUND, "Institution %s not found.", s.InstitutionID)
+	}
+	if err != nil {
+		return fmt.Errorf("save connect session: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("save connect session: %w", err)
+	} else if n == 0 {
+		return sessionChanged()
+	}
+	return nil
 }
 
 // CompleteConnection implements banklink.ConnectSessionStore.

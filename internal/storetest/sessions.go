@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -127,4 +128,74 @@ func testWidgetOrigins(t *testing.T, s banklink.Store) {
 		t.Errorf("cleared origins = %v", got)
 	}
 	wantCode(t, s.SetWidgetOrigins(ctx, banklink.Scope{AccountID: "missing", Environment: banklink.Sandbox}, []string{"https://x"}), banklink.ENOTFOUND)
+}
+
+// race runs fn(i) for i in [0, n) at once and returns, per error code
+// ("" for success), the indexes that got it.
+func race(n int, fn func(i int) error) map[string][]int {
+	var mu sync.Mutex
+	out := map[string][]int{}
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-gate
+			err := fn(i)
+			mu.Lock()
+			defer mu.Unlock()
+			code := banklink.ErrorCode(err)
+			out[code] = append(out[code], i)
+		})
+	}
+	close(gate)
+	wg.Wait()
+	return out
+}
+
+// sessionCopy reads the stored session: what one request works on.
+func sessionCopy(t *testing.T, s banklink.Store, connectionID string) *banklink.ConnectSession {
+	t.Helper()
+	sess, err := s.FindConnectSession(t.Context(), connectionID)
+	must(t, err)
+	return sess
+}
+
+func testConnectSessionVersions(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	_, conn, inst := startOne(t, s)
+	fresh := func() *banklink.ConnectSession {
+		return &banklink.ConnectSession{ConnectionID: conn.ID, Step: banklink.StepCredentials, InstitutionID: inst.ID, ProviderType: "sandbox", UpdatedAt: t0}
+	}
+	first := fresh()
+	must(t, s.SaveConnectSession(ctx, first))
+	if first.Version != 1 {
+		t.Fatalf("a new session's version = %d, want 1", first.Version)
+	}
+	// Another request also started the session: it was created already.
+	wantCode(t, s.SaveConnectSession(ctx, fresh()), banklink.ECONFLICT)
+
+	// Two requests read the same version; the second save would undo
+	// the first.
+	a, b := sessionCopy(t, s, conn.ID), sessionCopy(t, s, conn.ID)
+	a.ProviderState, b.ProviderState = "a", "b"
+	must(t, s.SaveConnectSession(ctx, a))
+	wantCode(t, s.SaveConnectSession(ctx, b), banklink.ECONFLICT)
+	if got := sessionCopy(t, s, conn.ID); got.ProviderState != "a" || got.Version != 2 || a.Version != 2 {
+		t.Fatalf("after a conflicting save: stored %q at version %d, saved copy at %d", got.ProviderState, got.Version, a.Version)
+	}
+
+	// Many at once, as replicas would: exactly one lands.
+	const n = 12
+	copies := make([]*banklink.ConnectSession, n)
+	for i := range copies {
+		copies[i] = sessionCopy(t, s, conn.ID)
+		copies[i].ProviderState = fmt.Sprint("state-", i)
+	}
+	got := race(n, func(i int) error { return s.SaveConnectSession(ctx, copies[i]) })
+	if len(got[""]) != 1 || len(got[banklink.ECONFLICT]) != n-1 {
+		t.Fatalf("concurrent saves of one version: %v, want one success and %d conflicts", got, n-1)
+	}
+	if stored := sessionCopy(t, s, conn.ID); stored.ProviderState != copies[got[""][0]].ProviderState {
+		t.Errorf("stored %q, but the save that succeeded wrote %q", stored.ProviderState, copies[got[""][0]].ProviderState)
+	}
 }

@@ -34,6 +34,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"ConnectSessions", testConnectSessions},
 		{"CompleteConnectionExactlyOnce", testCompleteExactlyOnce},
 		{"CompleteConnectionExpired", testCompleteExpired},
+		{"ConnectSessionVersions", testConnectSessionVersions},
 		{"WidgetOrigins", testWidgetOrigins},
 		{"FindConnectionsFilters", testFindConnectionsFilters},
 		{"FindConnectionsCursors", testFindConnectionsCursors},

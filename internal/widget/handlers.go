@@ -139,9 +139,11 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 			}
 			if prov.Type() != s.ProviderType {
 				// Routing moved on (the provider started failing here):
-				// the login form is the new provider's.
+				// the login form is the new provider's. When another
+				// request saved the session meanwhile, its save stands:
+				// the login is routed again when it is submitted.
 				s.ProviderType, s.Routing = prov.Type(), d
-				if err := w.save(ctx, s); err != nil {
+				if err := w.save(ctx, s); err != nil && banklink.ErrorCode(err) != banklink.ECONFLICT {
 					return nil, err
 				}
 			}
@@ -253,10 +255,11 @@ func (w *Widget) handleBack(rw http.ResponseWriter, r *http.Request, wr *widgetR
 	s := wr.sess
 	if wr.conn.InstitutionID != "" || (s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect && s.InstitutionID != "") {
 		if s.InstitutionID != "" && s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect {
-			*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: s.InstitutionID, ProviderType: s.ProviderType, Failures: s.Failures}
+			*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: s.InstitutionID, ProviderType: s.ProviderType,
+				Failures: s.Failures, Version: s.Version}
 		}
 	} else {
-		*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepPick, Failures: s.Failures}
+		*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepPick, Failures: s.Failures, Version: s.Version}
 	}
 	if err := w.save(r.Context(), s); err != nil {
 		return err

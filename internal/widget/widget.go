@@ -360,19 +360,42 @@ func (w *Widget) loadSession(ctx context.Context, wr *widgetRequest) (*banklink.
 	if err != nil && banklink.ErrorCode(err) != banklink.ENOTFOUND {
 		return nil, err
 	}
-	// A new session; for a repair, a fresh login at the same institution.
-	s = &banklink.ConnectSession{ConnectionID: wr.conn.ID, Step: banklink.StepPick}
+	// A new session; for a repair, a fresh login at the same institution,
+	// replacing the finished session (at its version).
+	fresh := &banklink.ConnectSession{ConnectionID: wr.conn.ID, Step: banklink.StepPick}
+	if s != nil {
+		fresh.Version = s.Version
+	}
 	if wr.conn.InstitutionID != "" {
-		if err := w.choose(ctx, wr, s, wr.conn.InstitutionID); err != nil {
+		if err := w.choose(ctx, wr, fresh, wr.conn.InstitutionID); err != nil {
 			return nil, err
 		}
 	}
-	return s, w.save(ctx, s)
+	err = w.save(ctx, fresh)
+	if banklink.ErrorCode(err) == banklink.ECONFLICT {
+		// A concurrent first request (another tab, another replica)
+		// started the session: carry on with the one it stored.
+		return w.Store.FindConnectSession(ctx, wr.conn.ID)
+	}
+	return fresh, err
 }
 
+// save stores s unless another request saved the session since s was
+// read: then this request's change would undo that one's, and it gets
+// ECONFLICT instead.
 func (w *Widget) save(ctx context.Context, s *banklink.ConnectSession) error {
 	s.UpdatedAt = w.Now()
-	return w.Store.SaveConnectSession(ctx, s)
+	err := w.Store.SaveConnectSession(ctx, s)
+	if banklink.ErrorCode(err) == banklink.ECONFLICT {
+		return outOfDate()
+	}
+	return err
+}
+
+// outOfDate is the answer to a request that lost a race to move the
+// session on: the customer acted in two tabs, or submitted twice.
+func outOfDate() error {
+	return banklink.Errorf(banklink.ECONFLICT, "This step was already completed in another window or tab. Reload to continue.")
 }
 
 func (w *Widget) eligibility(wr *widgetRequest) banklink.Eligibility {
@@ -569,7 +592,7 @@ func (w *Widget) choose(ctx context.Context, wr *widgetRequest, s *banklink.Conn
 		return err
 	}
 	*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: in.ID, ProviderType: prov.Type(),
-		Routing: d, Failures: s.Failures}
+		Routing: d, Failures: s.Failures, Version: s.Version}
 	return nil
 }
 

@@ -106,6 +106,8 @@
     if (d.reason && d.retryable === false && (d.code === "LOGIN_FAILED" || d.code === "UNAUTHORIZED")) return fatal(err);
     if (d.code === "UNAUTHORIZED") return fatal(err);
     emit("error", { details: err.message, reason: d.reason || d.code || "UNKNOWN" });
+    // Another tab or a double submit moved the session on: show where it is.
+    if (d.code === "CONFLICT") return api("GET", "session").then(function (s) { render(s); setAlert(err.message); }, fatal);
     setAlert(err.message);
   }
 

@@ -1,0 +1,304 @@
+package widget_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"banklink"
+	"banklink/internal/apitest"
+	"banklink/internal/connecttoken"
+	"banklink/internal/httpapi"
+	"banklink/internal/sandbox"
+	"banklink/internal/search"
+	"banklink/internal/sqlstore"
+	"banklink/internal/testenv"
+	"banklink/internal/widget"
+)
+
+// replicaSet is banklink as several stateless replicas: one widget and API
+// server per replica, each with its own store connections, all on one
+// database (a PostgreSQL database, or one SQLite file as separate
+// processes would share it).
+type replicaSet struct {
+	t      *testing.T
+	urls   []string
+	stores []*sqlstore.DB
+	api    *httpapi.Server // replica 0's, for connect/start
+	scope  banklink.Scope
+	client *http.Client
+	// bank is the sandbox provider every replica logs in through, counted
+	// and optionally held at the test's edge.
+	bank *edgeBank
+}
+
+// dialects are the databases replica tests run on.
+var dialects = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "shared.db") }},
+	{"postgres", func(t *testing.T) string { return testenv.PostgresDSN(t) }},
+}
+
+func newReplicaSet(t *testing.T, dsn string, n int) *replicaSet {
+	t.Helper()
+	ctx := context.Background()
+	tokens, err := connecttoken.NewSigner("banklink", connecttoken.DefaultTTL, []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &replicaSet{t: t, client: apitest.Client(t, httpapi.OpenAPI), bank: &edgeBank{Provider: &sandbox.Provider{}}}
+	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}
+	for i := range n {
+		db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Migrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if i == 0 {
+			if err := db.UpsertInstitutions(ctx, directory()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		live := search.NewLive(db)
+		if err := live.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var h http.Handler
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+		t.Cleanup(srv.Close)
+		rs.bank.AuthorizeURL = srv.URL + "/connect/sandbox/authorize"
+		api := httpapi.New(db, tokens, live, nil, httpapi.Config{WidgetURL: srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
+		w, err := widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{sandbox.ProviderType: rs.bank}, nil,
+			widget.Config{WidgetURL: srv.URL + "/connect", Providers: providers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Register(api)
+		h = api.Handler()
+		rs.urls, rs.stores = append(rs.urls, srv.URL), append(rs.stores, db)
+		if i == 0 {
+			rs.api = api
+		}
+	}
+	acct := &banklink.Account{ID: banklink.NewID(), Name: "Acme"}
+	if err := rs.stores[0].CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	rs.scope = banklink.Scope{AccountID: acct.ID, Environment: banklink.Sandbox}
+	return rs
+}
+
+// start runs connect/start and returns the connection and its token.
+func (rs *replicaSet) start() (id, token string) {
+	rs.t.Helper()
+	customer := "c1"
+	resp, err := rs.api.StartConnection(context.Background(), rs.scope, &httpapi.ConnectStartRequest{ExternalCustomerID: &customer, Products: []string{"BALANCES"}})
+	if err != nil {
+		rs.t.Fatalf("connect/start: %v", err)
+	}
+	return resp.ID, resp.ConnectToken
+}
+
+// call sends a widget API request to replica i. It may run on any
+// goroutine: failures come back as an error rather than ending the test.
+func (rs *replicaSet) call(i int, token, path, body string) (int, map[string]any, error) {
+	req, err := http.NewRequest("POST", rs.urls[i%len(rs.urls)]+"/connect/api/"+path, strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := rs.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, out, nil
+}
+
+// must is call for the test's own goroutine, expecting 200.
+func (rs *replicaSet) must(i int, token, path, body string) map[string]any {
+	rs.t.Helper()
+	status, out, err := rs.call(i, token, path, body)
+	if err != nil || status != http.StatusOK {
+		rs.t.Fatalf("POST %s on replica %d: %d %v %v", path, i, status, out, err)
+	}
+	return out
+}
+
+// edgeBank is the sandbox bank behind a counter at the provider's edge:
+// it counts the login steps that reach the bank and, while a hold is set,
+// keeps each one waiting at the bank until every request of a burst has
+// either reached the bank or been answered without it. That makes "how
+// many got through" a matter of banklink's bookkeeping, not of timing.
+type edgeBank struct {
+	*sandbox.Provider
+	calls atomic.Int64
+	hold  atomic.Pointer[hold]
+}
+
+func (b *edgeBank) reached() {
+	b.calls.Add(1)
+	if h := b.hold.Load(); h != nil {
+		h.arrived()
+	}
+}
+
+func (b *edgeBank) SubmitCredentials(ctx context.Context, req banklink.LoginRequest) (*banklink.LoginStep, error) {
+	b.reached()
+	return b.Provider.SubmitCredentials(ctx, req)
+}
+
+func (b *edgeBank) AnswerMFA(ctx context.Context, req banklink.LoginRequest, state, answer string) (*banklink.LoginStep, error) {
+	b.reached()
+	return b.Provider.AnswerMFA(ctx, req, state, answer)
+}
+
+func (b *edgeBank) CompleteRedirect(ctx context.Context, req banklink.LoginRequest, query map[string]string) (*banklink.LoginStep, error) {
+	b.reached()
+	return b.Provider.CompleteRedirect(ctx, req, query)
+}
+
+// hold keeps the bank's callers waiting until n requests have each
+// either arrived at the bank or been answered.
+type hold struct {
+	mu      sync.Mutex
+	n, seen int
+	release chan struct{}
+	// arrivals receives a value as each caller arrives at the bank.
+	arrivals chan struct{}
+	// timedOut records the safety valve: a burst that never settles
+	// (a bug) is released after a minute and fails the test.
+	timedOut atomic.Bool
+}
+
+func newHold(n int) *hold {
+	h := &hold{n: n, release: make(chan struct{}), arrivals: make(chan struct{}, n)}
+	time.AfterFunc(time.Minute, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.seen < h.n {
+			h.timedOut.Store(true)
+			h.seen = h.n
+			close(h.release)
+		}
+	})
+	return h
+}
+
+func (h *hold) count() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.seen++; h.seen == h.n {
+		close(h.release)
+	}
+}
+
+func (h *hold) arrived() {
+	h.count()
+	h.arrivals <- struct{}{}
+	<-h.release
+}
+
+// answered counts a request answered; those that arrived at the bank were
+// counted there, and are only answered after the release.
+func (h *hold) answered() {
+	select {
+	case <-h.release:
+	default:
+		h.count()
+	}
+}
+
+// TestStepRacesAcrossReplicas moves the session on (back, or another
+// institution) on one replica while a login step is at the provider on
+// the other. The change answered first stands: the login step that read
+// the session before it must not overwrite it with its own outcome, and
+// answers 409 instead of a 200 that would not be what is stored.
+func TestStepRacesAcrossReplicas(t *testing.T) {
+	toBank := func(rs *replicaSet, tok string) {
+		rs.must(0, tok, "select", fmt.Sprintf(`{"institutionId":%q}`, sandbox.TestBankID))
+	}
+	for _, tc := range []struct {
+		name                   string
+		setup                  func(rs *replicaSet, tok string)
+		first, firstBody       string // held at the provider
+		second, secondBody     string // answered meanwhile
+		wantStep, wantInstitut string
+	}{
+		{name: "back while a login is at the bank", setup: toBank,
+			first: "login", firstBody: `{"credentials":{"username":"user_good","password":"pass_good"}}`,
+			second: "back", secondBody: `{}`, wantStep: banklink.StepPick},
+		{name: "another institution while a login is at the bank", setup: toBank,
+			first: "login", firstBody: `{"credentials":{"username":"user_good","password":"pass_good"}}`,
+			second: "select", secondBody: fmt.Sprintf(`{"institutionId":%q}`, sandbox.TestCreditUnionID),
+			wantStep: banklink.StepCredentials, wantInstitut: sandbox.TestCreditUnionID},
+		{name: "back while an MFA answer is at the bank", setup: func(rs *replicaSet, tok string) {
+			toBank(rs, tok)
+			rs.must(0, tok, "login", `{"credentials":{"username":"user_mfa_code","password":"pass_good"}}`)
+		}, first: "mfa", firstBody: fmt.Sprintf(`{"answer":%q}`, sandbox.MFACodeAnswer),
+			second: "back", secondBody: `{}`, wantStep: banklink.StepCredentials, wantInstitut: sandbox.TestBankID},
+		{name: "another institution while a redirect login returns", setup: func(rs *replicaSet, tok string) {
+			rs.must(0, tok, "select", fmt.Sprintf(`{"institutionId":%q}`, sandbox.TestOAuthBankID))
+		}, first: "oauth", firstBody: fmt.Sprintf(`{"code":%q}`, sandbox.OAuthApproveCode),
+			second: "select", secondBody: fmt.Sprintf(`{"institutionId":%q}`, sandbox.TestBankID),
+			wantStep: banklink.StepCredentials, wantInstitut: sandbox.TestBankID},
+	} {
+		for _, d := range dialects {
+			t.Run(tc.name+"/"+d.name, func(t *testing.T) {
+				rs := newReplicaSet(t, d.dsn(t), 2)
+				id, tok := rs.start()
+				tc.setup(rs, tok)
+				h := newHold(2)
+				rs.bank.hold.Store(h)
+				var status int
+				var body map[string]any
+				var err error
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					status, body, err = rs.call(0, tok, tc.first, tc.firstBody)
+				}()
+				<-h.arrivals
+				second := rs.must(1, tok, tc.second, tc.secondBody)
+				h.answered()
+				<-done
+				rs.bank.hold.Store(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if status != http.StatusConflict || body["code"] != banklink.ECONFLICT {
+					t.Errorf("%s that read the session before %s: %d %v, want 409", tc.first, tc.second, status, body)
+				}
+				sess, err := rs.stores[1].FindConnectSession(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				answered := ""
+				if in, ok := second["institution"].(map[string]any); ok {
+					answered = in["id"].(string)
+				}
+				if sess.Step != tc.wantStep || sess.InstitutionID != tc.wantInstitut || second["step"] != tc.wantStep || answered != tc.wantInstitut {
+					t.Errorf("%s answered step %v at %q; stored step %s at %q; want %s at %q",
+						tc.second, second["step"], answered, sess.Step, sess.InstitutionID, tc.wantStep, tc.wantInstitut)
+				}
+			})
+		}
+	}
+}
