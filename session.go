@@ -32,7 +32,9 @@ type ConnectSession struct {
 	LoginID       string
 	MFA           *MFAChallenge
 	Accounts      []ProviderAccount
-	Failures      int
+	// Failures counts the failed logins and MFA answers, and those in
+	// flight (see CountLoginAttempt).
+	Failures int
 	// Routing is the decision behind ProviderType.
 	Routing   *RoutingDecision
 	UpdatedAt time.Time
@@ -61,10 +63,25 @@ type ConnectSessionStore interface {
 	FindConnectSession(ctx context.Context, connectionID string) (*ConnectSession, error)
 	// SaveConnectSession inserts s (Version 0) or replaces the stored
 	// session if it is still at s.Version, and then increments s.Version.
-	// Returns ECONFLICT when the session changed since s was read (or was
-	// created by someone else) and when the connection is no longer
-	// IN_PROGRESS or repairable.
+	// It writes Failures only when it creates the session or replaces a
+	// finished (StepDone) one, as a repair does; otherwise only
+	// CountLoginAttempt and ForgiveLoginAttempt change them. Returns
+	// ECONFLICT when the session changed since s was read (or was created
+	// by someone else) and when the connection is no longer IN_PROGRESS or
+	// repairable.
 	SaveConnectSession(ctx context.Context, s *ConnectSession) error
+	// CountLoginAttempt counts one login attempt of s (credentials, an MFA
+	// answer, the return from a redirect login) as a failure before it
+	// reaches the provider, so that concurrent attempts on every replica
+	// count against one limit: it adds one to the stored Failures if they
+	// are below limit and the session is still at s.Version, and returns
+	// the new count (also set in s.Failures). Returns ERATELIMITED,
+	// changing nothing, when Failures reached limit, ECONFLICT when the
+	// session changed since s was read, ENOTFOUND when there is none.
+	CountLoginAttempt(ctx context.Context, s *ConnectSession, limit int) (int, error)
+	// ForgiveLoginAttempt takes back one failure CountLoginAttempt
+	// counted, for an attempt that did not fail on the customer's side.
+	ForgiveLoginAttempt(ctx context.Context, connectionID string) error
 	// CompleteConnection moves an IN_PROGRESS, unexpired connection to
 	// ACTIVE exactly once, however many replicas or double submits race.
 	// Returns ENOTFOUND outside scope and ECONFLICT when the connection is

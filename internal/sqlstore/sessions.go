@@ -83,11 +83,15 @@ func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSes
 		return err
 	}
 	inst := sql.NullString{String: s.InstitutionID, Valid: s.InstitutionID != ""}
+	// Failures are counted by CountLoginAttempt alone, whose increments a
+	// save would otherwise overwrite; a session replacing a finished one
+	// (a repair's) starts counting afresh.
 	res, err := tx.ExecContext(ctx, `INSERT INTO connect_sessions (connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at, version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
 		ON CONFLICT (connection_id) DO UPDATE SET step = excluded.step, institution_id = excluded.institution_id,
 			provider_type = excluded.provider_type, provider_state = excluded.provider_state, login_id = excluded.login_id,
-			data = excluded.data, failures = excluded.failures, updated_at = excluded.updated_at, version = connect_sessions.version + 1
+			data = excluded.data, updated_at = excluded.updated_at, version = connect_sessions.version + 1,
+			failures = CASE WHEN connect_sessions.step = 'DONE' THEN excluded.failures ELSE connect_sessions.failures END
 		WHERE connect_sessions.version = $10`,
 		s.ConnectionID, s.Step, inst, s.ProviderType, s.ProviderState, s.LoginID, string(data), s.Failures, micros(s.UpdatedAt), s.Version)
 	if isForeignKeyViolation(err) {
@@ -100,6 +104,44 @@ func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSes
 		return fmt.Errorf("save connect session: %w", err)
 	} else if n == 0 {
 		return sessionChanged()
+	}
+	return nil
+}
+
+// CountLoginAttempt implements banklink.ConnectSessionStore.
+func (db *DB) CountLoginAttempt(ctx context.Context, s *banklink.ConnectSession, limit int) (int, error) {
+	// One conditional UPDATE checks and counts: concurrent attempts queue
+	// on the row, and each sees the count the one before left.
+	var n int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `UPDATE connect_sessions SET failures = failures + 1
+			WHERE connection_id = $1 AND version = $2 AND failures < $3 RETURNING failures`, s.ConnectionID, s.Version, limit).Scan(&n)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		stored, err := db.FindConnectSession(ctx, s.ConnectionID)
+		if err != nil {
+			return 0, err
+		}
+		if stored.Failures >= limit {
+			return 0, banklink.Errorf(banklink.ERATELIMITED, "Too many failed login attempts.")
+		}
+		return 0, sessionChanged()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count login attempt: %w", err)
+	}
+	s.Failures = n
+	return n, nil
+}
+
+// ForgiveLoginAttempt implements banklink.ConnectSessionStore.
+func (db *DB) ForgiveLoginAttempt(ctx context.Context, connectionID string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE connect_sessions SET failures = failures - 1 WHERE connection_id = $1 AND failures > 0`, connectionID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("forgive login attempt: %w", err)
 	}
 	return nil
 }

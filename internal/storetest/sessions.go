@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -197,5 +198,67 @@ func testConnectSessionVersions(t *testing.T, s banklink.Store) {
 	}
 	if stored := sessionCopy(t, s, conn.ID); stored.ProviderState != copies[got[""][0]].ProviderState {
 		t.Errorf("stored %q, but the save that succeeded wrote %q", stored.ProviderState, copies[got[""][0]].ProviderState)
+	}
+}
+
+func testCountLoginAttempts(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	_, conn, inst := startOne(t, s)
+	_, err := s.CountLoginAttempt(ctx, &banklink.ConnectSession{ConnectionID: conn.ID}, 5)
+	wantCode(t, err, banklink.ENOTFOUND)
+	must(t, s.SaveConnectSession(ctx, &banklink.ConnectSession{ConnectionID: conn.ID, Step: banklink.StepCredentials, InstitutionID: inst.ID, ProviderType: "sandbox"}))
+
+	// 30 attempts at once against a limit of 5: five are counted, with
+	// the counts 1 to 5, and the others refused.
+	const limit, n = 5, 30
+	counts := make([]int, n)
+	got := race(n, func(i int) error {
+		var err error
+		counts[i], err = s.CountLoginAttempt(ctx, sessionCopy(t, s, conn.ID), limit)
+		return err
+	})
+	if len(got[""]) != limit || len(got[banklink.ERATELIMITED]) != n-limit {
+		t.Fatalf("concurrent attempts: %v, want %d counted and %d refused", got, limit, n-limit)
+	}
+	var seen []int
+	for _, i := range got[""] {
+		seen = append(seen, counts[i])
+	}
+	slices.Sort(seen)
+	if !slices.Equal(seen, []int{1, 2, 3, 4, 5}) {
+		t.Errorf("counts returned = %v, want 1 to 5", seen)
+	}
+
+	// Forgiving one makes room for one more.
+	must(t, s.ForgiveLoginAttempt(ctx, conn.ID))
+	cur := sessionCopy(t, s, conn.ID)
+	if cur.Failures != limit-1 {
+		t.Fatalf("failures after forgiving one = %d", cur.Failures)
+	}
+	if c, err := s.CountLoginAttempt(ctx, cur, limit); err != nil || c != limit || cur.Failures != limit {
+		t.Fatalf("attempt after forgiving: %d, %v (session says %d)", c, err, cur.Failures)
+	}
+	_, err = s.CountLoginAttempt(ctx, cur, limit)
+	wantCode(t, err, banklink.ERATELIMITED)
+
+	// A save does not undo the count, whatever Failures it carries.
+	cur.Failures, cur.ProviderState = 0, "moved on"
+	stale := sessionCopy(t, s, conn.ID)
+	must(t, s.SaveConnectSession(ctx, cur))
+	if got := sessionCopy(t, s, conn.ID); got.Failures != limit || got.ProviderState != "moved on" {
+		t.Fatalf("after a save carrying 0 failures: %d failures, state %q", got.Failures, got.ProviderState)
+	}
+	// An attempt of a request that read the session before it moved on
+	// is refused as such, before the limit.
+	must(t, s.ForgiveLoginAttempt(ctx, conn.ID))
+	_, err = s.CountLoginAttempt(ctx, stale, limit)
+	wantCode(t, err, banklink.ECONFLICT)
+
+	// Forgiving never goes below zero.
+	for range limit + 2 {
+		must(t, s.ForgiveLoginAttempt(ctx, conn.ID))
+	}
+	if got := sessionCopy(t, s, conn.ID); got.Failures != 0 {
+		t.Errorf("failures after forgiving more than counted = %d", got.Failures)
 	}
 }

@@ -35,6 +35,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"CompleteConnectionExactlyOnce", testCompleteExactlyOnce},
 		{"CompleteConnectionExpired", testCompleteExpired},
 		{"ConnectSessionVersions", testConnectSessionVersions},
+		{"CountLoginAttempts", testCountLoginAttempts},
 		{"WidgetOrigins", testWidgetOrigins},
 		{"FindConnectionsFilters", testFindConnectionsFilters},
 		{"FindConnectionsCursors", testFindConnectionsCursors},

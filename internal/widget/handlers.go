@@ -3,7 +3,9 @@ package widget
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -311,12 +313,52 @@ func (w *Widget) advance(ctx context.Context, s *banklink.ConnectSession, step *
 	return w.save(ctx, s)
 }
 
+// attempt sends one login step to the provider (credentials, an MFA
+// answer, the return from a redirect login) and moves the session on.
+// The attempt is counted as a failure in the store before it is sent, so
+// that concurrent attempts, on any replicas, cannot together get more
+// than MaxLoginFailures to the provider; it is forgiven afterwards unless
+// the customer's password or answer was wrong. The count also checks that
+// the session is still at the step the handler checked.
+func (w *Widget) attempt(rw http.ResponseWriter, r *http.Request, wr *widgetRequest,
+	send func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error)) error {
+	ctx := r.Context()
+	s := wr.sess
+	if _, err := w.Store.CountLoginAttempt(ctx, s, banklink.MaxLoginFailures); err != nil {
+		switch banklink.ErrorCode(err) {
+		case banklink.ERATELIMITED:
+			return tooManyAttempts()
+		case banklink.ECONFLICT:
+			return outOfDate()
+		}
+		return err
+	}
+	step, err := func() (*banklink.LoginStep, error) {
+		prov, req, err := w.loginContext(r, wr)
+		if err != nil {
+			return nil, err
+		}
+		return send(prov, req)
+	}()
+	if pe, ok := errors.AsType[*banklink.ProviderError](err); ok && customerFailure(pe) {
+		return w.providerError(ctx, s, err)
+	}
+	if ferr := w.Store.ForgiveLoginAttempt(ctx, s.ConnectionID); ferr != nil {
+		// The attempt stays counted: one retry fewer, never one more.
+		w.Log.Warn("forgive login attempt", slog.Any("err", ferr))
+	}
+	if err != nil {
+		return w.providerError(ctx, s, err)
+	}
+	if err := w.advance(ctx, s, step); err != nil {
+		return err
+	}
+	return w.respond(rw, r, wr)
+}
+
 func (w *Widget) handleLogin(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
 	if wr.sess.Step != banklink.StepCredentials {
 		return banklink.Errorf(banklink.ECONFLICT, "The login form is not the current step.")
-	}
-	if err := w.checkAttempts(wr.sess); err != nil {
-		return err
 	}
 	var body struct {
 		Credentials map[string]string `json:"credentials"`
@@ -324,29 +366,17 @@ func (w *Widget) handleLogin(rw http.ResponseWriter, r *http.Request, wr *widget
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	prov, req, err := w.loginContext(r, wr)
-	if err != nil {
-		return err
-	}
-	// Credentials go to the provider and nowhere else: not the session,
-	// not the logs.
-	req.Credentials = body.Credentials
-	step, err := prov.SubmitCredentials(r.Context(), req)
-	if err != nil {
-		return w.providerError(r.Context(), wr.sess, err)
-	}
-	if err := w.advance(r.Context(), wr.sess, step); err != nil {
-		return err
-	}
-	return w.respond(rw, r, wr)
+	return w.attempt(rw, r, wr, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
+		// Credentials go to the provider and nowhere else: not the
+		// session, not the logs.
+		req.Credentials = body.Credentials
+		return prov.SubmitCredentials(r.Context(), req)
+	})
 }
 
 func (w *Widget) handleMFA(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
 	if wr.sess.Step != banklink.StepMFA {
 		return banklink.Errorf(banklink.ECONFLICT, "There is no security question to answer.")
-	}
-	if err := w.checkAttempts(wr.sess); err != nil {
-		return err
 	}
 	var body struct {
 		Answer string `json:"answer"`
@@ -354,18 +384,9 @@ func (w *Widget) handleMFA(rw http.ResponseWriter, r *http.Request, wr *widgetRe
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	prov, req, err := w.loginContext(r, wr)
-	if err != nil {
-		return err
-	}
-	step, err := prov.AnswerMFA(r.Context(), req, wr.sess.ProviderState, body.Answer)
-	if err != nil {
-		return w.providerError(r.Context(), wr.sess, err)
-	}
-	if err := w.advance(r.Context(), wr.sess, step); err != nil {
-		return err
-	}
-	return w.respond(rw, r, wr)
+	return w.attempt(rw, r, wr, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
+		return prov.AnswerMFA(r.Context(), req, wr.sess.ProviderState, body.Answer)
+	})
 }
 
 func (w *Widget) handleOAuth(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
@@ -376,18 +397,9 @@ func (w *Widget) handleOAuth(rw http.ResponseWriter, r *http.Request, wr *widget
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	prov, req, err := w.loginContext(r, wr)
-	if err != nil {
-		return err
-	}
-	step, err := prov.CompleteRedirect(r.Context(), req, body)
-	if err != nil {
-		return w.providerError(r.Context(), wr.sess, err)
-	}
-	if err := w.advance(r.Context(), wr.sess, step); err != nil {
-		return err
-	}
-	return w.respond(rw, r, wr)
+	return w.attempt(rw, r, wr, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
+		return prov.CompleteRedirect(r.Context(), req, body)
+	})
 }
 
 // completeResult is connect_complete's metadata, as Meld sends it.

@@ -142,6 +142,34 @@ func (rs *replicaSet) must(i int, token, path, body string) map[string]any {
 	return out
 }
 
+// burst sends n requests at once, request i to replica i%len, and returns
+// their statuses and bodies. Each answer is reported to the bank's hold
+// (when one is set) as it arrives.
+func (rs *replicaSet) burst(n int, token, path string, body func(i int) string) ([]int, []map[string]any) {
+	rs.t.Helper()
+	statuses, bodies := make([]int, n), make([]map[string]any, n)
+	errs := make([]error, n)
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-gate
+			statuses[i], bodies[i], errs[i] = rs.call(i, token, path, body(i))
+			if h := rs.bank.hold.Load(); h != nil {
+				h.answered()
+			}
+		})
+	}
+	close(gate)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			rs.t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	return statuses, bodies
+}
+
 // edgeBank is the sandbox bank behind a counter at the provider's edge:
 // it counts the login steps that reach the bank and, while a hold is set,
 // keeps each one waiting at the bank until every request of a burst has
@@ -151,6 +179,10 @@ type edgeBank struct {
 	*sandbox.Provider
 	calls atomic.Int64
 	hold  atomic.Pointer[hold]
+	// redirectFailure, when set, is what CompleteRedirect reports: a
+	// hosted login (as MX's) telling that the customer's credentials
+	// were wrong.
+	redirectFailure error
 }
 
 func (b *edgeBank) reached() {
@@ -172,6 +204,9 @@ func (b *edgeBank) AnswerMFA(ctx context.Context, req banklink.LoginRequest, sta
 
 func (b *edgeBank) CompleteRedirect(ctx context.Context, req banklink.LoginRequest, query map[string]string) (*banklink.LoginStep, error) {
 	b.reached()
+	if b.redirectFailure != nil {
+		return nil, b.redirectFailure
+	}
 	return b.Provider.CompleteRedirect(ctx, req, query)
 }
 
@@ -223,6 +258,82 @@ func (h *hold) answered() {
 	case <-h.release:
 	default:
 		h.count()
+	}
+}
+
+// TestLoginAttemptLimitAcrossReplicas sends 30 failing login steps at
+// once, spread over two replicas: no more than MaxLoginFailures of them
+// may reach the provider, and the session is locked afterwards.
+func TestLoginAttemptLimitAcrossReplicas(t *testing.T) {
+	const n = 30
+	for _, tc := range []struct {
+		name string
+		// setup brings a fresh connection to the step under test.
+		setup func(rs *replicaSet, tok string)
+		path  string
+		body  string
+		// redirectFailure is the hosted login's verdict, for redirects.
+		redirectFailure error
+	}{
+		{name: "wrong passwords", path: "login", body: `{"credentials":{"username":"user_good","password":"wrong"}}`,
+			setup: func(rs *replicaSet, tok string) {
+				rs.must(0, tok, "select", fmt.Sprintf(`{"institutionId":%q}`, sandbox.TestBankID))
+			}},
+		{name: "wrong MFA codes", path: "mfa", body: `{"answer":"0000"}`,
+			setup: func(rs *replicaSet, tok string) {
+				rs.must(0, tok, "select", fmt.Sprintf(`{"institutionId":%q}`, sandbox.TestBankID))
+				if s := rs.must(1, tok, "login", `{"credentials":{"username":"user_mfa_code","password":"pass_good"}}`); s["step"] != banklink.StepMFA {
+					rs.t.Fatalf("login: %v", s)
+				}
+			}},
+		{name: "redirect logins with wrong credentials", path: "oauth", body: `{"code":"sandbox-approved"}`,
+			redirectFailure: &banklink.ProviderError{Reason: banklink.LoginInvalidCredentials, Retryable: true, DisplayMessage: "The credentials were not accepted."},
+			setup: func(rs *replicaSet, tok string) {
+				rs.must(0, tok, "select", fmt.Sprintf(`{"institutionId":%q}`, sandbox.TestOAuthBankID))
+			}},
+	} {
+		for _, d := range dialects {
+			t.Run(tc.name+"/"+d.name, func(t *testing.T) {
+				rs := newReplicaSet(t, d.dsn(t), 2)
+				id, tok := rs.start()
+				tc.setup(rs, tok)
+				rs.bank.redirectFailure = tc.redirectFailure
+				before := rs.bank.calls.Load()
+				h := newHold(n)
+				rs.bank.hold.Store(h)
+				statuses, bodies := rs.burst(n, tok, tc.path, func(int) string { return tc.body })
+				rs.bank.hold.Store(nil)
+				if h.timedOut.Load() {
+					t.Error("the burst never settled")
+				}
+				reached := rs.bank.calls.Load() - before
+				if reached > banklink.MaxLoginFailures {
+					t.Errorf("%d of %d concurrent failing attempts reached the provider, limit %d", reached, n, banklink.MaxLoginFailures)
+				}
+				for i, status := range statuses {
+					if status != http.StatusUnprocessableEntity || bodies[i]["code"] != banklink.ELOGIN {
+						t.Errorf("attempt %d: %d %v", i, status, bodies[i])
+					}
+				}
+				sess, err := rs.stores[0].FindConnectSession(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sess.Failures != banklink.MaxLoginFailures {
+					t.Errorf("stored failures = %d, want %d", sess.Failures, banklink.MaxLoginFailures)
+				}
+				// Locked: even a right answer no longer reaches the bank.
+				rs.bank.redirectFailure = nil
+				before = rs.bank.calls.Load()
+				status, body, err := rs.call(1, tok, tc.path, strings.NewReplacer("wrong", "pass_good", "0000", sandbox.MFACodeAnswer).Replace(tc.body))
+				if err != nil || status != http.StatusUnprocessableEntity || body["reason"] != widget.ReasonTooManyAttempts {
+					t.Errorf("right answer after the limit: %d %v %v", status, body, err)
+				}
+				if got := rs.bank.calls.Load() - before; got != 0 {
+					t.Errorf("the right answer after the limit reached the provider")
+				}
+			})
+		}
 	}
 }
 

@@ -596,8 +596,9 @@ func (w *Widget) choose(ctx context.Context, wr *widgetRequest, s *banklink.Conn
 	return nil
 }
 
-// providerError turns a provider failure into the widget's error, counting
-// retryable failures so a session cannot guess passwords forever.
+// providerError turns a provider failure into the widget's error. A wrong
+// password or MFA answer was counted before it was sent (attempt); the
+// one that reaches the limit says so.
 func (w *Widget) providerError(ctx context.Context, s *banklink.ConnectSession, err error) error {
 	pe, ok := errors.AsType[*banklink.ProviderError](err)
 	if !ok {
@@ -607,25 +608,23 @@ func (w *Widget) providerError(ctx context.Context, s *banklink.ConnectSession, 
 		w.recordAttempt(ctx, s, err)
 	}
 	out := &banklink.Error{Code: banklink.ELOGIN, Reason: pe.Reason, Message: pe.DisplayMessage, Retryable: pe.Retryable}
-	if pe.Reason == banklink.LoginInvalidCredentials || pe.Reason == banklink.LoginInvalidMFA {
-		s.Failures++
-		if s.Failures >= banklink.MaxLoginFailures {
-			out.Reason, out.Retryable = ReasonTooManyAttempts, false
-			out.Message = "Too many unsuccessful attempts. Please return to the app and start again later."
-		}
-		if err := w.save(ctx, s); err != nil {
-			return err
-		}
+	if customerFailure(pe) && s.Failures >= banklink.MaxLoginFailures {
+		return tooManyAttempts()
 	}
 	return out
 }
 
-func (w *Widget) checkAttempts(s *banklink.ConnectSession) error {
-	if s.Failures >= banklink.MaxLoginFailures {
-		return &banklink.Error{Code: banklink.ELOGIN, Reason: ReasonTooManyAttempts,
-			Message: "Too many unsuccessful attempts. Please return to the app and start again later."}
-	}
-	return nil
+// customerFailure reports whether a login failed on the customer's side
+// (a wrong password or MFA answer): the failures a session may have only
+// so many of.
+func customerFailure(pe *banklink.ProviderError) bool {
+	return pe.Reason == banklink.LoginInvalidCredentials || pe.Reason == banklink.LoginInvalidMFA
+}
+
+// tooManyAttempts answers once a session has had MaxLoginFailures.
+func tooManyAttempts() error {
+	return &banklink.Error{Code: banklink.ELOGIN, Reason: ReasonTooManyAttempts,
+		Message: "Too many unsuccessful attempts. Please return to the app and start again later."}
 }
 
 func oneOf[T comparable](v T, list ...T) bool { return slices.Contains(list, v) }
