@@ -92,6 +92,15 @@ type ConnectSessionStore interface {
 	// (Unix microseconds) the token was made for, and a connection
 	// completed or repaired since is refused with ECONFLICT.
 	RepairConnection(ctx context.Context, scope Scope, connectionID string, c Completion, repairOf int64) (*Connection, error)
+	// CompleteConnectSession is the widget's last step as one transaction:
+	// it saves s (as SaveConnectSession: at StepDone, holding the accounts
+	// the customer chose) and completes its connection as
+	// CompleteConnection does or, when repairOf is not 0, repairs it as
+	// RepairConnection does. Either both happen or neither: of concurrent
+	// calls, on any replicas, exactly one succeeds and the others return
+	// ECONFLICT, so the accounts stored are those of the completion that
+	// won. Returns ENOTFOUND outside scope.
+	CompleteConnectSession(ctx context.Context, scope Scope, s *ConnectSession, c Completion, repairOf int64) (*Connection, error)
 	// FindWidgetOrigins returns the origins allowed to embed the widget.
 	FindWidgetOrigins(ctx context.Context, scope Scope) ([]string, error)
 	// SetWidgetOrigins replaces them.

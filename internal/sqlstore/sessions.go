@@ -146,8 +146,22 @@ func (db *DB) ForgiveLoginAttempt(ctx context.Context, connectionID string) erro
 	return nil
 }
 
+// CompleteConnectSession implements banklink.ConnectSessionStore.
+func (db *DB) CompleteConnectSession(ctx context.Context, scope banklink.Scope, s *banklink.ConnectSession, c banklink.Completion, repairOf int64) (*banklink.Connection, error) {
+	if repairOf != 0 {
+		return db.repair(ctx, scope, s.ConnectionID, c, repairOf, s)
+	}
+	return db.complete(ctx, scope, s.ConnectionID, c, s)
+}
+
 // CompleteConnection implements banklink.ConnectSessionStore.
 func (db *DB) CompleteConnection(ctx context.Context, scope banklink.Scope, id string, c banklink.Completion) (*banklink.Connection, error) {
+	return db.complete(ctx, scope, id, c, nil)
+}
+
+// complete completes connection id and, when s is not nil, saves s in the
+// same transaction.
+func (db *DB) complete(ctx context.Context, scope banklink.Scope, id string, c banklink.Completion, s *banklink.ConnectSession) (*banklink.Connection, error) {
 	at := c.At
 	if at.IsZero() {
 		at = db.now()
@@ -167,6 +181,11 @@ func (db *DB) CompleteConnection(ctx context.Context, scope banklink.Scope, id s
 		}
 		if n, err = res.RowsAffected(); err != nil || n == 0 {
 			return err
+		}
+		if s != nil {
+			if err := db.putSession(ctx, tx, s); err != nil {
+				return err
+			}
 		}
 		conn, err := connectionInTx(ctx, tx, id)
 		if err != nil {
@@ -202,6 +221,9 @@ func (db *DB) CompleteConnection(ctx context.Context, scope banklink.Scope, id s
 			return nil, banklink.Errorf(banklink.ECONFLICT, "Connection expired before it was completed.")
 		}
 		return nil, banklink.Errorf(banklink.ECONFLICT, "Connection is already %s.", conn.Status)
+	}
+	if s != nil {
+		s.Version++
 	}
 	return conn, nil
 }
@@ -247,6 +269,12 @@ func (db *DB) SetWidgetOrigins(ctx context.Context, scope banklink.Scope, origin
 
 // RepairConnection implements banklink.ConnectSessionStore.
 func (db *DB) RepairConnection(ctx context.Context, scope banklink.Scope, id string, c banklink.Completion, repairOf int64) (*banklink.Connection, error) {
+	return db.repair(ctx, scope, id, c, repairOf, nil)
+}
+
+// repair repairs connection id and, when s is not nil, saves s in the same
+// transaction.
+func (db *DB) repair(ctx context.Context, scope banklink.Scope, id string, c banklink.Completion, repairOf int64, s *banklink.ConnectSession) (*banklink.Connection, error) {
 	at := c.At
 	if at.IsZero() {
 		at = db.now()
@@ -272,6 +300,11 @@ func (db *DB) RepairConnection(ctx context.Context, scope banklink.Scope, id str
 		if n, err = res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
+		if s != nil {
+			if err := db.putSession(ctx, tx, s); err != nil {
+				return err
+			}
+		}
 		conn, err := connectionInTx(ctx, tx, id)
 		if err != nil {
 			return err
@@ -290,6 +323,9 @@ func (db *DB) RepairConnection(ctx context.Context, scope banklink.Scope, id str
 	}
 	if n == 0 {
 		return nil, banklink.Errorf(banklink.ECONFLICT, "Connection is %s and cannot be repaired with this link.", conn.Status)
+	}
+	if s != nil {
+		s.Version++
 	}
 	return conn, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/webhook"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -261,4 +262,111 @@ func testCountLoginAttempts(t *testing.T, s banklink.Store) {
 	if got := sessionCopy(t, s, conn.ID); got.Failures != 0 {
 		t.Errorf("failures after forgiving more than counted = %d", got.Failures)
 	}
+}
+
+var offered = []banklink.ProviderAccount{
+	{ID: "a0", Name: "Checking", Type: "DEPOSITORY", Subtype: "CHECKING", Mask: "0000"},
+	{ID: "a1", Name: "Savings", Type: "DEPOSITORY", Subtype: "SAVINGS", Mask: "1111"},
+	{ID: "a2", Name: "Card", Type: "CREDIT", Subtype: "CREDIT_CARD", Mask: "2222"},
+	{ID: "a3", Name: "Loan", Type: "LOAN", Subtype: "AUTO", Mask: "3333"},
+}
+
+// atAccounts stores a session that logged in as loginID and offers the
+// accounts above, and returns it as read back.
+func atAccounts(t *testing.T, s banklink.Store, conn *banklink.Connection, inst *banklink.Institution, loginID string, version int) *banklink.ConnectSession {
+	t.Helper()
+	must(t, s.SaveConnectSession(t.Context(), &banklink.ConnectSession{ConnectionID: conn.ID, Step: banklink.StepAccounts, InstitutionID: inst.ID,
+		ProviderType: "sandbox", LoginID: loginID, Accounts: offered, UpdatedAt: t0, Version: version}))
+	return sessionCopy(t, s, conn.ID)
+}
+
+// completeRace completes (or, with repairOf, repairs) conn from n
+// requests at once, request i choosing offered[i%len]; it checks that
+// exactly one succeeds and that the session holds its choice, and returns
+// the winner's index.
+func completeRace(t *testing.T, s banklink.Store, scope banklink.Scope, conn *banklink.Connection, inst *banklink.Institution, loginID string, repairOf int64) int {
+	t.Helper()
+	const n = 8
+	copies := make([]*banklink.ConnectSession, n)
+	for i := range copies {
+		copies[i] = sessionCopy(t, s, conn.ID)
+		copies[i].Step, copies[i].Accounts = banklink.StepDone, offered[i%len(offered):i%len(offered)+1]
+	}
+	done := make([]*banklink.Connection, n)
+	got := race(n, func(i int) error {
+		var err error
+		done[i], err = s.CompleteConnectSession(t.Context(), scope, copies[i],
+			banklink.Completion{InstitutionID: inst.ID, ProviderType: "sandbox", LoginID: loginID, At: time.Now()}, repairOf)
+		return err
+	})
+	if len(got[""]) != 1 || len(got[banklink.ECONFLICT]) != n-1 {
+		t.Fatalf("concurrent completions: %v, want one success and %d conflicts", got, n-1)
+	}
+	w := got[""][0]
+	if c := done[w]; c.Status != banklink.StatusActive || c.ProviderLoginID != loginID || c.CompletedMicros() == repairOf {
+		t.Errorf("completed connection = %+v", c)
+	}
+	stored := sessionCopy(t, s, conn.ID)
+	if diff := cmp.Diff(copies[w], stored); diff != "" {
+		t.Errorf("stored session is not the winner's (-winner +stored):\n%s", diff)
+	}
+	return w
+}
+
+func testCompleteConnectSession(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, inst := startOne(t, s)
+	other := banklink.Scope{AccountID: MustAccount(t, s, "Other").ID, Environment: banklink.Sandbox}
+	sess := atAccounts(t, s, conn, inst, "sbx_1", 0)
+	sess.Step = banklink.StepDone
+	_, err := s.CompleteConnectSession(ctx, other, sess, banklink.Completion{InstitutionID: inst.ID, ProviderType: "sandbox", LoginID: "sbx_1"}, 0)
+	wantCode(t, err, banklink.ENOTFOUND)
+
+	// A session that changed since it was read completes nothing: the
+	// connection stays IN_PROGRESS and the session as the change left it.
+	stale := sessionCopy(t, s, conn.ID)
+	moved := sessionCopy(t, s, conn.ID)
+	moved.Step, moved.Accounts, moved.LoginID = banklink.StepCredentials, nil, ""
+	must(t, s.SaveConnectSession(ctx, moved))
+	stale.Step = banklink.StepDone
+	_, err = s.CompleteConnectSession(ctx, scope, stale, banklink.Completion{InstitutionID: inst.ID, ProviderType: "sandbox", LoginID: "sbx_1", At: time.Now()}, 0)
+	wantCode(t, err, banklink.ECONFLICT)
+	if c, err := s.FindConnectionByID(ctx, scope, conn.ID); err != nil || c.Status != banklink.StatusInProgress || c.CompletedAt != nil {
+		t.Fatalf("a stale completion changed the connection: %+v %v", c, err)
+	}
+	if got := sessionCopy(t, s, conn.ID); got.Step != banklink.StepCredentials || got.Version != moved.Version {
+		t.Fatalf("a stale completion changed the session: %+v", got)
+	}
+
+	// The real thing, from several requests choosing different accounts.
+	atAccounts(t, s, conn, inst, "sbx_1", moved.Version)
+	completeRace(t, s, scope, conn, inst, "sbx_1", 0)
+	// Exactly one completion: one COMPLETED event.
+	if got := eventTypes(t, s, scope, banklink.EventFilter{Types: []webhook.EventType{webhook.ConnectionCompleted}}); len(got) != 1 {
+		t.Errorf("COMPLETED events = %v", got)
+	}
+}
+
+func testRepairConnectSession(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, inst := startOne(t, s)
+	sess := atAccounts(t, s, conn, inst, "sbx_1", 0)
+	for range 3 {
+		_, err := s.CountLoginAttempt(ctx, sessionCopy(t, s, conn.ID), banklink.MaxLoginFailures)
+		must(t, err)
+	}
+	sess.Step, sess.Accounts = banklink.StepDone, offered[:1]
+	done, err := s.CompleteConnectSession(ctx, scope, sess, banklink.Completion{InstitutionID: inst.ID, ProviderType: "sandbox", LoginID: "sbx_1", At: t0}, 0)
+	must(t, err)
+	ok, err := s.ChangeConnectionStatus(ctx, scope, conn.ID, banklink.StatusChange{From: banklink.StatusActive, To: banklink.StatusReconnectRequired, ToReason: "LOGIN_REQUIRED", At: t0})
+	if err != nil || !ok {
+		t.Fatalf("to RECONNECT_REQUIRED: %v %v", ok, err)
+	}
+	// The repair's session replaces the finished one and starts counting
+	// failures afresh.
+	atAccounts(t, s, conn, inst, "sbx_2", sess.Version)
+	if got := sessionCopy(t, s, conn.ID); got.Failures != 0 {
+		t.Errorf("a repair's new session has %d failures, want 0", got.Failures)
+	}
+	completeRace(t, s, scope, conn, inst, "sbx_2", done.CompletedMicros())
 }

@@ -36,6 +36,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"CompleteConnectionExpired", testCompleteExpired},
 		{"ConnectSessionVersions", testConnectSessionVersions},
 		{"CountLoginAttempts", testCountLoginAttempts},
+		{"CompleteConnectSession", testCompleteConnectSession},
+		{"RepairConnectSession", testRepairConnectSession},
 		{"WidgetOrigins", testWidgetOrigins},
 		{"FindConnectionsFilters", testFindConnectionsFilters},
 		{"FindConnectionsCursors", testFindConnectionsCursors},

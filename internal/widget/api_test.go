@@ -2,6 +2,7 @@ package widget_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"banklink"
 	"banklink/internal/connecttoken"
+	"banklink/internal/httpapi"
 	"banklink/internal/sandbox"
 )
 
@@ -157,6 +159,74 @@ func TestWidgetCompleteTwiceCompletesOnce(t *testing.T) {
 	conn, err := st.store.FindConnectionByID(t.Context(), st.scope, resp.ID)
 	if err != nil || conn.Status != banklink.StatusActive {
 		t.Fatalf("connection %v %v", conn, err)
+	}
+}
+
+// TestWidgetCompleteAgain submits the account choice again after the
+// connection completed: a 200 must tell what was stored, so only the same
+// accounts get one.
+func TestWidgetCompleteAgain(t *testing.T) {
+	st := newStack(t)
+	bank := st.institution("Sandbox Bank")
+	for _, tc := range []struct {
+		name   string
+		again  func(ids []string) []string // from the offered ids; the first submit chose ids[0] and ids[1]
+		status int
+	}{
+		{"the same accounts", func(ids []string) []string { return ids[:2] }, 200},
+		{"the same accounts in another order", func(ids []string) []string { return []string{ids[1], ids[0]} }, 200},
+		{"other accounts", func(ids []string) []string { return ids[2:3] }, 409},
+		{"more accounts", func(ids []string) []string { return ids[:3] }, 409},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken
+			st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+			_, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+			var ids []string
+			for _, a := range s["accounts"].([]any) {
+				ids = append(ids, a.(map[string]any)["id"].(string))
+			}
+			body := func(ids []string) string {
+				b, _ := json.Marshal(map[string]any{"consent": true, "accountIds": ids})
+				return string(b)
+			}
+			status, first := st.call(tok, "POST", "complete", body(ids[:2]))
+			if status != 200 {
+				t.Fatalf("complete: %d %v", status, first)
+			}
+			status, again := st.call(tok, "POST", "complete", body(tc.again(ids)))
+			if status != tc.status {
+				t.Fatalf("submitted again: %d %v, want %d", status, again, tc.status)
+			}
+			if status == 200 && fmt.Sprint(again["result"]) != fmt.Sprint(first["result"]) {
+				t.Errorf("submitted again: %v, first answer %v", again["result"], first["result"])
+			}
+		})
+	}
+}
+
+// TestWidgetRepairCompletesOnlyAfterLogin sends a repair token straight to
+// the account choice: the finished session of the first link must not
+// repair the connection without a new login.
+func TestWidgetRepairCompletesOnlyAfterLogin(t *testing.T) {
+	st := newStack(t)
+	id := st.link(`{"externalCustomerId":"rep","products":["BALANCES"]}`, sandbox.UserReconnect)
+	var rep httpapi.RepairResponse
+	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
+		t.Fatalf("repair: %d %+v", status, rep)
+	}
+	sess, err := st.store.FindConnectSession(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, s := st.call(rep.ConnectToken, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, sess.Accounts[0].ID))
+	if status != 409 || s["code"] != banklink.ECONFLICT {
+		t.Errorf("complete without logging in again: %d %v, want 409", status, s)
+	}
+	var conn httpapi.ConnectionJSON
+	st.get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "RECONNECT_REQUIRED" {
+		t.Errorf("status = %s, want RECONNECT_REQUIRED still", conn.Status)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -426,8 +427,11 @@ func resultOf(conn *banklink.Connection, in *banklink.Institution, accounts []ba
 }
 
 // handleComplete finishes the connection with the accounts the customer
-// chose. Submitting twice completes once: the second call returns the
-// first one's result.
+// chose. Saving the choice and completing the connection are one store
+// transaction, so of concurrent submits (a double click, two tabs, two
+// replicas) exactly one completes. A submit that arrives after, or loses
+// to, another is answered with the stored result when it chose the same
+// accounts, and with 409 when it chose others: those were not stored.
 func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	rw.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
@@ -454,16 +458,12 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := w.checkOpen(wr); err != nil {
-		// A repeated submit after success answers with the same result;
-		// anything else is a used link.
-		if sess.Step == banklink.StepDone && wr.conn.ProviderLoginID == sess.LoginID && wr.conn.CompletedAt != nil &&
-			(!wr.claims.Repair || wr.conn.CompletedMicros() != wr.claims.RepairOf) {
-			httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(wr.conn, in, sess.Accounts), "appRedirectUrl": wr.conn.RedirectURL})
-			return nil
+		if completedBy(wr, wr.conn, sess) {
+			return replayCompletion(rw, wr.conn, in, sess, body.AccountIDs)
 		}
 		return err
 	}
-	if sess.Step != banklink.StepAccounts && sess.Step != banklink.StepDone {
+	if sess.Step != banklink.StepAccounts {
 		return banklink.Errorf(banklink.ECONFLICT, "Log in to the institution before choosing accounts.")
 	}
 	if !body.Consent {
@@ -479,30 +479,28 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 		return banklink.FieldErrorf("accountIds", "must list at least one of the offered accounts, and only those")
 	}
 	completion := banklink.Completion{InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: w.Now(), Routing: sess.Routing}
-	var conn *banklink.Connection
-	if sess.Step == banklink.StepAccounts {
-		sess.Step, sess.Accounts = banklink.StepDone, chosen
-		// A concurrent submit may complete the connection first; then this
-		// save conflicts, and the answer is that submit's result below.
-		err = w.save(ctx, sess)
+	var repairOf int64
+	if wr.claims.Repair {
+		repairOf = wr.claims.RepairOf
 	}
-	if err == nil {
-		if wr.claims.Repair {
-			conn, err = w.Store.RepairConnection(ctx, wr.scope, wr.conn.ID, completion, wr.claims.RepairOf)
-		} else {
-			conn, err = w.Store.CompleteConnection(ctx, wr.scope, wr.conn.ID, completion)
-		}
-	}
+	sess.Step, sess.Accounts, sess.UpdatedAt = banklink.StepDone, chosen, w.Now()
+	conn, err := w.Store.CompleteConnectSession(ctx, wr.scope, sess, completion, repairOf)
 	if banklink.ErrorCode(err) == banklink.ECONFLICT {
-		// Lost a race with a concurrent submit of the same page: answer
-		// with the winner's result, as stored in the session.
-		conn, ferr := w.Store.FindConnectionByID(ctx, wr.scope, wr.conn.ID)
+		// Another submit completed first, or the session moved on since
+		// it was read: nothing of this one was stored.
 		won, serr := w.Store.FindConnectSession(ctx, wr.conn.ID)
-		if ferr == nil && serr == nil && conn.ProviderLoginID == won.LoginID && conn.CompletedAt != nil && won.Step == banklink.StepDone {
-			httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, won.Accounts), "appRedirectUrl": conn.RedirectURL})
-			return nil
+		conn, ferr := w.Store.FindConnectionByID(ctx, wr.scope, wr.conn.ID)
+		if serr == nil && ferr == nil {
+			if completedBy(wr, conn, won) {
+				return replayCompletion(rw, conn, in, won, body.AccountIDs)
+			}
+			// Expired meanwhile, say.
+			wr.conn = conn
+			if err := w.checkOpen(wr); err != nil {
+				return err
+			}
 		}
-		return err
+		return outOfDate()
 	}
 	if err != nil {
 		return err
@@ -517,6 +515,32 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	}
 	w.Log.Info("connection completed", "connection_id", conn.ID, "institution_id", in.ID, "provider", sess.ProviderType, "accounts", len(sess.Accounts))
 	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, sess.Accounts), "appRedirectUrl": conn.RedirectURL})
+	return nil
+}
+
+// completedBy reports whether sess finished conn: completed it or, for a
+// repair token, repaired it since the token was made.
+func completedBy(wr *widgetRequest, conn *banklink.Connection, sess *banklink.ConnectSession) bool {
+	return sess.Step == banklink.StepDone && conn.ProviderLoginID == sess.LoginID && conn.CompletedAt != nil &&
+		(!wr.claims.Repair || conn.CompletedMicros() != wr.claims.RepairOf)
+}
+
+// replayCompletion answers a submit for a connection done already: with
+// the stored result when it chose the accounts that were stored (a double
+// click, a retry after a lost answer), else with 409, so that a 200 always
+// tells what was stored.
+func replayCompletion(rw http.ResponseWriter, conn *banklink.Connection, in *banklink.Institution, done *banklink.ConnectSession, accountIDs []string) error {
+	stored := make([]string, 0, len(done.Accounts))
+	for _, a := range done.Accounts {
+		stored = append(stored, a.ID)
+	}
+	asked := slices.Clone(accountIDs)
+	slices.Sort(stored)
+	slices.Sort(asked)
+	if !slices.Equal(stored, slices.Compact(asked)) {
+		return banklink.Errorf(banklink.ECONFLICT, "This connection was already completed with other accounts. Please return to the app.")
+	}
+	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, done.Accounts), "appRedirectUrl": conn.RedirectURL})
 	return nil
 }
 

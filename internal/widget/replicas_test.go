@@ -261,6 +261,66 @@ func (h *hold) answered() {
 	}
 }
 
+// TestCompleteRaceAcrossReplicas submits the account choice with
+// different accounts to two replicas at once, many times over. Exactly
+// one submit completes the connection; the other is told the connection
+// was completed with other accounts (409), and whatever a 200 answers is
+// what is stored: the accounts the session holds, which aggregation reads.
+func TestCompleteRaceAcrossReplicas(t *testing.T) {
+	const trials = 20
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			rs := newReplicaSet(t, d.dsn(t), 2)
+			bank := sandbox.TestBankID
+			for trial := range trials {
+				id, tok := rs.start()
+				rs.must(0, tok, "select", fmt.Sprintf(`{"institutionId":%q}`, bank))
+				s := rs.must(1, tok, "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+				accounts := s["accounts"].([]any)
+				statuses, bodies := rs.burst(2, tok, "complete", func(i int) string {
+					return fmt.Sprintf(`{"consent":true,"accountIds":[%q]}`, accounts[i].(map[string]any)["id"])
+				})
+				sess, err := rs.stores[0].FindConnectSession(t.Context(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var stored []string
+				for _, a := range sess.Accounts {
+					stored = append(stored, a.Name+" "+a.Mask)
+				}
+				wins := 0
+				for i, status := range statuses {
+					switch status {
+					case http.StatusOK:
+						wins++
+						var answered []string
+						for _, a := range bodies[i]["result"].(map[string]any)["accounts"].([]any) {
+							a := a.(map[string]any)
+							answered = append(answered, fmt.Sprint(a["name"], " ", a["mask"]))
+						}
+						if fmt.Sprint(answered) != fmt.Sprint(stored) {
+							t.Errorf("trial %d: replica %d answered 200 with %v, but the connection holds %v", trial, i, answered, stored)
+						}
+					case http.StatusConflict:
+						if bodies[i]["code"] != banklink.ECONFLICT {
+							t.Errorf("trial %d: replica %d: %v", trial, i, bodies[i])
+						}
+					default:
+						t.Errorf("trial %d: replica %d answered %d %v", trial, i, status, bodies[i])
+					}
+				}
+				if wins != 1 {
+					t.Errorf("trial %d: %d submits with different accounts answered 200 (%v), want exactly 1", trial, wins, statuses)
+				}
+				conn, err := rs.stores[1].FindConnectionByID(t.Context(), rs.scope, id)
+				if err != nil || conn.Status != banklink.StatusActive || sess.Step != banklink.StepDone {
+					t.Fatalf("trial %d: connection %+v %v, session step %s", trial, conn, err, sess.Step)
+				}
+			}
+		})
+	}
+}
+
 // TestLoginAttemptLimitAcrossReplicas sends 30 failing login steps at
 // once, spread over two replicas: no more than MaxLoginFailures of them
 // may reach the provider, and the session is locked afterwards.
