@@ -315,7 +315,7 @@ func TestConnectStartErrors(t *testing.T) {
 		{name: "externalCustomerId empty", body: `{"externalCustomerId":""}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must not be empty"}},
 		{name: "externalCustomerId blank", body: `{"externalCustomerId":"   "}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must not be empty"}},
 		{name: "externalCustomerId too long", body: `{"externalCustomerId":"` + strings.Repeat("x", 256) + `"}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must be at most 255"}},
-		{name: "externalCustomerId control character", body: `{"externalCustomerId":"a\u0000b"}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must not contain control"}},
+		{name: "externalCustomerId control character", body: `{"externalCustomerId":"a\u0007b"}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must not contain control"}},
 		{name: "externalCustomerId number", body: `{"externalCustomerId":42}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must be a string"}},
 
 		// Products, the seed's second and third rows.

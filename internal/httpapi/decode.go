@@ -49,6 +49,9 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, dst any) (un
 	if raw == nil {
 		return nil, banklink.Errorf(banklink.EBADREQUEST, "Request body must be a JSON object, not null.")
 	}
+	if err := CheckJSONText(body); err != nil {
+		return nil, err
+	}
 	known := jsonFieldNames(reflect.TypeOf(dst).Elem())
 	for k := range raw {
 		if !known[k] {

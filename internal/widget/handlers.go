@@ -229,7 +229,8 @@ func readJSON(r *http.Request, dst any) error {
 	if err := json.Unmarshal(b, dst); err != nil {
 		return banklink.Errorf(banklink.EBADREQUEST, "Request body is not valid JSON.")
 	}
-	return nil
+	// The API's rule: no NUL, bad UTF-8 or lone surrogates in strings.
+	return httpapi.CheckJSONText(b)
 }
 
 func (w *Widget) handleSelect(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
