@@ -144,11 +144,24 @@ func (s *Server) api(pattern string, versions []string, h handlerFunc) {
 	if strings.HasPrefix(pattern, "POST ") || strings.HasPrefix(pattern, "DELETE ") {
 		h = s.idempotent(h)
 	}
-	s.route(pattern, s.authenticate(s.versioned(versions, h)))
+	query := queryParams[pattern]
+	if query == nil {
+		query = map[string]paramKind{}
+	}
+	// Input is checked after authentication, so a caller without a key
+	// learns nothing about the route but that it needs one.
+	s.register(pattern, s.authenticate(s.versioned(versions, checkInput(pattern, query, h))))
 }
 
-// route registers a handler and remembers its method for 405 answers.
+// route registers a handler whose path values are checked; its query is
+// its own.
 func (s *Server) route(pattern string, h handlerFunc) {
+	s.register(pattern, checkInput(pattern, nil, h))
+}
+
+// register adds a handler to the mux and remembers its method for 405
+// answers.
+func (s *Server) register(pattern string, h handlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.mux.Handle(pattern, s.handle(h))
 	if !slices.Contains(s.methods[path], method) {
