@@ -31,6 +31,18 @@ type Store interface {
 	Close() error
 }
 
+// ErrorClassifier is implemented by stores that can say what a raw driver
+// error means to a client. The HTTP layer asks it about every error that
+// is not already an *Error, so a database outage is a 503 and a value the
+// database cannot hold is a 400, not a 500, wherever they surface.
+type ErrorClassifier interface {
+	// ClassifyError returns err as an *Error with code EUNAVAILABLE when
+	// the database is unreachable (refused or lost connections, too many
+	// clients, shutting down) and EBADREQUEST when it refused a value
+	// (a NUL or invalid UTF-8 in text); otherwise err itself.
+	ClassifyError(err error) error
+}
+
 // AccountStore keeps tenants.
 type AccountStore interface {
 	// CreateAccount inserts a. Returns ECONFLICT if its id exists.

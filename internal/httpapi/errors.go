@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"banklink"
@@ -35,6 +36,11 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// UnavailableRetryAfter is the Retry-After, in seconds, of a 503: long
+// enough for a pool to reconnect or a failover to finish, short enough
+// that clients do not give up on a brief outage.
+const UnavailableRetryAfter = 5
+
 // ErrorBody is the wire form of every error, as Meld sends it.
 type ErrorBody struct {
 	Code      string `json:"code"`
@@ -54,6 +60,9 @@ const TimestampFormat = "2006-01-02T15:04:05.000000Z"
 // writeError renders err. Only *banklink.Error messages reach the client;
 // anything else is an internal error whose detail stays in the log.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if c, ok := s.Store.(banklink.ErrorClassifier); ok {
+		err = c.ClassifyError(err)
+	}
 	body := ErrorBody{
 		Code:      banklink.ErrorCode(err),
 		Message:   banklink.ErrorMessage(err),
@@ -67,6 +76,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	status := StatusOf(err)
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(UnavailableRetryAfter))
+	}
 	if info := infoFrom(r.Context()); info != nil {
 		info.err = err
 	}

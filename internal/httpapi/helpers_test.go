@@ -56,11 +56,17 @@ type serverOption func(*httpapi.Config)
 // PostgreSQL database when dialect is "postgres".
 func newTestServer(t testing.TB, dialect string, opts ...serverOption) *testServer {
 	t.Helper()
-	ctx := context.Background()
 	dsn := filepath.Join(t.TempDir(), "banklink.db")
 	if dialect == "postgres" {
 		dsn = testenv.PostgresDSN(t)
 	}
+	return newTestServerOn(t, dsn, opts...)
+}
+
+// newTestServerOn starts the API on the database named by dsn.
+func newTestServerOn(t testing.TB, dsn string, opts ...serverOption) *testServer {
+	t.Helper()
+	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Migrate: true})
 	if err != nil {
 		t.Fatal(err)

@@ -8,9 +8,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,4 +109,72 @@ func Chromium(tb testing.TB) string {
 	}
 	unavailable(tb, "browser tests skipped: no chromium on PATH; install it (Debian: apt-get install chromium) or set BANKLINK_TEST_CHROMIUM to enable them")
 	return ""
+}
+
+// CuttablePostgres creates a throwaway database like PostgresDSN and
+// returns a DSN that reaches it through a local TCP forwarder, and cut,
+// which stops the forwarder: its port refuses new connections and every
+// open one is closed. Tests use it to take a real PostgreSQL away from a
+// running store, as an outage or a failover would.
+func CuttablePostgres(tb testing.TB) (dsn string, cut func()) {
+	tb.Helper()
+	direct := PostgresDSN(tb)
+	u, err := url.Parse(direct)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		tb.Fatalf("cannot put a forwarder before %s: not a postgres:// URL with a host", direct)
+	}
+	upstream := u.Host
+	if u.Port() == "" {
+		upstream = net.JoinHostPort(u.Hostname(), "5432")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		done  bool
+	)
+	track := func(cs ...net.Conn) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return false
+		}
+		conns = append(conns, cs...)
+		return true
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			if !track(c, up) {
+				c.Close()
+				up.Close()
+				continue
+			}
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	cut = func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	tb.Cleanup(cut)
+	u.Host = ln.Addr().String()
+	return u.String(), cut
 }
