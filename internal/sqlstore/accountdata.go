@@ -410,7 +410,7 @@ const financialAccountColumns = `f.seq, f.id, f.account_id, f.environment, f.cus
 
 const financialAccountFrom = ` FROM financial_accounts f JOIN customers cu ON cu.id = f.customer_id LEFT JOIN institutions i ON i.id = f.institution_id`
 
-func scanFinancialAccount(row scanner) (*banklink.FinancialAccount, error) {
+func scanFinancialAccount(k *cursorKeys, row scanner) (*banklink.FinancialAccount, error) {
 	var a banklink.FinancialAccount
 	var seq, updated int64
 	var env, data string
@@ -424,14 +424,14 @@ func scanFinancialAccount(row scanner) (*banklink.FinancialAccount, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode account %s: %w", a.ID, err)
 	}
-	a.Key, a.Environment, a.UpdatedAt = seqKey(seq), banklink.Environment(env), fromMicros(updated)
+	a.Key, a.Environment, a.UpdatedAt = k.seqKey(a.AccountID, env, seq), banklink.Environment(env), fromMicros(updated)
 	a.Balances, a.Identifiers, a.Owners = d.Balances, d.Identifiers, d.Owners
 	return &a, nil
 }
 
 // FindFinancialAccountByID implements banklink.AccountDataStore.
 func (db *DB) FindFinancialAccountByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.FinancialAccount, error) {
-	a, err := scanFinancialAccount(db.r.QueryRowContext(ctx, `SELECT `+financialAccountColumns+financialAccountFrom+
+	a, err := scanFinancialAccount(db.keys, db.r.QueryRowContext(ctx, `SELECT `+financialAccountColumns+financialAccountFrom+
 		` WHERE f.id = $1 AND f.account_id = $2 AND f.environment = $3`, id, scope.AccountID, string(scope.Environment)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Financial account")
@@ -509,26 +509,27 @@ func (db *DB) financialAccountsQuery(scope banklink.Scope, f banklink.FinancialA
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("f.institution_id = ?", f.InstitutionID)
 	c.addIf("f.connection_id = ?", f.ConnectionID)
-	return listQuery[banklink.FinancialAccount]{cols: financialAccountColumns, from: financialAccountFrom, alias: "f",
+	return listQuery[banklink.FinancialAccount]{cols: financialAccountColumns, from: financialAccountFrom, alias: "f", scope: scope,
 		scan: scanFinancialAccount, key: func(a *banklink.FinancialAccount) string { return a.Key }}, c
 }
 
-const transactionColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id,
+const transactionColumns = `t.seq, t.id, t.account_id, t.environment, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id,
 	t.amount, t.currency, t.description, t.transaction_day, t.posted_day, t.status, t.category, t.recurring, t.raw, t.raw_provider, t.raw_updated_at`
 
 const transactionFrom = ` FROM transactions t JOIN customers cu ON cu.id = t.customer_id`
 
-func scanTransaction(row scanner) (*banklink.Transaction, error) {
+func scanTransaction(k *cursorKeys, row scanner) (*banklink.Transaction, error) {
 	var t banklink.Transaction
 	var seq, day int64
+	var env string
 	var posted sql.NullInt64
 	var raw rawScan
-	if err := row.Scan(append([]any{&seq, &t.ID, &t.AccountID, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID,
+	if err := row.Scan(append([]any{&seq, &t.ID, &t.AccountID, &env, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID,
 		&t.Amount, &t.Currency, &t.Description, &day, &posted, &t.Status, &t.Category, &t.Recurring}, raw.dest()...)...); err != nil {
 		return nil, err
 	}
 	raw.into(&t.Raw, &t.RawProvider, &t.RawUpdatedAt)
-	t.Key, t.TransactionDate = dayKey(day, seq), fromDay(day)
+	t.Key, t.TransactionDate = k.dayKey(t.AccountID, env, day, seq), fromDay(day)
 	if posted.Valid {
 		t.PostedDate = fromDay(posted.Int64)
 	}
@@ -537,7 +538,7 @@ func scanTransaction(row scanner) (*banklink.Transaction, error) {
 
 // FindTransactionByID implements banklink.AccountDataStore.
 func (db *DB) FindTransactionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Transaction, error) {
-	t, err := scanTransaction(db.r.QueryRowContext(ctx, `SELECT `+transactionColumns+transactionFrom+
+	t, err := scanTransaction(db.keys, db.r.QueryRowContext(ctx, `SELECT `+transactionColumns+transactionFrom+
 		` WHERE t.id = $1 AND t.account_id = $2 AND t.environment = $3`, id, scope.AccountID, string(scope.Environment)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Transaction")
@@ -568,7 +569,7 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 	if f.ExternalCustomerID != "" {
 		countFrom += ` JOIN customers cu ON cu.id = t.customer_id`
 	}
-	return listQuery[banklink.Transaction]{cols: transactionColumns, from: transactionFrom, countFrom: countFrom, alias: "t", newestFirst: true,
+	return listQuery[banklink.Transaction]{cols: transactionColumns, from: transactionFrom, countFrom: countFrom, alias: "t", newestFirst: true, scope: scope,
 		scan: scanTransaction, key: func(t *banklink.Transaction) string { return t.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }
 

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,13 +14,6 @@ import (
 	"banklink"
 	"banklink/webhook"
 )
-
-// seqKey turns a row's insertion sequence into its public cursor key.
-func seqKey(seq int64) string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(seq))
-	return banklink.EncodeBase58(b[:], 11)
-}
 
 func toJSON(v any) string {
 	b, err := json.Marshal(v)
@@ -82,7 +74,7 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 		if err != nil {
 			return fmt.Errorf("start connection: customer: %w", err)
 		}
-		cust.Key, cust.CreatedAt = seqKey(seq), fromMicros(created)
+		cust.Key, cust.CreatedAt = db.keys.seqKey(cust.AccountID, string(cust.Environment), seq), fromMicros(created)
 
 		var instID sql.NullString
 		if conn.InstitutionID != "" {
@@ -112,7 +104,7 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 		if err != nil {
 			return fmt.Errorf("start connection: insert: %w", err)
 		}
-		conn.Key = seqKey(seq)
+		conn.Key = db.keys.seqKey(conn.AccountID, string(conn.Environment), seq)
 		return nil
 	})
 }
@@ -131,7 +123,7 @@ const connectionColumns = `c.seq, c.id, c.account_id, c.environment, c.customer_
 
 const connectionFrom = ` FROM connections c JOIN customers cu ON cu.id = c.customer_id LEFT JOIN institutions i ON i.id = c.institution_id`
 
-func scanConnection(row scanner) (*banklink.Connection, error) {
+func scanConnection(k *cursorKeys, row scanner) (*banklink.Connection, error) {
 	var c banklink.Connection
 	var seq, created, updated, expires int64
 	var env, status, products, optional, regions string
@@ -151,7 +143,7 @@ func scanConnection(row scanner) (*banklink.Connection, error) {
 		}
 	}
 	c.CompletedAt, c.AggregatedAt = fromNullMicros(completed), fromNullMicros(aggregated)
-	c.Key = seqKey(seq)
+	c.Key = k.seqKey(c.AccountID, env, seq)
 	c.Environment, c.Status = banklink.Environment(env), banklink.ConnectionStatus(status)
 	c.InstitutionID, c.InstitutionName = instID.String, instName.String
 	c.CreatedAt, c.UpdatedAt, c.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
@@ -176,7 +168,7 @@ func (db *DB) queryConnections(ctx context.Context, query string, args ...any) (
 	defer rows.Close()
 	var out []*banklink.Connection
 	for rows.Next() {
-		c, err := scanConnection(rows)
+		c, err := scanConnection(db.keys, rows)
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +179,7 @@ func (db *DB) queryConnections(ctx context.Context, query string, args ...any) (
 
 // FindConnectionByID implements banklink.ConnectionStore.
 func (db *DB) FindConnectionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Connection, error) {
-	c, err := scanConnection(db.r.QueryRowContext(ctx, `SELECT `+connectionColumns+connectionFrom+
+	c, err := scanConnection(db.keys, db.r.QueryRowContext(ctx, `SELECT `+connectionColumns+connectionFrom+
 		` WHERE c.id = $1 AND c.account_id = $2 AND c.environment = $3`, id, scope.AccountID, string(scope.Environment)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Connection")
@@ -232,7 +224,7 @@ func (db *DB) fillDuplicates(ctx context.Context, list []*banklink.Connection) e
 
 const customerColumns = `seq, id, account_id, environment, external_id, status, created_at, data`
 
-func scanCustomer(row scanner) (*banklink.Customer, error) {
+func scanCustomer(k *cursorKeys, row scanner) (*banklink.Customer, error) {
 	var c banklink.Customer
 	var seq, created int64
 	var env, data string
@@ -242,7 +234,7 @@ func scanCustomer(row scanner) (*banklink.Customer, error) {
 	if err := json.Unmarshal([]byte(data), &c.Details); err != nil {
 		return nil, fmt.Errorf("decode customer %s: %w", c.ID, err)
 	}
-	c.Key, c.Environment, c.CreatedAt = seqKey(seq), banklink.Environment(env), fromMicros(created)
+	c.Key, c.Environment, c.CreatedAt = k.seqKey(c.AccountID, env, seq), banklink.Environment(env), fromMicros(created)
 	return &c, nil
 }
 
@@ -257,7 +249,7 @@ func (db *DB) FindCustomerByExternalID(ctx context.Context, scope banklink.Scope
 }
 
 func (db *DB) findCustomer(ctx context.Context, column, value string, scope banklink.Scope) (*banklink.Customer, error) {
-	c, err := scanCustomer(db.r.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+column+` = $1 AND account_id = $2 AND environment = $3 AND status <> 'DELETED'`,
+	c, err := scanCustomer(db.keys, db.r.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+column+` = $1 AND account_id = $2 AND environment = $3 AND status <> 'DELETED'`,
 		value, scope.AccountID, string(scope.Environment)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Customer")
@@ -323,7 +315,7 @@ func (db *DB) FindConnections(ctx context.Context, scope banklink.Scope, f bankl
 	if limit <= 0 {
 		limit = 10
 	}
-	out, remaining, err := listQuery[banklink.Connection]{cols: connectionColumns, from: connectionFrom, alias: "c",
+	out, remaining, err := listQuery[banklink.Connection]{cols: connectionColumns, from: connectionFrom, alias: "c", scope: scope,
 		scan: scanConnection, key: func(c *banklink.Connection) string { return c.Key }}.run(ctx, db, c, f.After, f.Before, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find connections: %w", err)

@@ -1,75 +1,183 @@
 package sqlstore
 
 import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
-	"math/big"
+	"fmt"
+	"math"
+	"math/bits"
 	"strings"
+	"sync"
 	"time"
 
 	"banklink"
 )
 
+// Cursor keys. Every record's `key` comes from a sequence shared by all
+// tenants, so handing it out as is let one tenant count everyone's
+// records between two of its own. A key is instead the AES encryption of
+// the sequence (and, for lists ordered by date, the day) under a key of
+// the record's account and environment, derived from a secret the
+// database keeps (so every replica and every restart agrees). A tenant
+// sees 22 unrelated base58 characters; a key made for another tenant
+// decrypts to garbage and is refused like any invalid cursor.
+//
+// The 16-byte block is: kind (1 byte), three zero bytes, the day as a
+// signed 32-bit number (zero for sequence keys), the sequence (8 bytes).
+// Decryption checks the kind and zero bytes, so a key from elsewhere
+// passes by chance with odds of 2^-32 at most, and then only positions
+// the cursor somewhere in the caller's own records.
+
+const (
+	cursorKeyLen   = 22 // base58 digits of 128 bits
+	cursorSeq      = 1
+	cursorDay      = 2
+	cursorSecret   = "cursor-key"
+	maxCursorCache = 10000
+)
+
 const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
-// parseKey decodes a cursor key made by seqKey. Any other string is a
+// cursorKeys encrypts and decrypts cursor keys; one per DB.
+type cursorKeys struct {
+	secret []byte
+	mu     sync.RWMutex
+	blocks map[tenant]cipher.Block
+}
+
+type tenant struct{ account, env string }
+
+// loadCursorKeys reads the database's cursor secret, creating it on first
+// use (replicas racing agree on one).
+func (db *DB) loadCursorKeys(ctx context.Context) error {
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	secret, err := db.EnsureSecret(ctx, cursorSecret, fresh)
+	if err != nil {
+		return fmt.Errorf("cursor key: %w", err)
+	}
+	db.keys = &cursorKeys{secret: secret, blocks: map[tenant]cipher.Block{}}
+	return nil
+}
+
+func (k *cursorKeys) block(account, env string) cipher.Block {
+	t := tenant{account, env}
+	k.mu.RLock()
+	b := k.blocks[t]
+	k.mu.RUnlock()
+	if b != nil {
+		return b
+	}
+	key, err := hkdf.Key(sha256.New, k.secret, nil, "banklink cursor keys v1\x00"+account+"\x00"+env, 16)
+	if err != nil {
+		panic(err) // only for lengths hkdf cannot produce
+	}
+	b, err = aes.NewCipher(key)
+	if err != nil {
+		panic(err) // 16 bytes is a valid AES key
+	}
+	k.mu.Lock()
+	if len(k.blocks) >= maxCursorCache {
+		k.blocks = map[tenant]cipher.Block{}
+	}
+	k.blocks[t] = b
+	k.mu.Unlock()
+	return b
+}
+
+func (k *cursorKeys) encode(account, env string, kind byte, day, seq int64) string {
+	if k == nil {
+		return "" // records read only to build event payloads
+	}
+	var b [16]byte
+	b[0] = kind
+	binary.BigEndian.PutUint32(b[4:8], uint32(int32(day)))
+	binary.BigEndian.PutUint64(b[8:], uint64(seq))
+	k.block(account, env).Encrypt(b[:], b[:])
+	return encode128(b)
+}
+
+func (k *cursorKeys) decode(scope banklink.Scope, param, key string, kind byte) (day, seq int64, err error) {
+	b, ok := decode128(key)
+	if ok {
+		k.block(scope.AccountID, string(scope.Environment)).Decrypt(b[:], b[:])
+		seq = int64(binary.BigEndian.Uint64(b[8:]))
+		ok = b[0] == kind && b[1]|b[2]|b[3] == 0 && (kind == cursorDay || binary.BigEndian.Uint32(b[4:8]) == 0) && seq > 0
+	}
+	if !ok {
+		return 0, 0, banklink.FieldErrorf(param, "is not a valid cursor; pass the key of a record from a previous page")
+	}
+	return int64(int32(binary.BigEndian.Uint32(b[4:8]))), seq, nil
+}
+
+// seqKey is the cursor key of a record ordered by its sequence.
+func (k *cursorKeys) seqKey(account, env string, seq int64) string {
+	return k.encode(account, env, cursorSeq, 0, seq)
+}
+
+// dayKey is the cursor key of a row ordered by (day, seq): it carries
+// both, so newest-first pages need no lookup of the cursor row.
+func (k *cursorKeys) dayKey(account, env string, day, seq int64) string {
+	return k.encode(account, env, cursorDay, day, seq)
+}
+
+// parseSeq decodes a key made by seqKey for scope. Any other string is a
 // BAD_REQUEST naming the parameter.
-func parseKey(param, key string) (int64, error) {
-	bad := banklink.FieldErrorf(param, "is not a valid cursor; pass the key of a record from a previous page")
-	if len(key) != 11 || !banklink.IsBase58(key) {
-		return 0, bad
+func (k *cursorKeys) parseSeq(scope banklink.Scope, param, key string) (int64, error) {
+	if key == banklink.LatestCursor {
+		return math.MaxInt64, nil // beyond every record, for newest-first views
 	}
-	n := new(big.Int)
-	for i := 0; i < len(key); i++ {
-		n.Mul(n, big.NewInt(58))
-		n.Add(n, big.NewInt(int64(strings.IndexByte(base58, key[i]))))
-	}
-	if n.BitLen() > 63 {
-		return 0, bad
-	}
-	seq := n.Int64()
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(seq))
-	if seqKey(seq) != key || seq <= 0 {
-		return 0, bad
-	}
-	return seq, nil
+	_, seq, err := k.decode(scope, param, key, cursorSeq)
+	return seq, err
 }
 
-// decodeBase58 decodes s into exactly n bytes, or fails.
-func decodeBase58(s string, n int) ([]byte, bool) {
-	if !banklink.IsBase58(s) {
-		return nil, false
+func (k *cursorKeys) parseDay(scope banklink.Scope, param, key string) (day, seq int64, err error) {
+	return k.decode(scope, param, key, cursorDay)
+}
+
+// encode128 writes 16 bytes as exactly cursorKeyLen base58 digits.
+func encode128(b [16]byte) string {
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	var out [cursorKeyLen]byte
+	for i := cursorKeyLen - 1; i >= 0; i-- {
+		var r uint64
+		hi, r = hi/58, hi%58
+		lo, r = bits.Div64(r, lo, 58)
+		out[i] = base58[r]
 	}
-	v := new(big.Int)
+	return string(out[:])
+}
+
+// decode128 reads what encode128 wrote; anything else (wrong length, a
+// character outside the alphabet, a value beyond 128 bits) fails.
+func decode128(s string) (b [16]byte, ok bool) {
+	if len(s) != cursorKeyLen {
+		return b, false
+	}
+	var hi, lo uint64
 	for i := 0; i < len(s); i++ {
-		v.Mul(v, big.NewInt(58))
-		v.Add(v, big.NewInt(int64(strings.IndexByte(base58, s[i]))))
+		d := strings.IndexByte(base58, s[i])
+		if d < 0 {
+			return b, false
+		}
+		// (hi, lo) = (hi, lo) * 58 + d, refusing overflow.
+		h1, l := bits.Mul64(lo, 58)
+		h2, h := bits.Mul64(hi, 58)
+		var c uint64
+		lo, c = bits.Add64(l, uint64(d), 0)
+		hi, c = bits.Add64(h, h1, c)
+		if h2 != 0 || c != 0 {
+			return b, false
+		}
 	}
-	if v.BitLen() > 8*n {
-		return nil, false
-	}
-	return v.FillBytes(make([]byte, n)), true
-}
-
-// dayKey is the cursor of a row ordered by (day, seq): it carries both, so
-// newest-first pages need no lookup of the cursor row.
-func dayKey(day, seq int64) string {
-	var b [12]byte
-	binary.BigEndian.PutUint32(b[:4], uint32(day))
-	binary.BigEndian.PutUint64(b[4:], uint64(seq))
-	return banklink.EncodeBase58(b[:], 17)
-}
-
-func parseDayKey(param, key string) (day, seq int64, err error) {
-	b, ok := decodeBase58(key, 12)
-	if !ok || len(key) != 17 {
-		return 0, 0, banklink.FieldErrorf(param, "is not a valid cursor; pass the key of a record from a previous page")
-	}
-	day, seq = int64(binary.BigEndian.Uint32(b[:4])), int64(binary.BigEndian.Uint64(b[4:]))
-	if dayKey(day, seq) != key {
-		return 0, 0, banklink.FieldErrorf(param, "is not a valid cursor; pass the key of a record from a previous page")
-	}
-	return day, seq, nil
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
+	return b, true
 }
 
 func toDay(date string) (int64, bool) {

@@ -80,7 +80,7 @@ func (db *DB) FindCustomers(ctx context.Context, scope banklink.Scope, f banklin
 	// whose customer's external id is where the next page starts.
 	order := "ASC"
 	cursor := func(param, key, cmp string, into *conds) error {
-		seq, err := parseKey(param, key)
+		seq, err := db.keys.parseSeq(scope, param, key)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (db *DB) FindCustomers(ctx context.Context, scope banklink.Scope, f banklin
 	defer rows.Close()
 	out := []*banklink.Customer{}
 	for rows.Next() {
-		cu, err := scanCustomer(rows)
+		cu, err := scanCustomer(db.keys, rows)
 		if err != nil {
 			return nil, 0, err
 		}

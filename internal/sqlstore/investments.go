@@ -143,15 +143,15 @@ func saveInvestmentTransactions(ctx context.Context, tx *sql.Tx, scope banklink.
 	return added, updated, nil
 }
 
-const holdingColumns = `h.seq, h.id, h.account_id, h.customer_id, cu.external_id, h.connection_id, h.financial_account_id, h.provider_holding_id, h.data, h.updated_at, h.raw, h.raw_provider, h.raw_updated_at`
+const holdingColumns = `h.seq, h.id, h.account_id, h.environment, h.customer_id, cu.external_id, h.connection_id, h.financial_account_id, h.provider_holding_id, h.data, h.updated_at, h.raw, h.raw_provider, h.raw_updated_at`
 const holdingFrom = ` FROM holdings h JOIN customers cu ON cu.id = h.customer_id`
 
-func scanHolding(row scanner) (*banklink.Holding, error) {
+func scanHolding(k *cursorKeys, row scanner) (*banklink.Holding, error) {
 	var h banklink.Holding
 	var seq, updated int64
-	var data string
+	var env, data string
 	var raw rawScan
-	if err := row.Scan(append([]any{&seq, &h.ID, &h.AccountID, &h.CustomerID, &h.ExternalCustomerID, &h.ConnectionID, &h.FinancialAccountID, &h.ProviderHoldingID, &data, &updated},
+	if err := row.Scan(append([]any{&seq, &h.ID, &h.AccountID, &env, &h.CustomerID, &h.ExternalCustomerID, &h.ConnectionID, &h.FinancialAccountID, &h.ProviderHoldingID, &data, &updated},
 		raw.dest()...)...); err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func scanHolding(row scanner) (*banklink.Holding, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, err
 	}
-	h.Key, h.UpdatedAt = seqKey(seq), fromMicros(updated)
+	h.Key, h.UpdatedAt = k.seqKey(h.AccountID, env, seq), fromMicros(updated)
 	h.Symbol, h.Description, h.Quantity, h.ClosePrice, h.CurrentValue, h.CostBasis = d.Symbol, d.Description, d.Quantity, d.ClosePrice, d.CurrentValue, d.CostBasis
 	h.Currency, h.CUSIP, h.ISIN, h.Type = d.Currency, d.CUSIP, d.ISIN, d.Type
 	return &h, nil
@@ -168,7 +168,7 @@ func scanHolding(row scanner) (*banklink.Holding, error) {
 
 // FindHoldingByID implements banklink.InvestmentStore.
 func (db *DB) FindHoldingByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Holding, error) {
-	h, err := scanHolding(db.r.QueryRowContext(ctx, `SELECT `+holdingColumns+holdingFrom+` WHERE h.id = $1 AND h.account_id = $2 AND h.environment = $3`,
+	h, err := scanHolding(db.keys, db.r.QueryRowContext(ctx, `SELECT `+holdingColumns+holdingFrom+` WHERE h.id = $1 AND h.account_id = $2 AND h.environment = $3`,
 		id, scope.AccountID, string(scope.Environment)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Investment holding")
@@ -194,19 +194,19 @@ func (db *DB) holdingsQuery(scope banklink.Scope, f banklink.HoldingFilter) (lis
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("h.financial_account_id = ?", f.FinancialAccountID)
 	c.addIf("h.connection_id = ?", f.ConnectionID)
-	return listQuery[banklink.Holding]{cols: holdingColumns, from: holdingFrom, alias: "h",
+	return listQuery[banklink.Holding]{cols: holdingColumns, from: holdingFrom, alias: "h", scope: scope,
 		scan: scanHolding, key: func(h *banklink.Holding) string { return h.Key }}, c
 }
 
-const invTxColumns = `t.seq, t.id, t.account_id, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id, t.transaction_day, t.status, t.data, t.raw, t.raw_provider, t.raw_updated_at`
+const invTxColumns = `t.seq, t.id, t.account_id, t.environment, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id, t.transaction_day, t.status, t.data, t.raw, t.raw_provider, t.raw_updated_at`
 const invTxFrom = ` FROM investment_transactions t JOIN customers cu ON cu.id = t.customer_id`
 
-func scanInvestmentTx(row scanner) (*banklink.InvestmentTransaction, error) {
+func scanInvestmentTx(k *cursorKeys, row scanner) (*banklink.InvestmentTransaction, error) {
 	var t banklink.InvestmentTransaction
 	var seq, day int64
-	var data string
+	var env, data string
 	var raw rawScan
-	if err := row.Scan(append([]any{&seq, &t.ID, &t.AccountID, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID, &day, &t.Status, &data},
+	if err := row.Scan(append([]any{&seq, &t.ID, &t.AccountID, &env, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID, &day, &t.Status, &data},
 		raw.dest()...)...); err != nil {
 		return nil, err
 	}
@@ -215,14 +215,14 @@ func scanInvestmentTx(row scanner) (*banklink.InvestmentTransaction, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, err
 	}
-	t.Key, t.TransactionDate = dayKey(day, seq), fromDay(day)
+	t.Key, t.TransactionDate = k.dayKey(t.AccountID, env, day, seq), fromDay(day)
 	t.Amount, t.Quantity, t.Price, t.Symbol, t.Description, t.Currency, t.Type, t.PostedDate = d.Amount, d.Quantity, d.Price, d.Symbol, d.Description, d.Currency, d.Type, d.PostedDate
 	return &t, nil
 }
 
 // FindInvestmentTransactionByID implements banklink.InvestmentStore.
 func (db *DB) FindInvestmentTransactionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.InvestmentTransaction, error) {
-	t, err := scanInvestmentTx(db.r.QueryRowContext(ctx, `SELECT `+invTxColumns+invTxFrom+` WHERE t.id = $1 AND t.account_id = $2 AND t.environment = $3`,
+	t, err := scanInvestmentTx(db.keys, db.r.QueryRowContext(ctx, `SELECT `+invTxColumns+invTxFrom+` WHERE t.id = $1 AND t.account_id = $2 AND t.environment = $3`,
 		id, scope.AccountID, string(scope.Environment)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Investment transaction")
@@ -261,7 +261,7 @@ func (db *DB) investmentTransactionsQuery(scope banklink.Scope, f banklink.Inves
 		}
 		c.where = append(c.where, "t.status IN ("+strings.Join(ph, ", ")+")")
 	}
-	q := listQuery[banklink.InvestmentTransaction]{cols: invTxColumns, from: invTxFrom, alias: "t", newestFirst: true,
+	q := listQuery[banklink.InvestmentTransaction]{cols: invTxColumns, from: invTxFrom, alias: "t", newestFirst: true, scope: scope,
 		scan: scanInvestmentTx, key: func(t *banklink.InvestmentTransaction) string { return t.Key }}
 	return q, c, c.addDays("t", f.StartDate, f.EndDate)
 }

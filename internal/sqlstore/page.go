@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"banklink"
 )
 
 type scanner interface{ Scan(...any) error }
@@ -21,15 +23,17 @@ type listQuery[T any] struct {
 	// newestFirst orders by (transaction_day, seq) descending with day
 	// keys; otherwise the list is oldest first by seq with seq keys.
 	newestFirst bool
-	scan        func(scanner) (*T, error)
-	key         func(*T) string
+	// scope is the tenant listing: cursor keys are its own.
+	scope banklink.Scope
+	scan  func(*cursorKeys, scanner) (*T, error)
+	key   func(*T) string
 }
 
 // cursorCond adds the condition "strictly beyond key" in the direction
 // given: forward is the list's natural order.
-func (q listQuery[T]) cursorCond(c *conds, param, key string, forward bool) error {
+func (q listQuery[T]) cursorCond(keys *cursorKeys, c *conds, param, key string, forward bool) error {
 	if q.newestFirst {
-		day, seq, err := parseDayKey(param, key)
+		day, seq, err := keys.parseDay(q.scope, param, key)
 		if err != nil {
 			return err
 		}
@@ -42,7 +46,7 @@ func (q listQuery[T]) cursorCond(c *conds, param, key string, forward bool) erro
 		c.args = append(c.args, day, day, seq)
 		return nil
 	}
-	seq, err := parseKey(param, key)
+	seq, err := keys.parseSeq(q.scope, param, key)
 	if err != nil {
 		return err
 	}
@@ -78,11 +82,11 @@ func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before st
 	forward := before == ""
 	switch {
 	case after != "":
-		if err := q.cursorCond(&c, "after", after, true); err != nil {
+		if err := q.cursorCond(db.keys, &c, "after", after, true); err != nil {
 			return nil, 0, err
 		}
 	case before != "":
-		if err := q.cursorCond(&c, "before", before, false); err != nil {
+		if err := q.cursorCond(db.keys, &c, "before", before, false); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -93,7 +97,7 @@ func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before st
 	defer rows.Close()
 	out := []*T{}
 	for rows.Next() {
-		v, err := q.scan(rows)
+		v, err := q.scan(db.keys, rows)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -113,7 +117,7 @@ func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before st
 	if !forward {
 		edge = out[0]
 	}
-	if err := q.cursorCond(&base, "key", q.key(edge), forward); err != nil {
+	if err := q.cursorCond(db.keys, &base, "key", q.key(edge), forward); err != nil {
 		return nil, 0, err
 	}
 	from := q.countFrom

@@ -71,6 +71,8 @@ type DB struct {
 	events chan struct{}
 	// sealer encrypts provider credentials at rest.
 	sealer banklink.Sealer
+	// keys makes the records' cursor keys, opaque per tenant.
+	keys *cursorKeys
 
 	closeOnce sync.Once
 	closeErr  error
@@ -203,6 +205,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	if err := db.prepareHot(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.loadCursorKeys(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -172,7 +172,7 @@ func (db *DB) emit(ctx context.Context, tx *sql.Tx, scope banklink.Scope, at tim
 			string(payload), micros(e.CreatedAt)).Scan(&seq); err != nil {
 			return fmt.Errorf("emit %s: %w", e.Type, err)
 		}
-		e.Key = seqKey(seq)
+		e.Key = db.keys.seqKey(e.AccountID, string(e.Environment), seq)
 		for _, p := range profiles {
 			if !p.Wants(e.Type) || (e.ProfileID != "" && e.ProfileID != p.ID) {
 				continue
@@ -220,7 +220,7 @@ func (db *DB) EmitEvents(ctx context.Context, scope banklink.Scope, events ...*b
 
 const eventColumns = `e.seq, e.id, e.account_id, e.environment, e.event_type, e.connection_id, e.payload, e.created_at`
 
-func scanEvent(row scanner) (*banklink.Event, error) {
+func scanEvent(k *cursorKeys, row scanner) (*banklink.Event, error) {
 	var e banklink.Event
 	var seq, created int64
 	var env, typ, payload string
@@ -230,13 +230,13 @@ func scanEvent(row scanner) (*banklink.Event, error) {
 	if err := json.Unmarshal([]byte(payload), &e.Payload); err != nil {
 		return nil, fmt.Errorf("decode event %s: %w", e.ID, err)
 	}
-	e.Key, e.Environment, e.Type, e.CreatedAt = seqKey(seq), banklink.Environment(env), webhook.EventType(typ), fromMicros(created)
+	e.Key, e.Environment, e.Type, e.CreatedAt = k.seqKey(e.AccountID, env, seq), banklink.Environment(env), webhook.EventType(typ), fromMicros(created)
 	return &e, nil
 }
 
 // FindEventByID implements banklink.WebhookStore.
 func (db *DB) FindEventByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Event, error) {
-	e, err := scanEvent(db.r.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM webhook_events e WHERE e.id = $1 AND e.account_id = $2 AND e.environment = $3`,
+	e, err := scanEvent(db.keys, db.r.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM webhook_events e WHERE e.id = $1 AND e.account_id = $2 AND e.environment = $3`,
 		id, scope.AccountID, string(scope.Environment)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Event")
@@ -261,7 +261,7 @@ func (db *DB) FindEvents(ctx context.Context, scope banklink.Scope, f banklink.E
 		}
 		c.where = append(c.where, "e.event_type IN ("+strings.Join(in, ", ")+")")
 	}
-	return listQuery[banklink.Event]{cols: eventColumns, from: ` FROM webhook_events e`, alias: "e",
+	return listQuery[banklink.Event]{cols: eventColumns, from: ` FROM webhook_events e`, alias: "e", scope: scope,
 		scan: scanEvent, key: func(e *banklink.Event) string { return e.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }
 
@@ -453,7 +453,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now, leaseUntil
 	defer rows.Close()
 	var out []*banklink.Delivery
 	for rows.Next() {
-		d, err := scanClaimed(rows)
+		d, err := scanClaimed(db.keys, rows)
 		if err != nil {
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
@@ -463,7 +463,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now, leaseUntil
 }
 
 // scanClaimed reads a delivery joined with its event and profile.
-func scanClaimed(row scanner) (*banklink.Delivery, error) {
+func scanClaimed(k *cursorKeys, row scanner) (*banklink.Delivery, error) {
 	var ev struct {
 		seq, created       int64
 		id, acct, env, typ string
@@ -478,7 +478,7 @@ func scanClaimed(row scanner) (*banklink.Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &banklink.Event{ID: ev.id, Key: seqKey(ev.seq), AccountID: ev.acct, Environment: banklink.Environment(ev.env),
+	e := &banklink.Event{ID: ev.id, Key: k.seqKey(ev.acct, ev.env, ev.seq), AccountID: ev.acct, Environment: banklink.Environment(ev.env),
 		Type: webhook.EventType(ev.typ), ConnectionID: ev.conn, CreatedAt: fromMicros(ev.created)}
 	if err := json.Unmarshal([]byte(ev.payload), &e.Payload); err != nil {
 		return nil, err
@@ -573,7 +573,8 @@ func (db *DB) NextDeliveryAt(ctx context.Context) (*time.Time, error) {
 // connectionInTx reads a connection inside a write transaction, to build
 // the payload of the events its change emits.
 func connectionInTx(ctx context.Context, tx *sql.Tx, id string) (*banklink.Connection, error) {
-	c, err := scanConnection(tx.QueryRowContext(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, id))
+	// Event payloads carry no cursor key: nil keys leave it empty.
+	c, err := scanConnection(nil, tx.QueryRowContext(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Connection")
 	}

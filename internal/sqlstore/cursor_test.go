@@ -1,0 +1,113 @@
+package sqlstore
+
+import (
+	"crypto/cipher"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"banklink"
+	"banklink/internal/testenv"
+)
+
+// TestCursorKeysSurviveRestartsAndReplicas: a key is made from a secret
+// the database keeps, so it stays valid after a restart (SQLite) and is
+// the same on every replica sharing the database (PostgreSQL).
+func TestCursorKeysSurviveRestartsAndReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "b.db") }},
+		{"postgres", func(t *testing.T) string { return testenv.PostgresDSN(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			dsn := tc.dsn(t)
+			first, err := Open(ctx, dsn, Options{Migrate: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct := &banklink.Account{ID: banklink.NewID(), Name: "A"}
+			if err := first.CreateAccount(ctx, acct); err != nil {
+				t.Fatal(err)
+			}
+			scope := banklink.Scope{AccountID: acct.ID, Environment: banklink.Sandbox}
+			var conns []*banklink.Connection
+			for range 2 {
+				c := &banklink.Connection{ID: banklink.NewID(), AccountID: acct.ID, Environment: banklink.Sandbox, Status: banklink.StatusInProgress}
+				if err := first.StartConnection(ctx, &banklink.Customer{ID: banklink.NewID(), AccountID: acct.ID, Environment: banklink.Sandbox, ExternalID: "c"}, c); err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+			}
+			if tc.name == "sqlite" {
+				first.Close() // a restart
+			} else {
+				defer first.Close() // a second replica beside the first
+			}
+			second, err := Open(ctx, dsn, Options{Migrate: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer second.Close()
+			got, err := second.FindConnectionByID(ctx, scope, conns[0].ID)
+			if err != nil || got.Key != conns[0].Key {
+				t.Fatalf("key after reopening = %v %v, was %s", got, err, conns[0].Key)
+			}
+			page, _, err := second.FindConnections(ctx, scope, banklink.ConnectionFilter{Limit: 5, After: conns[0].Key})
+			if err != nil || len(page) != 1 || page[0].ID != conns[1].ID {
+				t.Fatalf("page after a key made before reopening: %v %v", page, err)
+			}
+		})
+	}
+}
+
+// TestCursorKeyFormat: keys are 22 base58 characters; what is not a key
+// this tenant was given is refused without a panic.
+func TestCursorKeyFormat(t *testing.T) {
+	k := &cursorKeys{secret: []byte("0123456789abcdef0123456789abcdef"), blocks: map[tenant]cipher.Block{}}
+	scope := banklink.Scope{AccountID: "acct", Environment: banklink.Sandbox}
+	for _, seq := range []int64{1, 2, 1 << 40, 1<<63 - 1} {
+		key := k.seqKey(scope.AccountID, string(scope.Environment), seq)
+		if len(key) != cursorKeyLen || !banklink.IsBase58(key) {
+			t.Errorf("seqKey(%d) = %q", seq, key)
+		}
+		if got, err := k.parseSeq(scope, "after", key); err != nil || got != seq {
+			t.Errorf("parseSeq(seqKey(%d)) = %d, %v", seq, got, err)
+		}
+	}
+	for _, day := range []int64{-400, 0, 20454, 1 << 20} {
+		key := k.dayKey(scope.AccountID, string(scope.Environment), day, 7)
+		if d, s, err := k.parseDay(scope, "after", key); err != nil || d != day || s != 7 {
+			t.Errorf("parseDay(dayKey(%d, 7)) = %d, %d, %v", day, d, s, err)
+		}
+	}
+	seq := k.seqKey(scope.AccountID, string(scope.Environment), 5)
+	for _, bad := range []string{"", "1", "11111111112", strings.Repeat("1", 22), strings.Repeat("z", 22), strings.Repeat("z", 23),
+		seq[:21] + "0", seq[:21] + "I", seq + "1", "\x00" + seq[1:], k.dayKey(scope.AccountID, string(scope.Environment), 3, 5),
+		k.seqKey(scope.AccountID, string(banklink.Production), 5), k.seqKey("other", string(scope.Environment), 5)} {
+		if _, err := k.parseSeq(scope, "after", bad); banklink.ErrorCode(err) != banklink.EBADREQUEST {
+			t.Errorf("parseSeq(%q) = %v, want BAD_REQUEST", bad, err)
+		}
+	}
+	if _, _, err := k.parseDay(scope, "before", seq); banklink.ErrorCode(err) != banklink.EBADREQUEST {
+		t.Errorf("a sequence key was taken as a day key: %v", err)
+	}
+}
+
+func BenchmarkCursorKey(b *testing.B) {
+	k := &cursorKeys{secret: make([]byte, 32), blocks: map[tenant]cipher.Block{}}
+	scope := banklink.Scope{AccountID: "acct", Environment: banklink.Sandbox}
+	b.Run("encode", func(b *testing.B) {
+		for i := range b.N {
+			k.dayKey(scope.AccountID, string(scope.Environment), 20000, int64(i+1))
+		}
+	})
+	key := k.dayKey(scope.AccountID, string(scope.Environment), 20000, 12345)
+	b.Run("parse", func(b *testing.B) {
+		for range b.N {
+			k.parseDay(scope, "after", key)
+		}
+	})
+}
