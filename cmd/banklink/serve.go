@@ -237,7 +237,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	log.Info("listening", slog.String("addr", cfg.Addr), slog.String("database", redactDSN(cfg.Database)))
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// net/http's own 400s (a NUL in a header…) in the error format too.
+	go func() { errc <- srv.Serve(api.WrapListener(ln)) }()
 	select {
 	case err := <-errc:
 		return err
