@@ -92,7 +92,7 @@ func TestDemoIsolated(t *testing.T) {
 	if status, body := getJSON(t, srv.url+"/bank-linking/connections/"+demoID, srv.key); status != http.StatusNotFound {
 		t.Errorf("the app sees the demo's connection: %d %v", status, body)
 	}
-	if status, body := getJSON(t, srv.url+"/accounts/customers?externalCustomerId=testCustomer", srv.key); status != http.StatusOK || fmt.Sprint(body["count"]) != "1" {
+	if status, body := getJSON(t, srv.url+"/accounts/customers?externalId=testCustomer", srv.key); status != http.StatusOK || fmt.Sprint(body["count"]) != "1" {
 		t.Errorf("the app's customers after a demo start with its customer's id: %d %v", status, body)
 	}
 	srv.stop()
