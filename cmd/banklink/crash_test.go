@@ -118,7 +118,7 @@ func api(t *testing.T, base, key, method, path, body string, out any) int {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := validating(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

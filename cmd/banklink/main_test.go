@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"banklink/internal/apitest"
+	"banklink/internal/httpapi"
 	"banklink/internal/testenv"
 )
 
@@ -94,13 +96,18 @@ const seedBody = `{
   "institutionSearchString": "Fidelity"
 }`
 
+// validating returns a client that checks every response against
+// openapi.yaml (the rule for every HTTP test, see docs/development.md),
+// failing t on an undocumented status, header or body.
+func validating(t *testing.T) *http.Client { return apitest.Client(t, httpapi.OpenAPI) }
+
 func connectStart(t *testing.T, base, key string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", base+"/bank-linking/connect/start", strings.NewReader(seedBody))
 	req.Header.Set("Meld-Version", "2022-11-10")
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "BASIC "+key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := validating(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +150,7 @@ func TestServeFirstStartPrintsWorkingKey(t *testing.T) {
 			}
 			// The widget page and the demo page answer.
 			for _, path := range []string{"/connect?connectToken=" + tok, "/", "/healthz", "/readyz", "/openapi.yaml"} {
-				resp, err := http.Get(srv.url + path)
+				resp, err := validating(t).Get(srv.url + path)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func TestServeWithMX(t *testing.T) {
 		})
 	}
 	// The widget page may frame MX Connect (here the fake's origin).
-	page, err := http.Get(started["widgetUrl"].(string))
+	page, err := validating(t).Get(started["widgetUrl"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func widgetCall(t *testing.T, base, token, method, path, body string) (int, stri
 	req, _ := http.NewRequest(method, base+"/connect/api/"+path, rd)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := validating(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
