@@ -118,7 +118,7 @@ func (in *Institution) ServesAny(regions []Region) bool {
 func (in *Institution) CheckEligibility(e Eligibility) Ineligibility {
 	var why Ineligibility
 	why.Region = !in.ServesAny(e.Regions)
-	best := -1
+	best, bestName := -1, ""
 	sawProvider, blockedByRedirect := false, false
 	for name, p := range in.Providers {
 		if e.Providers != nil && !e.Providers[name] {
@@ -134,8 +134,10 @@ func (in *Institution) CheckEligibility(e Eligibility) Ineligibility {
 			why.MissingProducts, why.Redirect = 0, false
 			return why
 		}
-		if n := popcount(missing); best < 0 || n < best {
-			best, why.MissingProducts = n, missing
+		// Ties go to the first name, so the same products are reported
+		// every time, whatever order the map yields.
+		if n := popcount(missing); best < 0 || n < best || n == best && name < bestName {
+			best, bestName, why.MissingProducts = n, name, missing
 		}
 	}
 	why.NoProvider = !sawProvider
