@@ -110,6 +110,18 @@ func (c *Connection) EffectiveStatus(now time.Time) ConnectionStatus {
 var ConnectionStatuses = []ConnectionStatus{StatusInProgress, StatusExpired, StatusActive, StatusPartiallyActive, StatusDegraded,
 	StatusReconnectRequired, StatusUnrecoverable, StatusUndetermined, StatusDeleted}
 
+// Refreshable reports whether a refresh (POST /connections/{id}/refresh, a
+// provider saying it has new data) may start from status: the connection
+// is linked and its login works, or may work again. RECONNECT_REQUIRED
+// needs a repair first; the provider would refuse the login.
+func (s ConnectionStatus) Refreshable() bool {
+	switch s {
+	case StatusActive, StatusPartiallyActive, StatusDegraded, StatusUndetermined, StatusUnrecoverable:
+		return true
+	}
+	return false
+}
+
 // ConnectionLifecycleStore changes a connection after it completed.
 type ConnectionLifecycleStore interface {
 	// DeleteConnection removes the connection's accounts and transactions

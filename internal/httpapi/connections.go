@@ -210,10 +210,6 @@ func (s *Server) handleDeleteConnection(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-// refreshable lists the statuses a refresh may start from.
-var refreshable = []banklink.ConnectionStatus{banklink.StatusActive, banklink.StatusPartiallyActive, banklink.StatusDegraded,
-	banklink.StatusUndetermined, banklink.StatusUnrecoverable}
-
 func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request) error {
 	scope := apiKeyFrom(r.Context()).Scope()
 	var body struct {
@@ -239,7 +235,7 @@ func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request)
 			return banklink.FieldErrorf("products", "contains %s, which this connection does not hold; add it with POST /bank-linking/connections/%s/update", p, c.ID)
 		}
 	}
-	if st := c.EffectiveStatus(now); !slices.Contains(refreshable, st) {
+	if st := c.EffectiveStatus(now); !st.Refreshable() {
 		hint := ""
 		if st == banklink.StatusReconnectRequired {
 			hint = " Repair it with POST /bank-linking/connect/repair."
@@ -358,7 +354,7 @@ func (s *Server) handleUpdateConnection(w http.ResponseWriter, r *http.Request) 
 			return banklink.FieldErrorf("products", "contains %s, which the connection already holds", p)
 		}
 	}
-	if st := c.EffectiveStatus(s.now()); !slices.Contains(refreshable, st) && st != banklink.StatusReconnectRequired {
+	if st := c.EffectiveStatus(s.now()); !st.Refreshable() && st != banklink.StatusReconnectRequired {
 		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be updated.", st)
 	}
 	if _, err := s.Store.AddOptionalProducts(r.Context(), scope, c.ID, products, s.now()); err != nil {

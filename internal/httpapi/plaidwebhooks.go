@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"time"
 
 	"banklink"
@@ -132,7 +131,7 @@ func (s *Server) applyPlaidItemEvent(ctx context.Context, ev plaid.ItemEvent, c 
 	switch ev.Kind {
 	case plaid.ItemDataChanged:
 		held := append(append([]banklink.Product{}, c.Products...), c.OptionalProducts...)
-		if slices.Contains(refreshable, status) && ev.Wants(held) {
+		if status.Refreshable() && ev.Wants(held) {
 			return "aggregation started", aggs.Start(ctx, scope, c.ID)
 		}
 	case plaid.ItemFailed:
@@ -153,7 +152,7 @@ func (s *Server) applyPlaidItemEvent(ctx context.Context, ev plaid.ItemEvent, c 
 			}
 			status = banklink.StatusActive
 		}
-		if slices.Contains(refreshable, status) {
+		if status.Refreshable() {
 			return "repaired; aggregation started", aggs.Start(ctx, scope, c.ID)
 		}
 	}
