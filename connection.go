@@ -122,6 +122,15 @@ func (s ConnectionStatus) Refreshable() bool {
 	return false
 }
 
+// RefreshedOnSchedule reports whether the scheduled refresh
+// (ClaimDueRefreshes) picks connections in status: the refreshable ones
+// but UNRECOVERABLE, which stopped after repeated failures and waits for
+// a repair or an explicit refresh. (The schedule also skips inactive
+// duplicates and connections never aggregated.)
+func (s ConnectionStatus) RefreshedOnSchedule() bool {
+	return s.Refreshable() && s != StatusUnrecoverable
+}
+
 // ConnectionLifecycleStore changes a connection after it completed.
 type ConnectionLifecycleStore interface {
 	// DeleteConnection removes the connection's accounts and transactions

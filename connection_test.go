@@ -5,17 +5,17 @@ import "testing"
 // statusRules is what every status-only rule says of each status, one row
 // a status, so the whole matrix reads at a glance.
 var statusRules = map[ConnectionStatus]struct {
-	refreshable bool
+	refreshable, scheduled bool
 }{
-	StatusInProgress:        {refreshable: false},
-	StatusExpired:           {refreshable: false},
-	StatusActive:            {refreshable: true},
-	StatusPartiallyActive:   {refreshable: true},
-	StatusDegraded:          {refreshable: true},
-	StatusReconnectRequired: {refreshable: false},
-	StatusUnrecoverable:     {refreshable: true},
-	StatusUndetermined:      {refreshable: true},
-	StatusDeleted:           {refreshable: false},
+	StatusInProgress:        {refreshable: false, scheduled: false},
+	StatusExpired:           {refreshable: false, scheduled: false},
+	StatusActive:            {refreshable: true, scheduled: true},
+	StatusPartiallyActive:   {refreshable: true, scheduled: true},
+	StatusDegraded:          {refreshable: true, scheduled: true},
+	StatusReconnectRequired: {refreshable: false, scheduled: false},
+	StatusUnrecoverable:     {refreshable: true, scheduled: false},
+	StatusUndetermined:      {refreshable: true, scheduled: true},
+	StatusDeleted:           {refreshable: false, scheduled: false},
 }
 
 // TestStatusRulesCoverEveryStatus: a status added later must be placed in
@@ -36,6 +36,16 @@ func TestRefreshable(t *testing.T) {
 		t.Run(string(s), func(t *testing.T) {
 			if got, want := s.Refreshable(), statusRules[s].refreshable; got != want {
 				t.Errorf("%s.Refreshable() = %v, want %v", s, got, want)
+			}
+		})
+	}
+}
+
+func TestRefreshedOnSchedule(t *testing.T) {
+	for _, s := range ConnectionStatuses {
+		t.Run(string(s), func(t *testing.T) {
+			if got, want := s.RefreshedOnSchedule(), statusRules[s].scheduled; got != want {
+				t.Errorf("%s.RefreshedOnSchedule() = %v, want %v", s, got, want)
 			}
 		})
 	}

@@ -13,10 +13,10 @@ import (
 
 // dueRefreshes selects connections due for a scheduled refresh ($1:
 // dueBefore) whose aggregation work no replica holds at $2. Its status
-// list is the connections_refresh_due index's, so the planner walks that
-// index in aggregated_at order.
-const dueRefreshes = `SELECT id FROM connections
-	WHERE status IN ('ACTIVE', 'PARTIALLY_ACTIVE', 'DEGRADED', 'UNDETERMINED')
+// condition is the connections_refresh_due index's, so the planner walks
+// that index in aggregated_at order.
+var dueRefreshes = `SELECT id FROM connections
+	WHERE ` + refreshDue + `
 	AND aggregated_at < $1 AND (refresh_requested_at IS NULL OR refresh_requested_at < $1)
 	AND status_reason <> 'INACTIVE_DUPLICATE' AND aggregation_lease_until < $2
 	ORDER BY aggregated_at LIMIT `

@@ -1,0 +1,35 @@
+package sqlstore
+
+import (
+	"slices"
+	"strings"
+
+	"banklink"
+)
+
+// The domain rules live in the root package as Go; the SQL that applies
+// them is rendered here from the same Go, once, at start.
+
+// sqlList renders values as a SQL list of string literals: ('A', 'B').
+// The values are the root package's constants, never input, so literals
+// are safe; and a literal list, unlike parameters, lets the planner match
+// a partial index whose predicate holds the same list
+// (TestIndexPredicatesMatchRules keeps the two identical).
+func sqlList[T ~string](values []T) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(string(v), "'", "''") + "'"
+	}
+	return "(" + strings.Join(quoted, ", ") + ")"
+}
+
+// statusesWhere lists the statuses rule holds for, in
+// banklink.ConnectionStatuses' order: the order the migrations' index
+// predicates were written in.
+func statusesWhere(rule func(banklink.ConnectionStatus) bool) []banklink.ConnectionStatus {
+	return slices.DeleteFunc(slices.Clone(banklink.ConnectionStatuses), func(s banklink.ConnectionStatus) bool { return !rule(s) })
+}
+
+// refreshDue is the status condition of a scheduled refresh, and the
+// predicate of the connections_refresh_due index (migration 00015).
+var refreshDue = `status IN ` + sqlList(statusesWhere(banklink.ConnectionStatus.RefreshedOnSchedule))
