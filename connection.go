@@ -2,6 +2,7 @@ package banklink
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -233,17 +234,24 @@ type StatusChange struct {
 // Repairable reports whether a repair (a new token that sends the customer
 // back to the institution's login) can bring the connection back.
 func (c *Connection) Repairable() bool {
-	switch c.Status {
-	case StatusReconnectRequired, StatusDegraded, StatusUnrecoverable, StatusPartiallyActive, StatusUndetermined:
-		return true
-	case StatusActive:
-		return c.StatusReason == "ACCESS_EXPIRING_SOON" || c.StatusReason == "NEW_ACCOUNTS_AVAILABLE"
-	}
-	return false
+	all, reasons := RepairableReasons(c.Status)
+	return all || slices.Contains(reasons, c.StatusReason)
 }
 
-// RepairableSQL is Repairable as a SQL condition on the connections table.
-const RepairableSQL = `(status IN ('RECONNECT_REQUIRED', 'DEGRADED', 'UNRECOVERABLE', 'PARTIALLY_ACTIVE', 'UNDETERMINED') OR (status = 'ACTIVE' AND status_reason IN ('ACCESS_EXPIRING_SOON', 'NEW_ACCOUNTS_AVAILABLE')))`
+// RepairableReasons says when a connection in status is repairable:
+// whatever its reason (all), or only with one of reasons. It is
+// Repairable's data, which the store renders as SQL too.
+func RepairableReasons(status ConnectionStatus) (all bool, reasons []string) {
+	switch status {
+	case StatusReconnectRequired, StatusDegraded, StatusUnrecoverable, StatusPartiallyActive, StatusUndetermined:
+		return true, nil
+	case StatusActive:
+		// A working connection is repaired only to renew access about to
+		// expire or to share accounts opened since the link.
+		return false, []string{"ACCESS_EXPIRING_SOON", "NEW_ACCOUNTS_AVAILABLE"}
+	}
+	return false, nil
+}
 
 // CompletedMicros is CompletedAt in Unix microseconds, 0 when unset: the
 // value a repair token pins (see connecttoken.Claims.RepairOf).

@@ -6,16 +6,19 @@ import "testing"
 // a status, so the whole matrix reads at a glance.
 var statusRules = map[ConnectionStatus]struct {
 	refreshable, scheduled bool
+	// repairable: whatever the reason (see TestRepairable for reasons
+	// that matter).
+	repairable bool
 }{
-	StatusInProgress:        {refreshable: false, scheduled: false},
-	StatusExpired:           {refreshable: false, scheduled: false},
-	StatusActive:            {refreshable: true, scheduled: true},
-	StatusPartiallyActive:   {refreshable: true, scheduled: true},
-	StatusDegraded:          {refreshable: true, scheduled: true},
-	StatusReconnectRequired: {refreshable: false, scheduled: false},
-	StatusUnrecoverable:     {refreshable: true, scheduled: false},
-	StatusUndetermined:      {refreshable: true, scheduled: true},
-	StatusDeleted:           {refreshable: false, scheduled: false},
+	StatusInProgress:        {refreshable: false, scheduled: false, repairable: false},
+	StatusExpired:           {refreshable: false, scheduled: false, repairable: false},
+	StatusActive:            {refreshable: true, scheduled: true, repairable: false},
+	StatusPartiallyActive:   {refreshable: true, scheduled: true, repairable: true},
+	StatusDegraded:          {refreshable: true, scheduled: true, repairable: true},
+	StatusReconnectRequired: {refreshable: false, scheduled: false, repairable: true},
+	StatusUnrecoverable:     {refreshable: true, scheduled: false, repairable: true},
+	StatusUndetermined:      {refreshable: true, scheduled: true, repairable: true},
+	StatusDeleted:           {refreshable: false, scheduled: false, repairable: false},
 }
 
 // TestStatusRulesCoverEveryStatus: a status added later must be placed in
@@ -46,6 +49,41 @@ func TestRefreshedOnSchedule(t *testing.T) {
 		t.Run(string(s), func(t *testing.T) {
 			if got, want := s.RefreshedOnSchedule(), statusRules[s].scheduled; got != want {
 				t.Errorf("%s.RefreshedOnSchedule() = %v, want %v", s, got, want)
+			}
+		})
+	}
+}
+
+func TestRepairable(t *testing.T) {
+	// Reasons that change nothing: the status decides.
+	for _, s := range ConnectionStatuses {
+		for _, reason := range []string{"", "LOGIN_REQUIRED", "INACTIVE_DUPLICATE", "CONTINUED_AGGREGATION_FAILURES"} {
+			t.Run(string(s)+"/"+reason, func(t *testing.T) {
+				c := &Connection{Status: s, StatusReason: reason}
+				if got, want := c.Repairable(), statusRules[s].repairable; got != want {
+					t.Errorf("Repairable() = %v, want %v", got, want)
+				}
+			})
+		}
+	}
+	// Reasons that do.
+	for _, tc := range []struct {
+		name   string
+		status ConnectionStatus
+		reason string
+		want   bool
+	}{
+		{"active, access expiring soon", StatusActive, "ACCESS_EXPIRING_SOON", true},
+		{"active, new accounts available", StatusActive, "NEW_ACCOUNTS_AVAILABLE", true},
+		{"active, no reason", StatusActive, "", false},
+		{"deleted, new accounts available", StatusDeleted, "NEW_ACCOUNTS_AVAILABLE", false},
+		{"in progress, access expiring soon", StatusInProgress, "ACCESS_EXPIRING_SOON", false},
+		{"expired, new accounts available", StatusExpired, "NEW_ACCOUNTS_AVAILABLE", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Connection{Status: tc.status, StatusReason: tc.reason}
+			if got := c.Repairable(); got != tc.want {
+				t.Errorf("Repairable() = %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -18,9 +18,14 @@ import (
 func sqlList[T ~string](values []T) string {
 	quoted := make([]string, len(values))
 	for i, v := range values {
-		quoted[i] = "'" + strings.ReplaceAll(string(v), "'", "''") + "'"
+		quoted[i] = sqlString(v)
 	}
 	return "(" + strings.Join(quoted, ", ") + ")"
+}
+
+// sqlString renders v as a SQL string literal (see sqlList).
+func sqlString[T ~string](v T) string {
+	return "'" + strings.ReplaceAll(string(v), "'", "''") + "'"
 }
 
 // statusesWhere lists the statuses rule holds for, in
@@ -33,3 +38,19 @@ func statusesWhere(rule func(banklink.ConnectionStatus) bool) []banklink.Connect
 // refreshDue is the status condition of a scheduled refresh, and the
 // predicate of the connections_refresh_due index (migration 00015).
 var refreshDue = `status IN ` + sqlList(statusesWhere(banklink.ConnectionStatus.RefreshedOnSchedule))
+
+// repairable is banklink.Connection.Repairable as a condition on the
+// connections table.
+var repairable = func() string {
+	var always []banklink.ConnectionStatus
+	var byReason []string
+	for _, s := range banklink.ConnectionStatuses {
+		switch all, reasons := banklink.RepairableReasons(s); {
+		case all:
+			always = append(always, s)
+		case len(reasons) > 0:
+			byReason = append(byReason, "(status = "+sqlString(s)+" AND status_reason IN "+sqlList(reasons)+")")
+		}
+	}
+	return "(" + strings.Join(append([]string{"status IN " + sqlList(always)}, byReason...), " OR ") + ")"
+}()

@@ -91,6 +91,9 @@ func TestRenderedRulesAgree(t *testing.T) {
 		rule func(banklink.ConnectionStatus, string) bool
 	}{
 		{"refresh due", refreshDue, func(s banklink.ConnectionStatus, _ string) bool { return s.RefreshedOnSchedule() }},
+		{"repairable", repairable, func(s banklink.ConnectionStatus, reason string) bool {
+			return (&banklink.Connection{Status: s, StatusReason: reason}).Repairable()
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, s := range banklink.ConnectionStatuses {

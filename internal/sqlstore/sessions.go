@@ -292,7 +292,7 @@ func (db *DB) repair(ctx context.Context, scope banklink.Scope, id string, c ban
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = 'ACTIVE', status_reason = '', provider_type = $1, provider_login_id = $2,
 			completed_at = $3, updated_at = $3, aggregation_failures = 0, routing_decision = $4,
 			aggregation_requested = aggregation_requested + 1
-			WHERE id = $5 AND account_id = $6 AND environment = $7 AND `+banklink.RepairableSQL+` AND COALESCE(completed_at, 0) = $8`,
+			WHERE id = $5 AND account_id = $6 AND environment = $7 AND `+repairable+` AND COALESCE(completed_at, 0) = $8`,
 			c.ProviderType, c.LoginID, micros(at), routingJSON(c.Routing), id, scope.AccountID, string(scope.Environment), repairOf)
 		if err != nil {
 			return err
