@@ -123,6 +123,17 @@ func (s ConnectionStatus) Refreshable() bool {
 	return false
 }
 
+// Linked reports whether a connection in status holds a provider login:
+// it completed and was not deleted. Only a linked connection can be
+// aggregated, and only linked connections are each other's duplicates.
+func (s ConnectionStatus) Linked() bool {
+	switch s {
+	case StatusInProgress, StatusExpired, StatusDeleted:
+		return false
+	}
+	return true
+}
+
 // RefreshedOnSchedule reports whether the scheduled refresh
 // (ClaimDueRefreshes) picks connections in status: the refreshable ones
 // but UNRECOVERABLE, which stopped after repeated failures and waits for

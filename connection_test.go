@@ -5,20 +5,20 @@ import "testing"
 // statusRules is what every status-only rule says of each status, one row
 // a status, so the whole matrix reads at a glance.
 var statusRules = map[ConnectionStatus]struct {
-	refreshable, scheduled bool
+	linked, refreshable, scheduled bool
 	// repairable: whatever the reason (see TestRepairable for reasons
 	// that matter).
 	repairable bool
 }{
-	StatusInProgress:        {refreshable: false, scheduled: false, repairable: false},
-	StatusExpired:           {refreshable: false, scheduled: false, repairable: false},
-	StatusActive:            {refreshable: true, scheduled: true, repairable: false},
-	StatusPartiallyActive:   {refreshable: true, scheduled: true, repairable: true},
-	StatusDegraded:          {refreshable: true, scheduled: true, repairable: true},
-	StatusReconnectRequired: {refreshable: false, scheduled: false, repairable: true},
-	StatusUnrecoverable:     {refreshable: true, scheduled: false, repairable: true},
-	StatusUndetermined:      {refreshable: true, scheduled: true, repairable: true},
-	StatusDeleted:           {refreshable: false, scheduled: false, repairable: false},
+	StatusInProgress:        {linked: false, refreshable: false, scheduled: false, repairable: false},
+	StatusExpired:           {linked: false, refreshable: false, scheduled: false, repairable: false},
+	StatusActive:            {linked: true, refreshable: true, scheduled: true, repairable: false},
+	StatusPartiallyActive:   {linked: true, refreshable: true, scheduled: true, repairable: true},
+	StatusDegraded:          {linked: true, refreshable: true, scheduled: true, repairable: true},
+	StatusReconnectRequired: {linked: true, refreshable: false, scheduled: false, repairable: true},
+	StatusUnrecoverable:     {linked: true, refreshable: true, scheduled: false, repairable: true},
+	StatusUndetermined:      {linked: true, refreshable: true, scheduled: true, repairable: true},
+	StatusDeleted:           {linked: false, refreshable: false, scheduled: false, repairable: false},
 }
 
 // TestStatusRulesCoverEveryStatus: a status added later must be placed in
@@ -31,6 +31,16 @@ func TestStatusRulesCoverEveryStatus(t *testing.T) {
 	}
 	if len(statusRules) != len(ConnectionStatuses) {
 		t.Errorf("statusRules has %d rows, want one for each of %d statuses", len(statusRules), len(ConnectionStatuses))
+	}
+}
+
+func TestLinked(t *testing.T) {
+	for _, s := range ConnectionStatuses {
+		t.Run(string(s), func(t *testing.T) {
+			if got, want := s.Linked(), statusRules[s].linked; got != want {
+				t.Errorf("%s.Linked() = %v, want %v", s, got, want)
+			}
+		})
 	}
 }
 

@@ -180,7 +180,7 @@ func (r *Runner) Aggregate(ctx context.Context, scope banklink.Scope, connection
 	if err != nil {
 		return err
 	}
-	if conn.Status == banklink.StatusInProgress || conn.Status == banklink.StatusDeleted || conn.Status == banklink.StatusExpired {
+	if !conn.Status.Linked() {
 		return banklink.Errorf(banklink.ECONFLICT, "Connection is %s.", conn.Status)
 	}
 	prov := r.Providers[conn.ProviderType]

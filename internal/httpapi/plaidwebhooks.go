@@ -125,7 +125,7 @@ func (s *Server) handlePlaidItemEvent(ctx context.Context, hook *plaid.Webhook, 
 func (s *Server) applyPlaidItemEvent(ctx context.Context, ev plaid.ItemEvent, c *banklink.Connection, aggs Aggregations, now time.Time) (string, error) {
 	scope := banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}
 	status := c.EffectiveStatus(now)
-	if status == banklink.StatusInProgress || status == banklink.StatusExpired || status == banklink.StatusDeleted || c.StatusReason == "INACTIVE_DUPLICATE" {
+	if !status.Linked() || c.StatusReason == "INACTIVE_DUPLICATE" {
 		return "", nil
 	}
 	switch ev.Kind {

@@ -45,9 +45,9 @@ func (db *DB) RequestAggregation(ctx context.Context, scope banklink.Scope, id s
 // pendingWork selects connections whose aggregation work is pending and
 // whose lease is free at $3; the connections_aggregation_pending index
 // holds exactly the pending ones, ordered by lease.
-const pendingWork = `SELECT id FROM connections
+var pendingWork = `SELECT id FROM connections
 	WHERE aggregation_requested > aggregation_done AND aggregation_lease_until < $3
-	AND status NOT IN ('DELETED', 'EXPIRED', 'IN_PROGRESS')
+	AND ` + linked + `
 	ORDER BY aggregation_lease_until LIMIT `
 
 // ClaimAggregations implements banklink.AggregationWorkStore in one

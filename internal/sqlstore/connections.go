@@ -198,7 +198,7 @@ func (db *DB) fillDuplicates(ctx context.Context, list []*banklink.Connection) e
 			continue
 		}
 		rows, err := db.r.QueryContext(ctx, `SELECT id, status, status_reason FROM connections WHERE customer_id = $1 AND institution_id = $2
-			AND provider_type = $3 AND provider_login_id = $4 AND id <> $5 AND status NOT IN ('DELETED', 'IN_PROGRESS', 'EXPIRED')
+			AND provider_type = $3 AND provider_login_id = $4 AND id <> $5 AND `+linked+`
 			ORDER BY completed_at DESC, seq DESC`, c.CustomerID, c.InstitutionID, c.ProviderType, c.ProviderLoginID, c.ID)
 		if err != nil {
 			return fmt.Errorf("find duplicates: %w", err)

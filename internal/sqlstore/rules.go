@@ -35,6 +35,10 @@ func statusesWhere(rule func(banklink.ConnectionStatus) bool) []banklink.Connect
 	return slices.DeleteFunc(slices.Clone(banklink.ConnectionStatuses), func(s banklink.ConnectionStatus) bool { return !rule(s) })
 }
 
+// linked is the condition of banklink.ConnectionStatus.Linked: a
+// connection holding a provider login.
+var linked = `status NOT IN ` + sqlList(statusesWhere(func(s banklink.ConnectionStatus) bool { return !s.Linked() }))
+
 // refreshDue is the status condition of a scheduled refresh, and the
 // predicate of the connections_refresh_due index (migration 00015).
 var refreshDue = `status IN ` + sqlList(statusesWhere(banklink.ConnectionStatus.RefreshedOnSchedule))

@@ -90,6 +90,7 @@ func TestRenderedRulesAgree(t *testing.T) {
 		cond string
 		rule func(banklink.ConnectionStatus, string) bool
 	}{
+		{"linked", linked, func(s banklink.ConnectionStatus, _ string) bool { return s.Linked() }},
 		{"refresh due", refreshDue, func(s banklink.ConnectionStatus, _ string) bool { return s.RefreshedOnSchedule() }},
 		{"repairable", repairable, func(s banklink.ConnectionStatus, reason string) bool {
 			return (&banklink.Connection{Status: s, StatusReason: reason}).Repairable()

@@ -341,7 +341,7 @@ type demoted struct {
 // returns those whose status changed.
 func demoteDuplicates(ctx context.Context, tx *sql.Tx, conn *banklink.Connection, at time.Time) ([]demoted, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, status, status_reason FROM connections WHERE customer_id = $1 AND institution_id = $2
-		AND provider_type = $3 AND provider_login_id = $4 AND id <> $5 AND status NOT IN ('DELETED', 'IN_PROGRESS', 'EXPIRED') ORDER BY seq`,
+		AND provider_type = $3 AND provider_login_id = $4 AND id <> $5 AND `+linked+` ORDER BY seq`,
 		conn.CustomerID, conn.InstitutionID, conn.ProviderType, conn.ProviderLoginID, conn.ID)
 	if err != nil {
 		return nil, err
