@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/webhook"
 )
 
 func aggAccount(id string, txs ...banklink.Transaction) banklink.AggregatedAccount {
@@ -194,6 +195,64 @@ func testAggregationFailures(t *testing.T, s banklink.Store) {
 	must(t, err)
 	if n != 1 {
 		t.Errorf("failures after a success = %d, want 1", n)
+	}
+}
+
+// testSaveAggregationHeals: a save stores the status the domain rule
+// (banklink.AfterAggregation) gives the connection, with its status change
+// event, in the save's transaction.
+func testSaveAggregationHeals(t *testing.T, s banklink.Store) {
+	unshared := banklink.AggregatedAccount{ProviderAccountID: "opened", Type: "DEPOSITORY", Name: "New CD", NotShared: true}
+	for _, tc := range []struct {
+		name       string
+		status     banklink.ConnectionStatus
+		reason     string
+		accounts   []banklink.AggregatedAccount
+		want       banklink.ConnectionStatus
+		wantReason string
+	}{
+		{"degraded heals", banklink.StatusDegraded, "INSTITUTION_CURRENTLY_UNAVAILABLE",
+			[]banklink.AggregatedAccount{aggAccount("a1")}, banklink.StatusActive, ""},
+		{"unrecoverable heals and announces new accounts", banklink.StatusUnrecoverable, "CONTINUED_AGGREGATION_FAILURES",
+			[]banklink.AggregatedAccount{aggAccount("a1"), unshared}, banklink.StatusActive, "NEW_ACCOUNTS_AVAILABLE"},
+		{"reconnect required stays", banklink.StatusReconnectRequired, "LOGIN_REQUIRED",
+			[]banklink.AggregatedAccount{aggAccount("a1"), unshared}, banklink.StatusReconnectRequired, "LOGIN_REQUIRED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			scope, _, inst := startOne(t, s)
+			conn := linked(t, s, scope, inst, "heal", "sandbox", "L-heal")
+			_, err := s.RecordAggregationFailure(ctx, scope, conn.ID, tc.status, tc.reason, t0)
+			must(t, err)
+			changes := func() []*banklink.Event {
+				list, _, err := s.FindEvents(ctx, scope, banklink.EventFilter{ConnectionID: conn.ID, Types: []webhook.EventType{webhook.ConnectionStatusChange}, Limit: 100})
+				must(t, err)
+				return list
+			}
+			before := len(changes())
+			_, err = s.SaveAggregation(ctx, scope, conn.ID, tc.accounts, false, t0.Add(time.Minute))
+			must(t, err)
+			c, err := s.FindConnectionByID(ctx, scope, conn.ID)
+			must(t, err)
+			if c.Status != tc.want || c.StatusReason != tc.wantReason {
+				t.Errorf("connection = %s / %q, want %s / %q", c.Status, c.StatusReason, tc.want, tc.wantReason)
+			}
+			after := changes()
+			if tc.want == tc.status && tc.wantReason == tc.reason {
+				if len(after) != before {
+					t.Errorf("%d status changes emitted for no change", len(after)-before)
+				}
+				return
+			}
+			if len(after) != before+1 {
+				t.Fatalf("%d status changes emitted, want 1", len(after)-before)
+			}
+			p := after[len(after)-1].Payload
+			if p.OldStatus != string(tc.status) || p.OldStatusReason != tc.reason || p.NewStatus != string(tc.want) || p.NewStatusReason != tc.wantReason {
+				t.Errorf("status change %s/%q -> %s/%q, want %s/%q -> %s/%q", p.OldStatus, p.OldStatusReason, p.NewStatus, p.NewStatusReason,
+					tc.status, tc.reason, tc.want, tc.wantReason)
+			}
+		})
 	}
 }
 

@@ -45,6 +45,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"TransactionCursors", testTransactionCursors},
 		{"CursorKeysPerTenant", testCursorKeysPerTenant},
 		{"AggregationFailures", testAggregationFailures},
+		{"SaveAggregationHeals", testSaveAggregationHeals},
 		{"DeleteConnection", testDeleteConnection},
 		{"AcceptRefresh", testAcceptRefresh},
 		{"Customers", testCustomers},
