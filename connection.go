@@ -264,6 +264,25 @@ func RepairableReasons(status ConnectionStatus) (all bool, reasons []string) {
 	return false, nil
 }
 
+// AfterAggregation returns the status and reason of a connection in
+// status/reason once an aggregation of it succeeded. The provider
+// answering heals what was failing on its or the institution's side
+// (DEGRADED, UNRECOVERABLE, UNDETERMINED become ACTIVE); what only the
+// customer can fix (RECONNECT_REQUIRED), a partial link and the other
+// statuses stay. newAccounts: the aggregation found accounts the customer
+// has not shared, for the first time (AnnounceAccounts); a plain ACTIVE
+// connection then says NEW_ACCOUNTS_AVAILABLE, which a repair resolves.
+func AfterAggregation(status ConnectionStatus, reason string, newAccounts bool) (ConnectionStatus, string) {
+	switch status {
+	case StatusDegraded, StatusUnrecoverable, StatusUndetermined:
+		status, reason = StatusActive, ""
+	}
+	if newAccounts && status == StatusActive && reason == "" {
+		reason = "NEW_ACCOUNTS_AVAILABLE"
+	}
+	return status, reason
+}
+
 // CompletedMicros is CompletedAt in Unix microseconds, 0 when unset: the
 // value a repair token pins (see connecttoken.Claims.RepairOf).
 func (c *Connection) CompletedMicros() int64 {

@@ -1,6 +1,9 @@
 package banklink
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // statusRules is what every status-only rule says of each status, one row
 // a status, so the whole matrix reads at a glance.
@@ -94,6 +97,70 @@ func TestRepairable(t *testing.T) {
 			c := &Connection{Status: tc.status, StatusReason: tc.reason}
 			if got := c.Repairable(); got != tc.want {
 				t.Errorf("Repairable() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAfterAggregation(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      ConnectionStatus
+		reason      string
+		newAccounts bool
+		want        ConnectionStatus
+		wantReason  string
+	}{
+		{"in progress stays", StatusInProgress, "", true, StatusInProgress, ""},
+		{"expired stays", StatusExpired, "", true, StatusExpired, ""},
+		{"active stays", StatusActive, "", false, StatusActive, ""},
+		{"active announces new accounts", StatusActive, "", true, StatusActive, "NEW_ACCOUNTS_AVAILABLE"},
+		{"active keeps access expiring soon", StatusActive, "ACCESS_EXPIRING_SOON", true, StatusActive, "ACCESS_EXPIRING_SOON"},
+		{"active keeps new accounts available", StatusActive, "NEW_ACCOUNTS_AVAILABLE", false, StatusActive, "NEW_ACCOUNTS_AVAILABLE"},
+		{"inactive duplicate stays", StatusPartiallyActive, "INACTIVE_DUPLICATE", true, StatusPartiallyActive, "INACTIVE_DUPLICATE"},
+		{"degraded heals", StatusDegraded, "INSTITUTION_CURRENTLY_UNAVAILABLE", false, StatusActive, ""},
+		{"degraded heals and announces", StatusDegraded, "SERVICE_PROVIDER_CURRENTLY_UNAVAILABLE", true, StatusActive, "NEW_ACCOUNTS_AVAILABLE"},
+		{"reconnect required stays", StatusReconnectRequired, "LOGIN_REQUIRED", true, StatusReconnectRequired, "LOGIN_REQUIRED"},
+		{"unrecoverable heals", StatusUnrecoverable, "CONTINUED_AGGREGATION_FAILURES", false, StatusActive, ""},
+		{"undetermined heals", StatusUndetermined, "", false, StatusActive, ""},
+		{"deleted stays", StatusDeleted, "", true, StatusDeleted, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, reason := AfterAggregation(tc.status, tc.reason, tc.newAccounts)
+			if got != tc.want || reason != tc.wantReason {
+				t.Errorf("AfterAggregation(%s, %q, %v) = %s, %q; want %s, %q", tc.status, tc.reason, tc.newAccounts, got, reason, tc.want, tc.wantReason)
+			}
+		})
+	}
+	covered := map[ConnectionStatus]bool{}
+	for _, tc := range tests {
+		covered[tc.status] = true
+	}
+	for _, s := range ConnectionStatuses {
+		if !covered[s] {
+			t.Errorf("no case for %s", s)
+		}
+	}
+}
+
+func TestAnnounceAccounts(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		announced, unshared []string
+		want                []string
+		fresh               bool
+	}{
+		{"nothing unshared", []string{"a"}, nil, []string{"a"}, false},
+		{"first found", nil, []string{"a", "b"}, []string{"a", "b"}, true},
+		{"already announced", []string{"a", "b"}, []string{"b"}, []string{"a", "b"}, false},
+		{"one more", []string{"a"}, []string{"a", "c"}, []string{"a", "c"}, true},
+		{"listed twice, announced once", nil, []string{"a", "a"}, []string{"a"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, fresh := AnnounceAccounts(tc.announced, tc.unshared)
+			if !slices.Equal(got, tc.want) || fresh != tc.fresh {
+				t.Errorf("AnnounceAccounts(%q, %q) = %q, %v; want %q, %v", tc.announced, tc.unshared, got, fresh, tc.want, tc.fresh)
 			}
 		})
 	}

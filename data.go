@@ -3,6 +3,7 @@ package banklink
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -146,6 +147,20 @@ type AggregatedAccount struct {
 	// RemovedTransactionIDs are provider transaction ids the provider
 	// removed, in an incremental aggregation (Aggregation.Incremental).
 	RemovedTransactionIDs []string
+}
+
+// AnnounceAccounts returns announced, the provider account ids of unshared
+// accounts already announced, with those of unshared it lacks, and
+// whether there were any: an unshared account is announced
+// (NEW_ACCOUNTS_AVAILABLE) once, by the first aggregation that finds it.
+func AnnounceAccounts(announced, unshared []string) ([]string, bool) {
+	fresh := false
+	for _, id := range unshared {
+		if !slices.Contains(announced, id) {
+			announced, fresh = append(announced, id), true
+		}
+	}
+	return announced, fresh
 }
 
 // Aggregation is what a StatefulAggregator returns: the accounts, and

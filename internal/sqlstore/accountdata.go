@@ -37,10 +37,9 @@ func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, con
 	var stats banklink.AggregationStats
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stats = banklink.AggregationStats{}
-		var customerID, institutionID, provider string
-		var status, reason string
-		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status, status_reason, provider_type FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
-			connectionID, scope.AccountID, string(scope.Environment)).Scan(&customerID, &institutionID, &status, &reason, &provider)
+		var customerID, institutionID, status, provider string
+		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status, provider_type FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
+			connectionID, scope.AccountID, string(scope.Environment)).Scan(&customerID, &institutionID, &status, &provider)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Connection")
 		}
@@ -150,25 +149,23 @@ func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, con
 				return err
 			}
 		}
-		// A successful aggregation heals a connection that was failing.
+		// The rules decide the new status from the row as it is now.
+		conn, announced, err := db.lockConnection(ctx, tx, connectionID)
+		if err != nil {
+			return err
+		}
+		oldStatus, oldReason := conn.Status, conn.StatusReason
+		announced, announce := banklink.AnnounceAccounts(announced, unshared)
+		conn.Status, conn.StatusReason = banklink.AfterAggregation(oldStatus, oldReason, announce)
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET aggregated_at = $1, aggregation_failures = 0, updated_at = $1,
-			status_reason = CASE WHEN status IN ('DEGRADED', 'UNRECOVERABLE', 'UNDETERMINED') THEN '' ELSE status_reason END,
-			status = CASE WHEN status IN ('DEGRADED', 'UNRECOVERABLE', 'UNDETERMINED') THEN 'ACTIVE' ELSE status END
-			WHERE id = $2`, micros(at), connectionID)
-		if err != nil {
-			return err
-		}
-		announce, err := announceAccounts(ctx, tx, connectionID, unshared, at)
-		if err != nil {
-			return err
-		}
-		conn, err := connectionInTx(ctx, tx, connectionID)
+			status = $2, status_reason = $3, announced_accounts = $4 WHERE id = $5`,
+			micros(at), string(conn.Status), conn.StatusReason, toJSON(announced), connectionID)
 		if err != nil {
 			return err
 		}
 		var events []*banklink.Event
-		if conn.Status != banklink.ConnectionStatus(status) || conn.StatusReason != reason {
-			events = append(events, banklink.StatusChangeEvent(ctx, conn, banklink.ConnectionStatus(status), reason))
+		if conn.Status != oldStatus || conn.StatusReason != oldReason {
+			events = append(events, banklink.StatusChangeEvent(ctx, conn, oldStatus, oldReason))
 		}
 		base := banklink.ConnectionPayload(conn)
 		withAccounts := func(t webhook.EventType, list []webhook.FinancialAccount) {
@@ -573,32 +570,38 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 		scan: scanTransaction, key: func(t *banklink.Transaction) string { return t.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
 }
 
-// announceAccounts records unshared accounts not announced before and,
-// when there are any, marks an ACTIVE connection NEW_ACCOUNTS_AVAILABLE.
-// It reports whether to send the event.
-func announceAccounts(ctx context.Context, tx *sql.Tx, connectionID string, unshared []string, at time.Time) (bool, error) {
-	if len(unshared) == 0 {
-		return false, nil
+// lockConnection reads a connection, and the unshared accounts already
+// announced, for a change decided from what it is now: on PostgreSQL the
+// row stays locked until the transaction ends, so no concurrent change
+// slips between the read and the write (SQLite's write transaction holds
+// the whole database). The lock is the one an UPDATE of the row takes (NO
+// KEY UPDATE): it does not wait for transactions that merely insert rows
+// referencing the connection.
+func (db *DB) lockConnection(ctx context.Context, tx *sql.Tx, id string) (*banklink.Connection, []string, error) {
+	q := `SELECT ` + connectionColumns + `, c.announced_accounts` + connectionFrom + ` WHERE c.id = $1`
+	if db.dialect == Postgres {
+		q += ` FOR NO KEY UPDATE OF c`
 	}
 	var raw string
-	if err := tx.QueryRowContext(ctx, `SELECT announced_accounts FROM connections WHERE id = $1`, connectionID).Scan(&raw); err != nil {
-		return false, err
+	c, err := scanConnection(withExtra{tx.QueryRowContext(ctx, q, id), []any{&raw}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, notFound("Connection")
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	var announced []string
 	if err := json.Unmarshal([]byte(raw), &announced); err != nil {
-		return false, fmt.Errorf("decode announced accounts: %w", err)
+		return nil, nil, fmt.Errorf("decode announced accounts: %w", err)
 	}
-	fresh := false
-	for _, id := range unshared {
-		if !slices.Contains(announced, id) {
-			announced, fresh = append(announced, id), true
-		}
-	}
-	if !fresh {
-		return false, nil
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE connections SET announced_accounts = $1, updated_at = $2,
-		status_reason = CASE WHEN status = 'ACTIVE' AND status_reason = '' THEN 'NEW_ACCOUNTS_AVAILABLE' ELSE status_reason END
-		WHERE id = $3`, toJSON(announced), micros(at), connectionID)
-	return err == nil, err
+	return c, announced, nil
 }
+
+// withExtra scans a row's trailing columns, beyond what a scan function
+// reads, into extra.
+type withExtra struct {
+	row   scanner
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra...)...) }
