@@ -149,6 +149,26 @@ type AggregatedAccount struct {
 	RemovedTransactionIDs []string
 }
 
+// DeliveredProducts lists the account-level products an aggregation
+// delivered for a, as its events name them (never TRANSACTIONS, as in
+// Meld's events).
+func (a *AggregatedAccount) DeliveredProducts() []Product {
+	var out []Product
+	if a.Balances != nil {
+		out = append(out, Balances)
+	}
+	if a.Identifiers != nil {
+		out = append(out, Identifiers)
+	}
+	if len(a.Owners) > 0 {
+		out = append(out, Owners)
+	}
+	if a.Holdings != nil {
+		out = append(out, InvestmentHoldings)
+	}
+	return out
+}
+
 // AnnounceAccounts returns announced, the provider account ids of unshared
 // accounts already announced, with those of unshared it lacks, and
 // whether there were any: an unshared account is announced

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"banklink/webhook"
@@ -270,4 +271,124 @@ func StatusChangeEvent(ctx context.Context, c *Connection, oldStatus ConnectionS
 	p.NewStatus, p.NewStatusReason = string(c.Status), c.StatusReason
 	p.ActiveDuplicateConnectionID = c.ActiveDuplicateConnectionID
 	return NewEvent(ctx, webhook.ConnectionStatusChange, p)
+}
+
+// SavedAccount is one account a save of an aggregation wrote, as the
+// events about the save report it.
+type SavedAccount struct {
+	ID, Name, Mask string
+	// New: the save created the account.
+	New bool
+	// Products are the account-level products delivered
+	// (AggregatedAccount.DeliveredProducts).
+	Products                                                   []Product
+	TransactionsAdded, TransactionsUpdated                     int
+	InvestmentTransactionsAdded, InvestmentTransactionsUpdated int
+	// TransactionIDsRemoved are the transactions the save expired (gone at
+	// the provider); TransactionsUpdated counts them too.
+	TransactionIDsRemoved []string
+}
+
+// SavedAggregation is what saving an aggregation changed. The store fills
+// it in and emits its Events in the save's transaction.
+type SavedAggregation struct {
+	// Connection is the connection after the save; OldStatus and
+	// OldReason are its status and reason before.
+	Connection *Connection
+	OldStatus  ConnectionStatus
+	OldReason  string
+	// Historical: the two-year pass, which reports transactions only.
+	Historical bool
+	// Accounts are the shared accounts saved, in the aggregation's order.
+	Accounts []SavedAccount
+	// Removed are the accounts a window pass no longer found (closed or
+	// no longer shared): ID, Name and Mask only.
+	Removed []SavedAccount
+	// NewAccountsAvailable: the aggregation found unshared accounts for
+	// the first time (AnnounceAccounts).
+	NewAccountsAvailable bool
+}
+
+// Events returns the events a saved aggregation emits, in order:
+// CONNECTION_STATUS_CHANGE when the status or reason changed; for the
+// historical pass HISTORICAL_TRANSACTIONS_AGGREGATED, or else
+// ACCOUNTS_UPDATED, ACCOUNTS_REMOVED when accounts went away and
+// TRANSACTIONS_AGGREGATED, the transactions events only when the
+// connection holds a transactions product; and NEW_ACCOUNTS_AVAILABLE.
+func (s *SavedAggregation) Events(ctx context.Context) []*Event {
+	c := s.Connection
+	var events []*Event
+	if c.Status != s.OldStatus || c.StatusReason != s.OldReason {
+		events = append(events, StatusChangeEvent(ctx, c, s.OldStatus, s.OldReason))
+	}
+	about := func(t webhook.EventType, accounts []webhook.FinancialAccount) {
+		p := ConnectionPayload(c)
+		p.FinancialAccounts = accounts
+		events = append(events, NewEvent(ctx, t, p))
+	}
+	held := NewProductSet(append(slices.Clone(c.Products), c.OptionalProducts...)...)
+	wantsTx := held.Has(Transactions) || held.Has(InvestmentTransactions)
+	switch {
+	case s.Historical && wantsTx:
+		about(webhook.HistoricalTransactionsAggregated, s.transactionCounts())
+	case !s.Historical:
+		about(webhook.AccountsUpdated, s.updatedAccounts())
+		if len(s.Removed) > 0 {
+			var removed []webhook.FinancialAccount
+			for _, a := range s.Removed {
+				removed = append(removed, webhook.FinancialAccount{ID: a.ID, Name: a.Name, TruncatedAccountNumber: a.Mask})
+			}
+			about(webhook.AccountsRemoved, removed)
+		}
+		if wantsTx {
+			about(webhook.TransactionsAggregated, s.transactionCounts())
+		}
+	}
+	if s.NewAccountsAvailable {
+		about(webhook.NewAccountsAvailable, nil)
+	}
+	return events
+}
+
+// updatedAccounts is ACCOUNTS_UPDATED's list: each account, whether it is
+// new, and the products delivered.
+func (s *SavedAggregation) updatedAccounts() []webhook.FinancialAccount {
+	var out []webhook.FinancialAccount
+	for _, a := range s.Accounts {
+		var products []string
+		for _, p := range a.Products {
+			products = append(products, string(p))
+		}
+		out = append(out, webhook.FinancialAccount{ID: a.ID, Name: a.Name, TruncatedAccountNumber: a.Mask, NewAccount: &a.New, Products: products})
+	}
+	return out
+}
+
+// transactionCounts is the transactions events' list: each account's
+// transactions added, updated and removed.
+func (s *SavedAggregation) transactionCounts() []webhook.FinancialAccount {
+	var out []webhook.FinancialAccount
+	for _, a := range s.Accounts {
+		out = append(out, webhook.FinancialAccount{ID: a.ID, Name: a.Name, TruncatedAccountNumber: a.Mask,
+			NumTransactionsAdded: &a.TransactionsAdded, NumTransactionsUpdated: &a.TransactionsUpdated, TransactionIDsRemoved: a.TransactionIDsRemoved,
+			NumInvestmentTransactionsAdded: &a.InvestmentTransactionsAdded, NumInvestmentTransactionsUpdated: &a.InvestmentTransactionsUpdated})
+	}
+	return out
+}
+
+// Stats counts what the save added and updated.
+func (s *SavedAggregation) Stats() AggregationStats {
+	var st AggregationStats
+	for _, a := range s.Accounts {
+		if a.New {
+			st.AccountsAdded++
+		} else {
+			st.AccountsUpdated++
+		}
+		st.TransactionsAdded += a.TransactionsAdded
+		st.TransactionsUpdated += a.TransactionsUpdated
+		st.InvestmentTransactionsAdded += a.InvestmentTransactionsAdded
+		st.InvestmentTransactionsUpdated += a.InvestmentTransactionsUpdated
+	}
+	return st
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -31,121 +32,39 @@ func (db *DB) SaveAggregation(ctx context.Context, scope banklink.Scope, connect
 	return db.SaveAggregationFrom(ctx, scope, connectionID, banklink.Aggregation{Accounts: accounts}, historical, at)
 }
 
-// SaveAggregationFrom implements banklink.AccountDataStore.
+// SaveAggregationFrom implements banklink.AccountDataStore. It writes the
+// data, then what the domain rules decide from it: the connection's status
+// (banklink.AfterAggregation) and the events (SavedAggregation.Events),
+// all in one transaction, so the events commit with the change.
 func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, connectionID string, agg banklink.Aggregation, historical bool, at time.Time) (banklink.AggregationStats, error) {
-	accounts := agg.Accounts
-	var stats banklink.AggregationStats
+	var saved banklink.SavedAggregation
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		stats = banklink.AggregationStats{}
-		var customerID, institutionID, status, provider string
-		err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status, provider_type FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
-			connectionID, scope.AccountID, string(scope.Environment)).Scan(&customerID, &institutionID, &status, &provider)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("Connection")
-		}
+		saved = banklink.SavedAggregation{Historical: historical}
+		owner, err := aggregationOwner(ctx, tx, scope, connectionID)
 		if err != nil {
-			return fmt.Errorf("save aggregation: %w", err)
+			return err
 		}
-		if status == string(banklink.StatusDeleted) {
-			return banklink.Errorf(banklink.ECONFLICT, "Connection is deleted.")
-		}
-		var updatedAccounts, txAccounts []webhook.FinancialAccount
 		seen := map[string]bool{}
 		var unshared []string
-		for _, a := range accounts {
+		for _, a := range agg.Accounts {
 			if a.NotShared {
 				unshared = append(unshared, a.ProviderAccountID)
 				continue
 			}
 			seen[a.ProviderAccountID] = true
-			data, err := json.Marshal(accountData{Balances: a.Balances, Identifiers: a.Identifiers, Owners: a.Owners})
-			if err != nil {
-				return err
-			}
-			var id string
-			var existed bool
-			err = tx.QueryRowContext(ctx, `SELECT id FROM financial_accounts WHERE connection_id = $1 AND provider_account_id = $2`, connectionID, a.ProviderAccountID).Scan(&id)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				id = banklink.NewID()
-				_, err = tx.ExecContext(ctx, `INSERT INTO financial_accounts (id, account_id, environment, customer_id, connection_id, provider_account_id,
-					institution_id, status, type, subtype, name, mask, data, historical, updated_at, raw, raw_provider, raw_updated_at)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-					append([]any{id, scope.AccountID, string(scope.Environment), customerID, connectionID, a.ProviderAccountID, institutionID,
-						"ACTIVE", a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at)}, rawValues(a.Raw, provider, at)...)...)
-				stats.AccountsAdded++
-			case err == nil:
-				existed = true
-				q := `UPDATE financial_accounts SET status = 'ACTIVE', type = $1, subtype = $2, name = $3, mask = $4, data = $5,
-					historical = (historical OR $6), updated_at = $7`
-				args := []any{a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at), id}
-				if len(a.Raw) > 0 {
-					q += `, ` + rawSet(9, 10, 7)
-					args = append(args, rawText(a.Raw), provider)
-				}
-				_, err = tx.ExecContext(ctx, q+` WHERE id = $8`, args...)
-				stats.AccountsUpdated++
-			}
-			if err != nil {
-				return fmt.Errorf("save account: %w", err)
-			}
 			// Pending transactions a window aggregation no longer reports
 			// vanished at the provider (declined, or posted under a new
-			// id): EXPIRED, as Meld's data rules say.
-			// An incremental aggregation names its removals instead.
+			// id): EXPIRED, as Meld's data rules say. An incremental
+			// aggregation names its removals instead.
 			expire := !historical && a.Transactions != nil && !agg.Incremental
-			added, updated, expired, err := db.saveTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.Transactions, existed, expire, a.RemovedTransactionIDs, at)
+			account, err := db.saveAccount(ctx, tx, scope, owner, a, historical, expire, at)
 			if err != nil {
 				return err
 			}
-			stats.TransactionsAdded += added
-			stats.TransactionsUpdated += updated
-			if a.Holdings != nil {
-				if err := saveHoldings(ctx, tx, scope, customerID, connectionID, id, provider, a.Holdings, at); err != nil {
-					return err
-				}
-			}
-			invAdded, invUpdated, err := saveInvestmentTransactions(ctx, tx, scope, customerID, connectionID, id, provider, a.InvestmentTransactions, at)
-			if err != nil {
-				return err
-			}
-			stats.InvestmentTransactionsAdded += invAdded
-			stats.InvestmentTransactionsUpdated += invUpdated
-			fa := webhook.FinancialAccount{ID: id, Name: a.Name, TruncatedAccountNumber: a.Mask, NewAccount: ptr(!existed), Products: accountProducts(a)}
-			updatedAccounts = append(updatedAccounts, fa)
-			txAccounts = append(txAccounts, webhook.FinancialAccount{ID: id, Name: a.Name, TruncatedAccountNumber: a.Mask,
-				NumTransactionsAdded: ptr(added), NumTransactionsUpdated: ptr(updated), TransactionIDsRemoved: expired,
-				NumInvestmentTransactionsAdded: ptr(invAdded), NumInvestmentTransactionsUpdated: ptr(invUpdated)})
+			saved.Accounts = append(saved.Accounts, account)
 		}
-		// Accounts the provider no longer returns were closed or unshared.
-		var removed []webhook.FinancialAccount
 		if !historical {
-			rows, err := tx.QueryContext(ctx, `SELECT id, provider_account_id, name, mask FROM financial_accounts WHERE connection_id = $1 AND status = 'ACTIVE' ORDER BY seq`, connectionID)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id, providerID, name, mask string
-				if err := rows.Scan(&id, &providerID, &name, &mask); err != nil {
-					rows.Close()
-					return err
-				}
-				if !seen[providerID] {
-					removed = append(removed, webhook.FinancialAccount{ID: id, Name: name, TruncatedAccountNumber: mask})
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for _, r := range removed {
-				if _, err := tx.ExecContext(ctx, `UPDATE financial_accounts SET status = 'INACTIVE', updated_at = $1 WHERE id = $2`, micros(at), r.ID); err != nil {
-					return err
-				}
-			}
-		}
-		if agg.State != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE connections SET provider_state = $1 WHERE id = $2`, agg.State, connectionID); err != nil {
+			if saved.Removed, err = deactivateUnseen(ctx, tx, connectionID, seen, at); err != nil {
 				return err
 			}
 		}
@@ -154,66 +73,121 @@ func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, con
 		if err != nil {
 			return err
 		}
-		oldStatus, oldReason := conn.Status, conn.StatusReason
-		announced, announce := banklink.AnnounceAccounts(announced, unshared)
-		conn.Status, conn.StatusReason = banklink.AfterAggregation(oldStatus, oldReason, announce)
+		saved.OldStatus, saved.OldReason = conn.Status, conn.StatusReason
+		announced, saved.NewAccountsAvailable = banklink.AnnounceAccounts(announced, unshared)
+		conn.Status, conn.StatusReason = banklink.AfterAggregation(conn.Status, conn.StatusReason, saved.NewAccountsAvailable)
+		conn.ProviderState = cmp.Or(agg.State, conn.ProviderState) // empty keeps the state held
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET aggregated_at = $1, aggregation_failures = 0, updated_at = $1,
-			status = $2, status_reason = $3, announced_accounts = $4 WHERE id = $5`,
-			micros(at), string(conn.Status), conn.StatusReason, toJSON(announced), connectionID)
+			status = $2, status_reason = $3, announced_accounts = $4, provider_state = $5 WHERE id = $6`,
+			micros(at), string(conn.Status), conn.StatusReason, toJSON(announced), conn.ProviderState, connectionID)
 		if err != nil {
 			return err
 		}
-		var events []*banklink.Event
-		if conn.Status != oldStatus || conn.StatusReason != oldReason {
-			events = append(events, banklink.StatusChangeEvent(ctx, conn, oldStatus, oldReason))
-		}
-		base := banklink.ConnectionPayload(conn)
-		withAccounts := func(t webhook.EventType, list []webhook.FinancialAccount) {
-			p := base
-			p.FinancialAccounts = list
-			events = append(events, banklink.NewEvent(ctx, t, p))
-		}
-		products := banklink.NewProductSet(append(append([]banklink.Product{}, conn.Products...), conn.OptionalProducts...)...)
-		wantsTx := products.Has(banklink.Transactions) || products.Has(banklink.InvestmentTransactions)
-		switch {
-		case historical && wantsTx:
-			withAccounts(webhook.HistoricalTransactionsAggregated, txAccounts)
-		case !historical:
-			withAccounts(webhook.AccountsUpdated, updatedAccounts)
-			if len(removed) > 0 {
-				withAccounts(webhook.AccountsRemoved, removed)
-			}
-			if wantsTx {
-				withAccounts(webhook.TransactionsAggregated, txAccounts)
-			}
-		}
-		if announce {
-			events = append(events, banklink.NewEvent(ctx, webhook.NewAccountsAvailable, base))
-		}
-		return db.emit(ctx, tx, scope, at, events...)
+		saved.Connection = conn
+		return db.emit(ctx, tx, scope, at, saved.Events(ctx)...)
 	})
-	return stats, err
+	return saved.Stats(), err
 }
 
-func ptr[T any](v T) *T { return &v }
+// accountOwner is what a saved account's rows copy from their connection.
+type accountOwner struct {
+	connectionID, customerID, institutionID, provider string
+}
 
-// accountProducts lists the account-level products an aggregation
-// delivered for a (never TRANSACTIONS, as in Meld's events).
-func accountProducts(a banklink.AggregatedAccount) []string {
-	var out []string
-	if a.Balances != nil {
-		out = append(out, string(banklink.Balances))
+// aggregationOwner reads the connection an aggregation is saved to.
+// Returns ENOTFOUND outside scope and ECONFLICT when it is deleted.
+func aggregationOwner(ctx context.Context, tx *sql.Tx, scope banklink.Scope, connectionID string) (accountOwner, error) {
+	o := accountOwner{connectionID: connectionID}
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT customer_id, COALESCE(institution_id, ''), status, provider_type FROM connections WHERE id = $1 AND account_id = $2 AND environment = $3`,
+		connectionID, scope.AccountID, string(scope.Environment)).Scan(&o.customerID, &o.institutionID, &status, &o.provider)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, notFound("Connection")
 	}
-	if a.Identifiers != nil {
-		out = append(out, string(banklink.Identifiers))
+	if err != nil {
+		return o, fmt.Errorf("save aggregation: %w", err)
 	}
-	if len(a.Owners) > 0 {
-		out = append(out, string(banklink.Owners))
+	if status == string(banklink.StatusDeleted) {
+		return o, banklink.Errorf(banklink.ECONFLICT, "Connection is deleted.")
+	}
+	return o, nil
+}
+
+// saveAccount inserts or updates one shared account, matched by provider
+// account id, and its transactions, holdings and investment transactions.
+func (db *DB) saveAccount(ctx context.Context, tx *sql.Tx, scope banklink.Scope, o accountOwner, a banklink.AggregatedAccount, historical, expire bool, at time.Time) (banklink.SavedAccount, error) {
+	saved := banklink.SavedAccount{Name: a.Name, Mask: a.Mask, Products: a.DeliveredProducts()}
+	data, err := json.Marshal(accountData{Balances: a.Balances, Identifiers: a.Identifiers, Owners: a.Owners})
+	if err != nil {
+		return saved, err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT id FROM financial_accounts WHERE connection_id = $1 AND provider_account_id = $2`, o.connectionID, a.ProviderAccountID).Scan(&saved.ID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		saved.ID, saved.New = banklink.NewID(), true
+		_, err = tx.ExecContext(ctx, `INSERT INTO financial_accounts (id, account_id, environment, customer_id, connection_id, provider_account_id,
+			institution_id, status, type, subtype, name, mask, data, historical, updated_at, raw, raw_provider, raw_updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			append([]any{saved.ID, scope.AccountID, string(scope.Environment), o.customerID, o.connectionID, a.ProviderAccountID, o.institutionID,
+				"ACTIVE", a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at)}, rawValues(a.Raw, o.provider, at)...)...)
+	case err == nil:
+		q := `UPDATE financial_accounts SET status = 'ACTIVE', type = $1, subtype = $2, name = $3, mask = $4, data = $5,
+			historical = (historical OR $6), updated_at = $7`
+		args := []any{a.Type, a.Subtype, a.Name, a.Mask, string(data), historical, micros(at), saved.ID}
+		if len(a.Raw) > 0 {
+			q += `, ` + rawSet(9, 10, 7)
+			args = append(args, rawText(a.Raw), o.provider)
+		}
+		_, err = tx.ExecContext(ctx, q+` WHERE id = $8`, args...)
+	}
+	if err != nil {
+		return saved, fmt.Errorf("save account: %w", err)
+	}
+	saved.TransactionsAdded, saved.TransactionsUpdated, saved.TransactionIDsRemoved, err = db.saveTransactions(ctx, tx, scope, o.customerID, o.connectionID,
+		saved.ID, o.provider, a.Transactions, !saved.New, expire, a.RemovedTransactionIDs, at)
+	if err != nil {
+		return saved, err
 	}
 	if a.Holdings != nil {
-		out = append(out, string(banklink.InvestmentHoldings))
+		if err := saveHoldings(ctx, tx, scope, o.customerID, o.connectionID, saved.ID, o.provider, a.Holdings, at); err != nil {
+			return saved, err
+		}
 	}
-	return out
+	saved.InvestmentTransactionsAdded, saved.InvestmentTransactionsUpdated, err = saveInvestmentTransactions(ctx, tx, scope, o.customerID, o.connectionID,
+		saved.ID, o.provider, a.InvestmentTransactions, at)
+	return saved, err
+}
+
+// deactivateUnseen marks INACTIVE the connection's active accounts a
+// window aggregation did not return (seen holds the provider account ids
+// it did): they were closed or unshared. It returns them, oldest first.
+func deactivateUnseen(ctx context.Context, tx *sql.Tx, connectionID string, seen map[string]bool, at time.Time) ([]banklink.SavedAccount, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, provider_account_id, name, mask FROM financial_accounts WHERE connection_id = $1 AND status = 'ACTIVE' ORDER BY seq`, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	var gone []banklink.SavedAccount
+	for rows.Next() {
+		var a banklink.SavedAccount
+		var providerID string
+		if err := rows.Scan(&a.ID, &providerID, &a.Name, &a.Mask); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !seen[providerID] {
+			gone = append(gone, a)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, a := range gone {
+		if _, err := tx.ExecContext(ctx, `UPDATE financial_accounts SET status = 'INACTIVE', updated_at = $1 WHERE id = $2`, micros(at), a.ID); err != nil {
+			return nil, err
+		}
+	}
+	return gone, nil
 }
 
 // saveTransactions inserts new transactions and updates the ones whose
