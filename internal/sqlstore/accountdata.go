@@ -557,7 +557,7 @@ func (db *DB) lockConnection(ctx context.Context, tx *sql.Tx, id string) (*bankl
 		q += ` FOR NO KEY UPDATE OF c`
 	}
 	var raw string
-	c, err := scanConnection(withExtra{tx.QueryRowContext(ctx, q, id), []any{&raw}})
+	c, err := scanConnection(db.keys, withExtra{tx.QueryRowContext(ctx, q, id), []any{&raw}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("Connection")
 	}
