@@ -1,5 +1,5 @@
 // Package testenv finds the real services tests need (PostgreSQL,
-// Chromium) and decides whether a test runs or skips: on CI (CI=true) a
+// Chromium, the providers' official API specs) and decides whether a test runs or skips: on CI (CI=true) a
 // missing service fails the test; on a laptop it skips with a message that
 // says how to enable it.
 package testenv
@@ -8,11 +8,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +33,7 @@ func unavailable(tb testing.TB, format string, args ...any) {
 	tb.Helper()
 	if OnCI() {
 		tb.Fatalf("CI=true but "+format, args...)
+		return
 	}
 	tb.Skipf(format, args...)
 }
@@ -177,4 +180,45 @@ func CuttablePostgres(tb testing.TB) (dsn string, cut func()) {
 	tb.Cleanup(cut)
 	u.Host = ln.Addr().String()
 	return u.String(), cut
+}
+
+// SpecsDir is where the providers' official API specs live, relative to
+// the directory holding go.mod: beside the repository, as CI's clone and
+// the development machines have them (see that folder's README).
+const SpecsDir = "../shared/specs"
+
+// SpecFile returns the path of the provider spec name (for example
+// "plaid-2020-09-14.yml") in SpecsDir. The tests run in their package's
+// directory, so the module root is found by walking up to go.mod.
+func SpecFile(tb testing.TB, name string) string {
+	tb.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		tb.Fatalf("provider specs: %v", err)
+	}
+	path := filepath.Join(root, SpecsDir, name)
+	if _, err := os.Stat(path); err != nil {
+		unavailable(tb, "provider contract tests skipped: %s not found (%v); put the providers' specs in %s beside the repository to enable them", name, err, filepath.Clean(filepath.Join(root, SpecsDir)))
+		return ""
+	}
+	return path
+}
+
+// moduleRoot is the nearest directory at or above the working directory
+// that holds go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
 }
