@@ -14,8 +14,7 @@ import (
 // TestServeWithMX: with MX credentials banklink registers the provider
 // and merges MX's institution directory (every page of it) into its own.
 func TestServeWithMX(t *testing.T) {
-	fake := fakemx.New()
-	t.Cleanup(fake.Close)
+	fake := fakemx.New(t)
 	srv := serveForTest(t, "-data-dir", t.TempDir(), "-sandbox-providers", "sandbox,mx",
 		"-mx-client-id", fakemx.ClientID, "-mx-api-key", fakemx.APIKey, "-mx-base-url", fake.URL)
 	waitForInstitution(t, srv, "Maple MX Bank", "MX")
@@ -73,8 +72,7 @@ func TestServeWithMX(t *testing.T) {
 // TestServeWithPlaidAndMX: both providers' directories merge at start,
 // one after the other, and neither loses the other's coverage.
 func TestServeWithPlaidAndMX(t *testing.T) {
-	fm := fakemx.New()
-	t.Cleanup(fm.Close)
+	fm := fakemx.New(t)
 	fp := fakeplaid.New(t)
 	srv := serveForTest(t, "-data-dir", t.TempDir(), "-sandbox-providers", "sandbox,plaid,mx",
 		"-mx-client-id", fakemx.ClientID, "-mx-api-key", fakemx.APIKey, "-mx-base-url", fm.URL,

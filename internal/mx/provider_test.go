@@ -27,8 +27,7 @@ var allProducts = []banklink.Product{banklink.Balances, banklink.Identifiers, ba
 
 func setup(t *testing.T) (*fakemx.Server, *mx.Provider) {
 	t.Helper()
-	fake := fakemx.New()
-	t.Cleanup(fake.Close)
+	fake := fakemx.New(t)
 	return fake, newProvider(fake, mx.Config{})
 }
 
@@ -233,8 +232,7 @@ func TestStartLogin(t *testing.T) {
 // reports a connected member by postMessage; its metadata is what
 // CompleteRedirect gets.
 func TestEmbeddedLogin(t *testing.T) {
-	fake := fakemx.New()
-	t.Cleanup(fake.Close)
+	fake := fakemx.New(t)
 	p := newEmbeddedProvider(fake, mx.Config{})
 	if got := p.FrameOrigins(); !slices.Equal(got, []string{fake.URL}) {
 		t.Fatalf("FrameOrigins = %v, want the fake's origin %s", got, fake.URL)
@@ -647,8 +645,7 @@ func TestAggregateFailures(t *testing.T) {
 		{"still aggregating after the wait", func(f *fakemx.Server, m string) { f.SetAggregationPolls(1 << 20) }, banklink.LoginProviderDown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := fakemx.New()
-			t.Cleanup(fake.Close)
+			fake := fakemx.New(t)
 			p := newProvider(fake, mx.Config{AggregationWait: 50 * time.Millisecond})
 			user := newUser(t, p, "failing")
 			in := bank(fakemx.MXBank, "US")

@@ -98,9 +98,10 @@ type linkSessionInfo struct {
 	} `json:"results"`
 }
 
+// itemAddResult is a LinkSessionItemAddResult. It does not name the
+// Item: the exchange of its public token does.
 type itemAddResult struct {
 	PublicToken string           `json:"public_token"`
-	ItemID      string           `json:"item_id"`
 	Institution *linkInstitution `json:"institution"`
 }
 

@@ -2,6 +2,7 @@ package plaid
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func TestAggregateKeepsPlaidsRecords(t *testing.T) {
 		// unmapped is a field Plaid sends that banklink does not read.
 		unmapped string
 	}{
-		{"account", func(m map[string]json.RawMessage) []string { return []string{str(m["account_id"])} }, "persistent_account_id"},
+		{"account", func(m map[string]json.RawMessage) []string { return []string{str(m["account_id"])} }, "balances.limit"},
 		{"transaction", func(m map[string]json.RawMessage) []string {
 			// A posted transaction takes the id of the pending one it replaces.
 			return []string{str(m["transaction_id"]), str(m["pending_transaction_id"])}
@@ -72,12 +73,23 @@ func TestAggregateKeepsPlaidsRecords(t *testing.T) {
 				if ids := tc.ids(m); ids[0] != r.id && (len(ids) < 2 || ids[1] != r.id) {
 					t.Errorf("%s: raw names %v", r.id, ids)
 				}
-				if _, ok := m[tc.unmapped]; !ok {
+				if !has(m, tc.unmapped) {
 					t.Errorf("%s: raw %s lacks %s", r.id, r.raw, tc.unmapped)
 				}
 			}
 		})
 	}
+}
+
+// has reports whether the object m holds the member at path (dotted).
+func has(m map[string]json.RawMessage, path string) bool {
+	head, rest, nested := strings.Cut(path, ".")
+	v, ok := m[head]
+	if !ok || !nested {
+		return ok
+	}
+	var inner map[string]json.RawMessage
+	return json.Unmarshal(v, &inner) == nil && has(inner, rest)
 }
 
 // TestRecordsKeepTheirBytes: a decoded record keeps its element's bytes as

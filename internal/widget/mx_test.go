@@ -38,8 +38,7 @@ func newMXStack(t testing.TB, redirect bool) (*stack, *fakemx.Server) {
 // keys (the fake's when empty) are the deployment's.
 func newMXStackConfig(t testing.TB, cfg mx.Config) (*stack, *fakemx.Server) {
 	t.Helper()
-	fake := fakemx.New()
-	t.Cleanup(fake.Close)
+	fake := fakemx.New(t)
 	if cfg.ClientID == "" {
 		cfg.ClientID = fakemx.ClientID
 	}

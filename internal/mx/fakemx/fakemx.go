@@ -10,6 +10,10 @@
 // aggregates members on request, declining an aggregation within
 // MinAggregationInterval of the last one with 202 Accepted as MX does.
 //
+// Every request to its API and every answer is held to MX's official spec
+// by internal/contract: the fake fails the test that uses it where it
+// drifts from MX, and so does the adapter.
+//
 // Tests drive it with a clock (Advance, SetClock), scripted member
 // statuses (SetMemberStatus, SetNextAggregation, SetAggregationPolls),
 // injected failures (Fail) and read back what it served (Accounts,
@@ -29,7 +33,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"banklink/internal/contract"
 )
 
 // Default credentials of a New server.
@@ -56,7 +63,8 @@ type Server struct {
 	// ClientID and APIKey are the credentials it accepts.
 	ClientID, APIKey string
 
-	srv *httptest.Server
+	srv      *httptest.Server
+	contract *contract.Checker
 
 	mu           sync.Mutex
 	clock        func() time.Time
@@ -72,9 +80,14 @@ type Server struct {
 	seq          int
 }
 
-// New starts a fake MX with the default credentials and directory. Close
-// it when done.
-func New() *Server {
+// New starts a fake MX with the default credentials and directory for the
+// test; it stops when the test ends (Close stops it earlier).
+//
+// Every request to its API and every answer is held to MX's official
+// Platform API spec (internal/contract): a mismatch fails t when the test
+// ends. Without the spec file t skips (fails under CI=true).
+func New(t testing.TB) *Server {
+	t.Helper()
 	s := &Server{ClientID: ClientID, APIKey: APIKey, clock: time.Now, institutions: Directory(),
 		users: map[string]*userRec{}, members: map[string]*memberRec{}, widgets: map[string]*widgetRec{},
 		sessions: map[string]*sessionRec{}, calls: map[string]int{}}
@@ -98,10 +111,14 @@ func New() *Server {
 	api("GET /institutions", s.listInstitutions)
 	mux.HandleFunc("GET /connect/{token}", s.connectPage)
 	mux.HandleFunc("POST /connect/session/{session}", s.connectSubmit)
-	s.srv = httptest.NewServer(mux)
+	// MX Connect is MX's web page, not its Platform API.
+	s.srv, s.contract = contract.MX.Server(t, mux, contract.Options{Exempt: []string{"/connect/"}})
 	s.URL = s.srv.URL
 	return s
 }
+
+// Contract returns the checker holding the fake to MX's spec.
+func (s *Server) Contract() *contract.Checker { return s.contract }
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }

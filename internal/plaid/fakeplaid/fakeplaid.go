@@ -17,6 +17,10 @@
 // Hosted Link page then fixes that Item's login. LinkTokenRequests lists
 // the Link tokens created.
 //
+// Every request to it, every answer and every webhook it sends is held to
+// Plaid's official API spec by internal/contract: the fake fails the test
+// that uses it where it drifts from Plaid, and so does the adapter.
+//
 // Tests script it: failures on the next call to an endpoint (FailNext),
 // an Item entering an error state such as ITEM_LOGIN_REQUIRED
 // (SetItemError, or /sandbox/item/reset_login as in Plaid's Sandbox),
@@ -37,6 +41,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"banklink/internal/contract"
 )
 
 // Default API keys.
@@ -57,7 +63,8 @@ type Server struct {
 	// positive, cap pages below the count asked for, as Plaid may.
 	SyncPageLimit, InvestmentsPageLimit, InstitutionsPageLimit int
 
-	srv *httptest.Server
+	srv      *httptest.Server
+	contract *contract.Checker
 
 	mu           sync.Mutex
 	seq          int
@@ -76,14 +83,12 @@ type Server struct {
 }
 
 // New starts a fake Plaid for the test; it stops when the test ends.
+//
+// Every request to it, every answer and every webhook it sends is held to
+// Plaid's official API spec (internal/contract): a mismatch fails t when
+// the test ends. Without the spec file t skips (fails under CI=true).
 func New(t testing.TB) *Server {
-	s := NewServer()
-	t.Cleanup(s.Close)
-	return s
-}
-
-// NewServer starts a fake Plaid; Close stops it.
-func NewServer() *Server {
+	t.Helper()
 	s := &Server{ClientID: ClientID, Secret: Secret, Now: time.Now,
 		institutions: DefaultInstitutions(), linkTokens: map[string]*linkToken{}, hosted: map[string]*linkToken{},
 		publicTokens: map[string]*publicToken{}, items: map[string]*Item{}, byToken: map[string]*Item{},
@@ -112,10 +117,14 @@ func NewServer() *Server {
 		mux.HandleFunc("POST "+path, s.api(path, h))
 	}
 	mux.HandleFunc("GET /hl/{id}", s.hostedLinkPage)
-	s.srv = httptest.NewServer(mux)
+	// The Hosted Link page is Plaid's web page, not its API.
+	s.srv, s.contract = contract.Plaid.Server(t, mux, contract.Options{Exempt: []string{"/hl/"}})
 	s.URL = s.srv.URL
 	return s
 }
+
+// Contract returns the checker holding the fake to Plaid's spec.
+func (s *Server) Contract() *contract.Checker { return s.contract }
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }

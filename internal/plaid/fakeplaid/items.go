@@ -68,9 +68,13 @@ func (s *Server) itemAndAccounts(body []byte) (*Item, []*Account, error) {
 	return it, accts, err
 }
 
+// accountJSON is Plaid's AccountBase. verification_status and
+// persistent_account_id are left out: Plaid sends them only for Auth's
+// manual verification flows and some OAuth institutions, and neither is
+// nullable.
 func accountJSON(a *Account) map[string]any {
 	return map[string]any{"account_id": a.ID, "name": a.Name, "official_name": nullable(a.OfficialName), "mask": a.Mask,
-		"type": a.Type, "subtype": a.Subtype, "verification_status": nil, "persistent_account_id": nil,
+		"type": a.Type, "subtype": a.Subtype,
 		"balances": map[string]any{"available": a.Available, "current": a.Current, "limit": a.Limit,
 			"iso_currency_code": a.Currency, "unofficial_currency_code": nil}}
 }
@@ -79,6 +83,16 @@ func accountsJSON(accts []*Account) []map[string]any {
 	out := []map[string]any{}
 	for _, a := range accts {
 		out = append(out, accountJSON(a))
+	}
+	return out
+}
+
+// investmentAccountsJSON are the accounts of the investments endpoints
+// (InvestmentAccount): their balances carry margin_loan_amount.
+func investmentAccountsJSON(accts []*Account) []map[string]any {
+	out := accountsJSON(accts)
+	for _, a := range out {
+		a["balances"].(map[string]any)["margin_loan_amount"] = nil
 	}
 	return out
 }
@@ -176,8 +190,13 @@ func txJSON(t Transaction) map[string]any {
 		"unofficial_currency_code": nil, "date": t.Date, "authorized_date": nullable(t.AuthorizedDate), "datetime": nil,
 		"authorized_datetime": nil, "name": t.Name, "merchant_name": nullable(t.MerchantName), "pending": t.Pending,
 		"pending_transaction_id": nullable(t.PendingTransactionID), "payment_channel": "other", "account_owner": nil,
-		"transaction_code": nil, "check_number": nil, "location": map[string]any{}, "counterparties": []any{},
-		"category": nil, "category_id": nil, "personal_finance_category": nil}
+		"transaction_code": nil, "check_number": nil, "counterparties": []any{}, "category": nil, "category_id": nil,
+		"personal_finance_category": nil,
+		// Plaid sends both objects with every key, null when unknown.
+		"location": map[string]any{"address": nil, "city": nil, "region": nil, "postal_code": nil, "country": nil, "lat": nil, "lon": nil,
+			"store_number": nil},
+		"payment_meta": map[string]any{"reference_number": nil, "ppd_id": nil, "payee": nil, "by_order_of": nil, "payer": nil,
+			"payment_method": nil, "payment_processor": nil, "reason": nil}}
 	if t.Primary != "" {
 		j["personal_finance_category"] = map[string]any{"primary": t.Primary, "detailed": t.Detailed, "confidence_level": "VERY_HIGH"}
 	}
@@ -301,7 +320,8 @@ func securitiesJSON(list []*Security) []map[string]any {
 		out = append(out, map[string]any{"security_id": sec.ID, "name": sec.Name, "ticker_symbol": sec.Ticker, "cusip": nullable(sec.CUSIP),
 			"isin": nullable(sec.ISIN), "sedol": nil, "type": sec.Type, "close_price": sec.ClosePrice, "iso_currency_code": "USD",
 			"unofficial_currency_code": nil, "is_cash_equivalent": sec.Type == "cash", "institution_id": nil, "institution_security_id": nil,
-			"proxy_security_id": nil, "close_price_as_of": nil, "update_datetime": nil, "market_identifier_code": nil, "option_contract": nil})
+			"proxy_security_id": nil, "close_price_as_of": nil, "update_datetime": nil, "market_identifier_code": nil, "option_contract": nil,
+			"sector": nil, "industry": nil, "cfi_code": nil, "fixed_income": nil})
 	}
 	return out
 }
@@ -347,7 +367,7 @@ func (s *Server) holdingsGet(r *http.Request, body []byte) (any, error) {
 				"unofficial_currency_code": nil, "institution_price_as_of": nil, "institution_price_datetime": nil, "vested_quantity": nil, "vested_value": nil})
 		}
 	}
-	return map[string]any{"accounts": accountsJSON(accts), "holdings": holdings, "securities": securitiesJSON(it.Securities), "item": itemJSON(it)}, nil
+	return map[string]any{"accounts": investmentAccountsJSON(accts), "holdings": holdings, "securities": securitiesJSON(it.Securities), "item": itemJSON(it)}, nil
 }
 
 func (s *Server) investmentTransactionsGet(r *http.Request, body []byte) (any, error) {
@@ -407,7 +427,7 @@ func (s *Server) investmentTransactionsGet(r *http.Request, body []byte) (any, e
 			"date": t.Date, "name": t.Name, "quantity": t.Quantity, "amount": t.Amount, "price": t.Price, "fees": t.Fees, "type": t.Type,
 			"subtype": t.Subtype, "iso_currency_code": t.Currency, "unofficial_currency_code": nil, "cancel_transaction_id": nil})
 	}
-	return map[string]any{"accounts": accountsJSON(accts), "investment_transactions": page, "securities": securitiesJSON(it.Securities),
+	return map[string]any{"accounts": investmentAccountsJSON(accts), "investment_transactions": page, "securities": securitiesJSON(it.Securities),
 		"total_investment_transactions": len(match), "item": itemJSON(it)}, nil
 }
 

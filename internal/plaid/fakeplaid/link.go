@@ -68,13 +68,21 @@ type linkExit struct {
 	Metadata map[string]any `json:"metadata"`
 }
 
+// linkResults is a session's LinkSessionResults: every list is there,
+// empty when the session produced nothing of its kind.
 type linkResults struct {
-	ItemAddResults []itemAddResult `json:"item_add_results"`
+	ItemAddResults        []itemAddResult `json:"item_add_results"`
+	CRAItemAddResults     []any           `json:"cra_item_add_results"`
+	CRAUpdateResults      []any           `json:"cra_update_results"`
+	BankIncomeResults     []any           `json:"bank_income_results"`
+	PayrollIncomeResults  []any           `json:"payroll_income_results"`
+	DocumentIncomeResults any             `json:"document_income_results"`
 }
 
+// itemAddResult is LinkSessionItemAddResult, which does not name the
+// Item: its id comes with the public token's exchange.
 type itemAddResult struct {
 	PublicToken string           `json:"public_token"`
-	ItemID      string           `json:"item_id"`
 	Institution map[string]any   `json:"institution"`
 	Accounts    []map[string]any `json:"accounts"`
 }
@@ -189,10 +197,18 @@ func (s *Server) linkTokenGet(r *http.Request, body []byte) (any, error) {
 	}
 	return map[string]any{
 		"link_token": lt.token, "created_at": lt.created.UTC().Format(time.RFC3339), "expiration": lt.expiration.UTC().Format(time.RFC3339),
-		"metadata": map[string]any{"initial_products": lt.req.Products, "webhook": nullable(lt.req.Webhook), "country_codes": lt.req.CountryCodes,
+		"metadata": map[string]any{"initial_products": nonNil(lt.req.Products), "webhook": nullable(lt.req.Webhook), "country_codes": lt.req.CountryCodes,
 			"language": lt.req.Language, "redirect_uri": nullable(lt.req.RedirectURI), "client_name": lt.req.ClientName},
-		"link_sessions": lt.sessions,
+		"link_sessions": nonNil(lt.sessions),
 	}, nil
+}
+
+// nonNil is list, or an empty list for nil: Plaid's lists are never null.
+func nonNil[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
 }
 
 func nullable(s string) any {
@@ -283,7 +299,8 @@ func (s *Server) hostedLinkPage(w http.ResponseWriter, r *http.Request) {
 				"verification_status": nil, "class_type": nil})
 		}
 		instObj := map[string]any{"name": inst.Name, "institution_id": inst.ID}
-		sess.Results = &linkResults{ItemAddResults: []itemAddResult{{PublicToken: pt, ItemID: it.ID, Institution: instObj, Accounts: accts}}}
+		sess.Results = &linkResults{ItemAddResults: []itemAddResult{{PublicToken: pt, Institution: instObj, Accounts: accts}},
+			CRAItemAddResults: []any{}, CRAUpdateResults: []any{}, BankIncomeResults: []any{}, PayrollIncomeResults: []any{}}
 		sess.OnSuccess = &linkOnSuccess{PublicToken: pt, Metadata: map[string]any{"institution": instObj, "accounts": accts, "link_session_id": sess.ID}}
 	}
 	lt.sessions = append(lt.sessions, sess)

@@ -55,6 +55,7 @@ func (s *Server) queueWebhook(url string, body map[string]any) {
 	// Plaid sends pretty-printed JSON; the signature covers the exact
 	// bytes.
 	b, _ := json.MarshalIndent(body, "", "  ")
+	s.contract.CheckWebhook(b)
 	s.outbox = append(s.outbox, outgoing{url, b})
 }
 
@@ -161,9 +162,10 @@ func (s *Server) FireWebhook(itemID, webhookType, code, url string) {
 }
 
 // itemWebhook is the body Plaid sends for an Item webhook, with the
-// fields Plaid documents for each code (counts as the fake knows them).
+// fields Plaid's spec gives each code (counts as the fake knows them).
 func (s *Server) itemWebhook(it *Item, webhookType, code string) map[string]any {
 	body := map[string]any{"webhook_type": webhookType, "webhook_code": code, "item_id": it.ID, "environment": "sandbox"}
+	// The Item's error, as a PlaidError object (or null).
 	var itemErr any
 	if it.Error != "" {
 		def := catalog[it.Error]
@@ -171,11 +173,20 @@ func (s *Server) itemWebhook(it *Item, webhookType, code string) map[string]any 
 			"display_message": nullable(def.display), "request_id": s.id("req"), "causes": []any{}, "status": def.status,
 			"documentation_url": "https://plaid.com/docs/errors/", "suggested_action": nil}
 	}
+	var accountIDs []string
+	for _, a := range it.Accounts {
+		accountIDs = append(accountIDs, a.ID)
+	}
 	switch webhookType + " " + code {
 	case "TRANSACTIONS SYNC_UPDATES_AVAILABLE":
 		body["initial_update_complete"] = it.NotReadySyncs == 0
 		body["historical_update_complete"] = it.NotReadySyncs == 0 && it.InitialOnlySyncs == 0
-	case "TRANSACTIONS DEFAULT_UPDATE", "TRANSACTIONS INITIAL_UPDATE", "TRANSACTIONS HISTORICAL_UPDATE":
+	case "TRANSACTIONS INITIAL_UPDATE":
+		// Unlike the other codes, INITIAL_UPDATE's error is the error
+		// code alone: a nullable string.
+		body["new_transactions"] = len(it.Transactions)
+		body["error"] = nullable(it.Error)
+	case "TRANSACTIONS DEFAULT_UPDATE", "TRANSACTIONS HISTORICAL_UPDATE":
 		body["new_transactions"] = len(it.Transactions)
 		body["error"] = itemErr
 	case "TRANSACTIONS TRANSACTIONS_REMOVED":
@@ -184,16 +195,34 @@ func (s *Server) itemWebhook(it *Item, webhookType, code string) map[string]any 
 	case "HOLDINGS DEFAULT_UPDATE":
 		body["new_holdings"], body["updated_holdings"], body["error"] = 0, len(it.Holdings), itemErr
 	case "INVESTMENTS_TRANSACTIONS DEFAULT_UPDATE":
-		body["new_investments_transactions"], body["canceled_investments_transactions"], body["error"] = len(it.InvestmentTransactions), 0, itemErr
-	case "ITEM ERROR", "ITEM USER_PERMISSION_REVOKED":
+		body["new_investments_transactions"], body["cancelled_investments_transactions"], body["error"] = len(it.InvestmentTransactions), 0, itemErr
+	case "AUTH DEFAULT_UPDATE":
+		updated := map[string][]string{}
+		for _, a := range it.Accounts {
+			if a.ACH != nil || a.EFT != nil {
+				updated[a.ID] = []string{"ACCOUNT_NUMBER"}
+			}
+		}
+		body["account_ids_with_new_auth"], body["account_ids_with_updated_auth"], body["error"] = []string{}, updated, itemErr
+	case "IDENTITY DEFAULT_UPDATE":
+		updated := map[string][]string{}
+		for _, id := range accountIDs {
+			updated[id] = []string{"ADDRESS"}
+		}
+		body["account_ids_with_updated_identity"], body["error"] = updated, itemErr
+	case "ITEM ERROR", "ITEM USER_PERMISSION_REVOKED", "ITEM NEW_ACCOUNTS_AVAILABLE":
 		body["error"] = itemErr
 	case "ITEM PENDING_EXPIRATION":
 		body["consent_expiration_time"] = s.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	case "ITEM PENDING_DISCONNECT":
 		body["reason"] = "INSTITUTION_TOKEN_EXPIRATION"
+		body["disconnect_time"] = s.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	case "ITEM WEBHOOK_UPDATE_ACKNOWLEDGED":
+		body["new_webhook_url"] = it.Webhook
+		body["error"] = itemErr
 	case "ITEM USER_ACCOUNT_REVOKED":
-		if len(it.Accounts) > 0 {
-			body["account_id"] = it.Accounts[0].ID
+		if len(accountIDs) > 0 {
+			body["account_id"] = accountIDs[0]
 		}
 	}
 	return body
