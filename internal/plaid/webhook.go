@@ -42,11 +42,15 @@ const (
 
 // Webhook is a verified Plaid webhook.
 type Webhook struct {
-	Type        string    `json:"webhook_type"`
-	Code        string    `json:"webhook_code"`
-	ItemID      string    `json:"item_id"`
-	Environment string    `json:"environment"`
-	Error       *APIError `json:"error"`
+	Type        string `json:"webhook_type"`
+	Code        string `json:"webhook_code"`
+	ItemID      string `json:"item_id"`
+	Environment string `json:"environment"`
+	// Error is the Item's error the webhook reports, nil for none. Plaid
+	// sends a PlaidError object, except in TRANSACTIONS INITIAL_UPDATE,
+	// whose error is the error code alone, a nullable string (Plaid's
+	// spec); that becomes an APIError with only ErrorCode set.
+	Error *APIError `json:"-"`
 	// SESSION_FINISHED (LINK) fields.
 	LinkToken     string   `json:"link_token"`
 	LinkSessionID string   `json:"link_session_id"`
@@ -132,11 +136,46 @@ func (p *Provider) VerifyWebhook(ctx context.Context, header http.Header, body [
 	if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(strings.ToLower(claims.RequestBodySHA256))) != 1 {
 		return nil, unauthorized("the body does not match its signature")
 	}
-	w := &Webhook{Raw: json.RawMessage(append([]byte(nil), body...))}
+	w := &Webhook{}
 	if err := json.Unmarshal(body, w); err != nil {
 		return nil, banklink.Errorf(banklink.EBADREQUEST, "The Plaid webhook body is not valid JSON.")
 	}
+	w.Raw = json.RawMessage(append([]byte(nil), body...))
 	return w, nil
+}
+
+// UnmarshalJSON decodes a webhook body, its error in any of the shapes
+// Plaid sends (see Error).
+func (w *Webhook) UnmarshalJSON(b []byte) error {
+	type fields Webhook
+	aux := struct {
+		*fields
+		Error json.RawMessage `json:"error"`
+	}{fields: (*fields)(w)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	w.Error = webhookError(aux.Error)
+	return nil
+}
+
+// webhookError decodes a webhook's error: a PlaidError object, an error
+// code string, or null. Any other shape (which Plaid does not send) is
+// no error: the webhook is signed by Plaid and its other fields still
+// say what happened.
+func webhookError(raw json.RawMessage) *APIError {
+	var code string
+	if json.Unmarshal(raw, &code) == nil {
+		if code == "" {
+			return nil
+		}
+		return &APIError{ErrorCode: code}
+	}
+	var ae APIError
+	if json.Unmarshal(raw, &ae) != nil || ae.ErrorCode == "" {
+		return nil
+	}
+	return &ae
 }
 
 func decodeSegment(seg string, v any) error {

@@ -61,6 +61,37 @@ func TestWebhooks(t *testing.T) {
 	}
 }
 
+// TestWebhookErrors: a webhook's error decodes in each shape Plaid's spec
+// gives it, INITIAL_UPDATE's error code string included (a signed
+// INITIAL_UPDATE with an error used to be refused as malformed).
+func TestWebhookErrors(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name, body string
+		want       *APIError
+	}{
+		{"INITIAL_UPDATE's error code", `{"webhook_type":"TRANSACTIONS","webhook_code":"INITIAL_UPDATE","item_id":"item-1","new_transactions":0,` +
+			`"error":"ITEM_LOGIN_REQUIRED","environment":"production"}`, &APIError{ErrorCode: "ITEM_LOGIN_REQUIRED"}},
+		{"INITIAL_UPDATE without an error", `{"webhook_type":"TRANSACTIONS","webhook_code":"INITIAL_UPDATE","item_id":"item-1","new_transactions":19,` +
+			`"error":null,"environment":"production"}`, nil},
+		{"an error object", `{"webhook_type":"ITEM","webhook_code":"ERROR","item_id":"item-1","environment":"production","error":` +
+			`{"error_type":"ITEM_ERROR","error_code":"ITEM_LOGIN_REQUIRED","error_message":"login required","display_message":null,"request_id":"r"}}`,
+			&APIError{ErrorType: "ITEM_ERROR", ErrorCode: "ITEM_LOGIN_REQUIRED", ErrorMessage: "login required", RequestID: "r"}},
+		{"no error member", `{"webhook_type":"ITEM","webhook_code":"LOGIN_REPAIRED","item_id":"item-1","environment":"production"}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(tc.body)
+			w, err := e.p.VerifyWebhook(t.Context(), http.Header{"Plaid-Verification": {e.fp.SignWebhook(body, time.Now())}}, body)
+			if err != nil {
+				t.Fatalf("a signed webhook was refused: %v", err)
+			}
+			if (w.Error == nil) != (tc.want == nil) || w.Error != nil && *w.Error != *tc.want {
+				t.Errorf("error = %+v, want %+v", w.Error, tc.want)
+			}
+		})
+	}
+}
+
 func TestWebhookVerificationRejects(t *testing.T) {
 	e := newEnv(t)
 	body := []byte(`{"webhook_type": "TRANSACTIONS", "webhook_code": "SYNC_UPDATES_AVAILABLE", "item_id": "item-1"}`)
