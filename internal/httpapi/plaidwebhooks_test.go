@@ -203,8 +203,16 @@ func TestPlaidWebhookActions(t *testing.T) {
 					t.Error("the new transaction was not aggregated")
 				}
 			}},
-		{name: "transactions DEFAULT_UPDATE", products: []banklink.Product{banklink.Balances, banklink.Transactions},
-			typ: "TRANSACTIONS", code: "DEFAULT_UPDATE", aggregated: true, status: "ACTIVE"},
+		// Plaid's /transactions/get webhooks, sent alongside
+		// SYNC_UPDATES_AVAILABLE: aggregating on them too would
+		// aggregate every update twice.
+		{name: "transactions DEFAULT_UPDATE is left to SYNC_UPDATES_AVAILABLE", products: []banklink.Product{banklink.Balances, banklink.Transactions},
+			typ: "TRANSACTIONS", code: "DEFAULT_UPDATE", aggregated: false, status: "ACTIVE"},
+		{name: "transactions HISTORICAL_UPDATE is left to SYNC_UPDATES_AVAILABLE", products: []banklink.Product{banklink.Balances, banklink.Transactions},
+			typ: "TRANSACTIONS", code: "HISTORICAL_UPDATE", aggregated: false, status: "ACTIVE"},
+		{name: "a signed INITIAL_UPDATE with its error code is acknowledged", products: []banklink.Product{banklink.Balances, banklink.Transactions},
+			before: func(e *plaidEnv) { e.fp.SetItemError(e.item, "ITEM_LOGIN_REQUIRED") },
+			typ:    "TRANSACTIONS", code: "INITIAL_UPDATE", aggregated: false, status: "ACTIVE"},
 		{name: "new transactions do not concern a balances-only connection", products: []banklink.Product{banklink.Balances},
 			typ: "TRANSACTIONS", code: "SYNC_UPDATES_AVAILABLE", aggregated: false, status: "ACTIVE"},
 		{name: "holdings do not concern a connection without them", products: []banklink.Product{banklink.Balances, banklink.Transactions},

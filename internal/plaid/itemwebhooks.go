@@ -53,12 +53,21 @@ func (w *Webhook) ItemEvent() ItemEvent {
 		return ItemEvent{}
 	}
 	switch w.Type + " " + w.Code {
-	case "TRANSACTIONS SYNC_UPDATES_AVAILABLE", "TRANSACTIONS DEFAULT_UPDATE", "TRANSACTIONS INITIAL_UPDATE",
-		"TRANSACTIONS HISTORICAL_UPDATE", "TRANSACTIONS TRANSACTIONS_REMOVED":
+	case "TRANSACTIONS SYNC_UPDATES_AVAILABLE":
 		// Balance-only connections are linked with the transactions
 		// product too (Config.BalanceProduct) but do not need a
 		// (billed) aggregation for new transactions.
 		return changed(banklink.Transactions)
+	case "TRANSACTIONS DEFAULT_UPDATE", "TRANSACTIONS INITIAL_UPDATE", "TRANSACTIONS HISTORICAL_UPDATE", "TRANSACTIONS TRANSACTIONS_REMOVED":
+		// The /transactions/get webhooks. banklink reads transactions
+		// with /transactions/sync only, and Plaid keeps sending these
+		// for its Items "to maintain backwards compatibility"; "it is
+		// not necessary to listen for and respond to those webhooks
+		// when using /transactions/sync" (Plaid's spec). Every change
+		// they announce comes with a SYNC_UPDATES_AVAILABLE too: acting
+		// on both aggregated each update twice, with a billed balance
+		// call each time.
+		return ItemEvent{}
 	case "HOLDINGS DEFAULT_UPDATE":
 		return changed(banklink.InvestmentHoldings)
 	case "INVESTMENTS_TRANSACTIONS DEFAULT_UPDATE":
