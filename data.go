@@ -117,6 +117,12 @@ type Transaction struct {
 	Status                string
 	Category              string
 	Recurring             string
+	// ProviderAliasID is another id the provider may name the
+	// transaction by, "" for none: Plaid gives a posted transaction a
+	// new id while banklink keeps it under the id of the pending one it
+	// replaced, and Plaid may remove it by either. A removal
+	// (AggregatedAccount.RemovedTransactionIDs) matches both.
+	ProviderAliasID string
 	// Raw, RawProvider and RawUpdatedAt: see "Raw provider payloads".
 	Raw          json.RawMessage
 	RawProvider  string

@@ -353,3 +353,45 @@ func TestPlaidWebhookRoute(t *testing.T) {
 		t.Errorf("without Plaid: %d", r.status)
 	}
 }
+
+// TestPlaidPostedTransactionRemoved: banklink keeps a posted Plaid
+// transaction under the id of the pending one it replaced; when Plaid
+// later removes the posted one by its own id, the transaction expires.
+func TestPlaidPostedTransactionRemoved(t *testing.T) {
+	e := newPlaidEnv(t, banklink.Balances, banklink.Transactions)
+	pendingID := ""
+	for _, tx := range e.fp.Item(e.item).Transactions {
+		if tx.Pending {
+			pendingID = tx.ID
+		}
+	}
+	status := func() string {
+		list, _, err := e.store.FindTransactions(t.Context(), e.scope, banklink.TransactionFilter{ConnectionID: e.conn, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tx := range list {
+			if tx.ProviderTransactionID == pendingID {
+				return tx.Status
+			}
+		}
+		return "missing"
+	}
+	if got := status(); got != banklink.TxPending {
+		t.Fatalf("the pending transaction %s is %s", pendingID, got)
+	}
+	e.fp.Mutate(e.item, func(it *fakeplaid.Item) { it.Post(pendingID, "posted-then-removed", time.Now().Format(time.DateOnly)) })
+	if r := e.fire("TRANSACTIONS", "SYNC_UPDATES_AVAILABLE"); r.status != 200 {
+		t.Fatalf("webhook: %d %s", r.status, r.body)
+	}
+	if got := status(); got != banklink.TxPosted {
+		t.Fatalf("after posting, %s is %s", pendingID, got)
+	}
+	e.fp.Mutate(e.item, func(it *fakeplaid.Item) { it.RemoveTransaction("posted-then-removed") })
+	if r := e.fire("TRANSACTIONS", "SYNC_UPDATES_AVAILABLE"); r.status != 200 {
+		t.Fatalf("webhook: %d %s", r.status, r.body)
+	}
+	if got := status(); got != banklink.TxExpired {
+		t.Errorf("removed by Plaid under its own id, %s is %s, want EXPIRED", pendingID, got)
+	}
+}

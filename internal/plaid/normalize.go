@@ -81,12 +81,16 @@ func mapOwner(o owner) banklink.Owner {
 // refund), so it is kept as is. Plaid's date is the posting date of a
 // posted transaction and the transaction date of a pending one; the
 // authorised date, when known, is when the customer transacted.
+//
+// A posted transaction that replaced a pending one keeps the pending one's
+// id (banklink keeps one transaction whose status changes) and its own id
+// as the alias: Plaid may later remove it by that id.
 func mapTransaction(t transaction) banklink.Transaction {
-	id := t.TransactionID
+	id, alias := t.TransactionID, ""
 	if !t.Pending && t.PendingTransactionID != nil && *t.PendingTransactionID != "" {
-		id = *t.PendingTransactionID
+		id, alias = *t.PendingTransactionID, t.TransactionID
 	}
-	out := banklink.Transaction{ProviderTransactionID: id, Amount: t.Amount, Currency: currency(t.ISOCurrencyCode, t.UnofficialCurrencyCode),
+	out := banklink.Transaction{ProviderTransactionID: id, ProviderAliasID: alias, Amount: t.Amount, Currency: currency(t.ISOCurrencyCode, t.UnofficialCurrencyCode),
 		Description: description(t), TransactionDate: t.Date, Status: banklink.TxPosted,
 		Category: category(t.PersonalFinanceCategory), Recurring: banklink.RecurringUnknown, Raw: t.raw}
 	if t.AuthorizedDate != nil && *t.AuthorizedDate != "" {

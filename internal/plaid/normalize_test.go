@@ -103,9 +103,9 @@ func TestMapTransaction(t *testing.T) {
 			transaction{TransactionID: "t3", Amount: 4.33, Date: "2024-01-03", Pending: true, MerchantName: strp("Starbucks")},
 			banklink.Transaction{ProviderTransactionID: "t3", Amount: 4.33, Description: "Starbucks", TransactionDate: "2024-01-03",
 				Status: banklink.TxPending, Category: "UNCATEGORIZED", Recurring: banklink.RecurringUnknown}},
-		{"posted replacing a pending one takes its id",
+		{"posted replacing a pending one takes its id, its own as the alias",
 			transaction{TransactionID: "t4", Amount: 12.99, Date: "2024-01-05", PendingTransactionID: strp("t3"), Name: strp("Netflix")},
-			banklink.Transaction{ProviderTransactionID: "t3", Amount: 12.99, Description: "Netflix", TransactionDate: "2024-01-05",
+			banklink.Transaction{ProviderTransactionID: "t3", ProviderAliasID: "t4", Amount: 12.99, Description: "Netflix", TransactionDate: "2024-01-05",
 				PostedDate: "2024-01-05", Status: banklink.TxPosted, Category: "UNCATEGORIZED", Recurring: banklink.RecurringUnknown}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

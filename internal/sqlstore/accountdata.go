@@ -208,7 +208,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		if slices.ContainsFunc(list, func(t banklink.Transaction) bool { return len(t.Raw) > 0 }) {
 			rawCol = "raw"
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, provider_transaction_id, status, posted_day, amount, description, `+rawCol+` FROM transactions WHERE financial_account_id = $1`, accountID)
+		rows, err := tx.QueryContext(ctx, `SELECT id, provider_transaction_id, provider_alias_id, status, posted_day, amount, description, `+rawCol+` FROM transactions WHERE financial_account_id = $1`, accountID)
 		if err != nil {
 			return 0, 0, nil, err
 		}
@@ -216,7 +216,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 			var t banklink.Transaction
 			var posted sql.NullInt64
 			var raw []byte
-			if err := rows.Scan(&t.ID, &t.ProviderTransactionID, &t.Status, &posted, &t.Amount, &t.Description, &raw); err != nil {
+			if err := rows.Scan(&t.ID, &t.ProviderTransactionID, &t.ProviderAliasID, &t.Status, &posted, &t.Amount, &t.Description, &raw); err != nil {
 				rows.Close()
 				return 0, 0, nil, err
 			}
@@ -239,15 +239,16 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 			fresh = append(fresh, t)
 			continue
 		}
-		if old.Status != t.Status || old.PostedDate != t.PostedDate || old.Amount != t.Amount || old.Description != t.Description {
+		if old.Status != t.Status || old.PostedDate != t.PostedDate || old.Amount != t.Amount || old.Description != t.Description ||
+			old.ProviderAliasID != t.ProviderAliasID {
 			posted := sql.NullInt64{}
 			if d, ok := toDay(t.PostedDate); ok {
 				posted = sql.NullInt64{Int64: d, Valid: true}
 			}
-			q := `UPDATE transactions SET status = $1, posted_day = $2, amount = $3, description = $4, updated_at = $5`
-			args := []any{t.Status, posted, t.Amount, t.Description, micros(at), accountID, t.ProviderTransactionID}
+			q := `UPDATE transactions SET status = $1, posted_day = $2, amount = $3, description = $4, updated_at = $5, provider_alias_id = $8`
+			args := []any{t.Status, posted, t.Amount, t.Description, micros(at), accountID, t.ProviderTransactionID, t.ProviderAliasID}
 			if len(t.Raw) > 0 {
-				q += `, ` + rawSet(8, 9, 5)
+				q += `, ` + rawSet(9, 10, 5)
 				args = append(args, rawText(t.Raw), provider)
 			}
 			if _, err := tx.ExecContext(ctx, q+` WHERE financial_account_id = $6 AND provider_transaction_id = $7`, args...); err != nil {
@@ -267,14 +268,14 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		batch := fresh[start:min(start+txBatch, len(fresh))]
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO transactions (id, account_id, environment, customer_id, connection_id, financial_account_id, provider_transaction_id,
-			amount, currency, description, transaction_day, posted_day, status, category, recurring, updated_at, raw, raw_provider, raw_updated_at) VALUES `)
-		args := make([]any, 0, len(batch)*19)
+			amount, currency, description, transaction_day, posted_day, status, category, recurring, updated_at, provider_alias_id, raw, raw_provider, raw_updated_at) VALUES `)
+		args := make([]any, 0, len(batch)*20)
 		for i, t := range batch {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
 			sb.WriteByte('(')
-			for j := range 19 {
+			for j := range 20 {
 				if j > 0 {
 					sb.WriteString(", ")
 				}
@@ -290,7 +291,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 				posted = sql.NullInt64{Int64: d, Valid: true}
 			}
 			args = append(args, banklink.NewID(), scope.AccountID, string(scope.Environment), customerID, connectionID, accountID, t.ProviderTransactionID, t.Amount, t.Currency,
-				t.Description, day, posted, t.Status, t.Category, t.Recurring, micros(at))
+				t.Description, day, posted, t.Status, t.Category, t.Recurring, micros(at), t.ProviderAliasID)
 			args = append(args, rawValues(t.Raw, provider, at)...)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
@@ -310,7 +311,8 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 		if held[old.ProviderTransactionID] || old.Status == banklink.TxExpired {
 			continue
 		}
-		if (expire && old.Status == banklink.TxPending) || gone[old.ProviderTransactionID] {
+		// A removal names the transaction by either of its ids.
+		if (expire && old.Status == banklink.TxPending) || gone[old.ProviderTransactionID] || (old.ProviderAliasID != "" && gone[old.ProviderAliasID]) {
 			expired = append(expired, old.ID)
 		}
 	}

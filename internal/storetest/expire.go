@@ -136,6 +136,52 @@ func testIncrementalAggregation(t *testing.T, s banklink.Store) {
 	}
 }
 
+// testRemovedByAlias: a removal names a transaction by either of its ids.
+// A provider that gives a posted transaction a new id (Plaid) has it kept
+// under its pending one's id with the new one as ProviderAliasID, and may
+// later remove it by that new id.
+func testRemovedByAlias(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	scope, conn, _ := startOne(t, s)
+	save := func(agg banklink.Aggregation, at time.Time) banklink.AggregationStats {
+		t.Helper()
+		stats, err := s.SaveAggregationFrom(ctx, scope, conn.ID, agg, false, at)
+		must(t, err)
+		return stats
+	}
+	statuses := func() map[string]string { return txStatuses(t, s, scope, conn.ID) }
+	posted := func(id, alias string) banklink.Transaction {
+		x := tx(id, "2026-11-22", banklink.TxPosted, 2)
+		x.ProviderAliasID = alias
+		return x
+	}
+	save(banklink.Aggregation{State: "c1", Accounts: []banklink.AggregatedAccount{aggAccount("a1",
+		tx("pending-a", "2026-11-22", banklink.TxPending, 2),
+		tx("pending-b", "2026-11-22", banklink.TxPending, 2),
+		posted("inserted-posted", "its-own-id"))}}, t0)
+	// pending-a posts: Plaid removes the pending id and adds the posted
+	// transaction under its own id, which banklink keeps as the alias.
+	a := aggAccount("a1", posted("pending-a", "posted-a"), posted("pending-b", "posted-b"))
+	a.RemovedTransactionIDs = []string{"pending-a", "pending-b"}
+	save(banklink.Aggregation{State: "c2", Incremental: true, Accounts: []banklink.AggregatedAccount{a}}, t0.Add(time.Hour))
+	if got := statuses(); got["pending-a"] != banklink.TxPosted || got["pending-b"] != banklink.TxPosted {
+		t.Fatalf("after posting: %v", got)
+	}
+	// Later Plaid removes the posted ones by their own ids.
+	a = aggAccount("a1")
+	a.RemovedTransactionIDs = []string{"posted-a", "its-own-id"}
+	if stats := save(banklink.Aggregation{State: "c3", Incremental: true, Accounts: []banklink.AggregatedAccount{a}}, t0.Add(2*time.Hour)); stats.TransactionsUpdated != 2 {
+		t.Errorf("stats = %+v, want the 2 removed updated", stats)
+	}
+	want := map[string]string{"pending-a": banklink.TxExpired, "inserted-posted": banklink.TxExpired, "pending-b": banklink.TxPosted}
+	got := statuses()
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("%s is %s, want %s (all: %v)", id, got[id], st, got)
+		}
+	}
+}
+
 // txStatuses maps a connection's provider transaction ids to their status.
 func txStatuses(t *testing.T, s banklink.Store, scope banklink.Scope, connID string) map[string]string {
 	t.Helper()

@@ -69,6 +69,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"AggregationWork", testAggregationWork},
 		{"VanishedPendingExpire", testVanishedPendingExpire},
 		{"IncrementalAggregation", testIncrementalAggregation},
+		{"RemovedByAlias", testRemovedByAlias},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
