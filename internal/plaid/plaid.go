@@ -43,6 +43,8 @@ const (
 
 // Defaults.
 const (
+	// DefaultTimeout bounds a request to an endpoint without a timeout of
+	// its own (EndpointTimeouts).
 	DefaultTimeout      = 30 * time.Second
 	DefaultLinkLifetime = 3 * time.Hour
 	DefaultSyncWait     = 45 * time.Second
@@ -52,6 +54,21 @@ const (
 	maxResponse             = 8 << 20
 	maxInstitutionsResponse = 32 << 20
 )
+
+// EndpointTimeouts are the timeouts of the endpoints Plaid documents as
+// slower than the others; any other endpoint gets Config.Timeout (and a
+// longer Config.Timeout wins here too). A whole aggregation is bounded
+// anyway by the aggregation runner's two minutes.
+var EndpointTimeouts = map[string]time.Duration{
+	// "As this endpoint triggers a synchronous request for fresh data,
+	// latency may be higher than for other Plaid endpoints (typically
+	// less than 10 seconds, but occasionally up to 30 seconds or more)."
+	"/accounts/balance/get": 90 * time.Second,
+	// "Calling /investments/transactions/get immediately after Link may
+	// take up to one to two minutes to return": Plaid waits for the
+	// Item's first investments extraction.
+	"/investments/transactions/get": 150 * time.Second,
+}
 
 // Sealer encrypts small secrets at rest. banklink.Sealer implementations
 // (a key ring) satisfy it; the associated data binds a sealed value to the
@@ -70,12 +87,18 @@ type Config struct {
 	// BaseURL, when set, replaces the environment's host (a proxy, or a
 	// local server speaking Plaid's API).
 	BaseURL string
-	// HTTPClient sends the requests; nil means a client with
-	// DefaultTimeout.
+	// HTTPClient sends the requests; nil means a client without a
+	// timeout of its own: each request is bounded by its endpoint's (a
+	// Timeout set on an HTTPClient given here applies to every request
+	// on top of that).
 	HTTPClient *http.Client
-	// Timeout bounds one request (DefaultTimeout when zero), whatever the
-	// HTTPClient's own timeout.
+	// Timeout bounds one request to an endpoint without a timeout of its
+	// own (DefaultTimeout when zero); EndpointTimeouts gives the slower
+	// ones more, and Timeouts overrides both per path.
 	Timeout time.Duration
+	// Timeouts, by path ("/accounts/balance/get"), replace the timeout
+	// of those endpoints.
+	Timeouts map[string]time.Duration
 	// WebhookURL, when set, is where Plaid sends webhooks for the Link
 	// sessions and Items this provider creates.
 	WebhookURL string
@@ -170,7 +193,9 @@ func New(cfg Config) (*Provider, error) {
 		p.timeout = DefaultTimeout
 	}
 	if p.http == nil {
-		p.http = &http.Client{Timeout: p.timeout}
+		// No client-wide timeout: it would cut the endpoints Plaid
+		// documents as slower short (call bounds each request).
+		p.http = &http.Client{}
 	}
 	if p.cfg.ClientName == "" {
 		p.cfg.ClientName = "banklink"
@@ -243,7 +268,7 @@ func (p *Provider) call(ctx context.Context, path string, req, resp any, limit i
 	if err != nil {
 		return &banklink.Error{Code: banklink.EINTERNAL, Message: "Could not encode a Plaid request.", Err: err}
 	}
-	rctx, cancel := context.WithTimeout(ctx, p.timeout)
+	rctx, cancel := context.WithTimeout(ctx, p.timeoutFor(path))
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, p.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -286,6 +311,15 @@ func (p *Provider) call(ctx context.Context, path string, req, resp any, limit i
 		return &banklink.Error{Code: banklink.EPROVIDER, Message: "Plaid's answer could not be read.", Err: fmt.Errorf("plaid %s: %w", path, err)}
 	}
 	return nil
+}
+
+// timeoutFor is how long a request to path may take: Config.Timeouts'
+// entry, else the longer of EndpointTimeouts' and Config.Timeout.
+func (p *Provider) timeoutFor(path string) time.Duration {
+	if d := p.cfg.Timeouts[path]; d > 0 {
+		return d
+	}
+	return max(EndpointTimeouts[path], p.timeout)
 }
 
 // Credential keys of an account's Plaid configuration

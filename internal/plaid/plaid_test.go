@@ -885,3 +885,61 @@ func TestRequestLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestEndpointTimeouts: the endpoints Plaid documents as slower get
+// longer than the others, so a slow real-time balance is not cut off at
+// the timeout of every other call.
+func TestEndpointTimeouts(t *testing.T) {
+	t.Run("per endpoint", func(t *testing.T) {
+		p, err := New(Config{ClientID: "c", Secret: "s", Environment: "sandbox", Secrets: &memSecrets{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, err := New(Config{ClientID: "c", Secret: "s", Environment: "sandbox", Secrets: &memSecrets{}, Timeout: time.Second,
+			Timeouts: map[string]time.Duration{"/investments/transactions/get": 5 * time.Minute}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		long, _ := New(Config{ClientID: "c", Secret: "s", Environment: "sandbox", Secrets: &memSecrets{}, Timeout: 4 * time.Minute})
+		for _, tc := range []struct {
+			name string
+			p    *Provider
+			path string
+			want time.Duration
+		}{
+			{"an ordinary endpoint", p, "/transactions/sync", DefaultTimeout},
+			{"real-time balance", p, "/accounts/balance/get", 90 * time.Second},
+			{"investment transactions", p, "/investments/transactions/get", 150 * time.Second},
+			{"a shorter default", short, "/auth/get", time.Second},
+			{"a shorter default leaves balance alone", short, "/accounts/balance/get", 90 * time.Second},
+			{"a path's own", short, "/investments/transactions/get", 5 * time.Minute},
+			{"a longer default wins", long, "/accounts/balance/get", 4 * time.Minute},
+		} {
+			if got := tc.p.timeoutFor(tc.path); got != tc.want {
+				t.Errorf("%s: %s gets %v, want %v", tc.name, tc.path, got, tc.want)
+			}
+		}
+		// No client-wide timeout under the per-endpoint ones.
+		if p.http.Timeout != 0 {
+			t.Errorf("the default HTTP client times out after %v", p.http.Timeout)
+		}
+	})
+	t.Run("a slow balance is waited for", func(t *testing.T) {
+		e := newEnv(t)
+		step, _ := e.link(t, e.institution(t, "ins_109508"), banklink.Balances)
+		// Every other call must answer within 50ms; the balance takes
+		// longer, as Plaid says it may.
+		p := e.provider(t, func(c *Config) { c.Timeout = 50 * time.Millisecond })
+		e.fp.SetLatency("/accounts/balance/get", 300*time.Millisecond)
+		req := banklink.AggregationRequest{LoginID: step.LoginID, Products: []banklink.Product{banklink.Balances}, Now: time.Now()}
+		accts, err := p.Aggregate(t.Context(), req)
+		if err != nil || len(accts) == 0 || accts[0].Balances == nil {
+			t.Fatalf("aggregate with a slow balance: %v, %+v", err, accts)
+		}
+		// Other endpoints keep the short timeout.
+		e.fp.SetLatency("/accounts/get", 300*time.Millisecond)
+		if _, err := p.getAccounts(t.Context(), e.fp.Item(step.LoginID).AccessToken, nil, false); codeOf(err) != "" || err == nil {
+			t.Errorf("a slow /accounts/get: %v, want a timeout", err)
+		}
+	})
+}

@@ -78,6 +78,7 @@ type Server struct {
 	keys         []*signingKey
 	failNext     map[string][]string
 	calls        map[string]int
+	latency      map[string]time.Duration
 	deliveries   []Delivery
 	outbox       []outgoing
 }
@@ -92,7 +93,7 @@ func New(t testing.TB) *Server {
 	s := &Server{ClientID: ClientID, Secret: Secret, Now: time.Now,
 		institutions: DefaultInstitutions(), linkTokens: map[string]*linkToken{}, hosted: map[string]*linkToken{},
 		publicTokens: map[string]*publicToken{}, items: map[string]*Item{}, byToken: map[string]*Item{},
-		failNext: map[string][]string{}, calls: map[string]int{}}
+		failNext: map[string][]string{}, calls: map[string]int{}, latency: map[string]time.Duration{}}
 	s.keys = []*signingKey{newSigningKey(s.id("key"))}
 	mux := http.NewServeMux()
 	for path, h := range map[string]handler{
@@ -153,6 +154,17 @@ func (s *Server) FailNext(path, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext[path] = append(s.failNext[path], code)
+}
+
+// SetLatency makes every answer of path ("" for every endpoint without a
+// latency of its own) take at least d, as Plaid's slower endpoints do:
+// /accounts/balance/get "typically less than 10 seconds, but occasionally
+// up to 30 seconds or more", /investments/transactions/get right after
+// Link "up to one to two minutes". None by default.
+func (s *Server) SetLatency(path string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency[path] = d
 }
 
 // Calls counts the requests made to path.
@@ -298,7 +310,21 @@ func (s *Server) api(path string, h handler) http.HandlerFunc {
 		if q := s.failNext[path]; len(q) > 0 {
 			scripted, s.failNext[path] = q[0], q[1:]
 		}
+		delay, ok := s.latency[path]
+		if !ok {
+			delay = s.latency[""]
+		}
 		s.mu.Unlock()
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-r.Context().Done():
+				// The client gave up: it reads no answer.
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
 		out, err := s.serve(r, h, scripted)
 		// Webhooks the call caused go out once the lock is released.
 		s.flushWebhooks()
