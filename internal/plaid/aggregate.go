@@ -3,6 +3,7 @@ package plaid
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -211,15 +212,34 @@ const (
 // getAccounts lists the Item's accounts; with realtime, balances are
 // fetched from the institution now (/accounts/balance/get) rather than
 // cached (/accounts/get).
+//
+// Some institutions have no real-time balance for some accounts: Capital
+// One (ins_128026) for its non-depository ones (cards, loans), which it
+// updates about daily. There /accounts/balance/get needs
+// options.min_last_updated_datetime, the oldest balance acceptable
+// (INVALID_FIELD without it), so it is always sent: Plaid ignores it
+// elsewhere and for depository accounts. When no balance is that recent
+// (LAST_UPDATED_DATETIME_OUT_OF_RANGE) the cached ones are read instead;
+// their last_updated_datetime says how old they are.
 func (p *Provider) getAccounts(ctx context.Context, token string, ids []string, realtime bool) ([]account, error) {
-	path := "/accounts/get"
-	if realtime {
-		path = "/accounts/balance/get"
-	}
 	var resp struct {
 		Accounts []account `json:"accounts"`
 	}
-	if err := p.call(ctx, path, itemReq(token, ids), &resp, maxResponse); err != nil {
+	if realtime {
+		type options struct {
+			AccountIDs             []string `json:"account_ids,omitempty"`
+			MinLastUpdatedDatetime string   `json:"min_last_updated_datetime"`
+		}
+		req := struct {
+			AccessToken string  `json:"access_token"`
+			Options     options `json:"options"`
+		}{token, options{ids, p.cfg.Now().Add(-p.cfg.MaxBalanceAge).UTC().Format(time.RFC3339)}}
+		err := p.call(ctx, "/accounts/balance/get", req, &resp, maxResponse)
+		if codeOf(err) != "LAST_UPDATED_DATETIME_OUT_OF_RANGE" {
+			return resp.Accounts, err
+		}
+	}
+	if err := p.call(ctx, "/accounts/get", itemReq(token, ids), &resp, maxResponse); err != nil {
 		return nil, err
 	}
 	return resp.Accounts, nil
@@ -257,7 +277,9 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 func (p *Provider) AggregateFrom(ctx context.Context, req banklink.AggregationRequest) (banklink.Aggregation, error) {
 	ctx = withKeys(ctx, req.ProviderCredentials)
 	agg, err := p.aggregate(ctx, req)
-	if req.ProviderState != "" && codeOf(err) == "INVALID_FIELD" {
+	// Only /transactions/sync's INVALID_FIELD is about the cursor: other
+	// calls answer it for their own fields.
+	if ae, ok := errors.AsType[*APIError](err); ok && req.ProviderState != "" && ae.ErrorCode == "INVALID_FIELD" && ae.Path == "/transactions/sync" {
 		req.ProviderState = ""
 		agg, err = p.aggregate(ctx, req)
 	}

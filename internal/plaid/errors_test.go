@@ -65,6 +65,12 @@ func TestMapError(t *testing.T) {
 		{"unauthorized environment", "INVALID_INPUT", "UNAUTHORIZED_ENVIRONMENT", nil, phaseData, want{code: banklink.EPROVIDER}},
 		{"other invalid input", "INVALID_INPUT", "INVALID_ACCOUNT_ID", nil, phaseData, want{code: banklink.EPROVIDER}},
 		{"invalid request", "INVALID_REQUEST", "MISSING_FIELDS", nil, phaseLogin, want{code: banklink.EPROVIDER}},
+		// Capital One's cards without options.min_last_updated_datetime,
+		// which banklink always sends: a fault of banklink's request.
+		{"invalid field", "INVALID_REQUEST", "INVALID_FIELD", nil, phaseData, want{code: banklink.EPROVIDER}},
+		// No balance as recent as asked for: getAccounts reads the cached
+		// ones instead; anywhere else it is a request fault.
+		{"balance older than asked for", "INVALID_RESULT", "LAST_UPDATED_DATETIME_OUT_OF_RANGE", nil, phaseData, want{code: banklink.EPROVIDER}},
 		{"unknown type", "NEW_ERROR_TYPE", "X", nil, phaseData, want{code: banklink.EPROVIDER}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

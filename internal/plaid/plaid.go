@@ -48,7 +48,11 @@ const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultLinkLifetime = 3 * time.Hour
 	DefaultSyncWait     = 45 * time.Second
-	DefaultSyncPoll     = 2 * time.Second
+	// DefaultMaxBalanceAge is the oldest balance accepted where an
+	// institution has no real-time one (see getAccounts): a day, as
+	// often as Capital One updates its cards' and loans' balances.
+	DefaultMaxBalanceAge = 24 * time.Hour
+	DefaultSyncPoll      = 2 * time.Second
 	// maxResponse caps a response body; institution pages (with logos)
 	// get more room.
 	maxResponse             = 8 << 20
@@ -131,6 +135,11 @@ type Config struct {
 	// pulling an Item's transactions (DefaultSyncWait when zero), polling
 	// every SyncPoll (DefaultSyncPoll when zero).
 	SyncWait, SyncPoll time.Duration
+	// MaxBalanceAge is the oldest balance /accounts/balance/get may
+	// return for accounts without a real-time balance (Capital One's
+	// cards and loans): options.min_last_updated_datetime
+	// (DefaultMaxBalanceAge when zero).
+	MaxBalanceAge time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -218,6 +227,9 @@ func New(cfg Config) (*Provider, error) {
 	if p.cfg.SyncPoll <= 0 {
 		p.cfg.SyncPoll = DefaultSyncPoll
 	}
+	if p.cfg.MaxBalanceAge <= 0 {
+		p.cfg.MaxBalanceAge = DefaultMaxBalanceAge
+	}
 	if p.cfg.Now == nil {
 		p.cfg.Now = time.Now
 	}
@@ -236,6 +248,8 @@ type APIError struct {
 	RequestID      string  `json:"request_id"`
 	// HTTPStatus is the status of the answer that carried the error.
 	HTTPStatus int `json:"-"`
+	// Path is the endpoint that answered it.
+	Path string `json:"-"`
 }
 
 func (e *APIError) Error() string {
@@ -304,7 +318,7 @@ func (p *Provider) call(ctx context.Context, path string, req, resp any, limit i
 			return &banklink.Error{Code: banklink.EPROVIDER, Message: fmt.Sprintf("Plaid answered HTTP %d.", hres.StatusCode),
 				Err: fmt.Errorf("plaid %s: HTTP %d without an error object", path, hres.StatusCode)}
 		}
-		ae.HTTPStatus = hres.StatusCode
+		ae.HTTPStatus, ae.Path = hres.StatusCode, path
 		return ae
 	}
 	if err := json.Unmarshal(data, resp); err != nil {

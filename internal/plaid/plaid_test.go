@@ -943,3 +943,78 @@ func TestEndpointTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// TestCapitalOneBalances: Capital One has no real-time balance for its
+// cards and loans; /accounts/balance/get then needs the oldest balance
+// acceptable, and an older one is read from the cached balances.
+func TestCapitalOneBalances(t *testing.T) {
+	e := newEnv(t)
+	in := e.institution(t, fakeplaid.CapitalOne)
+	step, _ := e.link(t, in, banklink.Balances, banklink.Transactions)
+	it := e.fp.Item(step.LoginID)
+	var card *fakeplaid.Account
+	for _, a := range it.Accounts {
+		if a.Type == "credit" {
+			card = a
+		}
+	}
+	now := time.Now()
+	req := banklink.AggregationRequest{Institution: in, LoginID: step.LoginID, Products: []banklink.Product{banklink.Balances}, Now: now}
+	balanceOf := func(accts []banklink.AggregatedAccount, id string) *banklink.AccountBalances {
+		for _, a := range accts {
+			if a.ProviderAccountID == id {
+				return a.Balances
+			}
+		}
+		return nil
+	}
+
+	accts, err := e.p.Aggregate(t.Context(), req)
+	if err != nil {
+		t.Fatalf("balances at Capital One: %v", err)
+	}
+	if b := balanceOf(accts, card.ID); b == nil || b.CurrentAmount != *card.Current || !b.UpdatedAt.Equal(*card.LastUpdated) {
+		t.Errorf("the card's balance %+v, want %v as of %v", b, *card.Current, card.LastUpdated)
+	}
+	if b := balanceOf(accts, it.Accounts[0].ID); b == nil || !b.UpdatedAt.Equal(now.UTC().Truncate(time.Second)) {
+		t.Errorf("the checking account's real-time balance %+v", b)
+	}
+
+	// No balance as recent as a day: the cached ones, with their age.
+	old := now.Add(-72 * time.Hour).UTC().Truncate(time.Second)
+	e.fp.Mutate(step.LoginID, func(it *fakeplaid.Item) { card.LastUpdated = &old })
+	cached := e.fp.Calls("/accounts/get")
+	accts, err = e.p.Aggregate(t.Context(), req)
+	if err != nil {
+		t.Fatalf("balances older than a day: %v", err)
+	}
+	if b := balanceOf(accts, card.ID); b == nil || !b.UpdatedAt.Equal(old) || e.fp.Calls("/accounts/get") != cached+1 {
+		t.Errorf("the card's cached balance %+v (%d /accounts/get), want it as of %v", b, e.fp.Calls("/accounts/get")-cached, old)
+	}
+}
+
+// TestInvalidFieldIsNotACursorProblem: only /transactions/sync's
+// INVALID_FIELD means the saved cursor is refused; another call's does
+// not make the aggregation read the whole history again.
+func TestInvalidFieldIsNotACursorProblem(t *testing.T) {
+	e := newEnv(t)
+	in := e.institution(t, "ins_109508")
+	step, _ := e.link(t, in, banklink.Balances, banklink.Transactions)
+	now := time.Now()
+	req := banklink.AggregationRequest{Institution: in, LoginID: step.LoginID, Products: []banklink.Product{banklink.Balances, banklink.Transactions},
+		Since: now.AddDate(0, -24, 0), Now: now}
+	full, err := e.p.AggregateFrom(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ProviderState = full.State
+	balances, syncs := e.fp.Calls("/accounts/balance/get"), e.fp.Calls("/transactions/sync")
+	e.fp.FailNext("/accounts/balance/get", "INVALID_FIELD")
+	_, err = e.p.AggregateFrom(t.Context(), req)
+	if be, ok := err.(*banklink.Error); !ok || be.Code != banklink.EPROVIDER || be.Reason != "INVALID_FIELD" {
+		t.Errorf("err = %v, want Plaid's INVALID_FIELD as a provider error", err)
+	}
+	if b, s := e.fp.Calls("/accounts/balance/get")-balances, e.fp.Calls("/transactions/sync")-syncs; b != 1 || s != 0 {
+		t.Errorf("%d balance calls and %d sync pages after a balance's INVALID_FIELD, want 1 and 0", b, s)
+	}
+}

@@ -33,8 +33,17 @@ func DefaultInstitutions() []*Institution {
 		{ID: "ins_115616", Name: "Vanguard", Products: []string{"balance", "identity", "investments"}, CountryCodes: []string{"US"}, URL: "https://investor.vanguard.com"},
 		{ID: "ins_39", Name: "RBC Royal Bank", Products: []string{"auth", "balance", "identity", "transactions"}, CountryCodes: []string{"CA"}, URL: "https://www.rbcroyalbank.com"},
 		{ID: "ins_116999", Name: "Banque Société Générale", Products: []string{"balance", "transactions"}, CountryCodes: []string{"CA"}},
+		{ID: CapitalOne, Name: "Capital One", Products: []string{"auth", "balance", "identity", "transactions"}, CountryCodes: []string{"US"},
+			URL: "https://www.capitalone.com", OAuth: true},
 	}
 }
+
+// CapitalOne is Plaid's Capital One, which has no real-time balance for
+// its non-depository accounts (cards, loans): /accounts/balance/get on
+// them needs options.min_last_updated_datetime, else INVALID_FIELD, and
+// fails with LAST_UPDATED_DATETIME_OUT_OF_RANGE when the balance is
+// older (Plaid's spec, MinLastUpdatedDatetime).
+const CapitalOne = "ins_128026"
 
 // Item is a linked login with its data. Amounts follow Plaid's rules:
 // transaction amounts are positive when money leaves the account;
@@ -73,6 +82,10 @@ type Account struct {
 	ID, Name, OfficialName, Mask, Type, Subtype string
 	Available, Current, Limit                   *float64
 	Currency                                    string
+	// LastUpdated, when set, is when the institution last updated the
+	// balance (last_updated_datetime): Capital One's non-depository
+	// accounts, whose balance is not real-time.
+	LastUpdated *time.Time
 	// ACH or EFT numbers, for checking and savings accounts.
 	ACH *ACH
 	EFT *EFT
@@ -215,6 +228,11 @@ func (s *Server) newItem(inst *Institution, req linkTokenCreateRequest, now time
 	savings := acct(1, "Plaid Saving", "Plaid Silver Standard 0.1% Interest Saving", "depository", "savings", f(200), f(210), nil)
 	card := acct(3, "Plaid Credit Card", "Plaid Diamond 12.5% APR Interest Credit Card", "credit", "credit card", nil, f(410), f(2000))
 	it.Accounts = []*Account{checking, savings, card}
+	if inst.ID == CapitalOne {
+		// Capital One updates its cards' balances about once a day.
+		updated := now.Add(-10 * time.Hour).UTC().Truncate(time.Second)
+		card.LastUpdated = &updated
+	}
 	if slices.Contains(inst.Products, "investments") {
 		brokerage := acct(5, "Plaid Brokerage", "", "investment", "brokerage", nil, nil, nil)
 		brokerage.Owners = []Owner{owner}

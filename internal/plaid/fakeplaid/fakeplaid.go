@@ -103,7 +103,7 @@ func New(t testing.TB) *Server {
 		"/item/remove":                  s.itemRemove,
 		"/item/get":                     s.itemGet,
 		"/accounts/get":                 s.accountsGet,
-		"/accounts/balance/get":         s.accountsGet,
+		"/accounts/balance/get":         s.balanceGet,
 		"/auth/get":                     s.authGet,
 		"/identity/get":                 s.identityGet,
 		"/transactions/sync":            s.transactionsSync,
@@ -278,6 +278,8 @@ var catalog = map[string]errDef{
 	"UNKNOWN_FIELDS": {"INVALID_REQUEST", 400, "the following fields are not recognized by this endpoint", ""},
 	"INVALID_FIELD":  {"INVALID_REQUEST", 400, "one or more of the request fields is invalid", ""},
 	"INVALID_BODY":   {"INVALID_REQUEST", 400, "body could not be parsed as JSON", ""},
+	// Invalid results.
+	"LAST_UPDATED_DATETIME_OUT_OF_RANGE": {"INVALID_RESULT", 400, "requested datetime out of range, most recently updated balance is older than the given datetime", ""},
 }
 
 // apiError is an error answer.

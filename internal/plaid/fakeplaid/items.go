@@ -73,10 +73,13 @@ func (s *Server) itemAndAccounts(body []byte) (*Item, []*Account, error) {
 // manual verification flows and some OAuth institutions, and neither is
 // nullable.
 func accountJSON(a *Account) map[string]any {
+	balances := map[string]any{"available": a.Available, "current": a.Current, "limit": a.Limit,
+		"iso_currency_code": a.Currency, "unofficial_currency_code": nil}
+	if a.LastUpdated != nil {
+		balances["last_updated_datetime"] = a.LastUpdated.UTC().Format(time.RFC3339)
+	}
 	return map[string]any{"account_id": a.ID, "name": a.Name, "official_name": nullable(a.OfficialName), "mask": a.Mask,
-		"type": a.Type, "subtype": a.Subtype,
-		"balances": map[string]any{"available": a.Available, "current": a.Current, "limit": a.Limit,
-			"iso_currency_code": a.Currency, "unofficial_currency_code": nil}}
+		"type": a.Type, "subtype": a.Subtype, "balances": balances}
 }
 
 func accountsJSON(accts []*Account) []map[string]any {
@@ -107,6 +110,57 @@ func (s *Server) accountsGet(r *http.Request, body []byte) (any, error) {
 	it, accts, err := s.itemAndAccounts(body)
 	if err != nil {
 		return nil, err
+	}
+	return map[string]any{"accounts": accountsJSON(accts), "item": itemJSON(it)}, nil
+}
+
+// balanceGet is /accounts/balance/get: the balances now, except where the
+// institution has no real-time balance (CapitalOne's non-depository
+// accounts), which need options.min_last_updated_datetime and fail when
+// their balance is older than it.
+func (s *Server) balanceGet(r *http.Request, body []byte) (any, error) {
+	var req struct {
+		auth
+		AccessToken string `json:"access_token"`
+		Options     *struct {
+			AccountIDs             []string `json:"account_ids"`
+			MinLastUpdatedDatetime *string  `json:"min_last_updated_datetime"`
+		} `json:"options"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	it, err := s.item(req.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	var min *time.Time
+	if req.Options != nil {
+		ids = req.Options.AccountIDs
+		if v := req.Options.MinLastUpdatedDatetime; v != nil {
+			t, err := time.Parse(time.RFC3339, *v)
+			if err != nil {
+				return nil, fail("INVALID_FIELD", "options.min_last_updated_datetime must be an ISO 8601 timestamp")
+			}
+			min = &t
+		}
+	}
+	accts, err := it.accounts(ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range accts {
+		if it.InstitutionID != CapitalOne || a.Type == "depository" {
+			// The option is ignored: the balance is real-time.
+			continue
+		}
+		if min == nil {
+			return nil, fail("INVALID_FIELD", "options.min_last_updated_datetime is required for non-depository accounts at this institution")
+		}
+		if a.LastUpdated == nil || a.LastUpdated.Before(*min) {
+			return nil, fail("LAST_UPDATED_DATETIME_OUT_OF_RANGE", "")
+		}
 	}
 	return map[string]any{"accounts": accountsJSON(accts), "item": itemJSON(it)}, nil
 }
