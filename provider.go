@@ -101,6 +101,11 @@ type LoginRequest struct {
 	// ProviderInstitutionID is the provider's id of the institution.
 	ProviderInstitutionID string
 	Products              []Product
+	// OptionalProducts are the connection's optional products: fetched
+	// where the institution offers them, never a reason to refuse one.
+	// A provider that asks for consent or data at login asks for them
+	// too, so that they can be aggregated afterwards.
+	OptionalProducts []Product
 	// Credentials are the customer's inputs. Providers pass them on and
 	// must not store or log them.
 	Credentials map[string]string

@@ -105,7 +105,9 @@ type widgetRequest struct {
 }
 
 // widgetOptions picks the Connect Widget's configuration for the products
-// a connection requires:
+// a connection requires, and its optional products where MX offers them at
+// the institution (Connect gathers only what it is opened for: an optional
+// product left out came back empty afterwards):
 //
 //   - IDENTIFIERS need MX's "verification" mode (Instant Account
 //     Verification is what gathers account and routing numbers); that
@@ -113,8 +115,16 @@ type widgetRequest struct {
 //     told otherwise, so both are set explicitly;
 //   - OWNERS need include_identity (account owner identification);
 //   - TRANSACTIONS set include_transactions.
-func widgetOptions(products []banklink.Product) widgetRequest {
-	ps := banklink.NewProductSet(products...)
+//
+// Required products were checked against the institution before the
+// login; an optional one MX does not offer there (no account
+// verification, say) does not change how Connect is opened.
+func widgetOptions(req banklink.LoginRequest) widgetRequest {
+	ps := banklink.NewProductSet(req.Products...)
+	if req.Institution != nil {
+		offered := banklink.NewProductSet(req.Institution.Providers[ProviderType].Products...)
+		ps |= banklink.NewProductSet(req.OptionalProducts...) & offered
+	}
 	w := widgetRequest{WidgetType: "connect_widget", Mode: "aggregation", UIMessageVersion: 4,
 		IncludeTransactions: ps.Has(banklink.Transactions), IncludeIdentity: ps.Has(banklink.Owners)}
 	if ps.Has(banklink.Identifiers) {
@@ -160,7 +170,7 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	if req.ProviderInstitutionID == "" {
 		return banklink.LoginStart{}, &banklink.Error{Code: banklink.EINTERNAL, Message: "The institution has no MX institution code."}
 	}
-	w := widgetOptions(req.Products)
+	w := widgetOptions(req)
 	w.CurrentInstitutionCode = req.ProviderInstitutionID
 	w.DisableInstitutionSearch = true
 	if u, m, err := parseLoginID(req.RepairLoginID); err == nil && u == req.ProviderUserID {

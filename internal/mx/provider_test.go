@@ -761,3 +761,57 @@ func TestRequestsFollowMXsRules(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionalProductsInConnect: MX Connect is opened for the connection's
+// optional products too, where MX offers them at the institution, so
+// that they are gathered and can be aggregated.
+func TestOptionalProductsInConnect(t *testing.T) {
+	optional := []banklink.Product{banklink.Owners, banklink.Identifiers}
+	products := []banklink.Product{banklink.Balances, banklink.Transactions}
+	narrow := bank(fakemx.MXBank, "US")
+	pi := narrow.Providers[mx.ProviderType]
+	pi.Products = []banklink.Product{banklink.Balances, banklink.Transactions, banklink.Owners}
+	narrow.Providers = map[string]banklink.ProviderInstitution{mx.ProviderType: pi}
+	for _, tc := range []struct {
+		name                string
+		in                  *banklink.Institution
+		owners, identifiers bool
+	}{
+		{"offered at the institution", bank(fakemx.MXBank, "US"), true, true},
+		// Verification mode would refuse an institution without account
+		// verification: Connect opens as without IDENTIFIERS.
+		{"only owners offered", narrow, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, p := setup(t)
+			user := newUser(t, p, "optional")
+			req := loginRequest(user, tc.in, products)
+			req.OptionalProducts = optional
+			start, err := p.StartLogin(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step, err := p.CompleteRedirect(t.Context(), req, widgetLogin(t, start.RedirectURL, "mxuser", "correct", "connect"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := aggregate(t, fake, p, step, tc.in, append(slices.Clone(products), optional...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var owners, identifiers bool
+			for _, a := range got {
+				owners = owners || len(a.Owners) > 0
+				identifiers = identifiers || a.Identifiers != nil
+			}
+			if owners != tc.owners || identifiers != tc.identifiers {
+				t.Errorf("owners %v, identifiers %v; want %v and %v", owners, identifiers, tc.owners, tc.identifiers)
+			}
+			// What MX Connect gathered: account numbers only in
+			// verification mode.
+			if gathered := len(fake.AccountNumbers(memberOf(step))) > 0; gathered != tc.identifiers {
+				t.Errorf("MX gathered account numbers: %v, want %v", gathered, tc.identifiers)
+			}
+		})
+	}
+}

@@ -247,11 +247,14 @@ func (p *Provider) getAccounts(ctx context.Context, token string, ids []string, 
 
 // unavailable reports whether a product call failed only because the Item
 // or its accounts do not offer that product: the product is then skipped
-// rather than failing the aggregation.
+// rather than failing the aggregation. ACCESS_NOT_GRANTED is one of
+// those: the customer did not consent to this product (at Plaid, or at
+// an OAuth institution's own screen), which says nothing about the login
+// or the other products; a repair (update mode) asks for it again.
 func unavailable(err error) bool {
 	switch codeOf(err) {
 	case "PRODUCTS_NOT_SUPPORTED", "NO_AUTH_ACCOUNTS", "NO_INVESTMENT_ACCOUNTS", "NO_INVESTMENT_AUTH_ACCOUNTS",
-		"INSTITUTION_NOT_SUPPORTED", "PRODUCT_NOT_ENABLED":
+		"INSTITUTION_NOT_SUPPORTED", "PRODUCT_NOT_ENABLED", "ACCESS_NOT_GRANTED":
 		return true
 	}
 	return false

@@ -31,6 +31,7 @@ const (
 	msgPlaidDown     = "Plaid is not responding right now. Please try again later."
 	msgNotReady      = "The institution's data is still being retrieved. Please try again in a few minutes."
 	msgDenied        = "Access was not granted at the institution. You can try again."
+	msgNotGranted    = "Access to this data was not granted at the institution. Repair the connection to grant it."
 	msgLinkExpired   = "This login took too long and expired. Please try again."
 	msgSessionGone   = "This login session is no longer valid. Please return to the app and start again."
 	msgNotFinished   = "The login at Plaid has not finished yet. Please complete it, then try again."
@@ -90,10 +91,19 @@ func mapError(err error, ph phase) error {
 			return pe(banklink.LoginLocked, false, msgLocked)
 		case "NO_ACCOUNTS", "ITEM_NOT_SUPPORTED":
 			return pe(banklink.LoginNoAccounts, false, msgNoAccounts)
-		case "ACCESS_NOT_GRANTED", "INSUFFICIENT_CREDENTIALS":
+		case "ACCESS_NOT_GRANTED":
 			if ph == phaseData {
-				// The Item lost (or never had) consent: only a new login
-				// grants it.
+				// One product's data was not shared (product calls skip
+				// it, see unavailable); the login works. Where a call
+				// that cannot be skipped meets it, the customer grants
+				// it in a repair: not a broken login.
+				return pe(banklink.LoginOAuthDenied, false, msgNotGranted)
+			}
+			return pe(banklink.LoginOAuthDenied, true, msgDenied)
+		case "INSUFFICIENT_CREDENTIALS":
+			if ph == phaseData {
+				// The Item lost (or never had) its credentials: only a
+				// new login helps.
 				return pe(banklink.LoginInvalidCredentials, false, msgLoginAgain)
 			}
 			return pe(banklink.LoginOAuthDenied, true, msgDenied)

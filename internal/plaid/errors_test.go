@@ -42,7 +42,10 @@ func TestMapError(t *testing.T) {
 		{"no accounts", "ITEM_ERROR", "NO_ACCOUNTS", nil, phaseLogin, want{reason: banklink.LoginNoAccounts, display: msgNoAccounts}},
 		{"item not supported", "ITEM_ERROR", "ITEM_NOT_SUPPORTED", nil, phaseLogin, want{reason: banklink.LoginNoAccounts, display: msgNoAccounts}},
 		{"access not granted during login", "ITEM_ERROR", "ACCESS_NOT_GRANTED", nil, phaseLogin, want{reason: banklink.LoginOAuthDenied, retryable: true, display: msgDenied}},
-		{"access not granted on data", "ITEM_ERROR", "ACCESS_NOT_GRANTED", nil, phaseData, want{reason: banklink.LoginInvalidCredentials, display: msgLoginAgain}},
+		// One product's data not shared: not a broken login (product
+		// calls skip it; see TestOptionalProductNotGranted).
+		{"access not granted on data", "ITEM_ERROR", "ACCESS_NOT_GRANTED", nil, phaseData, want{reason: banklink.LoginOAuthDenied, display: msgNotGranted}},
+		{"insufficient credentials on data", "ITEM_ERROR", "INSUFFICIENT_CREDENTIALS", nil, phaseData, want{reason: banklink.LoginInvalidCredentials, display: msgLoginAgain}},
 		{"insufficient credentials during login", "ITEM_ERROR", "INSUFFICIENT_CREDENTIALS", nil, phaseLogin, want{reason: banklink.LoginOAuthDenied, retryable: true, display: msgDenied}},
 		{"item not found on data", "ITEM_ERROR", "ITEM_NOT_FOUND", nil, phaseData, want{reason: banklink.LoginInvalidCredentials, display: msgLoginAgain}},
 		{"item not found during login", "ITEM_ERROR", "ITEM_NOT_FOUND", nil, phaseLogin, want{code: banklink.EPROVIDER}},

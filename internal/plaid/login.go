@@ -40,16 +40,18 @@ import (
 
 // linkTokenCreateRequest is /link/token/create's request.
 type linkTokenCreateRequest struct {
-	ClientName   string               `json:"client_name"`
-	Language     string               `json:"language"`
-	CountryCodes []string             `json:"country_codes"`
-	User         linkUser             `json:"user"`
-	Products     []string             `json:"products,omitempty"`
-	AccessToken  string               `json:"access_token,omitempty"`
-	Webhook      string               `json:"webhook,omitempty"`
-	RedirectURI  string               `json:"redirect_uri,omitempty"`
-	Transactions *linkTransactions    `json:"transactions,omitempty"`
-	HostedLink   linkHostedLinkConfig `json:"hosted_link"`
+	ClientName                  string               `json:"client_name"`
+	Language                    string               `json:"language"`
+	CountryCodes                []string             `json:"country_codes"`
+	User                        linkUser             `json:"user"`
+	Products                    []string             `json:"products,omitempty"`
+	RequiredIfSupportedProducts []string             `json:"required_if_supported_products,omitempty"`
+	AdditionalConsentedProducts []string             `json:"additional_consented_products,omitempty"`
+	AccessToken                 string               `json:"access_token,omitempty"`
+	Webhook                     string               `json:"webhook,omitempty"`
+	RedirectURI                 string               `json:"redirect_uri,omitempty"`
+	Transactions                *linkTransactions    `json:"transactions,omitempty"`
+	HostedLink                  linkHostedLinkConfig `json:"hosted_link"`
 }
 
 type linkUser struct {
@@ -110,12 +112,10 @@ type linkInstitution struct {
 	InstitutionID string `json:"institution_id"`
 }
 
-// productsForLink maps banklink products to the products Link is
-// initialised with. BALANCES has no Plaid product of its own (balances
-// come with every Item), so a request for balances alone uses
-// cfg.BalanceProduct.
-func (p *Provider) productsForLink(ps []banklink.Product) []string {
-	set := banklink.NewProductSet(ps...)
+// plaidProducts maps banklink products to the Plaid products that serve
+// them, in a fixed order. BALANCES has none of its own: balances come
+// with every Item.
+func plaidProducts(set banklink.ProductSet) []string {
 	var out []string
 	if set.Has(banklink.Identifiers) {
 		out = append(out, "auth")
@@ -129,10 +129,35 @@ func (p *Provider) productsForLink(ps []banklink.Product) []string {
 	if set.Has(banklink.InvestmentHoldings) || set.Has(banklink.InvestmentTransactions) {
 		out = append(out, "investments")
 	}
-	if len(out) == 0 {
-		out = []string{p.cfg.BalanceProduct}
-	}
 	return out
+}
+
+// productsForLink maps a connection's products to the products a new
+// Item's Link token asks for:
+//
+//   - products: those of the required products. Plaid offers only
+//     institutions supporting every one, as banklink's eligibility did. A
+//     request for balances alone uses cfg.BalanceProduct (Link needs a
+//     product and Balance cannot be one).
+//   - required_if_supported_products: those of the optional products.
+//     Plaid collects the customer's consent for them and fetches them
+//     where the institution and the chosen accounts support them, without
+//     hiding institutions that do not. Left out of this list they were
+//     never consented to, and Plaid refused them (ACCESS_NOT_GRANTED)
+//     when banklink aggregated them.
+//
+// The lists do not overlap, as Plaid requires.
+func (p *Provider) productsForLink(required, optional []banklink.Product) (products, ifSupported []string) {
+	products = plaidProducts(banklink.NewProductSet(required...))
+	if len(products) == 0 {
+		products = []string{p.cfg.BalanceProduct}
+	}
+	for _, name := range plaidProducts(banklink.NewProductSet(optional...)) {
+		if !slices.Contains(products, name) {
+			ifSupported = append(ifSupported, name)
+		}
+	}
+	return products, ifSupported
 }
 
 // countries returns the ISO countries of in's regions, or the configured
@@ -191,11 +216,11 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	}
 	body := linkTokenCreateRequest{
 		ClientName: p.cfg.ClientName, Language: p.cfg.Language, CountryCodes: p.countries(req.Institution),
-		User: linkUser{ClientUserID: clientUserID(req)}, Products: p.productsForLink(req.Products),
-		Webhook: p.cfg.WebhookURL, RedirectURI: p.cfg.RedirectURI,
+		User: linkUser{ClientUserID: clientUserID(req)}, Webhook: p.cfg.WebhookURL, RedirectURI: p.cfg.RedirectURI,
 		HostedLink: linkHostedLinkConfig{CompletionRedirectURI: req.CallbackURL, URLLifetimeSeconds: int(p.cfg.LinkLifetime / time.Second)},
 	}
-	if slices.Contains(body.Products, "transactions") {
+	body.Products, body.RequiredIfSupportedProducts = p.productsForLink(req.Products, req.OptionalProducts)
+	if slices.Contains(body.Products, "transactions") || slices.Contains(body.RequiredIfSupportedProducts, "transactions") {
 		// Two years, the most Plaid keeps, for the historical pass.
 		body.Transactions = &linkTransactions{DaysRequested: 730}
 	}
@@ -204,7 +229,8 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	if req.RepairLoginID != "" {
 		var ok bool
 		var err error
-		if resp, ok, err = p.updateModeToken(ctx, req.RepairLoginID, body); err != nil {
+		consent := plaidProducts(banklink.NewProductSet(append(slices.Clone(req.Products), req.OptionalProducts...)...))
+		if resp, ok, err = p.updateModeToken(ctx, req.RepairLoginID, body, consent); err != nil {
 			return banklink.LoginStart{}, err
 		}
 		if ok {
@@ -242,11 +268,14 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 // updateModeToken creates the Link token of a repair in Plaid's update
 // mode: with the Item's access_token and no products, so that the
 // customer fixes that Item's login (ITEM_LOGIN_REQUIRED, consent expiring)
-// and it keeps its id, its access token and its transaction history. It
-// reports false when the Item cannot be updated, because banklink holds
-// no access token for it or Plaid no longer knows it (removed, or access
-// revoked): the repair then links a new Item.
-func (p *Provider) updateModeToken(ctx context.Context, itemID string, body linkTokenCreateRequest) (linkTokenCreateResponse, bool, error) {
+// and it keeps its id, its access token and its transaction history. The
+// connection's products (consent) go in additional_consented_products:
+// the customer grants again what the connection needs, those an earlier
+// login did not cover included. It reports false when the Item cannot be
+// updated, because banklink holds no access token for it or Plaid no
+// longer knows it (removed, or access revoked): the repair then links a
+// new Item.
+func (p *Provider) updateModeToken(ctx context.Context, itemID string, body linkTokenCreateRequest, consent []string) (linkTokenCreateResponse, bool, error) {
 	token, err := p.accessToken(ctx, itemID)
 	if _, gone := errors.AsType[*banklink.ProviderError](err); gone {
 		return linkTokenCreateResponse{}, false, nil
@@ -256,7 +285,8 @@ func (p *Provider) updateModeToken(ctx context.Context, itemID string, body link
 	}
 	// "No products should be specified when creating a link_token for
 	// update mode" (Plaid's update mode guide).
-	body.AccessToken, body.Products, body.Transactions = token, nil, nil
+	body.AccessToken, body.Products, body.RequiredIfSupportedProducts, body.Transactions = token, nil, nil, nil
+	body.AdditionalConsentedProducts = consent
 	var resp linkTokenCreateResponse
 	err = p.call(ctx, "/link/token/create", body, &resp, maxResponse)
 	switch codeOf(err) {

@@ -175,22 +175,38 @@ func TestInvestmentTypes(t *testing.T) {
 
 func TestProductsForLink(t *testing.T) {
 	p := &Provider{cfg: Config{BalanceProduct: "transactions"}}
+	type ps = []banklink.Product
 	for _, tc := range []struct {
-		name string
-		in   []banklink.Product
-		want []string
+		name                string
+		required, optional  ps
+		products, supported []string
 	}{
-		{"balances alone", []banklink.Product{banklink.Balances}, []string{"transactions"}},
-		{"identifiers", []banklink.Product{banklink.Balances, banklink.Identifiers}, []string{"auth"}},
-		{"owners", []banklink.Product{banklink.Owners}, []string{"identity"}},
-		{"transactions", []banklink.Product{banklink.Transactions}, []string{"transactions"}},
-		{"investments", []banklink.Product{banklink.InvestmentHoldings, banklink.InvestmentTransactions}, []string{"investments"}},
-		{"everything", banklink.Products, []string{"auth", "identity", "transactions", "investments"}},
+		{"balances alone", ps{banklink.Balances}, nil, []string{"transactions"}, nil},
+		{"identifiers", ps{banklink.Balances, banklink.Identifiers}, nil, []string{"auth"}, nil},
+		{"owners", ps{banklink.Owners}, nil, []string{"identity"}, nil},
+		{"transactions", ps{banklink.Transactions}, nil, []string{"transactions"}, nil},
+		{"investments", ps{banklink.InvestmentHoldings, banklink.InvestmentTransactions}, nil, []string{"investments"}, nil},
+		{"everything", banklink.Products, nil, []string{"auth", "identity", "transactions", "investments"}, nil},
+		// Optional products are consented to and fetched where supported,
+		// without narrowing the institutions Link offers.
+		{"optional owners and identifiers", ps{banklink.Transactions}, ps{banklink.Owners, banklink.Identifiers},
+			[]string{"transactions"}, []string{"auth", "identity"}},
+		{"optional investments", ps{banklink.Balances, banklink.Identifiers}, ps{banklink.InvestmentHoldings},
+			[]string{"auth"}, []string{"investments"}},
+		{"optional transactions with balances alone: the Link product already", ps{banklink.Balances}, ps{banklink.Transactions, banklink.Owners},
+			[]string{"transactions"}, []string{"identity"}},
+		{"optional and required overlap", ps{banklink.InvestmentHoldings}, ps{banklink.InvestmentTransactions, banklink.Balances},
+			[]string{"investments"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := p.productsForLink(tc.in)
-			if !slices.Equal(got, tc.want) || slices.Contains(got, "balance") {
-				t.Errorf("productsForLink = %v, want %v", got, tc.want)
+			products, supported := p.productsForLink(tc.required, tc.optional)
+			if !slices.Equal(products, tc.products) || !slices.Equal(supported, tc.supported) {
+				t.Errorf("productsForLink = %v, %v; want %v, %v", products, supported, tc.products, tc.supported)
+			}
+			for _, name := range supported {
+				if slices.Contains(products, name) || name == "balance" {
+					t.Errorf("%s is not a valid required_if_supported product here", name)
+				}
 			}
 		})
 	}

@@ -3,7 +3,9 @@ package plaid
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"testing"
+	"time"
 
 	"banklink"
 )
@@ -129,5 +131,96 @@ func TestUpdateModeLinkTokenIsValidated(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tc.code)
 			}
 		})
+	}
+}
+
+// TestOptionalProductsAtLink: a connection's optional products are asked
+// for when its Item is linked (required_if_supported_products), so Plaid
+// collects the customer's consent and they can be aggregated.
+func TestOptionalProductsAtLink(t *testing.T) {
+	e := newEnv(t)
+	in := e.institution(t, "ins_109508")
+	req := e.request(in, banklink.Transactions)
+	req.OptionalProducts = []banklink.Product{banklink.Owners, banklink.Identifiers, banklink.Balances}
+	start, err := e.p.StartLogin(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := e.fp.LinkTokenRequests()
+	lt := tokens[len(tokens)-1]
+	if !slices.Equal(lt.Products, []string{"transactions"}) || !slices.Equal(lt.RequiredIfSupportedProducts, []string{"auth", "identity"}) {
+		t.Errorf("Link token products %v, required if supported %v", lt.Products, lt.RequiredIfSupportedProducts)
+	}
+	visit(t, start.RedirectURL, url.Values{"institution_id": {"ins_109508"}})
+	step, err := e.p.CompleteRedirect(t.Context(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The runner aggregates required and optional products together.
+	accts, err := e.p.Aggregate(t.Context(), banklink.AggregationRequest{Institution: in, LoginID: step.LoginID,
+		Products: append(req.Products, req.OptionalProducts...), Since: time.Now().AddDate(0, 0, -30), Now: time.Now()})
+	if err != nil {
+		t.Fatalf("aggregating the optional products: %v", err)
+	}
+	if len(accts[0].Owners) == 0 || accts[0].Identifiers == nil || len(accts[0].Transactions) == 0 {
+		t.Errorf("checking: owners %v, identifiers %+v, %d transactions", accts[0].Owners, accts[0].Identifiers, len(accts[0].Transactions))
+	}
+}
+
+// TestOptionalProductNotGranted: a product whose data the customer did not
+// share (ACCESS_NOT_GRANTED) is left out of the aggregation, which goes on
+// with the others; a repair in update mode asks for consent again.
+func TestOptionalProductNotGranted(t *testing.T) {
+	e := newEnv(t)
+	in := e.institution(t, "ins_109508")
+	req := e.request(in, banklink.Balances, banklink.Transactions)
+	req.OptionalProducts = []banklink.Product{banklink.Owners}
+	start, err := e.p.StartLogin(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At the institution's own consent screen the customer keeps their
+	// identity to themselves.
+	visit(t, start.RedirectURL, url.Values{"institution_id": {"ins_109508"}, "withhold": {"identity"}})
+	step, err := e.p.CompleteRedirect(t.Context(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	products := append(slices.Clone(req.Products), req.OptionalProducts...)
+	aggregate := func() []banklink.AggregatedAccount {
+		t.Helper()
+		accts, err := e.p.Aggregate(t.Context(), banklink.AggregationRequest{Institution: in, LoginID: step.LoginID, Products: products,
+			Since: time.Now().AddDate(0, 0, -30), Now: time.Now()})
+		if err != nil {
+			t.Fatalf("aggregate: %v", err)
+		}
+		return accts
+	}
+	accts := aggregate()
+	if len(accts[0].Owners) != 0 || accts[0].Balances == nil || len(accts[0].Transactions) == 0 {
+		t.Errorf("without identity consent: owners %v, balances %+v, %d transactions", accts[0].Owners, accts[0].Balances, len(accts[0].Transactions))
+	}
+	if e.fp.Calls("/identity/get") != 1 {
+		t.Errorf("/identity/get called %d times", e.fp.Calls("/identity/get"))
+	}
+
+	// The repair's update mode asks for the connection's products again.
+	repair := e.request(in, req.Products...)
+	repair.OptionalProducts, repair.RepairLoginID = req.OptionalProducts, step.LoginID
+	start, err = e.p.StartLogin(t.Context(), repair)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := e.fp.LinkTokenRequests()
+	if lt := tokens[len(tokens)-1]; lt.ItemID != step.LoginID || len(lt.Products) != 0 ||
+		!slices.Equal(lt.AdditionalConsentedProducts, []string{"identity", "transactions"}) {
+		t.Errorf("update-mode Link token for %q: products %v, additional consented %v", lt.ItemID, lt.Products, lt.AdditionalConsentedProducts)
+	}
+	visit(t, start.RedirectURL, nil)
+	if _, err := e.p.CompleteRedirect(t.Context(), repair, nil); err != nil {
+		t.Fatal(err)
+	}
+	if accts := aggregate(); len(accts[0].Owners) == 0 {
+		t.Error("no owners after the customer granted them in the repair")
 	}
 }

@@ -561,7 +561,8 @@ func (w *Widget) loginRequest(r *http.Request, wr *widgetRequest, in *banklink.I
 		return banklink.LoginRequest{}, err
 	}
 	req := banklink.LoginRequest{
-		Institution: in, ProviderInstitutionID: in.Providers[provider].ProviderInstitutionID, Products: wr.conn.Products, Now: w.Now(),
+		Institution: in, ProviderInstitutionID: in.Providers[provider].ProviderInstitutionID, Products: wr.conn.Products,
+		OptionalProducts: wr.conn.OptionalProducts, Now: w.Now(),
 		CallbackURL:         w.Config.WidgetURL + "?" + url.Values{"connectToken": {bearer(r)}, "oauth": {"callback"}}.Encode(),
 		ProviderCredentials: creds, ProviderUserID: userID,
 	}

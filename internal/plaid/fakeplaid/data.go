@@ -53,11 +53,20 @@ type Item struct {
 	InstitutionID string
 	AccessToken   string
 	Webhook       string
-	Products      []string
-	Accounts      []*Account
-	Transactions  []*Transaction
-	Securities    []*Security
-	Holdings      []*Holding
+	// Products are those the Item was initialised with: the Link token's
+	// products and the required_if_supported_products the institution
+	// supports.
+	Products []string
+	// ConsentedProducts are those the customer agreed to share: the
+	// Link token's products, required_if_supported_products and
+	// optional_products the institution supports, and
+	// additional_consented_products, less any the customer withheld.
+	// Product endpoints answer ACCESS_NOT_GRANTED for the others.
+	ConsentedProducts []string
+	Accounts          []*Account
+	Transactions      []*Transaction
+	Securities        []*Security
+	Holdings          []*Holding
 	// InvestmentTransactions are newest first.
 	InvestmentTransactions []*InvestmentTransaction
 	// Error, when set, is the error code every product call fails with.
@@ -200,8 +209,26 @@ func round(v float64) float64 { return math.Round(v*100) / 100 }
 // and where the institution has investments a brokerage account; about
 // 22 months of transactions, two of them pending and one posted that
 // replaced a pending one.
-func (s *Server) newItem(inst *Institution, req linkTokenCreateRequest, now time.Time) *Item {
-	it := &Item{ID: "item-" + s.id("it"), InstitutionID: inst.ID, Webhook: req.Webhook, Products: req.Products}
+func (s *Server) newItem(inst *Institution, req linkTokenCreateRequest, withheld []string, now time.Time) *Item {
+	it := &Item{ID: "item-" + s.id("it"), InstitutionID: inst.ID, Webhook: req.Webhook, Products: slices.Clone(req.Products)}
+	supported := func(p string) bool { return slices.Contains(inst.Products, p) }
+	for _, p := range req.RequiredIfSupportedProducts {
+		if supported(p) {
+			it.Products = append(it.Products, p)
+		}
+	}
+	consent := slices.Clone(it.Products)
+	for _, p := range req.OptionalProducts {
+		if supported(p) {
+			consent = append(consent, p)
+		}
+	}
+	consent = append(consent, req.AdditionalConsentedProducts...)
+	for _, p := range consent {
+		if !slices.Contains(withheld, p) && !slices.Contains(it.ConsentedProducts, p) {
+			it.ConsentedProducts = append(it.ConsentedProducts, p)
+		}
+	}
 	it.AccessToken = "access-sandbox-" + it.ID
 	it.seq = s.seq
 	cur := "USD"

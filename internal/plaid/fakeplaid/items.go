@@ -17,6 +17,15 @@ type itemRequest struct {
 	} `json:"options"`
 }
 
+// consented fails with ACCESS_NOT_GRANTED unless the customer agreed to
+// share product's data (Item.ConsentedProducts).
+func (it *Item) consented(product string) error {
+	if !slices.Contains(it.ConsentedProducts, product) {
+		return fail("ACCESS_NOT_GRANTED", "%s", product)
+	}
+	return nil
+}
+
 // item finds the request's Item and applies its error state.
 func (s *Server) item(token string) (*Item, error) {
 	if err := required("access_token", token); err != nil {
@@ -102,8 +111,8 @@ func investmentAccountsJSON(accts []*Account) []map[string]any {
 
 func itemJSON(it *Item) map[string]any {
 	return map[string]any{"item_id": it.ID, "institution_id": it.InstitutionID, "webhook": it.Webhook, "error": nil,
-		"available_products": []string{"balance"}, "billed_products": it.Products, "products": it.Products,
-		"consented_products": it.Products, "update_type": "background", "consent_expiration_time": nil}
+		"available_products": []string{"balance"}, "billed_products": slices.Concat([]string{}, it.Products), "products": slices.Concat([]string{}, it.Products),
+		"consented_products": slices.Concat(it.ConsentedProducts, []string{"balance"}), "update_type": "background", "consent_expiration_time": nil}
 }
 
 func (s *Server) accountsGet(r *http.Request, body []byte) (any, error) {
@@ -187,6 +196,9 @@ func (s *Server) authGet(r *http.Request, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := it.consented("auth"); err != nil {
+		return nil, err
+	}
 	ach, eft := []map[string]any{}, []map[string]any{}
 	var depository []*Account
 	for _, a := range accts {
@@ -211,6 +223,9 @@ func (s *Server) authGet(r *http.Request, body []byte) (any, error) {
 func (s *Server) identityGet(r *http.Request, body []byte) (any, error) {
 	it, accts, err := s.itemAndAccounts(body)
 	if err != nil {
+		return nil, err
+	}
+	if err := it.consented("identity"); err != nil {
 		return nil, err
 	}
 	out := []map[string]any{}
@@ -278,6 +293,9 @@ func (s *Server) transactionsSync(r *http.Request, body []byte) (any, error) {
 	}
 	it, err := s.item(req.AccessToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := it.consented("transactions"); err != nil {
 		return nil, err
 	}
 	count := 100
@@ -383,6 +401,9 @@ func securitiesJSON(list []*Security) []map[string]any {
 func (s *Server) investmentAccounts(it *Item, ids []string) ([]*Account, error) {
 	if len(it.Securities) == 0 {
 		return nil, fail("PRODUCTS_NOT_SUPPORTED", "investments")
+	}
+	if err := it.consented("investments"); err != nil {
+		return nil, err
 	}
 	accts, err := it.accounts(ids)
 	if err != nil {

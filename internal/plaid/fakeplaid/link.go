@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -28,7 +29,10 @@ type LinkTokenRequest struct {
 	// request carried.
 	ItemID   string
 	Products []string
-	Webhook  string
+	// RequiredIfSupportedProducts and AdditionalConsentedProducts are
+	// Plaid's lists of the same names.
+	RequiredIfSupportedProducts, AdditionalConsentedProducts []string
+	Webhook                                                  string
 	// CompletionRedirectURI is Hosted Link's.
 	CompletionRedirectURI string
 }
@@ -39,7 +43,8 @@ func (s *Server) LinkTokenRequests() []LinkTokenRequest {
 	defer s.mu.Unlock()
 	var out []LinkTokenRequest
 	for _, lt := range s.linkTokenLog {
-		r := LinkTokenRequest{LinkToken: lt.token, ItemID: lt.itemID, Products: lt.req.Products, Webhook: lt.req.Webhook}
+		r := LinkTokenRequest{LinkToken: lt.token, ItemID: lt.itemID, Products: lt.req.Products, Webhook: lt.req.Webhook,
+			RequiredIfSupportedProducts: lt.req.RequiredIfSupportedProducts, AdditionalConsentedProducts: lt.req.AdditionalConsentedProducts}
 		if lt.req.HostedLink != nil {
 			r.CompletionRedirectURI = lt.req.HostedLink.CompletionRedirectURI
 		}
@@ -101,13 +106,15 @@ type linkTokenCreateRequest struct {
 	User         *struct {
 		ClientUserID string `json:"client_user_id"`
 	} `json:"user"`
-	Products         []string `json:"products"`
-	OptionalProducts []string `json:"optional_products"`
-	Webhook          string   `json:"webhook"`
-	RedirectURI      string   `json:"redirect_uri"`
-	AccessToken      string   `json:"access_token"`
-	AccountFilters   any      `json:"account_filters"`
-	Transactions     *struct {
+	Products                    []string `json:"products"`
+	RequiredIfSupportedProducts []string `json:"required_if_supported_products"`
+	OptionalProducts            []string `json:"optional_products"`
+	AdditionalConsentedProducts []string `json:"additional_consented_products"`
+	Webhook                     string   `json:"webhook"`
+	RedirectURI                 string   `json:"redirect_uri"`
+	AccessToken                 string   `json:"access_token"`
+	AccountFilters              any      `json:"account_filters"`
+	Transactions                *struct {
 		DaysRequested int `json:"days_requested"`
 	} `json:"transactions"`
 	HostedLink *struct {
@@ -118,8 +125,14 @@ type linkTokenCreateRequest struct {
 	} `json:"hosted_link"`
 }
 
-// Products Link can be initialised with.
-var linkProducts = []string{"auth", "identity", "transactions", "investments", "assets", "liabilities", "income_verification", "signal", "statements"}
+// Products Link can be initialised with, and those its other lists take
+// (the values Plaid's spec shows for each).
+var (
+	linkProducts                = []string{"auth", "identity", "transactions", "investments", "assets", "liabilities", "income_verification", "signal", "statements"}
+	requiredIfSupportedProducts = []string{"auth", "identity", "investments", "liabilities", "transactions", "signal", "statements"}
+	optionalProducts            = []string{"auth", "identity", "investments", "liabilities", "signal", "statements", "transactions"}
+	additionalConsentedProducts = []string{"auth", "balance_plus", "identity", "investments", "investments_auth", "liabilities", "transactions", "signal"}
+)
 
 func (s *Server) linkTokenCreate(r *http.Request, body []byte) (any, error) {
 	var req linkTokenCreateRequest
@@ -143,14 +156,38 @@ func (s *Server) linkTokenCreate(r *http.Request, body []byte) (any, error) {
 		if update == nil || update.removed {
 			return nil, fail("INVALID_ACCESS_TOKEN", "")
 		}
-	} else if len(req.Products) == 0 {
-		return nil, fail("MISSING_FIELDS", "products")
 	}
-	for _, p := range req.Products {
-		if !slices.Contains(linkProducts, p) {
-			// "balance" is not a product Link can be initialised with.
-			return nil, fail("INVALID_FIELD", "products: %q is not a valid product", p)
+	for _, list := range []struct {
+		field       string
+		names, from []string
+	}{
+		{"products", req.Products, linkProducts},
+		{"required_if_supported_products", req.RequiredIfSupportedProducts, requiredIfSupportedProducts},
+		{"optional_products", req.OptionalProducts, optionalProducts},
+		{"additional_consented_products", req.AdditionalConsentedProducts, additionalConsentedProducts},
+	} {
+		for _, p := range list.names {
+			if !slices.Contains(list.from, p) {
+				// "balance" is in none: the Balance product needs no
+				// initialisation, nor consent of its own.
+				return nil, fail("INVALID_FIELD", "%s: %q is not a valid product", list.field, p)
+			}
 		}
+	}
+	// "There should be no overlap between this array and the products,
+	// optional_products, or additional_consented_products arrays" (and
+	// likewise for each list).
+	for _, pair := range [][2][]string{{req.Products, req.RequiredIfSupportedProducts}, {req.Products, req.OptionalProducts},
+		{req.Products, req.AdditionalConsentedProducts}, {req.RequiredIfSupportedProducts, req.OptionalProducts},
+		{req.RequiredIfSupportedProducts, req.AdditionalConsentedProducts}} {
+		for _, p := range pair[0] {
+			if slices.Contains(pair[1], p) {
+				return nil, fail("INVALID_FIELD", "%q is in two of products, required_if_supported_products, optional_products and additional_consented_products", p)
+			}
+		}
+	}
+	if update == nil && len(req.Products) == 0 {
+		return nil, fail("MISSING_FIELDS", "products")
 	}
 	if req.Transactions != nil && (req.Transactions.DaysRequested < 1 || req.Transactions.DaysRequested > 730) {
 		return nil, fail("INVALID_FIELD", "transactions.days_requested must be between 1 and 730")
@@ -267,6 +304,13 @@ func (s *Server) hostedLinkPage(w http.ResponseWriter, r *http.Request) {
 	default:
 		var it *Item
 		var inst *Institution
+		// withhold names products whose data the customer did not agree
+		// to share (declined at an OAuth institution's own screen): the
+		// Item is linked without their consent.
+		var withheld []string
+		if v := q.Get("withhold"); v != "" {
+			withheld = strings.Split(v, ",")
+		}
 		if lt.itemID != "" {
 			it = s.items[lt.itemID]
 			if it.removed {
@@ -275,6 +319,12 @@ func (s *Server) hostedLinkPage(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			it.Error = ""
+			// Update mode collects consent to additional_consented_products.
+			for _, p := range lt.req.AdditionalConsentedProducts {
+				if !slices.Contains(withheld, p) && !slices.Contains(it.ConsentedProducts, p) {
+					it.ConsentedProducts = append(it.ConsentedProducts, p)
+				}
+			}
 			inst = &Institution{ID: it.InstitutionID, Name: it.InstitutionID}
 			for _, in := range s.institutions {
 				if in.ID == it.InstitutionID {
@@ -288,7 +338,7 @@ func (s *Server) hostedLinkPage(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, "no institution supports this Link token's products", http.StatusBadRequest)
 				return
 			}
-			it = s.newItem(inst, lt.req, now)
+			it = s.newItem(inst, lt.req, withheld, now)
 		}
 		pt := "public-sandbox-" + s.id("pt")
 		s.publicTokens[pt] = &publicToken{itemID: it.ID, expires: now.Add(30 * time.Minute)}
