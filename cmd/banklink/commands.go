@@ -264,9 +264,7 @@ func accountCommand(ctx context.Context, fs *flag.FlagSet, args []string, stderr
 }
 
 // institutionLister is a provider with a directory of its own.
-type institutionLister interface {
-	Institutions(ctx context.Context) ([]*banklink.Institution, error)
-}
+type institutionLister = dirsync.Lister
 
 // providerDirectory is a provider whose institutions are merged into
 // banklink's directory at start.
@@ -279,7 +277,13 @@ type providerDirectory struct {
 // (in the background at start: it is a network call to the provider).
 func syncDirectory(ctx context.Context, db banklink.Store, p institutionLister, providerType string, log *slog.Logger) {
 	start := time.Now()
-	incoming, err := p.Institutions(ctx)
+	// A rate limit or an outage at the provider is waited out (with
+	// back-off, or as long as its Retry-After says) rather than leaving
+	// the directory without the provider until the next start.
+	incoming, err := dirsync.Fetch(ctx, p, dirsync.Retry{OnRetry: func(attempt int, wait time.Duration, err error) {
+		log.Warn("provider directory sync: retrying", slog.String("provider", providerType), slog.Int("attempt", attempt),
+			slog.Duration("wait", wait), slog.Any("err", err))
+	}})
 	if err != nil {
 		log.Warn("provider directory sync failed", slog.String("provider", providerType), slog.Any("err", err))
 		return

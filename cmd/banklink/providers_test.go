@@ -12,9 +12,14 @@ import (
 )
 
 // TestServeWithMX: with MX credentials banklink registers the provider
-// and merges MX's institution directory (every page of it) into its own.
+// and merges MX's institution directory (every page of it) into its own,
+// through MX's passing failures.
 func TestServeWithMX(t *testing.T) {
 	fake := fakemx.New(t)
+	// MX is down for a moment, then rate-limits: the sync waits both out
+	// instead of giving up until the next start.
+	fake.Fail(fakemx.Failure{Method: "GET", Path: "/institutions", Status: http.StatusServiceUnavailable, Message: "Down for maintenance"})
+	fake.Fail(fakemx.Failure{Method: "GET", Path: "/institutions", Status: http.StatusTooManyRequests, Message: "Rate limit exceeded", RetryAfter: "1"})
 	srv := serveForTest(t, "-data-dir", t.TempDir(), "-sandbox-providers", "sandbox,mx",
 		"-mx-client-id", fakemx.ClientID, "-mx-api-key", fakemx.APIKey, "-mx-base-url", fake.URL)
 	waitForInstitution(t, srv, "Maple MX Bank", "MX")

@@ -24,7 +24,7 @@ type institution struct {
 }
 
 // Institutions pages through MX's institution list (GET /institutions,
-// 1,000 a page) and returns it as banklink institutions, each with
+// 100 a page, the most it takes) and returns it as banklink institutions, each with
 // Providers["mx"] set and without an ID or Key, for the directory to
 // merge. Institutions the client disabled are left out.
 //

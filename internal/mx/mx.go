@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/dirsync"
 )
 
 // ProviderType is the provider type name ("MX" on the wire).
@@ -77,10 +78,14 @@ const (
 	// DefaultLoginWait bounds how long CompleteRedirect waits for MX to
 	// list a new member's accounts.
 	DefaultLoginWait = 30 * time.Second
-	// pageSize is the largest records_per_page MX accepts on the
-	// endpoints banklink pages through (recordsPerPageMax1000).
-	pageSize    = 1000
-	maxResponse = 32 << 20
+	// pageSize is the largest records_per_page MX accepts on the user
+	// and member lists banklink pages through (the spec's
+	// recordsPerPageMax1000); institutionsPageSize that of GET
+	// /institutions (recordsPerPage: 10 to 100). Above them MX silently
+	// uses 25.
+	pageSize             = 1000
+	institutionsPageSize = 100
+	maxResponse          = 32 << 20
 )
 
 // Config configures the MX provider.
@@ -305,9 +310,22 @@ func listAll[T any](ctx context.Context, p *Provider, k keys, path, key string, 
 			q[name] = v
 		}
 		q.Set("page", strconv.Itoa(n))
-		q.Set("records_per_page", strconv.Itoa(pageSize))
+		q.Set("records_per_page", strconv.Itoa(perPage(path)))
 		var body map[string]json.RawMessage
-		if _, err := p.call(ctx, k, http.MethodGet, path, q, nil, &body); err != nil {
+		call := func() error {
+			_, err := p.call(ctx, k, http.MethodGet, path, q, nil, &body)
+			return err
+		}
+		var err error
+		if path == "/institutions" {
+			// During the directory sync a page MX turns down for now
+			// (429, 5xx) is read again (dirsync.Page), which judges
+			// banklink's errors.
+			err = dirsync.Page(ctx, func() error { return mapError(call(), phaseData, p.cfg.Now()) })
+		} else {
+			err = call()
+		}
+		if err != nil {
 			return nil, err
 		}
 		var items []T
@@ -327,6 +345,14 @@ func listAll[T any](ctx context.Context, p *Provider, k keys, path, key string, 
 			return out, nil
 		}
 	}
+}
+
+// perPage is the records_per_page to ask path for: the most it takes.
+func perPage(path string) int {
+	if path == "/institutions" {
+		return institutionsPageSize
+	}
+	return pageSize
 }
 
 // loginID joins the MX user and member of a banklink login.

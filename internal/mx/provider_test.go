@@ -689,8 +689,9 @@ func TestInstitutions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every page was read, the client-disabled institution left out.
-	if len(got) != fakemx.DirectorySize-1 || fake.Calls("GET /institutions") != 2 {
+	// Every page was read, 100 institutions a page (the most MX takes;
+	// above it MX uses 25), the client-disabled institution left out.
+	if pages := (fakemx.DirectorySize + 99) / 100; len(got) != fakemx.DirectorySize-1 || fake.Calls("GET /institutions") != pages {
 		t.Fatalf("%d institutions in %d pages", len(got), fake.Calls("GET /institutions"))
 	}
 	byCode := map[string]*banklink.Institution{}
@@ -759,6 +760,27 @@ func TestRequestsFollowMXsRules(t *testing.T) {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
 			}
 		})
+	}
+	// Institutions come 10 to 100 a page; asked for more, MX sends 25.
+	for asked, want := range map[int]int{5: 10, 100: 100, 101: 25, 1000: 25} {
+		r, _ := http.NewRequestWithContext(context.Background(), "GET", fmt.Sprintf("%s/institutions?records_per_page=%d", fake.URL, asked), nil)
+		r.SetBasicAuth(fakemx.ClientID, fakemx.APIKey)
+		r.Header.Set("Accept", fakemx.MediaType)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Institutions []json.RawMessage
+			Pagination   struct {
+				PerPage int `json:"per_page"`
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if len(page.Institutions) != want || page.Pagination.PerPage != want {
+			t.Errorf("records_per_page=%d: %d institutions, per_page %d; want %d", asked, len(page.Institutions), page.Pagination.PerPage, want)
+		}
 	}
 }
 

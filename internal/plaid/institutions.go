@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"banklink"
+	"banklink/internal/dirsync"
 )
 
 type plaidInstitution struct {
@@ -64,10 +65,14 @@ func (p *Provider) Institutions(ctx context.Context) ([]*banklink.Institution, e
 			Institutions []plaidInstitution `json:"institutions"`
 			Total        int                `json:"total"`
 		}
-		err := p.call(ctx, "/institutions/get", request{Count: institutionsPageSize, Offset: offset, CountryCodes: p.cfg.CountryCodes,
-			Options: options{IncludeOptionalMetadata: true}}, &resp, maxInstitutionsResponse)
+		// During the directory sync a page Plaid turns down for now
+		// (rate limit, outage) is read again (dirsync.Page).
+		err := dirsync.Page(ctx, func() error {
+			return mapError(p.call(ctx, "/institutions/get", request{Count: institutionsPageSize, Offset: offset, CountryCodes: p.cfg.CountryCodes,
+				Options: options{IncludeOptionalMetadata: true}}, &resp, maxInstitutionsResponse), phaseData)
+		})
 		if err != nil {
-			return nil, mapError(err, phaseData)
+			return nil, err
 		}
 		for _, in := range resp.Institutions {
 			out = append(out, mapInstitution(in))

@@ -130,7 +130,7 @@ const (
 )
 
 // DirectorySize is how many institutions Directory lists: more than one
-// page of 1,000.
+// page of 1,000 (and 13 pages of 100).
 const DirectorySize = 1203
 
 // Directory is the fake's institution list: the named institutions, then

@@ -6,7 +6,8 @@
 // It checks what MX checks (Basic auth with client_id:api_key, the
 // "Accept: application/vnd.mx.api.v1+json" header, required fields),
 // answers errors with MX's status codes and an {"error": {"message": …}}
-// body, pages lists (page, records_per_page 10 to 1000, pagination), and
+// body, pages lists (page, records_per_page 10 to 100 for institutions
+// and 10 to 1000 for the rest, pagination), and
 // aggregates members on request, declining an aggregation within
 // MinAggregationInterval of the last one with 202 Accepted as MX does.
 //
@@ -261,6 +262,14 @@ type Pagination struct {
 	TotalEntries int `json:"total_entries"`
 	TotalPages   int `json:"total_pages"`
 }
+
+// The largest records_per_page of MX's lists: GET /institutions takes 10
+// to 100 (the spec's recordsPerPage), the user and member lists 10 to
+// 1000 (recordsPerPageMax1000). Above it MX silently uses 25.
+const (
+	InstitutionsPerPage = 100
+	MaxPerPage          = 1000
+)
 
 // page cuts one page out of list. records_per_page defaults to 25 and a
 // value above the endpoint's maximum falls back to 25, as MX documents;

@@ -209,7 +209,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		list = append(list, u.view())
 	}
 	slices.SortFunc(list, func(a, b User) int { return strings.Compare(a.GUID, b.GUID) })
-	items, pg := page(r, list, 1000)
+	items, pg := page(r, list, MaxPerPage)
 	writeJSON(w, http.StatusOK, map[string]any{"users": nonNil(items), "pagination": pg})
 }
 
@@ -234,7 +234,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	slices.SortFunc(list, func(a, b Member) int { return strings.Compare(a.GUID, b.GUID) })
-	items, pg := page(r, list, 1000)
+	items, pg := page(r, list, MaxPerPage)
 	writeJSON(w, http.StatusOK, map[string]any{"members": nonNil(items), "pagination": pg})
 }
 
@@ -311,7 +311,7 @@ func data[T any](s *Server, w http.ResponseWriter, r *http.Request, key string, 
 	if m.processedAccounts {
 		list = pick(m)
 	}
-	items, pg := page(r, list, 1000)
+	items, pg := page(r, list, MaxPerPage)
 	writeJSON(w, http.StatusOK, map[string]any{key: nonNil(items), "pagination": pg})
 }
 
@@ -374,7 +374,9 @@ func (s *Server) listInstitutions(w http.ResponseWriter, r *http.Request) {
 		list = append(list, in)
 	}
 	s.mu.Unlock()
-	items, pg := page(r, list, 1000)
+	// Institutions take records_per_page 10 to 100 (recordsPerPage), the
+	// member lists up to 1000 (recordsPerPageMax1000).
+	items, pg := page(r, list, InstitutionsPerPage)
 	writeJSON(w, http.StatusOK, map[string]any{"institutions": nonNil(items), "pagination": pg})
 }
 
