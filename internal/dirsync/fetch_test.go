@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"banklink/internal/dirsync"
 	"banklink/internal/mx"
 	"banklink/internal/mx/fakemx"
+	"banklink/internal/plaid"
+	"banklink/internal/plaid/fakeplaid"
 )
 
 // scripted is a Lister of two pages whose reads fail with its errors in
@@ -122,4 +125,41 @@ func TestFetchMXDirectory(t *testing.T) {
 	if pages := (fakemx.DirectorySize + 99) / 100; fake.Calls("GET /institutions") != pages+2 {
 		t.Errorf("%d requests for %d pages and 2 failures", fake.Calls("GET /institutions"), pages)
 	}
+}
+
+// TestFetchPlaidDirectory: Plaid's directory read under a rate limit of
+// two pages a minute; the page refused is read again once the limit
+// allows (the fake's clock moves with the waits).
+func TestFetchPlaidDirectory(t *testing.T) {
+	fp := fakeplaid.New(t)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	fp.Now = now
+	fp.InstitutionsPageLimit = 3
+	fp.SetRateLimit("/institutions/get", 2)
+	p, err := plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: fakeplaid.Secret, BaseURL: fp.URL, Secrets: nopSecrets{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	list, err := dirsync.Fetch(t.Context(), p, dirsync.Retry{Backoff: 30 * time.Second, Now: now,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			clock.Add(int64(d))
+			return nil
+		}})
+	if err != nil || len(list) != len(fp.Institutions()) {
+		t.Fatalf("Fetch = %d institutions of %d, %v", len(list), len(fp.Institutions()), err)
+	}
+	if len(waits) == 0 {
+		t.Error("never rate-limited: the test proves nothing")
+	}
+}
+
+// nopSecrets is a SecretStore for a provider that only reads directories.
+type nopSecrets struct{}
+
+func (nopSecrets) EnsureSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	return value, nil
 }

@@ -1018,3 +1018,30 @@ func TestInvalidFieldIsNotACursorProblem(t *testing.T) {
 		t.Errorf("%d balance calls and %d sync pages after a balance's INVALID_FIELD, want 1 and 0", b, s)
 	}
 }
+
+// TestRateLimits: Plaid's per-Item rate limits answer 429 with
+// RATE_LIMIT_EXCEEDED and the endpoint's code, which banklink passes on
+// as RATE_LIMITED; the next minute the calls go through again.
+func TestRateLimits(t *testing.T) {
+	e := newEnv(t)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	e.fp.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	in := e.institution(t, "ins_109508")
+	step, _ := e.link(t, in, banklink.Balances)
+	e.fp.SetRateLimit("/accounts/balance/get", 2)
+	req := banklink.AggregationRequest{Institution: in, LoginID: step.LoginID, Products: []banklink.Product{banklink.Balances}, Now: time.Now()}
+	for i := range 2 {
+		if _, err := e.p.Aggregate(t.Context(), req); err != nil {
+			t.Fatalf("aggregation %d within the limit: %v", i+1, err)
+		}
+	}
+	_, err := e.p.Aggregate(t.Context(), req)
+	if be, ok := err.(*banklink.Error); !ok || be.Code != banklink.ERATELIMITED || be.Reason != "BALANCE_LIMIT" || !be.Retryable {
+		t.Errorf("third aggregation in a minute = %v, want RATE_LIMITED / BALANCE_LIMIT", err)
+	}
+	clock.Add(int64(time.Minute))
+	if _, err := e.p.Aggregate(t.Context(), req); err != nil {
+		t.Errorf("a minute later: %v", err)
+	}
+}

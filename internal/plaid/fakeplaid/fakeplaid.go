@@ -79,6 +79,8 @@ type Server struct {
 	failNext     map[string][]string
 	calls        map[string]int
 	latency      map[string]time.Duration
+	rateLimits   map[string]int
+	hits         map[string][]time.Time
 	deliveries   []Delivery
 	outbox       []outgoing
 }
@@ -93,7 +95,8 @@ func New(t testing.TB) *Server {
 	s := &Server{ClientID: ClientID, Secret: Secret, Now: time.Now,
 		institutions: DefaultInstitutions(), linkTokens: map[string]*linkToken{}, hosted: map[string]*linkToken{},
 		publicTokens: map[string]*publicToken{}, items: map[string]*Item{}, byToken: map[string]*Item{},
-		failNext: map[string][]string{}, calls: map[string]int{}, latency: map[string]time.Duration{}}
+		failNext: map[string][]string{}, calls: map[string]int{}, latency: map[string]time.Duration{},
+		rateLimits: map[string]int{}, hits: map[string][]time.Time{}}
 	s.keys = []*signingKey{newSigningKey(s.id("key"))}
 	mux := http.NewServeMux()
 	for path, h := range map[string]handler{
@@ -257,9 +260,17 @@ var catalog = map[string]errDef{
 	"INSTITUTION_NOT_AVAILABLE":       {"INSTITUTION_ERROR", 400, "this institution is not currently responding to this request. please try again soon", "This financial institution is not currently responding to requests. We apologize for the inconvenience."},
 	"INSTITUTION_NO_LONGER_SUPPORTED": {"INSTITUTION_ERROR", 400, "this institution is no longer supported", "This financial institution is no longer supported."},
 	// Rate limits.
-	"RATE_LIMIT":              {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access this item. please try again later", ""},
-	"BALANCE_LIMIT":           {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access balance for this item. please try again later", ""},
-	"TRANSACTIONS_SYNC_LIMIT": {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access transactions for this item. please try again later", ""},
+	"RATE_LIMIT":                    {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access this item. please try again later", ""},
+	"BALANCE_LIMIT":                 {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access balance for this item. please try again later", ""},
+	"TRANSACTIONS_SYNC_LIMIT":       {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access transactions for this item. please try again later", ""},
+	"ACCOUNTS_LIMIT":                {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access accounts for this item. please try again later", ""},
+	"AUTH_LIMIT":                    {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access auth for this item. please try again later", ""},
+	"IDENTITY_LIMIT":                {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access identity for this item. please try again later", ""},
+	"INVESTMENT_HOLDINGS_GET_LIMIT": {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access holdings for this item. please try again later", ""},
+	"INVESTMENT_TRANSACTIONS_LIMIT": {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access investment transactions for this item. please try again later", ""},
+	"INSTITUTIONS_GET_LIMIT":        {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access the institutions list. please try again later", ""},
+	"INSTITUTIONS_GET_BY_ID_LIMIT":  {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access an institution. please try again later", ""},
+	"ITEM_GET_LIMIT":                {"RATE_LIMIT_EXCEEDED", 429, "rate limit exceeded for attempts to access this item. please try again later", ""},
 	// API errors.
 	"INTERNAL_SERVER_ERROR": {"API_ERROR", 500, "an unexpected error occurred", "Something went wrong. Please try again later."},
 	"PLANNED_MAINTENANCE":   {"API_ERROR", 503, "the Plaid API is temporarily unavailable due to planned maintenance. visit https://status.plaid.com/ for more information", ""},
@@ -327,7 +338,7 @@ func (s *Server) api(path string, h handler) http.HandlerFunc {
 			case <-t.C:
 			}
 		}
-		out, err := s.serve(r, h, scripted)
+		out, err := s.serve(r, path, h, scripted)
 		// Webhooks the call caused go out once the lock is released.
 		s.flushWebhooks()
 		if err != nil {
@@ -346,7 +357,7 @@ func (s *Server) api(path string, h handler) http.HandlerFunc {
 	}
 }
 
-func (s *Server) serve(r *http.Request, h handler, scripted string) (any, error) {
+func (s *Server) serve(r *http.Request, path string, h handler, scripted string) (any, error) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return nil, fail("INVALID_BODY", "content-type must be application/json")
 	}
@@ -376,7 +387,66 @@ func (s *Server) serve(r *http.Request, h handler, scripted string) (any, error)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.limit(path, *a.ClientID, body); err != nil {
+		return nil, err
+	}
 	return h(r, body)
+}
+
+// rateLimitCodes are the error codes of Plaid's per-endpoint rate limits
+// (Plaid's RATE_LIMIT_EXCEEDED errors); other endpoints answer
+// RATE_LIMIT.
+var rateLimitCodes = map[string]string{
+	"/accounts/get":                 "ACCOUNTS_LIMIT",
+	"/accounts/balance/get":         "BALANCE_LIMIT",
+	"/auth/get":                     "AUTH_LIMIT",
+	"/identity/get":                 "IDENTITY_LIMIT",
+	"/transactions/sync":            "TRANSACTIONS_SYNC_LIMIT",
+	"/investments/holdings/get":     "INVESTMENT_HOLDINGS_GET_LIMIT",
+	"/investments/transactions/get": "INVESTMENT_TRANSACTIONS_LIMIT",
+	"/institutions/get":             "INSTITUTIONS_GET_LIMIT",
+	"/institutions/get_by_id":       "INSTITUTIONS_GET_BY_ID_LIMIT",
+	"/item/get":                     "ITEM_GET_LIMIT",
+}
+
+// SetRateLimit limits path to perMinute requests a minute (of the fake's
+// clock) per Item, or per client for calls without an access_token;
+// beyond it Plaid's 429 answers, RATE_LIMIT_EXCEEDED with the endpoint's
+// code. Zero removes the limit; there is none by default.
+func (s *Server) SetRateLimit(path string, perMinute int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rateLimits[path] = perMinute
+}
+
+// limit counts a request to path against its rate limit (under s.mu).
+func (s *Server) limit(path, clientID string, body []byte) error {
+	n := s.rateLimits[path]
+	if n <= 0 {
+		return nil
+	}
+	var who struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.Unmarshal(body, &who)
+	key := path + "\x00" + clientID + "\x00" + who.AccessToken
+	now := s.Now()
+	recent := s.hits[key][:0]
+	for _, at := range s.hits[key] {
+		if now.Sub(at) < time.Minute {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) >= n {
+		s.hits[key] = recent
+		code, ok := rateLimitCodes[path]
+		if !ok {
+			code = "RATE_LIMIT"
+		}
+		return fail(code, "")
+	}
+	s.hits[key] = append(recent, now)
+	return nil
 }
 
 func (s *Server) requestID() string {
