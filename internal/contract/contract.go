@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -613,3 +614,94 @@ func findings(err error) []string {
 }
 
 var indexes = regexp.MustCompile(`/[0-9]+(/|$)`)
+
+// Example returns, as JSON, the example the spec gives for the success
+// answer of method path (its lowest 2xx status): the answer's own example
+// (the first of its examples, by name), or else one composed from the
+// examples of its schema's properties, as MX's spec gives them.
+func (s *Spec) Example(tb testing.TB, method, path string) []byte {
+	tb.Helper()
+	doc := s.Doc(tb)
+	item := doc.Paths.Value(path)
+	if item == nil || item.GetOperation(method) == nil {
+		tb.Fatalf("%s spec: no %s %s", s.Name, method, path)
+	}
+	op := item.GetOperation(method)
+	var resp *openapi3.ResponseRef
+	for code := 200; code < 300 && resp == nil; code++ {
+		resp = op.Responses.Status(code)
+	}
+	if resp == nil || resp.Value == nil || len(resp.Value.Content) == 0 {
+		tb.Fatalf("%s spec: %s %s has no success answer with a body", s.Name, method, path)
+	}
+	var mt *openapi3.MediaType
+	for _, name := range append([]string{"application/json"}, s.MediaTypes...) {
+		if mt = resp.Value.Content.Get(name); mt != nil {
+			break
+		}
+	}
+	if mt == nil {
+		tb.Fatalf("%s spec: %s %s answers no JSON", s.Name, method, path)
+	}
+	var v any
+	switch {
+	case len(mt.Examples) > 0:
+		names := make([]string, 0, len(mt.Examples))
+		for name := range mt.Examples {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		if ex := mt.Examples[names[0]]; ex != nil && ex.Value != nil {
+			v = ex.Value.Value
+		}
+	case mt.Example != nil:
+		v = mt.Example
+	default:
+		v = composed(mt.Schema, 0)
+	}
+	if v == nil {
+		tb.Fatalf("%s spec: %s %s gives no example", s.Name, method, path)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatalf("%s spec: %s %s: %v", s.Name, method, path, err)
+	}
+	return b
+}
+
+// composed is an example value for ref built from the examples its
+// schema and its properties give (nil where there are none).
+func composed(ref *openapi3.SchemaRef, depth int) any {
+	if ref == nil || ref.Value == nil || depth > 12 {
+		return nil
+	}
+	sc := ref.Value
+	if sc.Example != nil {
+		return sc.Example
+	}
+	if len(sc.AllOf) > 0 {
+		out := map[string]any{}
+		for _, part := range sc.AllOf {
+			if m, ok := composed(part, depth+1).(map[string]any); ok {
+				maps.Copy(out, m)
+			}
+		}
+		return out
+	}
+	if sc.Type.Is(openapi3.TypeArray) {
+		if item := composed(sc.Items, depth+1); item != nil {
+			return []any{item}
+		}
+		return []any{}
+	}
+	if sc.Type.Is(openapi3.TypeObject) || len(sc.Properties) > 0 {
+		out := map[string]any{}
+		for name, p := range sc.Properties {
+			if v := composed(p, depth+1); v != nil {
+				out[name] = v
+			}
+		}
+		return out
+	}
+	return nil
+}

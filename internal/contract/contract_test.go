@@ -217,3 +217,25 @@ func TestUndocumented(t *testing.T) {
 		})
 	}
 }
+
+// TestExample: a spec's example for an answer, its own or composed from
+// its properties' examples.
+func TestExample(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		spec         *Spec
+		method, path string
+		want         string // a member of the example, as JSON
+	}{
+		{"the answer's own example", Plaid, "POST", "/item/remove", `"request_id":"m8MDnv9okwxFNBV"`},
+		{"composed from the properties'", MX, "POST", "/users", `"guid":"USR-d74cb14f-fd0a-449f-991b-e0362a63d9c6"`},
+		{"a 202 answer", MX, "POST", "/users/{user_guid}/members/{member_guid}/aggregate", `"connection_status":"CONNECTED"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.spec.Example(t, tc.method, tc.path)
+			if !json.Valid(got) || !strings.Contains(string(got), tc.want) {
+				t.Errorf("example %s, want it to hold %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -359,7 +359,7 @@ func (p *Provider) CompleteRedirect(ctx context.Context, req banklink.LoginReque
 	if s.ItemID != "" {
 		return p.completeUpdate(ctx, s.ItemID, got.LinkSessions)
 	}
-	res, exit, err := outcome(got.LinkSessions)
+	res, exit, err := outcome(got.LinkSessions, req.ProviderInstitutionID)
 	if err != nil {
 		return nil, err
 	}
@@ -458,11 +458,15 @@ func updateOutcome(sessions []linkSessionInfo) (bool, *APIError, error) {
 	return false, last.Exit.Error, nil
 }
 
-// outcome picks the latest Link session that added an Item; if none did,
-// it returns the error the latest finished session exited with (nil when
+// outcome picks the Item the latest Link session added; if none did, it
+// returns the error the latest finished session exited with (nil when
 // the customer simply left). A Link token may serve several sessions (the
-// customer may leave and come back).
-func outcome(sessions []linkSessionInfo) (*itemAddResult, *APIError, error) {
+// customer may leave and come back), and one session may add several
+// Items (Plaid's example of /link/token/get has two institutions in one
+// session's item_add_results): an Item at the institution the customer
+// chose in the widget (want, when known) is preferred over a later one
+// elsewhere, which CompleteRedirect would refuse.
+func outcome(sessions []linkSessionInfo, want string) (*itemAddResult, *APIError, error) {
 	var best *itemAddResult
 	var bestAt, exitAt time.Time
 	var exit *APIError
@@ -487,8 +491,12 @@ func outcome(sessions []linkSessionInfo) (*itemAddResult, *APIError, error) {
 			results = []itemAddResult{r}
 		}
 		for i := range results {
-			if results[i].PublicToken != "" && (best == nil || !at.Before(bestAt)) {
-				best, bestAt = &results[i], at
+			r := &results[i]
+			if r.PublicToken == "" {
+				continue
+			}
+			if best == nil || (atWanted(r, want) == atWanted(best, want) && !at.Before(bestAt)) || (atWanted(r, want) && !atWanted(best, want)) {
+				best, bestAt = r, at
 			}
 		}
 		if s.FinishedAt != nil && !at.Before(exitAt) {
@@ -506,6 +514,12 @@ func outcome(sessions []linkSessionInfo) (*itemAddResult, *APIError, error) {
 		return nil, nil, &banklink.ProviderError{Reason: banklink.LoginOAuthDenied, Retryable: true, DisplayMessage: msgNotFinished}
 	}
 	return nil, exit, nil
+}
+
+// atWanted reports whether r's Item is at the institution want ("" for
+// any).
+func atWanted(r *itemAddResult, want string) bool {
+	return want == "" || r.Institution == nil || r.Institution.InstitutionID == want
 }
 
 func deref(s *string) string {
