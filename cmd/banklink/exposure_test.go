@@ -52,14 +52,7 @@ func getJSON(t *testing.T, url, key string) (int, map[string]any) {
 	if key != "" {
 		req.Header.Set("Authorization", "BASIC "+key)
 	}
-	resp, err := validating(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return doJSON(t, req)
 }
 
 // TestDemoIsolated: the demo's endpoints need no key, so they work in an

@@ -107,6 +107,13 @@ func connectStart(t *testing.T, base, key string) (int, map[string]any) {
 	req.Header.Set("Meld-Version", "2022-11-10")
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "BASIC "+key)
+	return doJSON(t, req)
+}
+
+// doJSON sends req through the validating client and decodes the JSON
+// answer, whatever its status.
+func doJSON(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
 	resp, err := validating(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
