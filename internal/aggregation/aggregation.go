@@ -31,12 +31,29 @@ type Directory interface {
 	FindInstitutionByID(ctx context.Context, id string) (*banklink.Institution, error)
 }
 
+// Store is what a Runner needs of banklink.Store: the connection and what
+// it was linked with, the data it saves, its failures and the providers'
+// health, the events it emits, and durable aggregation work.
+type Store interface {
+	FindConnectionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Connection, error)
+	FindConnectSession(ctx context.Context, connectionID string) (*banklink.ConnectSession, error)
+	FindInstitutionByID(ctx context.Context, id string) (*banklink.Institution, error)
+	FindProviderConfigs(ctx context.Context, scope banklink.Scope) ([]*banklink.ProviderConfig, error)
+	FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f banklink.FinancialAccountFilter) ([]*banklink.FinancialAccount, int, error)
+	SaveAggregationFrom(ctx context.Context, scope banklink.Scope, connectionID string, agg banklink.Aggregation, historical bool, at time.Time) (banklink.AggregationStats, error)
+	RecordAggregationFailure(ctx context.Context, scope banklink.Scope, connectionID string, status banklink.ConnectionStatus, reason string, at time.Time) (int, error)
+	RecordProviderAttempt(ctx context.Context, provider, institutionID string, ok bool, reason string, at time.Time) error
+	EmitEvents(ctx context.Context, scope banklink.Scope, events ...*banklink.Event) error
+	ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, lease banklink.Lease, limit int) ([]banklink.AggregationWork, error)
+	banklink.AggregationWorkStore
+}
+
 // Runner aggregates connections. The work it is asked to do is durable
 // (banklink.AggregationWorkStore): Start records the request before it
 // returns, a run holds a lease that Run renews, and work whose lease
 // expired (its replica died) is claimed by Run on any replica.
 type Runner struct {
-	Store     banklink.Store
+	Store     Store
 	Providers map[string]banklink.Aggregator
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -61,7 +78,7 @@ type Runner struct {
 const DefaultLease = 30 * time.Second
 
 // New returns a Runner.
-func New(store banklink.Store, providers map[string]banklink.Aggregator, log *slog.Logger) *Runner {
+func New(store Store, providers map[string]banklink.Aggregator, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
