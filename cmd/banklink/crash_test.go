@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"banklink/internal/testenv"
 )
 
 var (
@@ -199,13 +201,7 @@ func TestCrashLosesNoEvent(t *testing.T) {
 		ids = append(ids, ev.EventID)
 	}
 	// Wait until deliveries are stuck in flight, then kill -9.
-	deadline := time.Now().Add(20 * time.Second)
-	for rcv.stalled.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no delivery in flight; answered %d", rcv.answered.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 20*time.Second, "a delivery in flight", func() bool { return rcv.stalled.Load() > 0 })
 	p.kill()
 	before := n - rcv.received(ids)
 	t.Logf("killed with %d of %d events received and %d attempts in flight", before, n, rcv.stalled.Load())
@@ -215,13 +211,7 @@ func TestCrashLosesNoEvent(t *testing.T) {
 	close(rcv.release)
 
 	again := startProcess(t, env, "-data-dir", dir)
-	deadline = time.Now().Add(40 * time.Second)
-	for rcv.received(ids) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events never arrived after the restart", rcv.received(ids))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReceived(t, rcv, ids, 40*time.Second)
 	// The event log agrees: every delivery is DELIVERED.
 	var page struct {
 		Events []struct{ EventID string }
@@ -230,18 +220,11 @@ func TestCrashLosesNoEvent(t *testing.T) {
 	if len(page.Events) != n {
 		t.Fatalf("event log has %d events, want %d", len(page.Events), n)
 	}
-	deadline = time.Now().Add(10 * time.Second)
 	for _, e := range page.Events {
-		for {
+		testenv.Eventually(t, 10*time.Second, "event "+e.EventID+" DELIVERED once", func() bool {
 			var detail struct{ Deliveries []struct{ Status string } }
 			api(t, again.url, p.key, "GET", "/webhooks/events/"+e.EventID, "", &detail)
-			if len(detail.Deliveries) == 1 && detail.Deliveries[0].Status == "DELIVERED" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("event %s: %+v", e.EventID, detail)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return len(detail.Deliveries) == 1 && detail.Deliveries[0].Status == "DELIVERED"
+		})
 	}
 }

@@ -35,18 +35,6 @@ var shortLease = []string{"-aggregation-lease", "1s"}
 
 func crashAt(point string) []string { return []string{crashpoint.Env + "=" + point} }
 
-// eventually polls cond until it holds or within passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // linkAll links a new customer's Sandbox Bank login through p's API and
 // widget, sharing every account, and returns the connection id.
 func linkAll(t *testing.T, p *process, key, customer string) string {
@@ -159,7 +147,7 @@ func countEvents(t *testing.T, p *process, key, eventType, connID string) int {
 func wantFullHistory(t *testing.T, p *process, key, connID string) {
 	t.Helper()
 	var h history
-	eventually(t, 60*time.Second, "the two-year history after the crash", func() bool {
+	testenv.Eventually(t, 60*time.Second, "the two-year history after the crash", func() bool {
 		h = readHistory(t, p, key, connID)
 		return countEvents(t, p, key, "BANK_LINKING_HISTORICAL_TRANSACTIONS_AGGREGATED", connID) > 0
 	})
@@ -228,7 +216,7 @@ func TestAcceptedRefreshSurvivesCrash(t *testing.T) {
 			p := startProcess(t, nil, store...)
 			key := p.key
 			id := linkAll(t, p, key, "crash-refresh")
-			eventually(t, 60*time.Second, "the first aggregation", func() bool {
+			testenv.Eventually(t, 60*time.Second, "the first aggregation", func() bool {
 				return countEvents(t, p, key, "BANK_LINKING_HISTORICAL_TRANSACTIONS_AGGREGATED", id) > 0
 			})
 			updated := countEvents(t, p, key, "BANK_LINKING_ACCOUNTS_UPDATED", id)
@@ -244,7 +232,7 @@ func TestAcceptedRefreshSurvivesCrash(t *testing.T) {
 			crashing.waitKilled(t, 30*time.Second)
 
 			again := startProcess(t, nil, store...)
-			eventually(t, 60*time.Second, "the accepted refresh after the crash", func() bool {
+			testenv.Eventually(t, 60*time.Second, "the accepted refresh after the crash", func() bool {
 				return countEvents(t, again, key, "BANK_LINKING_ACCOUNTS_UPDATED", id) > updated
 			})
 		})

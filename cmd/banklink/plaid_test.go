@@ -1,9 +1,7 @@
 package main
 
 import (
-	"strings"
 	"testing"
-	"time"
 
 	"banklink/internal/plaid/fakeplaid"
 )
@@ -14,23 +12,7 @@ func TestServeWithPlaid(t *testing.T) {
 	fake := fakeplaid.New(t)
 	srv := serveForTest(t, "-data-dir", t.TempDir(), "-sandbox-providers", "sandbox,plaid",
 		"-plaid-client-id", fakeplaid.ClientID, "-plaid-secret", fakeplaid.Secret, "-plaid-base-url", fake.URL)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var page struct {
-			Institutions []map[string]any
-		}
-		api(t, srv.url, srv.key, "GET", "/institutions?name=Houndstooth&serviceProviders=PLAID", "", &page)
-		if len(page.Institutions) > 0 {
-			if s := page.Institutions[0]; !strings.Contains(s["name"].(string), "Houndstooth") {
-				t.Fatalf("institution = %v", s)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Plaid's directory was not merged:\n%s", srv.stdout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitForInstitution(t, srv, "Houndstooth", "PLAID")
 	// connect/start can name Plaid.
 	var started map[string]any
 	if status := api(t, srv.url, srv.key, "POST", "/bank-linking/connect/start", `{"externalCustomerId":"p","products":["TRANSACTIONS"],"serviceProvider":"PLAID"}`, &started); status != 201 {

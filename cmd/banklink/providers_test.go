@@ -10,6 +10,7 @@ import (
 	"banklink/internal/httpapi"
 	"banklink/internal/mx/fakemx"
 	"banklink/internal/plaid/fakeplaid"
+	"banklink/internal/testenv"
 )
 
 // TestServeWithMX: with MX credentials banklink registers the provider
@@ -91,22 +92,18 @@ func TestServeWithPlaidAndMX(t *testing.T) {
 // the provider (the merge runs in the background at start).
 func waitForInstitution(t *testing.T, srv *running, name, provider string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(t, 30*time.Second, provider+"'s directory merged (an institution named "+name+")", func() bool {
 		var page struct {
 			Institutions []map[string]any
 		}
 		api(t, srv.url, srv.key, "GET", "/institutions?name="+strings.ReplaceAll(name, " ", "%20")+"&serviceProviders="+provider, "", &page)
 		for _, in := range page.Institutions {
 			if strings.Contains(in["name"].(string), name) {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s's directory was not merged (no %q):\n%s", provider, name, srv.stdout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // TestPlaidWebhookPathAgrees: the default webhook URL config derives is

@@ -78,17 +78,13 @@ func TestTwoReplicas(t *testing.T) {
 		t.Fatalf("completion on both replicas: %v", statuses)
 	}
 	// Exactly one completion: one COMPLETED event in the shared log.
-	var completed struct{ Events []struct{ EventID string } }
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		api(t, a.url, key, "GET", "/webhooks/events?eventTypes=BANK_LINKING_CONNECTION_COMPLETED&connectionId="+started.ID, "", &completed)
+	testenv.Eventually(t, 20*time.Second, "the completed connection's ACCOUNTS_UPDATED", func() bool {
 		var updated struct{ Events []struct{ EventID string } }
 		api(t, b.url, key, "GET", "/webhooks/events?eventTypes=BANK_LINKING_ACCOUNTS_UPDATED&connectionId="+started.ID, "", &updated)
-		if len(updated.Events) > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(updated.Events) > 0
+	})
+	var completed struct{ Events []struct{ EventID string } }
+	api(t, a.url, key, "GET", "/webhooks/events?eventTypes=BANK_LINKING_CONNECTION_COMPLETED&connectionId="+started.ID, "", &completed)
 	if len(completed.Events) != 1 {
 		t.Fatalf("COMPLETED events = %d, want exactly 1", len(completed.Events))
 	}
@@ -128,13 +124,7 @@ func TestTwoReplicas(t *testing.T) {
 		api(t, a.url, key, "POST", "/webhooks/test", "", &ev)
 		ids = append(ids, ev.EventID)
 	}
-	deadline = time.Now().Add(20 * time.Second)
-	for stall.stalled.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no delivery in flight")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 20*time.Second, "a delivery in flight", func() bool { return stall.stalled.Load() > 0 })
 	a.kill()
 	close(stall.release)
 	// b's own attempts to the stalled receiver may time out before the
@@ -150,11 +140,5 @@ func TestTwoReplicas(t *testing.T) {
 
 func waitReceived(t *testing.T, r *stallingReceiver, ids []string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for r.received(ids) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d events never arrived", r.received(ids), len(ids))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, within, fmt.Sprintf("all %d events received", len(ids)), func() bool { return r.received(ids) == 0 })
 }

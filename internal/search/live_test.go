@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/testenv"
 )
 
 // fakeSource is an in-memory directory with a version, standing in for the
@@ -99,14 +100,7 @@ func TestLiveRun(t *testing.T) {
 		l.Run(ctx, time.Millisecond)
 	}()
 	src.set(2, []*banklink.Institution{inst("a", "Alpha Bank", 1), inst("b", "Bravo Bank", 2)}, nil)
-	// Poll rather than sleep a fixed time: the machine may be slow.
-	deadline := time.Now().Add(10 * time.Second)
-	for l.Current().Version() != 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("Run did not pick up the new directory version")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, "Run picking up the new directory version", func() bool { return l.Current().Version() == 2 })
 	cancel()
 	<-done
 }

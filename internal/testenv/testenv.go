@@ -222,3 +222,23 @@ func moduleRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// Eventually polls cond until it reports true, and fails tb with what if
+// it has not within the given time. It starts polling every 10 ms and
+// backs off to 250 ms, so a quick condition costs little and a slow one
+// does not spin. Every test that waits for something asynchronous (a
+// process starting, an aggregation, a delivery) waits through it instead
+// of a loop of its own or a fixed sleep.
+func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	wait := 10 * time.Millisecond
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within %s", what, within)
+			return
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 250*time.Millisecond)
+	}
+}

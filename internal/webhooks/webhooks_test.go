@@ -518,20 +518,13 @@ func TestRunDeliversEachOnceInOrder(t *testing.T) {
 				d.Kicks = f.store.Kicks()
 				wg.Go(func() { d.Run(ctx) })
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for {
+			testenv.Eventually(t, 30*time.Second, "no delivery pending", func() bool {
 				n, err := f.store.PendingDeliveries(t.Context())
 				if err != nil {
 					t.Fatal(err)
 				}
-				if n == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d deliveries still pending", n)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return n == 0
+			})
 			cancel()
 			wg.Wait()
 			got := map[string][]string{}
