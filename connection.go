@@ -143,12 +143,29 @@ func (s ConnectionStatus) RefreshedOnSchedule() bool {
 	return s.Refreshable() && s != StatusUnrecoverable
 }
 
-// ConnectionLifecycleStore changes a connection after it completed.
-type ConnectionLifecycleStore interface {
-	// DeleteConnection removes the connection's accounts and transactions
-	// and marks it DELETED. Returns ENOTFOUND outside scope and ECONFLICT
-	// when it is already deleted.
-	DeleteConnection(ctx context.Context, scope Scope, id string, at time.Time) (*Connection, error)
+// ConnectionStore keeps connections through their life: started for a
+// customer, found, refreshed, given more products, moved between statuses,
+// claimed for scheduled refreshes, deleted.
+type ConnectionStore interface {
+	// StartConnection finds the scope's customer with cust.ExternalID or
+	// creates cust, then inserts conn for that customer, in one
+	// transaction. On return cust holds the stored customer (its ID,
+	// Key and CreatedAt) and conn.CustomerID and conn.Key are set. Returns
+	// ENOTFOUND if conn names an institution that does not exist.
+	StartConnection(ctx context.Context, cust *Customer, conn *Connection) error
+	// FindConnectionByID returns ENOTFOUND unless the connection exists in
+	// scope.
+	FindConnectionByID(ctx context.Context, scope Scope, id string) (*Connection, error)
+	// FindConnections lists the scope's connections matching f, in
+	// creation order, and how many more match beyond the page in the
+	// direction of travel.
+	FindConnections(ctx context.Context, scope Scope, f ConnectionFilter) ([]*Connection, int, error)
+	// FindConnectionsByProviderLogin returns the connections, of every
+	// account and environment, linked through the provider's login
+	// loginID (a provider's webhook names its login, not a connection),
+	// oldest first. DELETED connections are left out; an empty loginID
+	// finds none.
+	FindConnectionsByProviderLogin(ctx context.Context, providerType, loginID string) ([]*Connection, error)
 	// AcceptRefresh records a refresh request unless one was accepted less
 	// than minInterval ago, in which case it returns ERATELIMITED and the
 	// time when the next refresh will be accepted.
@@ -156,12 +173,6 @@ type ConnectionLifecycleStore interface {
 	// AddOptionalProducts adds products to a connection's optional
 	// products. Returns ECONFLICT when the connection is DELETED.
 	AddOptionalProducts(ctx context.Context, scope Scope, id string, products []Product, at time.Time) (*Connection, error)
-	// FindConnectionsByProviderLogin returns the connections, of every
-	// account and environment, linked through the provider's login
-	// loginID (a provider's webhook names its login, not a connection),
-	// oldest first. DELETED connections are left out; an empty loginID
-	// finds none.
-	FindConnectionsByProviderLogin(ctx context.Context, providerType, loginID string) ([]*Connection, error)
 	// ChangeConnectionStatus moves a connection from one status and
 	// reason to another when something other than an aggregation says so
 	// (a provider's webhook), emitting CONNECTION_STATUS_CHANGE and, when
@@ -171,6 +182,9 @@ type ConnectionLifecycleStore interface {
 	// restarts the count of failed aggregations. Returns ENOTFOUND outside
 	// scope.
 	ChangeConnectionStatus(ctx context.Context, scope Scope, id string, c StatusChange) (bool, error)
+	// RecordAggregationFailure counts a failed aggregation and sets the
+	// connection's status and reason; it returns the failures in a row.
+	RecordAggregationFailure(ctx context.Context, scope Scope, connectionID string, status ConnectionStatus, reason string, at time.Time) (int, error)
 	// ClaimDueRefreshes claims up to limit connections, of every account
 	// and environment, due for a scheduled refresh, oldest data first:
 	// ACTIVE, PARTIALLY_ACTIVE, DEGRADED or UNDETERMINED, not an
@@ -181,6 +195,10 @@ type ConnectionLifecycleStore interface {
 	// is answered 429 as usual), requests aggregation work as
 	// RequestAggregation does and takes its lease, in one statement.
 	ClaimDueRefreshes(ctx context.Context, dueBefore, at time.Time, lease Lease, limit int) ([]AggregationWork, error)
+	// DeleteConnection removes the connection's accounts and transactions
+	// and marks it DELETED. Returns ENOTFOUND outside scope and ECONFLICT
+	// when it is already deleted.
+	DeleteConnection(ctx context.Context, scope Scope, id string, at time.Time) (*Connection, error)
 }
 
 // AggregationWorkStore makes accepted aggregation work durable. Every

@@ -49,6 +49,12 @@ type CustomerStore interface {
 	// creating it from c when there is none (created reports which).
 	// Details given for an existing customer replace its stored ones.
 	UpsertCustomer(ctx context.Context, c *Customer) (stored *Customer, created bool, err error)
+	// FindCustomerByID returns ENOTFOUND unless the customer exists in
+	// scope.
+	FindCustomerByID(ctx context.Context, scope Scope, id string) (*Customer, error)
+	// FindCustomerByExternalID returns ENOTFOUND unless the customer exists
+	// in scope.
+	FindCustomerByExternalID(ctx context.Context, scope Scope, externalID string) (*Customer, error)
 	// FindCustomers lists the scope's live customers ordered by external
 	// id.
 	FindCustomers(ctx context.Context, scope Scope, f CustomerFilter) ([]*Customer, int, error)

@@ -283,9 +283,6 @@ type AccountDataStore interface {
 	// transaction, and with agg.Incremental applies removals rather than
 	// treating absent transactions as gone.
 	SaveAggregationFrom(ctx context.Context, scope Scope, connectionID string, agg Aggregation, historical bool, at time.Time) (AggregationStats, error)
-	// RecordAggregationFailure counts a failed aggregation and sets the
-	// connection's status and reason; it returns the failures in a row.
-	RecordAggregationFailure(ctx context.Context, scope Scope, connectionID string, status ConnectionStatus, reason string, at time.Time) (int, error)
 	// FindFinancialAccountByID returns ENOTFOUND outside scope.
 	FindFinancialAccountByID(ctx context.Context, scope Scope, id string) (*FinancialAccount, error)
 	// FindFinancialAccounts lists accounts in creation order.

@@ -185,8 +185,8 @@ type EventFilter struct {
 	Limit         int
 }
 
-// WebhookStore keeps profiles, the event log and the delivery outbox.
-type WebhookStore interface {
+// WebhookProfileStore keeps the apps' webhook profiles.
+type WebhookProfileStore interface {
 	// CreateWebhookProfile inserts p. Returns ENOTFOUND if its account does
 	// not exist.
 	CreateWebhookProfile(ctx context.Context, p *WebhookProfile) error
@@ -199,7 +199,11 @@ type WebhookStore interface {
 	UpdateWebhookProfile(ctx context.Context, p *WebhookProfile) error
 	// DeleteWebhookProfile deletes a profile and its pending deliveries.
 	DeleteWebhookProfile(ctx context.Context, scope Scope, id string) error
+}
 
+// EventStore keeps the webhook events emitted and what became of their
+// deliveries, as the API shows them.
+type EventStore interface {
 	// EmitEvents appends events that no other change causes (the
 	// aggregation starting, the test event) and queues their deliveries.
 	EmitEvents(ctx context.Context, scope Scope, events ...*Event) error
@@ -214,7 +218,11 @@ type WebhookStore interface {
 	// enabled profile that wants it when profileID is empty, and returns
 	// the new deliveries.
 	Redeliver(ctx context.Context, scope Scope, eventID, profileID string, at time.Time) ([]*Delivery, error)
+}
 
+// DeliveryStore is the outbox the webhook workers drain: deliveries
+// claimed under a lease, finished, released, counted.
+type DeliveryStore interface {
 	// ClaimDeliveries leases up to limit due deliveries to owner until
 	// leaseUntil. Deliveries of one connection's events to one profile
 	// are claimed in order: one whose earlier sibling has not been tried

@@ -49,16 +49,20 @@ type ProviderConfigStore interface {
 	FindProviderConfigs(ctx context.Context, scope Scope) ([]*ProviderConfig, error)
 	// DeleteProviderConfig removes a configuration (ENOTFOUND if none).
 	DeleteProviderConfig(ctx context.Context, scope Scope, providerType string) error
-	// SetRoutingRules replaces the scope's rules; FindRoutingRules lists
-	// them.
-	SetRoutingRules(ctx context.Context, scope Scope, rules []RoutingRule) error
-	FindRoutingRules(ctx context.Context, scope Scope) ([]RoutingRule, error)
 	// ProviderUser returns the provider-side user of a customer under one
 	// configuration generation, or "" if none was made yet;
 	// SaveProviderUser records one (the first write wins under a race and
 	// is returned).
 	ProviderUser(ctx context.Context, customerID, configID string, generation int) (string, error)
 	SaveProviderUser(ctx context.Context, customerID, configID string, generation int, providerUserID string, at time.Time) (string, error)
+}
+
+// RoutingStore keeps an account's routing rules.
+type RoutingStore interface {
+	// SetRoutingRules replaces the scope's rules; FindRoutingRules lists
+	// them.
+	SetRoutingRules(ctx context.Context, scope Scope, rules []RoutingRule) error
+	FindRoutingRules(ctx context.Context, scope Scope) ([]RoutingRule, error)
 }
 
 // Sealer encrypts small secrets at rest (internal/secretbox.Ring). The

@@ -101,6 +101,10 @@ type ConnectSessionStore interface {
 	// ECONFLICT, so the accounts stored are those of the completion that
 	// won. Returns ENOTFOUND outside scope.
 	CompleteConnectSession(ctx context.Context, scope Scope, s *ConnectSession, c Completion, repairOf int64) (*Connection, error)
+}
+
+// WidgetOriginStore keeps the origins an account lets embed the widget.
+type WidgetOriginStore interface {
 	// FindWidgetOrigins returns the origins allowed to embed the widget.
 	FindWidgetOrigins(ctx context.Context, scope Scope) ([]string, error)
 	// SetWidgetOrigins replaces them.

@@ -11,19 +11,22 @@ import (
 type Store interface {
 	AccountStore
 	APIKeyStore
-	ConnectionStore
-	ConnectSessionStore
-	AccountDataStore
 	CustomerStore
-	InvestmentStore
-	IdempotencyStore
-	WebhookStore
-	ProviderHealthStore
-	ProviderConfigStore
-	ConnectionLifecycleStore
+	ConnectionStore
 	AggregationWorkStore
+	ConnectSessionStore
+	WidgetOriginStore
+	AccountDataStore
+	InvestmentStore
+	WebhookProfileStore
+	EventStore
+	DeliveryStore
+	ProviderConfigStore
+	RoutingStore
+	ProviderHealthStore
 	InstitutionStore
 	SecretStore
+	IdempotencyStore
 	OperatorStore
 	FunnelStore
 	// Ping reports whether the database is reachable.
@@ -68,29 +71,6 @@ type APIKeyStore interface {
 	RevokeAPIKey(ctx context.Context, accountID, id string, at time.Time) error
 	// CountAPIKeys counts every key, revoked or not.
 	CountAPIKeys(ctx context.Context) (int, error)
-}
-
-// ConnectionStore keeps customers and their connections.
-type ConnectionStore interface {
-	// StartConnection finds the scope's customer with cust.ExternalID or
-	// creates cust, then inserts conn for that customer, in one
-	// transaction. On return cust holds the stored customer (its ID,
-	// Key and CreatedAt) and conn.CustomerID and conn.Key are set. Returns
-	// ENOTFOUND if conn names an institution that does not exist.
-	StartConnection(ctx context.Context, cust *Customer, conn *Connection) error
-	// FindConnectionByID returns ENOTFOUND unless the connection exists in
-	// scope.
-	FindConnectionByID(ctx context.Context, scope Scope, id string) (*Connection, error)
-	// FindConnections lists the scope's connections matching f, in
-	// creation order, and how many more match beyond the page in the
-	// direction of travel.
-	FindConnections(ctx context.Context, scope Scope, f ConnectionFilter) ([]*Connection, int, error)
-	// FindCustomerByID returns ENOTFOUND unless the customer exists in
-	// scope.
-	FindCustomerByID(ctx context.Context, scope Scope, id string) (*Customer, error)
-	// FindCustomerByExternalID returns ENOTFOUND unless the customer exists
-	// in scope.
-	FindCustomerByExternalID(ctx context.Context, scope Scope, externalID string) (*Customer, error)
 }
 
 // InstitutionStore keeps the institution directory.

@@ -431,7 +431,7 @@ func (r *Runner) recordHealth(ctx context.Context, conn *banklink.Connection, er
 const DefaultRefreshWorkers = 4
 
 // RefreshDue claims connections whose data is older than maxAge (see
-// banklink.ConnectionLifecycleStore.ClaimDueRefreshes) and aggregates
+// banklink.ConnectionStore.ClaimDueRefreshes) and aggregates
 // them in the background, as many as sem has room for: a slot is taken
 // per aggregation and given back when it ends. It reports how many it
 // started, and how many it could have (the free slots), so a caller can

@@ -333,7 +333,7 @@ func (db *DB) saveTransactions(ctx context.Context, tx *sql.Tx, scope banklink.S
 	return added, updated, expired, nil
 }
 
-// RecordAggregationFailure implements banklink.AccountDataStore.
+// RecordAggregationFailure implements banklink.ConnectionStore.
 func (db *DB) RecordAggregationFailure(ctx context.Context, scope banklink.Scope, connectionID string, status banklink.ConnectionStatus, reason string, at time.Time) (int, error) {
 	var failures int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {

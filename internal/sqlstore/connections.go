@@ -238,12 +238,12 @@ func scanCustomer(k *cursorKeys, row scanner) (*banklink.Customer, error) {
 	return &c, nil
 }
 
-// FindCustomerByID implements banklink.ConnectionStore.
+// FindCustomerByID implements banklink.CustomerStore.
 func (db *DB) FindCustomerByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Customer, error) {
 	return db.findCustomer(ctx, `id`, id, scope)
 }
 
-// FindCustomerByExternalID implements banklink.ConnectionStore.
+// FindCustomerByExternalID implements banklink.CustomerStore.
 func (db *DB) FindCustomerByExternalID(ctx context.Context, scope banklink.Scope, externalID string) (*banklink.Customer, error) {
 	return db.findCustomer(ctx, `external_id`, externalID, scope)
 }
@@ -323,7 +323,7 @@ func (db *DB) FindConnections(ctx context.Context, scope banklink.Scope, f bankl
 	return out, remaining, db.fillDuplicates(ctx, out)
 }
 
-// DeleteConnection implements banklink.ConnectionLifecycleStore.
+// DeleteConnection implements banklink.ConnectionStore.
 func (db *DB) DeleteConnection(ctx context.Context, scope banklink.Scope, id string, at time.Time) (*banklink.Connection, error) {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var status string
@@ -354,7 +354,7 @@ func (db *DB) DeleteConnection(ctx context.Context, scope banklink.Scope, id str
 	return db.FindConnectionByID(ctx, scope, id)
 }
 
-// AcceptRefresh implements banklink.ConnectionLifecycleStore.
+// AcceptRefresh implements banklink.ConnectionStore.
 func (db *DB) AcceptRefresh(ctx context.Context, scope banklink.Scope, id string, at time.Time, minInterval time.Duration) (time.Time, error) {
 	var next time.Time
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -386,7 +386,7 @@ func (db *DB) AcceptRefresh(ctx context.Context, scope banklink.Scope, id string
 	return next, err
 }
 
-// AddOptionalProducts implements banklink.ConnectionLifecycleStore.
+// AddOptionalProducts implements banklink.ConnectionStore.
 func (db *DB) AddOptionalProducts(ctx context.Context, scope banklink.Scope, id string, products []banklink.Product, at time.Time) (*banklink.Connection, error) {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var status, optional string

@@ -144,7 +144,7 @@ func (db *DB) DeleteProviderConfig(ctx context.Context, scope banklink.Scope, pr
 	return nil
 }
 
-// SetRoutingRules implements banklink.ProviderConfigStore.
+// SetRoutingRules implements banklink.RoutingStore.
 func (db *DB) SetRoutingRules(ctx context.Context, scope banklink.Scope, rules []banklink.RoutingRule) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM routing_rules WHERE account_id = $1 AND environment = $2`, scope.AccountID, string(scope.Environment)); err != nil {
@@ -160,7 +160,7 @@ func (db *DB) SetRoutingRules(ctx context.Context, scope banklink.Scope, rules [
 	})
 }
 
-// FindRoutingRules implements banklink.ProviderConfigStore.
+// FindRoutingRules implements banklink.RoutingStore.
 func (db *DB) FindRoutingRules(ctx context.Context, scope banklink.Scope) ([]banklink.RoutingRule, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT institution_id, provider_type, action FROM routing_rules WHERE account_id = $1 AND environment = $2
 		ORDER BY institution_id, provider_type`, scope.AccountID, string(scope.Environment))

@@ -15,7 +15,7 @@ const connectionsByProviderLogin = `SELECT ` + connectionColumns + connectionFro
 	` WHERE c.provider_type = $1 AND c.provider_login_id = $2 AND c.status <> 'DELETED' ORDER BY c.seq`
 
 // FindConnectionsByProviderLogin implements
-// banklink.ConnectionLifecycleStore.
+// banklink.ConnectionStore.
 func (db *DB) FindConnectionsByProviderLogin(ctx context.Context, providerType, loginID string) ([]*banklink.Connection, error) {
 	if providerType == "" || loginID == "" {
 		return nil, nil
@@ -27,7 +27,7 @@ func (db *DB) FindConnectionsByProviderLogin(ctx context.Context, providerType, 
 	return out, db.fillDuplicates(ctx, out)
 }
 
-// ChangeConnectionStatus implements banklink.ConnectionLifecycleStore.
+// ChangeConnectionStatus implements banklink.ConnectionStore.
 func (db *DB) ChangeConnectionStatus(ctx context.Context, scope banklink.Scope, id string, c banklink.StatusChange) (bool, error) {
 	if c.From == c.To && c.FromReason == c.ToReason {
 		return false, nil

@@ -21,7 +21,7 @@ var dueRefreshes = `SELECT id FROM connections
 	AND status_reason <> 'INACTIVE_DUPLICATE' AND aggregation_lease_until < $2
 	ORDER BY aggregated_at LIMIT `
 
-// ClaimDueRefreshes implements banklink.ConnectionLifecycleStore in one
+// ClaimDueRefreshes implements banklink.ConnectionStore in one
 // statement: the claim, the work request, its lease and the read of what
 // was claimed are atomic, and on PostgreSQL replicas claiming at once
 // skip each other's rows.

@@ -228,7 +228,7 @@ func (db *DB) complete(ctx context.Context, scope banklink.Scope, id string, c b
 	return conn, nil
 }
 
-// FindWidgetOrigins implements banklink.ConnectSessionStore.
+// FindWidgetOrigins implements banklink.WidgetOriginStore.
 func (db *DB) FindWidgetOrigins(ctx context.Context, scope banklink.Scope) ([]string, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT origin FROM widget_origins WHERE account_id = $1 AND environment = $2 ORDER BY origin`,
 		scope.AccountID, string(scope.Environment))
@@ -247,7 +247,7 @@ func (db *DB) FindWidgetOrigins(ctx context.Context, scope banklink.Scope) ([]st
 	return out, rows.Err()
 }
 
-// SetWidgetOrigins implements banklink.ConnectSessionStore.
+// SetWidgetOrigins implements banklink.WidgetOriginStore.
 func (db *DB) SetWidgetOrigins(ctx context.Context, scope banklink.Scope, origins []string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM widget_origins WHERE account_id = $1 AND environment = $2`, scope.AccountID, string(scope.Environment)); err != nil {

@@ -42,7 +42,7 @@ func nullMicros(t *time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: micros(*t), Valid: true}
 }
 
-// CreateWebhookProfile implements banklink.WebhookStore.
+// CreateWebhookProfile implements banklink.WebhookProfileStore.
 func (db *DB) CreateWebhookProfile(ctx context.Context, p *banklink.WebhookProfile) error {
 	now := db.now()
 	if p.CreatedAt.IsZero() {
@@ -65,7 +65,7 @@ func (db *DB) CreateWebhookProfile(ctx context.Context, p *banklink.WebhookProfi
 	return nil
 }
 
-// FindWebhookProfileByID implements banklink.WebhookStore.
+// FindWebhookProfileByID implements banklink.WebhookProfileStore.
 func (db *DB) FindWebhookProfileByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.WebhookProfile, error) {
 	p, err := scanProfile(db.r.QueryRowContext(ctx, `SELECT `+profileColumns+` FROM webhook_profiles wp WHERE wp.id = $1 AND wp.account_id = $2 AND wp.environment = $3`,
 		id, scope.AccountID, string(scope.Environment)))
@@ -78,7 +78,7 @@ func (db *DB) FindWebhookProfileByID(ctx context.Context, scope banklink.Scope, 
 	return p, nil
 }
 
-// FindWebhookProfiles implements banklink.WebhookStore.
+// FindWebhookProfiles implements banklink.WebhookProfileStore.
 func (db *DB) FindWebhookProfiles(ctx context.Context, scope banklink.Scope) ([]*banklink.WebhookProfile, error) {
 	return db.profiles(ctx, db.r, scope, false)
 }
@@ -108,7 +108,7 @@ func (db *DB) profiles(ctx context.Context, q querier, scope banklink.Scope, ena
 	return out, rows.Err()
 }
 
-// UpdateWebhookProfile implements banklink.WebhookStore.
+// UpdateWebhookProfile implements banklink.WebhookProfileStore.
 func (db *DB) UpdateWebhookProfile(ctx context.Context, p *banklink.WebhookProfile) error {
 	p.UpdatedAt = db.now()
 	res, err := db.w.ExecContext(ctx, `UPDATE webhook_profiles SET url = $1, version = $2, enabled = $3, event_types = $4, secret = $5,
@@ -124,7 +124,7 @@ func (db *DB) UpdateWebhookProfile(ctx context.Context, p *banklink.WebhookProfi
 	return nil
 }
 
-// DeleteWebhookProfile implements banklink.WebhookStore.
+// DeleteWebhookProfile implements banklink.WebhookProfileStore.
 func (db *DB) DeleteWebhookProfile(ctx context.Context, scope banklink.Scope, id string) error {
 	res, err := db.w.ExecContext(ctx, `DELETE FROM webhook_profiles WHERE id = $1 AND account_id = $2 AND environment = $3`,
 		id, scope.AccountID, string(scope.Environment))
@@ -209,7 +209,7 @@ func (db *DB) kick() {
 // Kicks signals (best effort) that events were emitted by this process.
 func (db *DB) Kicks() <-chan struct{} { return db.events }
 
-// EmitEvents implements banklink.WebhookStore.
+// EmitEvents implements banklink.EventStore.
 func (db *DB) EmitEvents(ctx context.Context, scope banklink.Scope, events ...*banklink.Event) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error { return db.emit(ctx, tx, scope, db.now(), events...) })
 	if isForeignKeyViolation(err) {
@@ -234,7 +234,7 @@ func scanEvent(k *cursorKeys, row scanner) (*banklink.Event, error) {
 	return &e, nil
 }
 
-// FindEventByID implements banklink.WebhookStore.
+// FindEventByID implements banklink.EventStore.
 func (db *DB) FindEventByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Event, error) {
 	e, err := scanEvent(db.keys, db.r.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM webhook_events e WHERE e.id = $1 AND e.account_id = $2 AND e.environment = $3`,
 		id, scope.AccountID, string(scope.Environment)))
@@ -247,7 +247,7 @@ func (db *DB) FindEventByID(ctx context.Context, scope banklink.Scope, id string
 	return e, nil
 }
 
-// FindEvents implements banklink.WebhookStore.
+// FindEvents implements banklink.EventStore.
 func (db *DB) FindEvents(ctx context.Context, scope banklink.Scope, f banklink.EventFilter) ([]*banklink.Event, int, error) {
 	var c conds
 	c.add("e.account_id = ?", scope.AccountID)
@@ -283,7 +283,7 @@ func scanDelivery(row scanner, extra ...any) (*banklink.Delivery, error) {
 	return &d, nil
 }
 
-// FindDeliveries implements banklink.WebhookStore.
+// FindDeliveries implements banklink.EventStore.
 func (db *DB) FindDeliveries(ctx context.Context, scope banklink.Scope, eventID string) ([]*banklink.Delivery, error) {
 	if _, err := db.FindEventByID(ctx, scope, eventID); err != nil {
 		return nil, err
@@ -331,7 +331,7 @@ func (db *DB) FindDeliveries(ctx context.Context, scope banklink.Scope, eventID 
 	return out, rows.Err()
 }
 
-// Redeliver implements banklink.WebhookStore.
+// Redeliver implements banklink.EventStore.
 func (db *DB) Redeliver(ctx context.Context, scope banklink.Scope, eventID, profileID string, at time.Time) ([]*banklink.Delivery, error) {
 	var ids []string
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -402,7 +402,7 @@ const claimable = `SELECT d.id FROM webhook_deliveries d
 		AND (p.attempts = 0 OR p.lease_until > $1)))
 	ORDER BY d.next_attempt_at, d.event_seq LIMIT `
 
-// ClaimDeliveries implements banklink.WebhookStore.
+// ClaimDeliveries implements banklink.DeliveryStore.
 func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*banklink.Delivery, error) {
 	// A cheap read first: idle workers poll, and on SQLite an empty
 	// claim would still queue behind the single writer.
@@ -492,7 +492,7 @@ func scanClaimed(k *cursorKeys, row scanner) (*banklink.Delivery, error) {
 	return d, nil
 }
 
-// FinishDelivery implements banklink.WebhookStore.
+// FinishDelivery implements banklink.DeliveryStore.
 func (db *DB) FinishDelivery(ctx context.Context, owner, deliveryID string, o banklink.DeliveryOutcome) error {
 	lost, err := db.FinishDeliveries(ctx, owner, map[string]banklink.DeliveryOutcome{deliveryID: o})
 	if err == nil && len(lost) > 0 {
@@ -501,7 +501,7 @@ func (db *DB) FinishDelivery(ctx context.Context, owner, deliveryID string, o ba
 	return err
 }
 
-// FinishDeliveries implements banklink.WebhookStore. Workers finish in
+// FinishDeliveries implements banklink.DeliveryStore. Workers finish in
 // batches: one commit for many attempts is what keeps the outbox from
 // being bound by the database's fsync rate.
 func (db *DB) FinishDeliveries(ctx context.Context, owner string, outcomes map[string]banklink.DeliveryOutcome) ([]string, error) {
@@ -543,7 +543,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, owner string, outcomes map[s
 	return lost, err
 }
 
-// ReleaseDeliveries implements banklink.WebhookStore.
+// ReleaseDeliveries implements banklink.DeliveryStore.
 func (db *DB) ReleaseDeliveries(ctx context.Context, owner string) error {
 	_, err := db.w.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = '', lease_until = NULL WHERE lease_owner = $1 AND state = 'PENDING'`, owner)
 	if err != nil {
@@ -552,7 +552,7 @@ func (db *DB) ReleaseDeliveries(ctx context.Context, owner string) error {
 	return nil
 }
 
-// PendingDeliveries implements banklink.WebhookStore.
+// PendingDeliveries implements banklink.DeliveryStore.
 func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'PENDING'`).Scan(&n); err != nil {
@@ -561,7 +561,7 @@ func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// NextDeliveryAt implements banklink.WebhookStore.
+// NextDeliveryAt implements banklink.DeliveryStore.
 func (db *DB) NextDeliveryAt(ctx context.Context) (*time.Time, error) {
 	var next sql.NullInt64
 	if err := db.r.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE state = 'PENDING'`).Scan(&next); err != nil {

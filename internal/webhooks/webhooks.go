@@ -49,7 +49,7 @@ type Config struct {
 
 // Deliverer runs the delivery workers of one process.
 type Deliverer struct {
-	Store banklink.WebhookStore
+	Store banklink.DeliveryStore
 	Log   *slog.Logger
 	// Now is the clock; tests replace it to walk the retry schedule.
 	Now func() time.Time
@@ -65,7 +65,7 @@ type Deliverer struct {
 }
 
 // New returns a Deliverer whose leases carry a fresh owner id.
-func New(store banklink.WebhookStore, cfg Config, log *slog.Logger) *Deliverer {
+func New(store banklink.DeliveryStore, cfg Config, log *slog.Logger) *Deliverer {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
 	}
