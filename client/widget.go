@@ -1,0 +1,173 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Widget drives the Connect Widget's own API with a connect token, as the
+// widget page does. Apps show the widget to their customers instead; this
+// is for tests and tools that link sandbox banks without a browser.
+type Widget struct {
+	c     *Client
+	token string
+}
+
+// Widget returns the widget API for connectToken (from ConnectStart or
+// Repair).
+func (c *Client) Widget(connectToken string) *Widget { return &Widget{c: c, token: connectToken} }
+
+// WidgetSession is the widget's whole state.
+type WidgetSession struct {
+	ConnectionID      string    `json:"connectionId"`
+	Environment       string    `json:"environment"`
+	ExpiresAt         string    `json:"expiresAt"`
+	Products          []Product `json:"products"`
+	OptionalProducts  []Product `json:"optionalProducts"`
+	SearchString      string    `json:"searchString"`
+	InstitutionLocked bool      `json:"institutionLocked"`
+	// Step is PICK, CREDENTIALS, REDIRECT, MFA, ACCOUNTS or DONE.
+	Step           string             `json:"step"`
+	Institution    *WidgetInstitution `json:"institution,omitempty"`
+	Fields         []WidgetField      `json:"fields,omitempty"`
+	LoginURL       string             `json:"loginUrl,omitempty"`
+	LoginEmbed     *WidgetLoginEmbed  `json:"loginEmbed,omitempty"`
+	MFA            *WidgetMFA         `json:"mfa,omitempty"`
+	Accounts       []WidgetAccount    `json:"accounts,omitempty"`
+	ParentOrigins  []string           `json:"parentOrigins"`
+	EligibleCount  int                `json:"eligibleCount"`
+	Result         *CompleteResult    `json:"result,omitempty"`
+	AppRedirectURL string             `json:"appRedirectUrl,omitempty"`
+}
+
+// WidgetInstitution is an institution as the picker shows it.
+type WidgetInstitution struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Domain   string `json:"domain,omitempty"`
+	Type     string `json:"type,omitempty"`
+	OAuth    bool   `json:"oauth"`
+	Initials string `json:"initials"`
+	Health   string `json:"health"`
+}
+
+// WidgetField is a field of the login form.
+type WidgetField struct {
+	Name   string `json:"name"`
+	Label  string `json:"label"`
+	Secret bool   `json:"secret"`
+}
+
+// WidgetLoginEmbed describes a provider login page shown in the widget.
+type WidgetLoginEmbed struct {
+	Origin     string   `json:"origin"`
+	DoneEvents []string `json:"doneEvents"`
+}
+
+// WidgetMFA is a multi-factor challenge.
+type WidgetMFA struct {
+	Kind    string   `json:"kind"`
+	Prompt  string   `json:"prompt"`
+	Choices []string `json:"choices,omitempty"`
+}
+
+// WidgetAccount is an account offered for linking.
+type WidgetAccount struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Subtype string `json:"subtype"`
+	Mask    string `json:"mask"`
+}
+
+// CompleteResult is what a completed widget reports (the connect_complete
+// event's metadata, plus the connection id).
+type CompleteResult struct {
+	InstitutionID   string                  `json:"institutionId"`
+	InstitutionName string                  `json:"institutionName"`
+	AccountCount    int                     `json:"accountCount"`
+	ConnectionID    string                  `json:"connectionId"`
+	Accounts        []CompleteResultAccount `json:"accounts"`
+}
+
+// CompleteResultAccount is a linked account as the widget reports it.
+type CompleteResultAccount struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Mask string `json:"mask"`
+}
+
+// WidgetInstitutions is a page of the picker.
+type WidgetInstitutions struct {
+	Institutions []WidgetInstitution `json:"institutions"`
+	Count        int                 `json:"count"`
+	Remaining    int                 `json:"remaining"`
+	Next         string              `json:"next,omitempty"`
+}
+
+// WidgetCompletion is the answer of Complete.
+type WidgetCompletion struct {
+	Result         CompleteResult `json:"result"`
+	AppRedirectURL string         `json:"appRedirectUrl"`
+}
+
+func (w *Widget) do(ctx context.Context, method, p string, q url.Values, body, out any) error {
+	return w.c.call(ctx, &request{method: method, path: "/connect/api/" + p, query: q, body: body, out: out, bearer: w.token}, nil)
+}
+
+func (w *Widget) step(ctx context.Context, p string, body any) (*WidgetSession, error) {
+	var s WidgetSession
+	return &s, w.do(ctx, http.MethodPost, p, nil, body, &s)
+}
+
+// Session returns the widget's current state.
+func (w *Widget) Session(ctx context.Context) (*WidgetSession, error) {
+	var s WidgetSession
+	return &s, w.do(ctx, http.MethodGet, "session", nil, nil, &s)
+}
+
+// Institutions returns a page of the institutions eligible for this
+// connection; after is the previous page's Next.
+func (w *Widget) Institutions(ctx context.Context, name string, limit int, after string) (*WidgetInstitutions, error) {
+	q := query{}
+	q.set("name", name)
+	if limit > 0 {
+		q.set("limit", strconv.Itoa(limit))
+	}
+	q.set("after", after)
+	var out WidgetInstitutions
+	return &out, w.do(ctx, http.MethodGet, "institutions", url.Values(q), nil, &out)
+}
+
+// Select chooses an institution.
+func (w *Widget) Select(ctx context.Context, institutionID string) (*WidgetSession, error) {
+	return w.step(ctx, "select", map[string]string{"institutionId": institutionID})
+}
+
+// Back steps back to the picker or the start of the login.
+func (w *Widget) Back(ctx context.Context) (*WidgetSession, error) { return w.step(ctx, "back", nil) }
+
+// Login submits the login form (the session's Fields).
+func (w *Widget) Login(ctx context.Context, credentials map[string]string) (*WidgetSession, error) {
+	return w.step(ctx, "login", map[string]any{"credentials": credentials})
+}
+
+// MFA answers a multi-factor challenge.
+func (w *Widget) MFA(ctx context.Context, answer string) (*WidgetSession, error) {
+	return w.step(ctx, "mfa", map[string]string{"answer": answer})
+}
+
+// OAuth finishes a redirect login with the query the institution returned.
+func (w *Widget) OAuth(ctx context.Context, params map[string]string) (*WidgetSession, error) {
+	return w.step(ctx, "oauth", params)
+}
+
+// Complete links the chosen accounts (the session's Accounts) with the
+// customer's consent, completing the connection.
+func (w *Widget) Complete(ctx context.Context, accountIDs []string, consent bool) (*WidgetCompletion, error) {
+	var out WidgetCompletion
+	body := map[string]any{"accountIds": accountIDs, "consent": consent}
+	return &out, w.do(ctx, http.MethodPost, "complete", nil, body, &out)
+}
