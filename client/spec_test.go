@@ -450,3 +450,14 @@ func example(s *openapi3.Schema, full bool) any {
 	}
 	return map[string]any{"any": "json"}
 }
+
+// ClientOperationIDs lists the operations the client calls, for the
+// tests of package client_test.
+func ClientOperationIDs() []string {
+	var ids []string
+	for id := range clientOps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
