@@ -89,6 +89,7 @@ var notInClient = map[string]string{
 	"plaidWebhook":     "Plaid calls it",
 	"widgetPage":       "HTML for browsers",
 	"widgetAsset":      "CSS and JavaScript for browsers",
+	"embedScript":      "JavaScript for browsers",
 	"sandboxAuthorize": "HTML for browsers",
 	"demoPage":         "the demo app's own page",
 	"demoStart":        "the demo app's own backend",

@@ -137,6 +137,10 @@ func (w *Widget) Register(s *httpapi.Server) {
 	b := w.basePath
 	s.Route("GET "+b, w.page("connect.html"))
 	s.Route("GET "+b+"/static/{file}", w.serveStatic)
+	s.Route("GET "+b+"/embed.js", func(rw http.ResponseWriter, r *http.Request) error {
+		r.SetPathValue("file", "embed.js")
+		return w.serveStatic(rw, r)
+	})
 	s.Route("GET "+b+"/sandbox/authorize", w.sandboxAuthorize)
 	s.Route("GET "+b+"/api/session", w.api(w.handleSession))
 	s.Route("GET "+b+"/api/institutions", w.api(w.handleInstitutions))

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"banklink/internal/testenv"
+
+	"github.com/chromedp/chromedp"
+)
+
+// embedBrowser starts headless Chromium for one test.
+func embedBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(testenv.Chromium(t)),
+		chromedp.NoSandbox, // tests run as root in CI
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1024, 800),
+		// This machine has no network: keep Chromium from trying.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel3)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`true`)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// widgetTarget waits for the browser target (an iframe or a popup) showing
+// the widget at base and returns a context driving it.
+func widgetTarget(t *testing.T, ctx context.Context, typ, base string) context.Context {
+	t.Helper()
+	for range 100 {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == typ && strings.HasPrefix(info.URL, base+"/connect") {
+				f, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				t.Cleanup(cancel)
+				return f
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no %s target shows the widget", typ)
+	return nil
+}
+
+// widgetStep waits until the widget's heading reads want.
+func widgetStep(t *testing.T, ctx context.Context, want string) {
+	t.Helper()
+	js := fmt.Sprintf(`!!document.getElementById("title") && document.getElementById("title").textContent === %q && document.getElementById("app").getAttribute("aria-busy") === "false"`, want)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("widget never showed %q: %v", want, err)
+	}
+}
+
+func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// TestEmbedScript opens the widget with /connect/embed.js from an app on
+// another origin, in an iframe and in a popup, links Sandbox Bank and
+// checks that the app's onSuccess receives the connection id, after
+// ignoring a look-alike message from another origin.
+func TestEmbedScript(t *testing.T) {
+	p := startProcess(t, nil, "-data-dir", t.TempDir())
+
+	resp, err := http.Get(p.url + "/connect/embed.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") ||
+		len(script) > 8<<10 || !strings.Contains(string(script), "Banklink") {
+		t.Fatalf("embed.js: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(script))
+	}
+
+	browser := embedBrowser(t)
+	for _, mode := range []string{"iframe", "popup"} {
+		t.Run(mode, func(t *testing.T) {
+			var start struct{ ID, WidgetURL string }
+			body := fmt.Sprintf(`{"externalCustomerId":"embed-%s","institutionId":"Vc1FabzHnWE7LZuwXhuC6d"}`, mode)
+			if code := api(t, p.url, p.key, "POST", "/bank-linking/connect/start", body, &start); code != 201 {
+				t.Fatalf("connect/start: %d", code)
+			}
+			app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, `<!doctype html><title>app</title><button id="open">Link a bank</button>
+<script src="%s/connect/embed.js"></script>
+<script>
+window.calls = [];
+document.getElementById("open").addEventListener("click", function () {
+  Banklink.open({widgetUrl: %q, mode: %q,
+    onSuccess: function (r) { calls.push({cb: "success", arg: r}); },
+    onExit: function (e) { calls.push({cb: "exit", arg: e}); },
+    onError: function (e) { calls.push({cb: "error", arg: e}); },
+    onEvent: function (e) { calls.push({cb: "event", arg: e.name}); }});
+  // A look-alike from another origin (this page's) must be ignored.
+  window.postMessage({domain: "meld-connect", eventName: "connect_complete", metadata: {connectionId: "forged"}}, "*");
+});
+</script>`, p.url, start.WidgetURL, mode)
+			}))
+			defer app.Close()
+			u, _ := url.Parse(app.URL)
+			appURL := "http://localhost:" + u.Port() // another site than banklink's 127.0.0.1
+
+			ctx, cancel := chromedp.NewContext(browser)
+			defer cancel()
+			run(t, ctx, chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.ID("open")), chromedp.Click(chromedp.ID("open")))
+			typ := map[string]string{"iframe": "iframe", "popup": "page"}[mode]
+			w := widgetTarget(t, ctx, typ, p.url)
+			widgetStep(t, w, "Log in")
+			run(t, w,
+				chromedp.WaitVisible(chromedp.ID("field-username")),
+				chromedp.SendKeys(chromedp.ID("field-username"), "user_good"),
+				chromedp.SendKeys(chromedp.ID("field-password"), "pass_good"),
+				chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+			widgetStep(t, w, "Choose accounts")
+			run(t, w, chromedp.Click(chromedp.CSS(`form button.primary`)))
+
+			raw, err := chromedp.Run(ctx, chromedp.Poll[[]byte](`calls.some(function (c) { return c.cb === "success"; }) && calls`, chromedp.WithPollingTimeout(20*time.Second)))
+			if err != nil {
+				t.Fatalf("onSuccess never called: %v", err)
+			}
+			var calls []struct {
+				CB  string          `json:"cb"`
+				Arg json.RawMessage `json:"arg"`
+			}
+			if err := json.Unmarshal(raw, &calls); err != nil {
+				t.Fatal(err)
+			}
+			var events []string
+			successes := 0
+			for _, c := range calls {
+				switch c.CB {
+				case "event":
+					var name string
+					json.Unmarshal(c.Arg, &name)
+					events = append(events, name)
+				case "success":
+					successes++
+					var r struct {
+						ConnectionID, InstitutionName string
+						AccountCount                  int
+						Accounts                      []map[string]any
+					}
+					json.Unmarshal(c.Arg, &r)
+					if r.ConnectionID != start.ID || r.InstitutionName != "Sandbox Bank" || r.AccountCount == 0 || len(r.Accounts) != r.AccountCount {
+						t.Errorf("onSuccess(%s), want connection %s at Sandbox Bank", c.Arg, start.ID)
+					}
+				default:
+					t.Errorf("unexpected %s(%s)", c.CB, c.Arg)
+				}
+			}
+			if successes != 1 || len(events) == 0 || events[0] != "init" || events[len(events)-1] != "connect_complete" {
+				t.Errorf("%d onSuccess calls; events %v", successes, events)
+			}
+			// The widget is gone once the connection is linked.
+			gone := map[string]string{"iframe": `!document.querySelector("iframe")`, "popup": `true`}[mode]
+			if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](gone)); err != nil || !ok {
+				t.Errorf("the iframe is still there after success (%v)", err)
+			}
+			if mode == "popup" {
+				open := true
+				for i := 0; i < 100 && open; i++ {
+					open = false
+					infos, err := chromedp.Targets(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, info := range infos {
+						open = open || info.Type == "page" && strings.HasPrefix(info.URL, p.url+"/connect")
+					}
+					if open {
+						time.Sleep(100 * time.Millisecond)
+					}
+				}
+				if open {
+					t.Errorf("the popup is still open after success")
+				}
+			}
+		})
+	}
+}
