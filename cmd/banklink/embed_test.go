@@ -31,6 +31,9 @@ func embedBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
+		// The redirect test's app page is https, from a throwaway
+		// certificate, as a redirectUrl must be.
+		chromedp.Flag("ignore-certificate-errors", true),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
@@ -233,5 +236,52 @@ document.getElementById("open").addEventListener("click", function () {
 				}
 			}
 		})
+	}
+}
+
+// TestEmbedScriptRedirect opens the widget in "redirect" mode: the app's
+// page leaves for the widget, which after linking sends the customer to
+// the redirectUrl given to connect/start, where Banklink.redirectResult
+// reads the connection id.
+func TestEmbedScriptRedirect(t *testing.T) {
+	p := startProcess(t, nil, "-data-dir", t.TempDir())
+	var widgetURL string
+	app := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><title>app</title><button id="open">Link a bank</button><p id="got"></p>
+<script src="%s/connect/embed.js"></script>
+<script>
+var r = Banklink.redirectResult();
+document.getElementById("got").textContent = r ? r.connectionId : "none";
+document.getElementById("open").addEventListener("click", function () { Banklink.open({widgetUrl: %q, mode: "redirect"}); });
+</script>`, p.url, widgetURL)
+	}))
+	defer app.Close()
+	var start struct{ ID, WidgetURL string }
+	body := fmt.Sprintf(`{"externalCustomerId":"embed-redirect","institutionId":"Vc1FabzHnWE7LZuwXhuC6d","redirectUrl":%q}`, app.URL+"/linked")
+	if code := api(t, p.url, p.key, "POST", "/bank-linking/connect/start", body, &start); code != 201 {
+		t.Fatalf("connect/start: %d", code)
+	}
+	widgetURL = start.WidgetURL
+
+	ctx, cancel := chromedp.NewContext(embedBrowser(t))
+	defer cancel()
+	run(t, ctx, chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(chromedp.ID("open")))
+	if got, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("got"))); err != nil || got != "none" {
+		t.Fatalf("before linking redirectResult gives %q (%v), want none", got, err)
+	}
+	run(t, ctx, chromedp.Click(chromedp.ID("open")))
+	widgetStep(t, ctx, "Log in")
+	run(t, ctx,
+		chromedp.WaitVisible(chromedp.ID("field-username")),
+		chromedp.SendKeys(chromedp.ID("field-username"), "user_good"),
+		chromedp.SendKeys(chromedp.ID("field-password"), "pass_good"),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	widgetStep(t, ctx, "Choose accounts")
+	run(t, ctx, chromedp.Click(chromedp.CSS(`form button.primary`)))
+	widgetStep(t, ctx, "Connected")
+	run(t, ctx, chromedp.Click(chromedp.ID("finish")), chromedp.WaitVisible(chromedp.ID("got")))
+	got, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("got")))
+	if err != nil || got != start.ID {
+		t.Errorf("back at the app, redirectResult gives %q (%v), want %s", got, err, start.ID)
 	}
 }

@@ -14,7 +14,8 @@
  *
  * Only messages from the widget's own origin and window count. In
  * "redirect" mode the page leaves for the widget, which returns to the
- * redirectUrl given to connect/start with ?connectionId=.
+ * redirectUrl given to connect/start with ?connectionId=; there
+ * Banklink.redirectResult() returns {connectionId}.
  */
 (function (root) {
   "use strict";
@@ -124,5 +125,13 @@
     };
   }
 
-  root.Banklink = { version: VERSION, open: open };
+  // redirectResult, on the page at the redirectUrl given to
+  // connect/start, returns {connectionId} when the widget sent the
+  // customer back there after linking ("redirect" mode), else null.
+  function redirectResult() {
+    var id = new URLSearchParams(root.location.search).get("connectionId");
+    return id ? { connectionId: id } : null;
+  }
+
+  root.Banklink = { version: VERSION, open: open, redirectResult: redirectResult };
 })(window);
