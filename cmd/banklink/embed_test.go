@@ -130,11 +130,10 @@ func TestEmbedScript(t *testing.T) {
 		{"iframe", "iframe", "Vc1FabzHnWE7LZuwXhuC6d", "Sandbox Bank", password},
 		{"popup", "popup", "Vc1FabzHnWE7LZuwXhuC6d", "Sandbox Bank", password},
 		{"iframe OAuth bank", "iframe", "J49BHiNGdxpGXvJ2oeN9NM", "Sandbox OAuth Bank", oauth},
-		// Not "popup OAuth bank": after the redirect round trip the
-		// widget page in a popup has lost its opener's origin (connect.js
-		// reads it from document.referrer, which the consent page's
-		// no-referrer policy empties), so it posts no events to the app.
-		// connect.js must keep that origin across the redirect first.
+		// After the redirect round trip the popup's document.referrer is
+		// empty (the consent page sends no referrer): connect.js must
+		// have kept its opener's origin from the first load.
+		{"popup OAuth bank", "popup", "J49BHiNGdxpGXvJ2oeN9NM", "Sandbox OAuth Bank", oauth},
 	} {
 		mode := tc.mode
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,10 +34,24 @@
 
   // --- events to the embedding app -------------------------------------
   var inFrame = window.parent !== window;
+  // The embedding app's origin as the page first learnt it. After an
+  // OAuth round trip through the bank, whose pages send no referrer,
+  // document.referrer no longer names the app, and Firefox has no
+  // ancestorOrigins: the origin is kept in this tab's sessionStorage,
+  // which only banklink's own origin can write.
+  var PARENT_KEY = "banklink.parentOrigin";
   function parentOrigin() {
-    if (location.ancestorOrigins && location.ancestorOrigins.length) return location.ancestorOrigins[0];
-    try { return document.referrer ? new URL(document.referrer).origin : ""; } catch (e) { return ""; }
+    var o = "";
+    if (location.ancestorOrigins && location.ancestorOrigins.length) o = location.ancestorOrigins[0];
+    else { try { o = document.referrer ? new URL(document.referrer).origin : ""; } catch (e) { o = ""; } }
+    if (o === "null") o = "";
+    try {
+      if (o) sessionStorage.setItem(PARENT_KEY, o);
+      else o = sessionStorage.getItem(PARENT_KEY) || "";
+    } catch (e) { /* storage disabled: only the live referrer */ }
+    return o;
   }
+  parentOrigin(); // learn it while the first referrer is there
   function emit(eventName, metadata) {
     var msg = { domain: "meld-connect", eventName: eventName, metadata: metadata || null };
     if (!inFrame && !window.opener) return;
