@@ -2,6 +2,7 @@ package banklink
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -189,4 +190,16 @@ type RefreshLimiter interface {
 // credentials) and the dashboard offers those fields.
 type CredentialKeyer interface {
 	CredentialKeys() []string
+}
+
+// ProviderWireName is how a provider type is named on the wire
+// ("sandbox-b" is "SANDBOX_B").
+func ProviderWireName(providerType string) string {
+	return strings.ToUpper(strings.ReplaceAll(providerType, "-", "_"))
+}
+
+// ProviderTypeOf is the provider type a wire name means, the inverse of
+// ProviderWireName (it also accepts the type itself).
+func ProviderTypeOf(wire string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(wire), "_", "-"))
 }

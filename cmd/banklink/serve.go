@@ -17,6 +17,7 @@ import (
 	"banklink/internal/connecttoken"
 	"banklink/internal/dashboard"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/metrics"
 	"banklink/internal/mx"
 	"banklink/internal/plaid"
@@ -335,7 +336,7 @@ type demoBackend struct {
 var demoScope = banklink.Scope{AccountID: DemoAccountID, Environment: banklink.Sandbox}
 
 func (d *demoBackend) StartDemo(ctx context.Context, externalCustomerID string) (string, string, error) {
-	resp, err := d.api.StartConnection(ctx, demoScope, &httpapi.ConnectStartRequest{
+	resp, err := d.api.Linking.StartConnection(ctx, demoScope, &linking.StartRequest{
 		ExternalCustomerID: &externalCustomerID,
 		Products:           []string{"BALANCES", "TRANSACTIONS"},
 		OptionalProducts:   []string{"OWNERS", "IDENTIFIERS"},

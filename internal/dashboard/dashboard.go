@@ -117,7 +117,7 @@ func New(cfg Config) *Dashboard {
 	d.pages = map[string]*template.Template{}
 	layout := template.Must(template.New("layout.html").Funcs(template.FuncMap{
 		"asset":    func(name string) string { return Base + "/static/" + name + "?v=" + d.version },
-		"wire":     httpapi.ProviderWireName,
+		"wire":     banklink.ProviderWireName,
 		"when":     when,
 		"pct":      pct,
 		"short":    short,

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/httpapi"
 )
 
 var stepLabels = map[string]string{
@@ -70,7 +69,7 @@ func (d *Dashboard) handleFunnel(w http.ResponseWriter, r *http.Request, rq *req
 	data := funnelData{Days: days, DayOptions: dayOptions, Institution: inst, From: from, To: to.Add(-time.Second),
 		Filtered: inst != "" || prov != "", Empty: len(counts) == 0}
 	if prov != "" {
-		data.Provider = httpapi.ProviderWireName(prov)
+		data.Provider = banklink.ProviderWireName(prov)
 	}
 	if inst != "" {
 		data.InstitutionName = d.institutionName(inst)
@@ -144,7 +143,7 @@ func (d *Dashboard) handleFunnel(w http.ResponseWriter, r *http.Request, rq *req
 		data.ByInstitution = append(data.ByInstitution, *row)
 	}
 	for p, row := range byProv {
-		row.Name = httpapi.ProviderWireName(p)
+		row.Name = banklink.ProviderWireName(p)
 		row.Link = link(inst, row.Name)
 		data.ByProvider = append(data.ByProvider, *row)
 	}

@@ -35,9 +35,9 @@ func decisionOf(d *banklink.RoutingDecision) *decisionView {
 	if d == nil {
 		return nil
 	}
-	v := &decisionView{Provider: httpapi.ProviderWireName(d.Provider), Reason: d.Reason, Profile: d.Profile, At: d.At}
+	v := &decisionView{Provider: banklink.ProviderWireName(d.Provider), Reason: d.Reason, Profile: d.Profile, At: d.At}
 	for _, s := range d.Skipped {
-		v.Skipped = append(v.Skipped, httpapi.ProviderWireName(s.Provider)+": "+s.Reason)
+		v.Skipped = append(v.Skipped, banklink.ProviderWireName(s.Provider)+": "+s.Reason)
 	}
 	return v
 }
@@ -47,7 +47,7 @@ func (d *Dashboard) connectionRow(c *banklink.Connection, now time.Time) connect
 		Institution: c.InstitutionName, InstitutionID: c.InstitutionID, Status: string(c.EffectiveStatus(now)), StatusReason: c.StatusReason,
 		Decision: decisionOf(c.RoutingDecision), CreatedAt: c.CreatedAt, CompletedAt: c.CompletedAt}
 	if c.ProviderType != "" {
-		row.Provider = httpapi.ProviderWireName(c.ProviderType)
+		row.Provider = banklink.ProviderWireName(c.ProviderType)
 	}
 	if row.Institution == "" && c.InstitutionID != "" {
 		row.Institution = d.institutionName(c.InstitutionID)
@@ -131,7 +131,7 @@ func (d *Dashboard) handleConnection(w http.ResponseWriter, r *http.Request, rq 
 	}{C: d.connectionRow(c, d.Now()), Products: products, Optional: optional, Regions: regions, LoginID: c.ProviderLoginID,
 		Redirect: c.RedirectURL, ExpiresAt: c.ExpiresAt, AggregatedAt: c.AggregatedAt, Duplicates: c.DuplicateConnectionIDs, History: history}
 	if c.RequestedProvider != "" {
-		data.RequestedProvider = httpapi.ProviderWireName(c.RequestedProvider)
+		data.RequestedProvider = banklink.ProviderWireName(c.RequestedProvider)
 	}
 	return d.render(w, http.StatusOK, "connection", rq, view{Title: "Connection " + c.ID, Nav: "connections", Page: "connections", Data: data})
 }
@@ -346,7 +346,7 @@ func (d *Dashboard) providersPage(w http.ResponseWriter, r *http.Request, rq *re
 			return
 		}
 		seen[t] = true
-		v := providerView{Type: t, Wire: httpapi.ProviderWireName(t)}
+		v := providerView{Type: t, Wire: banklink.ProviderWireName(t)}
 		set := map[string]bool{}
 		if c := byType[t]; c != nil {
 			v.Configured, v.Enabled, v.DisplayOrder, v.Generation, v.UpdatedAt = true, c.Enabled, c.DisplayOrder, c.Generation, c.UpdatedAt
@@ -376,8 +376,8 @@ func (d *Dashboard) providersPage(w http.ResponseWriter, r *http.Request, rq *re
 	}
 	for _, t := range available {
 		add(t)
-		data.Defaults = append(data.Defaults, httpapi.ProviderWireName(t))
-		data.Wires = append(data.Wires, httpapi.ProviderWireName(t))
+		data.Defaults = append(data.Defaults, banklink.ProviderWireName(t))
+		data.Wires = append(data.Wires, banklink.ProviderWireName(t))
 	}
 	rules, err := d.store.FindRoutingRules(ctx, rq.scope)
 	if err != nil {
@@ -385,7 +385,7 @@ func (d *Dashboard) providersPage(w http.ResponseWriter, r *http.Request, rq *re
 	}
 	for _, ru := range rules {
 		data.Rules = append(data.Rules, ruleView{InstitutionID: ru.InstitutionID, Institution: d.institutionName(ru.InstitutionID),
-			Provider: httpapi.ProviderWireName(ru.ProviderType), Action: ru.Action})
+			Provider: banklink.ProviderWireName(ru.ProviderType), Action: ru.Action})
 	}
 	if q := strings.TrimSpace(r.URL.Query().Get("q")); q != "" && len(q) <= 100 && d.api.Directory != nil && d.api.Directory.Current() != nil {
 		data.Query = q
@@ -491,7 +491,7 @@ func (d *Dashboard) handleRouting(w http.ResponseWriter, r *http.Request, rq *re
 	f := r.PostForm
 	target := httpapi.RoutingRuleInput{InstitutionID: strings.TrimSpace(f.Get("institutionId")), ServiceProvider: f.Get("serviceProvider"), Action: f.Get("action")}
 	for _, ru := range rules {
-		cur := httpapi.RoutingRuleInput{InstitutionID: ru.InstitutionID, ServiceProvider: httpapi.ProviderWireName(ru.ProviderType), Action: ru.Action}
+		cur := httpapi.RoutingRuleInput{InstitutionID: ru.InstitutionID, ServiceProvider: banklink.ProviderWireName(ru.ProviderType), Action: ru.Action}
 		if f.Get("op") == "remove" && cur.InstitutionID == target.InstitutionID && strings.EqualFold(cur.ServiceProvider, target.ServiceProvider) {
 			continue
 		}

@@ -23,6 +23,7 @@ import (
 	"banklink/internal/connecttoken"
 	"banklink/internal/dashboard"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/sqlstore"
@@ -284,13 +285,13 @@ func errorOf(body string) string {
 }
 
 // start runs connect/start for account A.
-func (st *stack) start(scope banklink.Scope, body string) *httpapi.ConnectStartResponse {
+func (st *stack) start(scope banklink.Scope, body string) *linking.StartResponse {
 	st.t.Helper()
-	var req httpapi.ConnectStartRequest
+	var req linking.StartRequest
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		st.t.Fatal(err)
 	}
-	resp, err := st.api.StartConnection(context.Background(), scope, &req)
+	resp, err := st.api.Linking.StartConnection(context.Background(), scope, &req)
 	if err != nil {
 		st.t.Fatalf("connect/start: %v", err)
 	}

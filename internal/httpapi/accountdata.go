@@ -51,7 +51,7 @@ func serviceProviderDetails(raw json.RawMessage, provider string, at time.Time) 
 	if len(raw) == 0 {
 		return []ServiceProviderDetailJSON{}
 	}
-	return []ServiceProviderDetailJSON{{ServiceProvider: ProviderWireName(provider), UpdatedAt: at.UTC().Format(TimestampFormat), Data: raw}}
+	return []ServiceProviderDetailJSON{{ServiceProvider: banklink.ProviderWireName(provider), UpdatedAt: at.UTC().Format(TimestampFormat), Data: raw}}
 }
 
 // BalancesJSON are an account's balances.

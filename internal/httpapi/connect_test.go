@@ -12,6 +12,7 @@ import (
 
 	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 )
 
 // seedBody is the sample request of the seed document.
@@ -53,7 +54,7 @@ func TestConnectStartSeedRequest(t *testing.T) {
 			if id := r.header.Get("X-Request-ID"); !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
 				t.Errorf("X-Request-ID = %q, want 32 hex chars", id)
 			}
-			var got httpapi.ConnectStartResponse
+			var got linking.StartResponse
 			r.json(t, &got)
 			if got.ExternalCustomerID != "testCustomer" || len(got.ID) != banklink.IDLength || len(got.CustomerID) != banklink.IDLength {
 				t.Errorf("response = %+v", got)
@@ -101,7 +102,7 @@ func TestConnectStartSeedRequest(t *testing.T) {
 
 func TestConnectStartReusesCustomer(t *testing.T) {
 	ts := newTestServer(t, "sqlite")
-	var a, b httpapi.ConnectStartResponse
+	var a, b linking.StartResponse
 	ts.do(call{path: "/bank-linking/connect/start", body: seedBody}).json(t, &a)
 	ts.do(call{path: "/bank-linking/connect/start", body: seedBody}).json(t, &b)
 	if a.CustomerID == "" || a.CustomerID != b.CustomerID {
@@ -116,7 +117,7 @@ func TestConnectStartReusesCustomer(t *testing.T) {
 	if err := ts.store.CreateAccount(t.Context(), other); err != nil {
 		t.Fatal(err)
 	}
-	var c httpapi.ConnectStartResponse
+	var c linking.StartResponse
 	ts.do(call{path: "/bank-linking/connect/start", body: seedBody, key: ts.newKey(other.ID, banklink.Sandbox)}).json(t, &c)
 	if c.CustomerID == a.CustomerID {
 		t.Errorf("another account got customer %s", c.CustomerID)
@@ -137,12 +138,12 @@ func TestConnectStartVariants(t *testing.T) {
 		body    string
 		headers map[string]string
 		key     func() string
-		check   func(t *testing.T, r response, got httpapi.ConnectStartResponse, claims map[string]any)
+		check   func(t *testing.T, r response, got linking.StartResponse, claims map[string]any)
 	}{
 		{
 			name: "minimal body, no regions claim",
 			body: `{"externalCustomerId":"c1"}`,
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if _, ok := c["regions"]; ok {
 					t.Errorf("regions claim present: %v", c["regions"])
 				}
@@ -154,7 +155,7 @@ func TestConnectStartVariants(t *testing.T) {
 		{
 			name: "optional products stay out of the token",
 			body: `{"externalCustomerId":"c1","products":["BALANCES"],"optionalProducts":["TRANSACTIONS","OWNERS"]}`,
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if fmt.Sprint(c["products"]) != "[BALANCES]" {
 					t.Errorf("products claim = %v", c["products"])
 				}
@@ -163,7 +164,7 @@ func TestConnectStartVariants(t *testing.T) {
 		{
 			name: "allowRedirect false",
 			body: `{"externalCustomerId":"c1","accountPreferenceOverride":{"allowRedirect":false}}`,
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if c["redirect"] != false {
 					t.Errorf("redirect claim = %v", c["redirect"])
 				}
@@ -172,7 +173,7 @@ func TestConnectStartVariants(t *testing.T) {
 		{
 			name: "eligible institutionId, subdivision region, https redirectUrl",
 			body: fmt.Sprintf(`{"externalCustomerId":"c1","products":["BALANCES","TRANSACTIONS"],"regions":["us-ny"],"institutionId":%q,"redirectUrl":"https://app.example.com/linked?x=1"}`, creditUnion.ID),
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if fmt.Sprint(c["regions"]) != "[US-NY]" {
 					t.Errorf("regions claim = %v, want canonical upper case", c["regions"])
 				}
@@ -188,7 +189,7 @@ func TestConnectStartVariants(t *testing.T) {
 		{
 			name: "unknown field is ignored with a warning",
 			body: `{"externalCustomerId":"c1","product":["BALANCES"]}`,
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], `"product"`) {
 					t.Errorf("warnings = %v", got.Warnings)
 				}
@@ -197,7 +198,7 @@ func TestConnectStartVariants(t *testing.T) {
 		{
 			name: "narrow filter warns which filter removed the most",
 			body: `{"externalCustomerId":"c1","products":["BALANCES","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"],"regions":["CA-QC"]}`,
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if got.EligibleInstitutionCount >= 25 {
 					t.Fatalf("eligibleInstitutionCount = %d; the test needs a narrow filter", got.EligibleInstitutionCount)
 				}
@@ -221,7 +222,7 @@ func TestConnectStartVariants(t *testing.T) {
 			name:    "older Meld-Version applies the oldest implemented",
 			body:    `{"externalCustomerId":"c1"}`,
 			headers: map[string]string{"Meld-Version": "2020-01-01"},
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if v := r.header.Get("Meld-Version"); v != "2022-11-10" {
 					t.Errorf("Meld-Version = %q", v)
 				}
@@ -231,7 +232,7 @@ func TestConnectStartVariants(t *testing.T) {
 			name:    "newer Meld-Version applies the newest not after it",
 			body:    `{"externalCustomerId":"c1"}`,
 			headers: map[string]string{"Meld-Version": "2031-05-05"},
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if v := r.header.Get("Meld-Version"); v != "2022-11-10" {
 					t.Errorf("Meld-Version = %q", v)
 				}
@@ -241,7 +242,7 @@ func TestConnectStartVariants(t *testing.T) {
 			name:    "caller's X-Request-ID is kept",
 			body:    `{"externalCustomerId":"c1"}`,
 			headers: map[string]string{"X-Request-ID": "trace-abc-123456"},
-			check: func(t *testing.T, r response, got httpapi.ConnectStartResponse, c map[string]any) {
+			check: func(t *testing.T, r response, got linking.StartResponse, c map[string]any) {
 				if r.header.Get("X-Request-ID") != "trace-abc-123456" {
 					t.Errorf("X-Request-ID = %q", r.header.Get("X-Request-ID"))
 				}
@@ -253,7 +254,7 @@ func TestConnectStartVariants(t *testing.T) {
 			if r.status != http.StatusCreated {
 				t.Fatalf("status %d: %s", r.status, r.body)
 			}
-			var got httpapi.ConnectStartResponse
+			var got linking.StartResponse
 			r.json(t, &got)
 			if tc.check != nil {
 				tc.check(t, r, got, decodeClaims(t, got.ConnectToken))

@@ -59,10 +59,10 @@ func routingDecisionJSON(d *banklink.RoutingDecision) *RoutingDecisionJSON {
 	if d == nil {
 		return nil
 	}
-	out := &RoutingDecisionJSON{ServiceProvider: ProviderWireName(d.Provider), Reason: d.Reason, Skipped: []RoutingSkipJSON{},
+	out := &RoutingDecisionJSON{ServiceProvider: banklink.ProviderWireName(d.Provider), Reason: d.Reason, Skipped: []RoutingSkipJSON{},
 		DecidedAt: d.At.UTC().Format(TimestampFormat)}
 	for _, s := range d.Skipped {
-		out.Skipped = append(out.Skipped, RoutingSkipJSON{ServiceProvider: ProviderWireName(s.Provider), Reason: s.Reason})
+		out.Skipped = append(out.Skipped, RoutingSkipJSON{ServiceProvider: banklink.ProviderWireName(s.Provider), Reason: s.Reason})
 	}
 	return out
 }
@@ -90,14 +90,14 @@ func connectionJSON(c *banklink.Connection, now time.Time) ConnectionJSON {
 		RoutingDecision:             routingDecisionJSON(c.RoutingDecision),
 	}
 	if c.RequestedProvider != "" {
-		p := ProviderWireName(c.RequestedProvider)
+		p := banklink.ProviderWireName(c.RequestedProvider)
 		out.RequestedServiceProvider = &p
 	}
 	if out.Regions == nil {
 		out.Regions = []banklink.Region{}
 	}
 	if c.ProviderType != "" {
-		out.ServiceProviderDetails["serviceProvider"] = ProviderWireName(c.ProviderType)
+		out.ServiceProviderDetails["serviceProvider"] = banklink.ProviderWireName(c.ProviderType)
 		out.ServiceProviderDetails["serviceProviderConnectionId"] = c.ProviderLoginID
 	}
 	return out
@@ -149,7 +149,7 @@ func (s *Server) handleSearchConnections(w http.ResponseWriter, r *http.Request)
 		f.Statuses = append(f.Statuses, status)
 	}
 	for _, p := range csv(v, "serviceProviders") {
-		f.ServiceProviders = append(f.ServiceProviders, providerTypeOf(p))
+		f.ServiceProviders = append(f.ServiceProviders, banklink.ProviderTypeOf(p))
 	}
 	for _, d := range []struct {
 		name string
@@ -298,7 +298,7 @@ func (s *Server) checkProviderLimit(ctx context.Context, w http.ResponseWriter, 
 	setRetryAfter(w, next, now)
 	return &banklink.Error{Code: banklink.ERATELIMITED, Reason: "PROVIDER_REFRESH_LIMIT", Retryable: true,
 		Message: fmt.Sprintf("%s aggregated this connection recently and will not refresh it again before %s; the data already held is that fresh.",
-			ProviderWireName(c.ProviderType), next.UTC().Format(time.RFC3339))}
+			banklink.ProviderWireName(c.ProviderType), next.UTC().Format(time.RFC3339))}
 }
 
 // providerCredentials returns the account's own credentials for a

@@ -9,11 +9,12 @@ import (
 
 	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 )
 
 func TestGetConnection(t *testing.T) {
 	ts := newTestServer(t, "sqlite")
-	var started httpapi.ConnectStartResponse
+	var started linking.StartResponse
 	ts.do(call{path: "/bank-linking/connect/start", body: seedBody}).json(t, &started)
 
 	r := ts.do(call{method: http.MethodGet, path: "/bank-linking/connections/" + started.ID})
@@ -55,7 +56,7 @@ func TestSearchConnections(t *testing.T) {
 	ts := newTestServer(t, "sqlite")
 	var ids []string
 	for i := range 7 {
-		var resp httpapi.ConnectStartResponse
+		var resp linking.StartResponse
 		ts.do(call{path: "/bank-linking/connect/start", body: fmt.Sprintf(`{"externalCustomerId":"cust-%d"}`, i%2)}).json(t, &resp)
 		ids = append(ids, resp.ID)
 	}

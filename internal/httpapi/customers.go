@@ -64,7 +64,7 @@ func (s *Server) handleCreateCustomer(w http.ResponseWriter, r *http.Request) er
 	if body.ExternalID == nil {
 		return banklink.FieldErrorf("externalId", "must not be null")
 	}
-	ext, err := cleanText("externalId", *body.ExternalID, banklink.MaxExternalIDLength)
+	ext, err := banklink.CleanText("externalId", *body.ExternalID, banklink.MaxExternalIDLength)
 	if err != nil {
 		return err
 	}
@@ -73,10 +73,10 @@ func (s *Server) handleCreateCustomer(w http.ResponseWriter, r *http.Request) er
 	}
 	d := banklink.CustomerDetails{Email: strings.TrimSpace(body.Email), Phone: strings.TrimSpace(body.Phone), DateOfBirth: body.DateOfBirth}
 	if body.Name != nil {
-		if d.FirstName, err = cleanText("name.firstName", body.Name.FirstName, 100); err != nil {
+		if d.FirstName, err = banklink.CleanText("name.firstName", body.Name.FirstName, 100); err != nil {
 			return err
 		}
-		if d.LastName, err = cleanText("name.lastName", body.Name.LastName, 100); err != nil {
+		if d.LastName, err = banklink.CleanText("name.lastName", body.Name.LastName, 100); err != nil {
 			return err
 		}
 	}
@@ -85,7 +85,7 @@ func (s *Server) handleCreateCustomer(w http.ResponseWriter, r *http.Request) er
 			return banklink.FieldErrorf("email", "must be an email address such as jane@example.com")
 		}
 	}
-	if d.Phone, err = cleanText("phone", d.Phone, 32); err != nil {
+	if d.Phone, err = banklink.CleanText("phone", d.Phone, 32); err != nil {
 		return err
 	}
 	if d.DateOfBirth != "" {

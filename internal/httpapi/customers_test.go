@@ -7,6 +7,7 @@ import (
 
 	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 )
 
 func TestCustomersAPI(t *testing.T) {
@@ -28,7 +29,7 @@ func TestCustomersAPI(t *testing.T) {
 		t.Errorf("second create: %d %+v", r.status, again)
 	}
 	// connect/start for the same external id reuses the customer.
-	var started httpapi.ConnectStartResponse
+	var started linking.StartResponse
 	ts.do(call{path: "/bank-linking/connect/start", body: `{"externalCustomerId":"cust-1"}`}).json(t, &started)
 	if started.CustomerID != c.ID {
 		t.Errorf("connect/start made customer %s, want %s", started.CustomerID, c.ID)

@@ -13,6 +13,7 @@ import (
 	"banklink"
 	"banklink/internal/apitest"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 )
 
 // fuzzRoutes are every GET and DELETE list and item endpoint of the API;
@@ -111,7 +112,7 @@ func fuzzAPIInputs(f *testing.F, dialect string) {
 func seedFuzzData(tb testing.TB, ts *testServer) map[string]string {
 	ctx := context.Background()
 	scope := banklink.Scope{AccountID: ts.account.ID, Environment: banklink.Sandbox}
-	var start httpapi.ConnectStartResponse
+	var start linking.StartResponse
 	ts.do(call{path: "/bank-linking/connect/start", body: `{"externalCustomerId":"fuzz"}`}).json(tb, &start)
 	var profile struct{ ID string }
 	ts.do(call{path: "/webhooks/profiles", body: `{"url":"http://127.0.0.1:9/hook"}`}).json(tb, &profile)

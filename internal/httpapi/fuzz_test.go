@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"banklink"
+	"banklink/internal/linking"
 )
 
 // FuzzConnectStartBody feeds arbitrary bodies through the connect/start
@@ -28,10 +29,10 @@ func FuzzConnectStartBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest("POST", "/bank-linking/connect/start", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		var req ConnectStartRequest
+		var req linking.StartRequest
 		_, err := s.decodeBody(httptest.NewRecorder(), r, &req)
 		if err == nil {
-			_, err = validateConnectStart(&req)
+			err = req.Validate()
 		}
 		if err == nil {
 			return

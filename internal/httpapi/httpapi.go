@@ -13,6 +13,7 @@ import (
 
 	"banklink"
 	"banklink/internal/connecttoken"
+	"banklink/internal/linking"
 	"banklink/internal/metrics"
 	"banklink/internal/ratelimit"
 	"banklink/internal/search"
@@ -66,6 +67,8 @@ type Server struct {
 	Store     banklink.Store
 	Tokens    *connecttoken.Signer
 	Directory Directory
+	// Linking runs the use cases the handlers translate to and from HTTP.
+	Linking *linking.Service
 	// Refresher aggregates connections on refresh; nil accepts refreshes
 	// without running them (tests).
 	Refresher Refresher
@@ -109,6 +112,10 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *
 	}
 	s := &Server{Store: store, Tokens: tokens, Directory: dir, Log: log, Config: cfg, Now: time.Now,
 		mux: http.NewServeMux(), methods: map[string][]string{}, limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst)}
+	// Through s.Now, so that a clock set on the Server (tests) is the
+	// use cases' clock too.
+	s.Linking = &linking.Service{Store: store, Tokens: tokens, Directory: dir, Now: func() time.Time { return s.Now() },
+		Config: linking.Config{WidgetURL: cfg.WidgetURL, MinEligibleInstitutions: cfg.MinEligibleInstitutions, Providers: cfg.Providers}}
 	s.routes()
 	return s
 }

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 )
 
 func TestIdempotencyKey(t *testing.T) {
@@ -74,7 +74,7 @@ func TestIdempotencyConcurrentDuplicates(t *testing.T) {
 	if after := countConnections(t, ts); after != before+1 {
 		t.Errorf("%d connections created, want 1", after-before)
 	}
-	var resp httpapi.ConnectStartResponse
+	var resp linking.StartResponse
 	ts.do(call{path: "/bank-linking/connect/start", body: seedBody, headers: map[string]string{"Idempotency-Key": "same-key-racing"}}).json(t, &resp)
 	if resp.ID == "" {
 		t.Error("replay lost the body")

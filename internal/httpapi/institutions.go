@@ -38,14 +38,8 @@ type ProviderInstitutionJSON struct {
 	Health                       string             `json:"health"`
 }
 
-// ProviderWireName is how a provider type is named on the wire.
-func ProviderWireName(providerType string) string {
-	return strings.ToUpper(strings.ReplaceAll(providerType, "-", "_"))
-}
-
-func providerTypeOf(wire string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(wire), "_", "-"))
-}
+// maxSearchStringLength bounds an institution name search.
+const maxSearchStringLength = 256
 
 func strPtr(s string) *string {
 	if s == "" {
@@ -81,7 +75,7 @@ func institutionJSON(in *banklink.Institution, enabled map[string]bool) Institut
 		}
 		set := banklink.NewProductSet(p.Products...)
 		union |= set
-		out.Providers[ProviderWireName(name)] = ProviderInstitutionJSON{
+		out.Providers[banklink.ProviderWireName(name)] = ProviderInstitutionJSON{
 			ServiceProviderInstitutionID: p.ProviderInstitutionID, Products: set.Slice(), OAuth: p.Redirect, Health: p.Health,
 		}
 	}
@@ -133,7 +127,7 @@ func csv(v url.Values, name string) []string {
 func parseInstitutionQuery(v url.Values, enabled map[string]bool) (search.Query, error) {
 	q := search.Query{Limit: 10, Eligibility: banklink.Eligibility{AllowRedirect: true, Providers: enabled}}
 	if name := v.Get("name"); name != "" {
-		text, err := cleanText("name", name, maxSearchStringLength)
+		text, err := banklink.CleanText("name", name, maxSearchStringLength)
 		if err != nil {
 			return q, err
 		}
@@ -174,7 +168,7 @@ func parseInstitutionQuery(v url.Values, enabled map[string]bool) (search.Query,
 		q.Types = append(q.Types, t)
 	}
 	for _, p := range csv(v, "serviceProviders") {
-		pt := providerTypeOf(p)
+		pt := banklink.ProviderTypeOf(p)
 		if !enabled[pt] {
 			return q, banklink.FieldErrorf("serviceProviders", "contains %q, which is not an enabled service provider", truncate(p, 64))
 		}

@@ -43,9 +43,9 @@ func ValidateCredentials(creds map[string]string) error {
 // (a type such as "sandbox-b" or its wire name SANDBOX_B) and reports
 // whether it was created.
 func (s *Server) PutServiceProvider(ctx context.Context, scope banklink.Scope, provider string, in ServiceProviderInput) (*banklink.ProviderConfig, bool, error) {
-	provider = providerTypeOf(provider)
+	provider = banklink.ProviderTypeOf(provider)
 	if !slices.Contains(s.Config.Providers[scope.Environment], provider) {
-		return nil, false, banklink.Errorf(banklink.ENOTFOUND, "Service provider %s is not available for %s keys on this deployment.", truncate(ProviderWireName(provider), 40), scope.Environment)
+		return nil, false, banklink.Errorf(banklink.ENOTFOUND, "Service provider %s is not available for %s keys on this deployment.", truncate(banklink.ProviderWireName(provider), 40), scope.Environment)
 	}
 	if err := ValidateCredentials(in.Credentials); err != nil {
 		return nil, false, err
@@ -57,7 +57,7 @@ func (s *Server) PutServiceProvider(ctx context.Context, scope banklink.Scope, p
 				if len(keys) > 0 {
 					want = strings.Join(keys, ", ")
 				}
-				return nil, false, banklink.FieldErrorf("credentials", "contains %q; %s takes %s", truncate(k, 64), ProviderWireName(provider), want)
+				return nil, false, banklink.FieldErrorf("credentials", "contains %q; %s takes %s", truncate(k, 64), banklink.ProviderWireName(provider), want)
 			}
 		}
 	}
@@ -107,7 +107,7 @@ func (s *Server) PutRoutingRules(ctx context.Context, scope banklink.Scope, in [
 		if _, ok := ix.ByID(rule.InstitutionID); !ok {
 			return nil, banklink.FieldErrorf("rules", "rule %d names institution %q, which does not exist", i, truncate(rule.InstitutionID, 40))
 		}
-		p := providerTypeOf(rule.ServiceProvider)
+		p := banklink.ProviderTypeOf(rule.ServiceProvider)
 		if !slices.Contains(s.Config.Providers[scope.Environment], p) {
 			return nil, banklink.FieldErrorf("rules", "rule %d names service provider %q, which is not available for %s keys", i, truncate(rule.ServiceProvider, 40), scope.Environment)
 		}

@@ -28,7 +28,7 @@ func serviceProviderOut(c *banklink.ProviderConfig) serviceProviderJSON {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	return serviceProviderJSON{ID: c.ID, ServiceProvider: ProviderWireName(c.ProviderType), DisplayOrder: c.DisplayOrder, Enabled: c.Enabled,
+	return serviceProviderJSON{ID: c.ID, ServiceProvider: banklink.ProviderWireName(c.ProviderType), DisplayOrder: c.DisplayOrder, Enabled: c.Enabled,
 		Generation: c.Generation, CredentialKeys: keys, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
@@ -46,9 +46,9 @@ const (
 // provider for the key's account and environment.
 func (s *Server) handlePutServiceProvider(w http.ResponseWriter, r *http.Request) error {
 	scope := apiKeyFrom(r.Context()).Scope()
-	provider := providerTypeOf(r.PathValue("provider"))
+	provider := banklink.ProviderTypeOf(r.PathValue("provider"))
 	if !slices.Contains(s.Config.Providers[scope.Environment], provider) {
-		return banklink.Errorf(banklink.ENOTFOUND, "Service provider %s is not available for %s keys on this deployment.", truncate(ProviderWireName(provider), 40), scope.Environment)
+		return banklink.Errorf(banklink.ENOTFOUND, "Service provider %s is not available for %s keys on this deployment.", truncate(banklink.ProviderWireName(provider), 40), scope.Environment)
 	}
 	var body ServiceProviderInput
 	if _, err := s.decodeBody(w, r, &body); err != nil {
@@ -76,7 +76,7 @@ func (s *Server) handleSearchServiceProviders(w http.ResponseWriter, r *http.Req
 }
 
 func (s *Server) handleDeleteServiceProvider(w http.ResponseWriter, r *http.Request) error {
-	if err := s.Store.DeleteProviderConfig(r.Context(), apiKeyFrom(r.Context()).Scope(), providerTypeOf(r.PathValue("provider"))); err != nil {
+	if err := s.Store.DeleteProviderConfig(r.Context(), apiKeyFrom(r.Context()).Scope(), banklink.ProviderTypeOf(r.PathValue("provider"))); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
@@ -92,7 +92,7 @@ type routingRuleJSON struct {
 func (s *Server) writeRules(w http.ResponseWriter, rules []banklink.RoutingRule) {
 	out := []routingRuleJSON{}
 	for _, r := range rules {
-		out = append(out, routingRuleJSON{InstitutionID: r.InstitutionID, ServiceProvider: ProviderWireName(r.ProviderType), Action: r.Action})
+		out = append(out, routingRuleJSON{InstitutionID: r.InstitutionID, ServiceProvider: banklink.ProviderWireName(r.ProviderType), Action: r.Action})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rules": out})
 }

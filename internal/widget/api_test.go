@@ -14,6 +14,7 @@ import (
 	"banklink"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/sandbox"
 )
 
@@ -211,7 +212,7 @@ func TestWidgetCompleteAgain(t *testing.T) {
 func TestWidgetRepairCompletesOnlyAfterLogin(t *testing.T) {
 	st := newStack(t)
 	id := st.link(`{"externalCustomerId":"rep","products":["BALANCES"]}`, sandbox.UserReconnect)
-	var rep httpapi.RepairResponse
+	var rep linking.RepairResponse
 	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
 		t.Fatalf("repair: %d %+v", status, rep)
 	}

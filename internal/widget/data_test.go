@@ -10,6 +10,7 @@ import (
 	"banklink"
 	"banklink/internal/aggregation"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/sandbox"
 )
 
@@ -518,7 +519,7 @@ func TestRepair(t *testing.T) {
 	if conn.Status != "RECONNECT_REQUIRED" {
 		t.Fatalf("status %s", conn.Status)
 	}
-	var rep httpapi.RepairResponse
+	var rep linking.RepairResponse
 	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 || rep.ID != id || rep.InstitutionID == "" {
 		t.Fatalf("repair: %d %+v", status, rep)
 	}

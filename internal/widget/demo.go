@@ -67,7 +67,7 @@ func (w *Widget) demoConnection(rw http.ResponseWriter, r *http.Request) error {
 	out := map[string]any{
 		"id": c.ID, "customerId": c.CustomerID, "externalCustomerId": c.ExternalCustomerID,
 		"institutionId": c.InstitutionID, "institutionName": c.InstitutionName, "status": c.Status,
-		"products": c.Products, "serviceProvider": httpapi.ProviderWireName(c.ProviderType), "createdAt": c.CreatedAt.Format(time.RFC3339),
+		"products": c.Products, "serviceProvider": banklink.ProviderWireName(c.ProviderType), "createdAt": c.CreatedAt.Format(time.RFC3339),
 	}
 	if c.CompletedAt != nil {
 		out["completedAt"] = c.CompletedAt.Format(time.RFC3339)

@@ -19,6 +19,7 @@ import (
 	"banklink"
 	"banklink/internal/dirsync"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/mx"
 	"banklink/internal/mx/fakemx"
 	"banklink/internal/sandbox"
@@ -427,7 +428,7 @@ func TestMXRepair(t *testing.T) {
 	}
 	loginBefore := conn.ServiceProviderDetails["serviceProviderConnectionId"]
 
-	var rep httpapi.RepairResponse
+	var rep linking.RepairResponse
 	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
 		t.Fatalf("repair: %d %+v", status, rep)
 	}

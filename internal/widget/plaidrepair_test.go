@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/plaid/fakeplaid"
 )
 
@@ -49,7 +50,7 @@ func TestPlaidRepairInUpdateMode(t *testing.T) {
 			}
 			items, tokens := len(fp.Items()), len(fp.LinkTokenRequests())
 
-			var rep httpapi.RepairResponse
+			var rep linking.RepairResponse
 			if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
 				t.Fatalf("repair: %d %+v", status, rep)
 			}

@@ -18,6 +18,7 @@ import (
 	"banklink/internal/apitest"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/sqlstore"
@@ -103,7 +104,7 @@ func newReplicaSet(t *testing.T, dsn string, n int) *replicaSet {
 func (rs *replicaSet) start() (id, token string) {
 	rs.t.Helper()
 	customer := "c1"
-	resp, err := rs.api.StartConnection(context.Background(), rs.scope, &httpapi.ConnectStartRequest{ExternalCustomerID: &customer, Products: []string{"BALANCES"}})
+	resp, err := rs.api.Linking.StartConnection(context.Background(), rs.scope, &linking.StartRequest{ExternalCustomerID: &customer, Products: []string{"BALANCES"}})
 	if err != nil {
 		rs.t.Fatalf("connect/start: %v", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"banklink/internal/apitest"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/sqlstore"
@@ -179,13 +180,13 @@ func newStackConfigured(t testing.TB, order []string, build func(st *stack) (map
 }
 
 // start runs connect/start for body (JSON) and returns the response.
-func (st *stack) start(body string) *httpapi.ConnectStartResponse {
+func (st *stack) start(body string) *linking.StartResponse {
 	st.t.Helper()
-	var req httpapi.ConnectStartRequest
+	var req linking.StartRequest
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		st.t.Fatal(err)
 	}
-	resp, err := st.api.StartConnection(context.Background(), st.scope, &req)
+	resp, err := st.api.Linking.StartConnection(context.Background(), st.scope, &req)
 	if err != nil {
 		st.t.Fatalf("connect/start: %v", err)
 	}
@@ -240,7 +241,7 @@ func (st *stack) call(token, method, path, body string) (int, map[string]any) {
 
 // expiredToken mints a valid-signature token for conn that expired an
 // hour ago.
-func (st *stack) expiredToken(conn *httpapi.ConnectStartResponse) string {
+func (st *stack) expiredToken(conn *linking.StartResponse) string {
 	st.t.Helper()
 	old, err := connecttoken.NewSigner("banklink", connecttoken.DefaultTTL, []byte(secret))
 	if err != nil {
@@ -258,7 +259,7 @@ func (st *stack) expiredToken(conn *httpapi.ConnectStartResponse) string {
 type testDemo struct{ st *stack }
 
 func (d testDemo) StartDemo(ctx context.Context, externalCustomerID string) (string, string, error) {
-	resp, err := d.st.api.StartConnection(ctx, d.st.scope, &httpapi.ConnectStartRequest{ExternalCustomerID: &externalCustomerID, Products: []string{"BALANCES"}})
+	resp, err := d.st.api.Linking.StartConnection(ctx, d.st.scope, &linking.StartRequest{ExternalCustomerID: &externalCustomerID, Products: []string{"BALANCES"}})
 	if err != nil {
 		return "", "", err
 	}

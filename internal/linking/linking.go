@@ -1,0 +1,73 @@
+// Package linking holds the use cases of bank linking: starting a
+// connection, completing and repairing it, refreshing, updating and
+// deleting it, configuring providers and routing, and receiving provider
+// events. It decides; the HTTP adapters (internal/httpapi, the widget, the
+// dashboard) only translate requests and answers, and the store persists
+// what it is handed, a change and its events in one transaction.
+//
+// Each dependency is an interface declared here with only the methods
+// the use cases call, so a reader sees what linking touches and a test
+// can hand it anything that has them.
+package linking
+
+import (
+	"context"
+	"time"
+
+	"banklink"
+	"banklink/internal/connecttoken"
+	"banklink/internal/search"
+)
+
+// Store is what the use cases read and write.
+type Store interface {
+	StartConnection(ctx context.Context, cust *banklink.Customer, conn *banklink.Connection) error
+	FindConnectionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Connection, error)
+}
+
+// Directory gives the current institution search index.
+type Directory interface {
+	Current() *search.Index
+}
+
+// TokenSigner mints connect tokens.
+type TokenSigner interface {
+	Mint(c connecttoken.Claims) (string, time.Time, error)
+}
+
+// Config is what the use cases need from the service configuration.
+type Config struct {
+	// WidgetURL is the public base URL of the Connect Widget; a widget
+	// URL handed out is WidgetURL + "?connectToken=<token>".
+	WidgetURL string
+	// MinEligibleInstitutions: starting a connection warns when its
+	// filters leave fewer eligible institutions than this.
+	MinEligibleInstitutions int
+	// Providers lists the provider types enabled in each environment.
+	Providers map[banklink.Environment][]string
+}
+
+// Service runs the use cases.
+type Service struct {
+	Store     Store
+	Tokens    TokenSigner
+	Directory Directory
+	Config    Config
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// truncate bounds user input quoted in error messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
