@@ -671,6 +671,7 @@ func TestFunnelNeverFailsTheWidget(t *testing.T) {
 	st := newStack(t)
 	resp := st.start(st.scopeA(), `{"externalCustomerId":"x","products":["BALANCES"]}`)
 	st.widget.Store = failingFunnel{st.store}
+	st.widget.Linking.Store = st.widget.Store
 	st.link(resp.ConnectToken)
 	if c, _ := st.store.FindConnectionByID(context.Background(), st.scopeA(), resp.ID); c.Status != banklink.StatusActive {
 		t.Errorf("status = %s", c.Status)

@@ -12,6 +12,7 @@ package linking
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"banklink"
@@ -23,6 +24,23 @@ import (
 type Store interface {
 	StartConnection(ctx context.Context, cust *banklink.Customer, conn *banklink.Connection) error
 	FindConnectionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Connection, error)
+	FindConnectSession(ctx context.Context, connectionID string) (*banklink.ConnectSession, error)
+	CompleteConnectSession(ctx context.Context, scope banklink.Scope, s *banklink.ConnectSession, c banklink.Completion, repairOf int64) (*banklink.Connection, error)
+	RecordFunnelStep(ctx context.Context, step banklink.FunnelStep) error
+}
+
+// Runner aggregates connections: Start begins (or resumes) the work a
+// completion or refresh made durable.
+type Runner interface {
+	Start(ctx context.Context, scope banklink.Scope, connectionID string) error
+}
+
+// RunnerFunc adapts a function to Runner.
+type RunnerFunc func(ctx context.Context, scope banklink.Scope, connectionID string) error
+
+// Start calls f.
+func (f RunnerFunc) Start(ctx context.Context, scope banklink.Scope, connectionID string) error {
+	return f(ctx, scope, connectionID)
 }
 
 // Directory gives the current institution search index.
@@ -53,8 +71,20 @@ type Service struct {
 	Tokens    TokenSigner
 	Directory Directory
 	Config    Config
+	// Runner starts aggregations; nil leaves the durable work for the
+	// runner's own resume loop (tests).
+	Runner Runner
+	// Log receives the use cases' logs; nil discards them.
+	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
 }
 
 func (s *Service) now() time.Time {

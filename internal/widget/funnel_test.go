@@ -76,6 +76,7 @@ func (brokenFunnel) RecordFunnelStep(context.Context, banklink.FunnelStep) error
 func TestFunnelFailureDoesNotFailWidget(t *testing.T) {
 	st := newStack(t)
 	st.widget.Store = brokenFunnel{st.store}
+	st.widget.Linking.Store = st.widget.Store
 	id := st.link(`{"externalCustomerId":"f3","products":["BALANCES"]}`, sandbox.UserGood)
 	c, err := st.store.FindConnectionByID(context.Background(), st.scope, id)
 	if err != nil || c.Status != banklink.StatusActive {

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/routing"
 	"banklink/internal/search"
 )
@@ -427,15 +427,11 @@ func resultOf(conn *banklink.Connection, in *banklink.Institution, accounts []ba
 	return res
 }
 
-// handleComplete finishes the connection with the accounts the customer
-// chose. Saving the choice and completing the connection are one store
-// transaction, so of concurrent submits (a double click, two tabs, two
-// replicas) exactly one completes. A submit that arrives after, or loses
-// to, another is answered with the stored result when it chose the same
-// accounts, and with 409 when it chose others: those were not stored.
+// handleComplete submits the customer's choice of accounts to
+// linking.Service.CompleteLink, which completes the connection (or
+// answers a repeated submit with what was stored).
 func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	rw.Header().Set("Cache-Control", "no-store")
-	ctx := r.Context()
 	wr, err := w.authorize(r)
 	if err != nil {
 		return err
@@ -447,101 +443,11 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	sess, err := w.Store.FindConnectSession(ctx, wr.conn.ID)
-	if banklink.ErrorCode(err) == banklink.ENOTFOUND {
-		return banklink.Errorf(banklink.ECONFLICT, "Choose an institution and log in first.")
-	}
+	done, err := w.Linking.CompleteLink(r.Context(), wr.link(), linking.CompleteRequest{AccountIDs: body.AccountIDs, Consent: body.Consent})
 	if err != nil {
 		return err
 	}
-	in, err := w.institution(sess.InstitutionID)
-	if err != nil {
-		return err
-	}
-	if err := w.checkOpen(wr); err != nil {
-		if completedBy(wr, wr.conn, sess) {
-			return replayCompletion(rw, wr.conn, in, sess, body.AccountIDs)
-		}
-		return err
-	}
-	if sess.Step != banklink.StepAccounts {
-		return banklink.Errorf(banklink.ECONFLICT, "Log in to the institution before choosing accounts.")
-	}
-	if !body.Consent {
-		return banklink.FieldErrorf("consent", "must be true: the customer has to agree to share the listed data")
-	}
-	var chosen []banklink.ProviderAccount
-	for _, a := range sess.Accounts {
-		if oneOf(a.ID, body.AccountIDs...) {
-			chosen = append(chosen, a)
-		}
-	}
-	if len(chosen) == 0 || len(chosen) != len(body.AccountIDs) {
-		return banklink.FieldErrorf("accountIds", "must list at least one of the offered accounts, and only those")
-	}
-	completion := banklink.Completion{InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: w.Now(), Routing: sess.Routing}
-	var repairOf int64
-	if wr.claims.Repair {
-		repairOf = wr.claims.RepairOf
-	}
-	sess.Step, sess.Accounts, sess.UpdatedAt = banklink.StepDone, chosen, w.Now()
-	conn, err := w.Store.CompleteConnectSession(ctx, wr.scope, sess, completion, repairOf)
-	if banklink.ErrorCode(err) == banklink.ECONFLICT {
-		// Another submit completed first, or the session moved on since
-		// it was read: nothing of this one was stored.
-		won, serr := w.Store.FindConnectSession(ctx, wr.conn.ID)
-		conn, ferr := w.Store.FindConnectionByID(ctx, wr.scope, wr.conn.ID)
-		if serr == nil && ferr == nil {
-			if completedBy(wr, conn, won) {
-				return replayCompletion(rw, conn, in, won, body.AccountIDs)
-			}
-			// Expired meanwhile, say.
-			wr.conn = conn
-			if err := w.checkOpen(wr); err != nil {
-				return err
-			}
-		}
-		return outOfDate()
-	}
-	if err != nil {
-		return err
-	}
-	w.track(ctx, sess, banklink.FunnelCompleted)
-	// Completing counted the aggregation work in the same transaction,
-	// so it is durable even if it cannot start here and now.
-	if w.Config.OnComplete != nil {
-		if err := w.Config.OnComplete(r.Context(), wr.scope, conn.ID); err != nil {
-			w.Log.Warn("start aggregation", "connection_id", conn.ID, "err", err)
-		}
-	}
-	w.Log.Info("connection completed", "connection_id", conn.ID, "institution_id", in.ID, "provider", sess.ProviderType, "accounts", len(sess.Accounts))
-	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, sess.Accounts), "appRedirectUrl": conn.RedirectURL})
-	return nil
-}
-
-// completedBy reports whether sess finished conn: completed it or, for a
-// repair token, repaired it since the token was made.
-func completedBy(wr *widgetRequest, conn *banklink.Connection, sess *banklink.ConnectSession) bool {
-	return sess.Step == banklink.StepDone && conn.ProviderLoginID == sess.LoginID && conn.CompletedAt != nil &&
-		(!wr.claims.Repair || conn.CompletedMicros() != wr.claims.RepairOf)
-}
-
-// replayCompletion answers a submit for a connection done already: with
-// the stored result when it chose the accounts that were stored (a double
-// click, a retry after a lost answer), else with 409, so that a 200 always
-// tells what was stored.
-func replayCompletion(rw http.ResponseWriter, conn *banklink.Connection, in *banklink.Institution, done *banklink.ConnectSession, accountIDs []string) error {
-	stored := make([]string, 0, len(done.Accounts))
-	for _, a := range done.Accounts {
-		stored = append(stored, a.ID)
-	}
-	asked := slices.Clone(accountIDs)
-	slices.Sort(stored)
-	slices.Sort(asked)
-	if !slices.Equal(stored, slices.Compact(asked)) {
-		return banklink.Errorf(banklink.ECONFLICT, "This connection was already completed with other accounts. Please return to the app.")
-	}
-	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(conn, in, done.Accounts), "appRedirectUrl": conn.RedirectURL})
+	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(done.Connection, done.Institution, done.Accounts), "appRedirectUrl": done.Connection.RedirectURL})
 	return nil
 }
 

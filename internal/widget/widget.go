@@ -22,6 +22,7 @@ import (
 	"banklink"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/ratelimit"
 	"banklink/internal/routing"
 )
@@ -65,6 +66,8 @@ type Widget struct {
 	Log       *slog.Logger
 	Config    Config
 	Now       func() time.Time
+	// Linking runs the use cases the widget's endpoints translate to.
+	Linking *linking.Service
 
 	limiter  *ratelimit.Limiter
 	demo     *ratelimit.Limiter
@@ -94,6 +97,16 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir httpapi.Director
 	w := &Widget{Store: store, Tokens: tokens, Directory: dir, Providers: providers, Log: log, Config: cfg, Now: time.Now,
 		static: static, basePath: strings.TrimSuffix(u.Path, "/"), sizes: map[string]int{},
 		limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst), demo: ratelimit.New(DemoRateLimit, DemoRateBurst)}
+	// Through w.Now, so that a clock set on the Widget (tests) is the use
+	// cases' clock too.
+	w.Linking = &linking.Service{Store: store, Tokens: tokens, Directory: dir, Log: log, Now: func() time.Time { return w.Now() },
+		// Read at each call, so that an OnComplete set after New counts.
+		Runner: linking.RunnerFunc(func(ctx context.Context, scope banklink.Scope, id string) error {
+			if w.Config.OnComplete == nil {
+				return nil
+			}
+			return w.Config.OnComplete(ctx, scope, id)
+		})}
 	var origins []string
 	for _, p := range providers {
 		if fsrc, ok := p.(banklink.FrameSource); ok {
@@ -248,12 +261,9 @@ type widgetRequest struct {
 
 type widgetHandler func(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error
 
-// Token failure reasons beyond connecttoken's.
-const (
-	ReasonTokenUsed         = "TOKEN_USED"
-	ReasonConnectionExpired = "CONNECTION_EXPIRED"
-	ReasonTooManyAttempts   = "TOO_MANY_ATTEMPTS"
-)
+// ReasonTooManyAttempts is the reason of a login refused after too many
+// failed attempts (token failures are connecttoken's and linking's).
+const ReasonTooManyAttempts = "TOO_MANY_ATTEMPTS"
 
 func tokenError(reason, msg string) error {
 	return &banklink.Error{Code: banklink.EUNAUTHORIZED, Reason: reason, Message: msg}
@@ -321,20 +331,12 @@ func (w *Widget) limit(key string) error {
 // checkOpen refuses a connection that can no longer be linked (or, for a
 // repair token, repaired).
 func (w *Widget) checkOpen(wr *widgetRequest) error {
-	conn := wr.conn
-	if wr.claims.Repair {
-		if !conn.Repairable() || conn.CompletedMicros() != wr.claims.RepairOf {
-			return tokenError(ReasonTokenUsed, "This link has already been used. Please return to the app.")
-		}
-		return nil
-	}
-	if conn.Status != banklink.StatusInProgress {
-		return tokenError(ReasonTokenUsed, "This link has already been used. Please return to the app.")
-	}
-	if !conn.ExpiresAt.After(w.Now()) {
-		return tokenError(ReasonConnectionExpired, "This link has expired. Please return to the app and start again.")
-	}
-	return nil
+	return linking.CheckOpen(wr.link(), w.Now())
+}
+
+// link is the request's hold on its connection, as linking sees it.
+func (wr *widgetRequest) link() *linking.Link {
+	return &linking.Link{Scope: wr.scope, Connection: wr.conn, Repair: wr.claims.Repair, RepairOf: wr.claims.RepairOf}
 }
 
 func (w *Widget) api(h widgetHandler) httpapi.HandlerFunc {
@@ -398,9 +400,7 @@ func (w *Widget) save(ctx context.Context, s *banklink.ConnectSession) error {
 
 // outOfDate is the answer to a request that lost a race to move the
 // session on: the customer acted in two tabs, or submitted twice.
-func outOfDate() error {
-	return banklink.Errorf(banklink.ECONFLICT, "This step was already completed in another window or tab. Reload to continue.")
-}
+func outOfDate() error { return linking.OutOfDate() }
 
 func (w *Widget) eligibility(wr *widgetRequest) banklink.Eligibility {
 	providers := w.enabled(wr)
@@ -631,8 +631,6 @@ func tooManyAttempts() error {
 	return &banklink.Error{Code: banklink.ELOGIN, Reason: ReasonTooManyAttempts,
 		Message: "Too many unsuccessful attempts. Please return to the app and start again later."}
 }
-
-func oneOf[T comparable](v T, list ...T) bool { return slices.Contains(list, v) }
 
 type showingFormKey struct{}
 
