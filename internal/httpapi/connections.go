@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/linking"
 )
 
 // ConnectionJSON is the wire form of a connection, as Meld names it.
@@ -188,23 +187,12 @@ type Refresher interface {
 
 // DefaultRefreshInterval is the least time between two accepted refreshes
 // of one connection.
-const DefaultRefreshInterval = time.Minute
+const DefaultRefreshInterval = linking.DefaultRefreshInterval
 
 func (s *Server) handleDeleteConnection(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.Store.DeleteConnection(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"), s.now())
+	c, err := s.Linking.DeleteConnection(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
 	if err != nil {
 		return err
-	}
-	if rm := s.Removers[c.ProviderType]; rm != nil && c.ProviderLoginID != "" {
-		// The connection is gone in banklink whatever the provider says;
-		// a failed revocation is logged for the operator to retry.
-		creds, err := s.providerCredentials(r.Context(), apiKeyFrom(r.Context()).Scope(), c.ProviderType)
-		if err == nil {
-			err = rm.RemoveLogin(r.Context(), c.ProviderLoginID, creds)
-		}
-		if err != nil {
-			s.Log.Warn("revoke login at provider", slog.String("connection_id", c.ID), slog.String("provider", c.ProviderType), slog.Any("err", err))
-		}
 	}
 	writeJSON(w, http.StatusOK, connectionJSON(c, s.now()))
 	return nil
@@ -224,111 +212,23 @@ func (s *Server) handleRefreshConnection(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	c, err := s.Store.FindConnectionByID(r.Context(), scope, r.PathValue("id"))
-	if err != nil {
+	if err := s.Linking.RefreshConnection(r.Context(), scope, r.PathValue("id"), products); err != nil {
+		setRetryAfter(w, err)
 		return err
-	}
-	held := append(append([]banklink.Product{}, c.Products...), c.OptionalProducts...)
-	for _, p := range products {
-		if !slices.Contains(held, p) {
-			return banklink.FieldErrorf("products", "contains %s, which this connection does not hold; add it with POST /bank-linking/connections/%s/update", p, c.ID)
-		}
-	}
-	if st := c.EffectiveStatus(now); !st.Refreshable() {
-		hint := ""
-		if st == banklink.StatusReconnectRequired {
-			hint = " Repair it with POST /bank-linking/connect/repair."
-		}
-		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be refreshed.%s", st, hint)
-	}
-	if err := s.checkProviderLimit(r.Context(), w, c, now); err != nil {
-		return err
-	}
-	interval := s.Config.RefreshInterval
-	if interval <= 0 {
-		interval = DefaultRefreshInterval
-	}
-	next, err := s.Store.AcceptRefresh(r.Context(), scope, c.ID, now, interval)
-	if banklink.ErrorCode(err) == banklink.ERATELIMITED {
-		setRetryAfter(w, next, now)
-	}
-	if err != nil {
-		return err
-	}
-	// AcceptRefresh counted the aggregation work with the acceptance, so
-	// it is durable whether or not it can start here and now.
-	if s.Refresher != nil {
-		if err := s.Refresher.Start(r.Context(), scope, c.ID); err != nil {
-			s.Log.Warn("start refresh", slog.String("connection_id", c.ID), slog.Any("err", err))
-		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil
 }
 
-// checkProviderLimit refuses a refresh the connection's provider would not
-// perform yet (MX aggregates a member at most every few hours), with
-// Retry-After saying when it will. A provider that cannot be asked does
-// not block the refresh: the aggregation reports what went wrong.
-func (s *Server) checkProviderLimit(ctx context.Context, w http.ResponseWriter, c *banklink.Connection, now time.Time) error {
-	lim := s.Limiters[c.ProviderType]
-	if lim == nil || c.ProviderLoginID == "" {
-		return nil
+// setRetryAfter sets Retry-After when err says when to try again.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if ra, ok := errors.AsType[*linking.RetryAfter](err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, ra.Wait.Round(time.Second).Seconds()))))
 	}
-	creds, err := s.providerCredentials(ctx, banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}, c.ProviderType)
-	if err != nil {
-		return err
-	}
-	next, err := lim.NextRefresh(ctx, c.ProviderLoginID, creds, now)
-	if banklink.ErrorCode(err) == banklink.ERATELIMITED {
-		// The provider's own request limit: it says when.
-		if at, ok := retryAt(err); ok {
-			setRetryAfter(w, at, now)
-		}
-		return err
-	}
-	if err != nil {
-		s.Log.Warn("ask provider for its refresh limit", slog.String("connection_id", c.ID), slog.String("provider", c.ProviderType), slog.Any("err", err))
-		return nil
-	}
-	if !next.After(now) {
-		return nil
-	}
-	setRetryAfter(w, next, now)
-	return &banklink.Error{Code: banklink.ERATELIMITED, Reason: "PROVIDER_REFRESH_LIMIT", Retryable: true,
-		Message: fmt.Sprintf("%s aggregated this connection recently and will not refresh it again before %s; the data already held is that fresh.",
-			banklink.ProviderWireName(c.ProviderType), next.UTC().Format(time.RFC3339))}
 }
 
-// providerCredentials returns the account's own credentials for a
-// provider (its provider configuration), nil when it uses the
-// deployment's.
-func (s *Server) providerCredentials(ctx context.Context, scope banklink.Scope, providerType string) (map[string]string, error) {
-	configs, err := s.Store.FindProviderConfigs(ctx, scope)
-	if err != nil {
-		return nil, err
-	}
-	return banklink.CredentialsFor(configs, providerType), nil
-}
-
-// retryAt finds when to retry in an error's chain: a provider's rate limit
-// error says so with a RetryAfterTime method.
-func retryAt(err error) (time.Time, bool) {
-	var r interface{ RetryAfterTime() time.Time }
-	if errors.As(err, &r) {
-		return r.RetryAfterTime(), true
-	}
-	return time.Time{}, false
-}
-
-func setRetryAfter(w http.ResponseWriter, at, now time.Time) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(max(1, at.Sub(now).Round(time.Second).Seconds()))))
-}
-
-// handleUpdateConnection adds products to a connection. They become
-// optional products (the institution may not support them) and a refresh
-// fetches them.
+// handleUpdateConnection adds products to a connection
+// (linking.Service.AddProducts).
 func (s *Server) handleUpdateConnection(w http.ResponseWriter, r *http.Request) error {
 	scope := apiKeyFrom(r.Context()).Scope()
 	var body struct {
@@ -341,30 +241,16 @@ func (s *Server) handleUpdateConnection(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if len(products) == 0 {
-		return banklink.FieldErrorf("products", "must list at least one product to add")
-	}
-	c, err := s.Store.FindConnectionByID(r.Context(), scope, r.PathValue("id"))
-	if err != nil {
+	if err := s.Linking.AddProducts(r.Context(), scope, r.PathValue("id"), products); err != nil {
 		return err
-	}
-	held := append(append([]banklink.Product{}, c.Products...), c.OptionalProducts...)
-	for _, p := range products {
-		if slices.Contains(held, p) {
-			return banklink.FieldErrorf("products", "contains %s, which the connection already holds", p)
-		}
-	}
-	if st := c.EffectiveStatus(s.now()); !st.Refreshable() && st != banklink.StatusReconnectRequired {
-		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be updated.", st)
-	}
-	if _, err := s.Store.AddOptionalProducts(r.Context(), scope, c.ID, products, s.now()); err != nil {
-		return err
-	}
-	if s.Refresher != nil && c.Status != banklink.StatusReconnectRequired {
-		if err := s.Refresher.Start(r.Context(), scope, c.ID); err != nil {
-			return err
-		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil
 }
+
+// serverProviders finds capabilities in the Server's maps, read at each
+// call so that a map replaced after New (tests) counts.
+type serverProviders struct{ s *Server }
+
+func (p serverProviders) LoginRemover(t string) banklink.LoginRemover     { return p.s.Removers[t] }
+func (p serverProviders) RefreshLimiter(t string) banklink.RefreshLimiter { return p.s.Limiters[t] }

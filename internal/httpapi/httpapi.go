@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"context"
 	_ "embed"
 	"log/slog"
 	"net/http"
@@ -114,8 +115,17 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *
 		mux: http.NewServeMux(), methods: map[string][]string{}, limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst)}
 	// Through s.Now, so that a clock set on the Server (tests) is the
 	// use cases' clock too.
-	s.Linking = &linking.Service{Store: store, Tokens: tokens, Directory: dir, Now: func() time.Time { return s.Now() },
-		Config: linking.Config{WidgetURL: cfg.WidgetURL, MinEligibleInstitutions: cfg.MinEligibleInstitutions, Providers: cfg.Providers}}
+	s.Linking = &linking.Service{Store: store, Tokens: tokens, Directory: dir, Log: log, Now: func() time.Time { return s.Now() },
+		Config: linking.Config{WidgetURL: cfg.WidgetURL, MinEligibleInstitutions: cfg.MinEligibleInstitutions, Providers: cfg.Providers,
+			RefreshInterval: cfg.RefreshInterval},
+		Providers: serverProviders{s},
+		// Read at each call, so that a Refresher set after New counts.
+		Runner: linking.RunnerFunc(func(ctx context.Context, scope banklink.Scope, id string) error {
+			if s.Refresher == nil {
+				return nil
+			}
+			return s.Refresher.Start(ctx, scope, id)
+		})}
 	s.routes()
 	return s
 }

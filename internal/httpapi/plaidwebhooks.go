@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/linking"
 	"banklink/internal/plaid"
 )
 
@@ -131,7 +132,7 @@ func (s *Server) applyPlaidItemEvent(ctx context.Context, ev plaid.ItemEvent, c 
 	switch ev.Kind {
 	case plaid.ItemDataChanged:
 		held := append(append([]banklink.Product{}, c.Products...), c.OptionalProducts...)
-		if status.Refreshable() && ev.Wants(held) {
+		if linking.Refreshable(status) && ev.Wants(held) {
 			return "aggregation started", aggs.Start(ctx, scope, c.ID)
 		}
 	case plaid.ItemFailed:
@@ -152,7 +153,7 @@ func (s *Server) applyPlaidItemEvent(ctx context.Context, ev plaid.ItemEvent, c 
 			}
 			status = banklink.StatusActive
 		}
-		if status.Refreshable() {
+		if linking.Refreshable(status) {
 			return "repaired; aggregation started", aggs.Start(ctx, scope, c.ID)
 		}
 	}

@@ -27,6 +27,10 @@ type Store interface {
 	FindConnectSession(ctx context.Context, connectionID string) (*banklink.ConnectSession, error)
 	CompleteConnectSession(ctx context.Context, scope banklink.Scope, s *banklink.ConnectSession, c banklink.Completion, repairOf int64) (*banklink.Connection, error)
 	RecordFunnelStep(ctx context.Context, step banklink.FunnelStep) error
+	DeleteConnection(ctx context.Context, scope banklink.Scope, id string, at time.Time) (*banklink.Connection, error)
+	AcceptRefresh(ctx context.Context, scope banklink.Scope, id string, at time.Time, minInterval time.Duration) (next time.Time, err error)
+	AddOptionalProducts(ctx context.Context, scope banklink.Scope, id string, products []banklink.Product, at time.Time) (*banklink.Connection, error)
+	FindProviderConfigs(ctx context.Context, scope banklink.Scope) ([]*banklink.ProviderConfig, error)
 }
 
 // Runner aggregates connections: Start begins (or resumes) the work a
@@ -63,6 +67,9 @@ type Config struct {
 	MinEligibleInstitutions int
 	// Providers lists the provider types enabled in each environment.
 	Providers map[banklink.Environment][]string
+	// RefreshInterval is the least time between two accepted refreshes of
+	// one connection (default DefaultRefreshInterval).
+	RefreshInterval time.Duration
 }
 
 // Service runs the use cases.
@@ -71,6 +78,9 @@ type Service struct {
 	Tokens    TokenSigner
 	Directory Directory
 	Config    Config
+	// Providers finds the providers' capabilities; nil means none has
+	// any (tests).
+	Providers Providers
 	// Runner starts aggregations; nil leaves the durable work for the
 	// runner's own resume loop (tests).
 	Runner Runner

@@ -54,7 +54,7 @@ func newMXStackConfig(t testing.TB, cfg mx.Config) (*stack, *fakemx.Server) {
 	st.api.Limiters = map[string]banklink.RefreshLimiter{mx.ProviderType: prov}
 	// banklink's own least interval between refreshes is not what these
 	// tests are about.
-	st.api.Config.RefreshInterval = time.Millisecond
+	st.api.Linking.Config.RefreshInterval = time.Millisecond
 	// The directory as an operator with working keys would sync it.
 	insts, err := mx.New(mx.Config{ClientID: fakemx.ClientID, APIKey: fakemx.APIKey, BaseURL: fake.URL}).Institutions(t.Context())
 	if err != nil {
