@@ -9,6 +9,7 @@ import (
 
 	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/linking"
 	"banklink/internal/search"
 	"banklink/webhook"
 )
@@ -268,8 +269,8 @@ func (d *Dashboard) handleWebhooks(w http.ResponseWriter, r *http.Request, rq *r
 func (d *Dashboard) handleCreateProfile(w http.ResponseWriter, r *http.Request, rq *request) error {
 	u, version := strings.TrimSpace(r.PostForm.Get("url")), r.PostForm.Get("version")
 	types := r.PostForm["eventTypes"]
-	in := httpapi.WebhookProfileInput{URL: &u, Version: &version, EventTypes: &types}
-	p, err := d.api.CreateWebhookProfile(r.Context(), rq.scope, in)
+	in := linking.WebhookProfileInput{URL: &u, Version: &version, EventTypes: &types}
+	p, err := d.api.Linking.CreateWebhookProfile(r.Context(), rq.scope, in)
 	if err != nil {
 		if code := banklink.ErrorCode(err); code == banklink.EBADREQUEST || code == banklink.ECONFLICT {
 			var data webhooksData
@@ -421,7 +422,7 @@ func providerType(s string) string {
 func (d *Dashboard) handleSaveProvider(w http.ResponseWriter, r *http.Request, rq *request) error {
 	provider := providerType(r.PathValue("provider"))
 	enabled := r.PostForm.Get("enabled") == "on"
-	in := httpapi.ServiceProviderInput{Enabled: &enabled}
+	in := linking.ServiceProviderInput{Enabled: &enabled}
 	if s := strings.TrimSpace(r.PostForm.Get("displayOrder")); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -456,7 +457,7 @@ func (d *Dashboard) handleSaveProvider(w http.ResponseWriter, r *http.Request, r
 		}
 		in.Credentials = merged
 	}
-	c, _, err := d.api.PutServiceProvider(r.Context(), rq.scope, provider, in)
+	c, _, err := d.api.Linking.PutServiceProvider(r.Context(), rq.scope, provider, in)
 	if userError(err) {
 		return d.providersPage(w, r, rq, httpapi.StatusOf(err), banklink.ErrorMessage(err))
 	}
@@ -487,11 +488,11 @@ func (d *Dashboard) handleRouting(w http.ResponseWriter, r *http.Request, rq *re
 	if err != nil {
 		return err
 	}
-	var in []httpapi.RoutingRuleInput
+	var in []linking.RoutingRuleInput
 	f := r.PostForm
-	target := httpapi.RoutingRuleInput{InstitutionID: strings.TrimSpace(f.Get("institutionId")), ServiceProvider: f.Get("serviceProvider"), Action: f.Get("action")}
+	target := linking.RoutingRuleInput{InstitutionID: strings.TrimSpace(f.Get("institutionId")), ServiceProvider: f.Get("serviceProvider"), Action: f.Get("action")}
 	for _, ru := range rules {
-		cur := httpapi.RoutingRuleInput{InstitutionID: ru.InstitutionID, ServiceProvider: banklink.ProviderWireName(ru.ProviderType), Action: ru.Action}
+		cur := linking.RoutingRuleInput{InstitutionID: ru.InstitutionID, ServiceProvider: banklink.ProviderWireName(ru.ProviderType), Action: ru.Action}
 		if f.Get("op") == "remove" && cur.InstitutionID == target.InstitutionID && strings.EqualFold(cur.ServiceProvider, target.ServiceProvider) {
 			continue
 		}
@@ -500,7 +501,7 @@ func (d *Dashboard) handleRouting(w http.ResponseWriter, r *http.Request, rq *re
 	if f.Get("op") == "add" {
 		in = append(in, target)
 	}
-	if _, err := d.api.PutRoutingRules(r.Context(), rq.scope, in); err != nil {
+	if _, err := d.api.Linking.PutRoutingRules(r.Context(), rq.scope, in); err != nil {
 		if userError(err) {
 			return d.providersPage(w, r, rq, httpapi.StatusOf(err), banklink.ErrorMessage(err))
 		}

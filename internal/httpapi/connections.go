@@ -254,3 +254,7 @@ type serverProviders struct{ s *Server }
 
 func (p serverProviders) LoginRemover(t string) banklink.LoginRemover     { return p.s.Removers[t] }
 func (p serverProviders) RefreshLimiter(t string) banklink.RefreshLimiter { return p.s.Limiters[t] }
+func (p serverProviders) CredentialKeys(t string) ([]string, bool) {
+	keys, ok := p.s.CredentialKeys[t]
+	return keys, ok
+}

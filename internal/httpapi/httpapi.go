@@ -117,7 +117,10 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *
 	// use cases' clock too.
 	s.Linking = &linking.Service{Store: store, Tokens: tokens, Directory: dir, Log: log, Now: func() time.Time { return s.Now() },
 		Config: linking.Config{WidgetURL: cfg.WidgetURL, MinEligibleInstitutions: cfg.MinEligibleInstitutions, Providers: cfg.Providers,
-			RefreshInterval: cfg.RefreshInterval},
+			RefreshInterval: cfg.RefreshInterval,
+			CheckWebhookURL: func(u string, env banklink.Environment) error {
+				return webhooks.ValidateURL(u, env, s.Config.WebhookPrivate)
+			}},
 		Providers: serverProviders{s},
 		// Read at each call, so that a Refresher set after New counts.
 		Runner: linking.RunnerFunc(func(ctx context.Context, scope banklink.Scope, id string) error {

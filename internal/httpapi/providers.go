@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/linking"
 )
 
 // serviceProviderJSON is a provider configuration on the wire. Credentials
@@ -32,16 +33,6 @@ func serviceProviderOut(c *banklink.ProviderConfig) serviceProviderJSON {
 		Generation: c.Generation, CredentialKeys: keys, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
-// Credential limits.
-const (
-	maxCredentials       = 16
-	maxCredentialKeyLen  = 64
-	maxCredentialValLen  = 4096
-	maxRoutingRules      = 1000
-	routingActionForce   = "FORCE"
-	routingActionExclude = "EXCLUDE"
-)
-
 // handlePutServiceProvider creates or updates the configuration of one
 // provider for the key's account and environment.
 func (s *Server) handlePutServiceProvider(w http.ResponseWriter, r *http.Request) error {
@@ -50,11 +41,11 @@ func (s *Server) handlePutServiceProvider(w http.ResponseWriter, r *http.Request
 	if !slices.Contains(s.Config.Providers[scope.Environment], provider) {
 		return banklink.Errorf(banklink.ENOTFOUND, "Service provider %s is not available for %s keys on this deployment.", truncate(banklink.ProviderWireName(provider), 40), scope.Environment)
 	}
-	var body ServiceProviderInput
+	var body linking.ServiceProviderInput
 	if _, err := s.decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	c, created, err := s.PutServiceProvider(r.Context(), scope, provider, body)
+	c, created, err := s.Linking.PutServiceProvider(r.Context(), scope, provider, body)
 	if err != nil {
 		return err
 	}
@@ -111,7 +102,7 @@ func (s *Server) handleGetRoutingRules(w http.ResponseWriter, r *http.Request) e
 func (s *Server) handlePutRoutingRules(w http.ResponseWriter, r *http.Request) error {
 	scope := apiKeyFrom(r.Context()).Scope()
 	var body struct {
-		Rules []routingRuleJSON `json:"rules"`
+		Rules []linking.RoutingRuleInput `json:"rules"`
 	}
 	if _, err := s.decodeBody(w, r, &body); err != nil {
 		return err
@@ -119,7 +110,7 @@ func (s *Server) handlePutRoutingRules(w http.ResponseWriter, r *http.Request) e
 	if body.Rules == nil {
 		return banklink.FieldErrorf("rules", "must not be null; send [] to remove every rule")
 	}
-	rules, err := s.PutRoutingRules(r.Context(), scope, body.Rules)
+	rules, err := s.Linking.PutRoutingRules(r.Context(), scope, body.Rules)
 	if err != nil {
 		return err
 	}

@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/webhooks"
+	"banklink/internal/linking"
 	"banklink/webhook"
 )
 
 // Webhook profile limits.
 const (
-	MaxWebhookProfiles = 10
+	MaxWebhookProfiles = linking.MaxWebhookProfiles
 	// DefaultSecretOverlap is how long the old secret keeps signing after
 	// a rotation unless the caller says otherwise; MaxSecretOverlap caps it.
 	DefaultSecretOverlap = 24 * time.Hour
@@ -54,55 +54,13 @@ func nonNilSlice[T any](s []T) []T {
 	return s
 }
 
-// webhookProfileBody is the body of create and update; pointers tell an
-// omitted field from a zero one.
-type webhookProfileBody struct {
-	URL        *string   `json:"url"`
-	Version    *string   `json:"version"`
-	Enabled    *bool     `json:"enabled"`
-	EventTypes *[]string `json:"eventTypes"`
-}
-
-func (s *Server) applyProfileBody(p *banklink.WebhookProfile, b webhookProfileBody) error {
-	if b.URL != nil {
-		u := strings.TrimSpace(*b.URL)
-		if err := webhooks.ValidateURL(u, p.Environment, s.Config.WebhookPrivate); err != nil {
-			return err
-		}
-		p.URL = u
-	}
-	if b.Version != nil {
-		if !slices.Contains(banklink.WebhookVersions, *b.Version) {
-			return banklink.FieldErrorf("version", "must be one of %s", strings.Join(banklink.WebhookVersions, ", "))
-		}
-		p.Version = *b.Version
-	}
-	if b.Enabled != nil {
-		p.Enabled = *b.Enabled
-	}
-	if b.EventTypes != nil {
-		types := []webhook.EventType{}
-		for _, t := range *b.EventTypes {
-			et := webhook.EventType(t)
-			if !et.Valid() {
-				return banklink.FieldErrorf("eventTypes", "contains %q, which is not an event type", truncate(t, 64))
-			}
-			if !slices.Contains(types, et) {
-				types = append(types, et)
-			}
-		}
-		p.EventTypes = types
-	}
-	return nil
-}
-
 func (s *Server) handleCreateWebhookProfile(w http.ResponseWriter, r *http.Request) error {
 	scope := apiKeyFrom(r.Context()).Scope()
-	var body webhookProfileBody
+	var body linking.WebhookProfileInput
 	if _, err := s.decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	p, err := s.CreateWebhookProfile(r.Context(), scope, body)
+	p, err := s.Linking.CreateWebhookProfile(r.Context(), scope, body)
 	if err != nil {
 		return err
 	}
@@ -130,18 +88,12 @@ func (s *Server) handleGetWebhookProfile(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleUpdateWebhookProfile(w http.ResponseWriter, r *http.Request) error {
-	var body webhookProfileBody
+	var body linking.WebhookProfileInput
 	if _, err := s.decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	p, err := s.Store.FindWebhookProfileByID(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
+	p, err := s.Linking.UpdateWebhookProfile(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"), body)
 	if err != nil {
-		return err
-	}
-	if err := s.applyProfileBody(p, body); err != nil {
-		return err
-	}
-	if err := s.Store.UpdateWebhookProfile(r.Context(), p); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, profileJSON(p, false, s.now()))

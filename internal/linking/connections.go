@@ -16,6 +16,9 @@ import (
 type Providers interface {
 	LoginRemover(providerType string) banklink.LoginRemover
 	RefreshLimiter(providerType string) banklink.RefreshLimiter
+	// CredentialKeys are the credential keys the provider takes
+	// (banklink.CredentialKeyer); false when it takes any.
+	CredentialKeys(providerType string) ([]string, bool)
 }
 
 // DefaultRefreshInterval is the least time between two accepted refreshes

@@ -31,6 +31,12 @@ type Store interface {
 	AcceptRefresh(ctx context.Context, scope banklink.Scope, id string, at time.Time, minInterval time.Duration) (next time.Time, err error)
 	AddOptionalProducts(ctx context.Context, scope banklink.Scope, id string, products []banklink.Product, at time.Time) (*banklink.Connection, error)
 	FindProviderConfigs(ctx context.Context, scope banklink.Scope) ([]*banklink.ProviderConfig, error)
+	SaveProviderConfig(ctx context.Context, c *banklink.ProviderConfig) error
+	SetRoutingRules(ctx context.Context, scope banklink.Scope, rules []banklink.RoutingRule) error
+	FindWebhookProfiles(ctx context.Context, scope banklink.Scope) ([]*banklink.WebhookProfile, error)
+	FindWebhookProfileByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.WebhookProfile, error)
+	CreateWebhookProfile(ctx context.Context, p *banklink.WebhookProfile) error
+	UpdateWebhookProfile(ctx context.Context, p *banklink.WebhookProfile) error
 }
 
 // Runner aggregates connections: Start begins (or resumes) the work a
@@ -70,6 +76,9 @@ type Config struct {
 	// RefreshInterval is the least time between two accepted refreshes of
 	// one connection (default DefaultRefreshInterval).
 	RefreshInterval time.Duration
+	// CheckWebhookURL refuses webhook URLs this deployment will not
+	// deliver to (the webhook sender's SSRF rules); nil accepts any.
+	CheckWebhookURL func(url string, env banklink.Environment) error
 }
 
 // Service runs the use cases.

@@ -1,4 +1,4 @@
-package httpapi
+package linking
 
 import (
 	"context"
@@ -6,12 +6,24 @@ import (
 	"strings"
 
 	"banklink"
+	"banklink/webhook"
 )
 
-// The operations below are the API's own validation and storage of
-// service providers, routing rules and webhook profiles, exported so the
-// dashboard changes the same things through the same rules (as
-// StartConnection does for the demo).
+// The operations below validate and store service providers, routing
+// rules and webhook profiles, for the API and the dashboard alike.
+
+// Limits of the configuration operations.
+const (
+	maxCredentials       = 16
+	maxCredentialKeyLen  = 64
+	maxCredentialValLen  = 4096
+	maxRoutingRules      = 1000
+	routingActionForce   = "FORCE"
+	routingActionExclude = "EXCLUDE"
+	// MaxWebhookProfiles is how many webhook profiles an account may have
+	// per environment.
+	MaxWebhookProfiles = 10
+)
 
 // ServiceProviderInput is the body of PUT /service-providers/{provider}.
 // Nil fields keep their stored value; nil Credentials keep the stored
@@ -42,7 +54,7 @@ func ValidateCredentials(creds map[string]string) error {
 // PutServiceProvider creates or updates scope's configuration of provider
 // (a type such as "sandbox-b" or its wire name SANDBOX_B) and reports
 // whether it was created.
-func (s *Server) PutServiceProvider(ctx context.Context, scope banklink.Scope, provider string, in ServiceProviderInput) (*banklink.ProviderConfig, bool, error) {
+func (s *Service) PutServiceProvider(ctx context.Context, scope banklink.Scope, provider string, in ServiceProviderInput) (*banklink.ProviderConfig, bool, error) {
 	provider = banklink.ProviderTypeOf(provider)
 	if !slices.Contains(s.Config.Providers[scope.Environment], provider) {
 		return nil, false, banklink.Errorf(banklink.ENOTFOUND, "Service provider %s is not available for %s keys on this deployment.", truncate(banklink.ProviderWireName(provider), 40), scope.Environment)
@@ -50,7 +62,7 @@ func (s *Server) PutServiceProvider(ctx context.Context, scope banklink.Scope, p
 	if err := ValidateCredentials(in.Credentials); err != nil {
 		return nil, false, err
 	}
-	if keys, ok := s.CredentialKeys[provider]; ok {
+	if keys, ok := s.credentialKeys(provider); ok {
 		for k := range in.Credentials {
 			if !slices.Contains(keys, k) {
 				want := "no credentials"
@@ -93,11 +105,15 @@ func (s *Server) PutServiceProvider(ctx context.Context, scope banklink.Scope, p
 }
 
 // RoutingRuleInput is one rule of PUT /routing/rules.
-type RoutingRuleInput = routingRuleJSON
+type RoutingRuleInput struct {
+	InstitutionID   string `json:"institutionId"`
+	ServiceProvider string `json:"serviceProvider"`
+	Action          string `json:"action"`
+}
 
 // PutRoutingRules validates rules as PUT /routing/rules does and replaces
 // scope's rules with them.
-func (s *Server) PutRoutingRules(ctx context.Context, scope banklink.Scope, in []RoutingRuleInput) ([]banklink.RoutingRule, error) {
+func (s *Service) PutRoutingRules(ctx context.Context, scope banklink.Scope, in []RoutingRuleInput) ([]banklink.RoutingRule, error) {
 	if len(in) > maxRoutingRules {
 		return nil, banklink.FieldErrorf("rules", "must have at most %d rules", maxRoutingRules)
 	}
@@ -122,12 +138,18 @@ func (s *Server) PutRoutingRules(ctx context.Context, scope banklink.Scope, in [
 	return rules, nil
 }
 
-// WebhookProfileInput is the body of POST and PATCH /webhooks/profiles.
-type WebhookProfileInput = webhookProfileBody
+// WebhookProfileInput is the body of POST and PATCH /webhooks/profiles;
+// pointers tell an omitted field from a zero one.
+type WebhookProfileInput struct {
+	URL        *string   `json:"url"`
+	Version    *string   `json:"version"`
+	Enabled    *bool     `json:"enabled"`
+	EventTypes *[]string `json:"eventTypes"`
+}
 
 // CreateWebhookProfile validates in as POST /webhooks/profiles does and
 // creates the profile; its Secret is the one time the secret is shown.
-func (s *Server) CreateWebhookProfile(ctx context.Context, scope banklink.Scope, in WebhookProfileInput) (*banklink.WebhookProfile, error) {
+func (s *Service) CreateWebhookProfile(ctx context.Context, scope banklink.Scope, in WebhookProfileInput) (*banklink.WebhookProfile, error) {
 	if in.URL == nil {
 		return nil, banklink.FieldErrorf("url", "must not be null")
 	}
@@ -147,4 +169,62 @@ func (s *Server) CreateWebhookProfile(ctx context.Context, scope banklink.Scope,
 		return nil, err
 	}
 	return p, nil
+}
+
+// UpdateWebhookProfile applies in to scope's profile id as PATCH
+// /webhooks/profiles/{id} does.
+func (s *Service) UpdateWebhookProfile(ctx context.Context, scope banklink.Scope, id string, in WebhookProfileInput) (*banklink.WebhookProfile, error) {
+	p, err := s.Store.FindWebhookProfileByID(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.applyProfileBody(p, in); err != nil {
+		return nil, err
+	}
+	if err := s.Store.UpdateWebhookProfile(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *Service) applyProfileBody(p *banklink.WebhookProfile, b WebhookProfileInput) error {
+	if b.URL != nil {
+		u := strings.TrimSpace(*b.URL)
+		if s.Config.CheckWebhookURL != nil {
+			if err := s.Config.CheckWebhookURL(u, p.Environment); err != nil {
+				return err
+			}
+		}
+		p.URL = u
+	}
+	if b.Version != nil {
+		if !slices.Contains(banklink.WebhookVersions, *b.Version) {
+			return banklink.FieldErrorf("version", "must be one of %s", strings.Join(banklink.WebhookVersions, ", "))
+		}
+		p.Version = *b.Version
+	}
+	if b.Enabled != nil {
+		p.Enabled = *b.Enabled
+	}
+	if b.EventTypes != nil {
+		types := []webhook.EventType{}
+		for _, t := range *b.EventTypes {
+			et := webhook.EventType(t)
+			if !et.Valid() {
+				return banklink.FieldErrorf("eventTypes", "contains %q, which is not an event type", truncate(t, 64))
+			}
+			if !slices.Contains(types, et) {
+				types = append(types, et)
+			}
+		}
+		p.EventTypes = types
+	}
+	return nil
+}
+
+func (s *Service) credentialKeys(providerType string) ([]string, bool) {
+	if s.Providers == nil {
+		return nil, false
+	}
+	return s.Providers.CredentialKeys(providerType)
 }
