@@ -37,6 +37,8 @@ type Store interface {
 	FindWebhookProfileByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.WebhookProfile, error)
 	CreateWebhookProfile(ctx context.Context, p *banklink.WebhookProfile) error
 	UpdateWebhookProfile(ctx context.Context, p *banklink.WebhookProfile) error
+	FindConnectionsByProviderLogin(ctx context.Context, providerType, loginID string) ([]*banklink.Connection, error)
+	ChangeConnectionStatus(ctx context.Context, scope banklink.Scope, id string, c banklink.StatusChange) (bool, error)
 }
 
 // Runner aggregates connections: Start begins (or resumes) the work a
