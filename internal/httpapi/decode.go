@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"banklink"
+	"banklink/internal/httpx"
 )
 
 // DefaultMaxBodyBytes bounds request bodies. connect/start bodies are a few
@@ -49,7 +50,7 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, dst any) (un
 	if raw == nil {
 		return nil, banklink.Errorf(banklink.EBADREQUEST, "Request body must be a JSON object, not null.")
 	}
-	if err := CheckJSONText(body); err != nil {
+	if err := httpx.CheckJSONText(body); err != nil {
 		return nil, err
 	}
 	known := jsonFieldNames(reflect.TypeOf(dst).Elem())

@@ -1,14 +1,13 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"banklink"
+	"banklink/internal/httpx"
 )
 
 // statusOf is the one table from banklink error codes to HTTP statuses.
@@ -86,19 +85,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // WriteJSON writes v as a JSON response.
-func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+func WriteJSON(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, v) }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only our own response types are marshalled; failing here is a bug.
-		slog.Error("marshal response", slog.Any("err", err))
-		http.Error(w, `{"code":"INTERNAL_ERROR","message":"Internal error."}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, v) }
 
 func (s *Server) now() time.Time { return s.Now() }

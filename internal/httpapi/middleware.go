@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/httpx"
 	"banklink/internal/metrics"
 	"banklink/internal/ratelimit"
 )
 
 // handlerFunc is an HTTP handler that returns its error; one adapter
 // (Server.handle) writes the error, logs once and recovers panics.
-type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+type handlerFunc = httpx.HandlerFunc
 
 type ctxKey int
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/httpapi"
+	"banklink/internal/httpx"
 	"banklink/internal/ratelimit"
 )
 
@@ -52,7 +52,7 @@ func (w *Widget) demoStart(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(rw, http.StatusCreated, map[string]string{"connectionId": id, "widgetUrl": url})
+	httpx.WriteJSON(rw, http.StatusCreated, map[string]string{"connectionId": id, "widgetUrl": url})
 	return nil
 }
 
@@ -72,6 +72,6 @@ func (w *Widget) demoConnection(rw http.ResponseWriter, r *http.Request) error {
 	if c.CompletedAt != nil {
 		out["completedAt"] = c.CompletedAt.Format(time.RFC3339)
 	}
-	httpapi.WriteJSON(rw, http.StatusOK, out)
+	httpx.WriteJSON(rw, http.StatusOK, out)
 	return nil
 }

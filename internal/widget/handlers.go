@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/httpapi"
+	"banklink/internal/httpx"
 	"banklink/internal/linking"
 	"banklink/internal/routing"
 	"banklink/internal/search"
@@ -183,7 +183,7 @@ func (w *Widget) respond(rw http.ResponseWriter, r *http.Request, wr *widgetRequ
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(rw, http.StatusOK, v)
+	httpx.WriteJSON(rw, http.StatusOK, v)
 	return nil
 }
 
@@ -216,7 +216,7 @@ func (w *Widget) handleInstitutions(rw http.ResponseWriter, r *http.Request, wr 
 	if res.Remaining > 0 && len(res.Institutions) > 0 {
 		out.Next = res.Institutions[len(res.Institutions)-1].Key
 	}
-	httpapi.WriteJSON(rw, http.StatusOK, out)
+	httpx.WriteJSON(rw, http.StatusOK, out)
 	return nil
 }
 
@@ -230,7 +230,7 @@ func readJSON(r *http.Request, dst any) error {
 		return banklink.Errorf(banklink.EBADREQUEST, "Request body is not valid JSON.")
 	}
 	// The API's rule: no NUL, bad UTF-8 or lone surrogates in strings.
-	return httpapi.CheckJSONText(b)
+	return httpx.CheckJSONText(b)
 }
 
 func (w *Widget) handleSelect(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
@@ -447,7 +447,7 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(done.Connection, done.Institution, done.Accounts), "appRedirectUrl": done.Connection.RedirectURL})
+	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"result": resultOf(done.Connection, done.Institution, done.Accounts), "appRedirectUrl": done.Connection.RedirectURL})
 	return nil
 }
 

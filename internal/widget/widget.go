@@ -21,7 +21,7 @@ import (
 
 	"banklink"
 	"banklink/internal/connecttoken"
-	"banklink/internal/httpapi"
+	"banklink/internal/httpx"
 	"banklink/internal/linking"
 	"banklink/internal/ratelimit"
 	"banklink/internal/routing"
@@ -61,7 +61,7 @@ type DemoBackend interface {
 type Widget struct {
 	Store     banklink.Store
 	Tokens    *connecttoken.Signer
-	Directory httpapi.Directory
+	Directory linking.Directory
 	Providers map[string]banklink.InteractiveLogin
 	Log       *slog.Logger
 	Config    Config
@@ -82,7 +82,7 @@ type Widget struct {
 }
 
 // New returns a Widget.
-func New(store banklink.Store, tokens *connecttoken.Signer, dir httpapi.Directory, providers map[string]banklink.InteractiveLogin, log *slog.Logger, cfg Config) (*Widget, error) {
+func New(store banklink.Store, tokens *connecttoken.Signer, dir linking.Directory, providers map[string]banklink.InteractiveLogin, log *slog.Logger, cfg Config) (*Widget, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -145,8 +145,9 @@ func (w *Widget) assetURL(name string) string {
 	return w.basePath + "/static/" + name + "?v=" + w.version
 }
 
-// Register adds the widget's routes to the API server.
-func (w *Widget) Register(s *httpapi.Server) {
+// Register adds the widget's routes to s (the API server), behind its
+// middleware.
+func (w *Widget) Register(s httpx.Router) {
 	b := w.basePath
 	s.Route("GET "+b, w.page("connect.html"))
 	s.Route("GET "+b+"/static/{file}", w.serveStatic)
@@ -229,7 +230,7 @@ func (w *Widget) frameAncestors(ctx context.Context, scope banklink.Scope) (csp 
 	return "'none'", []string{}
 }
 
-func (w *Widget) page(name string) httpapi.HandlerFunc {
+func (w *Widget) page(name string) httpx.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) error {
 		ancestors := "*" // error pages carry nothing secret and must reach the app
 		if c, err := w.Tokens.Parse(r.URL.Query().Get("connectToken")); err == nil {
@@ -339,7 +340,7 @@ func (wr *widgetRequest) link() *linking.Link {
 	return &linking.Link{Scope: wr.scope, Connection: wr.conn, Repair: wr.claims.Repair, RepairOf: wr.claims.RepairOf}
 }
 
-func (w *Widget) api(h widgetHandler) httpapi.HandlerFunc {
+func (w *Widget) api(h widgetHandler) httpx.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) error {
 		rw.Header().Set("Cache-Control", "no-store")
 		wr, err := w.authorize(r)

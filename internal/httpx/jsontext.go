@@ -1,4 +1,4 @@
-package httpapi
+package httpx
 
 import (
 	"bytes"
@@ -135,4 +135,12 @@ func rawStringProblem(raw []byte) string {
 func hex4(b []byte) rune {
 	n, _ := strconv.ParseUint(string(b[:4]), 16, 32)
 	return rune(n)
+}
+
+// truncate bounds user input quoted in error messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
