@@ -6,7 +6,7 @@ import (
 )
 
 // Error codes. They are the Meld wire codes an app sees in the "code" field
-// of an error body; internal/httpapi holds the one table that maps each to an
+// of an error body; internal/httpx holds the one table that maps each to an
 // HTTP status.
 const (
 	EBADREQUEST      = "BAD_REQUEST"

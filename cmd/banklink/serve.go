@@ -164,7 +164,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	w.Register(api)
-	dashboard.New(dashboard.Config{PublicURL: cfg.PublicURL}).Register(api)
+	dashboard.New(dashboard.Config{PublicURL: cfg.PublicURL}).Register(api, dashboard.Deps{Store: db, Log: log, Linking: api.Linking,
+		ForgetAPIKey: api.ForgetAPIKey, APIVersion: httpapi.LatestVersion})
 	api.Refresher = runner
 	if plaidProvider != nil {
 		// Plaid's item webhooks: verified by Plaid's signature, not an

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/httpapi"
 	"banklink/internal/ratelimit"
 
 	"golang.org/x/crypto/bcrypt"
@@ -134,7 +133,7 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		want = c.Value
 	}
 	if err := d.checkPost(w, r, want, "login_csrf"); err != nil {
-		d.log.Warn("dashboard sign-in refused", slog.String("request_id", httpapi.RequestID(r.Context())), slog.String("reason", err.Error()))
+		d.log.Warn("dashboard sign-in refused", slog.String("request_id", banklink.RequestIDFrom(r.Context())), slog.String("reason", err.Error()))
 		return d.loginForm(w, r, http.StatusForbidden, loginView{}, "This sign-in form has expired or did not come from this dashboard. Please try again.")
 	}
 	email := banklink.NormalizeEmail(r.PostForm.Get("email"))
@@ -151,7 +150,7 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	// the length of the email typed.
 	key := email + "\x00" + ratelimit.ClientKey(r.RemoteAddr)
 	if blocked, wait := d.failures.Blocked(key, now); blocked {
-		d.log.Warn("dashboard sign-in locked out", slog.String("request_id", httpapi.RequestID(r.Context())), slog.String("email", email),
+		d.log.Warn("dashboard sign-in locked out", slog.String("request_id", banklink.RequestIDFrom(r.Context())), slog.String("email", email),
 			slog.String("ip", clientIP(r)))
 		mins := int((wait + time.Minute - 1) / time.Minute)
 		return d.loginForm(w, r, http.StatusTooManyRequests, v,
@@ -167,7 +166,7 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !checkPassword(hash, pw) || email == "" {
 		d.failures.Allow(key, now)
-		d.log.Info("dashboard sign-in failed", slog.String("request_id", httpapi.RequestID(r.Context())), slog.String("email", email),
+		d.log.Info("dashboard sign-in failed", slog.String("request_id", banklink.RequestIDFrom(r.Context())), slog.String("email", email),
 			slog.String("ip", clientIP(r)))
 		return d.loginForm(w, r, http.StatusUnauthorized, v, badLogin)
 	}
@@ -179,7 +178,7 @@ func (d *Dashboard) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: Base, HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode,
 		Expires: sess.ExpiresAt, MaxAge: int(SessionTTL / time.Second)})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: Base, HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode, MaxAge: -1})
-	d.log.Info("dashboard sign-in", slog.String("request_id", httpapi.RequestID(r.Context())), slog.String("operator_id", op.ID),
+	d.log.Info("dashboard sign-in", slog.String("request_id", banklink.RequestIDFrom(r.Context())), slog.String("operator_id", op.ID),
 		slog.String("account_id", op.AccountID))
 	if next == "" {
 		next = d.home()

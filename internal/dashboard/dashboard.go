@@ -29,7 +29,8 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/httpapi"
+	"banklink/internal/httpx"
+	"banklink/internal/linking"
 	"banklink/internal/ratelimit"
 )
 
@@ -75,7 +76,7 @@ type Dashboard struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
-	api      *httpapi.Server
+	deps     Deps
 	store    banklink.Store
 	log      *slog.Logger
 	origin   string
@@ -133,11 +134,34 @@ func New(cfg Config) *Dashboard {
 	return d
 }
 
-// Register adds the dashboard's routes to the API server, behind its
-// middleware (request ids, the request log, metrics), and uses the
-// server's store, directory, providers and logger.
-func (d *Dashboard) Register(s *httpapi.Server) {
-	d.api, d.store, d.log = s, s.Store, s.Log
+// Server is what the dashboard mounts on: the API server, whose
+// middleware (request ids, the request log, metrics) its routes run
+// behind.
+type Server interface {
+	httpx.Router
+	// Mux is the server's router, for the dashboard's catch-all 404.
+	Mux() *http.ServeMux
+}
+
+// Deps are the services the dashboard's pages use.
+type Deps struct {
+	Store banklink.Store
+	Log   *slog.Logger
+	// Linking changes providers, routing and webhook profiles with the
+	// API's rules; its directory and provider lists are the API's too.
+	Linking *linking.Service
+	// ForgetAPIKey drops a revoked key from the API server's cache.
+	ForgetAPIKey func(id string)
+	// APIVersion is the Meld-Version new API keys default to.
+	APIVersion string
+}
+
+// Register adds the dashboard's routes to s, using deps.
+func (d *Dashboard) Register(s Server, deps Deps) {
+	d.deps, d.store, d.log = deps, deps.Store, deps.Log
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
 	s.Route("GET "+Base, d.redirectHome)
 	// Any other path under the dashboard gets an HTML 404 (registered
 	// without a method, so it never conflicts with the routes' 405s).
@@ -234,7 +258,7 @@ func (d *Dashboard) session(r *http.Request) *banklink.OperatorSession {
 	sess, err := d.store.FindOperatorSession(r.Context(), hashID(c.Value), d.Now())
 	if err != nil {
 		if banklink.ErrorCode(err) != banklink.ENOTFOUND {
-			d.log.Error("dashboard session", slog.String("request_id", httpapi.RequestID(r.Context())), slog.Any("err", err))
+			d.log.Error("dashboard session", slog.String("request_id", banklink.RequestIDFrom(r.Context())), slog.Any("err", err))
 		}
 		return nil
 	}
@@ -271,7 +295,7 @@ func safeNext(next string) bool {
 
 // get serves a page of one environment to a signed-in operator. GETs
 // never change anything.
-func (d *Dashboard) get(env banklink.Environment, h pageHandler) httpapi.HandlerFunc {
+func (d *Dashboard) get(env banklink.Environment, h pageHandler) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess := d.session(r)
 		if sess == nil {
@@ -287,7 +311,7 @@ func (d *Dashboard) get(env banklink.Environment, h pageHandler) httpapi.Handler
 
 // post guards a state-changing request: a live session, the public URL's
 // origin and the session's CSRF token.
-func (d *Dashboard) post(h pageHandler) httpapi.HandlerFunc {
+func (d *Dashboard) post(h pageHandler) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		sess := d.session(r)
 		if sess == nil {
@@ -295,7 +319,7 @@ func (d *Dashboard) post(h pageHandler) httpapi.HandlerFunc {
 		}
 		rq := &request{sess: sess, env: banklink.Sandbox, scope: banklink.Scope{AccountID: sess.AccountID, Environment: banklink.Sandbox}}
 		if err := d.checkPost(w, r, sess.CSRFToken, "csrf"); err != nil {
-			d.log.Warn("dashboard request refused", slog.String("request_id", httpapi.RequestID(r.Context())), slog.String("reason", err.Error()),
+			d.log.Warn("dashboard request refused", slog.String("request_id", banklink.RequestIDFrom(r.Context())), slog.String("reason", err.Error()),
 				slog.String("operator_id", sess.OperatorID))
 			return d.fail(w, r, rq, errForbidden)
 		}
@@ -306,7 +330,7 @@ func (d *Dashboard) post(h pageHandler) httpapi.HandlerFunc {
 	}
 }
 
-func (d *Dashboard) postEnv(env banklink.Environment, h pageHandler) httpapi.HandlerFunc {
+func (d *Dashboard) postEnv(env banklink.Environment, h pageHandler) httpx.HandlerFunc {
 	return d.post(func(w http.ResponseWriter, r *http.Request, rq *request) error {
 		rq.env, rq.scope.Environment = env, env
 		return h(w, r, rq)
@@ -386,11 +410,11 @@ func (d *Dashboard) render(w http.ResponseWriter, status int, page string, rq *r
 // anything else is logged with the request id and shown as an internal
 // error.
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, rq *request, err error) error {
-	status := httpapi.StatusOf(err)
+	status := httpx.StatusOf(err)
 	msg := banklink.ErrorMessage(err)
 	if status >= 500 {
-		d.log.Error("dashboard", slog.String("request_id", httpapi.RequestID(r.Context())), slog.String("route", r.Pattern), slog.Any("err", err))
-		msg = "Something went wrong on our side (request " + httpapi.RequestID(r.Context()) + "). Please try again."
+		d.log.Error("dashboard", slog.String("request_id", banklink.RequestIDFrom(r.Context())), slog.String("route", r.Pattern), slog.Any("err", err))
+		msg = "Something went wrong on our side (request " + banklink.RequestIDFrom(r.Context()) + "). Please try again."
 	}
 	title := http.StatusText(status)
 	return d.render(w, status, "error", rq, view{Title: title, Error: msg, Page: "connections"})

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/httpapi"
+	"banklink/internal/httpx"
 	"banklink/internal/linking"
 	"banklink/internal/search"
 	"banklink/webhook"
@@ -172,7 +172,7 @@ func (d *Dashboard) handleCreateKey(w http.ResponseWriter, r *http.Request, rq *
 	if name == "" || len([]rune(name)) > MaxKeyName {
 		return d.keysPage(w, r, rq, http.StatusBadRequest, keysData{Name: name}, "Give the key a name of 1 to 64 characters, such as “backend”.")
 	}
-	k, plain := banklink.NewAPIKey(rq.sess.AccountID, rq.env, name, httpapi.LatestVersion, d.Now())
+	k, plain := banklink.NewAPIKey(rq.sess.AccountID, rq.env, name, d.deps.APIVersion, d.Now())
 	if err := d.store.CreateAPIKey(r.Context(), k); err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (d *Dashboard) handleRevokeKey(w http.ResponseWriter, r *http.Request, rq *
 	if err := d.store.RevokeAPIKey(r.Context(), rq.sess.AccountID, id, d.Now()); err != nil {
 		return err
 	}
-	d.api.ForgetAPIKey(id)
+	d.deps.ForgetAPIKey(id)
 	d.log.Info("dashboard revoked API key", "operator_id", rq.sess.OperatorID, "account_id", rq.sess.AccountID, "api_key_id", id)
 	return redirect(w, r, rq.page("keys"), "revoked")
 }
@@ -270,12 +270,12 @@ func (d *Dashboard) handleCreateProfile(w http.ResponseWriter, r *http.Request, 
 	u, version := strings.TrimSpace(r.PostForm.Get("url")), r.PostForm.Get("version")
 	types := r.PostForm["eventTypes"]
 	in := linking.WebhookProfileInput{URL: &u, Version: &version, EventTypes: &types}
-	p, err := d.api.Linking.CreateWebhookProfile(r.Context(), rq.scope, in)
+	p, err := d.deps.Linking.CreateWebhookProfile(r.Context(), rq.scope, in)
 	if err != nil {
 		if code := banklink.ErrorCode(err); code == banklink.EBADREQUEST || code == banklink.ECONFLICT {
 			var data webhooksData
 			data.Form.URL, data.Form.Version, data.Form.Types = u, version, types
-			return d.webhooksPage(w, r, rq, httpapi.StatusOf(err), data, banklink.ErrorMessage(err))
+			return d.webhooksPage(w, r, rq, httpx.StatusOf(err), data, banklink.ErrorMessage(err))
 		}
 		return err
 	}
@@ -289,7 +289,7 @@ func (d *Dashboard) handleCreateProfile(w http.ResponseWriter, r *http.Request, 
 // provider: those it declares (banklink.CredentialKeyer), else a client
 // id and a secret.
 func (d *Dashboard) credentialFields(provider string) []string {
-	if keys, ok := d.api.CredentialKeys[provider]; ok {
+	if keys, ok := d.deps.Linking.CredentialKeys(provider); ok {
 		return slices.Clone(keys)
 	}
 	return []string{"clientId", "secret"}
@@ -336,7 +336,7 @@ func (d *Dashboard) providersPage(w http.ResponseWriter, r *http.Request, rq *re
 		return err
 	}
 	data := providersData{Configured: len(configs) > 0}
-	available := d.api.Config.Providers[rq.env]
+	available := d.deps.Linking.Config.Providers[rq.env]
 	byType := map[string]*banklink.ProviderConfig{}
 	for _, c := range configs {
 		byType[c.ProviderType] = c
@@ -388,9 +388,9 @@ func (d *Dashboard) providersPage(w http.ResponseWriter, r *http.Request, rq *re
 		data.Rules = append(data.Rules, ruleView{InstitutionID: ru.InstitutionID, Institution: d.institutionName(ru.InstitutionID),
 			Provider: banklink.ProviderWireName(ru.ProviderType), Action: ru.Action})
 	}
-	if q := strings.TrimSpace(r.URL.Query().Get("q")); q != "" && len(q) <= 100 && d.api.Directory != nil && d.api.Directory.Current() != nil {
+	if q := strings.TrimSpace(r.URL.Query().Get("q")); q != "" && len(q) <= 100 && d.deps.Linking.Directory != nil && d.deps.Linking.Directory.Current() != nil {
 		data.Query = q
-		res, err := d.api.Directory.Current().Search(search.Query{Name: q, Limit: 8, Eligibility: banklink.Eligibility{AllowRedirect: true}})
+		res, err := d.deps.Linking.Directory.Current().Search(search.Query{Name: q, Limit: 8, Eligibility: banklink.Eligibility{AllowRedirect: true}})
 		if err == nil {
 			for _, in := range res.Institutions {
 				data.Found = append(data.Found, instView{ID: in.ID, Name: in.Name})
@@ -457,9 +457,9 @@ func (d *Dashboard) handleSaveProvider(w http.ResponseWriter, r *http.Request, r
 		}
 		in.Credentials = merged
 	}
-	c, _, err := d.api.Linking.PutServiceProvider(r.Context(), rq.scope, provider, in)
+	c, _, err := d.deps.Linking.PutServiceProvider(r.Context(), rq.scope, provider, in)
 	if userError(err) {
-		return d.providersPage(w, r, rq, httpapi.StatusOf(err), banklink.ErrorMessage(err))
+		return d.providersPage(w, r, rq, httpx.StatusOf(err), banklink.ErrorMessage(err))
 	}
 	if err != nil {
 		return err
@@ -473,7 +473,7 @@ func (d *Dashboard) handleDeleteProvider(w http.ResponseWriter, r *http.Request,
 	provider := providerType(r.PathValue("provider"))
 	if err := d.store.DeleteProviderConfig(r.Context(), rq.scope, provider); err != nil {
 		if userError(err) {
-			return d.providersPage(w, r, rq, httpapi.StatusOf(err), banklink.ErrorMessage(err))
+			return d.providersPage(w, r, rq, httpx.StatusOf(err), banklink.ErrorMessage(err))
 		}
 		return err
 	}
@@ -501,9 +501,9 @@ func (d *Dashboard) handleRouting(w http.ResponseWriter, r *http.Request, rq *re
 	if f.Get("op") == "add" {
 		in = append(in, target)
 	}
-	if _, err := d.api.Linking.PutRoutingRules(r.Context(), rq.scope, in); err != nil {
+	if _, err := d.deps.Linking.PutRoutingRules(r.Context(), rq.scope, in); err != nil {
 		if userError(err) {
-			return d.providersPage(w, r, rq, httpapi.StatusOf(err), banklink.ErrorMessage(err))
+			return d.providersPage(w, r, rq, httpx.StatusOf(err), banklink.ErrorMessage(err))
 		}
 		return err
 	}
@@ -512,8 +512,8 @@ func (d *Dashboard) handleRouting(w http.ResponseWriter, r *http.Request, rq *re
 }
 
 func (d *Dashboard) institutionName(id string) string {
-	if d.api.Directory != nil {
-		if ix := d.api.Directory.Current(); ix != nil {
+	if d.deps.Linking.Directory != nil {
+		if ix := d.deps.Linking.Directory.Current(); ix != nil {
 			if in, ok := ix.ByID(id); ok {
 				return in.Name
 			}

@@ -143,7 +143,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 	st.public = cfg.PublicURL
 	st.dash = dashboard.New(cfg)
 	st.dash.Now = st.clock.now
-	st.dash.Register(st.api)
+	st.dash.Register(st.api, dashboard.Deps{Store: db, Log: log, Linking: st.api.Linking, ForgetAPIKey: st.api.ForgetAPIKey, APIVersion: httpapi.LatestVersion})
 	st.h = st.api.Handler()
 	h = st.h
 

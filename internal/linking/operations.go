@@ -62,7 +62,7 @@ func (s *Service) PutServiceProvider(ctx context.Context, scope banklink.Scope, 
 	if err := ValidateCredentials(in.Credentials); err != nil {
 		return nil, false, err
 	}
-	if keys, ok := s.credentialKeys(provider); ok {
+	if keys, ok := s.CredentialKeys(provider); ok {
 		for k := range in.Credentials {
 			if !slices.Contains(keys, k) {
 				want := "no credentials"
@@ -222,7 +222,9 @@ func (s *Service) applyProfileBody(p *banklink.WebhookProfile, b WebhookProfileI
 	return nil
 }
 
-func (s *Service) credentialKeys(providerType string) ([]string, bool) {
+// CredentialKeys are the credential keys a provider takes
+// (banklink.CredentialKeyer); false when it takes any.
+func (s *Service) CredentialKeys(providerType string) ([]string, bool) {
 	if s.Providers == nil {
 		return nil, false
 	}
