@@ -266,13 +266,6 @@ func accountCommand(ctx context.Context, fs *flag.FlagSet, args []string, stderr
 // institutionLister is a provider with a directory of its own.
 type institutionLister = dirsync.Lister
 
-// providerDirectory is a provider whose institutions are merged into
-// banklink's directory at start.
-type providerDirectory struct {
-	providerType string
-	lister       institutionLister
-}
-
 // syncDirectory merges a provider's institution directory into banklink's
 // (in the background at start: it is a network call to the provider).
 func syncDirectory(ctx context.Context, db banklink.Store, p institutionLister, providerType string, log *slog.Logger) {

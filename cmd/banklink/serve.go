@@ -19,9 +19,8 @@ import (
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
 	"banklink/internal/metrics"
-	"banklink/internal/mx"
 	"banklink/internal/plaid"
-	"banklink/internal/sandbox"
+	"banklink/internal/providers"
 	"banklink/internal/search"
 	"banklink/internal/webhooks"
 	"banklink/internal/widget"
@@ -99,58 +98,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if cfg.Metrics {
 		api.Metrics = metrics.New()
 	}
-	sbx := &sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"}
-	sbxB := sandbox.NewB()
-	providers := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
-	aggregators := map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
-	api.Removers = map[string]banklink.LoginRemover{}
-	api.Limiters = map[string]banklink.RefreshLimiter{}
-	var directories []providerDirectory
-	var plaidProvider *plaid.Provider
-	if cfg.PlaidClientID != "" {
-		p, err := plaid.New(plaid.Config{ClientID: cfg.PlaidClientID, Secret: cfg.PlaidSecret, Environment: cfg.PlaidEnv,
-			RedirectURI: cfg.PlaidRedirectURI, WebhookURL: cfg.PlaidWebhookURL, BaseURL: cfg.PlaidBaseURL, Secrets: db, Sealer: db.Sealer()})
-		if err != nil {
-			return fmt.Errorf("plaid: %w", err)
-		}
-		providers[plaid.ProviderType], aggregators[plaid.ProviderType] = p, p
-		api.Removers[plaid.ProviderType] = p
-		plaidProvider = p
-		directories = append(directories, providerDirectory{plaid.ProviderType, p})
+	reg, err := providers.FromConfig(&cfg, providers.Deps{Secrets: db, Sealer: db.Sealer()})
+	if err != nil {
+		return err
 	}
-	if cfg.MXClientID != "" {
-		base := cfg.MXBaseURL
-		if base == "" {
-			base = mx.IntegrationURL
-			if cfg.MXEnv == "production" {
-				base = mx.ProductionURL
-			}
-		}
-		p := mx.New(mx.Config{ClientID: cfg.MXClientID, APIKey: cfg.MXAPIKey, BaseURL: base,
-			Redirect: cfg.MXConnectMode == "redirect", RedirectURL: cfg.MXRedirectURL, WidgetOrigin: cfg.MXWidgetOrigin})
-		providers[mx.ProviderType], aggregators[mx.ProviderType] = p, p
-		api.Removers[mx.ProviderType], api.Limiters[mx.ProviderType] = p, p
-		directories = append(directories, providerDirectory{mx.ProviderType, p})
-	}
+	api.Linking.Providers = reg
 	// One after the other: two merges at once could each write the
 	// directory the other had not seen yet.
 	// The index is rebuilt after each merge rather than at the next
 	// -directory-refresh tick, so new institutions are searchable at once.
 	go func() {
-		for _, d := range directories {
-			syncDirectory(bgCtx, db, d.lister, d.providerType, log)
+		for _, t := range reg.Directories() {
+			syncDirectory(bgCtx, db, reg.Lister(t), t, log)
 			if err := dir.Refresh(bgCtx); err != nil && bgCtx.Err() == nil {
 				log.Warn("rebuild institution index", slog.Any("err", err))
 			}
 		}
 	}()
-	api.CredentialKeys = map[string][]string{}
-	for t, p := range providers {
-		if ck, ok := p.(banklink.CredentialKeyer); ok {
-			api.CredentialKeys[t] = ck.CredentialKeys()
-		}
-	}
-	runner := aggregation.New(db, aggregators, log)
+	runner := aggregation.New(db, reg.Aggregators(), log)
 	runner.Metrics = api.Metrics
 	runner.Lease = cfg.AggregationLease
 	defer runner.Wait()
@@ -159,7 +124,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if cfg.DemoOn {
 		wcfg.Demo = &demoBackend{api: api, db: db}
 	}
-	w, err := widget.New(db, tokens, dir, providers, log, wcfg)
+	w, err := widget.New(db, tokens, dir, reg.Logins(), log, wcfg)
 	if err != nil {
 		return err
 	}
@@ -167,10 +132,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	dashboard.New(dashboard.Config{PublicURL: cfg.PublicURL}).Register(api, dashboard.Deps{Store: db, Log: log, Linking: api.Linking,
 		ForgetAPIKey: api.ForgetAPIKey, APIVersion: httpapi.LatestVersion})
 	api.Refresher = runner
-	if plaidProvider != nil {
+	if rcv := reg.WebhookReceiver(plaid.ProviderType); rcv != nil {
 		// Plaid's item webhooks: verified by Plaid's signature, not an
 		// API key.
-		api.RegisterPlaidWebhooks(plaidProvider, runner)
+		api.RegisterPlaidWebhooks(rcv, runner)
 	}
 	// Accepted aggregation work is durable: Run renews this process's
 	// leases and resumes work whose lease is free, including what a
