@@ -39,10 +39,6 @@ func retryAfter(err error, at, now time.Time) error {
 	return &RetryAfter{Err: err, Wait: at.Sub(now)}
 }
 
-// refreshable lists the statuses a refresh may start from.
-var refreshable = []banklink.ConnectionStatus{banklink.StatusActive, banklink.StatusPartiallyActive, banklink.StatusDegraded,
-	banklink.StatusUndetermined, banklink.StatusUnrecoverable}
-
 // DeleteConnection deletes a connection and revokes its login at the
 // provider. The connection is gone in banklink whatever the provider
 // says; a failed revocation is logged for the operator to retry.
@@ -84,7 +80,7 @@ func (s *Service) RefreshConnection(ctx context.Context, scope banklink.Scope, i
 			return banklink.FieldErrorf("products", "contains %s, which this connection does not hold; add it with POST /bank-linking/connections/%s/update", p, c.ID)
 		}
 	}
-	if st := c.EffectiveStatus(now); !slices.Contains(refreshable, st) {
+	if st := c.EffectiveStatus(now); !st.Refreshable() {
 		hint := ""
 		if st == banklink.StatusReconnectRequired {
 			hint = " Repair it with POST /bank-linking/connect/repair."
@@ -189,7 +185,7 @@ func (s *Service) AddProducts(ctx context.Context, scope banklink.Scope, id stri
 			return banklink.FieldErrorf("products", "contains %s, which the connection already holds", p)
 		}
 	}
-	if st := c.EffectiveStatus(s.now()); !slices.Contains(refreshable, st) && st != banklink.StatusReconnectRequired {
+	if st := c.EffectiveStatus(s.now()); !st.Refreshable() && st != banklink.StatusReconnectRequired {
 		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be updated.", st)
 	}
 	if _, err := s.Store.AddOptionalProducts(ctx, scope, c.ID, products, s.now()); err != nil {
@@ -202,6 +198,3 @@ func (s *Service) AddProducts(ctx context.Context, scope banklink.Scope, id stri
 	}
 	return nil
 }
-
-// Refreshable reports whether a refresh may start from status st.
-func Refreshable(st banklink.ConnectionStatus) bool { return slices.Contains(refreshable, st) }

@@ -61,13 +61,13 @@ func (s *Service) ReceiveProviderEvent(ctx context.Context, ev banklink.Provider
 func (s *Service) applyProviderEvent(ctx context.Context, ev banklink.ProviderEvent, c *banklink.Connection, aggs Aggregations, now time.Time) (string, error) {
 	scope := banklink.Scope{AccountID: c.AccountID, Environment: c.Environment}
 	status := c.EffectiveStatus(now)
-	if status == banklink.StatusInProgress || status == banklink.StatusExpired || status == banklink.StatusDeleted || c.StatusReason == "INACTIVE_DUPLICATE" {
+	if !status.Linked() || c.StatusReason == "INACTIVE_DUPLICATE" {
 		return "", nil
 	}
 	switch ev.Kind {
 	case banklink.ProviderDataChanged:
 		held := append(append([]banklink.Product{}, c.Products...), c.OptionalProducts...)
-		if Refreshable(status) && ev.Wants(held) {
+		if status.Refreshable() && ev.Wants(held) {
 			return "aggregation started", aggs.Start(ctx, scope, c.ID)
 		}
 	case banklink.ProviderLoginFailed:
@@ -88,7 +88,7 @@ func (s *Service) applyProviderEvent(ctx context.Context, ev banklink.ProviderEv
 			}
 			status = banklink.StatusActive
 		}
-		if Refreshable(status) {
+		if status.Refreshable() {
 			return "repaired; aggregation started", aggs.Start(ctx, scope, c.ID)
 		}
 	}
