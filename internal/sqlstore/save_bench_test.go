@@ -105,3 +105,38 @@ func benchAggregation(v int) []banklink.AggregatedAccount {
 	}
 	return out
 }
+
+// BenchmarkAggregationWork is the bookkeeping durable aggregation work adds
+// to each aggregation (issue 22): counting the request and taking the
+// lease, then finishing the ticket and releasing the lease. Compare it
+// with BenchmarkSaveAggregation and the widget's BenchmarkRefreshByProvider.
+func BenchmarkAggregationWork(b *testing.B) {
+	for _, db := range []struct {
+		name string
+		open func(testing.TB) *sqlstore.DB
+	}{{"sqlite", MustOpenSQLite}, {"postgres", MustOpenPostgres}} {
+		b.Run(db.name, func(b *testing.B) {
+			s := db.open(b)
+			acct := &banklink.Account{ID: banklink.NewID(), Name: "bench"}
+			if err := s.CreateAccount(b.Context(), acct); err != nil {
+				b.Fatal(err)
+			}
+			scope := banklink.Scope{AccountID: acct.ID, Environment: banklink.Sandbox}
+			c := storetest.NewConnection(scope)
+			c.ExpiresAt = time.Now().Add(time.Hour)
+			if err := s.StartConnection(b.Context(), storetest.NewCustomer(scope, "bench"), c); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				now := time.Now()
+				w, _, err := s.RequestAggregation(b.Context(), scope, c.ID, now, banklink.Lease{Owner: "bench", Until: now.Add(time.Minute)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, more, err := s.FinishAggregation(b.Context(), w, "bench"); err != nil || more {
+					b.Fatal(err, more)
+				}
+			}
+		})
+	}
+}
