@@ -97,6 +97,14 @@ func (s *Service) CompleteLink(ctx context.Context, l *Link, req CompleteRequest
 		return nil, err
 	}
 	if sess.Step != banklink.StepAccounts {
+		// A concurrent submit may have completed the connection between
+		// the request's read of it (still open) and this read of the
+		// session: answer as for any submit that lost that race.
+		if sess.Step == banklink.StepDone {
+			if conn, ferr := s.Store.FindConnectionByID(ctx, l.Scope, l.Connection.ID); ferr == nil && completedBy(l, conn, sess) {
+				return replayCompletion(conn, in, sess, req.AccountIDs)
+			}
+		}
 		return nil, banklink.Errorf(banklink.ECONFLICT, "Log in to the institution before choosing accounts.")
 	}
 	if !req.Consent {
