@@ -86,7 +86,7 @@ var clientOps = map[string][]response{
 var notInClient = map[string]string{
 	"getOpenAPI":       "the API description itself",
 	"metrics":          "Prometheus scrapes it",
-	"plaidWebhook":     "Plaid calls it",
+	"providerWebhook":  "providers call it",
 	"widgetPage":       "HTML for browsers",
 	"widgetAsset":      "CSS and JavaScript for browsers",
 	"embedScript":      "JavaScript for browsers",

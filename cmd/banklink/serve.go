@@ -19,7 +19,6 @@ import (
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
 	"banklink/internal/metrics"
-	"banklink/internal/plaid"
 	"banklink/internal/providers"
 	"banklink/internal/search"
 	"banklink/internal/webhooks"
@@ -132,11 +131,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	dashboard.New(dashboard.Config{PublicURL: cfg.PublicURL}).Register(api, dashboard.Deps{Store: db, Log: log, Linking: api.Linking,
 		ForgetAPIKey: api.ForgetAPIKey, APIVersion: httpapi.LatestVersion})
 	api.Refresher = runner
-	if rcv := reg.WebhookReceiver(plaid.ProviderType); rcv != nil {
-		// Plaid's item webhooks: verified by Plaid's signature, not an
-		// API key.
-		api.RegisterPlaidWebhooks(rcv, runner)
-	}
+	// Providers' webhooks (Plaid's Item webhooks…): each verified by its
+	// provider's signature, not an API key.
+	api.RegisterProviderWebhooks(reg, runner)
 	// Accepted aggregation work is durable: Run renews this process's
 	// leases and resumes work whose lease is free, including what a
 	// crashed process (this one before a restart, or another replica)

@@ -315,7 +315,7 @@ func TestPlaidWebhookRejects(t *testing.T) {
 			}
 			if tc.status == 401 {
 				if eb := r.errorBody(t); eb.Code != banklink.EUNAUTHORIZED || eb.Reason != tc.reason ||
-					eb.Message != "Missing, invalid or expired Plaid-Verification signature." {
+					eb.Message != "Missing, invalid or expired webhook signature." {
 					t.Errorf("error = %+v", eb)
 				}
 			}
@@ -393,5 +393,18 @@ func TestPlaidPostedTransactionRemoved(t *testing.T) {
 	}
 	if got := status(); got != banklink.TxExpired {
 		t.Errorf("removed by Plaid under its own id, %s is %s, want EXPIRED", pendingID, got)
+	}
+}
+
+// TestProviderWebhookRouteUnknownProvider: the generic route answers 404
+// in the documented error format for a provider that is not configured
+// (or sends no webhooks), and does not read or act on the body.
+func TestProviderWebhookRouteUnknownProvider(t *testing.T) {
+	e := newPlaidEnv(t, banklink.Balances)
+	for _, name := range []string{"mx", "finicity", "sandbox", "PLAID"} {
+		r := e.do(call{path: "/providers/" + name + "/webhooks", body: "{}", key: "-"})
+		if r.status != http.StatusNotFound || r.errorBody(t).Code != "NOT_FOUND" {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
 	}
 }
