@@ -61,6 +61,7 @@ import (
 	bsearch "banklink/internal/search"
 	"banklink/internal/sqlstore"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 	"banklink/internal/widget"
 	"banklink/webhook"
 )
@@ -355,7 +356,7 @@ func newMixStack(ctx context.Context, name, dsn string, dir []*banklink.Institut
 		RateLimit:               0, // off: measure the service, not the limiter
 		// The receiver is on loopback: sandbox deliveries may reach
 		// it, as with -webhook-private-targets sandbox.
-		WebhookPrivate: webhooks.PrivateSandbox,
+		WebhookPrivate: webhookurl.PrivateSandbox,
 	})
 	api.Metrics = metrics.New()
 	sbx := &sandbox.Provider{AuthorizeURL: base + "/connect/sandbox/authorize"}
@@ -380,7 +381,7 @@ func newMixStack(ctx context.Context, name, dsn string, dir []*banklink.Institut
 	go live.Run(bg, 10*time.Second)
 	go runner.Run(bg)
 	deliverCtx, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
-	deliverer := webhooks.New(db, webhooks.Config{Workers: 8, Timeout: 10 * time.Second, Private: webhooks.PrivateSandbox}, lg)
+	deliverer := webhooks.New(db, webhooks.Config{Workers: 8, Timeout: 10 * time.Second, Private: webhookurl.PrivateSandbox}, lg)
 	deliverer.Kicks = db.Kicks()
 	deliverer.Observe = api.Metrics.ObserveWebhook
 	delivered := make(chan struct{})

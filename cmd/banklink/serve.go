@@ -22,6 +22,7 @@ import (
 	"banklink/internal/providers"
 	"banklink/internal/search"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 	"banklink/internal/widget"
 )
 
@@ -78,7 +79,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	defer stopBackground()
 	go dir.Run(bgCtx, cfg.DirectoryRefresh)
 
-	private, err := webhooks.ParsePrivateTargets(cfg.WebhookPrivateTargets)
+	private, err := webhookurl.ParsePrivateTargets(cfg.WebhookPrivateTargets)
 	if err != nil {
 		return err
 	}

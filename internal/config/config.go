@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"banklink/internal/webhookurl"
+
 	"banklink"
-	"banklink/internal/webhooks"
 )
 
 // Config configures banklink serve (and the other subcommands, which use
@@ -319,7 +320,7 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	case c.PlaidWebhookURL == "" && strings.HasPrefix(c.PublicURL, "https://"):
 		c.PlaidWebhookURL = c.PublicURL + PlaidWebhookPath
 	}
-	if _, err := webhooks.ParsePrivateTargets(c.WebhookPrivateTargets); err != nil {
+	if _, err := webhookurl.ParsePrivateTargets(c.WebhookPrivateTargets); err != nil {
 		return fmt.Errorf("-webhook-private-targets: %w", err)
 	}
 	if c.WebhookTimeout < 100*time.Millisecond || c.WebhookTimeout > time.Minute {

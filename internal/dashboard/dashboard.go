@@ -6,7 +6,7 @@
 //
 // It changes nothing the API could not: every change goes through the
 // same store interfaces and the API's own validation (httpapi's exported
-// operations, webhooks.ValidateURL, banklink.NewAPIKey). Operators sign
+// operations, webhookurl.Validate, banklink.NewAPIKey). Operators sign
 // in with an email and a password (bcrypt) and get a session cookie;
 // state changes are POSTs that carry the session's CSRF token and come
 // from the public URL's origin. An operator sees one account, in both

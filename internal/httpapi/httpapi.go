@@ -18,7 +18,7 @@ import (
 	"banklink/internal/metrics"
 	"banklink/internal/ratelimit"
 	"banklink/internal/search"
-	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 )
 
 // OpenAPI is the API description, served at /openapi.yaml and used by the
@@ -53,7 +53,7 @@ type Config struct {
 	RateBurst int
 	// WebhookPrivate says which environments' webhook profiles may point
 	// at internal addresses (default: none).
-	WebhookPrivate webhooks.PrivateTargets
+	WebhookPrivate webhookurl.PrivateTargets
 	// HSTS sends Strict-Transport-Security on every response (API,
 	// widget, dashboard): set it when the public URL is https.
 	HSTS bool
@@ -103,7 +103,7 @@ type Server struct {
 // New returns a Server; call Handler to serve it.
 func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *slog.Logger, cfg Config) *Server {
 	if cfg.WebhookPrivate == "" {
-		cfg.WebhookPrivate = webhooks.PrivateNone
+		cfg.WebhookPrivate = webhookurl.PrivateNone
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -119,7 +119,7 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *
 		Config: linking.Config{WidgetURL: cfg.WidgetURL, MinEligibleInstitutions: cfg.MinEligibleInstitutions, Providers: cfg.Providers,
 			RefreshInterval: cfg.RefreshInterval,
 			CheckWebhookURL: func(u string, env banklink.Environment) error {
-				return webhooks.ValidateURL(u, env, s.Config.WebhookPrivate)
+				return webhookurl.Validate(u, env, s.Config.WebhookPrivate)
 			}},
 		Providers: serverProviders{s},
 		// Read at each call, so that a Refresher set after New counts.

@@ -11,6 +11,7 @@ import (
 	"banklink"
 	"banklink/internal/httpapi"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 	"banklink/webhook"
 )
 
@@ -73,7 +74,7 @@ func TestWebhookProfileErrors(t *testing.T) {
 func TestWebhooksAPI(t *testing.T) {
 	// The receiver is on loopback: sandbox opts in, as on a development
 	// machine.
-	ts := newTestServer(t, "sqlite", func(c *httpapi.Config) { c.WebhookPrivate = webhooks.PrivateSandbox })
+	ts := newTestServer(t, "sqlite", func(c *httpapi.Config) { c.WebhookPrivate = webhookurl.PrivateSandbox })
 	var mu sync.Mutex
 	var got []*http.Request
 	var bodies [][]byte
@@ -131,7 +132,7 @@ func TestWebhooksAPI(t *testing.T) {
 	if ev.EventType != "WEBHOOK_TEST" || ev.Payload.RequestID != r.header.Get("X-Request-ID") {
 		t.Errorf("test event = %+v (request %s)", ev, r.header.Get("X-Request-ID"))
 	}
-	d := webhooks.New(ts.store, webhooks.Config{Private: webhooks.PrivateSandbox}, nil)
+	d := webhooks.New(ts.store, webhooks.Config{Private: webhookurl.PrivateSandbox}, nil)
 	if n, err := d.DeliverDue(t.Context()); n != 1 || err != nil {
 		t.Fatalf("DeliverDue = %d, %v", n, err)
 	}

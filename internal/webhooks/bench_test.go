@@ -13,6 +13,7 @@ import (
 
 	"banklink"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 	"banklink/webhook"
 )
 
@@ -70,7 +71,7 @@ func BenchmarkOutbox(b *testing.B) {
 			}
 			b.ResetTimer()
 			ctx, cancel := context.WithCancel(context.Background())
-			d := webhooks.New(f.store, webhooks.Config{Workers: workers, Poll: 5 * time.Millisecond, Private: webhooks.PrivateSandbox}, nil)
+			d := webhooks.New(f.store, webhooks.Config{Workers: workers, Poll: 5 * time.Millisecond, Private: webhookurl.PrivateSandbox}, nil)
 			d.Kicks = f.store.Kicks()
 			done := make(chan struct{})
 			go func() { d.Run(ctx); close(done) }()

@@ -3,5 +3,4 @@ package webhooks
 // Exported for the table tests of package webhooks_test.
 var (
 	FailureReason = failureReason
-	Internal      = internal
 )

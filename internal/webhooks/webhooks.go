@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/webhookurl"
 	"banklink/webhook"
 )
 
@@ -42,7 +43,7 @@ type Config struct {
 	Poll time.Duration
 	// Private decides who may deliver to internal addresses (default
 	// none).
-	Private PrivateTargets
+	Private webhookurl.PrivateTargets
 	// TLS configures HTTPS to receivers (nil: system roots).
 	TLS *tls.Config
 }
@@ -76,7 +77,7 @@ func New(store banklink.DeliveryStore, cfg Config, log *slog.Logger) *Deliverer 
 		cfg.Poll = 500 * time.Millisecond
 	}
 	if cfg.Private == "" {
-		cfg.Private = PrivateNone
+		cfg.Private = webhookurl.PrivateNone
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -96,7 +97,7 @@ func (d *Deliverer) Lease() time.Duration { return 2*d.cfg.Timeout + time.Second
 func newClient(cfg Config, guard bool) *http.Client {
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
 	if guard {
-		dialer.Control = guardControl
+		dialer.Control = webhookurl.GuardControl
 	}
 	tr := &http.Transport{
 		// Never through a proxy: the guard must see the real target.
@@ -324,7 +325,7 @@ func (d *Deliverer) attempt(ctx context.Context, del *banklink.Delivery) banklin
 			return a
 		}
 		a.Reason, a.Response = failureReason(err), truncate(err.Error(), responseExcerpt)
-		if b, ok := errors.AsType[*errBlocked](err); ok {
+		if b, ok := errors.AsType[*webhookurl.ErrBlocked](err); ok {
 			// Without the URL and dialled address the error carries:
 			// what an internal name resolves to is not the caller's to
 			// learn.
@@ -354,7 +355,7 @@ const InternalResponse = "(not kept: the receiver is at an internal address)"
 // internalAddr reports whether a connection's remote address is internal.
 func internalAddr(a net.Addr) bool {
 	ap, err := netip.ParseAddrPort(a.String())
-	return err != nil || internal(ap.Addr())
+	return err != nil || webhookurl.Internal(ap.Addr())
 }
 
 // failureReason names a transport error the way Meld's Meld-Retry-Reason

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"banklink/internal/sqlstore"
 	"banklink/internal/testenv"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 	"banklink/webhook"
 )
 
@@ -103,7 +103,7 @@ func openStore(t testing.TB, dialect string) *sqlstore.DB {
 
 // local lets sandbox deliveries reach the tests' loopback receivers, as
 // -webhook-private-targets sandbox does on a development machine.
-var local = webhooks.Config{Private: webhooks.PrivateSandbox}
+var local = webhooks.Config{Private: webhookurl.PrivateSandbox}
 
 func newFixture(t *testing.T, url string, cfg webhooks.Config) *fixture {
 	return newFixtureOn(t, "sqlite", url, cfg)
@@ -375,7 +375,7 @@ func TestGuards(t *testing.T) {
 	}))
 	t.Cleanup(huge.Close)
 	ok := newReceiver(t, nil)
-	sandbox := webhooks.PrivateSandbox
+	sandbox := webhookurl.PrivateSandbox
 	const blocked = "blocked: the target is a loopback, private or link-local address (see -webhook-private-targets)"
 	for _, tt := range []struct {
 		name       string
@@ -391,7 +391,7 @@ func TestGuards(t *testing.T) {
 		{"timeout is one reason with private targets", slow.URL, webhooks.Config{Timeout: 200 * time.Millisecond, Private: sandbox}, "Could not connect", 0, ""},
 		{"endless body is cut off", huge.URL, webhooks.Config{Timeout: 5 * time.Second, Private: sandbox}, "", 200, webhooks.InternalResponse},
 		{"loopback blocked by default", ok.URL, webhooks.Config{}, "Could not connect", 0, blocked},
-		{"loopback blocked when private targets are off", ok.URL, webhooks.Config{Private: webhooks.PrivateNone}, "Could not connect", 0, blocked},
+		{"loopback blocked when private targets are off", ok.URL, webhooks.Config{Private: webhookurl.PrivateNone}, "Could not connect", 0, blocked},
 		{"loopback allowed for sandbox when asked", ok.URL, webhooks.Config{Private: sandbox}, "", 200, webhooks.InternalResponse},
 		{"refused is one reason with private targets", "http://127.0.0.1:1/", webhooks.Config{Private: sandbox}, "Could not connect", 0, ""},
 		{"unknown name is one reason with private targets", "http://banklink-test.invalid/", webhooks.Config{Timeout: 2 * time.Second, Private: sandbox}, "Could not connect", 0, ""},
@@ -439,56 +439,6 @@ func (timeoutError) Error() string   { return "i/o timeout" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
 
-func TestParsePrivateTargets(t *testing.T) {
-	for in, want := range map[string]webhooks.PrivateTargets{"": webhooks.PrivateNone, "none": webhooks.PrivateNone, " Sandbox ": webhooks.PrivateSandbox, "all": webhooks.PrivateAll} {
-		if got, err := webhooks.ParsePrivateTargets(in); err != nil || got != want {
-			t.Errorf("ParsePrivateTargets(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := webhooks.ParsePrivateTargets("some"); err == nil {
-		t.Error("an unknown policy was accepted")
-	}
-}
-
-func TestValidateURL(t *testing.T) {
-	for _, tt := range []struct {
-		url     string
-		env     banklink.Environment
-		policy  webhooks.PrivateTargets
-		wantErr string
-	}{
-		{"https://hooks.example.com/banklink", banklink.Production, webhooks.PrivateSandbox, ""},
-		{"http://hooks.example.com/banklink", banklink.Sandbox, webhooks.PrivateSandbox, ""},
-		{"http://127.0.0.1:8080/hooks", banklink.Sandbox, webhooks.PrivateSandbox, ""},
-		{"http://hooks.example.com/banklink", banklink.Production, webhooks.PrivateSandbox, "must use https"},
-		{"https://127.0.0.1/hooks", banklink.Production, webhooks.PrivateSandbox, "internal address"},
-		{"https://[::1]/hooks", banklink.Production, webhooks.PrivateSandbox, "internal address"},
-		{"https://169.254.169.254/latest/meta-data", banklink.Production, webhooks.PrivateSandbox, "internal address"},
-		{"https://10.1.2.3/hooks", banklink.Production, webhooks.PrivateSandbox, "internal address"},
-		{"https://localhost/hooks", banklink.Production, webhooks.PrivateSandbox, "localhost"},
-		{"https://10.1.2.3/hooks", banklink.Production, webhooks.PrivateAll, ""},
-		{"http://10.1.2.3/hooks", banklink.Sandbox, webhooks.PrivateNone, "internal address"},
-		{"http://127.0.0.1:8080/hooks", banklink.Sandbox, webhooks.PrivateNone, "sandbox webhooks cannot be delivered there"},
-		{"http://localhost:8080/hooks", banklink.Sandbox, webhooks.PrivateNone, "localhost"},
-		{"ftp://example.com/x", banklink.Sandbox, webhooks.PrivateSandbox, "http or https"},
-		{"/relative", banklink.Sandbox, webhooks.PrivateSandbox, "absolute"},
-		{"https://user:pw@example.com/", banklink.Sandbox, webhooks.PrivateSandbox, "credentials"},
-		{"https://example.com/#frag", banklink.Sandbox, webhooks.PrivateSandbox, "fragment"},
-		{"", banklink.Sandbox, webhooks.PrivateSandbox, "empty"},
-		{"https://example.com/" + strings.Repeat("a", 3000), banklink.Sandbox, webhooks.PrivateSandbox, "at most"},
-	} {
-		t.Run(tt.url, func(t *testing.T) {
-			err := webhooks.ValidateURL(tt.url, tt.env, tt.policy)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("ValidateURL: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || banklink.ErrorCode(err) != banklink.EBADREQUEST):
-				t.Errorf("ValidateURL = %v, want %q", err, tt.wantErr)
-			}
-		})
-	}
-}
-
 // TestRunDeliversEachOnceInOrder runs two deliverers (two workers pools,
 // as two replicas would) against one store and a real receiver: every
 // event arrives exactly once, and each connection's events arrive in the
@@ -514,7 +464,7 @@ func TestRunDeliversEachOnceInOrder(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			var wg sync.WaitGroup
 			for range 2 {
-				d := webhooks.New(f.store, webhooks.Config{Workers: 4, Poll: 20 * time.Millisecond, Private: webhooks.PrivateSandbox}, nil)
+				d := webhooks.New(f.store, webhooks.Config{Workers: 4, Poll: 20 * time.Millisecond, Private: webhookurl.PrivateSandbox}, nil)
 				d.Kicks = f.store.Kicks()
 				wg.Go(func() { d.Run(ctx) })
 			}
@@ -546,59 +496,5 @@ func TestRunDeliversEachOnceInOrder(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestInternal: the guard refuses every non-public address, including
-// IPv6 forms through which a gateway or the host's own stack would reach
-// a private IPv4 address (NAT64, 6to4, Teredo, mapped, compatible).
-func TestInternal(t *testing.T) {
-	for _, tt := range []struct {
-		name     string
-		addr     string
-		internal bool
-	}{
-		{"public IPv4", "8.8.8.8", false},
-		{"public IPv6", "2606:4700:4700::1111", false},
-		{"loopback", "127.0.0.1", true},
-		{"private", "10.1.2.3", true},
-		{"metadata", "169.254.169.254", true},
-		{"CGNAT", "100.64.0.1", true},
-		{"this network", "0.0.0.1", true},
-		{"benchmarking", "198.18.0.1", true},
-		{"reserved", "240.0.0.1", true},
-		{"broadcast", "255.255.255.255", true},
-		{"IPv6 loopback", "::1", true},
-		{"ULA", "fd00::1", true},
-		{"IPv6 link-local", "fe80::1", true},
-		{"site-local", "fec0::1", true},
-		{"unspecified", "::", true},
-		{"IPv4-mapped loopback", "::ffff:127.0.0.1", true},
-		{"IPv4-mapped public", "::ffff:8.8.8.8", false},
-		{"IPv4-compatible private", "::10.0.0.1", true},
-		{"IPv4-compatible public", "::8.8.8.8", false},
-		{"IPv4-translated private", "::ffff:0:10.0.0.1", true},
-		{"NAT64 private", "64:ff9b::10.0.0.1", true},
-		{"NAT64 loopback", "64:ff9b::7f00:1", true},
-		{"NAT64 metadata", "64:ff9b::a9fe:a9fe", true},
-		{"NAT64 public", "64:ff9b::8.8.8.8", false},
-		{"local-use NAT64, whatever it wraps", "64:ff9b:1::808:808", true},
-		{"6to4 private", "2002:a00:1::1", true},
-		{"6to4 loopback", "2002:7f00:1::", true},
-		{"6to4 public", "2002:808:808::1", false},
-		{"Teredo, private client", "2001:0:808:808::f5ff:fffe", true}, // client ^0a.00.00.01
-		{"Teredo, private server", "2001:0:a00:1::f7f7:f7f7", true},   // server 10.0.0.1
-		{"Teredo, public both", "2001:0:808:808::f7f7:f7f7", false},   // client ^08.08.08.08
-		{"documentation IPv6", "2001:db8::1", true},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := webhooks.Internal(netip.MustParseAddr(tt.addr)); got != tt.internal {
-				t.Errorf("internal(%s) = %v, want %v", tt.addr, got, tt.internal)
-			}
-		})
-	}
-	// A profile URL with such a literal is refused as internal.
-	if err := webhooks.ValidateURL("https://[64:ff9b::a00:1]/hooks", banklink.Production, webhooks.PrivateNone); err == nil || !strings.Contains(err.Error(), "internal address") {
-		t.Errorf("NAT64 literal: %v", err)
 	}
 }

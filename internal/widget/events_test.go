@@ -12,6 +12,7 @@ import (
 
 	"banklink/internal/sandbox"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 	"banklink/webhook"
 )
 
@@ -57,7 +58,7 @@ func (st *stack) hookSink(t *testing.T) *hookSink {
 func (s *hookSink) flush(t *testing.T, st *stack, id string) ([]webhook.EventType, []webhook.Payload) {
 	t.Helper()
 	st.runner.Wait()
-	if _, err := webhooks.New(st.store, webhooks.Config{Private: webhooks.PrivateSandbox}, nil).DeliverDue(t.Context()); err != nil {
+	if _, err := webhooks.New(st.store, webhooks.Config{Private: webhookurl.PrivateSandbox}, nil).DeliverDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	s.mu.Lock()

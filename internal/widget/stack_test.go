@@ -24,7 +24,7 @@ import (
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/sqlstore"
-	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 	"banklink/internal/widget"
 )
 
@@ -152,7 +152,7 @@ func newStackConfigured(t testing.TB, order []string, build func(st *stack) (map
 	sbx.AuthorizeURL = st.srv.URL + "/connect/sandbox/authorize"
 	// Webhook receivers are loopback test servers: sandbox opts in.
 	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers,
-		WebhookPrivate: webhooks.PrivateSandbox})
+		WebhookPrivate: webhookurl.PrivateSandbox})
 	interactive := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
 	maps.Copy(interactive, logins)
 	wcfg := widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start}

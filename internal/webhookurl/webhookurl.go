@@ -1,4 +1,10 @@
-package webhooks
+// Package webhookurl holds the rules for where webhooks may be sent: a
+// profile URL's shape, and the addresses (loopback, private, link-local,
+// metadata, and IPv6 forms wrapping them) that a delivery must not reach
+// unless the deployment's policy allows it. The use cases check profile
+// URLs with Validate; the outbox sender dials through GuardControl. Both
+// sides share one list, and neither imports the other.
+package webhookurl
 
 import (
 	"fmt"
@@ -73,10 +79,10 @@ var (
 	teredo     = netip.MustParsePrefix("2001::/32")       // Teredo: server in bits 32-63, client inverted in the last 32
 )
 
-// internal reports whether ip is an address a webhook must not reach
+// Internal reports whether ip is an address a webhook must not reach
 // unless the policy allows internal targets: anything but public
 // unicast, directly or wrapped in an IPv6 address.
-func internal(ip netip.Addr) bool {
+func Internal(ip netip.Addr) bool {
 	ip = ip.Unmap().WithZone("")
 	if ip.Is4() {
 		return internal4(ip)
@@ -122,26 +128,26 @@ func embeddedIPv4(ip netip.Addr) []netip.Addr {
 	return nil
 }
 
-// errBlocked marks a dial refused by the guard.
-type errBlocked struct{ addr string }
+// ErrBlocked marks a dial refused by the guard.
+type ErrBlocked struct{ addr string }
 
 // Error names no address: the answer must not tell what an internal name
 // resolves to.
-func (e *errBlocked) Error() string {
+func (e *ErrBlocked) Error() string {
 	return "blocked: the target is a loopback, private or link-local address (see -webhook-private-targets)"
 }
 
-// guardControl refuses connections to internal addresses. It runs after
+// GuardControl refuses connections to internal addresses. It runs after
 // DNS resolution, on the address actually dialled, so a name that
 // resolves (or re-resolves) to an internal address is caught too.
-func guardControl(network, address string, _ syscall.RawConn) error {
+func GuardControl(network, address string, _ syscall.RawConn) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return err
 	}
 	ip, err := netip.ParseAddr(host)
-	if err != nil || internal(ip) {
-		return &errBlocked{addr: host}
+	if err != nil || Internal(ip) {
+		return &ErrBlocked{addr: host}
 	}
 	return nil
 }
@@ -149,10 +155,10 @@ func guardControl(network, address string, _ syscall.RawConn) error {
 // MaxURLLength bounds a profile URL.
 const MaxURLLength = 2048
 
-// ValidateURL checks a profile URL for env under policy p: absolute http
+// Validate checks a profile URL for env under policy p: absolute http
 // or https (https in production), no credentials, no fragment, and in
 // production no literal internal address unless the policy allows it.
-func ValidateURL(raw string, env banklink.Environment, p PrivateTargets) error {
+func Validate(raw string, env banklink.Environment, p PrivateTargets) error {
 	bad := func(format string, args ...any) error {
 		return banklink.FieldErrorf("url", format, args...)
 	}
@@ -181,7 +187,7 @@ func ValidateURL(raw string, env banklink.Environment, p PrivateTargets) error {
 	if u.Fragment != "" {
 		return bad("must not have a fragment")
 	}
-	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && internal(ip) && !p.Allows(env) {
+	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && Internal(ip) && !p.Allows(env) {
 		return bad("points at an internal address (%s); %s webhooks cannot be delivered there on this server (-webhook-private-targets)", ip, env)
 	}
 	if strings.EqualFold(u.Hostname(), "localhost") && !p.Allows(env) {
