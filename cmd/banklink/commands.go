@@ -22,6 +22,7 @@ import (
 	"banklink/internal/sandbox"
 	"banklink/internal/secretbox"
 	"banklink/internal/sqlstore"
+	"banklink/internal/wiring"
 )
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -136,7 +137,7 @@ func defaultAccount(ctx context.Context, db banklink.Store, id string) (*banklin
 		return nil, err
 	}
 	for _, a := range all {
-		if a.ID != DemoAccountID { // the demo page's, never an app's
+		if a.ID != wiring.DemoAccountID { // the demo page's, never an app's
 			return a, nil
 		}
 	}

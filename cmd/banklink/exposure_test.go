@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"banklink/internal/sqlstore"
+	"banklink/internal/wiring"
 )
 
 // TestHeaderLimit: a request's headers are bounded well below Go's 1 MB
@@ -101,7 +102,7 @@ func TestDemoIsolated(t *testing.T) {
 	}
 	defer db.Close()
 	acct, err := defaultAccount(t.Context(), db, "")
-	if err != nil || acct.ID == DemoAccountID {
+	if err != nil || acct.ID == wiring.DemoAccountID {
 		t.Errorf("default account: %v %v", acct, err)
 	}
 }
@@ -114,14 +115,14 @@ func TestDemoAccountNeverDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := ensureDemoAccount(t.Context(), db); err != nil {
+	if err := wiring.EnsureDemoAccount(t.Context(), db); err != nil {
 		t.Fatal(err)
 	}
-	if err := ensureDemoAccount(t.Context(), db); err != nil {
+	if err := wiring.EnsureDemoAccount(t.Context(), db); err != nil {
 		t.Fatalf("second ensureDemoAccount: %v", err)
 	}
 	acct, err := defaultAccount(t.Context(), db, "")
-	if err != nil || acct.ID == DemoAccountID || acct.Name != "Default account" {
+	if err != nil || acct.ID == wiring.DemoAccountID || acct.Name != "Default account" {
 		t.Errorf("default account: %+v %v", acct, err)
 	}
 }

@@ -12,18 +12,14 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/aggregation"
 	"banklink/internal/config"
 	"banklink/internal/connecttoken"
-	"banklink/internal/dashboard"
 	"banklink/internal/httpapi"
-	"banklink/internal/linking"
-	"banklink/internal/metrics"
 	"banklink/internal/providers"
 	"banklink/internal/search"
 	"banklink/internal/webhooks"
 	"banklink/internal/webhookurl"
-	"banklink/internal/widget"
+	"banklink/internal/wiring"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -83,26 +79,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	api := httpapi.New(db, tokens, dir, log, httpapi.Config{
-		WidgetURL:               cfg.WidgetURL,
-		MinEligibleInstitutions: cfg.MinEligibleInstitutions,
-		Providers:               cfg.Providers(),
-		RefreshInterval:         cfg.RefreshInterval,
-		RateLimit:               cfg.RateLimit,
-		RateBurst:               cfg.RateBurst,
-		WebhookPrivate:          private,
-		// An https public URL means browsers reach banklink over TLS
-		// only: tell them to keep to it.
-		HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
-	})
-	if cfg.Metrics {
-		api.Metrics = metrics.New()
-	}
 	reg, err := providers.FromConfig(&cfg, providers.Deps{Secrets: db, Sealer: db.Sealer()})
 	if err != nil {
 		return err
 	}
-	api.Linking.Providers = reg
+	svc, err := wiring.New(wiring.Parts{Store: db, Tokens: tokens, Directory: dir, Providers: reg, Log: log}, wiring.Options{
+		PublicURL:               cfg.PublicURL,
+		WidgetURL:               cfg.WidgetURL,
+		Providers:               cfg.Providers(),
+		MinEligibleInstitutions: cfg.MinEligibleInstitutions,
+		RefreshInterval:         cfg.RefreshInterval,
+		RateLimit:               cfg.RateLimit,
+		RateBurst:               cfg.RateBurst,
+		WidgetRateLimit:         cfg.WidgetRateLimit,
+		WidgetRateBurst:         cfg.WidgetRateBurst,
+		WebhookPrivate:          private,
+		AggregationLease:        cfg.AggregationLease,
+		Metrics:                 cfg.Metrics,
+		Demo:                    cfg.DemoOn,
+	})
+	if err != nil {
+		return err
+	}
+	runner := svc.Runner
+	defer runner.Wait()
 	// One after the other: two merges at once could each write the
 	// directory the other had not seen yet.
 	// The index is rebuilt after each merge rather than at the next
@@ -115,26 +115,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 			}
 		}
 	}()
-	runner := aggregation.New(db, reg.Aggregators(), log)
-	runner.Metrics = api.Metrics
-	runner.Lease = cfg.AggregationLease
-	defer runner.Wait()
-	wcfg := widget.Config{WidgetURL: cfg.WidgetURL, Providers: cfg.Providers(), OnComplete: runner.Start,
-		RateLimit: cfg.WidgetRateLimit, RateBurst: cfg.WidgetRateBurst}
-	if cfg.DemoOn {
-		wcfg.Demo = &demoBackend{api: api, db: db}
-	}
-	w, err := widget.New(db, tokens, dir, reg.Logins(), log, wcfg)
-	if err != nil {
-		return err
-	}
-	w.Register(api)
-	dashboard.New(dashboard.Config{PublicURL: cfg.PublicURL}).Register(api, dashboard.Deps{Store: db, Log: log, Linking: api.Linking,
-		ForgetAPIKey: api.ForgetAPIKey, APIVersion: httpapi.LatestVersion})
-	api.Refresher = runner
-	// Providers' webhooks (Plaid's Item webhooks…): each verified by its
-	// provider's signature, not an API key.
-	api.RegisterProviderWebhooks(reg, runner)
 	// Accepted aggregation work is durable: Run renews this process's
 	// leases and resumes work whose lease is free, including what a
 	// crashed process (this one before a restart, or another replica)
@@ -152,15 +132,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if cfg.WebhookWorkers > 0 {
 		deliverer := webhooks.New(db, webhooks.Config{Workers: cfg.WebhookWorkers, Timeout: cfg.WebhookTimeout, Private: private}, log)
 		deliverer.Kicks = db.Kicks()
-		deliverer.Observe = api.Metrics.ObserveWebhook
+		deliverer.Observe = svc.Metrics.ObserveWebhook
 		go func() { defer close(delivered); deliverer.Run(deliverCtx) }()
-		if api.Metrics != nil {
+		if svc.Metrics != nil {
 			go func() {
 				t := time.NewTicker(5 * time.Second)
 				defer t.Stop()
 				for {
 					if n, err := db.PendingDeliveries(deliverCtx); err == nil {
-						api.Metrics.SetWebhookPending(n)
+						svc.Metrics.SetWebhookPending(n)
 					}
 					select {
 					case <-deliverCtx.Done():
@@ -180,12 +160,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if cfg.DemoOn {
 		// After bootstrapKey: on an empty database the app's account is
 		// created first, and defaultAccount never picks the demo's.
-		if err := ensureDemoAccount(ctx, db); err != nil {
+		if err := wiring.EnsureDemoAccount(ctx, db); err != nil {
 			return fmt.Errorf("demo account: %w", err)
 		}
 	}
 	srv := &http.Server{
-		Handler: api.Handler(),
+		Handler: svc.Handler(),
 		// Slow clients must not hold connections forever.
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -203,7 +183,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 
 	errc := make(chan error, 1)
 	// net/http's own 400s (a NUL in a header…) in the error format too.
-	go func() { errc <- srv.Serve(api.WrapListener(ln)) }()
+	go func() { errc <- srv.Serve(svc.API.WrapListener(ln)) }()
 	select {
 	case err := <-errc:
 		return err
@@ -269,51 +249,4 @@ func printBanner(w io.Writer, cfg *config.Config, firstKey string) {
 }'
 `, cfg.PublicURL, firstKey)
 	fmt.Fprintln(w)
-}
-
-// DemoAccountID is the account the demo page works in: its own tenant,
-// so the demo's unauthenticated endpoints never see or touch an app's
-// customers and connections.
-const DemoAccountID = "1111111111DemoAccount1"
-
-// ensureDemoAccount creates the demo account unless it exists.
-func ensureDemoAccount(ctx context.Context, db banklink.Store) error {
-	_, err := db.FindAccountByID(ctx, DemoAccountID)
-	if banklink.ErrorCode(err) != banklink.ENOTFOUND {
-		return err
-	}
-	err = db.CreateAccount(ctx, &banklink.Account{ID: DemoAccountID, Name: "Demo (the sandbox demo page at /)"})
-	if banklink.ErrorCode(err) == banklink.ECONFLICT { // another replica made it
-		return nil
-	}
-	return err
-}
-
-// demoBackend is the demo page's pretend app server: it starts sandbox
-// connections in the demo account, as an app's backend would with its
-// sandbox key.
-type demoBackend struct {
-	api *httpapi.Server
-	db  banklink.Store
-}
-
-var demoScope = banklink.Scope{AccountID: DemoAccountID, Environment: banklink.Sandbox}
-
-func (d *demoBackend) StartDemo(ctx context.Context, externalCustomerID string) (string, string, error) {
-	resp, err := d.api.Linking.StartConnection(ctx, demoScope, &linking.StartRequest{
-		ExternalCustomerID: &externalCustomerID,
-		Products:           []string{"BALANCES", "TRANSACTIONS"},
-		OptionalProducts:   []string{"OWNERS", "IDENTIFIERS"},
-		Regions:            []string{"US", "CA"},
-	})
-	if err != nil {
-		return "", "", err
-	}
-	return resp.ID, resp.WidgetURL, nil
-}
-
-// DemoConnection reads a connection of the demo account only: any other
-// id is not found.
-func (d *demoBackend) DemoConnection(ctx context.Context, id string) (*banklink.Connection, error) {
-	return d.db.FindConnectionByID(ctx, demoScope, id)
 }
