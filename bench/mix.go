@@ -56,13 +56,13 @@ import (
 	"banklink/internal/baseline"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
-	"banklink/internal/metrics"
+	"banklink/internal/providers"
 	"banklink/internal/sandbox"
 	bsearch "banklink/internal/search"
 	"banklink/internal/sqlstore"
 	"banklink/internal/webhooks"
 	"banklink/internal/webhookurl"
-	"banklink/internal/widget"
+	"banklink/internal/wiring"
 	"banklink/webhook"
 )
 
@@ -304,8 +304,8 @@ type mixStack struct {
 	runner    *aggregation.Runner
 	recv      *receiver
 	logs      *logCounter
-	// completed counts connections completed by the widget (aggregations
-	// started).
+	// completed counts the aggregations accepted (links completed by the
+	// widget, refreshes).
 	completed atomic.Int64
 	// linked are connections linked during warm-up, for the data reads.
 	linked    []string
@@ -347,35 +347,25 @@ func newMixStack(ctx context.Context, name, dsn string, dir []*banklink.Institut
 		log.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType, sandbox.ProviderTypeB}}
-	api := httpapi.New(db, tokens, live, lg, httpapi.Config{
-		WidgetURL:               base + "/connect",
+	s := &mixStack{name: name, dsn: dsn, db: db, key: k, auth: "BASIC " + plain, url: base, logs: logs, prefixes: searchPrefixes(dir)}
+	reg := providers.New(&sandbox.Provider{AuthorizeURL: base + "/connect/sandbox/authorize"}, sandbox.NewB())
+	svc, err := wiring.New(wiring.Parts{Store: db, Tokens: tokens, Directory: live, Providers: reg, Log: lg}, wiring.Options{
+		PublicURL:               base,
+		Providers:               map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType, sandbox.ProviderTypeB}},
 		MinEligibleInstitutions: 25,
-		Providers:               providers,
 		RefreshInterval:         time.Minute,
-		RateLimit:               0, // off: measure the service, not the limiter
-		// The receiver is on loopback: sandbox deliveries may reach
-		// it, as with -webhook-private-targets sandbox.
-		WebhookPrivate: webhookurl.PrivateSandbox,
+		// Rate limits off: measure the service, not the limiter.
+		// The receiver is on loopback: sandbox deliveries may reach it,
+		// as with -webhook-private-targets sandbox.
+		WebhookPrivate:        webhookurl.PrivateSandbox,
+		Metrics:               true,
+		AfterAggregationStart: func(banklink.Scope, string) { s.completed.Add(1) },
 	})
-	api.Metrics = metrics.New()
-	sbx := &sandbox.Provider{AuthorizeURL: base + "/connect/sandbox/authorize"}
-	sbxB := sandbox.NewB()
-	runner := aggregation.New(db, map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}, lg)
-	runner.Metrics = api.Metrics
-	s := &mixStack{name: name, dsn: dsn, db: db, key: k, auth: "BASIC " + plain, url: base, api: api, runner: runner, logs: logs,
-		prefixes: searchPrefixes(dir)}
-	w, err := widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}, lg,
-		widget.Config{WidgetURL: base + "/connect", Providers: providers, RateLimit: 0,
-			OnComplete: func(ctx context.Context, scope banklink.Scope, id string) error {
-				s.completed.Add(1)
-				return runner.Start(ctx, scope, id)
-			}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	w.Register(api)
-	api.Refresher = runner
+	api, runner := svc.API, svc.Runner
+	s.api, s.runner = api, runner
 
 	bg, stopBG := context.WithCancel(ctx)
 	go live.Run(bg, 10*time.Second)

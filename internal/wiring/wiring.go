@@ -77,9 +77,10 @@ type Options struct {
 	// Now is every component's clock; nil means time.Now. Tests that move
 	// time pass a function reading their own clock.
 	Now func() time.Time
-	// AfterComplete, when set, is called after a completed link's
-	// aggregation was accepted (the load harness counts completions).
-	AfterComplete func(scope banklink.Scope, connectionID string)
+	// AfterAggregationStart, when set, is called after each aggregation
+	// the use cases accepted (a completed or repaired link, a refresh,
+	// added products): the load harness counts work in flight with it.
+	AfterAggregationStart func(scope banklink.Scope, connectionID string)
 }
 
 // Service is the assembled service.
@@ -121,11 +122,11 @@ func New(p Parts, o Options) (*Service, error) {
 		s.Runner.Lease = o.AggregationLease
 	}
 	var runner linking.Runner = s.Runner
-	if o.AfterComplete != nil {
+	if o.AfterAggregationStart != nil {
 		runner = linking.RunnerFunc(func(ctx context.Context, scope banklink.Scope, id string) error {
 			err := s.Runner.Start(ctx, scope, id)
 			if err == nil {
-				o.AfterComplete(scope, id)
+				o.AfterAggregationStart(scope, id)
 			}
 			return err
 		})
