@@ -24,10 +24,12 @@ import (
 	"banklink/internal/dashboard"
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
+	"banklink/internal/providers"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/sqlstore"
 	"banklink/internal/widget"
+	"banklink/internal/wiring"
 )
 
 var (
@@ -124,27 +126,29 @@ func newStack(t testing.TB, opts ...option) *stack {
 	var h http.Handler
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.srv.Close)
-	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType, sandbox.ProviderTypeB}}
-	sbx := &sandbox.Provider{AuthorizeURL: st.srv.URL + "/connect/sandbox/authorize"}
+	// The options set the public URL (https: Secure cookies, HSTS); the
+	// widget stays on the test server.
 	cfg := dashboard.Config{PublicURL: st.srv.URL}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	// As serve does: HSTS exactly when the public URL is https.
-	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers,
-		HSTS: strings.HasPrefix(cfg.PublicURL, "https://")})
-	w, err := widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sandbox.NewB()},
-		log, widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers})
+	st.public = cfg.PublicURL
+	svc, err := wiring.New(wiring.Parts{Store: db, Tokens: tokens, Directory: live, Log: log,
+		Providers: providers.New(&sandbox.Provider{AuthorizeURL: st.srv.URL + "/connect/sandbox/authorize"}, sandbox.NewB())},
+		wiring.Options{
+			PublicURL:               cfg.PublicURL,
+			WidgetURL:               st.srv.URL + "/connect",
+			Providers:               map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType, sandbox.ProviderTypeB}},
+			MinEligibleInstitutions: 1,
+			Now:                     st.clock.now,
+			Dashboard:               func(c *dashboard.Config) { *c = cfg },
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Register(st.api)
-	st.widget = w
-	st.public = cfg.PublicURL
-	st.dash = dashboard.New(cfg)
-	st.dash.Now = st.clock.now
-	st.dash.Register(st.api, dashboard.Deps{Store: db, Log: log, Linking: st.api.Linking, ForgetAPIKey: st.api.ForgetAPIKey, APIVersion: httpapi.LatestVersion})
-	st.h = st.api.Handler()
+	t.Cleanup(svc.Runner.Wait)
+	st.api, st.widget, st.dash = svc.API, svc.Widget, svc.Dashboard
+	st.h = svc.Handler()
 	h = st.h
 
 	st.a, st.b = &banklink.Account{ID: banklink.NewID(), Name: "Acme"}, &banklink.Account{ID: banklink.NewID(), Name: "Beta"}

@@ -12,7 +12,6 @@ import (
 	"banklink"
 	"banklink/internal/httpapi"
 	"banklink/internal/mx/fakemx"
-	"banklink/internal/plaid"
 	"banklink/internal/plaid/fakeplaid"
 	"banklink/internal/sandbox"
 )
@@ -92,8 +91,6 @@ var providerCases = []providerCase{
 	}},
 	{name: "plaid", wire: "PLAID", expiredByChange: 1, link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool, func()) {
 		st, fp := newPlaidStack(t)
-		// As serve wires it: deletion removes the Item.
-		st.api.Removers = map[string]banklink.LoginRemover{plaid.ProviderType: st.widget.Providers[plaid.ProviderType].(banklink.LoginRemover)}
 		id, item := st.plaidLink(fp, body, "Chase", "ins_56")
 		types := map[string]string{"depository": "DEPOSITORY", "credit": "CREDIT", "investment": "INVESTMENT", "loan": "LOAN"}
 		up := func() upstream {

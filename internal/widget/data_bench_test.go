@@ -41,7 +41,7 @@ func BenchmarkListTransactionsPage(b *testing.B) {
 // historical pass, into a real SQLite file.
 func BenchmarkAggregateConnection(b *testing.B) {
 	st := newStack(b)
-	st.widget.Config.OnComplete = nil // aggregate by hand, timed
+	st.svc.Linking.Runner = nil // aggregate by hand, timed
 	for b.Loop() {
 		b.StopTimer()
 		id := st.link(`{"externalCustomerId":"bench","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, "user_good")

@@ -367,10 +367,10 @@ func TestResumeAfterLeaseEnds(t *testing.T) {
 	// The replica that completes the link dies before aggregating it: its
 	// runner takes the lease and never runs.
 	dead := aggregation.New(st.store, nil, nil)
-	st.widget.Config.OnComplete = func(ctx context.Context, scope banklink.Scope, id string) error {
+	st.svc.Linking.Runner = linking.RunnerFunc(func(ctx context.Context, scope banklink.Scope, id string) error {
 		_, _, err := st.store.RequestAggregation(ctx, scope, id, time.Now(), banklink.Lease{Owner: dead.Owner, Until: time.Now().Add(dead.Lease)})
 		return err
-	}
+	})
 	id := st.link(`{"externalCustomerId":"res","products":["BALANCES"]}`, "user_good")
 	var conn httpapi.ConnectionJSON
 	st.get("/bank-linking/connections/"+id, &conn)

@@ -50,8 +50,6 @@ func newMXStackConfig(t testing.TB, cfg mx.Config) (*stack, *fakemx.Server) {
 	prov := mx.New(cfg)
 	st := newStackWithProviders(t, []string{sandbox.ProviderType, mx.ProviderType},
 		map[string]banklink.InteractiveLogin{mx.ProviderType: prov}, map[string]banklink.Aggregator{mx.ProviderType: prov})
-	st.api.Removers = map[string]banklink.LoginRemover{mx.ProviderType: prov}
-	st.api.Limiters = map[string]banklink.RefreshLimiter{mx.ProviderType: prov}
 	// banklink's own least interval between refreshes is not what these
 	// tests are about.
 	st.api.Linking.Config.RefreshInterval = time.Millisecond

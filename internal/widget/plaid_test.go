@@ -45,8 +45,6 @@ func newPlaidStackSecret(t testing.TB, secret string) (*stack, *fakeplaid.Server
 			}
 			return map[string]banklink.InteractiveLogin{plaid.ProviderType: prov}, map[string]banklink.Aggregator{plaid.ProviderType: prov}
 		})
-	// As serve wires it when Plaid is configured.
-	st.api.RegisterPlaidWebhooks(prov, st.runner)
 	// The directory as an operator with working keys would sync it.
 	dirProv, err := plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: fakeplaid.Secret, BaseURL: fp.URL, Secrets: st.store})
 	if err != nil {
@@ -338,7 +336,6 @@ func TestPlaidInvestments(t *testing.T) {
 // them, never with the deployment's (which Plaid refuses here).
 func TestPlaidAccountCredentials(t *testing.T) {
 	st, fp := newPlaidStackSecret(t, "the-deployment-secret-plaid-refuses")
-	st.api.Removers = map[string]banklink.LoginRemover{plaid.ProviderType: st.widget.Providers[plaid.ProviderType].(banklink.LoginRemover)}
 	var out map[string]any
 	if status, _ := st.send("PUT", "/service-providers/PLAID", fmt.Sprintf(`{"credentials":{"clientId":%q,"secret":%q}}`, fakeplaid.ClientID, fakeplaid.Secret), &out); status != 201 {
 		t.Fatalf("configure Plaid: %d %v", status, out)

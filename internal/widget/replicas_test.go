@@ -19,11 +19,13 @@ import (
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
+	"banklink/internal/providers"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/sqlstore"
 	"banklink/internal/testenv"
 	"banklink/internal/widget"
+	"banklink/internal/wiring"
 )
 
 // replicaSet is banklink as several stateless replicas: one widget and API
@@ -59,7 +61,7 @@ func newReplicaSet(t *testing.T, dsn string, n int) *replicaSet {
 		t.Fatal(err)
 	}
 	rs := &replicaSet{t: t, client: apitest.Client(t, httpapi.OpenAPI), bank: &edgeBank{Provider: &sandbox.Provider{}}}
-	providers := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}
+	enabled := map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType}}
 	for i := range n {
 		db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Migrate: true})
 		if err != nil {
@@ -79,14 +81,14 @@ func newReplicaSet(t *testing.T, dsn string, n int) *replicaSet {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 		t.Cleanup(srv.Close)
 		rs.bank.AuthorizeURL = srv.URL + "/connect/sandbox/authorize"
-		api := httpapi.New(db, tokens, live, nil, httpapi.Config{WidgetURL: srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers})
-		w, err := widget.New(db, tokens, live, map[string]banklink.InteractiveLogin{sandbox.ProviderType: rs.bank}, nil,
-			widget.Config{WidgetURL: srv.URL + "/connect", Providers: providers})
+		svc, err := wiring.New(wiring.Parts{Store: db, Tokens: tokens, Directory: live, Providers: providers.New(rs.bank)},
+			wiring.Options{PublicURL: srv.URL, Providers: enabled, MinEligibleInstitutions: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Register(api)
-		h = api.Handler()
+		t.Cleanup(svc.Runner.Wait)
+		api := svc.API
+		h = svc.Handler()
 		rs.urls, rs.stores = append(rs.urls, srv.URL), append(rs.stores, db)
 		if i == 0 {
 			rs.api = api

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -21,11 +20,13 @@ import (
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
+	"banklink/internal/providers"
 	"banklink/internal/sandbox"
 	"banklink/internal/search"
 	"banklink/internal/sqlstore"
 	"banklink/internal/webhookurl"
 	"banklink/internal/widget"
+	"banklink/internal/wiring"
 )
 
 var (
@@ -59,6 +60,32 @@ type stack struct {
 	runner *aggregation.Runner
 	sbx    *sandbox.Provider
 	apiKey string
+	// svc is the service as wiring assembles it; clock is every part's
+	// clock.
+	svc   *wiring.Service
+	clock *clock
+}
+
+// clock is the stack's clock: real time unless a test fixes it.
+type clock struct {
+	mu    sync.Mutex
+	fixed time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fixed.IsZero() {
+		return c.fixed
+	}
+	return time.Now()
+}
+
+// set fixes the clock at t.
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	c.fixed = t
+	c.mu.Unlock()
 }
 
 type syncBuffer struct {
@@ -131,41 +158,50 @@ func newStackConfigured(t testing.TB, order []string, build func(st *stack) (map
 		t.Fatal(err)
 	}
 	sbx := &sandbox.Provider{}
-	st := &stack{t: t, store: db, tokens: tokens, sbx: sbx, client: apitest.Client(t, httpapi.OpenAPI), logs: &syncBuffer{}, path: path}
+	st := &stack{t: t, store: db, tokens: tokens, sbx: sbx, client: apitest.Client(t, httpapi.OpenAPI), logs: &syncBuffer{}, path: path, clock: &clock{}}
 	log := slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sbxB := sandbox.NewB()
 	// The server URL is needed for the widget URL before the handler
 	// exists, so start with a placeholder handler.
 	var h http.Handler
 	st.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.srv.Close)
+	sbx.AuthorizeURL = st.srv.URL + "/connect/sandbox/authorize"
 	var logins map[string]banklink.InteractiveLogin
 	var aggs map[string]banklink.Aggregator
 	if build != nil {
 		logins, aggs = build(st)
 	}
-	aggregators := map[string]banklink.Aggregator{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
-	maps.Copy(aggregators, aggs)
-	st.runner = aggregation.New(db, aggregators, log)
-	t.Cleanup(st.runner.Wait)
-	providers := map[banklink.Environment][]string{banklink.Sandbox: order}
-	sbx.AuthorizeURL = st.srv.URL + "/connect/sandbox/authorize"
-	// Webhook receivers are loopback test servers: sandbox opts in.
-	st.api = httpapi.New(db, tokens, live, log, httpapi.Config{WidgetURL: st.srv.URL + "/connect", MinEligibleInstitutions: 1, Providers: providers,
-		WebhookPrivate: webhookurl.PrivateSandbox})
-	interactive := map[string]banklink.InteractiveLogin{sandbox.ProviderType: sbx, sandbox.ProviderTypeB: sbxB}
-	maps.Copy(interactive, logins)
-	wcfg := widget.Config{WidgetURL: st.srv.URL + "/connect", Providers: providers, Demo: testDemo{st}, OnComplete: st.runner.Start}
-	if configure != nil {
-		configure(&wcfg)
+	// The registry as serve's: the sandbox providers, then the test's
+	// (an aggregator of a type replaces that type's login: the tests'
+	// wrappers embed the provider they wrap).
+	reg := providers.New(sbx, sandbox.NewB())
+	for _, p := range logins {
+		reg.Register(p)
 	}
-	st.widget, err = widget.New(db, tokens, live, interactive, log, wcfg)
+	for _, p := range aggs {
+		if pp, ok := p.(banklink.Provider); ok {
+			reg.Register(pp)
+		}
+	}
+	svc, err := wiring.New(wiring.Parts{Store: db, Tokens: tokens, Directory: live, Providers: reg, Log: log}, wiring.Options{
+		PublicURL:               st.srv.URL,
+		Providers:               map[banklink.Environment][]string{banklink.Sandbox: order},
+		MinEligibleInstitutions: 1,
+		// Webhook receivers are loopback test servers: sandbox opts in.
+		WebhookPrivate: webhookurl.PrivateSandbox,
+		Demo:           true,
+		Widget:         configure,
+		Now:            st.clock.now,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.widget.Register(st.api)
-	st.api.Refresher = refresher{st}
-	h = st.api.Handler()
+	t.Cleanup(svc.Runner.Wait)
+	st.svc, st.api, st.widget, st.runner = svc, svc.API, svc.Widget, svc.Runner
+	h = svc.Handler()
+	if err := wiring.EnsureDemoAccount(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 	acct := &banklink.Account{ID: banklink.NewID(), Name: "Acme"}
 	if err := db.CreateAccount(ctx, acct); err != nil {
 		t.Fatal(err)
@@ -255,21 +291,6 @@ func (st *stack) expiredToken(conn *linking.StartResponse) string {
 	return tok
 }
 
-// testDemo is the demo page's backend, as cmd/banklink wires it.
-type testDemo struct{ st *stack }
-
-func (d testDemo) StartDemo(ctx context.Context, externalCustomerID string) (string, string, error) {
-	resp, err := d.st.api.Linking.StartConnection(ctx, d.st.scope, &linking.StartRequest{ExternalCustomerID: &externalCustomerID, Products: []string{"BALANCES"}})
-	if err != nil {
-		return "", "", err
-	}
-	return resp.ID, resp.WidgetURL, nil
-}
-
-func (d testDemo) DemoConnection(ctx context.Context, id string) (*banklink.Connection, error) {
-	return d.st.store.FindConnectionByID(ctx, d.st.scope, id)
-}
-
 // get calls the Meld API with the stack's API key and decodes the answer.
 func (st *stack) get(path string, out any) int {
 	st.t.Helper()
@@ -298,10 +319,4 @@ func (st *stack) send(method, path, body string, out any) (int, http.Header) {
 		st.t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header
-}
-
-type refresher struct{ st *stack }
-
-func (r refresher) Start(ctx context.Context, scope banklink.Scope, id string) error {
-	return r.st.runner.Start(ctx, scope, id)
 }
