@@ -40,6 +40,16 @@ func TestLayers(t *testing.T) {
 			}
 		}
 	})
+	t.Run("wiring", func(t *testing.T) {
+		// The composition root: the binary and the bench use it; no
+		// package under internal/ may (it would depend on every adapter).
+		for pkg, list := range deps {
+			if strings.HasPrefix(pkg, "banklink/internal/") && !strings.HasPrefix(pkg, "banklink/internal/wiring") &&
+				slices.Contains(list, "banklink/internal/wiring") {
+				t.Errorf("%s imports internal/wiring; only cmd/banklink, bench and tests assemble the service", pkg)
+			}
+		}
+	})
 	t.Run("adapters", func(t *testing.T) {
 		got := violations(deps, append(slices.Clone(adapters), application...))
 		for _, v := range got {

@@ -247,14 +247,3 @@ func (s *Server) handleUpdateConnection(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": requestIDFrom(r.Context())})
 	return nil
 }
-
-// serverProviders finds capabilities in the Server's maps, read at each
-// call so that a map replaced after New (tests) counts.
-type serverProviders struct{ s *Server }
-
-func (p serverProviders) LoginRemover(t string) banklink.LoginRemover     { return p.s.Removers[t] }
-func (p serverProviders) RefreshLimiter(t string) banklink.RefreshLimiter { return p.s.Limiters[t] }
-func (p serverProviders) CredentialKeys(t string) ([]string, bool) {
-	keys, ok := p.s.CredentialKeys[t]
-	return keys, ok
-}

@@ -69,23 +69,14 @@ type Server struct {
 	Tokens    *connecttoken.Signer
 	Directory Directory
 	// Linking runs the use cases the handlers translate to and from HTTP.
+	// New makes one for the API alone (this package's tests); wiring
+	// replaces it with the one the widget and the dashboard share.
 	Linking *linking.Service
 	// Refresher aggregates connections on refresh; nil accepts refreshes
 	// without running them (tests).
 	Refresher Refresher
-	// Removers revoke a deleted connection's login at its provider, by
-	// provider type.
-	Removers map[string]banklink.LoginRemover
-	// Limiters say when a provider will next aggregate a login on
-	// request, by provider type: a refresh before then is refused with
-	// 429 and Retry-After.
-	Limiters map[string]banklink.RefreshLimiter
-	// CredentialKeys are the credential keys each provider takes, by
-	// provider type (banklink.CredentialKeyer); a provider not listed
-	// takes any.
-	CredentialKeys map[string][]string
-	Log            *slog.Logger
-	Config         Config
+	Log       *slog.Logger
+	Config    Config
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// Metrics records every request and serves GET /metrics; nil turns
@@ -121,7 +112,6 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir Directory, log *
 			CheckWebhookURL: func(u string, env banklink.Environment) error {
 				return webhookurl.Validate(u, env, s.Config.WebhookPrivate)
 			}},
-		Providers: serverProviders{s},
 		// Read at each call, so that a Refresher set after New counts.
 		Runner: linking.RunnerFunc(func(ctx context.Context, scope banklink.Scope, id string) error {
 			if s.Refresher == nil {
