@@ -93,14 +93,13 @@ func shot(t *testing.T, ctx context.Context, name string) {
 // waitFor polls a JavaScript condition (it survives navigations).
 func waitFor(t *testing.T, ctx context.Context, js string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
 	var err error
-	for time.Now().Before(deadline) {
+	if testenv.Poll(20*time.Second, func() bool {
 		var ok bool
-		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		return err == nil && ok
+	}) {
+		return
 	}
 	page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " | " + (document.querySelector("main") ? document.querySelector("main").innerText.slice(0, 400) : "")`))
 	t.Fatalf("waiting for %s: %v (page: %s)", js, err, page)

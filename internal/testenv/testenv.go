@@ -231,14 +231,23 @@ func moduleRoot() (string, error) {
 // of a loop of its own or a fixed sleep.
 func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
 	tb.Helper()
+	if !Poll(within, cond) {
+		tb.Fatalf("%s: not within %s", what, within)
+	}
+}
+
+// Poll is Eventually for callers that explain a failure themselves (a
+// browser test shows what the page says): it reports whether cond became
+// true within the given time, polling the same way.
+func Poll(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
 	wait := 10 * time.Millisecond
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %s", what, within)
-			return
+			return false
 		}
 		time.Sleep(wait)
 		wait = min(wait*2, 250*time.Millisecond)
 	}
+	return true
 }

@@ -10,6 +10,7 @@ import (
 	"banklink/internal/aggregation"
 	"banklink/internal/httpapi"
 	"banklink/internal/sandbox"
+	"banklink/internal/testenv"
 )
 
 // TestScheduledRefresh: a connection whose data is older than the
@@ -69,17 +70,10 @@ func TestScheduledRefresh(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { defer close(done); st.runner.RefreshEvery(ctx, 10*time.Millisecond, time.Hour, 2) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.Eventually(t, 20*time.Second, "RefreshEvery refreshes the stale connection", func() bool {
 		st.get("/bank-linking/connections/"+id, &conn)
-		if *conn.SuccessfullyAggregatedAt > aggregatedAt {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("RefreshEvery did not refresh the stale connection")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return *conn.SuccessfullyAggregatedAt > aggregatedAt
+	})
 	cancel()
 	<-done
 }

@@ -107,14 +107,13 @@ func shot(t *testing.T, ctx context.Context, name string) {
 func waitTitle(t *testing.T, ctx context.Context, want string) {
 	t.Helper()
 	js := fmt.Sprintf(`!!document.getElementById("title") && document.getElementById("title").textContent === %q && document.getElementById("app").getAttribute("aria-busy") === "false"`, want)
-	deadline := time.Now().Add(20 * time.Second)
 	var err error
-	for time.Now().Before(deadline) {
+	if testenv.Poll(20*time.Second, func() bool {
 		var ok bool
-		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		return err == nil && ok
+	}) {
+		return
 	}
 	got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("title").textContent + " | " + document.getElementById("alert").textContent`))
 	t.Fatalf("waiting for %q: %v (page shows %q)", want, err, got)
@@ -355,7 +354,7 @@ func TestBrowserParentReceivesEvents(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(parentURL))
 	// The widget is a cross-site iframe: Chrome runs it as its own target.
 	var frame context.Context
-	for i := 0; i < 50 && frame == nil; i++ {
+	testenv.Eventually(t, 5*time.Second, "an iframe target for the widget", func() bool {
 		infos, err := chromedp.Targets(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -367,11 +366,8 @@ func TestBrowserParentReceivesEvents(t *testing.T) {
 				frame = f
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if frame == nil {
-		t.Fatal("no iframe target for the widget")
-	}
+		return frame != nil
+	})
 	waitTitle(t, frame, "Log in")
 	login(t, frame, sandbox.UserGood, sandbox.PasswordGood)
 	waitTitle(t, frame, "Choose accounts")
@@ -501,14 +497,10 @@ func TestBrowserDemoPage(t *testing.T) {
 	frame := `document.getElementById("widget") && document.getElementById("widget").contentDocument`
 	step := func(js string) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) {
-			if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(function(){var d=%s; if(!d) return false; %s})()`, frame, js))); err == nil && ok {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("demo step did not happen: %s", js)
+		testenv.Eventually(t, 15*time.Second, "demo step "+js, func() bool {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(function(){var d=%s; if(!d) return false; %s})()`, frame, js)))
+			return err == nil && ok
+		})
 	}
 	step(`var b=[].find.call(d.querySelectorAll("button.inst"),function(b){return b.querySelector(".name").textContent==="Sandbox Bank"}); if(!b) return false; b.click(); return true`)
 	step(`var u=d.getElementById("field-username"); if(!u) return false; u.value="user_good"; d.getElementById("field-password").value="pass_good"; d.querySelector("form button[type=submit]").click(); return true`)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"banklink/internal/httpapi"
+	"banklink/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 )
@@ -15,16 +16,15 @@ import (
 // afresh: the frame navigates when its form is submitted.
 func providerFrame(t *testing.T, ctx context.Context) *chromedp.Node {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var frame *chromedp.Node
+	testenv.Eventually(t, 20*time.Second, "the provider frame", func() bool {
 		nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("iframe.provider-frame"), chromedp.AtLeast(0)))
 		if err == nil && len(nodes) == 1 && nodes[0].ContentDocument != nil {
-			return nodes[0]
+			frame = nodes[0]
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("no provider frame")
-	return nil
+		return frame != nil
+	})
+	return frame
 }
 
 // mxLogin fills MX Connect's form inside the widget's frame.
@@ -54,17 +54,14 @@ func TestMXBrowser(t *testing.T) {
 	shot(t, ctx, "mx-1-embedded")
 
 	mxLogin(t, ctx, "mx-browser", "nope")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var msg string
+	var err error
+	if !testenv.Poll(20*time.Second, func() bool {
 		frame := providerFrame(t, ctx)
-		msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`p[role=alert]`), chromedp.FromNode(frame), chromedp.AtLeast(0)))
-		if err == nil && strings.Contains(msg, "Try again") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("MX Connect did not show the failed login (%q, %v)", msg, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		msg, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`p[role=alert]`), chromedp.FromNode(frame), chromedp.AtLeast(0)))
+		return err == nil && strings.Contains(msg, "Try again")
+	}) {
+		t.Fatalf("MX Connect did not show the failed login (%q, %v)", msg, err)
 	}
 	if got := text(t, ctx, "#title"); got != "Log in" {
 		t.Fatalf("after a failed MX login the widget shows %q", got)

@@ -334,7 +334,7 @@ func TestMXRefreshLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	body = nil
-	time.Sleep(2 * time.Millisecond) // past banklink's own interval
+	st.clock.advance(time.Second) // past banklink's own interval
 	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
 		t.Fatalf("refresh: %d %v", status, body)
 	}

@@ -66,25 +66,22 @@ type stack struct {
 	clock *clock
 }
 
-// clock is the stack's clock: real time unless a test fixes it.
+// clock is the stack's clock: real time plus an offset tests advance.
 type clock struct {
-	mu    sync.Mutex
-	fixed time.Time
+	mu  sync.Mutex
+	off time.Duration
 }
 
 func (c *clock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.fixed.IsZero() {
-		return c.fixed
-	}
-	return time.Now()
+	return time.Now().Add(c.off)
 }
 
-// set fixes the clock at t.
-func (c *clock) set(t time.Time) {
+// advance moves the clock on by d.
+func (c *clock) advance(d time.Duration) {
 	c.mu.Lock()
-	c.fixed = t
+	c.off += d
 	c.mu.Unlock()
 }
 
