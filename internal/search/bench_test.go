@@ -49,6 +49,9 @@ func benchQueries() []benchQuery {
 		{"substring", Query{Name: "ville", Eligibility: all}},
 		{"one_letter", Query{Name: "s", Eligibility: all}},
 		{"deep_page", Query{Name: "bank", Eligibility: all, After: deep.Institutions[deep.Count-1].Key}},
+		{"typo", Query{Name: "fedearl", Eligibility: all}},
+		{"typo_words", Query{Name: "fedral credti unoin", Eligibility: all}},
+		{"no_match", Query{Name: "qqqqqqqq", Eligibility: all}},
 	}
 }
 

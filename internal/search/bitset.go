@@ -35,6 +35,16 @@ func (b bitset) clear() { clear(b) }
 
 func (b bitset) copyFrom(o bitset) { copy(b, o) }
 
+// any reports whether b has a member.
+func (b bitset) any() bool {
+	for _, w := range b {
+		if w != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (b bitset) count() int {
 	n := 0
 	for _, w := range b {

@@ -9,6 +9,7 @@ package search
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -75,6 +76,13 @@ type Index struct {
 	// vocabTri maps each byte trigram to the vocab words containing it,
 	// so a substring lookup verifies a few words, not the whole vocabulary.
 	vocabTri map[uint32][]int32
+	// vocabByLen lists the vocab ids by word length in bytes, so a typo
+	// lookup compares only words of about the query word's length.
+	vocabByLen [][]int32
+	// vocabMask is each vocab word's letterMask: a word needs at least as
+	// many edits as it has letters the other lacks, so most of the
+	// vocabulary is ruled out without computing a distance.
+	vocabMask []uint64
 
 	// Filters, as bitsets over positions.
 	typeBits     map[string]bitset
@@ -123,7 +131,7 @@ func (p *posting) addTo(b bitset) {
 // scratch is the working memory of one search.
 type scratch struct {
 	filter, tmp bitset    // over positions
-	tiers       [4]bitset // over positions
+	tiers       [5]bitset // over positions
 	strA, strB  bitset    // over string ids
 }
 
@@ -270,6 +278,7 @@ func New(list []*banklink.Institution) *Index {
 		ix.vocab = append(ix.vocab, w)
 	}
 	slices.Sort(ix.vocab)
+	ix.vocabMask = make([]uint64, len(ix.vocab))
 	ix.vocabStr = make([]posting, len(ix.vocab))
 	ix.vocabInst = make([]posting, len(ix.vocab))
 	for id, w := range ix.vocab {
@@ -281,6 +290,11 @@ func New(list []*banklink.Institution) *Index {
 				ix.vocabTri[t] = append(l, int32(id))
 			}
 		}
+		ix.vocabMask[id] = letterMask(w)
+		for len(ix.vocabByLen) <= len(w) {
+			ix.vocabByLen = append(ix.vocabByLen, nil)
+		}
+		ix.vocabByLen[len(w)] = append(ix.vocabByLen[len(w)], int32(id))
 	}
 	return ix
 }
@@ -312,7 +326,10 @@ func (ix *Index) ByKey(key string) (*banklink.Institution, bool) {
 
 // Search returns one page of the institutions matching q, best matches
 // first: exact name matches, then prefix, word-prefix and substring
-// matches, each tier in rank order. It returns a BAD_REQUEST *banklink.Error
+// matches, each tier in rank order. Only when none of those match does it
+// forgive typos (see Typos): "fidelty" finds Fidelity, "bnak of amercia"
+// Bank of America, while a query that matches as typed is never padded
+// with near misses. It returns a BAD_REQUEST *banklink.Error
 // when q.After or q.Before is not the key of an institution matching q.
 func (ix *Index) Search(q Query) (Result, error) {
 	if q.After != "" && q.Before != "" {
@@ -327,10 +344,17 @@ func (ix *Index) Search(q Query) (Result, error) {
 	ix.filter(q, s)
 	tiers := []bitset{s.filter}
 	if name := Normalize(q.Name); name != "" {
-		tiers = s.tiers[:]
+		tiers = s.tiers[:4]
 		ix.nameTiers(name, s)
+		matched := false
 		for _, t := range tiers {
 			t.and(s.filter)
+			matched = matched || t.any()
+		}
+		if !matched {
+			tiers = s.tiers[4:]
+			ix.typoTier(strings.Split(name, " "), tiers[0], s)
+			tiers[0].and(s.filter)
 		}
 	}
 	return ix.page(tiers, q, limit)
@@ -568,4 +592,150 @@ func (ix *Index) substring(q string, words []string, out bitset, s *scratch) {
 			out.set(int(ix.strOwner[sid]))
 		}
 	}
+}
+
+// Typos is how many typos a query word of n bytes may carry and still
+// match a word of a name: none below four letters (too many short words
+// are one edit apart), one up to seven, two from eight. A typo is one
+// insertion, deletion, substitution or swap of two neighbouring letters.
+func Typos(n int) int {
+	switch {
+	case n < 4:
+		return 0
+	case n < 8:
+		return 1
+	}
+	return 2
+}
+
+// typoTier sets out to the institutions with a name string in which every
+// query word starts some word or is within Typos of one.
+func (ix *Index) typoTier(words []string, out bitset, s *scratch) {
+	out.clear()
+	var ids []int32
+	matches := func(w string) []int32 {
+		ids = ids[:0]
+		lo, hi := ix.prefixRange(w)
+		for id := lo; id < hi; id++ {
+			ids = append(ids, int32(id))
+		}
+		if d := Typos(len(w)); d > 0 {
+			mask := letterMask(w)
+			for n := max(1, len(w)-d); n <= len(w)+d && n < len(ix.vocabByLen); n++ {
+				for _, id := range ix.vocabByLen[n] {
+					vm := ix.vocabMask[id]
+					if bits.OnesCount64(mask&^vm) > d || bits.OnesCount64(vm&^mask) > d {
+						continue
+					}
+					if v := ix.vocab[id]; !strings.HasPrefix(v, w) && withinEdits(w, v, d) {
+						ids = append(ids, id)
+					}
+				}
+			}
+		}
+		return ids
+	}
+	if len(words) == 1 {
+		for _, id := range matches(words[0]) {
+			ix.vocabInst[id].addTo(out)
+		}
+		return
+	}
+	cand, cur := s.strA, s.strB
+	for i, w := range words {
+		dst := cur
+		if i == 0 {
+			dst = cand
+		}
+		dst.clear()
+		m := matches(w)
+		if len(m) == 0 {
+			return
+		}
+		for _, id := range m {
+			ix.vocabStr[id].addTo(dst)
+		}
+		if i > 0 {
+			cand.and(cur)
+		}
+	}
+	for sid := cand.next(0); sid >= 0; sid = cand.next(sid + 1) {
+		out.set(int(ix.strOwner[sid]))
+	}
+}
+
+// withinEdits reports whether a and b are at most d edits apart, counting
+// a swap of two neighbouring bytes as one edit (optimal string alignment
+// distance). It fills only the band of cells that can stay within d and
+// stops as soon as a row exceeds it.
+func withinEdits(a, b string, d int) bool {
+	if abs(len(a)-len(b)) > d {
+		return false
+	}
+	if len(b) == 0 {
+		return len(a) <= d
+	}
+	const inf = 1 << 20
+	// Three rows: the one before the previous (for swaps), the previous,
+	// and the current; each holds len(b)+1 cells.
+	var buf [3][34]int
+	if len(b)+1 > len(buf[0]) {
+		return false // longer than any word worth a typo lookup
+	}
+	pp, prev, cur := buf[0][:len(b)+1], buf[1][:len(b)+1], buf[2][:len(b)+1]
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		lo, hi := max(1, i-d), min(len(b), i+d)
+		for j := range cur {
+			cur[j] = inf
+		}
+		best := inf
+		if lo == 1 {
+			cur[0] = i
+			best = i
+		}
+		for j := lo; j <= hi; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j-1]+cost, prev[j]+1, cur[j-1]+1)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, pp[j-2]+1)
+			}
+			cur[j] = v
+			best = min(best, v)
+		}
+		if best > d {
+			return false
+		}
+		pp, prev, cur = prev, cur, pp
+	}
+	return prev[len(b)] <= d
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// letterMask has a bit for each letter and digit s holds (other bytes
+// share one bit).
+func letterMask(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z':
+			m |= 1 << (c - 'a')
+		case c >= '0' && c <= '9':
+			m |= 1 << (26 + c - '0')
+		default:
+			m |= 1 << 63
+		}
+	}
+	return m
 }

@@ -128,6 +128,13 @@ func TestSearchRanking(t *testing.T) {
 		{name: "equal rank orders by name", query: "twin", want: []string{"tie-b", "tie-a"}},
 		{name: "equal rank and name orders by id", query: "same bank", want: []string{"same-name-1", "same-name-2"}},
 		{name: "no match", query: "zzz", want: []string{}},
+		// One tier, in rank order.
+		{name: "a typo: one letter missing", query: "fidelty", want: []string{"wordprefix", "prefix-popular", "wordprefix2", "prefix", "alias-only", "subname-only", "exact"}},
+		{name: "a typo: two letters swapped", query: "fidleity inv", want: []string{"prefix"}},
+		{name: "two typos in a long word", query: "merhcnats", want: []string{"fandm"}},
+		{name: "a typo is not forgiven when the query matches as typed", query: "twin", want: []string{"tie-b", "tie-a"}},
+		{name: "a typo in a four-letter word", query: "tvin", want: []string{"tie-b", "tie-a"}},
+		{name: "no typo in a shorter word", query: "twn", want: []string{}},
 		{name: "punctuation only is no filter", query: "?!", want: nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -421,6 +428,47 @@ func naiveTier(in *banklink.Institution, q string) int {
 	return best
 }
 
+// naiveTypoMatch: every query word starts a word of one of in's names or
+// is within Typos of one (by naiveEdits).
+func naiveTypoMatch(in *banklink.Institution, q string) bool {
+	for _, s := range append(append([]string{in.Name}, in.Aliases...), in.SubName) {
+		s = Normalize(s)
+		if s != "" && !slices.ContainsFunc(strings.Fields(q), func(w string) bool {
+			return !slices.ContainsFunc(strings.Fields(s), func(sw string) bool {
+				return strings.HasPrefix(sw, w) || naiveEdits(w, sw) <= Typos(len(w))
+			})
+		}) {
+			return true
+		}
+	}
+	return false
+}
+
+// naiveEdits is the optimal string alignment distance, the textbook way.
+func naiveEdits(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
 // naiveSearch returns every match of q in order.
 func naiveSearch(list []*banklink.Institution, q Query) []*banklink.Institution {
 	name := Normalize(q.Name)
@@ -446,6 +494,15 @@ func naiveSearch(list []*banklink.Institution, q Query) []*banklink.Institution 
 			}
 		}
 		hits = append(hits, hit{in, tier})
+	}
+	if name != "" && len(hits) == 0 {
+		// Nothing matched as typed: the typo tier, filtered the same way.
+		for _, in := range list {
+			if in.CheckEligibility(q.Eligibility).OK() && (len(q.ServiceProviders) == 0 || in.SupportsAny(q.ServiceProviders)) &&
+				(len(q.Types) == 0 || slices.Contains(q.Types, in.Type)) && naiveTypoMatch(in, name) {
+				hits = append(hits, hit{in, 5})
+			}
+		}
 	}
 	slices.SortFunc(hits, func(a, b hit) int {
 		return cmp.Or(cmp.Compare(a.tier, b.tier), cmp.Compare(a.in.Rank, b.in.Rank),
@@ -484,6 +541,10 @@ func TestSearchMatchesNaive(t *testing.T) {
 		{name: "sandbox", q: Query{Name: "sandbox", Eligibility: all}},
 		{name: "substring of a word", q: Query{Name: "ville", Eligibility: all}},
 		{name: "no match", q: Query{Name: "qqqq", Eligibility: all}},
+		{name: "typo, one word", q: Query{Name: "fedearl", Eligibility: all}},
+		{name: "typos, several words", q: Query{Name: "fedral credti unoin", Eligibility: all}},
+		{name: "typo and a prefix", q: Query{Name: "sandbx ba", Eligibility: all}},
+		{name: "typo, filtered", q: Query{Name: "credti", Eligibility: ny}},
 		{name: "filtered", q: Query{Name: "bank", Eligibility: ny}},
 		{name: "filtered no name", q: Query{Eligibility: ny}},
 		{name: "types and providers", q: Query{Name: "c", Eligibility: all, Types: []string{banklink.InstitutionCreditUnion}, ServiceProviders: []string{"mx"}}},
@@ -492,6 +553,9 @@ func TestSearchMatchesNaive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := ids(naiveSearch(dir, tc.q))
+			if strings.HasPrefix(tc.name, "typo") && len(want) == 0 {
+				t.Fatal("nothing in the directory is a typo away: the case tests nothing")
+			}
 			for _, limit := range []int{0, 7, 1000} {
 				q := tc.q
 				q.Limit = limit
@@ -725,4 +789,32 @@ func FuzzSearch(f *testing.F) {
 			t.Fatalf("Search(%+v): Remaining %d, want %d; page (-want +got):\n%s", q, res.Remaining, wantRemaining, diff)
 		}
 	})
+}
+
+// TestWithinEdits checks the banded, early-exit distance against the
+// textbook one on every pair of short strings over a small alphabet
+// (where swaps, repeats and near misses are dense), for each bound.
+func TestWithinEdits(t *testing.T) {
+	var words []string
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		words = append(words, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range "abc" {
+			gen(prefix+string(c), n-1)
+		}
+	}
+	gen("", 5)
+	for _, a := range words {
+		for _, b := range words {
+			want := naiveEdits(a, b)
+			for d := 0; d <= 3; d++ {
+				if got := withinEdits(a, b, d); got != (want <= d) {
+					t.Fatalf("withinEdits(%q, %q, %d) = %v; distance %d", a, b, d, got, want)
+				}
+			}
+		}
+	}
 }
