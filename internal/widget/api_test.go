@@ -249,6 +249,42 @@ func TestWidgetTooManyFailures(t *testing.T) {
 	}
 }
 
+// TestWidgetEmptySubmitIsNotAnAttempt: an empty or blank login form, or
+// an empty MFA answer, is a 400 that names the field, reaches no provider
+// and does not count towards the lock: many of them, then the right
+// password, and the customer is in.
+func TestWidgetEmptySubmitIsNotAnAttempt(t *testing.T) {
+	st := newStack(t)
+	bank := st.institution("Sandbox Bank")
+	tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken
+	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+	for _, tc := range []struct {
+		name, body, field string
+	}{
+		{"no credentials", `{"credentials":{}}`, "credentials"},
+		{"credentials missing", `{}`, "credentials"},
+		{"blank password", `{"credentials":{"username":"user_good","password":""}}`, "credentials.password"},
+		{"spaces only", `{"credentials":{"username":"   ","password":"pass_good"}}`, "credentials.username"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range banklink.MaxLoginFailures + 1 {
+				status, s := st.call(tok, "POST", "login", tc.body)
+				if status != 400 || s["code"] != banklink.EBADREQUEST || !strings.Contains(fmt.Sprint(s["message"]), tc.field) {
+					t.Fatalf("%s: %d %v", tc.body, status, s)
+				}
+			}
+		})
+	}
+	if status, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_mfa_code","password":"pass_good"}}`); status != 200 || s["step"] != "MFA" {
+		t.Fatalf("the right password after empty submits: %d %v", status, s)
+	}
+	for range banklink.MaxLoginFailures + 1 {
+		if status, s := st.call(tok, "POST", "mfa", `{"answer":"  "}`); status != 400 || !strings.Contains(fmt.Sprint(s["message"]), "answer") {
+			t.Fatalf("empty answer: %d %v", status, s)
+		}
+	}
+}
+
 func TestWidgetPageHeaders(t *testing.T) {
 	st := newStack(t)
 	tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"banklink"
+
 	"banklink/internal/sandbox"
 	"banklink/internal/testenv"
 
@@ -261,6 +263,68 @@ func TestBrowserFlows(t *testing.T) {
 				replaceValue(t, ctx, "field-password", sandbox.PasswordGood)
 				do(t, ctx, chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
 				connectAccounts(t, ctx, "wrong-password")
+			},
+		},
+		{
+			// Enter on an empty form, many times: a message says what is
+			// missing, nothing is sent, the session does not lock.
+			name: "empty-submits",
+			body: fmt.Sprintf(`{"externalCustomerId":"b10","institutionId":%q}`, bank.ID),
+			steps: func(t *testing.T, ctx context.Context) {
+				do(t, ctx, chromedp.WaitVisible(chromedp.ID("field-username")))
+				for range banklink.MaxLoginFailures + 2 {
+					do(t, ctx, chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+				}
+				do(t, ctx, chromedp.WaitVisible(chromedp.ID("alert")))
+				if got := text(t, ctx, "#alert"); !strings.Contains(got, "Enter your username") {
+					t.Errorf("alert = %q", got)
+				}
+				shot(t, ctx, "empty-submits-1-alert")
+				do(t, ctx, chromedp.SendKeys(chromedp.ID("field-username"), sandbox.UserGood))
+				for range 2 {
+					do(t, ctx, chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+				}
+				if got := text(t, ctx, "#alert"); !strings.Contains(got, "Enter your password") {
+					t.Errorf("alert = %q", got)
+				}
+				do(t, ctx, chromedp.SendKeys(chromedp.ID("field-password"), sandbox.PasswordGood), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+				connectAccounts(t, ctx, "empty-submits")
+			},
+		},
+		{
+			// "Show more" is hidden when everything is shown, appends the
+			// next page once however fast it is pressed, and disappears at
+			// the end of the list.
+			name: "show-more",
+			body: `{"externalCustomerId":"b11"}`,
+			steps: func(t *testing.T, ctx context.Context) {
+				waitTitle(t, ctx, "Select your institution")
+				visible := func() bool {
+					v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){var m=document.querySelector("button.more"); return !!m && m.offsetParent !== null})()`))
+					return err == nil && v
+				}
+				count := func() int {
+					n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#results li").length`))
+					return n
+				}
+				distinct := func() bool {
+					ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){var ids=[].map.call(document.querySelectorAll("#results button.inst"),function(b){return b.dataset.id}); return new Set(ids).size===ids.length})()`))
+					return ok
+				}
+				testenv.Eventually(t, 10*time.Second, "a first page with Show more", func() bool { return count() == 20 && visible() })
+				// Three quick presses: one more page, no duplicates.
+				do(t, ctx, chromedp.Evaluate[chromedp.Void](`(function(){var m=document.querySelector("button.more"); m.click(); m.click(); m.click();})()`))
+				testenv.Eventually(t, 10*time.Second, "the second page", func() bool { return count() == 40 })
+				if !distinct() {
+					t.Error("Show more appended an institution twice")
+				}
+				shot(t, ctx, "show-more-1-two-pages")
+				// A search whose results fit one page: no Show more.
+				replaceValue(t, ctx, "search", "Sandbox OAuth")
+				testenv.Eventually(t, 10*time.Second, "one short page", func() bool { return count() > 0 && count() < 20 })
+				if visible() {
+					t.Error("Show more is visible under a complete list")
+				}
 			},
 		},
 		{

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -368,6 +370,9 @@ func (w *Widget) handleLogin(rw http.ResponseWriter, r *http.Request, wr *widget
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
+	if err := checkFilled(body.Credentials); err != nil {
+		return err
+	}
 	return w.attempt(rw, r, wr, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
 		// Credentials go to the provider and nowhere else: not the
 		// session, not the logs.
@@ -385,6 +390,11 @@ func (w *Widget) handleMFA(rw http.ResponseWriter, r *http.Request, wr *widgetRe
 	}
 	if err := readJSON(r, &body); err != nil {
 		return err
+	}
+	if strings.TrimSpace(body.Answer) == "" {
+		// Not an attempt: nothing reaches the provider, nothing counts
+		// towards the lock.
+		return banklink.FieldErrorf("answer", "must not be empty")
 	}
 	return w.attempt(rw, r, wr, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
 		return prov.AnswerMFA(r.Context(), req, wr.sess.ProviderState, body.Answer)
@@ -474,4 +484,19 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// checkFilled refuses a login with no credentials or a blank one before
+// it counts as an attempt: an Enter pressed on an empty form is not a
+// wrong password, and five of them must not lock the session.
+func checkFilled(creds map[string]string) error {
+	if len(creds) == 0 {
+		return banklink.FieldErrorf("credentials", "must not be empty")
+	}
+	for _, k := range slices.Sorted(maps.Keys(creds)) {
+		if strings.TrimSpace(creds[k]) == "" {
+			return banklink.FieldErrorf("credentials."+k, "must not be empty")
+		}
+	}
+	return nil
 }

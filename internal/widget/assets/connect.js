@@ -158,10 +158,15 @@
     var more = el("button", { type: "button", "class": "secondary more", hidden: true, text: "Show more" });
     var next = "";
     function load(append) {
+      // "Show more" pressed twice, or while a page is loading, must not
+      // append the same page twice.
+      if (append && more.disabled) return;
       var seq = ++searchSeq;
+      if (append) busy(more, true);
       var q = new URLSearchParams({ name: input.value.trim(), limit: "20" });
       if (append && next) q.set("after", next);
       api("GET", "institutions?" + q.toString()).then(function (res) {
+        busy(more, false);
         if (seq !== searchSeq) return; // a newer keystroke won
         if (!append) list.replaceChildren();
         res.institutions.forEach(function (i) { list.appendChild(instButton(i)); });
@@ -170,7 +175,7 @@
         var shown = list.children.length;
         status.textContent = shown === 0 ? (input.value.trim() ? "No institutions match \u201c" + input.value.trim() + "\u201d." : "No institutions are available for this request.") : "";
         emit("debug", { action: "search", query: input.value.trim(), results: shown + res.remaining });
-      }, failed);
+      }, function (e) { busy(more, false); failed(e); });
     }
     input.addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(function () { load(false); }, 150); });
     more.addEventListener("click", function () { load(true); });
@@ -205,8 +210,15 @@
     form.appendChild(submit);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var creds = {};
-      s.fields.forEach(function (f) { creds[f.name] = form.elements[f.name].value; });
+      var creds = {}, empty = null;
+      s.fields.forEach(function (f) {
+        var v = form.elements[f.name].value;
+        creds[f.name] = v;
+        if (!empty && !v.trim()) empty = f;
+      });
+      // An empty form is not a login attempt: say what is missing and
+      // send nothing (the server refuses it too, without counting it).
+      if (empty) { setAlert("Enter your " + empty.label.toLowerCase() + "."); form.elements[empty.name].focus(); return; }
       busy(submit, true); setAlert("");
       api("POST", "login", { credentials: creds }).then(render, function (err) { failed(err, submit); });
     });
@@ -270,6 +282,7 @@
       e.preventDefault();
       var a = form.elements.answer;
       var answer = a.value !== undefined ? a.value : (form.querySelector("input[name=answer]:checked") || {}).value;
+      if (!answer || !String(answer).trim()) { setAlert("Enter the answer to continue."); if (a.focus) a.focus(); return; }
       busy(submit, true); setAlert("");
       api("POST", "mfa", { answer: answer || "" }).then(render, function (err) { failed(err, submit); });
     });
