@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"banklink"
+
 	"banklink/internal/testenv"
 
 	"github.com/chromedp/chromedp"
@@ -282,5 +284,80 @@ document.getElementById("open").addEventListener("click", function () { Banklink
 	got, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("got")))
 	if err != nil || got != start.ID {
 		t.Errorf("back at the app, redirectResult gives %q (%v), want %s", got, err, start.ID)
+	}
+}
+
+// TestEmbedScriptOAuthDeny: the customer refuses at the OAuth bank. Back
+// in the widget (iframe or popup), the refusal stays on screen, the
+// customer can try again, and the app's onError hears it after init with
+// the provider's reason; nothing calls onSuccess.
+func TestEmbedScriptOAuthDeny(t *testing.T) {
+	p := startProcess(t, nil, "-data-dir", t.TempDir())
+	browser := embedBrowser(t)
+	for _, mode := range []string{"iframe", "popup"} {
+		t.Run(mode, func(t *testing.T) {
+			var start struct{ ID, WidgetURL string }
+			body := fmt.Sprintf(`{"externalCustomerId":"deny-%s","institutionId":"J49BHiNGdxpGXvJ2oeN9NM"}`, mode)
+			if code := api(t, p.url, p.key, "POST", "/bank-linking/connect/start", body, &start); code != 201 {
+				t.Fatalf("connect/start: %d", code)
+			}
+			app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, `<!doctype html><title>app</title><button id="open">Link a bank</button>
+<script src="%s/connect/embed.js"></script>
+<script>
+window.calls = [];
+document.getElementById("open").addEventListener("click", function () {
+  Banklink.open({widgetUrl: %q, mode: %q,
+    onSuccess: function (r) { calls.push({cb: "success", arg: r}); },
+    onError: function (e) { calls.push({cb: "error", arg: e}); },
+    onEvent: function (e) { calls.push({cb: "event", arg: e.name}); }});
+});
+</script>`, p.url, start.WidgetURL, mode)
+			}))
+			defer app.Close()
+			u, _ := url.Parse(app.URL)
+			ctx, cancel := chromedp.NewContext(browser)
+			defer cancel()
+			run(t, ctx, chromedp.Navigate("http://localhost:"+u.Port()), chromedp.WaitVisible(chromedp.ID("open")), chromedp.Click(chromedp.ID("open")))
+			w := widgetTarget(t, ctx, map[string]string{"iframe": "iframe", "popup": "page"}[mode], p.url)
+			widgetStep(t, w, "Log in")
+			run(t, w, chromedp.Click(chromedp.CSS(`a.primary`)), chromedp.WaitVisible(chromedp.ID("deny")), chromedp.Click(chromedp.ID("deny")))
+			widgetStep(t, w, "Log in")
+
+			raw, err := chromedp.Run(ctx, chromedp.Poll[[]byte](`calls.some(function (c) { return c.cb === "error"; }) && calls`, chromedp.WithPollingTimeout(20*time.Second)))
+			if err != nil {
+				t.Fatalf("onError never called: %v", err)
+			}
+			var calls []struct {
+				CB  string          `json:"cb"`
+				Arg json.RawMessage `json:"arg"`
+			}
+			if err := json.Unmarshal(raw, &calls); err != nil {
+				t.Fatal(err)
+			}
+			sawInit := false
+			for _, c := range calls {
+				switch {
+				case c.CB == "event" && string(c.Arg) == `"init"`:
+					sawInit = true
+				case c.CB == "error":
+					var e struct{ Reason, Details, ConnectionID string }
+					json.Unmarshal(c.Arg, &e)
+					if !sawInit || e.Reason != string(banklink.LoginOAuthDenied) || e.Details == "" || e.ConnectionID != start.ID {
+						t.Errorf("onError(%s) (after init: %v)", c.Arg, sawInit)
+					}
+				case c.CB == "success":
+					t.Errorf("onSuccess(%s) after a refusal", c.Arg)
+				}
+			}
+			// The message does not flash away: it is still there a moment
+			// later, on the login step the customer can try again from.
+			time.Sleep(300 * time.Millisecond)
+			msg, err := chromedp.Run(w, chromedp.Evaluate[string](`document.getElementById("alert").hidden ? "" : document.getElementById("alert").textContent`))
+			if err != nil || msg == "" {
+				t.Errorf("after the refusal the alert shows %q (%v)", msg, err)
+			}
+			run(t, w, chromedp.WaitVisible(chromedp.CSS(`a.primary`)))
+		})
 	}
 }

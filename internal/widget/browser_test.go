@@ -575,3 +575,49 @@ func TestBrowserDemoPage(t *testing.T) {
 		t.Errorf("connection shown = %s", got)
 	}
 }
+
+// TestBrowserReloadResumes: the token leaves the address bar at once,
+// yet a reload at every step, and Back then Forward, resume the session
+// where the customer was (sessionStorage keeps the token for this tab).
+// A second tab opened on the bare widget address has no session.
+func TestBrowserReloadResumes(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	resp := st.start(`{"externalCustomerId":"reload","products":["BALANCES"]}`)
+	ctx := tab(t, browser)
+	do(t, ctx, chromedp.Navigate(st.srv.URL+"/connect/sandbox/authorize-nothing"), chromedp.Navigate(resp.WidgetURL))
+	waitTitle(t, ctx, "Select your institution")
+	href, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
+	if strings.Contains(href, "connectToken") {
+		t.Fatalf("the token is still in the address bar: %s", href)
+	}
+	reload := func(want string) {
+		t.Helper()
+		do(t, ctx, chromedp.Reload())
+		waitTitle(t, ctx, want)
+	}
+	reload("Select your institution")
+	pick(t, ctx, "Sandbox Bank", "Sandbox Bank")
+	waitTitle(t, ctx, "Log in")
+	reload("Log in")
+	if got := text(t, ctx, ".head h2"); got != "Sandbox Bank" {
+		t.Errorf("after a reload the login is for %q", got)
+	}
+	login(t, ctx, sandbox.UserMFACode, sandbox.PasswordGood)
+	waitTitle(t, ctx, "Verify it's you")
+	reload("Verify it's you")
+	// Leaving for another page and coming back (Back, then Forward).
+	do(t, ctx, chromedp.NavigateBack())
+	do(t, ctx, chromedp.NavigateForward())
+	waitTitle(t, ctx, "Verify it's you")
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("answer"), sandbox.MFACodeAnswer), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	waitTitle(t, ctx, "Choose accounts")
+	reload("Choose accounts")
+	shot(t, ctx, "reload-resumes-accounts")
+
+	// Another tab has its own sessionStorage: the bare address there is
+	// not this customer's session.
+	other := tab(t, browser)
+	do(t, other, chromedp.Navigate(st.srv.URL+"/connect"))
+	waitTitle(t, other, "Something went wrong")
+}

@@ -10,6 +10,16 @@
   var backBtn = document.getElementById("back");
   var params = new URLSearchParams(location.search);
   var token = params.get("connectToken") || "";
+  // The token leaves the address bar (below) but stays in this tab's
+  // sessionStorage, so a reload, Back/Forward, a tab the browser discarded
+  // or a return from another app (a phone's MFA code) resumes the session
+  // the server holds. sessionStorage is this tab's and this origin's only:
+  // other tabs and sites cannot read it. A token in the URL always wins.
+  var TOKEN_KEY = "banklink.connectToken";
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else token = sessionStorage.getItem(TOKEN_KEY) || "";
+  } catch (e) { /* storage disabled: the URL's token only */ }
   // Back from an institution's or a provider's login page: everything the
   // page appended (an OAuth code or error; MX's status, member_guid and
   // error_reason) goes to the provider, which knows what it means.
@@ -22,8 +32,8 @@
   var searchTimer = 0;
   var searchSeq = 0;
 
-  // The token stays in memory only: drop it from the address bar (and so
-  // from history) as soon as it is read.
+  // Drop the token from the address bar (and so from history and from
+  // what the customer might share) as soon as it is read.
   if (history.replaceState) history.replaceState(null, "", location.pathname);
 
   var PRODUCT_LABELS = {
@@ -348,8 +358,19 @@
   document.getElementById("close").addEventListener("click", close);
   document.addEventListener("keydown", function (e) { if (e.key === "Escape" && inFrame) close(); });
 
+  // Back from a bank's OAuth page: a refusal (Deny) or a failure is shown
+  // on the step the session went back to, and reported to the app as an
+  // error event after init, as any other failed step is.
+  var oauthErr = null;
   var start = oauth
-    ? api("POST", "oauth", oauth).catch(function (err) { if ((err.data || {}).code === "UNAUTHORIZED") throw err; setTimeout(function () { setAlert(err.message); }, 0); return api("GET", "session"); })
+    ? api("POST", "oauth", oauth).catch(function (err) { if ((err.data || {}).code === "UNAUTHORIZED") throw err; oauthErr = err; return api("GET", "session"); })
     : api("GET", "session");
-  start.then(function (s) { state = s; emit("init", { connectionId: s.connectionId }); render(s); }, fatal);
+  start.then(function (s) {
+    state = s; emit("init", { connectionId: s.connectionId }); render(s);
+    if (oauthErr) {
+      var d = oauthErr.data || {};
+      setAlert(oauthErr.message);
+      emit("error", { details: oauthErr.message, reason: d.reason || d.code || "UNKNOWN", step: "OAUTH" });
+    }
+  }, fatal);
 })();
