@@ -36,7 +36,13 @@ type ConnectSession struct {
 	// flight (see CountLoginAttempt).
 	Failures int
 	// Routing is the decision behind ProviderType.
-	Routing   *RoutingDecision
+	Routing *RoutingDecision
+	// Tab is the browser tab that drives the session (a random id the
+	// widget page keeps in that tab), "" until one claims it. Another tab
+	// is told the session continues elsewhere and cannot act on it until
+	// it takes the session over, so two tabs on one link never mix one's
+	// credentials with the other's institution.
+	Tab       string
 	UpdatedAt time.Time
 	// Version is how many times the session was saved: a save replaces
 	// the stored session only if it is still at the version that was

@@ -87,6 +87,7 @@ var notInClient = map[string]string{
 	"getOpenAPI":       "the API description itself",
 	"metrics":          "Prometheus scrapes it",
 	"providerWebhook":  "providers call it",
+	"widgetClaim":      "browser tabs only: the client sends no tab id, so no tab binds its sessions",
 	"widgetPage":       "HTML for browsers",
 	"widgetAsset":      "CSS and JavaScript for browsers",
 	"embedScript":      "JavaScript for browsers",

@@ -16,6 +16,7 @@ type sessionData struct {
 	MFA      *banklink.MFAChallenge     `json:"mfa,omitempty"`
 	Accounts []banklink.ProviderAccount `json:"accounts,omitempty"`
 	Routing  *banklink.RoutingDecision  `json:"routing,omitempty"`
+	Tab      string                     `json:"tab,omitempty"`
 }
 
 // FindConnectSession implements banklink.ConnectSessionStore.
@@ -37,7 +38,7 @@ func (db *DB) FindConnectSession(ctx context.Context, connectionID string) (*ban
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode connect session: %w", err)
 	}
-	s.InstitutionID, s.MFA, s.Accounts, s.Routing, s.UpdatedAt = inst.String, d.MFA, d.Accounts, d.Routing, fromMicros(updated)
+	s.InstitutionID, s.MFA, s.Accounts, s.Routing, s.Tab, s.UpdatedAt = inst.String, d.MFA, d.Accounts, d.Routing, d.Tab, fromMicros(updated)
 	return &s, nil
 }
 
@@ -78,7 +79,7 @@ func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSes
 	if s.UpdatedAt.IsZero() {
 		s.UpdatedAt = db.now()
 	}
-	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing})
+	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing, Tab: s.Tab})
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func testConnectSessions(t *testing.T, s banklink.Store) {
 	sess := &banklink.ConnectSession{
 		ConnectionID: conn.ID, Step: banklink.StepMFA, InstitutionID: inst.ID, ProviderType: "sandbox",
 		ProviderState: "code|sbx_1", MFA: &banklink.MFAChallenge{Kind: banklink.MFAChoice, Prompt: "Where?", Choices: []string{"a", "b"}},
-		Failures: 2, UpdatedAt: t0,
+		Failures: 2, Tab: "tab-0123456789abcdef", UpdatedAt: t0,
 	}
 	must(t, s.SaveConnectSession(ctx, sess))
 	got, err := s.FindConnectSession(ctx, conn.ID)

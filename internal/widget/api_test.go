@@ -16,6 +16,7 @@ import (
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
 	"banklink/internal/sandbox"
+	"banklink/internal/widget"
 )
 
 func TestWidgetAPIFlow(t *testing.T) {
@@ -386,5 +387,79 @@ func TestProductionWidgetNotFramableByDefault(t *testing.T) {
 	resp.Body.Close()
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("production CSP = %q", csp)
+	}
+}
+
+// TestWidgetTabs: the first tab to act drives the session. Another tab
+// on the same link can read nothing and change nothing (its institution
+// choice cannot redirect the first tab's login) until it takes the
+// session over, after which the first tab is the one refused. Calls
+// without a tab id (an app's server) are not bound.
+func TestWidgetTabs(t *testing.T) {
+	st := newStack(t)
+	bank, other := st.institution("Sandbox Bank"), st.institution("Sandbox Credit Union")
+	resp := st.start(`{"externalCustomerId":"tabs","products":["BALANCES"]}`)
+	tok := resp.ConnectToken
+	const a, b = "tab-a-0123456789abcdef", "tab-b-0123456789abcdef"
+	otherTab := func(status int, body map[string]any) bool {
+		return status == 409 && body["code"] == banklink.ECONFLICT && body["reason"] == widget.ReasonOtherTab
+	}
+	for _, tab := range []string{a, b} {
+		if status, s := st.callTab(tok, tab, "GET", "session", ""); status != 200 {
+			t.Fatalf("before any tab acted, %s reads the session: %d %v", tab, status, s)
+		}
+	}
+	if status, s := st.callTab(tok, a, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID)); status != 200 || s["step"] != "CREDENTIALS" {
+		t.Fatalf("tab A selects: %d %v", status, s)
+	}
+	for _, tc := range []struct {
+		name, method, path, body string
+	}{
+		{"read", "GET", "session", ""},
+		{"search", "GET", "institutions?name=sandbox", ""},
+		{"choose another bank", "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, other.ID)},
+		{"go back", "POST", "back", `{}`},
+		{"log in", "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`},
+		{"complete", "POST", "complete", `{"accountIds":["x"],"consent":true}`},
+	} {
+		t.Run("tab B may not "+tc.name, func(t *testing.T) {
+			if status, s := st.callTab(tok, b, tc.method, tc.path, tc.body); !otherTab(status, s) {
+				t.Errorf("%d %v", status, s)
+			}
+		})
+	}
+	if status, s := st.call(tok, "GET", "session", ""); status != 200 || s["institution"].(map[string]any)["id"] != bank.ID {
+		t.Fatalf("tab A's choice stands, read without a tab: %d %v", status, s)
+	}
+	for _, tc := range []struct {
+		name, tab string
+	}{
+		{"too short", "short"},
+		{"bad characters", "tab-with-a-space 0123456789"},
+		{"too long", strings.Repeat("x", 65)},
+	} {
+		t.Run("bad tab id: "+tc.name, func(t *testing.T) {
+			if status, s := st.callTab(tok, tc.tab, "GET", "session", ""); status != 400 || s["code"] != banklink.EBADREQUEST {
+				t.Errorf("%d %v", status, s)
+			}
+		})
+	}
+	if status, s := st.call(tok, "POST", "claim", `{}`); status != 400 {
+		t.Errorf("claim without a tab id: %d %v", status, s)
+	}
+	// Tab B takes over: now tab A is refused, and B logs in.
+	if status, s := st.callTab(tok, b, "POST", "claim", `{}`); status != 200 || s["step"] != "CREDENTIALS" {
+		t.Fatalf("tab B takes over: %d %v", status, s)
+	}
+	if status, s := st.callTab(tok, a, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`); !otherTab(status, s) {
+		t.Fatalf("tab A after the takeover: %d %v", status, s)
+	}
+	status, s := st.callTab(tok, b, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	if status != 200 || s["step"] != "ACCOUNTS" {
+		t.Fatalf("tab B logs in: %d %v", status, s)
+	}
+	acct := s["accounts"].([]any)[0].(map[string]any)["id"].(string)
+	if status, s := st.callTab(tok, b, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, acct)); status != 200 {
+		t.Fatalf("tab B completes: %d %v", status, s)
 	}
 }

@@ -621,3 +621,43 @@ func TestBrowserReloadResumes(t *testing.T) {
 	do(t, other, chromedp.Navigate(st.srv.URL+"/connect"))
 	waitTitle(t, other, "Something went wrong")
 }
+
+// TestBrowserTwoTabs: the customer opens the same link in two tabs. The
+// second is told the session continues in the first and can take it
+// over; the first, once taken over, says so too, and its login form no
+// longer sends anything to the bank the second tab chose.
+func TestBrowserTwoTabs(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	resp := st.start(`{"externalCustomerId":"two-tabs","products":["BALANCES"]}`)
+	first := tab(t, browser)
+	do(t, first, chromedp.Navigate(resp.WidgetURL))
+	pick(t, first, "Sandbox Bank", "Sandbox Bank")
+	waitTitle(t, first, "Log in")
+
+	second := tab(t, browser)
+	do(t, second, chromedp.Navigate(resp.WidgetURL))
+	waitTitle(t, second, "Continued in another tab")
+	shot(t, second, "two-tabs-1-elsewhere")
+	do(t, second, chromedp.Click(chromedp.ID("continue-here")))
+	waitTitle(t, second, "Log in")
+	do(t, second, chromedp.Click(chromedp.ID("back")))
+	waitTitle(t, second, "Select your institution")
+	pick(t, second, "Sandbox Credit", "Sandbox Credit Union")
+	waitTitle(t, second, "Log in")
+
+	// The first tab still shows Sandbox Bank's form; submitting it must
+	// not log in at the credit union the second tab chose.
+	login(t, first, sandbox.UserGood, sandbox.PasswordGood)
+	waitTitle(t, first, "Continued in another tab")
+	shot(t, first, "two-tabs-2-taken-over")
+	var s map[string]any
+	if status, body := st.call(resp.ConnectToken, "GET", "session", ""); status != 200 {
+		t.Fatalf("session: %d %v", status, body)
+	} else {
+		s = body
+	}
+	if s["step"] != "CREDENTIALS" || s["institution"].(map[string]any)["name"] != "Sandbox Credit Union" {
+		t.Errorf("after the first tab's submit the session is at %v %v", s["step"], s["institution"])
+	}
+}

@@ -262,10 +262,10 @@ func (w *Widget) handleBack(rw http.ResponseWriter, r *http.Request, wr *widgetR
 	if wr.conn.InstitutionID != "" || (s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect && s.InstitutionID != "") {
 		if s.InstitutionID != "" && s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect {
 			*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: s.InstitutionID, ProviderType: s.ProviderType,
-				Failures: s.Failures, Version: s.Version}
+				Failures: s.Failures, Version: s.Version, Tab: s.Tab}
 		}
 	} else {
-		*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepPick, Failures: s.Failures, Version: s.Version}
+		*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepPick, Failures: s.Failures, Version: s.Version, Tab: s.Tab}
 	}
 	if err := w.save(r.Context(), s); err != nil {
 		return err
@@ -446,6 +446,17 @@ func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Only the tab driving the session completes it (linking then reads
+	// the session again, at its version).
+	tab, err := tabOf(r)
+	if err != nil {
+		return err
+	}
+	if s, err := w.Store.FindConnectSession(r.Context(), wr.conn.ID); err == nil {
+		if err := checkTab(s, tab); err != nil {
+			return err
+		}
+	}
 	var body struct {
 		AccountIDs []string `json:"accountIds"`
 		Consent    bool     `json:"consent"`
@@ -499,4 +510,20 @@ func checkFilled(creds map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// handleClaim makes the calling tab the one that drives the session:
+// the customer chose "Continue here" in a tab that was told the session
+// continues elsewhere. The other tab's next call gets ReasonOtherTab.
+func (w *Widget) handleClaim(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	if wr.tab == "" {
+		return banklink.Errorf(banklink.EBADREQUEST, "Taking a session over needs the %s header.", TabHeader)
+	}
+	if wr.sess.Tab != wr.tab {
+		wr.sess.Tab = wr.tab
+		if err := w.save(r.Context(), wr.sess); err != nil {
+			return err
+		}
+	}
+	return w.respond(rw, r, wr)
 }

@@ -250,6 +250,13 @@ func (st *stack) institution(name string) *banklink.Institution {
 // call sends a widget API request with the connect token.
 func (st *stack) call(token, method, path, body string) (int, map[string]any) {
 	st.t.Helper()
+	return st.callTab(token, "", method, path, body)
+}
+
+// callTab is call from a browser tab: tab goes in the Banklink-Tab
+// header ("" sends none).
+func (st *stack) callTab(token, tab, method, path, body string) (int, map[string]any) {
+	st.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -259,6 +266,9 @@ func (st *stack) call(token, method, path, body string) (int, map[string]any) {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if tab != "" {
+		req.Header.Set(widget.TabHeader, tab)
+	}
 	resp, err := st.client.Do(req)
 	if err != nil {
 		st.t.Fatal(err)

@@ -163,6 +163,7 @@ func (w *Widget) Register(s httpx.Router) {
 	s.Route("POST "+b+"/api/login", w.api(w.handleLogin))
 	s.Route("POST "+b+"/api/mfa", w.api(w.handleMFA))
 	s.Route("POST "+b+"/api/oauth", w.api(w.handleOAuth))
+	s.Route("POST "+b+"/api/claim", w.apiAnyTab(w.handleClaim))
 	s.Route("POST "+b+"/api/complete", w.handleComplete)
 	if w.Config.Demo != nil {
 		s.Route("GET /{$}", w.demoPage)
@@ -258,6 +259,8 @@ type widgetRequest struct {
 	// has none, the deployment's providers apply in configured order.
 	configs []*banklink.ProviderConfig
 	rules   []banklink.RoutingRule
+	// tab is the calling page's tab (TabHeader), "" when it sends none.
+	tab string
 }
 
 type widgetHandler func(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error
@@ -340,7 +343,13 @@ func (wr *widgetRequest) link() *linking.Link {
 	return &linking.Link{Scope: wr.scope, Connection: wr.conn, Repair: wr.claims.Repair, RepairOf: wr.claims.RepairOf}
 }
 
-func (w *Widget) api(h widgetHandler) httpx.HandlerFunc {
+func (w *Widget) api(h widgetHandler) httpx.HandlerFunc { return w.apiFor(h, false) }
+
+// apiAnyTab is api for the one call a tab that does not drive the
+// session may make: taking it over.
+func (w *Widget) apiAnyTab(h widgetHandler) httpx.HandlerFunc { return w.apiFor(h, true) }
+
+func (w *Widget) apiFor(h widgetHandler, anyTab bool) httpx.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) error {
 		rw.Header().Set("Cache-Control", "no-store")
 		wr, err := w.authorize(r)
@@ -353,8 +362,57 @@ func (w *Widget) api(h widgetHandler) httpx.HandlerFunc {
 		if wr.sess, err = w.loadSession(r.Context(), wr); err != nil {
 			return err
 		}
+		if wr.tab, err = tabOf(r); err != nil {
+			return err
+		}
+		if !anyTab {
+			if err := checkTab(wr.sess, wr.tab); err != nil {
+				return err
+			}
+			if r.Method != http.MethodGet && wr.sess.Tab == "" {
+				// The first tab to act drives the session; the claim is
+				// saved with this request's change.
+				wr.sess.Tab = wr.tab
+			}
+		}
 		return h(rw, r, wr)
 	}
+}
+
+// TabHeader carries the widget page's tab id on every widget API call.
+const TabHeader = "Banklink-Tab"
+
+// ReasonOtherTab is the reason of a 409 to a tab that does not drive the
+// session.
+const ReasonOtherTab = "CONTINUED_IN_ANOTHER_TAB"
+
+// tabOf reads the caller's tab id: "" when the caller sends none (an app
+// server or a script calling the widget API directly, which tabs do not
+// bind), else 16 to 64 letters, digits, '-' or '_'.
+func tabOf(r *http.Request) (string, error) {
+	t := r.Header.Get(TabHeader)
+	if t == "" {
+		return "", nil
+	}
+	ok := len(t) >= 16 && len(t) <= 64
+	for i := 0; ok && i < len(t); i++ {
+		c := t[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+	}
+	if !ok {
+		return "", banklink.Errorf(banklink.EBADREQUEST, "The %s header must be 16 to 64 letters, digits, '-' or '_'.", TabHeader)
+	}
+	return t, nil
+}
+
+// checkTab refuses a tab other than the one driving s.
+func checkTab(s *banklink.ConnectSession, tab string) error {
+	// A finished session's result may be shown in any tab.
+	if tab == "" || s.Tab == "" || s.Tab == tab || s.Step == banklink.StepDone {
+		return nil
+	}
+	return &banklink.Error{Code: banklink.ECONFLICT, Reason: ReasonOtherTab,
+		Message: "This connection continues in another tab or window. Continue there, or take it over here."}
 }
 
 // loadSession returns the saved progress, or starts it: at the picker, or
@@ -598,7 +656,7 @@ func (w *Widget) choose(ctx context.Context, wr *widgetRequest, s *banklink.Conn
 		return err
 	}
 	*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: in.ID, ProviderType: prov.Type(),
-		Routing: d, Failures: s.Failures, Version: s.Version}
+		Routing: d, Failures: s.Failures, Version: s.Version, Tab: s.Tab}
 	return nil
 }
 

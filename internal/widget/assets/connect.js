@@ -74,8 +74,19 @@
   }
 
   // --- API ---------------------------------------------------------------
+  // This tab's id: the server lets one tab drive a session, so a second
+  // tab on the same link cannot send this tab's login to its own bank.
+  var TAB_KEY = "banklink.tab";
+  var tabId = "";
+  try { tabId = sessionStorage.getItem(TAB_KEY) || ""; } catch (e) { /* no storage */ }
+  if (!tabId) {
+    var rnd = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(rnd);
+    tabId = Array.prototype.map.call(rnd, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    try { sessionStorage.setItem(TAB_KEY, tabId); } catch (e) { /* this page only */ }
+  }
   function api(method, path, body) {
-    var opts = { method: method, headers: { "Authorization": "Bearer " + token }, credentials: "omit", cache: "no-store" };
+    var opts = { method: method, headers: { "Authorization": "Bearer " + token, "Banklink-Tab": tabId }, credentials: "omit", cache: "no-store" };
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     return fetch(base + "/api/" + path, opts).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
@@ -124,9 +135,23 @@
     ])], false);
   }
 
+  // Another tab drives this session: say so, and offer to take it over.
+  function elsewhere() {
+    setAlert("");
+    var here = el("button", { type: "button", "class": "primary", id: "continue-here", text: "Continue here" });
+    here.addEventListener("click", function () {
+      busy(here, true);
+      api("POST", "claim", {}).then(render, function (e) { failed(e, here); });
+    });
+    show("Continued in another tab", [el("div", { "class": "center" }, [
+      el("p", { text: "You are linking this account in another tab or window. Finish there, or continue here instead." }), here
+    ])], false);
+  }
+
   function failed(err, button) {
     busy(button, false);
     var d = err.data || {};
+    if (d.reason === "CONTINUED_IN_ANOTHER_TAB") return elsewhere();
     if (d.reason && d.retryable === false && (d.code === "LOGIN_FAILED" || d.code === "UNAUTHORIZED")) return fatal(err);
     if (d.code === "UNAUTHORIZED") return fatal(err);
     emit("error", { details: err.message, reason: d.reason || d.code || "UNKNOWN" });
@@ -365,7 +390,12 @@
   var start = oauth
     ? api("POST", "oauth", oauth).catch(function (err) { if ((err.data || {}).code === "UNAUTHORIZED") throw err; oauthErr = err; return api("GET", "session"); })
     : api("GET", "session");
+  start = start.catch(function (err) {
+    if ((err.data || {}).reason !== "CONTINUED_IN_ANOTHER_TAB") throw err;
+    emit("init", {}); elsewhere(); return null;
+  });
   start.then(function (s) {
+    if (!s) return;
     state = s; emit("init", { connectionId: s.connectionId }); render(s);
     if (oauthErr) {
       var d = oauthErr.data || {};
