@@ -64,6 +64,11 @@ type Spec struct {
 	// MediaTypes are JSON media types of the API besides
 	// application/json (MX's versioned one).
 	MediaTypes []string
+	// Fixes corrects defects of the spec where it contradicts itself
+	// (a schema against its own description or examples), applied once
+	// after loading; each says which of the spec's own texts it follows.
+	// The file is never edited.
+	Fixes func(doc *openapi3.T)
 
 	once     sync.Once
 	doc      *openapi3.T
@@ -80,7 +85,46 @@ var (
 	// MX is MX's Platform API, version 2011-11-01: the
 	// application/vnd.mx.api.v1+json API banklink asks for.
 	MX = &Spec{Name: "mx", File: "mx-platform-v20111101.yml", MediaTypes: []string{"application/vnd.mx.api.v1+json"}}
+	// Finicity is Mastercard Open Finance US (Finicity), version 1.42.0.
+	Finicity = &Spec{Name: "finicity", File: "mastercard-openbanking-us.yaml", Fixes: finicityFixes}
 )
+
+// finicityFixes corrects where Finicity's spec contradicts itself:
+//
+//   - ErrorMessage.code is declared "type: object", yet its description
+//     says it "can be returned as a number or a string" and every example
+//     is a string ("10023"): it takes a string or a number;
+//   - some schemas require members they do not declare (CustomerAccount
+//     requires accountNickname; AccountOwnerDetails requires
+//     nameClassificationConfidenceScore, as its examples spell it, but
+//     declares nameClassificationconfidencescore): a required member is
+//     declared, with the schema of a declared one spelt the same but for
+//     case, else with any value.
+func finicityFixes(doc *openapi3.T) {
+	if em := doc.Components.Schemas["ErrorMessage"]; em != nil && em.Value != nil {
+		if code := em.Value.Properties["code"]; code != nil && code.Value != nil {
+			code.Value = &openapi3.Schema{Description: code.Value.Description, OneOf: openapi3.SchemaRefs{
+				openapi3.NewSchemaRef("", openapi3.NewStringSchema()), openapi3.NewSchemaRef("", openapi3.NewFloat64Schema())}}
+		}
+	}
+	for _, s := range doc.Components.Schemas {
+		if s == nil || s.Value == nil || len(s.Value.Properties) == 0 {
+			continue
+		}
+		for _, name := range s.Value.Required {
+			if _, ok := s.Value.Properties[name]; ok {
+				continue
+			}
+			decl := openapi3.NewSchemaRef("", &openapi3.Schema{})
+			for k, p := range s.Value.Properties {
+				if strings.EqualFold(k, name) {
+					decl = p
+				}
+			}
+			s.Value.Properties[name] = decl
+		}
+	}
+}
 
 // Doc returns the spec, loaded once per test binary. Without the spec file
 // the test skips (fails under CI=true).
@@ -107,6 +151,9 @@ func (s *Spec) load(path string) {
 	// The fakes listen on 127.0.0.1, not on the spec's hosts: routes are
 	// matched on the path alone.
 	doc.Servers = nil
+	if s.Fixes != nil {
+		s.Fixes(doc)
+	}
 	// Both specs carry examples that do not match their own schemas
 	// (Plaid's ConnectedApplication, MX's MemberResponse); that is the
 	// spec's business, not the fakes'.
