@@ -86,6 +86,12 @@ type Config struct {
 	// MXConnectMode is "embed" (MX Connect in the widget) or "redirect";
 	// MXWidgetOrigin overrides where MX Connect is served from.
 	MXConnectMode, MXWidgetOrigin string
+	// Finicity is registered as provider "finicity" when a partner id, a
+	// partner secret and an app key are set. FinicityEnv is "testing"
+	// (testing customers, FinBank only) or "production" (active,
+	// billable customers); FinicityConnectMode "redirect" or "embed".
+	FinicityPartnerID, FinicityPartnerSecret, FinicityAppKey, FinicityEnv, FinicityBaseURL string
+	FinicityWebhookURL, FinicityConnectMode, FinicityConnectOrigin, FinicityExperience     string
 
 	WebhookWorkers        int
 	WebhookTimeout        time.Duration
@@ -96,6 +102,10 @@ type Config struct {
 // (httpapi.PlaidWebhookPath; repeated here because config must not
 // import the HTTP layer).
 const PlaidWebhookPath = "/providers/plaid/webhooks"
+
+// FinicityWebhookPath is where banklink receives Finicity's Connect
+// webhooks (the provider webhook route for "finicity").
+const FinicityWebhookPath = "/providers/finicity/webhooks"
 
 // JobLeaseMax bounds -aggregation-lease: a longer lease only delays the
 // resumption of work a crashed replica held.
@@ -132,6 +142,8 @@ func Default() Config {
 		PlaidEnv:                "sandbox",
 		MXEnv:                   "integration",
 		MXConnectMode:           "embed",
+		FinicityEnv:             "testing",
+		FinicityConnectMode:     "redirect",
 	}
 }
 
@@ -246,6 +258,15 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.StringVar(&c.MXConnectMode, "mx-connect-mode", c.MXConnectMode, "embed: MX Connect inside the widget (reports by postMessage); redirect: the customer leaves for MX Connect and comes back (OAuth logins only, or WebViews that relay MX's events)")
 	fs.StringVar(&c.MXRedirectURL, "mx-redirect-url", c.MXRedirectURL, "redirect mode: optional fixed client_redirect_url that forwards to the widget callback (default: each login's own callback)")
 	fs.StringVar(&c.MXWidgetOrigin, "mx-widget-origin", c.MXWidgetOrigin, "origin MX Connect is served from (default: MX's widget host for -mx-env, or -mx-base-url's origin)")
+	fs.StringVar(&c.FinicityPartnerID, "finicity-partner-id", c.FinicityPartnerID, "Finicity partner id (registers provider finicity with -finicity-partner-secret and -finicity-app-key)")
+	fs.StringVar(&c.FinicityPartnerSecret, "finicity-partner-secret", c.FinicityPartnerSecret, "Finicity partner secret; also verifies Connect webhooks (env BANKLINK_FINICITY_PARTNER_SECRET or _FILE)")
+	fs.StringVar(&c.FinicityAppKey, "finicity-app-key", c.FinicityAppKey, "Finicity app key, the Finicity-App-Key header (env BANKLINK_FINICITY_APP_KEY or _FILE)")
+	fs.StringVar(&c.FinicityEnv, "finicity-env", c.FinicityEnv, "Finicity customers: testing (free, FinBank profiles only) or production (active, billable)")
+	fs.StringVar(&c.FinicityBaseURL, "finicity-base-url", c.FinicityBaseURL, "optional Finicity API base URL replacing https://api.finicity.com (an egress proxy, or a local Finicity-compatible server)")
+	fs.StringVar(&c.FinicityWebhookURL, "finicity-webhook-url", c.FinicityWebhookURL, "URL where Finicity sends Connect webhooks, banklink's <public-url>/providers/finicity/webhooks (the default when -public-url is https; \"none\" turns them off)")
+	fs.StringVar(&c.FinicityConnectMode, "finicity-connect-mode", c.FinicityConnectMode, "redirect: the customer leaves for Data Connect and comes back (redirectUri); embed: Data Connect inside the widget (reports by postMessage)")
+	fs.StringVar(&c.FinicityConnectOrigin, "finicity-connect-origin", c.FinicityConnectOrigin, "embed mode: origin Data Connect is served from (default https://connect2.finicity.com, or -finicity-base-url's origin)")
+	fs.StringVar(&c.FinicityExperience, "finicity-experience", c.FinicityExperience, "optional Data Connect experience id (branding) to open")
 	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "webhook deliveries sent at once by this process (0: this replica sends none)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "time a receiver has to answer a webhook with 2xx")
 	fs.StringVar(&c.WebhookPrivateTargets, "webhook-private-targets", c.WebhookPrivateTargets, "which environments may deliver webhooks to loopback, private and link-local addresses: none, sandbox (for a receiver on a development machine) or all")
@@ -320,6 +341,12 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	case c.PlaidWebhookURL == "" && strings.HasPrefix(c.PublicURL, "https://"):
 		c.PlaidWebhookURL = c.PublicURL + PlaidWebhookPath
 	}
+	switch {
+	case c.FinicityWebhookURL == "none":
+		c.FinicityWebhookURL = ""
+	case c.FinicityWebhookURL == "" && strings.HasPrefix(c.PublicURL, "https://"):
+		c.FinicityWebhookURL = c.PublicURL + FinicityWebhookPath
+	}
 	if _, err := webhookurl.ParsePrivateTargets(c.WebhookPrivateTargets); err != nil {
 		return fmt.Errorf("-webhook-private-targets: %w", err)
 	}
@@ -338,6 +365,16 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	if (c.MXClientID == "") != (c.MXAPIKey == "") {
 		return fmt.Errorf("-mx-client-id and -mx-api-key go together")
 	}
+	if c.FinicityEnv != "testing" && c.FinicityEnv != "production" {
+		return fmt.Errorf("-finicity-env %q must be testing or production", c.FinicityEnv)
+	}
+	if set := c.FinicityPartnerID != "" || c.FinicityPartnerSecret != "" || c.FinicityAppKey != ""; set &&
+		(c.FinicityPartnerID == "" || c.FinicityPartnerSecret == "" || c.FinicityAppKey == "") {
+		return fmt.Errorf("-finicity-partner-id, -finicity-partner-secret and -finicity-app-key go together")
+	}
+	if c.FinicityConnectMode != "redirect" && c.FinicityConnectMode != "embed" {
+		return fmt.Errorf("-finicity-connect-mode %q must be redirect or embed", c.FinicityConnectMode)
+	}
 	if err := c.checkProviders(); err != nil {
 		return err
 	}
@@ -347,7 +384,8 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	if c.MXConnectMode != "embed" && c.MXConnectMode != "redirect" {
 		return fmt.Errorf("-mx-connect-mode %q must be embed or redirect", c.MXConnectMode)
 	}
-	for _, u := range []struct{ flag, v string }{{"-mx-base-url", c.MXBaseURL}, {"-mx-redirect-url", c.MXRedirectURL}, {"-mx-widget-origin", c.MXWidgetOrigin}} {
+	for _, u := range []struct{ flag, v string }{{"-mx-base-url", c.MXBaseURL}, {"-mx-redirect-url", c.MXRedirectURL}, {"-mx-widget-origin", c.MXWidgetOrigin},
+		{"-finicity-base-url", c.FinicityBaseURL}, {"-finicity-webhook-url", c.FinicityWebhookURL}, {"-finicity-connect-origin", c.FinicityConnectOrigin}} {
 		if u.v == "" {
 			continue
 		}
@@ -396,6 +434,8 @@ func (c *Config) decideDemo() error {
 		refuse = "-plaid-env production"
 	case c.MXClientID != "" && c.MXEnv == "production":
 		refuse = "-mx-env production"
+	case c.FinicityPartnerID != "" && c.FinicityEnv == "production":
+		refuse = "-finicity-env production"
 	}
 	switch c.Demo {
 	case DemoOff:
@@ -428,6 +468,10 @@ func (c *Config) checkProviders() error {
 	configured := map[string]string{ // provider → the flags it needs, "" when set
 		"sandbox": "", "sandbox-b": "",
 		"plaid": "-plaid-client-id and -plaid-secret", "mx": "-mx-client-id and -mx-api-key",
+		"finicity": "-finicity-partner-id, -finicity-partner-secret and -finicity-app-key",
+	}
+	if c.FinicityPartnerID != "" {
+		configured["finicity"] = ""
 	}
 	if c.PlaidClientID != "" {
 		configured["plaid"] = ""
@@ -443,7 +487,7 @@ func (c *Config) checkProviders() error {
 			how, known := configured[p]
 			switch {
 			case !known:
-				return fmt.Errorf("%s names %q, which is not a provider (sandbox, sandbox-b, plaid, mx)", l.flag, p)
+				return fmt.Errorf("%s names %q, which is not a provider (sandbox, sandbox-b, plaid, mx, finicity)", l.flag, p)
 			case how != "":
 				return fmt.Errorf("%s names %s, which is not configured: set %s", l.flag, p, how)
 			}

@@ -94,6 +94,20 @@ func TestLoad(t *testing.T) {
 				t.Errorf("%+v", c)
 			}
 		}},
+		{name: "Finicity from the environment", env: map[string]string{"BANKLINK_FINICITY_PARTNER_ID": "2445", "BANKLINK_FINICITY_PARTNER_SECRET_FILE": secretFile,
+			"BANKLINK_FINICITY_APP_KEY": "key", "BANKLINK_PUBLIC_URL": "https://link.example.com", "BANKLINK_PRODUCTION_PROVIDERS": "finicity"},
+			check: func(t *testing.T, c Config) {
+				if c.FinicityPartnerID != "2445" || len(c.FinicityPartnerSecret) != 40 || c.FinicityAppKey != "key" || c.FinicityEnv != "testing" ||
+					c.FinicityConnectMode != "redirect" || c.FinicityWebhookURL != "https://link.example.com/providers/finicity/webhooks" {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "Finicity webhooks off", args: []string{"-public-url", "https://link.example.com", "-finicity-webhook-url", "none"},
+			check: func(t *testing.T, c Config) {
+				if c.FinicityWebhookURL != "" {
+					t.Errorf("finicity webhook URL %q", c.FinicityWebhookURL)
+				}
+			}},
 		{name: "MX key from file", env: map[string]string{"BANKLINK_MX_CLIENT_ID": "client", "BANKLINK_MX_API_KEY_FILE": secretFile},
 			check: func(t *testing.T, c Config) {
 				if c.MXClientID != "client" || len(c.MXAPIKey) != 40 {
@@ -128,11 +142,16 @@ func TestLoad(t *testing.T) {
 		{name: "bad addr", args: []string{"-addr", "nowhere"}, err: "-addr"},
 		{name: "MX enabled without keys", args: []string{"-sandbox-providers", "sandbox,mx"}, err: "-sandbox-providers names mx, which is not configured: set -mx-client-id and -mx-api-key"},
 		{name: "Plaid enabled without keys", args: []string{"-production-providers", "plaid"}, err: "-production-providers names plaid, which is not configured"},
-		{name: "unknown provider", args: []string{"-production-providers", "finicity"}, err: `-production-providers names "finicity", which is not a provider`},
+		{name: "unknown provider", args: []string{"-production-providers", "yodlee"}, err: `-production-providers names "yodlee", which is not a provider (sandbox, sandbox-b, plaid, mx, finicity)`},
 		{name: "auto refresh too often", args: []string{"-auto-refresh", "10s"}, err: "-auto-refresh"},
 		{name: "no auto refresh workers", args: []string{"-auto-refresh-workers", "0"}, err: "-auto-refresh-workers"},
 		{name: "MX key without client id", env: map[string]string{"BANKLINK_MX_API_KEY": "k"}, err: "-mx-client-id"},
 		{name: "unknown MX connect mode", args: []string{"-mx-connect-mode", "popup"}, err: "-mx-connect-mode"},
+		{name: "Finicity without app key", args: []string{"-finicity-partner-id", "p", "-finicity-partner-secret", "s"}, err: "-finicity-app-key go together"},
+		{name: "Finicity enabled without keys", args: []string{"-sandbox-providers", "sandbox,finicity"}, err: "-sandbox-providers names finicity, which is not configured"},
+		{name: "unknown Finicity env", args: []string{"-finicity-env", "uat"}, err: "-finicity-env"},
+		{name: "unknown Finicity connect mode", args: []string{"-finicity-connect-mode", "popup"}, err: "-finicity-connect-mode"},
+		{name: "relative Finicity base URL", args: []string{"-finicity-base-url", "api.finicity.com"}, err: "-finicity-base-url"},
 		{name: "bad public url", args: []string{"-public-url", "ftp://x"}, err: "public-url"},
 		{name: "missing secret file", env: map[string]string{"BANKLINK_TOKEN_SECRETS_FILE": "/nonexistent"}, err: "_FILE"},
 	} {

@@ -14,6 +14,7 @@ import (
 
 	"banklink"
 	"banklink/internal/config"
+	"banklink/internal/finicity"
 	"banklink/internal/mx"
 	"banklink/internal/plaid"
 	"banklink/internal/sandbox"
@@ -130,7 +131,7 @@ type Deps struct {
 }
 
 // FromConfig builds the registry cfg asks for: the two sandbox providers
-// always, Plaid and MX when their credentials are set.
+// always, Plaid, MX and Finicity when their credentials are set.
 func FromConfig(cfg *config.Config, deps Deps) (*Registry, error) {
 	r := New(&sandbox.Provider{AuthorizeURL: cfg.WidgetURL + "/sandbox/authorize"}, sandbox.NewB())
 	if cfg.PlaidClientID != "" {
@@ -151,6 +152,11 @@ func FromConfig(cfg *config.Config, deps Deps) (*Registry, error) {
 		}
 		r.Register(mx.New(mx.Config{ClientID: cfg.MXClientID, APIKey: cfg.MXAPIKey, BaseURL: base,
 			Redirect: cfg.MXConnectMode == "redirect", RedirectURL: cfg.MXRedirectURL, WidgetOrigin: cfg.MXWidgetOrigin}))
+	}
+	if cfg.FinicityPartnerID != "" {
+		r.Register(finicity.New(finicity.Config{PartnerID: cfg.FinicityPartnerID, PartnerSecret: cfg.FinicityPartnerSecret, AppKey: cfg.FinicityAppKey,
+			Testing: cfg.FinicityEnv != "production", BaseURL: cfg.FinicityBaseURL, WebhookURL: cfg.FinicityWebhookURL,
+			Embed: cfg.FinicityConnectMode == "embed", ConnectOrigin: cfg.FinicityConnectOrigin, Experience: cfg.FinicityExperience}))
 	}
 	return r, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"banklink"
 	"banklink/internal/config"
+	"banklink/internal/finicity"
 	"banklink/internal/mx"
 	"banklink/internal/plaid"
 	"banklink/internal/providers"
@@ -73,6 +74,24 @@ func TestFromConfig(t *testing.T) {
 	}
 	if got, want := r.Directories(), []string{plaid.ProviderType, mx.ProviderType}; !slices.Equal(got, want) {
 		t.Errorf("directories = %v, want %v", got, want)
+	}
+	// Finicity: every capability, found by type assertion.
+	cfg.FinicityPartnerID, cfg.FinicityPartnerSecret, cfg.FinicityAppKey = "f", "fs", "fk"
+	r, err = providers.FromConfig(&cfg, providers.Deps{Secrets: noSecrets{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Types(); len(got) != 5 || got[4] != finicity.ProviderType {
+		t.Fatalf("types = %v", got)
+	}
+	keys, ok := r.CredentialKeys(finicity.ProviderType)
+	if r.WebhookReceiver(finicity.ProviderType) == nil || r.RefreshLimiter(finicity.ProviderType) == nil || r.LoginRemover(finicity.ProviderType) == nil ||
+		r.Logins()[finicity.ProviderType] == nil || r.Aggregators()[finicity.ProviderType] == nil || r.Lister(finicity.ProviderType) == nil ||
+		!ok || !slices.Equal(keys, []string{finicity.CredentialPartnerID, finicity.CredentialPartnerSecret, finicity.CredentialAppKey}) {
+		t.Error("a Finicity capability is missing")
+	}
+	if _, ok := r.Provider(finicity.ProviderType).(banklink.UserProvisioner); !ok {
+		t.Error("Finicity does not provision customers")
 	}
 }
 
