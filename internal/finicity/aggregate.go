@@ -212,9 +212,12 @@ func (p *Provider) read(ctx context.Context, k keys, req banklink.AggregationReq
 	return out, nil
 }
 
+// maxTransactions bounds what one account's read holds.
+const maxTransactions = 1_000_000
+
 // transactions reads every page of an account's transactions from since
 // to now: start is the index of the first record (1-based), and pages
-// follow while moreAvailable is "true".
+// follow while moreAvailable is "true" and found says there are more.
 func (p *Provider) transactions(ctx context.Context, k keys, path string, since, now time.Time) ([]transaction, error) {
 	from := since
 	if from.IsZero() {
@@ -226,6 +229,7 @@ func (p *Provider) transactions(ctx context.Context, k keys, path string, since,
 		q := url.Values{"fromDate": {strconv.FormatInt(from.Unix(), 10)}, "toDate": {strconv.FormatInt(now.Unix(), 10)},
 			"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(pageSize)}, "sort": {"asc"}, "includePending": {"true"}}
 		var resp struct {
+			Found         int           `json:"found"`
 			MoreAvailable string        `json:"moreAvailable"`
 			Transactions  []transaction `json:"transactions"`
 		}
@@ -233,10 +237,12 @@ func (p *Provider) transactions(ctx context.Context, k keys, path string, since,
 			return nil, err
 		}
 		out = append(out, resp.Transactions...)
-		if len(resp.Transactions) == 0 || resp.MoreAvailable != "true" {
+		start += len(resp.Transactions)
+		// found bounds the pages: an answer that keeps saying more are
+		// available does not page forever.
+		if len(resp.Transactions) == 0 || resp.MoreAvailable != "true" || start > resp.Found || start > maxTransactions {
 			return out, nil
 		}
-		start += len(resp.Transactions)
 	}
 }
 
