@@ -14,7 +14,7 @@ import (
 // webhook receivers). They are siblings: none may import another, even
 // through a package in between, so that each can change alone and the
 // application logic cannot hide in one of them.
-var adapters = []string{"httpapi", "widget", "dashboard", "plaid", "mx", "sandbox", "sqlstore", "webhooks"}
+var adapters = []string{"httpapi", "widget", "dashboard", "plaid", "mx", "finicity", "sandbox", "sqlstore", "webhooks"}
 
 // application packages hold the use cases; they import no adapter.
 var application = []string{"linking"}

@@ -146,7 +146,10 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 	}
 	k := p.keysFor(req.ProviderCredentials)
 	body := connectRequest{PartnerID: k.partnerID, CustomerID: req.ProviderUserID, Experience: p.cfg.Experience, SingleUseURL: true}
-	if p.cfg.WebhookURL != "" {
+	if p.cfg.WebhookURL != "" && k.partnerID == p.cfg.PartnerID {
+		// Finicity signs a session's webhooks with its partner's
+		// secret; banklink verifies with the deployment's, so sessions
+		// under an account's own partner get none.
 		body.Webhook, body.WebhookContentType = p.cfg.WebhookURL, "application/json"
 	}
 	if !p.cfg.Embed {
