@@ -122,8 +122,10 @@ func New(t testing.TB) *Server {
 	api("GET /institution/v2/institutions", s.listInstitutions, true)
 	mux.HandleFunc("GET /fake-connect", s.connectPage)
 	mux.HandleFunc("POST /fake-connect/{session}", s.connectSubmit)
-	// Data Connect is Finicity's web page, not its API.
-	s.srv, s.contract = contract.Finicity.Server(t, mux, contract.Options{Exempt: []string{"/fake-connect"}})
+	// Data Connect is Finicity's web page, not its API (a browser
+	// showing it asks for the site's icon too).
+	mux.HandleFunc("GET /favicon.ico", http.NotFound)
+	s.srv, s.contract = contract.Finicity.Server(t, mux, contract.Options{Exempt: []string{"/fake-connect", "/favicon.ico"}})
 	s.URL = s.srv.URL
 	return s
 }
