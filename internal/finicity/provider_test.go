@@ -392,3 +392,32 @@ func TestInstitutions(t *testing.T) {
 		t.Errorf("wrong secret: %v", err)
 	}
 }
+
+// TestOwnPartnerSessions: an account with its own Finicity partner links
+// with its keys, and its Connect sessions get no webhook URL (Finicity
+// would sign them with that partner's secret, which banklink does not
+// verify with).
+func TestOwnPartnerSessions(t *testing.T) {
+	fake := fakefinicity.New(t)
+	p := newProvider(t, fake, finicity.Config{PartnerID: "2445589999999", PartnerSecret: "deployment-secret-1", AppKey: "deployment-key",
+		WebhookURL: "https://banklink.example/providers/finicity/webhooks"})
+	creds := map[string]string{finicity.CredentialPartnerID: fake.PartnerID, finicity.CredentialPartnerSecret: fake.PartnerSecret, finicity.CredentialAppKey: fake.AppKey}
+	cid, err := p.CreateUser(t.Context(), creds, "own-partner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := banklink.LoginRequest{Institution: finbank(), ProviderInstitutionID: "102105", ProviderUserID: cid, ProviderCredentials: creds,
+		CallbackURL: "https://banklink.example/connect?oauth=callback"}
+	start, err := p.StartLogin(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect(t, fake, start.RedirectURL, fakefinicity.PasswordGood)
+	step, err := p.CompleteRedirect(t.Context(), req, nil)
+	if err != nil || len(step.Accounts) != 4 {
+		t.Fatalf("own partner login: %+v, %v", step, err)
+	}
+	if hooks := fake.Webhooks(); len(hooks) != 0 {
+		t.Errorf("a session under the account's partner was given banklink's webhook URL: %+v", hooks)
+	}
+}
