@@ -22,11 +22,6 @@ import (
 	"banklink/internal/widget"
 )
 
-// receivers is a fixed set of webhook receivers by provider type.
-type receivers map[string]banklink.WebhookReceiver
-
-func (m receivers) WebhookReceiver(t string) banklink.WebhookReceiver { return m[t] }
-
 // newFinicityStack is the stack with the Finicity provider (talking to a
 // fake Finicity, testing customers) enabled after the sandbox, its
 // directory merged into banklink's, its refresh limit, login removal and
@@ -60,9 +55,8 @@ func newFinicityStackOrder(t testing.TB, cfg finicity.Config, order []string,
 		}
 		return logins, aggs
 	})
-	st.api.Removers = map[string]banklink.LoginRemover{finicity.ProviderType: prov}
-	st.api.Limiters = map[string]banklink.RefreshLimiter{finicity.ProviderType: prov}
-	st.api.RegisterProviderWebhooks(receivers{finicity.ProviderType: prov}, st.runner)
+	// Login removal, the refresh limit and webhooks come with the
+	// provider's registration, as in serve.
 	st.api.Linking.Config.RefreshInterval = time.Millisecond
 	insts, err := dirsync.Fetch(t.Context(), finicity.New(cfg), dirsync.Retry{})
 	if err != nil {
