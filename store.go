@@ -29,6 +29,8 @@ type Store interface {
 	IdempotencyStore
 	OperatorStore
 	FunnelStore
+	ProcessorTokenStore
+	ImportStore
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -19,12 +19,17 @@ const (
 	TransactionsAggregated           EventType = "BANK_LINKING_TRANSACTIONS_AGGREGATED"
 	HistoricalTransactionsAggregated EventType = "BANK_LINKING_HISTORICAL_TRANSACTIONS_AGGREGATED"
 	Test                             EventType = "WEBHOOK_TEST"
+	// banklink's own: a processor token was created for, or revoked on,
+	// a financial account.
+	ProcessorTokenCreated EventType = "BANK_LINKING_PROCESSOR_TOKEN_CREATED"
+	ProcessorTokenRevoked EventType = "BANK_LINKING_PROCESSOR_TOKEN_REVOKED"
 )
 
 // EventTypes lists every type, in lifecycle order.
 var EventTypes = []EventType{
 	ConnectionCompleted, ConnectionStatusChange, AccountsUpdating, AccountsUpdated, TransactionsAggregated,
-	HistoricalTransactionsAggregated, NewAccountsAvailable, AccountsRemoved, CustomerActionRequired, ConnectionDeleted, Test,
+	HistoricalTransactionsAggregated, NewAccountsAvailable, AccountsRemoved, CustomerActionRequired, ConnectionDeleted,
+	ProcessorTokenCreated, ProcessorTokenRevoked, Test,
 }
 
 // Valid reports whether t is a known event type.
@@ -68,6 +73,11 @@ type Payload struct {
 	// FinancialAccounts is set on the accounts and transactions events.
 	FinancialAccounts      []FinancialAccount      `json:"financialAccounts,omitempty"`
 	ServiceProviderDetails *ServiceProviderDetails `json:"serviceProviderDetails,omitempty"`
+	// The processor token events name the account, the processor and the
+	// token's id, never the token.
+	FinancialAccountID string `json:"financialAccountId,omitempty"`
+	Processor          string `json:"processor,omitempty"`
+	ProcessorTokenID   string `json:"processorTokenId,omitempty"`
 }
 
 // FinancialAccount describes what changed in one financial account.

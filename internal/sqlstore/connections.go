@@ -49,7 +49,12 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 	if conn.UpdatedAt.IsZero() {
 		conn.UpdatedAt = conn.CreatedAt
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.startInTx(ctx, tx, cust, conn) })
+}
+
+// startInTx is StartConnection in tx.
+func (db *DB) startInTx(ctx context.Context, tx *sql.Tx, cust *banklink.Customer, conn *banklink.Connection) error {
+	{
 		// Read first: a returning customer costs no write. A new one is
 		// inserted; under concurrent starts for one new externalCustomerId
 		// the conflict clause makes every caller end up with the same row
@@ -106,7 +111,7 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 		}
 		conn.Key = db.keys.seqKey(conn.AccountID, string(conn.Environment), seq)
 		return nil
-	})
+	}
 }
 
 func nonNil[T any](s []T) []T {

@@ -70,6 +70,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"VanishedPendingExpire", testVanishedPendingExpire},
 		{"IncrementalAggregation", testIncrementalAggregation},
 		{"RemovedByAlias", testRemovedByAlias},
+		{"ProcessorTokens", testProcessorTokens},
+		{"ImportConnection", testImportConnection},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
