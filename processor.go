@@ -115,9 +115,6 @@ type ImportLoginRequest struct {
 	// AccessToken is the provider's secret for the login; never logged.
 	AccessToken         string
 	ProviderCredentials map[string]string
-	// WebhookURL is where the provider should send the login's webhooks
-	// from now on (banklink's receiver), empty to leave them.
-	WebhookURL string
 }
 
 // ImportedLogin is what the provider says about an imported login.

@@ -58,6 +58,10 @@ type Index struct {
 	insts   []*banklink.Institution // in base order: rank, normalised name, id
 	byID    map[string]int32
 	byKey   map[string]int32
+	// byProvider maps provider + "\x00" + the provider's institution id
+	// to a position, built on first use (ByProviderID).
+	byProviderOnce sync.Once
+	byProvider     map[string]int32
 
 	// Names. Every institution contributes its distinct normalised name,
 	// aliases and sub-name as "strings"; string ids follow base order, so
@@ -311,6 +315,26 @@ func (ix *Index) Version() int64 { return ix.version }
 // ByID returns the institution with id.
 func (ix *Index) ByID(id string) (*banklink.Institution, bool) {
 	if i, ok := ix.byID[id]; ok {
+		return ix.insts[i], true
+	}
+	return nil, false
+}
+
+// ByProviderID returns the institution the provider knows as id (a
+// Plaid ins_ id), the first in base order when several share it.
+func (ix *Index) ByProviderID(provider, id string) (*banklink.Institution, bool) {
+	ix.byProviderOnce.Do(func() {
+		ix.byProvider = map[string]int32{}
+		for i, in := range ix.insts {
+			for p, pi := range in.Providers {
+				k := p + "\x00" + pi.ProviderInstitutionID
+				if _, ok := ix.byProvider[k]; !ok {
+					ix.byProvider[k] = int32(i)
+				}
+			}
+		}
+	})
+	if i, ok := ix.byProvider[provider+"\x00"+id]; ok {
 		return ix.insts[i], true
 	}
 	return nil, false

@@ -10,6 +10,7 @@
 // completion_redirect_uri (the public token is read back with
 // /link/token/get, as with Plaid), public token exchange, accounts,
 // balances, Auth, Identity, /transactions/sync with cursors,
+// processor and Stripe bank account tokens, Item webhook updates,
 // investments with offset pagination, Item removal, the institution
 // directory, and webhooks signed with a real ES256 key whose public half
 // /webhook_verification_key/get serves. Link runs in update mode too (a
@@ -83,6 +84,8 @@ type Server struct {
 	hits         map[string][]time.Time
 	deliveries   []Delivery
 	outbox       []outgoing
+	// processorTokens are the processor and Stripe tokens handed out.
+	processorTokens []ProcessorToken
 }
 
 // New starts a fake Plaid for the test; it stops when the test ends.
@@ -100,23 +103,26 @@ func New(t testing.TB) *Server {
 	s.keys = []*signingKey{newSigningKey(s.id("key"))}
 	mux := http.NewServeMux()
 	for path, h := range map[string]handler{
-		"/link/token/create":            s.linkTokenCreate,
-		"/link/token/get":               s.linkTokenGet,
-		"/item/public_token/exchange":   s.exchange,
-		"/item/remove":                  s.itemRemove,
-		"/item/get":                     s.itemGet,
-		"/accounts/get":                 s.accountsGet,
-		"/accounts/balance/get":         s.balanceGet,
-		"/auth/get":                     s.authGet,
-		"/identity/get":                 s.identityGet,
-		"/transactions/sync":            s.transactionsSync,
-		"/investments/holdings/get":     s.holdingsGet,
-		"/investments/transactions/get": s.investmentTransactionsGet,
-		"/institutions/get":             s.institutionsGet,
-		"/institutions/get_by_id":       s.institutionsGetByID,
-		"/webhook_verification_key/get": s.verificationKeyGet,
-		"/sandbox/item/reset_login":     s.resetLogin,
-		"/sandbox/item/fire_webhook":    s.fireWebhookEndpoint,
+		"/link/token/create":                          s.linkTokenCreate,
+		"/link/token/get":                             s.linkTokenGet,
+		"/item/public_token/exchange":                 s.exchange,
+		"/item/remove":                                s.itemRemove,
+		"/item/get":                                   s.itemGet,
+		"/accounts/get":                               s.accountsGet,
+		"/accounts/balance/get":                       s.balanceGet,
+		"/auth/get":                                   s.authGet,
+		"/identity/get":                               s.identityGet,
+		"/transactions/sync":                          s.transactionsSync,
+		"/investments/holdings/get":                   s.holdingsGet,
+		"/investments/transactions/get":               s.investmentTransactionsGet,
+		"/institutions/get":                           s.institutionsGet,
+		"/institutions/get_by_id":                     s.institutionsGetByID,
+		"/webhook_verification_key/get":               s.verificationKeyGet,
+		"/sandbox/item/reset_login":                   s.resetLogin,
+		"/sandbox/item/fire_webhook":                  s.fireWebhookEndpoint,
+		"/item/webhook/update":                        s.itemWebhookUpdate,
+		"/processor/token/create":                     s.processorTokenCreate,
+		"/processor/stripe/bank_account_token/create": s.stripeTokenCreate,
 	} {
 		mux.HandleFunc("POST "+path, s.api(path, h))
 	}
