@@ -79,6 +79,7 @@ type Server struct {
 	calls        map[string]int
 	failures     []*Failure
 	seq          int
+	codes        []AuthorizationCode
 }
 
 // New starts a fake MX with the default credentials and directory for the
@@ -110,6 +111,7 @@ func New(t testing.TB) *Server {
 	api("GET /users/{user_guid}/members/{member_guid}/transactions", s.listTransactions)
 	api("GET /users/{user_guid}/members/{member_guid}/investment_holdings", s.listHoldings)
 	api("GET /institutions", s.listInstitutions)
+	api("POST /authorization_code", s.authorizationCode)
 	mux.HandleFunc("GET /connect/{token}", s.connectPage)
 	mux.HandleFunc("POST /connect/session/{session}", s.connectSubmit)
 	// MX Connect is MX's web page, not its Platform API.
