@@ -26,13 +26,18 @@ const DefaultMaxBodyBytes = 64 << 10
 // tags) and returns the top-level fields it did not know, sorted. Every
 // failure is a BAD_REQUEST naming the field where there is one.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, dst any) (unknown []string, err error) {
+	return s.decodeBodyLimit(w, r, dst, s.Config.MaxBodyBytes)
+}
+
+// decodeBodyLimit is decodeBody with a body limit of its own (bulk
+// endpoints).
+func (s *Server) decodeBodyLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) (unknown []string, err error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return nil, banklink.Errorf(banklink.EUNSUPPORTEDTYPE, "Content-Type %q is not supported; send the body as application/json.", truncate(ct, 64))
 		}
 	}
-	limit := s.Config.MaxBodyBytes
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
 		return nil, banklink.Errorf(banklink.EBADREQUEST, "Request body is larger than the %d-byte limit.", limit)

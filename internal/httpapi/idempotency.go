@@ -73,9 +73,10 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 			return &banklink.Error{Code: banklink.EBADREQUEST, Field: "Idempotency-Key",
 				Message: "[Idempotency-Key] must be 1 to 255 printable characters without spaces, e.g. a UUID."}
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Config.MaxBodyBytes))
+		limit := s.bodyLimit(r)
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
-			return banklink.Errorf(banklink.EBADREQUEST, "Request body is larger than the %d-byte limit.", s.Config.MaxBodyBytes)
+			return banklink.Errorf(banklink.EBADREQUEST, "Request body is larger than the %d-byte limit.", limit)
 		}
 		if err != nil {
 			return banklink.Errorf(banklink.EBADREQUEST, "Could not read the request body.")

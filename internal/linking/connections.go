@@ -19,6 +19,8 @@ type Providers interface {
 	// CredentialKeys are the credential keys the provider takes
 	// (banklink.CredentialKeyer); false when it takes any.
 	CredentialKeys(providerType string) ([]string, bool)
+	ProcessorTokenCreator(providerType string) banklink.ProcessorTokenCreator
+	LoginImporter(providerType string) banklink.LoginImporter
 }
 
 // DefaultRefreshInterval is the least time between two accepted refreshes

@@ -39,6 +39,12 @@ type Store interface {
 	UpdateWebhookProfile(ctx context.Context, p *banklink.WebhookProfile) error
 	FindConnectionsByProviderLogin(ctx context.Context, providerType, loginID string) ([]*banklink.Connection, error)
 	ChangeConnectionStatus(ctx context.Context, scope banklink.Scope, id string, c banklink.StatusChange) (bool, error)
+	FindFinancialAccountByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.FinancialAccount, error)
+	FindCustomerByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Customer, error)
+	CreateProcessorToken(ctx context.Context, t *banklink.ProcessorToken, ev *banklink.Event) error
+	RevokeProcessorToken(ctx context.Context, scope banklink.Scope, financialAccountID, token string, at time.Time, makeEvent func(*banklink.ProcessorToken) *banklink.Event) (*banklink.ProcessorToken, error)
+	ImportConnection(ctx context.Context, cust *banklink.Customer, conn *banklink.Connection, c banklink.Completion) (*banklink.Connection, bool, error)
+	SaveConnectionImport(ctx context.Context, imp *banklink.ConnectionImport) error
 }
 
 // Runner aggregates connections: Start begins (or resumes) the work a

@@ -77,6 +77,17 @@ func (r *Registry) RefreshLimiter(t string) banklink.RefreshLimiter {
 	return capability[banklink.RefreshLimiter](r, t)
 }
 
+// ProcessorTokenCreator returns type t's ProcessorTokenCreator
+// capability, or nil.
+func (r *Registry) ProcessorTokenCreator(t string) banklink.ProcessorTokenCreator {
+	return capability[banklink.ProcessorTokenCreator](r, t)
+}
+
+// LoginImporter returns type t's LoginImporter capability, or nil.
+func (r *Registry) LoginImporter(t string) banklink.LoginImporter {
+	return capability[banklink.LoginImporter](r, t)
+}
+
 // CredentialKeys returns the credential keys type t takes, false when it
 // does not say (it takes any).
 func (r *Registry) CredentialKeys(t string) ([]string, bool) {

@@ -173,6 +173,12 @@ func (db *DB) ImportConnection(ctx context.Context, cust *banklink.Customer, con
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return fmt.Errorf("complete imported connection %s: %d rows, %w", conn.ID, n, err)
 		}
+		// The session a widget link leaves, done: the login, no chosen
+		// accounts (every account the login shares is read).
+		if err := db.putSession(ctx, tx, &banklink.ConnectSession{ConnectionID: conn.ID, Step: banklink.StepDone, InstitutionID: c.InstitutionID,
+			ProviderType: c.ProviderType, LoginID: c.LoginID, Routing: c.Routing, UpdatedAt: at}); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO imported_logins (account_id, environment, provider_type, login_id, connection_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, scope.AccountID, string(scope.Environment), c.ProviderType, c.LoginID, conn.ID, micros(at)); err != nil {
 			return err

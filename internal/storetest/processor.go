@@ -100,6 +100,12 @@ func testImportConnection(t *testing.T, s banklink.Store) {
 		conn.ExternalCustomerID != "imported" || conn.RoutingDecision == nil || conn.RoutingDecision.Reason != banklink.RouteImported || conn.CompletedAt == nil {
 		t.Fatalf("imported = %+v (existed %v)", conn, existed)
 	}
+	// Its session is done, with the login and no chosen accounts.
+	sess, err := s.FindConnectSession(ctx, conn.ID)
+	must(t, err)
+	if sess.Step != banklink.StepDone || sess.LoginID != "item-1" || sess.ProviderType != "plaid" || len(sess.Accounts) != 0 {
+		t.Errorf("session = %+v", sess)
+	}
 	// Its aggregation is pending work.
 	work, err := s.ClaimAggregations(ctx, time.Now(), banklink.Lease{Owner: "r", Until: time.Now().Add(time.Minute)}, 10)
 	must(t, err)
