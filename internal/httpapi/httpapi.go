@@ -176,12 +176,33 @@ func (s *Server) register(pattern string, h handlerFunc) {
 	s.mux.Handle(pattern, s.handle(h))
 	if !slices.Contains(s.methods[path], method) {
 		if len(s.methods[path]) == 0 {
-			s.mux.Handle(path, s.handle(func(w http.ResponseWriter, r *http.Request) error {
-				return s.methodNotAllowed(s.methods[path])(w, r)
-			}))
+			s.handleOtherMethods(method, path)
 		}
 		s.methods[path] = append(s.methods[path], method)
 	}
+}
+
+// handleOtherMethods answers 405 on path for the methods not registered.
+// A literal path that a wildcard route of another method also matches
+// (POST /bank-linking/connections/import beside GET
+// /bank-linking/connections/{id}) cannot take a method-less pattern (the
+// mux refuses the overlap): it gets one pattern per other method instead,
+// so it must be registered with all its methods at once, as those are.
+func (s *Server) handleOtherMethods(method, path string) {
+	h := s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return s.methodNotAllowed(s.methods[path])(w, r)
+	})
+	defer func() {
+		if recover() == nil {
+			return
+		}
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if m != method {
+				s.mux.Handle(m+" "+path, h)
+			}
+		}
+	}()
+	s.mux.Handle(path, h)
 }
 
 func (s *Server) routes() {
@@ -193,7 +214,7 @@ func (s *Server) routes() {
 	s.api("POST /bank-linking/connections/{id}/refresh", Versions, s.handleRefreshConnection)
 	s.api("POST /bank-linking/connections/{id}/update", Versions, s.handleUpdateConnection)
 	s.api(importPattern, Versions, s.handleImportConnections)
-	s.api("GET /bank-linking/connections/imports/{id}", Versions, s.handleGetImport)
+	s.api("GET /bank-linking/imports/{id}", Versions, s.handleGetImport)
 	s.api("GET /bank-linking/accounts", Versions, s.handleSearchFinancialAccounts)
 	s.api("POST /bank-linking/accounts/{id}/processors/create-token", Versions, s.handleCreateProcessorToken)
 	s.api("POST /bank-linking/accounts/{id}/processors/revoke-token", Versions, s.handleRevokeProcessorToken)

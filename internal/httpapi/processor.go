@@ -157,7 +157,7 @@ func decodeEntry(raw []byte, e *importEntry) *entryError {
 	return &entryError{"", "could not be read as a Plaid import"}
 }
 
-// handleGetImport is banklink's GET /bank-linking/connections/imports/{id}.
+// handleGetImport is banklink's GET /bank-linking/imports/{id}.
 func (s *Server) handleGetImport(w http.ResponseWriter, r *http.Request) error {
 	imp, err := s.Store.FindConnectionImport(r.Context(), apiKeyFrom(r.Context()).Scope(), r.PathValue("id"))
 	if err != nil {
