@@ -236,6 +236,30 @@ func (c *Client) UpdateConnection(ctx context.Context, id string, products []Pro
 	return &out, c.send(ctx, http.MethodPost, path("/bank-linking/connections/%s/update", id), body, &out, true, opts)
 }
 
+// ImportPlaidConnections imports Items an app linked with Plaid directly
+// (at most 100 per call). Each entry's outcome is in the answer's
+// Connections, in order.
+func (c *Client) ImportPlaidConnections(ctx context.Context, items []PlaidImport, opts ...RequestOption) (*ConnectionImport, error) {
+	type entry struct {
+		ServiceProvider string `json:"serviceProvider"`
+		PlaidImport
+	}
+	body := struct {
+		Connections []entry `json:"connections"`
+	}{Connections: []entry{}}
+	for _, it := range items {
+		body.Connections = append(body.Connections, entry{"PLAID", it})
+	}
+	var out ConnectionImport
+	return &out, c.send(ctx, http.MethodPost, "/bank-linking/connections/import", body, &out, true, opts)
+}
+
+// ConnectionImport reads an import request's results again.
+func (c *Client) ConnectionImport(ctx context.Context, requestID string, opts ...RequestOption) (*ConnectionImport, error) {
+	var out ConnectionImport
+	return &out, c.get(ctx, path("/bank-linking/imports/%s", requestID), &out, opts)
+}
+
 // --- Data ------------------------------------------------------------
 
 // Accounts lists financial accounts.
@@ -253,6 +277,30 @@ func (c *Client) Accounts(ctx context.Context, f AccountFilter, opts ...RequestO
 func (c *Client) Account(ctx context.Context, id string, opts ...RequestOption) (*FinancialAccount, error) {
 	var out FinancialAccount
 	return &out, c.get(ctx, path("/bank-linking/accounts/%s", id), &out, opts)
+}
+
+// CreateProcessorToken hands a financial account to a payment processor
+// through its provider (Plaid, MX, the sandbox); serviceProvider may be
+// empty. The token does not expire: keep it secret and revoke it with
+// RevokeProcessorToken.
+func (c *Client) CreateProcessorToken(ctx context.Context, financialAccountID string, processor Processor, serviceProvider string, opts ...RequestOption) (*ProcessorToken, error) {
+	var out ProcessorToken
+	body := struct {
+		Processor       Processor `json:"processor"`
+		ServiceProvider string    `json:"serviceProvider,omitempty"`
+	}{processor, serviceProvider}
+	return &out, c.send(ctx, http.MethodPost, path("/bank-linking/accounts/%s/processors/create-token", financialAccountID), body, &out, true, opts)
+}
+
+// RevokeProcessorToken revokes a processor token of the account in
+// banklink (the providers cannot revoke one token: tell the processor
+// to discard it).
+func (c *Client) RevokeProcessorToken(ctx context.Context, financialAccountID, token string, opts ...RequestOption) (*ProcessorToken, error) {
+	var out ProcessorToken
+	body := struct {
+		Token string `json:"token"`
+	}{token}
+	return &out, c.send(ctx, http.MethodPost, path("/bank-linking/accounts/%s/processors/revoke-token", financialAccountID), body, &out, true, opts)
 }
 
 // Transactions lists transactions, newest first.

@@ -418,6 +418,11 @@ type EventPayload struct {
 	ActiveDuplicateConnectionID string                  `json:"activeDuplicateConnectionId,omitempty"`
 	FinancialAccounts           []EventFinancialAccount `json:"financialAccounts,omitempty"`
 	ServiceProviderDetails      *EventServiceProvider   `json:"serviceProviderDetails,omitempty"`
+	// The processor token events name the account, the processor and
+	// the token's id (never the token).
+	FinancialAccountID string `json:"financialAccountId,omitempty"`
+	Processor          string `json:"processor,omitempty"`
+	ProcessorTokenID   string `json:"processorTokenId,omitempty"`
 }
 
 // EventFinancialAccount says what changed in one financial account.
@@ -472,4 +477,51 @@ type Redelivery struct {
 // Status is the answer of /healthz and /readyz.
 type Status struct {
 	Status string `json:"status"`
+}
+
+// Processor is a payment processor an account is handed to (Meld's
+// processor enum: DWOLLA, STRIPE …).
+type Processor string
+
+// ProcessorToken is a token for a payment processor. Token is set in
+// CreateProcessorToken's answer only.
+type ProcessorToken struct {
+	Token              string    `json:"token,omitempty"`
+	Processor          Processor `json:"processor"`
+	ServiceProvider    string    `json:"serviceProvider"`
+	ID                 string    `json:"id"`
+	FinancialAccountID string    `json:"financialAccountId"`
+	CreatedAt          string    `json:"createdAt"`
+	RevokedAt          *string   `json:"revokedAt"`
+}
+
+// PlaidImport is one Plaid Item to import, with its customer by
+// CustomerID or ExternalCustomerID.
+type PlaidImport struct {
+	ItemID             string `json:"itemId"`
+	AccessToken        string `json:"accessToken"`
+	CustomerID         string `json:"customerId,omitempty"`
+	ExternalCustomerID string `json:"externalCustomerId,omitempty"`
+}
+
+// ConnectionImport is an import request's outcome, one result per entry
+// in request order.
+type ConnectionImport struct {
+	RequestID   string         `json:"requestId"`
+	CreatedAt   string         `json:"createdAt"`
+	Connections []ImportResult `json:"connections"`
+}
+
+// ImportResult is what became of one imported connection: Status
+// IMPORTED, ALREADY_IMPORTED or FAILED (with ErrorCode and ErrorMessage).
+type ImportResult struct {
+	Index              int    `json:"index"`
+	Status             string `json:"status"`
+	ServiceProvider    string `json:"serviceProvider,omitempty"`
+	LoginID            string `json:"loginId,omitempty"`
+	ConnectionID       string `json:"connectionId,omitempty"`
+	CustomerID         string `json:"customerId,omitempty"`
+	ExternalCustomerID string `json:"externalCustomerId,omitempty"`
+	ErrorCode          string `json:"errorCode,omitempty"`
+	ErrorMessage       string `json:"errorMessage,omitempty"`
 }

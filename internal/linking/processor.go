@@ -56,7 +56,7 @@ func (s *Service) CreateProcessorToken(ctx context.Context, scope banklink.Scope
 	if err := s.Store.CreateProcessorToken(ctx, t, processorTokenEvent(ctx, webhook.ProcessorTokenCreated, conn, t)); err != nil {
 		return nil, err
 	}
-	s.log().Info("processor token created", slog.String("processor_token_id", t.ID), slog.String("financial_account_id", fa.ID),
+	s.log().Info("processor token created", slog.String("processor_record_id", t.ID), slog.String("financial_account_id", fa.ID),
 		slog.String("processor", string(proc)), slog.String("provider", conn.ProviderType))
 	return t, nil
 }
@@ -87,7 +87,7 @@ func (s *Service) RevokeProcessorToken(ctx context.Context, scope banklink.Scope
 	if err != nil {
 		return nil, err
 	}
-	s.log().Info("processor token revoked", slog.String("processor_token_id", t.ID), slog.String("financial_account_id", t.FinancialAccountID))
+	s.log().Info("processor token revoked", slog.String("processor_record_id", t.ID), slog.String("financial_account_id", t.FinancialAccountID))
 	return t, nil
 }
 

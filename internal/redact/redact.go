@@ -17,11 +17,15 @@ const Mask = "[REDACTED]"
 var secretNames = []string{"secret", "password", "passwd", "token", "authorization", "credential", "cookie", "private_key"}
 
 // patterns match secrets by their shape: banklink API keys, JWTs, webhook
-// secrets and passwords in URLs.
+// secrets, Plaid and processor tokens and passwords in URLs.
 var patterns = []*regexp.Regexp{
 	regexp.MustCompile(`bl_(sandbox|production)_[1-9A-HJ-NP-Za-km-z]+_[A-Za-z0-9_-]+`),
 	regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+`),
 	regexp.MustCompile(`whsec_[A-Za-z0-9_-]+`),
+	// Plaid's access, public, Link and processor tokens, and the Stripe
+	// bank account tokens Plaid makes.
+	regexp.MustCompile(`\b(access|public|link|processor)-(sandbox|development|production)-[A-Za-z0-9-]+`),
+	regexp.MustCompile(`\bbtok_[A-Za-z0-9_]+`),
 	regexp.MustCompile(`(://[^:/@\s]+:)[^@\s]+@`),
 }
 
@@ -38,7 +42,8 @@ func SecretName(key string) bool {
 
 // String masks every secret-shaped substring of s.
 func String(s string) string {
-	if !strings.Contains(s, "bl_") && !strings.Contains(s, "eyJ") && !strings.Contains(s, "whsec_") && !strings.Contains(s, "@") {
+	if !strings.Contains(s, "bl_") && !strings.Contains(s, "eyJ") && !strings.Contains(s, "whsec_") && !strings.Contains(s, "@") &&
+		!strings.Contains(s, "-sandbox-") && !strings.Contains(s, "-production-") && !strings.Contains(s, "-development-") && !strings.Contains(s, "btok_") {
 		return s
 	}
 	for i, p := range patterns {

@@ -818,3 +818,32 @@ func TestWithinEdits(t *testing.T) {
 		}
 	}
 }
+
+func TestByProviderID(t *testing.T) {
+	inst := func(id string, providers map[string]string) *banklink.Institution {
+		in := &banklink.Institution{ID: id, Name: "Bank " + id, Rank: 1, Providers: map[string]banklink.ProviderInstitution{}}
+		for p, pid := range providers {
+			in.Providers[p] = banklink.ProviderInstitution{ProviderInstitutionID: pid}
+		}
+		return in
+	}
+	ix := New([]*banklink.Institution{
+		inst("a", map[string]string{"plaid": "ins_1", "mx": "mx_a"}),
+		inst("b", map[string]string{"plaid": "ins_2"}),
+	})
+	for _, tc := range []struct {
+		name, provider, id, want string
+	}{
+		{"plaid's id", "plaid", "ins_2", "b"},
+		{"mx's id", "mx", "mx_a", "a"},
+		{"another provider's id", "mx", "ins_1", ""},
+		{"unknown", "plaid", "ins_9", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := ix.ByProviderID(tc.provider, tc.id)
+			if (tc.want == "") == ok || (ok && got.ID != tc.want) {
+				t.Errorf("got %v %v, want %q", got, ok, tc.want)
+			}
+		})
+	}
+}
