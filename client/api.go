@@ -289,7 +289,9 @@ func (c *Client) CreateProcessorToken(ctx context.Context, financialAccountID st
 		Processor       Processor `json:"processor"`
 		ServiceProvider string    `json:"serviceProvider,omitempty"`
 	}{processor, serviceProvider}
-	return &out, c.send(ctx, http.MethodPost, path("/bank-linking/accounts/%s/processors/create-token", financialAccountID), body, &out, true, opts)
+	// No Idempotency-Key (the server refuses one: its stored answer would
+	// hold the token in clear), so a failed call is not retried.
+	return &out, c.send(ctx, http.MethodPost, path("/bank-linking/accounts/%s/processors/create-token", financialAccountID), body, &out, false, opts)
 }
 
 // RevokeProcessorToken revokes a processor token of the account in

@@ -151,7 +151,10 @@ func (s *Server) Route(pattern string, h HandlerFunc) { s.route(pattern, h) }
 
 // api registers an authenticated, versioned Meld endpoint.
 func (s *Server) api(pattern string, versions []string, h handlerFunc) {
-	if strings.HasPrefix(pattern, "POST ") || strings.HasPrefix(pattern, "DELETE ") {
+	switch {
+	case pattern == createTokenPattern:
+		h = refuseIdempotencyKey(h)
+	case strings.HasPrefix(pattern, "POST ") || strings.HasPrefix(pattern, "DELETE "):
 		h = s.idempotent(h)
 	}
 	query := queryParams[pattern]
@@ -216,7 +219,7 @@ func (s *Server) routes() {
 	s.api(importPattern, Versions, s.handleImportConnections)
 	s.api("GET /bank-linking/imports/{id}", Versions, s.handleGetImport)
 	s.api("GET /bank-linking/accounts", Versions, s.handleSearchFinancialAccounts)
-	s.api("POST /bank-linking/accounts/{id}/processors/create-token", Versions, s.handleCreateProcessorToken)
+	s.api(createTokenPattern, Versions, s.handleCreateProcessorToken)
 	s.api("POST /bank-linking/accounts/{id}/processors/revoke-token", Versions, s.handleRevokeProcessorToken)
 	s.api("GET /bank-linking/accounts/{id}", Versions, getOne(s.Store.FindFinancialAccountByID, financialAccountJSON))
 	s.api("GET /bank-linking/transactions", Versions, s.handleSearchTransactions)

@@ -30,6 +30,21 @@ func processorTokenJSON(t *banklink.ProcessorToken) ProcessorTokenJSON {
 		ID: t.ID, FinancialAccountID: t.FinancialAccountID, CreatedAt: t.CreatedAt.UTC().Format(TimestampFormat), RevokedAt: timePtr(t.RevokedAt)}
 }
 
+const createTokenPattern = "POST /bank-linking/accounts/{id}/processors/create-token"
+
+// refuseIdempotencyKey refuses an Idempotency-Key: a stored answer would
+// keep the processor token in clear in the idempotency records, where
+// banklink keeps tokens sealed only.
+func refuseIdempotencyKey(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Header.Get("Idempotency-Key") != "" {
+			return &banklink.Error{Code: banklink.EBADREQUEST, Field: "Idempotency-Key",
+				Message: "[Idempotency-Key] is not taken here: the answer holds a secret token, which banklink does not store in clear. Each call makes a new token; revoke the ones you do not use."}
+		}
+		return h(w, r)
+	}
+}
+
 // handleCreateProcessorToken is Meld's
 // POST /bank-linking/accounts/{id}/processors/create-token.
 func (s *Server) handleCreateProcessorToken(w http.ResponseWriter, r *http.Request) error {

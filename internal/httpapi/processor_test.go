@@ -103,6 +103,11 @@ func TestProcessorTokenEndpoints(t *testing.T) {
 			}
 		})
 	}
+	// No Idempotency-Key: its stored answer would hold the token in clear.
+	if r := ts.do(call{path: "/bank-linking/accounts/" + acct + "/processors/create-token", body: `{"processor":"DWOLLA"}`,
+		headers: map[string]string{"Idempotency-Key": "k1"}}); r.status != 400 || r.errorBody(t).Field != "Idempotency-Key" {
+		t.Errorf("with an Idempotency-Key: %d %s", r.status, r.body)
+	}
 	// A provider without processor tokens.
 	ts.api.ProcessorTokens = nil
 	if r := create("", acct, `{"processor":"DWOLLA"}`); r.status != 400 || r.errorBody(t).Reason != "PROCESSOR_TOKENS_NOT_SUPPORTED" {
