@@ -54,7 +54,7 @@ func linkedAccount(t *testing.T, ts *testServer, key, customer string) (connID, 
 // refusal, and another tenant's ids.
 func TestProcessorTokenEndpoints(t *testing.T) {
 	ts := newTestServer(t, "sqlite")
-	ts.api.ProcessorTokens = map[string]banklink.ProcessorTokenCreator{sandbox.ProviderType: &sandbox.Provider{}}
+	ts.api.Linking.Providers = capabilities{tokens: map[string]banklink.ProcessorTokenCreator{sandbox.ProviderType: &sandbox.Provider{}}}
 	_, acct := linkedAccount(t, ts, ts.key, "alice")
 	other := &banklink.Account{ID: banklink.NewID(), Name: "Other"}
 	if err := ts.store.CreateAccount(context.Background(), other); err != nil {
@@ -109,7 +109,7 @@ func TestProcessorTokenEndpoints(t *testing.T) {
 		t.Errorf("with an Idempotency-Key: %d %s", r.status, r.body)
 	}
 	// A provider without processor tokens.
-	ts.api.ProcessorTokens = nil
+	ts.api.Linking.Providers = capabilities{}
 	if r := create("", acct, `{"processor":"DWOLLA"}`); r.status != 400 || r.errorBody(t).Reason != "PROCESSOR_TOKENS_NOT_SUPPORTED" {
 		t.Errorf("without a token-issuing provider: %d %s", r.status, r.body)
 	}
@@ -214,7 +214,7 @@ func TestImportEndpoint(t *testing.T) {
 		c.Providers = map[banklink.Environment][]string{banklink.Sandbox: {sandbox.ProviderType, "plaid"}}
 	})
 	imp := &stubImporter{}
-	ts.api.Importers = map[string]banklink.LoginImporter{"plaid": imp}
+	ts.api.Linking.Providers = capabilities{importers: map[string]banklink.LoginImporter{"plaid": imp}}
 	inst := &banklink.Institution{ID: banklink.NewID(), Name: "Imported Bank", Rank: 1, Regions: []banklink.Region{"US"},
 		Providers: map[string]banklink.ProviderInstitution{"plaid": {ProviderInstitutionID: "ins_test", Products: banklink.Products}}}
 	if err := ts.store.UpsertInstitutions(context.Background(), []*banklink.Institution{inst}); err != nil {
@@ -335,3 +335,18 @@ func TestImportEndpoint(t *testing.T) {
 		t.Errorf("Plaid not enabled: %d %s", r.status, r.body)
 	}
 }
+
+// capabilities are the providers' capabilities this package's tests give
+// the API's use cases (serve's come from the registry).
+type capabilities struct {
+	tokens    map[string]banklink.ProcessorTokenCreator
+	importers map[string]banklink.LoginImporter
+}
+
+func (capabilities) LoginRemover(string) banklink.LoginRemover     { return nil }
+func (capabilities) RefreshLimiter(string) banklink.RefreshLimiter { return nil }
+func (capabilities) CredentialKeys(string) ([]string, bool)        { return nil, false }
+func (c capabilities) ProcessorTokenCreator(t string) banklink.ProcessorTokenCreator {
+	return c.tokens[t]
+}
+func (c capabilities) LoginImporter(t string) banklink.LoginImporter { return c.importers[t] }

@@ -8,9 +8,7 @@ import (
 
 	"banklink"
 	"banklink/internal/httpapi"
-	"banklink/internal/mx"
 	"banklink/internal/mx/fakemx"
-	"banklink/internal/plaid"
 	"banklink/internal/plaid/fakeplaid"
 	"banklink/internal/sandbox"
 	"banklink/webhook"
@@ -29,7 +27,6 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 	}{
 		{"plaid", "PLAID", func(t *testing.T) (*stack, string, func(string) bool) {
 			st, fp := newPlaidStack(t)
-			st.api.ProcessorTokens = map[string]banklink.ProcessorTokenCreator{plaid.ProviderType: st.widget.Providers[plaid.ProviderType].(banklink.ProcessorTokenCreator)}
 			id, item := st.plaidLink(fp, `{"externalCustomerId":"pt-plaid","products":["TRANSACTIONS"],"serviceProvider":"PLAID"}`, "Chase", "ins_56")
 			return st, id, func(tok string) bool {
 				return slices.ContainsFunc(fp.ProcessorTokens(), func(p fakeplaid.ProcessorToken) bool {
@@ -39,7 +36,6 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 		}},
 		{"mx", "MX", func(t *testing.T) (*stack, string, func(string) bool) {
 			st, fake := newMXStack(t, false)
-			st.api.ProcessorTokens = map[string]banklink.ProcessorTokenCreator{mx.ProviderType: st.widget.Providers[mx.ProviderType].(banklink.ProcessorTokenCreator)}
 			id, member := st.mxLink(fake, `{"externalCustomerId":"pt-mx","products":["TRANSACTIONS"],"serviceProvider":"MX"}`, "MX Bank", "correct")
 			return st, id, func(tok string) bool {
 				return slices.ContainsFunc(fake.AuthorizationCodes(), func(c fakemx.AuthorizationCode) bool {
@@ -49,7 +45,6 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 		}},
 		{"sandbox", "SANDBOX", func(t *testing.T) (*stack, string, func(string) bool) {
 			st := newStack(t)
-			st.api.ProcessorTokens = map[string]banklink.ProcessorTokenCreator{sandbox.ProviderType: st.sbx}
 			id := st.link(`{"externalCustomerId":"pt-sandbox","products":["TRANSACTIONS"]}`, "user_good")
 			st.runner.Wait()
 			return st, id, func(tok string) bool { return strings.HasPrefix(tok, sandbox.ProcessorTokenPrefix) }
@@ -104,9 +99,6 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 // nothing. Importing again changes nothing.
 func TestImportPlaidItems(t *testing.T) {
 	st, fp := newPlaidStack(t)
-	prov := st.widget.Providers[plaid.ProviderType]
-	st.api.Importers = map[string]banklink.LoginImporter{plaid.ProviderType: prov.(banklink.LoginImporter)}
-	st.api.ProcessorTokens = map[string]banklink.ProcessorTokenCreator{plaid.ProviderType: prov.(banklink.ProcessorTokenCreator)}
 	sink := st.hookSink(t)
 	const appHook = "https://app.example/plaid-hooks"
 	a := fp.NewItem("ins_56", appHook, "transactions", "auth", "identity")
