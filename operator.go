@@ -124,38 +124,36 @@ const (
 	FunnelChosen    = "chosen"    // an institution was picked (or set by connect/start)
 	FunnelLoggedIn  = "logged_in" // the provider accepted the login (after any MFA)
 	FunnelCompleted = "completed" // the connection completed
+	// FunnelFailed is not a step reached but a login step that failed at
+	// an institution, with its reason: the latest one is kept, and tells
+	// why a session that stopped there dropped off.
+	FunnelFailed = "failed"
 )
 
 // FunnelSteps lists the steps in order.
 var FunnelSteps = []string{FunnelOpened, FunnelChosen, FunnelLoggedIn, FunnelCompleted}
 
-// FunnelStep records that a connection's widget session reached a step.
+// FunnelStep records that a connection's widget session reached a step
+// at an institution through a provider (both empty for FunnelOpened).
 type FunnelStep struct {
 	ConnectionID  string
 	Step          string
 	InstitutionID string
 	Provider      string
-	At            time.Time
-}
-
-// FunnelCount is how many connections reached Step on Day (UTC midnight)
-// at one institution through one provider.
-type FunnelCount struct {
-	Day           time.Time
-	Step          string
-	InstitutionID string
-	Provider      string
-	Count         int
+	// Reason is FunnelFailed's: a Login* reason or an error code.
+	Reason string
+	At     time.Time
 }
 
 // FunnelStore keeps the linking-conversion funnel.
 type FunnelStore interface {
-	// RecordFunnelStep records s once per connection and step: a second
-	// record of the same step is ignored. The account and environment
-	// are the connection's; a connection that does not exist records
-	// nothing.
+	// RecordFunnelStep records s once per connection, step, institution
+	// and provider: a second record of the same is ignored, except that
+	// a FunnelFailed record replaces the reason and time of the last.
+	// The account and environment are the connection's; a connection
+	// that does not exist records nothing.
 	RecordFunnelStep(ctx context.Context, s FunnelStep) error
-	// FunnelCounts counts the scope's steps reached in [from, to), by
-	// day, step, institution and provider.
-	FunnelCounts(ctx context.Context, scope Scope, from, to time.Time) ([]FunnelCount, error)
+	// FunnelSteps returns the scope's records made in [from, to), by
+	// time, for ComputeFunnel.
+	FunnelSteps(ctx context.Context, scope Scope, from, to time.Time) ([]FunnelStep, error)
 }

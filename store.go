@@ -31,6 +31,7 @@ type Store interface {
 	FunnelStore
 	ProcessorTokenStore
 	ImportStore
+	ActivityStore
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

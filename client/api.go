@@ -83,6 +83,18 @@ type EventFilter struct {
 	Page
 }
 
+// ActivityFilter selects entries of the activity log.
+type ActivityFilter struct {
+	ConnectionID string
+	// Actions and EventTypes: e.g. INSTITUTION_CONNECTION_WIDGET_ERROR
+	// and SERVICE_PROVIDER_FAILURE.
+	Actions, EventTypes []string
+	// Start and End bound the entries' time: an RFC 3339 time, or a
+	// date (yyyy-mm-dd, UTC; End includes the day).
+	Start, End string
+	Page
+}
+
 // query builds a query string, leaving out empty values (the API refuses
 // empty parameters).
 type query url.Values
@@ -512,6 +524,18 @@ func (c *Client) Events(ctx context.Context, f EventFilter, opts ...RequestOptio
 	q.list("eventTypes", f.EventTypes)
 	q.page(f.Page)
 	return list(c, ctx, "/webhooks/events", q, "events", func(x *Event) string { return x.Key }, opts)
+}
+
+// Activity lists the activity log of widget sessions, oldest first.
+func (c *Client) Activity(ctx context.Context, f ActivityFilter, opts ...RequestOption) iter.Seq2[Activity, error] {
+	q := query{}
+	q.set("connectionId", f.ConnectionID)
+	q.list("actions", f.Actions)
+	q.list("eventTypes", f.EventTypes)
+	q.set("start", f.Start)
+	q.set("end", f.End)
+	q.page(f.Page)
+	return list(c, ctx, "/activity-log", q, "activities", func(x *Activity) string { return x.Key }, opts)
 }
 
 // Event gets an event with its deliveries and their attempts.

@@ -72,6 +72,7 @@ var clientOps = map[string][]response{
 	"searchEvents":                 items("events", Event{}),
 	"getEvent":                     one("200", EventWithDeliveries{}),
 	"redeliverEvent":               one("202", Redelivery{}),
+	"searchActivity":               items("activities", Activity{}),
 	"healthz":                      one("200", Status{}),
 	"readyz":                       one("200", Status{}),
 	"widgetSession":                one("200", WidgetSession{}),
@@ -99,6 +100,7 @@ var notInClient = map[string]string{
 	"demoPage":         "the demo app's own page",
 	"demoStart":        "the demo app's own backend",
 	"demoConnection":   "the demo app's own backend",
+	"widgetExit":       "the widget page's own beacon when it closes",
 }
 
 func loadSpec(t *testing.T) *openapi3.T {

@@ -525,3 +525,25 @@ type ImportResult struct {
 	ErrorCode          string `json:"errorCode,omitempty"`
 	ErrorMessage       string `json:"errorMessage,omitempty"`
 }
+
+// Activity is one step of a widget session in the activity log
+// (GET /activity-log). Failures have Action
+// INSTITUTION_CONNECTION_WIDGET_ERROR and an EventType.
+type Activity struct {
+	ID              string  `json:"id"`
+	Key             string  `json:"key"`
+	AccountID       string  `json:"accountId"`
+	CustomerID      string  `json:"customerId"`
+	ConnectionID    string  `json:"connectionId"`
+	Action          string  `json:"action"`
+	EventType       *string `json:"eventType"`
+	Timestamp       string  `json:"timestamp"`
+	InstitutionID   *string `json:"institutionId"`
+	InstitutionName *string `json:"institutionName"`
+	ServiceProvider *string `json:"serviceProvider"`
+	Step            *string `json:"step"`
+	Reason          *string `json:"reason"`
+	Message         *string `json:"message"`
+	SearchString    *string `json:"searchString"`
+	Repair          bool    `json:"repair"`
+}

@@ -120,6 +120,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	// crashed process (this one before a restart, or another replica)
 	// was doing.
 	go runner.Run(bgCtx)
+	// Activity older than -activity-retention is pruned hourly (by every
+	// replica: deleting what another already deleted costs a query).
+	go svc.Linking.PruneActivityEvery(bgCtx, time.Hour, cfg.ActivityRetention)
 	if cfg.AutoRefresh > 0 {
 		go runner.RefreshEvery(bgCtx, min(time.Minute, cfg.AutoRefresh), cfg.AutoRefresh, cfg.AutoRefreshWorkers)
 	}

@@ -96,6 +96,10 @@ type Config struct {
 	WebhookWorkers        int
 	WebhookTimeout        time.Duration
 	WebhookPrivateTargets string
+
+	// ActivityRetention is how long the activity log keeps an entry;
+	// older ones are pruned every hour.
+	ActivityRetention time.Duration
 }
 
 // PlaidWebhookPath is where banklink receives Plaid's webhooks
@@ -139,6 +143,7 @@ func Default() Config {
 		WebhookWorkers:          8,
 		WebhookTimeout:          10 * time.Second,
 		WebhookPrivateTargets:   "none",
+		ActivityRetention:       banklink.DefaultActivityRetention,
 		PlaidEnv:                "sandbox",
 		MXEnv:                   "integration",
 		MXConnectMode:           "embed",
@@ -270,6 +275,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "webhook deliveries sent at once by this process (0: this replica sends none)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "time a receiver has to answer a webhook with 2xx")
 	fs.StringVar(&c.WebhookPrivateTargets, "webhook-private-targets", c.WebhookPrivateTargets, "which environments may deliver webhooks to loopback, private and link-local addresses: none, sandbox (for a receiver on a development machine) or all")
+	fs.DurationVar(&c.ActivityRetention, "activity-retention", c.ActivityRetention, "how long the activity log (GET /activity-log, the dashboard's timelines) keeps an entry; older ones are pruned hourly")
 	fs.DurationVar(&c.DirectoryRefresh, "directory-refresh", c.DirectoryRefresh, "how often to check whether another replica changed the directory")
 }
 
@@ -349,6 +355,9 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	}
 	if _, err := webhookurl.ParsePrivateTargets(c.WebhookPrivateTargets); err != nil {
 		return fmt.Errorf("-webhook-private-targets: %w", err)
+	}
+	if c.ActivityRetention < time.Hour {
+		return fmt.Errorf("-activity-retention %s must be at least 1h", c.ActivityRetention)
 	}
 	if c.WebhookTimeout < 100*time.Millisecond || c.WebhookTimeout > time.Minute {
 		return fmt.Errorf("-webhook-timeout %s must be between 100ms and 1m", c.WebhookTimeout)

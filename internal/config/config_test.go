@@ -135,6 +135,17 @@ func TestLoad(t *testing.T) {
 					t.Error("-metrics=false left metrics on")
 				}
 			}},
+		{name: "activity kept 90 days by default", check: func(t *testing.T, c Config) {
+			if c.ActivityRetention != 90*24*time.Hour {
+				t.Errorf("activity retention %s", c.ActivityRetention)
+			}
+		}},
+		{name: "activity retention from env", env: map[string]string{"BANKLINK_ACTIVITY_RETENTION": "720h"}, check: func(t *testing.T, c Config) {
+			if c.ActivityRetention != 720*time.Hour {
+				t.Errorf("activity retention %s", c.ActivityRetention)
+			}
+		}},
+		{name: "activity retention too short", args: []string{"-activity-retention", "5m"}, err: "-activity-retention"},
 		{name: "bad metrics env", env: map[string]string{"BANKLINK_METRICS": "maybe"}, err: "BANKLINK_METRICS"},
 		{name: "short secret", args: []string{"-token-secrets", "short"}, err: "at least 32"},
 		{name: "bad ttl env", env: map[string]string{"BANKLINK_TOKEN_TTL": "soon"}, err: "BANKLINK_TOKEN_TTL"},

@@ -606,17 +606,16 @@ func TestConnectionsAndFunnel(t *testing.T) {
 	st.widgetCall(preset.ConnectToken, "POST", "login", `{"credentials":{"username":"user_good","password":"wrong"}}`)
 
 	now := time.Now().UTC()
-	counts, err := st.store.FunnelCounts(ctx, st.scopeA(), now.Add(-24*time.Hour), now.Add(time.Hour))
+	steps, err := st.store.FunnelSteps(ctx, st.scopeA(), now.Add(-24*time.Hour), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	per := map[string]int{}
-	for _, c := range counts {
-		per[c.Step] += c.Count
+	for _, c := range steps {
 		if c.Step != banklink.FunnelOpened && (c.InstitutionID != sandbox.TestBankID || c.Provider != sandbox.ProviderType) {
 			t.Errorf("step %s at %q via %q", c.Step, c.InstitutionID, c.Provider)
 		}
 	}
+	per := banklink.ComputeFunnel(steps, banklink.FunnelFilter{}).Totals
 	if per[banklink.FunnelOpened] != 3 || per[banklink.FunnelChosen] != 2 || per[banklink.FunnelLoggedIn] != 1 || per[banklink.FunnelCompleted] != 1 {
 		t.Fatalf("funnel = %v", per)
 	}

@@ -34,6 +34,19 @@ type rateRow struct {
 	Key, Name                   string
 	Chosen, LoggedIn, Completed int
 	Link                        string
+	// Dropped lists why the sessions that chose it did not log in there.
+	Dropped []reasonCount
+}
+
+type reasonCount struct {
+	Reason string
+	Count  int
+}
+
+type dropRow struct {
+	Step, Label string
+	Count       int
+	Reasons     []reasonCount
 }
 
 type funnelData struct {
@@ -47,9 +60,34 @@ type funnelData struct {
 	Chart                 template.HTML
 	ByInstitution         []rateRow
 	ByProvider            []rateRow
+	Drops                 []dropRow
 	From, To              time.Time
 	Empty                 bool
 	Steps                 []stepTotal // legend
+}
+
+// reasonLabel names a drop-off reason.
+func reasonLabel(r string) string {
+	if r == "" {
+		return "left without an error"
+	}
+	return r
+}
+
+func reasons(m map[string]int) []reasonCount {
+	out := make([]reasonCount, 0, len(m))
+	for r, n := range m {
+		if n > 0 {
+			out = append(out, reasonCount{Reason: reasonLabel(r), Count: n})
+		}
+	}
+	slices.SortFunc(out, func(a, b reasonCount) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Reason, b.Reason)
+	})
+	return out
 }
 
 func (d *Dashboard) handleFunnel(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -62,70 +100,37 @@ func (d *Dashboard) handleFunnel(w http.ResponseWriter, r *http.Request, rq *req
 	prov := providerType(q.Get("provider"))
 	to := d.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	from := to.Add(-time.Duration(days) * 24 * time.Hour)
-	counts, err := d.store.FunnelCounts(r.Context(), rq.scope, from, to)
+	steps, err := d.store.FunnelSteps(r.Context(), rq.scope, from, to)
 	if err != nil {
 		return err
 	}
+	fn := banklink.ComputeFunnel(steps, banklink.FunnelFilter{InstitutionID: inst, Provider: prov})
 	data := funnelData{Days: days, DayOptions: dayOptions, Institution: inst, From: from, To: to.Add(-time.Second),
-		Filtered: inst != "" || prov != "", Empty: len(counts) == 0}
+		Filtered: inst != "" || prov != "", Empty: len(steps) == 0}
 	if prov != "" {
 		data.Provider = banklink.ProviderWireName(prov)
 	}
 	if inst != "" {
 		data.InstitutionName = d.institutionName(inst)
 	}
-
-	// Per day and step, with the filters.
 	perDay := map[int]map[string]int{}
-	totals := map[string]int{}
-	byInst := map[string]*rateRow{}
-	byProv := map[string]*rateRow{}
-	add := func(m map[string]*rateRow, key string, c banklink.FunnelCount) {
-		if key == "" {
-			return
-		}
-		row := m[key]
-		if row == nil {
-			row = &rateRow{Key: key}
-			m[key] = row
-		}
-		switch c.Step {
-		case banklink.FunnelChosen:
-			row.Chosen += c.Count
-		case banklink.FunnelLoggedIn:
-			row.LoggedIn += c.Count
-		case banklink.FunnelCompleted:
-			row.Completed += c.Count
-		}
-	}
-	for _, c := range counts {
-		instOK, provOK := inst == "" || c.InstitutionID == inst, prov == "" || c.Provider == prov
-		if instOK && provOK {
-			i := int(c.Day.Sub(from) / (24 * time.Hour))
-			if perDay[i] == nil {
-				perDay[i] = map[string]int{}
-			}
-			perDay[i][c.Step] += c.Count
-			totals[c.Step] += c.Count
-		}
-		if provOK {
-			add(byInst, c.InstitutionID, c)
-		}
-		if instOK {
-			add(byProv, c.Provider, c)
-		}
+	for day, m := range fn.PerDay {
+		perDay[int(day.Sub(from)/(24*time.Hour))] = m
 	}
 	prev := 0
 	for i, s := range banklink.FunnelSteps {
-		t := stepTotal{Step: s, Label: stepLabels[s], Count: totals[s]}
-		if i > 0 {
+		t := stepTotal{Step: s, Label: stepLabels[s], Count: fn.Totals[s]}
+		if i > 0 && !(data.Filtered && i == 1) {
 			t.Rate = pct(t.Count, prev)
 		}
 		prev = t.Count
 		data.Totals = append(data.Totals, t)
 	}
 	data.Steps = data.Totals
-	data.Overall = pct(totals[banklink.FunnelCompleted], totals[banklink.FunnelOpened])
+	data.Overall = pct(fn.Totals[banklink.FunnelCompleted], fn.Totals[banklink.FunnelOpened])
+	for _, dr := range fn.Drops {
+		data.Drops = append(data.Drops, dropRow{Step: dr.Step, Label: stepLabels[dr.Step], Count: dr.Count, Reasons: reasons(dr.Reasons)})
+	}
 	base := rq.page("funnel")
 	link := func(institution, provider string) string {
 		v := url.Values{"days": {strconv.Itoa(days)}}
@@ -137,24 +142,16 @@ func (d *Dashboard) handleFunnel(w http.ResponseWriter, r *http.Request, rq *req
 		}
 		return base + "?" + v.Encode()
 	}
-	for id, row := range byInst {
-		row.Name = d.institutionName(id)
-		row.Link = link(id, data.Provider)
-		data.ByInstitution = append(data.ByInstitution, *row)
+	row := func(fr banklink.FunnelRow, name, link string) rateRow {
+		return rateRow{Key: fr.Key, Name: name, Chosen: fr.Chosen, LoggedIn: fr.LoggedIn, Completed: fr.Completed, Link: link, Dropped: reasons(fr.Dropped)}
 	}
-	for p, row := range byProv {
-		row.Name = banklink.ProviderWireName(p)
-		row.Link = link(inst, row.Name)
-		data.ByProvider = append(data.ByProvider, *row)
+	for _, fr := range fn.ByInstitution {
+		data.ByInstitution = append(data.ByInstitution, row(fr, d.institutionName(fr.Key), link(fr.Key, data.Provider)))
 	}
-	order := func(a, b rateRow) int {
-		if a.Chosen != b.Chosen {
-			return b.Chosen - a.Chosen
-		}
-		return strings.Compare(a.Name, b.Name)
+	for _, fr := range fn.ByProvider {
+		name := banklink.ProviderWireName(fr.Key)
+		data.ByProvider = append(data.ByProvider, row(fr, name, link(inst, name)))
 	}
-	slices.SortFunc(data.ByInstitution, order)
-	slices.SortFunc(data.ByProvider, order)
 	if len(data.ByInstitution) > 50 {
 		data.ByInstitution = data.ByInstitution[:50]
 	}

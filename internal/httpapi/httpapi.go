@@ -248,6 +248,7 @@ func (s *Server) routes() {
 	s.api("GET /webhooks/events", Versions, s.handleSearchEvents)
 	s.api("GET /webhooks/events/{id}", Versions, s.handleGetEvent)
 	s.api("POST /webhooks/events/{id}/redeliver", Versions, s.handleRedeliverEvent)
+	s.api("GET /activity-log", Versions, s.handleSearchActivity)
 
 	s.route("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/yaml")

@@ -67,6 +67,8 @@ var queryParams = map[string]map[string]paramKind{
 	"GET /institutions": params(map[string]paramKind{"name": single, "regions": list, "products": list, "serviceProviders": list,
 		"type": list, "allowRedirect": single}, paging),
 	"GET /webhooks/events": params(map[string]paramKind{"connectionId": single, "eventTypes": list}, paging),
+	"GET /activity-log": params(map[string]paramKind{"start": single, "end": single, "connectionId": single, "actions": list,
+		"eventTypes": list}, paging),
 }
 
 // checkInput refuses a request whose path values or query do not fit the

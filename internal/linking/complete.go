@@ -2,6 +2,7 @@ package linking
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -124,6 +125,7 @@ func (s *Service) CompleteLink(ctx context.Context, l *Link, req CompleteRequest
 	if l.Repair {
 		repairOf = l.RepairOf
 	}
+	offered := len(sess.Accounts)
 	sess.Step, sess.Accounts, sess.UpdatedAt = banklink.StepDone, chosen, s.now()
 	conn, err := s.Store.CompleteConnectSession(ctx, l.Scope, sess, completion, repairOf)
 	if banklink.ErrorCode(err) == banklink.ECONFLICT {
@@ -146,6 +148,9 @@ func (s *Service) CompleteLink(ctx context.Context, l *Link, req CompleteRequest
 		return nil, err
 	}
 	s.TrackFunnel(ctx, sess, banklink.FunnelCompleted)
+	s.RecordActivity(ctx, sess, l.Repair, banklink.ActivityEvent{Action: banklink.ActivityConsentGiven,
+		Message: fmt.Sprintf("Agreed to share %d of %d accounts.", len(chosen), offered)})
+	s.RecordActivity(ctx, sess, l.Repair, banklink.ActivityEvent{Action: banklink.ActivityCompleted})
 	// Completing counted the aggregation work in the same transaction,
 	// so it is durable even if it cannot start here and now.
 	if s.Runner != nil {

@@ -27,6 +27,9 @@ type Store interface {
 	FindConnectSession(ctx context.Context, connectionID string) (*banklink.ConnectSession, error)
 	CompleteConnectSession(ctx context.Context, scope banklink.Scope, s *banklink.ConnectSession, c banklink.Completion, repairOf int64) (*banklink.Connection, error)
 	RecordFunnelStep(ctx context.Context, step banklink.FunnelStep) error
+	RecordActivity(ctx context.Context, e *banklink.ActivityEvent) error
+	EmitEvents(ctx context.Context, scope banklink.Scope, events ...*banklink.Event) error
+	PruneActivity(ctx context.Context, before time.Time, limit int) (int, error)
 	DeleteConnection(ctx context.Context, scope banklink.Scope, id string, at time.Time) (*banklink.Connection, error)
 	AcceptRefresh(ctx context.Context, scope banklink.Scope, id string, at time.Time, minInterval time.Duration) (next time.Time, err error)
 	AddOptionalProducts(ctx context.Context, scope banklink.Scope, id string, products []banklink.Product, at time.Time) (*banklink.Connection, error)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"banklink"
@@ -146,9 +145,6 @@ func (db *DB) DeleteOperatorSession(ctx context.Context, idHash []byte) error {
 	return nil
 }
 
-// funnelDay is a day in Unix microseconds.
-const funnelDay = int64(24 * time.Hour / time.Microsecond)
-
 // RecordFunnelStep implements banklink.FunnelStore. The account and
 // environment come from the connection row itself, so a step can never
 // be counted for another tenant.
@@ -157,9 +153,10 @@ func (db *DB) RecordFunnelStep(ctx context.Context, s banklink.FunnelStep) error
 		s.At = db.now()
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO funnel_steps (connection_id, step, account_id, environment, institution_id, provider, at)
-			SELECT id, $2, account_id, environment, $3, $4, $5 FROM connections WHERE id = $1
-			ON CONFLICT (connection_id, step) DO NOTHING`, s.ConnectionID, s.Step, s.InstitutionID, s.Provider, micros(s.At))
+		_, err := tx.ExecContext(ctx, `INSERT INTO funnel_steps (connection_id, step, account_id, environment, institution_id, provider, reason, at)
+			SELECT id, $2, account_id, environment, $3, $4, $5, $6 FROM connections WHERE id = $1
+			ON CONFLICT (connection_id, step, institution_id, provider) DO UPDATE SET reason = excluded.reason, at = excluded.at
+			WHERE funnel_steps.step = $7`, s.ConnectionID, s.Step, s.InstitutionID, s.Provider, s.Reason, micros(s.At), banklink.FunnelFailed)
 		return err
 	})
 	if err != nil {
@@ -168,26 +165,24 @@ func (db *DB) RecordFunnelStep(ctx context.Context, s banklink.FunnelStep) error
 	return nil
 }
 
-// FunnelCounts implements banklink.FunnelStore.
-func (db *DB) FunnelCounts(ctx context.Context, scope banklink.Scope, from, to time.Time) ([]banklink.FunnelCount, error) {
-	day := strconv.FormatInt(funnelDay, 10)
-	rows, err := db.r.QueryContext(ctx, `SELECT at / `+day+` AS day, step, institution_id, provider, COUNT(*) FROM funnel_steps
-		WHERE account_id = $1 AND environment = $2 AND at >= $3 AND at < $4
-		GROUP BY at / `+day+`, step, institution_id, provider ORDER BY day, step, institution_id, provider`,
+// FunnelSteps implements banklink.FunnelStore.
+func (db *DB) FunnelSteps(ctx context.Context, scope banklink.Scope, from, to time.Time) ([]banklink.FunnelStep, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT connection_id, step, institution_id, provider, reason, at FROM funnel_steps
+		WHERE account_id = $1 AND environment = $2 AND at >= $3 AND at < $4 ORDER BY at, connection_id, step`,
 		scope.AccountID, string(scope.Environment), micros(from), micros(to))
 	if err != nil {
-		return nil, fmt.Errorf("funnel counts: %w", err)
+		return nil, fmt.Errorf("funnel steps: %w", err)
 	}
 	defer rows.Close()
-	out := []banklink.FunnelCount{}
+	out := []banklink.FunnelStep{}
 	for rows.Next() {
-		var c banklink.FunnelCount
-		var day int64
-		if err := rows.Scan(&day, &c.Step, &c.InstitutionID, &c.Provider, &c.Count); err != nil {
-			return nil, fmt.Errorf("funnel counts: %w", err)
+		var s banklink.FunnelStep
+		var at int64
+		if err := rows.Scan(&s.ConnectionID, &s.Step, &s.InstitutionID, &s.Provider, &s.Reason, &at); err != nil {
+			return nil, fmt.Errorf("funnel steps: %w", err)
 		}
-		c.Day = fromMicros(day * funnelDay)
-		out = append(out, c)
+		s.At = fromMicros(at)
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }

@@ -112,7 +112,12 @@ func testFunnel(t *testing.T, s banklink.Store) {
 	}
 	rec(c1.ID, banklink.FunnelOpened, "", "", day1.Add(time.Hour))
 	rec(c1.ID, banklink.FunnelChosen, inst.ID, "sandbox", day1.Add(2*time.Hour))
-	rec(c1.ID, banklink.FunnelChosen, "another", "sandbox-b", day1.Add(3*time.Hour)) // ignored: once per step
+	rec(c1.ID, banklink.FunnelChosen, inst.ID, "sandbox", day1.Add(150*time.Minute)) // ignored: once per step and place
+	rec(c1.ID, banklink.FunnelChosen, "another", "sandbox-b", day1.Add(3*time.Hour)) // the customer switched banks
+	must(t, s.RecordFunnelStep(ctx, banklink.FunnelStep{ConnectionID: c1.ID, Step: banklink.FunnelFailed, InstitutionID: "another",
+		Provider: "sandbox-b", Reason: "INVALID_CREDENTIALS", At: day1.Add(4 * time.Hour)}))
+	must(t, s.RecordFunnelStep(ctx, banklink.FunnelStep{ConnectionID: c1.ID, Step: banklink.FunnelFailed, InstitutionID: "another",
+		Provider: "sandbox-b", Reason: "ACCOUNT_LOCKED", At: day1.Add(270 * time.Minute)})) // replaces the failure before
 	rec(c1.ID, banklink.FunnelLoggedIn, inst.ID, "sandbox", day2.Add(time.Minute))
 	rec(c2.ID, banklink.FunnelOpened, "", "", day1.Add(5*time.Hour))
 	rec(c2.ID, banklink.FunnelOpened, "", "", day2.Add(5*time.Hour)) // ignored
@@ -120,28 +125,31 @@ func testFunnel(t *testing.T, s banklink.Store) {
 	rec(c4.ID, banklink.FunnelOpened, "", "", day1)                  // another account
 	rec("no-such-connection", banklink.FunnelOpened, "", "", day1)   // nothing
 
-	got, err := s.FunnelCounts(ctx, scope, day1, day2.Add(24*time.Hour))
+	got, err := s.FunnelSteps(ctx, scope, day1, day2.Add(24*time.Hour))
 	must(t, err)
-	want := []banklink.FunnelCount{
-		{Day: day1, Step: banklink.FunnelChosen, InstitutionID: inst.ID, Provider: "sandbox", Count: 1},
-		{Day: day1, Step: banklink.FunnelOpened, Count: 2},
-		{Day: day2, Step: banklink.FunnelLoggedIn, InstitutionID: inst.ID, Provider: "sandbox", Count: 1},
+	want := []banklink.FunnelStep{
+		{ConnectionID: c1.ID, Step: banklink.FunnelOpened, At: day1.Add(time.Hour)},
+		{ConnectionID: c1.ID, Step: banklink.FunnelChosen, InstitutionID: inst.ID, Provider: "sandbox", At: day1.Add(2 * time.Hour)},
+		{ConnectionID: c1.ID, Step: banklink.FunnelChosen, InstitutionID: "another", Provider: "sandbox-b", At: day1.Add(3 * time.Hour)},
+		{ConnectionID: c1.ID, Step: banklink.FunnelFailed, InstitutionID: "another", Provider: "sandbox-b", Reason: "ACCOUNT_LOCKED", At: day1.Add(270 * time.Minute)},
+		{ConnectionID: c2.ID, Step: banklink.FunnelOpened, At: day1.Add(5 * time.Hour)},
+		{ConnectionID: c1.ID, Step: banklink.FunnelLoggedIn, InstitutionID: inst.ID, Provider: "sandbox", At: day2.Add(time.Minute)},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("FunnelCounts mismatch (-want +got):\n%s", diff)
+		t.Errorf("FunnelSteps mismatch (-want +got):\n%s", diff)
 	}
 	// [from, to) bounds.
-	got, err = s.FunnelCounts(ctx, scope, day2, day2.Add(24*time.Hour))
+	got, err = s.FunnelSteps(ctx, scope, day2, day2.Add(24*time.Hour))
 	must(t, err)
 	if len(got) != 1 || got[0].Step != banklink.FunnelLoggedIn {
 		t.Errorf("day 2 only = %+v", got)
 	}
-	got, err = s.FunnelCounts(ctx, prod, day1, day2)
+	got, err = s.FunnelSteps(ctx, prod, day1, day2)
 	must(t, err)
-	if len(got) != 1 || got[0].Count != 1 {
+	if len(got) != 1 || got[0].ConnectionID != c3.ID {
 		t.Errorf("production = %+v", got)
 	}
-	got, err = s.FunnelCounts(ctx, banklink.Scope{AccountID: "nobody", Environment: banklink.Sandbox}, day1, day2)
+	got, err = s.FunnelSteps(ctx, banklink.Scope{AccountID: "nobody", Environment: banklink.Sandbox}, day1, day2)
 	must(t, err)
 	if got == nil || len(got) != 0 {
 		t.Errorf("unknown account = %#v, want empty", got)

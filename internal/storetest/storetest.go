@@ -62,6 +62,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"Operators", testOperators},
 		{"OperatorSessions", testOperatorSessions},
 		{"Funnel", testFunnel},
+		{"Activity", testActivity},
+		{"PruneActivity", testPruneActivity},
 		{"LatestCursor", testLatestCursor},
 		{"FindConnectionsByProviderLogin", testFindConnectionsByProviderLogin},
 		{"ChangeConnectionStatus", testChangeConnectionStatus},

@@ -15,15 +15,11 @@ import (
 func funnelOf(t *testing.T, st *stack) map[string]int {
 	t.Helper()
 	now := time.Now().UTC()
-	counts, err := st.store.FunnelCounts(context.Background(), st.scope, now.Add(-48*time.Hour), now.Add(time.Hour))
+	steps, err := st.store.FunnelSteps(context.Background(), st.scope, now.Add(-48*time.Hour), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int{}
-	for _, c := range counts {
-		out[c.Step] += c.Count
-	}
-	return out
+	return banklink.ComputeFunnel(steps, banklink.FunnelFilter{}).Totals
 }
 
 // TestFunnelSteps: the widget records each step of a linking once.

@@ -153,21 +153,23 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 				}
 			}
 			req, err := w.loginRequest(r, wr, in, prov.Type())
-			if err != nil {
-				return nil, w.providerError(context.WithValue(ctx, showingFormKey{}, true), s, err)
-			}
-			start, err := prov.StartLogin(ctx, req)
-			if err != nil {
-				return nil, w.providerError(context.WithValue(ctx, showingFormKey{}, true), s, err)
-			}
-			for _, f := range start.Fields {
-				v.Fields = append(v.Fields, fieldView{Name: f.Name, Label: f.Label, Secret: f.Secret})
-			}
-			if start.RedirectURL != "" {
-				v.Step, v.LoginURL = banklink.StepRedirect, start.RedirectURL
-				if e := start.Embed; e != nil {
-					v.LoginEmbed = &embedView{Origin: e.Origin, DoneEvents: nonNil(e.DoneEvents)}
+			if err == nil {
+				var start banklink.LoginStart
+				if start, err = prov.StartLogin(ctx, req); err == nil {
+					for _, f := range start.Fields {
+						v.Fields = append(v.Fields, fieldView{Name: f.Name, Label: f.Label, Secret: f.Secret})
+					}
+					if start.RedirectURL != "" {
+						v.Step, v.LoginURL = banklink.StepRedirect, start.RedirectURL
+						if e := start.Embed; e != nil {
+							v.LoginEmbed = &embedView{Origin: e.Origin, DoneEvents: nonNil(e.DoneEvents)}
+						}
+					}
 				}
+			}
+			if err != nil {
+				w.widgetError(ctx, wr, err, "", true)
+				return nil, w.providerError(context.WithValue(ctx, showingFormKey{}, true), s, err)
 			}
 		}
 	}
@@ -191,6 +193,7 @@ func (w *Widget) respond(rw http.ResponseWriter, r *http.Request, wr *widgetRequ
 
 func (w *Widget) handleSession(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
 	w.track(r.Context(), wr.sess, banklink.FunnelOpened)
+	w.activity(r.Context(), wr, banklink.ActivityEvent{Action: banklink.ActivityWidgetOpened, Message: "At step " + wr.sess.Step + "."})
 	return w.respond(rw, r, wr)
 }
 
@@ -217,6 +220,10 @@ func (w *Widget) handleInstitutions(rw http.ResponseWriter, r *http.Request, wr 
 	}
 	if res.Remaining > 0 && len(res.Institutions) > 0 {
 		out.Next = res.Institutions[len(res.Institutions)-1].Key
+	}
+	if q.Name != "" && q.After == "" {
+		w.activity(r.Context(), wr, banklink.ActivityEvent{Action: banklink.ActivityInstitutionSearched, Detail: q.Name,
+			Message: strconv.Itoa(res.Count+res.Remaining) + " institutions found."})
 	}
 	httpx.WriteJSON(rw, http.StatusOK, out)
 	return nil
@@ -252,6 +259,7 @@ func (w *Widget) handleSelect(rw http.ResponseWriter, r *http.Request, wr *widge
 		return err
 	}
 	w.track(r.Context(), wr.sess, banklink.FunnelChosen)
+	w.selected(r.Context(), wr)
 	return w.respond(rw, r, wr)
 }
 
@@ -259,6 +267,8 @@ func (w *Widget) handleSelect(rw http.ResponseWriter, r *http.Request, wr *widge
 // picker, or to the start of the login when the institution is fixed.
 func (w *Widget) handleBack(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
 	s := wr.sess
+	// The activity names the institution the customer stepped back from.
+	left := banklink.ActivityEvent{Action: banklink.ActivityWentBack, InstitutionID: s.InstitutionID, Provider: s.ProviderType}
 	if wr.conn.InstitutionID != "" || (s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect && s.InstitutionID != "") {
 		if s.InstitutionID != "" && s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect {
 			*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: s.InstitutionID, ProviderType: s.ProviderType,
@@ -270,7 +280,17 @@ func (w *Widget) handleBack(rw http.ResponseWriter, r *http.Request, wr *widgetR
 	if err := w.save(r.Context(), s); err != nil {
 		return err
 	}
+	left.Message = "Back to step " + s.Step + "."
+	w.activity(r.Context(), wr, left)
 	return w.respond(rw, r, wr)
+}
+
+// handleExit records that the customer closed the widget, and at which
+// step: the page calls it (keepalive) as it closes.
+func (w *Widget) handleExit(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	w.activity(r.Context(), wr, banklink.ActivityEvent{Action: banklink.ActivityWidgetExited, Message: "Closed at step " + wr.sess.Step + "."})
+	rw.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // loginContext returns the provider and request for the session's
@@ -302,10 +322,13 @@ func (w *Widget) loginContext(r *http.Request, wr *widgetRequest) (banklink.Inte
 }
 
 // advance stores a provider's login step in the session.
-func (w *Widget) advance(ctx context.Context, s *banklink.ConnectSession, step *banklink.LoginStep) error {
+func (w *Widget) advance(ctx context.Context, wr *widgetRequest, loginStep string, step *banklink.LoginStep) error {
+	s := wr.sess
 	if step.Done() {
 		w.recordAttempt(ctx, s, nil)
 		w.track(ctx, s, banklink.FunnelLoggedIn)
+		w.activity(ctx, wr, banklink.ActivityEvent{Action: banklink.ActivityLoginSucceeded, Step: loginStep,
+			Message: strconv.Itoa(len(step.Accounts)) + " accounts offered."})
 		if len(step.Accounts) == 0 {
 			return &banklink.Error{Code: banklink.ELOGIN, Reason: banklink.LoginNoAccounts,
 				Message: "No eligible accounts were found at this institution."}
@@ -313,6 +336,11 @@ func (w *Widget) advance(ctx context.Context, s *banklink.ConnectSession, step *
 		s.Step, s.MFA, s.ProviderState, s.LoginID, s.Accounts = banklink.StepAccounts, nil, "", step.LoginID, step.Accounts
 	} else {
 		s.Step, s.MFA, s.ProviderState = banklink.StepMFA, step.MFA, step.State
+		e := banklink.ActivityEvent{Action: banklink.ActivityMFARequired, Step: loginStep}
+		if step.MFA != nil {
+			e.Message = string(step.MFA.Kind) + ": " + step.MFA.Prompt
+		}
+		w.activity(ctx, wr, e)
 	}
 	return w.save(ctx, s)
 }
@@ -324,26 +352,33 @@ func (w *Widget) advance(ctx context.Context, s *banklink.ConnectSession, step *
 // than MaxLoginFailures to the provider; it is forgiven afterwards unless
 // the customer's password or answer was wrong. The count also checks that
 // the session is still at the step the handler checked.
-func (w *Widget) attempt(rw http.ResponseWriter, r *http.Request, wr *widgetRequest,
+func (w *Widget) attempt(rw http.ResponseWriter, r *http.Request, wr *widgetRequest, loginStep string,
 	send func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error)) error {
 	ctx := r.Context()
 	s := wr.sess
 	if _, err := w.Store.CountLoginAttempt(ctx, s, banklink.MaxLoginFailures); err != nil {
 		switch banklink.ErrorCode(err) {
 		case banklink.ERATELIMITED:
-			return tooManyAttempts()
+			err = tooManyAttempts()
+			w.widgetError(ctx, wr, err, loginStep, false)
+			return err
 		case banklink.ECONFLICT:
 			return outOfDate()
 		}
 		return err
 	}
+	initializing := false
 	step, err := func() (*banklink.LoginStep, error) {
 		prov, req, err := w.loginContext(r, wr)
 		if err != nil {
+			initializing = true
 			return nil, err
 		}
 		return send(prov, req)
 	}()
+	if err != nil {
+		w.widgetError(ctx, wr, err, loginStep, initializing)
+	}
 	if pe, ok := errors.AsType[*banklink.ProviderError](err); ok && customerFailure(pe) {
 		return w.providerError(ctx, s, err)
 	}
@@ -354,7 +389,10 @@ func (w *Widget) attempt(rw http.ResponseWriter, r *http.Request, wr *widgetRequ
 	if err != nil {
 		return w.providerError(ctx, s, err)
 	}
-	if err := w.advance(ctx, s, step); err != nil {
+	if err := w.advance(ctx, wr, loginStep, step); err != nil {
+		if banklink.ErrorCode(err) == banklink.ELOGIN {
+			w.widgetError(ctx, wr, err, loginStep, false)
+		}
 		return err
 	}
 	return w.respond(rw, r, wr)
@@ -373,7 +411,7 @@ func (w *Widget) handleLogin(rw http.ResponseWriter, r *http.Request, wr *widget
 	if err := checkFilled(body.Credentials); err != nil {
 		return err
 	}
-	return w.attempt(rw, r, wr, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
+	return w.attempt(rw, r, wr, banklink.LoginStepCredentials, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
 		// Credentials go to the provider and nowhere else: not the
 		// session, not the logs.
 		req.Credentials = body.Credentials
@@ -396,7 +434,7 @@ func (w *Widget) handleMFA(rw http.ResponseWriter, r *http.Request, wr *widgetRe
 		// towards the lock.
 		return banklink.FieldErrorf("answer", "must not be empty")
 	}
-	return w.attempt(rw, r, wr, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
+	return w.attempt(rw, r, wr, banklink.LoginStepMFA, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
 		return prov.AnswerMFA(r.Context(), req, wr.sess.ProviderState, body.Answer)
 	})
 }
@@ -409,7 +447,7 @@ func (w *Widget) handleOAuth(rw http.ResponseWriter, r *http.Request, wr *widget
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
-	return w.attempt(rw, r, wr, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
+	return w.attempt(rw, r, wr, banklink.LoginStepRedirect, func(prov banklink.InteractiveLogin, req banklink.LoginRequest) (*banklink.LoginStep, error) {
 		return prov.CompleteRedirect(r.Context(), req, body)
 	})
 }

@@ -160,6 +160,7 @@ func (w *Widget) Register(s httpx.Router) {
 	s.Route("GET "+b+"/api/institutions", w.api(w.handleInstitutions))
 	s.Route("POST "+b+"/api/select", w.api(w.handleSelect))
 	s.Route("POST "+b+"/api/back", w.api(w.handleBack))
+	s.Route("POST "+b+"/api/exit", w.api(w.handleExit))
 	s.Route("POST "+b+"/api/login", w.api(w.handleLogin))
 	s.Route("POST "+b+"/api/mfa", w.api(w.handleMFA))
 	s.Route("POST "+b+"/api/oauth", w.api(w.handleOAuth))

@@ -373,6 +373,11 @@
 
   function close() {
     emit("exit", { step: state ? state.step : null });
+    if (state && state.step !== "DONE") {
+      // For the activity log; keepalive lets it outlive the page.
+      fetch(base + "/api/exit", { method: "POST", keepalive: true, credentials: "omit", cache: "no-store",
+        headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" }, body: JSON.stringify({ step: state.step }) }).catch(function () {});
+    }
     if (!inFrame && window.opener) window.close();
   }
 
