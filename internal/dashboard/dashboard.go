@@ -125,7 +125,8 @@ func New(cfg Config) *Dashboard {
 		"join":     strings.Join,
 		"envLink":  envLink,
 		"contains": func(list []string, s string) bool { return indexOf(list, s) >= 0 },
-	}).ParseFS(d.static, "layout.html"))
+		"dict":     dict,
+	}).ParseFS(d.static, "layout.html", "partial-*.html"))
 	names, _ := fs.Glob(d.static, "page-*.html")
 	for _, name := range names {
 		t := template.Must(layout.Clone())
@@ -174,12 +175,17 @@ func (d *Dashboard) Register(s Server, deps Deps) {
 		p := Base + "/" + string(env)
 		s.Route("GET "+p+"/connections", d.get(env, d.handleConnections))
 		s.Route("GET "+p+"/connections/{id}", d.get(env, d.handleConnection))
+		s.Route("POST "+p+"/connections/{id}/refresh", d.postEnv(env, d.handleRefreshConnection))
+		s.Route("POST "+p+"/connections/{id}/repair", d.postEnv(env, d.handleRepairConnection))
+		s.Route("POST "+p+"/connections/{id}/delete", d.postEnv(env, d.handleDeleteConnection))
 		s.Route("GET "+p+"/funnel", d.get(env, d.handleFunnel))
 		s.Route("GET "+p+"/keys", d.get(env, d.handleKeys))
 		s.Route("POST "+p+"/keys", d.postEnv(env, d.handleCreateKey))
 		s.Route("POST "+p+"/keys/{id}/revoke", d.postEnv(env, d.handleRevokeKey))
 		s.Route("GET "+p+"/webhooks", d.get(env, d.handleWebhooks))
 		s.Route("POST "+p+"/webhooks", d.postEnv(env, d.handleCreateProfile))
+		s.Route("POST "+p+"/webhooks/events/{id}/redeliver", d.postEnv(env, d.handleRedeliver))
+		s.Route("POST "+p+"/webhooks/profiles/{id}/test", d.postEnv(env, d.handleTestEvent))
 		s.Route("GET "+p+"/providers", d.get(env, d.handleProviders))
 		s.Route("POST "+p+"/providers/{provider}", d.postEnv(env, d.handleSaveProvider))
 		s.Route("POST "+p+"/providers/{provider}/delete", d.postEnv(env, d.handleDeleteProvider))
@@ -437,6 +443,10 @@ var messages = map[string]string{
 	"provider-deleted": "The service provider configuration was removed.",
 	"rules-saved":      "The routing rules were saved.",
 	"origins-saved":    "The allowed widget origins were saved.",
+	"refreshed":        "A refresh was started: the connection's data is read from its provider again, and webhooks follow.",
+	"deleted":          "The connection was deleted, at its provider too. A BANK_LINKING_CONNECTION_DELETED webhook follows.",
+	"redelivered":      "The event was queued again for every profile that receives it.",
+	"test-sent":        "A WEBHOOK_TEST event was queued for the profile.",
 }
 
 func (rq *request) page(p string) string { return Base + "/" + string(rq.env) + "/" + p }
@@ -476,6 +486,16 @@ func short(s string) string {
 		return s
 	}
 	return s[:8] + "…"
+}
+
+// dict builds a map for a sub-template from key, value pairs.
+func dict(kv ...any) map[string]any {
+	m := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		k, _ := kv[i].(string)
+		m[k] = kv[i+1]
+	}
+	return m
 }
 
 func indexOf(list []string, s string) int {

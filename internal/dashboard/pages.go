@@ -1,7 +1,10 @@
 package dashboard
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,30 +61,140 @@ func (d *Dashboard) connectionRow(c *banklink.Connection, now time.Time) connect
 
 const connectionsPerPage = 25
 
+// connectionSearch is the connections page's filters, as the query
+// string carries them.
+type connectionSearch struct {
+	ID, Customer, External, Status, Institution, Provider, From, To string
+}
+
+func (q connectionSearch) values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"id": q.ID, "customer": q.Customer, "external": q.External, "status": q.Status,
+		"institution": q.Institution, "provider": q.Provider, "from": q.From, "to": q.To} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+func (q connectionSearch) Any() bool { return len(q.values()) > 0 }
+
+// filter turns the search into a store filter; an institution may be
+// named by id or by its exact name.
+func (d *Dashboard) connectionFilter(q connectionSearch) (banklink.ConnectionFilter, error) {
+	f := banklink.ConnectionFilter{CustomerID: q.Customer, ExternalCustomerID: q.External}
+	if q.Status != "" {
+		st := banklink.ConnectionStatus(q.Status)
+		if !slices.Contains(banklink.ConnectionStatuses, st) {
+			return f, banklink.Errorf(banklink.EBADREQUEST, "Unknown status %q.", truncate(q.Status, 40))
+		}
+		f.Statuses = []banklink.ConnectionStatus{st}
+	}
+	if q.Provider != "" {
+		f.ServiceProviders = []string{providerType(q.Provider)}
+	}
+	if q.Institution != "" {
+		f.InstitutionID = d.institutionID(q.Institution)
+	}
+	for _, x := range []struct {
+		raw  string
+		dst  *time.Time
+		days int
+	}{{q.From, &f.CreatedFrom, 0}, {q.To, &f.CreatedBefore, 1}} {
+		if x.raw == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, x.raw)
+		if err != nil {
+			return f, banklink.Errorf(banklink.EBADREQUEST, "Dates must be yyyy-mm-dd.")
+		}
+		*x.dst = t.AddDate(0, 0, x.days)
+	}
+	return f, nil
+}
+
+// institutionID resolves an institution typed by id or exact name
+// (case-insensitive).
+func (d *Dashboard) institutionID(s string) string {
+	if d.deps.Linking.Directory == nil {
+		return s
+	}
+	ix := d.deps.Linking.Directory.Current()
+	if ix == nil {
+		return s
+	}
+	if _, ok := ix.ByID(s); ok {
+		return s
+	}
+	res, err := ix.Search(search.Query{Name: s, Limit: 20, Eligibility: banklink.Eligibility{AllowRedirect: true}})
+	if err == nil {
+		for _, in := range res.Institutions {
+			if strings.EqualFold(in.Name, s) {
+				return in.ID
+			}
+		}
+	}
+	return s
+}
+
 func (d *Dashboard) handleConnections(w http.ResponseWriter, r *http.Request, rq *request) error {
-	before := r.URL.Query().Get("before")
-	cursor := before
-	if cursor == "" {
-		cursor = banklink.LatestCursor
-	}
+	v := r.URL.Query()
+	q := connectionSearch{ID: strings.TrimSpace(v.Get("id")), Customer: strings.TrimSpace(v.Get("customer")), External: strings.TrimSpace(v.Get("external")),
+		Status: v.Get("status"), Institution: strings.TrimSpace(v.Get("institution")), Provider: v.Get("provider"), From: v.Get("from"), To: v.Get("to")}
+	before := v.Get("before")
 	now := d.Now()
-	list, remaining, err := d.store.FindConnections(r.Context(), rq.scope, banklink.ConnectionFilter{Before: cursor, Limit: connectionsPerPage, Now: now})
-	if err != nil {
-		return err
-	}
-	rows := []connectionRow{}
-	for i := len(list) - 1; i >= 0; i-- { // newest first
-		rows = append(rows, d.connectionRow(list[i], now))
-	}
 	data := struct {
 		Rows          []connectionRow
 		Older         string
 		ShowingLatest bool
-	}{Rows: rows, ShowingLatest: before == ""}
+		Search        connectionSearch
+		Statuses      []banklink.ConnectionStatus
+		Providers     []string
+		Query         string
+		Error         string
+	}{Rows: []connectionRow{}, ShowingLatest: before == "", Search: q, Statuses: banklink.ConnectionStatuses, Query: q.values().Encode()}
+	for _, p := range d.deps.Linking.Config.Providers[rq.env] {
+		data.Providers = append(data.Providers, banklink.ProviderWireName(p))
+	}
+	render := func(status int) error {
+		return d.render(w, status, "connections", rq, view{Title: "Connections", Nav: "connections", Page: "connections", Error: data.Error, Data: data})
+	}
+	if q.ID != "" {
+		// An id names one connection: the other filters do not apply.
+		c, err := d.store.FindConnectionByID(r.Context(), rq.scope, q.ID)
+		if err != nil && banklink.ErrorCode(err) != banklink.ENOTFOUND {
+			return err
+		}
+		if c != nil {
+			data.Rows = append(data.Rows, d.connectionRow(c, now))
+		}
+		return render(http.StatusOK)
+	}
+	f, err := d.connectionFilter(q)
+	if err != nil {
+		data.Error = banklink.ErrorMessage(err)
+		return render(http.StatusBadRequest)
+	}
+	f.Before, f.Limit, f.Now = before, connectionsPerPage, now
+	if f.Before == "" {
+		f.Before = banklink.LatestCursor
+	}
+	list, remaining, err := d.store.FindConnections(r.Context(), rq.scope, f)
+	if banklink.ErrorCode(err) == banklink.EBADREQUEST {
+		data.Error = banklink.ErrorMessage(err)
+		return render(http.StatusBadRequest)
+	}
+	if err != nil {
+		return err
+	}
+	for i := len(list) - 1; i >= 0; i-- { // newest first
+		data.Rows = append(data.Rows, d.connectionRow(list[i], now))
+	}
 	if remaining > 0 && len(list) > 0 {
 		data.Older = list[0].Key
 	}
-	return d.render(w, http.StatusOK, "connections", rq, view{Title: "Connections", Nav: "connections", Page: "connections", Data: data})
+	return render(http.StatusOK)
 }
 
 type statusChange struct {
@@ -93,12 +206,66 @@ type statusChange struct {
 	ServiceProviderLogin string
 }
 
+type accountView struct {
+	ID, Name, Type, Subtype, Mask, Status string
+	Balance                               string
+}
+
+type activityView struct {
+	At                                  time.Time
+	Action, Label, EventType            string
+	Institution, Provider, Step, Reason string
+	Message, Search                     string
+	Failure, Repair                     bool
+}
+
+// activityLabels name the actions on the timeline.
+var activityLabels = map[string]string{
+	banklink.ActivityWidgetOpened:        "Widget opened",
+	banklink.ActivityInstitutionSearched: "Searched",
+	banklink.ActivityInstitutionSelected: "Institution chosen",
+	banklink.ActivityWentBack:            "Went back",
+	banklink.ActivityMFARequired:         "MFA asked",
+	banklink.ActivityLoginSucceeded:      "Logged in",
+	banklink.ActivityWidgetError:         "Failed",
+	banklink.ActivityConsentGiven:        "Consent given",
+	banklink.ActivityCompleted:           "Completed",
+	banklink.ActivityWidgetExited:        "Closed the widget",
+}
+
+func (d *Dashboard) activityView(e *banklink.ActivityEvent) activityView {
+	v := activityView{At: e.At, Action: e.Action, Label: activityLabels[e.Action], EventType: e.EventType, Step: e.Step, Reason: e.Reason,
+		Message: e.Message, Search: e.Detail, Failure: e.Action == banklink.ActivityWidgetError, Repair: e.Repair}
+	if e.InstitutionID != "" {
+		v.Institution = d.institutionName(e.InstitutionID)
+	}
+	if e.Provider != "" {
+		v.Provider = banklink.ProviderWireName(e.Provider)
+	}
+	return v
+}
+
+// connectionActivity is how much of a connection's activity its page
+// shows.
+const connectionActivity = 200
+
+// connectionEvents is how many of a connection's webhook events its page
+// shows.
+const connectionEvents = 50
+
 func (d *Dashboard) handleConnection(w http.ResponseWriter, r *http.Request, rq *request) error {
-	c, err := d.store.FindConnectionByID(r.Context(), rq.scope, r.PathValue("id"))
+	return d.connectionPage(w, r, rq, http.StatusOK, "")
+}
+
+// connectionPage shows a connection; repairURL is a repair link just
+// made, to send the customer.
+func (d *Dashboard) connectionPage(w http.ResponseWriter, r *http.Request, rq *request, status int, repairURL string) error {
+	ctx := r.Context()
+	c, err := d.store.FindConnectionByID(ctx, rq.scope, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	events, _, err := d.store.FindEvents(r.Context(), rq.scope, banklink.EventFilter{ConnectionID: c.ID,
+	events, _, err := d.store.FindEvents(ctx, rq.scope, banklink.EventFilter{ConnectionID: c.ID,
 		Types: []webhook.EventType{webhook.ConnectionStatusChange}, Limit: 200})
 	if err != nil {
 		return err
@@ -121,6 +288,50 @@ func (d *Dashboard) handleConnection(w http.ResponseWriter, r *http.Request, rq 
 	for _, rg := range c.Regions {
 		regions = append(regions, string(rg))
 	}
+	accounts, _, err := d.store.FindFinancialAccounts(ctx, rq.scope, banklink.FinancialAccountFilter{ConnectionID: c.ID, Limit: 100})
+	if err != nil {
+		return err
+	}
+	acctViews := []accountView{}
+	for _, a := range accounts {
+		av := accountView{ID: a.ID, Name: a.Name, Type: a.Type, Subtype: a.Subtype, Mask: a.Mask, Status: a.Status}
+		if b := a.Balances; b != nil {
+			av.Balance = strconv.FormatFloat(b.CurrentAmount, 'f', 2, 64) + " " + b.Currency
+		}
+		acctViews = append(acctViews, av)
+	}
+	activity, _, err := d.store.FindActivity(ctx, rq.scope, banklink.ActivityFilter{ConnectionID: c.ID, Before: banklink.LatestCursor, Limit: connectionActivity})
+	if err != nil {
+		return err
+	}
+	timeline := []activityView{}
+	var lastFailure *activityView
+	for _, e := range activity {
+		v := d.activityView(e)
+		timeline = append(timeline, v)
+		switch {
+		case v.Failure:
+			lastFailure = &timeline[len(timeline)-1]
+		case e.Action == banklink.ActivityCompleted:
+			lastFailure = nil // a later completion answered it
+		}
+	}
+	var failure *activityView
+	if lastFailure != nil {
+		f := *lastFailure
+		failure = &f
+	}
+	allEvents, _, err := d.store.FindEvents(ctx, rq.scope, banklink.EventFilter{ConnectionID: c.ID, Before: banklink.LatestCursor, Limit: connectionEvents})
+	if err != nil {
+		return err
+	}
+	deliveries, err := d.eventViews(ctx, rq.scope, allEvents, "")
+	if err != nil {
+		return err
+	}
+	now := d.Now()
+	row := d.connectionRow(c, now)
+	effective := c.EffectiveStatus(now)
 	data := struct {
 		C                                    connectionRow
 		Products, Optional, Regions          []string
@@ -129,12 +340,59 @@ func (d *Dashboard) handleConnection(w http.ResponseWriter, r *http.Request, rq 
 		AggregatedAt                         *time.Time
 		Duplicates                           []string
 		History                              []statusChange
-	}{C: d.connectionRow(c, d.Now()), Products: products, Optional: optional, Regions: regions, LoginID: c.ProviderLoginID,
-		Redirect: c.RedirectURL, ExpiresAt: c.ExpiresAt, AggregatedAt: c.AggregatedAt, Duplicates: c.DuplicateConnectionIDs, History: history}
+		Accounts                             []accountView
+		Timeline                             []activityView
+		LastFailure                          *activityView
+		Events                               []eventView
+		CanRefresh, CanRepair, CanDelete     bool
+		RepairURL                            string
+	}{C: row, Products: products, Optional: optional, Regions: regions, LoginID: c.ProviderLoginID,
+		Redirect: c.RedirectURL, ExpiresAt: c.ExpiresAt, AggregatedAt: c.AggregatedAt, Duplicates: c.DuplicateConnectionIDs, History: history,
+		Accounts: acctViews, Timeline: timeline, LastFailure: failure, Events: deliveries,
+		CanRefresh: effective.Refreshable(), CanRepair: c.Repairable(), CanDelete: effective != banklink.StatusDeleted, RepairURL: repairURL}
 	if c.RequestedProvider != "" {
 		data.RequestedProvider = banklink.ProviderWireName(c.RequestedProvider)
 	}
-	return d.render(w, http.StatusOK, "connection", rq, view{Title: "Connection " + c.ID, Nav: "connections", Page: "connections", Data: data})
+	return d.render(w, status, "connection", rq, view{Title: "Connection " + c.ID, Nav: "connections", Page: "connections", Data: data})
+}
+
+// handleRefreshConnection refreshes a connection as the API's
+// POST …/refresh does.
+func (d *Dashboard) handleRefreshConnection(w http.ResponseWriter, r *http.Request, rq *request) error {
+	id := r.PathValue("id")
+	if err := d.deps.Linking.RefreshConnection(r.Context(), rq.scope, id, nil); err != nil {
+		return err
+	}
+	d.log.Info("dashboard refreshed connection", "operator_id", rq.sess.OperatorID, "account_id", rq.sess.AccountID, "connection_id", id)
+	return redirect(w, r, rq.page("connections/"+id), "refreshed")
+}
+
+// handleRepairConnection makes a repair link (POST /connect/repair) and
+// shows it once, to send the customer.
+func (d *Dashboard) handleRepairConnection(w http.ResponseWriter, r *http.Request, rq *request) error {
+	id := r.PathValue("id")
+	resp, err := d.deps.Linking.RepairConnection(r.Context(), rq.scope, id)
+	if err != nil {
+		return err
+	}
+	d.log.Info("dashboard made repair link", "operator_id", rq.sess.OperatorID, "account_id", rq.sess.AccountID, "connection_id", id)
+	rq.msg = "A repair link was made. Send it to the customer: it opens the widget at their institution's login, and works for " +
+		"as long as a connect token does."
+	return d.connectionPage(w, r, rq, http.StatusCreated, resp.WidgetURL)
+}
+
+// handleDeleteConnection deletes a connection as the API's DELETE does,
+// once the operator ticked the confirmation.
+func (d *Dashboard) handleDeleteConnection(w http.ResponseWriter, r *http.Request, rq *request) error {
+	id := r.PathValue("id")
+	if r.PostForm.Get("confirm") != "yes" {
+		return banklink.Errorf(banklink.EBADREQUEST, "Tick the confirmation to delete the connection.")
+	}
+	if _, err := d.deps.Linking.DeleteConnection(r.Context(), rq.scope, id); err != nil {
+		return err
+	}
+	d.log.Info("dashboard deleted connection", "operator_id", rq.sess.OperatorID, "account_id", rq.sess.AccountID, "connection_id", id)
+	return redirect(w, r, rq.page("connections/"+id), "deleted")
 }
 
 // ---- API keys ----
@@ -194,16 +452,106 @@ func (d *Dashboard) handleRevokeKey(w http.ResponseWriter, r *http.Request, rq *
 
 // ---- webhooks ----
 
+type attemptView struct {
+	Attempt    int
+	At         time.Time
+	StatusCode int
+	Reason     string
+	Latency    string
+	Response   string
+}
+
 type deliveryView struct {
-	ProfileURL, State, Reason string
-	Attempts, Status          int
-	DeliveredAt, NextAt       *time.Time
+	ID, ProfileURL, State, Reason string
+	// Shown is the state as an operator reads it: DELIVERED, RETRYING
+	// (pending after a failed attempt, NextAt says when again), PENDING
+	// (not tried yet) or FAILED (given up).
+	Shown               string
+	Attempts, Status    int
+	DeliveredAt, NextAt *time.Time
+	AttemptLog          []attemptView
 }
 
 type eventView struct {
 	ID, Type, ConnectionID string
 	At                     time.Time
+	Payload                string
 	Deliveries             []deliveryView
+	// Failing: a delivery gave up or is retrying after a failure.
+	Failing bool
+}
+
+// Delivery states as the webhooks page filters them.
+const (
+	shownDelivered = "DELIVERED"
+	shownRetrying  = "RETRYING"
+	shownPending   = "PENDING"
+	shownFailed    = "FAILED"
+)
+
+var deliveryStates = []string{shownFailed, shownRetrying, shownPending, shownDelivered}
+
+func shownState(dl *banklink.Delivery) string {
+	switch {
+	case dl.State == banklink.DeliveryDelivered:
+		return shownDelivered
+	case dl.State == banklink.DeliveryFailed:
+		return shownFailed
+	case dl.Attempts > 0:
+		return shownRetrying
+	}
+	return shownPending
+}
+
+// eventViews reads the deliveries of events (given oldest first) and
+// returns them newest first; state keeps only events with a delivery in
+// that shown state ("" keeps all).
+func (d *Dashboard) eventViews(ctx context.Context, scope banklink.Scope, events []*banklink.Event, state string) ([]eventView, error) {
+	profiles, err := d.store.FindWebhookProfiles(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	urls := map[string]string{}
+	for _, p := range profiles {
+		urls[p.ID] = p.URL
+	}
+	out := []eventView{}
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		payload, _ := json.MarshalIndent(e.Payload, "", "  ")
+		ev := eventView{ID: e.ID, Type: string(e.Type), ConnectionID: e.ConnectionID, At: e.CreatedAt, Payload: string(payload)}
+		deliveries, err := d.store.FindDeliveries(ctx, scope, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		keep := state == ""
+		for _, dl := range deliveries {
+			u := urls[dl.ProfileID]
+			if u == "" {
+				u = "(deleted profile)"
+			}
+			dv := deliveryView{ID: dl.ID, ProfileURL: u, State: string(dl.State), Shown: shownState(dl), Reason: dl.LastReason, Attempts: dl.Attempts,
+				Status: dl.LastStatusCode, DeliveredAt: dl.DeliveredAt, NextAt: dl.NextAttemptAt}
+			if dv.Shown != shownRetrying && dv.Shown != shownPending {
+				dv.NextAt = nil
+			}
+			for _, at := range dl.AttemptLog {
+				dv.AttemptLog = append(dv.AttemptLog, attemptView{Attempt: at.Attempt, At: at.At, StatusCode: at.StatusCode, Reason: at.Reason,
+					Latency: at.Latency.Round(time.Millisecond).String(), Response: at.Response})
+			}
+			if dv.Shown == shownFailed || dv.Shown == shownRetrying {
+				ev.Failing = true
+			}
+			if dv.Shown == state {
+				keep = true
+			}
+			ev.Deliveries = append(ev.Deliveries, dv)
+		}
+		if keep {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
 }
 
 type webhooksData struct {
@@ -211,6 +559,12 @@ type webhooksData struct {
 	Events     []eventView
 	Versions   []string
 	EventTypes []string
+	// Filters of the event list.
+	Filter struct {
+		State, Type, Connection string
+	}
+	States []string
+	Older  string
 	// NewSecret is the signing secret of a profile just created: shown
 	// once.
 	NewSecret, NewURL string
@@ -218,6 +572,9 @@ type webhooksData struct {
 		URL, Version string
 		Types        []string
 	}
+	// FailingProfiles are the profiles whose latest delivery shown
+	// failed, by id: their badge says so.
+	FailingProfiles map[string]bool
 }
 
 const recentEvents = 20
@@ -228,30 +585,50 @@ func (d *Dashboard) webhooksPage(w http.ResponseWriter, r *http.Request, rq *req
 	if data.Profiles, err = d.store.FindWebhookProfiles(ctx, rq.scope); err != nil {
 		return err
 	}
-	urls := map[string]string{}
-	for _, p := range data.Profiles {
-		urls[p.ID] = p.URL
+	q := r.URL.Query()
+	data.Filter.State, data.Filter.Type, data.Filter.Connection = q.Get("state"), q.Get("type"), strings.TrimSpace(q.Get("connection"))
+	if data.Filter.State != "" && !slices.Contains(deliveryStates, data.Filter.State) {
+		data.Filter.State = ""
 	}
-	events, _, err := d.store.FindEvents(ctx, rq.scope, banklink.EventFilter{Before: banklink.LatestCursor, Limit: recentEvents})
-	if err != nil {
+	data.States = deliveryStates
+	f := banklink.EventFilter{ConnectionID: data.Filter.Connection, Before: banklink.LatestCursor, Limit: recentEvents}
+	if b := q.Get("before"); b != "" {
+		f.Before = b
+	}
+	if t := webhook.EventType(data.Filter.Type); data.Filter.Type != "" && t.Valid() {
+		f.Types = []webhook.EventType{t}
+	}
+	if data.Filter.State != "" {
+		f.Limit = 200 // the state is filtered here, not in the store: read more
+	}
+	events, remaining, err := d.store.FindEvents(ctx, rq.scope, f)
+	if banklink.ErrorCode(err) == banklink.EBADREQUEST {
+		events, remaining, errMsg = nil, 0, banklink.ErrorMessage(err)
+	} else if err != nil {
 		return err
 	}
-	for i := len(events) - 1; i >= 0; i-- {
-		e := events[i]
-		ev := eventView{ID: e.ID, Type: string(e.Type), ConnectionID: e.ConnectionID, At: e.CreatedAt}
-		deliveries, err := d.store.FindDeliveries(ctx, rq.scope, e.ID)
-		if err != nil {
-			return err
-		}
-		for _, dl := range deliveries {
-			u := urls[dl.ProfileID]
-			if u == "" {
-				u = "(deleted profile)"
+	if remaining > 0 && len(events) > 0 {
+		data.Older = events[0].Key
+	}
+	if data.Events, err = d.eventViews(ctx, rq.scope, events, data.Filter.State); err != nil {
+		return err
+	}
+	data.FailingProfiles = map[string]bool{}
+	latest := map[string]bool{}
+	for _, ev := range data.Events { // newest first
+		for _, dv := range ev.Deliveries {
+			if latest[dv.ProfileURL] {
+				continue
 			}
-			ev.Deliveries = append(ev.Deliveries, deliveryView{ProfileURL: u, State: string(dl.State), Reason: dl.LastReason, Attempts: dl.Attempts,
-				Status: dl.LastStatusCode, DeliveredAt: dl.DeliveredAt, NextAt: dl.NextAttemptAt})
+			latest[dv.ProfileURL] = true
+			if dv.Shown == shownFailed || dv.Shown == shownRetrying {
+				for _, p := range data.Profiles {
+					if p.URL == dv.ProfileURL {
+						data.FailingProfiles[p.ID] = true
+					}
+				}
+			}
 		}
-		data.Events = append(data.Events, ev)
 	}
 	data.Versions = banklink.WebhookVersions
 	for _, t := range webhook.EventTypes {
@@ -281,6 +658,27 @@ func (d *Dashboard) handleCreateProfile(w http.ResponseWriter, r *http.Request, 
 	}
 	d.log.Info("dashboard created webhook profile", "operator_id", rq.sess.OperatorID, "account_id", p.AccountID, "profile_id", p.ID)
 	return d.webhooksPage(w, r, rq, http.StatusCreated, webhooksData{NewSecret: p.Secret, NewURL: p.URL}, "")
+}
+
+// handleRedeliver queues an event again to every profile that wants it.
+func (d *Dashboard) handleRedeliver(w http.ResponseWriter, r *http.Request, rq *request) error {
+	id := r.PathValue("id")
+	ds, err := d.store.Redeliver(r.Context(), rq.scope, id, "", d.Now())
+	if err != nil {
+		return err
+	}
+	d.log.Info("dashboard redelivered event", "operator_id", rq.sess.OperatorID, "account_id", rq.sess.AccountID, "event_id", id, "deliveries", len(ds))
+	return redirect(w, r, rq.page("webhooks"), "redelivered")
+}
+
+// handleTestEvent sends a WEBHOOK_TEST event to one profile.
+func (d *Dashboard) handleTestEvent(w http.ResponseWriter, r *http.Request, rq *request) error {
+	id := r.PathValue("id")
+	if _, err := d.deps.Linking.SendTestWebhook(r.Context(), rq.scope, id); err != nil {
+		return err
+	}
+	d.log.Info("dashboard sent test event", "operator_id", rq.sess.OperatorID, "account_id", rq.sess.AccountID, "profile_id", id)
+	return redirect(w, r, rq.page("webhooks"), "test-sent")
 }
 
 // ---- service providers and routing ----

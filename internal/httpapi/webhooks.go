@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -157,26 +156,8 @@ func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	if body.ProfileID != "" {
-		p, err := s.Store.FindWebhookProfileByID(r.Context(), scope, body.ProfileID)
-		if err != nil {
-			return err
-		}
-		if !p.Enabled {
-			return banklink.Errorf(banklink.ECONFLICT, "Webhook profile %s is disabled; enable it first.", p.ID)
-		}
-	} else {
-		list, err := s.Store.FindWebhookProfiles(r.Context(), scope)
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(list, func(p *banklink.WebhookProfile) bool { return p.Enabled }) {
-			return banklink.Errorf(banklink.ECONFLICT, "There is no enabled webhook profile; create one with POST /webhooks/profiles.")
-		}
-	}
-	ev := banklink.NewEvent(r.Context(), webhook.Test, webhook.Payload{})
-	ev.ProfileID = body.ProfileID
-	if err := s.Store.EmitEvents(r.Context(), scope, ev); err != nil {
+	ev, err := s.Linking.SendTestWebhook(r.Context(), scope, body.ProfileID)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, eventJSON(ev))

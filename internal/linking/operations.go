@@ -230,3 +230,31 @@ func (s *Service) CredentialKeys(providerType string) ([]string, bool) {
 	}
 	return s.Providers.CredentialKeys(providerType)
 }
+
+// SendTestWebhook emits a WEBHOOK_TEST event to the profile profileID, or
+// to every enabled profile when it is empty.
+func (s *Service) SendTestWebhook(ctx context.Context, scope banklink.Scope, profileID string) (*banklink.Event, error) {
+	if profileID != "" {
+		p, err := s.Store.FindWebhookProfileByID(ctx, scope, profileID)
+		if err != nil {
+			return nil, err
+		}
+		if !p.Enabled {
+			return nil, banklink.Errorf(banklink.ECONFLICT, "Webhook profile %s is disabled; enable it first.", p.ID)
+		}
+	} else {
+		list, err := s.Store.FindWebhookProfiles(ctx, scope)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(list, func(p *banklink.WebhookProfile) bool { return p.Enabled }) {
+			return nil, banklink.Errorf(banklink.ECONFLICT, "There is no enabled webhook profile; create one with POST /webhooks/profiles.")
+		}
+	}
+	ev := banklink.NewEvent(ctx, webhook.Test, webhook.Payload{})
+	ev.ProfileID = profileID
+	if err := s.Store.EmitEvents(ctx, scope, ev); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
