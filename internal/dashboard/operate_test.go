@@ -241,3 +241,56 @@ func TestWebhookDeliveriesPage(t *testing.T) {
 		t.Errorf("test an unknown profile: %d", r.status)
 	}
 }
+
+// TestFunnelPageBankSwitching: a customer locked out at one bank who
+// links another counts as choosing both, logging in at the second only;
+// no rate on the page is above 100 % and the lock is the drop-off
+// reason at the first bank.
+func TestFunnelPageBankSwitching(t *testing.T) {
+	st := newStack(t)
+	switcher := st.start(st.scopeA(), `{"externalCustomerId":"switcher","products":["BALANCES"]}`)
+	tok := switcher.ConnectToken
+	st.widgetCall(tok, "GET", "session", "")
+	st.widgetCall(tok, "POST", "select", `{"institutionId":"`+sandbox.TestBankID+`"}`)
+	st.widgetCall(tok, "POST", "login", `{"credentials":{"username":"`+sandbox.UserLocked+`","password":"pass_good"}}`)
+	st.widgetCall(tok, "POST", "back", `{}`)
+	st.widgetCall(tok, "POST", "select", `{"institutionId":"`+sandbox.TestCreditUnionID+`"}`)
+	s, out := st.widgetCall(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	if s != 200 {
+		t.Fatalf("login at the credit union: %d %v", s, out)
+	}
+	id := out["accounts"].([]any)[0].(map[string]any)["id"].(string)
+	if s, out := st.widgetCall(tok, "POST", "complete", `{"consent":true,"accountIds":["`+id+`"]}`); s != 200 {
+		t.Fatalf("complete: %d %v", s, out)
+	}
+	st.link(st.start(st.scopeA(), `{"externalCustomerId":"direct","products":["BALANCES"]}`).ConnectToken) // Sandbox Bank, straight through
+
+	c := st.client("192.0.2.1")
+	c.login("ops@acme.example")
+	page := c.get("/dashboard/sandbox/funnel").body
+	for _, m := range regexp.MustCompile(`(\d+)%`).FindAllStringSubmatch(page, -1) {
+		if len(m[1]) > 2 && m[1] != "100" {
+			t.Errorf("a rate of %s%% on the funnel page", m[1])
+		}
+	}
+	row := func(name string) string {
+		t.Helper()
+		i := strings.Index(page, ">"+name+"</a>")
+		if i < 0 {
+			t.Fatalf("no row for %s", name)
+		}
+		end := strings.Index(page[i:], "</tr>")
+		return page[i : i+end]
+	}
+	// Sandbox Bank: chosen 2, logged in 1, completed 1 (50 %), the lock
+	// why the other did not log in; the credit union: 1, 1, 1.
+	if r := row("Sandbox Bank"); !strings.Contains(r, "<td>2</td><td>1</td><td>1</td><td>50%</td><td>50%</td>") || !strings.Contains(r, "ACCOUNT_LOCKED 1") {
+		t.Errorf("Sandbox Bank row: %s", r)
+	}
+	if r := row("Sandbox Credit Union"); !strings.Contains(r, "<td>1</td><td>1</td><td>1</td><td>100%</td><td>100%</td>") {
+		t.Errorf("Sandbox Credit Union row: %s", r)
+	}
+	if !strings.Contains(page, `id="drops"`) {
+		t.Error("no drop-off section")
+	}
+}
