@@ -198,6 +198,12 @@ func TestEveryOperation(t *testing.T) {
 	if len(conns) != 2 || conns[0].ID != bank.ID || conns[1].ID != broker.ID {
 		t.Fatalf("connections %+v", conns)
 	}
+	// The widget sessions behind them, in the activity log.
+	acts := collect(t, c.Activity(ctx, client.ActivityFilter{ConnectionID: bank.ID, Actions: []string{"INSTITUTION_CONNECTION_WIDGET_OPENED",
+		"INSTITUTION_CONNECTION_COMPLETED"}, Start: "2020-01-01", Page: client.Page{Limit: 1}}))
+	if len(acts) < 2 || acts[len(acts)-1].Action != "INSTITUTION_CONNECTION_COMPLETED" || acts[0].ConnectionID != bank.ID {
+		t.Fatalf("activity %+v", acts)
+	}
 	accts := collect(t, c.Accounts(ctx, client.AccountFilter{ConnectionID: bank.ID, Page: client.Page{Limit: 1}}))
 	if len(accts) < 2 {
 		t.Fatalf("accounts %+v", accts)

@@ -35,7 +35,7 @@ type ActivityJSON struct {
 
 func (s *Server) activityJSON(e *banklink.ActivityEvent) ActivityJSON {
 	j := ActivityJSON{ID: e.ID, Key: e.Key, AccountID: e.AccountID, CustomerID: e.CustomerID, ConnectionID: e.ConnectionID, Action: e.Action,
-		EventType: strPtr(e.EventType), Timestamp: e.At.UTC().Format("2006-01-02T15:04:05.000000Z"), InstitutionID: strPtr(e.InstitutionID),
+		EventType: strPtr(e.EventType), Timestamp: e.At.UTC().Format(banklink.EventTimestampFormat), InstitutionID: strPtr(e.InstitutionID),
 		Step: strPtr(e.Step), Reason: strPtr(e.Reason), Message: strPtr(e.Message), SearchString: strPtr(e.Detail), Repair: e.Repair}
 	if e.Provider != "" {
 		j.ServiceProvider = strPtr(banklink.ProviderWireName(e.Provider))

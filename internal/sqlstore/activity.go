@@ -61,6 +61,20 @@ func scanActivity(k *cursorKeys, row scanner) (*banklink.ActivityEvent, error) {
 
 // FindActivity implements banklink.ActivityStore.
 func (db *DB) FindActivity(ctx context.Context, scope banklink.Scope, f banklink.ActivityFilter) ([]*banklink.ActivityEvent, int, error) {
+	q, c := activityQuery(scope, f)
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 25
+	}
+	out, remaining, err := q.run(ctx, db, c, f.After, f.Before, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find activity: %w", err)
+	}
+	return out, remaining, nil
+}
+
+// activityQuery is FindActivity's query without its cursor.
+func activityQuery(scope banklink.Scope, f banklink.ActivityFilter) (listQuery[banklink.ActivityEvent], conds) {
 	var c conds
 	c.add("a.account_id = ?", scope.AccountID)
 	c.add("a.environment = ?", string(scope.Environment))
@@ -84,16 +98,8 @@ func (db *DB) FindActivity(ctx context.Context, scope banklink.Scope, f banklink
 	if !f.End.IsZero() {
 		c.add("a.at < ?", micros(f.End))
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 25
-	}
-	out, remaining, err := listQuery[banklink.ActivityEvent]{cols: activityColumns, from: ` FROM activity_log a`, alias: "a", scope: scope,
-		scan: scanActivity, key: func(e *banklink.ActivityEvent) string { return e.Key }}.run(ctx, db, c, f.After, f.Before, limit)
-	if err != nil {
-		return nil, 0, fmt.Errorf("find activity: %w", err)
-	}
-	return out, remaining, nil
+	return listQuery[banklink.ActivityEvent]{cols: activityColumns, from: ` FROM activity_log a`, alias: "a", scope: scope,
+		scan: scanActivity, key: func(e *banklink.ActivityEvent) string { return e.Key }}, c
 }
 
 // PruneActivity implements banklink.ActivityStore.

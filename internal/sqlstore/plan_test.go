@@ -144,3 +144,31 @@ func TestConnectionFiltersUseTheirIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestActivityUsesItsIndexes: a connection's timeline, the tenant's log
+// (newest-first as the dashboard reads it, and oldest-first as the API
+// pages it) and the pruning never scan the whole table.
+func TestActivityUsesItsIndexes(t *testing.T) {
+	db := planDB(t)
+	scope := banklink.Scope{AccountID: "a", Environment: banklink.Sandbox}
+	for _, tt := range []struct {
+		name    string
+		f       banklink.ActivityFilter
+		forward bool
+		index   string
+	}{
+		{"a connection's timeline", banklink.ActivityFilter{ConnectionID: "c"}, false, "activity_log_connection"},
+		{"the tenant's log", banklink.ActivityFilter{}, true, "activity_log_scope"},
+		{"the tenant's widget errors", banklink.ActivityFilter{Actions: []string{banklink.ActivityWidgetError}}, true, "activity_log_scope"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q, c := activityQuery(scope, tt.f)
+			if got := queryPlan(t, db, q.selectSQL(c, tt.forward, 25), c.args...); !strings.Contains(got, "INDEX "+tt.index+" ") {
+				t.Errorf("plan = %s, want index %s", got, tt.index)
+			}
+		})
+	}
+	if got := queryPlan(t, db, `SELECT seq FROM activity_log WHERE at < $1 ORDER BY at LIMIT $2`, int64(1), 1000); !strings.Contains(got, "INDEX activity_log_at ") {
+		t.Errorf("prune plan = %s, want index activity_log_at", got)
+	}
+}

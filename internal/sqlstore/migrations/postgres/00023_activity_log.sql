@@ -22,7 +22,7 @@ CREATE TABLE activity_log (
     at             BIGINT NOT NULL
 );
 CREATE INDEX activity_log_scope ON activity_log(account_id, environment, seq);
-CREATE INDEX activity_log_connection ON activity_log(connection_id, seq);
+CREATE INDEX activity_log_connection ON activity_log(account_id, environment, connection_id, seq);
 CREATE INDEX activity_log_at ON activity_log(at);
 
 -- The funnel credits each step to the institution and provider it
