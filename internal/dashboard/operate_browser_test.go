@@ -13,6 +13,7 @@ import (
 	"banklink"
 	"banklink/internal/sandbox"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 
 	"github.com/chromedp/chromedp"
 )
@@ -134,7 +135,7 @@ func TestBrowserOperatorRedeliversAWebhook(t *testing.T) {
 	if err := st.store.CreateWebhookProfile(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
-	deliverer := webhooks.New(st.store, webhooks.Config{Private: webhooks.PrivateSandbox, Timeout: 5 * time.Second}, nil)
+	deliverer := webhooks.New(st.store, webhooks.Config{Private: webhookurl.PrivateSandbox, Timeout: 5 * time.Second}, nil)
 	deliver := func() {
 		t.Helper()
 		if _, err := deliverer.DeliverDue(context.Background()); err != nil {

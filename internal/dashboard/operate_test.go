@@ -14,6 +14,7 @@ import (
 	"banklink"
 	"banklink/internal/sandbox"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 )
 
 // lockedAt starts a connection for customer and fails its login at
@@ -196,7 +197,7 @@ func TestWebhookDeliveriesPage(t *testing.T) {
 	if err := st.store.CreateWebhookProfile(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
-	deliverer := webhooks.New(st.store, webhooks.Config{Private: webhooks.PrivateSandbox, Timeout: 5 * time.Second}, nil)
+	deliverer := webhooks.New(st.store, webhooks.Config{Private: webhookurl.PrivateSandbox, Timeout: 5 * time.Second}, nil)
 	c := st.client("192.0.2.1")
 	c.login("ops@acme.example")
 	if r := c.post("/dashboard/sandbox/webhooks/profiles/"+p.ID+"/test", nil); r.status != http.StatusSeeOther {
