@@ -10,8 +10,8 @@ import (
 // Raw provider payloads. Meld serves each account, transaction, holding
 // and investment transaction with serviceProviderDetails: the provider's
 // own JSON for that record, so that clients reach fields banklink does not
-// map. Providers set Raw on what they return (the sandboxes, having no
-// upstream, leave it empty); the store keeps the newest one a record was
+// map. Providers set Raw on what they return (the sandboxes their own
+// bank's records); the store keeps the newest one a record was
 // aggregated with, and sets RawProvider (the provider type of the
 // connection it came through) and RawUpdatedAt (the aggregation that first
 // brought those bytes) on what it returns.

@@ -112,6 +112,7 @@ type FinancialAccount struct {
 	CustomerID                     string                  `json:"customerId"`
 	ExternalCustomerID             string                  `json:"externalCustomerId"`
 	ConnectionIDs                  []string                `json:"connectionIds"`
+	ConnectionID                   string                  `json:"connectionId"`
 	InstitutionID                  string                  `json:"institutionId"`
 	InstitutionName                string                  `json:"institutionName"`
 	Status                         string                  `json:"status"`
@@ -136,10 +137,10 @@ type Balances struct {
 
 // Identifiers are account and routing numbers.
 type Identifiers struct {
-	ACH           *ACH            `json:"ach,omitempty"`
-	EFT           *EFT            `json:"eft,omitempty"`
-	International json.RawMessage `json:"international,omitempty"`
-	BACS          json.RawMessage `json:"bacs,omitempty"`
+	ACH           *ACH            `json:"ach"`
+	EFT           *EFT            `json:"eft"`
+	International json.RawMessage `json:"international"`
+	BACS          json.RawMessage `json:"bacs"`
 }
 
 // ACH identifies a US account.
@@ -184,11 +185,16 @@ type OwnerDatum struct {
 	Data string `json:"data,omitempty"`
 }
 
-// ServiceProviderDetail is a provider's own JSON for a record.
+// ServiceProviderDetail is a provider's own JSON for a record, as Meld
+// serves it: the provider's object under the member naming what it is
+// (only the one matching the record is set).
 type ServiceProviderDetail struct {
-	ServiceProvider string          `json:"serviceProvider"`
-	UpdatedAt       string          `json:"updatedAt"`
-	Data            json.RawMessage `json:"data"`
+	ServiceProvider       string          `json:"serviceProvider"`
+	UpdatedAt             string          `json:"updatedAt"`
+	Account               json.RawMessage `json:"account,omitempty"`
+	Transaction           json.RawMessage `json:"transaction,omitempty"`
+	Holding               json.RawMessage `json:"holding,omitempty"`
+	InvestmentTransaction json.RawMessage `json:"investmentTransaction,omitempty"`
 }
 
 // Transaction is a transaction of a financial account.
@@ -284,6 +290,7 @@ type InvestmentTransaction struct {
 	ConnectionIDs          []string                `json:"connectionIds"`
 	Amount                 float64                 `json:"amount"`
 	Quantity               float64                 `json:"quantity"`
+	CostBasis              float64                 `json:"costBasis"`
 	Price                  float64                 `json:"price"`
 	Symbol                 string                  `json:"symbol"`
 	Description            string                  `json:"description"`

@@ -15,12 +15,16 @@ import (
 
 // FinancialAccountJSON is the wire form of a financial account.
 type FinancialAccountJSON struct {
-	ID                             string                      `json:"id"`
-	Key                            string                      `json:"key"`
-	AccountID                      string                      `json:"accountId"`
-	CustomerID                     string                      `json:"customerId"`
-	ExternalCustomerID             string                      `json:"externalCustomerId"`
-	ConnectionIDs                  []string                    `json:"connectionIds"`
+	ID                 string   `json:"id"`
+	Key                string   `json:"key"`
+	AccountID          string   `json:"accountId"`
+	CustomerID         string   `json:"customerId"`
+	ExternalCustomerID string   `json:"externalCustomerId"`
+	ConnectionIDs      []string `json:"connectionIds"`
+	// ConnectionID is the connection the account was first linked
+	// through: Meld's 2022-09-21 accounts carry it beside connectionIds,
+	// and older clients read it.
+	ConnectionID                   string                      `json:"connectionId"`
 	InstitutionID                  string                      `json:"institutionId"`
 	InstitutionName                string                      `json:"institutionName"`
 	Status                         string                      `json:"status"`
@@ -36,22 +40,89 @@ type FinancialAccountJSON struct {
 }
 
 // ServiceProviderDetailJSON is a provider's own JSON for a record, as
-// Meld serves it: data is the payload unchanged, updatedAt when banklink
-// received it.
+// Meld serves it: {serviceProvider, updatedAt, <kind>: the payload
+// unchanged}, the payload under the name of what it is (Meld's recorded
+// accounts carry "account"). updatedAt is when banklink received it.
 type ServiceProviderDetailJSON struct {
-	ServiceProvider string          `json:"serviceProvider"`
-	UpdatedAt       string          `json:"updatedAt"`
-	Data            json.RawMessage `json:"data"`
+	ServiceProvider string
+	UpdatedAt       string
+	// Kind names the payload's member: one of the Raw* constants.
+	Kind string
+	Data json.RawMessage
+}
+
+// The members a serviceProviderDetails entry carries its payload under,
+// by the kind of record.
+const (
+	RawAccount               = "account"
+	RawTransaction           = "transaction"
+	RawHolding               = "holding"
+	RawInvestmentTransaction = "investmentTransaction"
+)
+
+// MarshalJSON writes the entry in Meld's shape.
+func (d ServiceProviderDetailJSON) MarshalJSON() ([]byte, error) {
+	sp, err := json.Marshal(d.ServiceProvider)
+	if err != nil {
+		return nil, err
+	}
+	at, err := json.Marshal(d.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	kind, err := json.Marshal(d.Kind)
+	if err != nil {
+		return nil, err
+	}
+	data := d.Data
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	out := make([]byte, 0, len(data)+len(sp)+len(at)+64)
+	out = append(out, `{"serviceProvider":`...)
+	out = append(out, sp...)
+	out = append(out, `,"updatedAt":`...)
+	out = append(out, at...)
+	out = append(out, ',')
+	out = append(out, kind...)
+	out = append(out, ':')
+	out = append(out, data...)
+	return append(out, '}'), nil
+}
+
+// UnmarshalJSON reads an entry written by MarshalJSON: the member other
+// than serviceProvider and updatedAt is the payload.
+func (d *ServiceProviderDetailJSON) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*d = ServiceProviderDetailJSON{}
+	for k, v := range m {
+		switch k {
+		case "serviceProvider":
+			if err := json.Unmarshal(v, &d.ServiceProvider); err != nil {
+				return err
+			}
+		case "updatedAt":
+			if err := json.Unmarshal(v, &d.UpdatedAt); err != nil {
+				return err
+			}
+		default:
+			d.Kind, d.Data = k, v
+		}
+	}
+	return nil
 }
 
 // serviceProviderDetails lists a record's provider payload: banklink keeps
-// the newest, so there is at most one; none (an empty list, as Meld
-// serves it) for data without a provider payload, such as the sandboxes'.
-func serviceProviderDetails(raw json.RawMessage, provider string, at time.Time) []ServiceProviderDetailJSON {
+// the newest, so there is at most one; none (an empty list) for data
+// without a provider payload.
+func serviceProviderDetails(kind string, raw json.RawMessage, provider string, at time.Time) []ServiceProviderDetailJSON {
 	if len(raw) == 0 {
 		return []ServiceProviderDetailJSON{}
 	}
-	return []ServiceProviderDetailJSON{{ServiceProvider: banklink.ProviderWireName(provider), UpdatedAt: at.UTC().Format(TimestampFormat), Data: raw}}
+	return []ServiceProviderDetailJSON{{ServiceProvider: banklink.ProviderWireName(provider), UpdatedAt: at.UTC().Format(TimestampFormat), Kind: kind, Data: raw}}
 }
 
 // BalancesJSON are an account's balances.
@@ -62,12 +133,19 @@ type BalancesJSON struct {
 	UpdatedAt       string   `json:"updatedAt"`
 }
 
-// IdentifierJSON holds account and routing numbers.
+// IdentifierJSON holds account and routing numbers. Every account carries
+// it, with all four members, null when unknown, as in Meld's recording.
 type IdentifierJSON struct {
-	ACH           *banklink.ACHNumbers `json:"ach"`
-	EFT           *EFTJSON             `json:"eft"`
-	International any                  `json:"international"`
-	BACS          any                  `json:"bacs"`
+	ACH           *ACHJSON `json:"ach"`
+	EFT           *EFTJSON `json:"eft"`
+	International any      `json:"international"`
+	BACS          any      `json:"bacs"`
+}
+
+// ACHJSON holds US account and routing numbers.
+type ACHJSON struct {
+	AccountNumber string `json:"accountNumber"`
+	RoutingNumber string `json:"routingNumber"`
 }
 
 // EFTJSON holds Canadian numbers.
@@ -77,7 +155,8 @@ type EFTJSON struct {
 	BranchNumber      string `json:"branchNumber"`
 }
 
-// OwnerJSON is an account holder, in Meld's shape.
+// OwnerJSON is an account holder, in Meld's shape: emails and
+// phoneNumbers are null when the provider gave none, as recorded.
 type OwnerJSON struct {
 	Names        []string      `json:"names"`
 	Addresses    []AddressJSON `json:"addresses"`
@@ -91,14 +170,27 @@ type AddressJSON struct {
 	Primary string      `json:"primary"`
 }
 
-// AddressData is a postal address.
+// AddressData is a postal address; a part the provider did not give is
+// null, as recorded.
 type AddressData struct {
-	Street     string `json:"street"`
-	City       string `json:"city"`
-	Region     string `json:"region"`
-	PostalCode string `json:"postalCode"`
-	Country    string `json:"country"`
-	Full       string `json:"full"`
+	Street     *string `json:"street"`
+	City       *string `json:"city"`
+	Region     *string `json:"region"`
+	PostalCode *string `json:"postalCode"`
+	Country    *string `json:"country"`
+	Full       string  `json:"full"`
+}
+
+// fullAddress joins an address's parts in the usual order, skipping
+// those it lacks: "street, city, region postalCode, country".
+func fullAddress(a banklink.Address) string {
+	var parts []string
+	for _, p := range []string{a.Street, a.City, strings.TrimSpace(a.Region + " " + a.PostalCode), a.Country} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // DataJSON wraps one value, as Meld does for emails and phone numbers.
@@ -109,16 +201,19 @@ type DataJSON struct {
 func financialAccountJSON(a *banklink.FinancialAccount) FinancialAccountJSON {
 	out := FinancialAccountJSON{
 		ID: a.ID, Key: a.Key, AccountID: a.AccountID, CustomerID: a.CustomerID, ExternalCustomerID: a.ExternalCustomerID,
-		ConnectionIDs: []string{a.ConnectionID}, InstitutionID: a.InstitutionID, InstitutionName: a.InstitutionName,
+		ConnectionIDs: []string{a.ConnectionID}, ConnectionID: a.ConnectionID, InstitutionID: a.InstitutionID, InstitutionName: a.InstitutionName,
 		Status: a.Status, Type: a.Type, Subtype: a.Subtype, Name: a.Name, TruncatedAccountNumber: a.Mask,
 		HistoricalAggregationSucceeded: a.HistoricalAggregationSucceeded,
-		ServiceProviderDetails:         serviceProviderDetails(a.Raw, a.RawProvider, a.RawUpdatedAt),
+		ServiceProviderDetails:         serviceProviderDetails(RawAccount, a.Raw, a.RawProvider, a.RawUpdatedAt),
+		Identifiers:                    &IdentifierJSON{},
 	}
 	if b := a.Balances; b != nil {
 		out.Balances = &BalancesJSON{Currency: b.Currency, CurrentAmount: b.CurrentAmount, AvailableAmount: b.AvailableAmount, UpdatedAt: b.UpdatedAt.UTC().Format(TimestampFormat)}
 	}
 	if id := a.Identifiers; id != nil {
-		out.Identifiers = &IdentifierJSON{ACH: id.ACH}
+		if id.ACH != nil {
+			out.Identifiers.ACH = &ACHJSON{AccountNumber: id.ACH.AccountNumber, RoutingNumber: id.ACH.RoutingNumber}
+		}
 		if id.EFT != nil {
 			out.Identifiers.EFT = &EFTJSON{AccountNumber: id.EFT.AccountNumber, InstitutionNumber: id.EFT.InstitutionNumber, BranchNumber: id.EFT.BranchNumber}
 		}
@@ -126,14 +221,17 @@ func financialAccountJSON(a *banklink.FinancialAccount) FinancialAccountJSON {
 	if a.Owners != nil {
 		out.Owners = []OwnerJSON{}
 		for _, o := range a.Owners {
-			oj := OwnerJSON{Names: o.Names, Addresses: []AddressJSON{}, Emails: []DataJSON{}, PhoneNumbers: []DataJSON{}}
+			oj := OwnerJSON{Names: o.Names, Addresses: []AddressJSON{}}
+			if oj.Names == nil {
+				oj.Names = []string{}
+			}
 			for _, ad := range o.Addresses {
 				primary := "FALSE"
 				if ad.Primary {
 					primary = "TRUE"
 				}
-				oj.Addresses = append(oj.Addresses, AddressJSON{Primary: primary, Data: AddressData{Street: ad.Street, City: ad.City, Region: ad.Region,
-					PostalCode: ad.PostalCode, Country: ad.Country, Full: ad.Street + ", " + ad.City + ", " + ad.Region + " " + ad.PostalCode + ", " + ad.Country}})
+				oj.Addresses = append(oj.Addresses, AddressJSON{Primary: primary, Data: AddressData{Street: strPtr(ad.Street), City: strPtr(ad.City),
+					Region: strPtr(ad.Region), PostalCode: strPtr(ad.PostalCode), Country: strPtr(ad.Country), Full: fullAddress(ad)}})
 			}
 			for _, e := range o.Emails {
 				oj.Emails = append(oj.Emails, DataJSON{Data: e})
@@ -172,7 +270,7 @@ func transactionJSON(t *banklink.Transaction) TransactionJSON {
 		ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: t.ExternalCustomerID,
 		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Currency: t.Currency,
 		Description: t.Description, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate), Status: t.Status,
-		Category: t.Category, Recurring: t.Recurring, ServiceProviderDetails: serviceProviderDetails(t.Raw, t.RawProvider, t.RawUpdatedAt),
+		Category: t.Category, Recurring: t.Recurring, ServiceProviderDetails: serviceProviderDetails(RawTransaction, t.Raw, t.RawProvider, t.RawUpdatedAt),
 	}
 }
 

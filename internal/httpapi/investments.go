@@ -36,20 +36,24 @@ func holdingJSON(h *banklink.Holding) HoldingJSON {
 		FinancialAccountID: h.FinancialAccountID, ConnectionIDs: []string{h.ConnectionID}, Symbol: h.Symbol, Description: h.Description,
 		Quantity: h.Quantity, ClosePrice: h.ClosePrice, CurrentValue: h.CurrentValue, CostBasis: h.CostBasis, Currency: h.Currency,
 		CUSIP: strPtr(h.CUSIP), ISIN: strPtr(h.ISIN), Type: h.Type, UpdatedAt: h.UpdatedAt.UTC().Format(TimestampFormat),
-		ServiceProviderDetails: serviceProviderDetails(h.Raw, h.RawProvider, h.RawUpdatedAt)}
+		ServiceProviderDetails: serviceProviderDetails(RawHolding, h.Raw, h.RawProvider, h.RawUpdatedAt)}
 }
 
 // InvestmentTransactionJSON is the wire form of an investment transaction.
 type InvestmentTransactionJSON struct {
-	ID                     string                      `json:"id"`
-	Key                    string                      `json:"key"`
-	AccountID              string                      `json:"accountId"`
-	CustomerID             string                      `json:"customerId"`
-	ExternalCustomerID     string                      `json:"externalCustomerId"`
-	FinancialAccountID     string                      `json:"financialAccountId"`
-	ConnectionIDs          []string                    `json:"connectionIds"`
-	Amount                 float64                     `json:"amount"`
-	Quantity               float64                     `json:"quantity"`
+	ID                 string   `json:"id"`
+	Key                string   `json:"key"`
+	AccountID          string   `json:"accountId"`
+	CustomerID         string   `json:"customerId"`
+	ExternalCustomerID string   `json:"externalCustomerId"`
+	FinancialAccountID string   `json:"financialAccountId"`
+	ConnectionIDs      []string `json:"connectionIds"`
+	Amount             float64  `json:"amount"`
+	Quantity           float64  `json:"quantity"`
+	// CostBasis is the price per unit, as Meld names it; Price repeats
+	// it under banklink's earlier name (an addition, listed in
+	// docs/api.md).
+	CostBasis              float64                     `json:"costBasis"`
 	Price                  float64                     `json:"price"`
 	Symbol                 string                      `json:"symbol"`
 	Description            string                      `json:"description"`
@@ -63,9 +67,9 @@ type InvestmentTransactionJSON struct {
 
 func investmentTransactionJSON(t *banklink.InvestmentTransaction) InvestmentTransactionJSON {
 	return InvestmentTransactionJSON{ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: t.ExternalCustomerID,
-		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Quantity: t.Quantity, Price: t.Price,
+		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Quantity: t.Quantity, CostBasis: t.Price, Price: t.Price,
 		Symbol: t.Symbol, Description: t.Description, Currency: t.Currency, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate),
-		Status: t.Status, Type: t.Type, ServiceProviderDetails: serviceProviderDetails(t.Raw, t.RawProvider, t.RawUpdatedAt)}
+		Status: t.Status, Type: t.Type, ServiceProviderDetails: serviceProviderDetails(RawInvestmentTransaction, t.Raw, t.RawProvider, t.RawUpdatedAt)}
 }
 
 func (s *Server) handleSearchHoldings(w http.ResponseWriter, r *http.Request) error {

@@ -78,6 +78,7 @@ func (p *Provider) Aggregate(ctx context.Context, req banklink.AggregationReques
 				agg.Balances.CurrentAmount, agg.Balances.AvailableAmount = money(value), nil
 			}
 		}
+		setRaw(req.LoginID, &agg)
 		out = append(out, agg)
 	}
 	if strings.HasPrefix(req.LoginID, "sbx_na_") {

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"banklink"
 	"banklink/internal/httpapi"
+	"banklink/internal/sandbox"
 )
 
 // providerRecords says how a provider's records name themselves, for
@@ -34,8 +36,9 @@ type providerRecords struct {
 func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 	t := st.t
 	t.Helper()
-	// data returns the one entry's data, or nil when there is none.
-	data := func(what string, details []httpapi.ServiceProviderDetailJSON) map[string]any {
+	// data returns the one entry's data, or nil when there is none; the
+	// entry names it kind, as Meld's entries do.
+	data := func(what string, details []httpapi.ServiceProviderDetailJSON, kind string) map[string]any {
 		t.Helper()
 		if p.name == "" {
 			if len(details) != 0 {
@@ -46,6 +49,9 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 		if len(details) != 1 || details[0].ServiceProvider != p.name {
 			t.Errorf("%s: serviceProviderDetails %+v, want one from %s", what, details, p.name)
 			return nil
+		}
+		if details[0].Kind != kind {
+			t.Errorf("%s: serviceProviderDetails carries %q, want %q", what, details[0].Kind, kind)
 		}
 		if _, err := time.Parse(httpapi.TimestampFormat, details[0].UpdatedAt); err != nil {
 			t.Errorf("%s: updatedAt %q: %v", what, details[0].UpdatedAt, err)
@@ -61,7 +67,7 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 	}
 	st.get("/bank-linking/accounts?limit=100&connectionId="+connID, &accts)
 	for i, a := range accts.FinancialAccounts {
-		if d := data("account "+a.Name, a.ServiceProviderDetails); d != nil && d[p.accountKey] != p.accounts[a.ID] {
+		if d := data("account "+a.Name, a.ServiceProviderDetails, httpapi.RawAccount); d != nil && d[p.accountKey] != p.accounts[a.ID] {
 			t.Errorf("account %s: data %s = %v, want %s", a.Name, p.accountKey, d[p.accountKey], p.accounts[a.ID])
 		}
 		if i == 0 {
@@ -75,7 +81,7 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 	seen := map[any]int{}
 	txs := st.allTransactions(connID)
 	for i, tx := range txs {
-		d := data("transaction "+tx.Description, tx.ServiceProviderDetails)
+		d := data("transaction "+tx.Description, tx.ServiceProviderDetails, httpapi.RawTransaction)
 		if d != nil {
 			seen[d[p.transactionKey]]++
 			if d[p.accountRef] != p.accounts[tx.FinancialAccountID] {
@@ -105,7 +111,7 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 	}
 	st.get("/bank-linking/investments/holdings?limit=1000&connectionId="+connID, &holdings)
 	for _, h := range holdings.Holdings {
-		if d := data("holding "+h.Symbol, h.ServiceProviderDetails); d != nil && d[p.accountRef] != p.accounts[h.FinancialAccountID] {
+		if d := data("holding "+h.Symbol, h.ServiceProviderDetails, httpapi.RawHolding); d != nil && d[p.accountRef] != p.accounts[h.FinancialAccountID] {
 			t.Errorf("holding %s: data %s = %v, want %s", h.Symbol, p.accountRef, d[p.accountRef], p.accounts[h.FinancialAccountID])
 		}
 	}
@@ -114,7 +120,7 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 	}
 	st.get("/bank-linking/investments/transactions?limit=1000&connectionId="+connID, &invTxs)
 	for _, tx := range invTxs.Transactions {
-		if d := data("investment transaction "+tx.Description, tx.ServiceProviderDetails); d != nil && d[p.accountRef] != p.accounts[tx.FinancialAccountID] {
+		if d := data("investment transaction "+tx.Description, tx.ServiceProviderDetails, httpapi.RawInvestmentTransaction); d != nil && d[p.accountRef] != p.accounts[tx.FinancialAccountID] {
 			t.Errorf("investment transaction %s: data %s = %v, want %s", tx.Description, p.accountRef, d[p.accountRef], p.accounts[tx.FinancialAccountID])
 		}
 	}
@@ -129,10 +135,34 @@ func mustJSON(t testing.TB, v any) string {
 	return string(b)
 }
 
-// TestSandboxServesNoProviderDetails: the sandboxes have no upstream, so
-// their data serves serviceProviderDetails [] everywhere.
-func TestSandboxServesNoProviderDetails(t *testing.T) {
-	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"raw","products":["BALANCES","TRANSACTIONS","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"]}`, "user_good")
-	st.checkProviderDetails(id, providerRecords{})
+// TestSandboxServesProviderDetails: the sandboxes serve their own bank's
+// records as serviceProviderDetails, in the shape a real provider's take,
+// so a sandbox user sees what production will send.
+func TestSandboxServesProviderDetails(t *testing.T) {
+	for _, tc := range []struct{ name, provider, wire string }{
+		{"sandbox", sandbox.ProviderType, "SANDBOX"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStackWith(t, tc.provider)
+			id := st.link(`{"externalCustomerId":"raw","products":["BALANCES","TRANSACTIONS","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"]}`, "user_good")
+			accounts, _, err := st.store.FindFinancialAccounts(t.Context(), st.scope, banklink.FinancialAccountFilter{ConnectionID: id, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := map[string]string{}
+			for _, a := range accounts {
+				ids[a.ID] = a.ProviderAccountID
+			}
+			txs, _, err := st.store.FindTransactions(t.Context(), st.scope, banklink.TransactionFilter{ConnectionID: id, Limit: 100000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			held := map[string]bool{}
+			for _, tx := range txs {
+				held[tx.ProviderTransactionID] = true
+			}
+			st.checkProviderDetails(id, providerRecords{name: tc.wire, accountKey: "account_id", transactionKey: "transaction_id", accountRef: "account_id",
+				accounts: ids, transactions: held})
+		})
+	}
 }
