@@ -266,7 +266,7 @@ func ConnectionPayload(c *Connection) webhook.Payload {
 		InstitutionID: c.InstitutionID, InstitutionName: c.InstitutionName,
 	}
 	if c.ProviderType != "" {
-		p.ServiceProviderDetails = &webhook.ServiceProviderDetails{ServiceProvider: c.ProviderType, ServiceProviderConnectionID: c.ProviderLoginID}
+		p.ServiceProviderDetails = &webhook.ServiceProviderDetails{ServiceProvider: ProviderWireName(c.ProviderType), ServiceProviderConnectionID: c.ProviderLoginID}
 	}
 	return p
 }
@@ -295,6 +295,13 @@ type SavedAccount struct {
 	// TransactionIDsRemoved are the transactions the save expired (gone at
 	// the provider); TransactionsUpdated counts them too.
 	TransactionIDsRemoved []string
+	// OldestTransactionUpdatedSearchKey, when the save added or updated
+	// transactions, is a cursor of the account's newest-first
+	// transaction list placed just past the oldest of them: GET
+	// /bank-linking/transactions?financialAccountId=…&before=<it> pages
+	// toward the newest through every transaction the save wrote
+	// (docs/webhooks.md).
+	OldestTransactionUpdatedSearchKey string
 }
 
 // SavedAggregation is what saving an aggregation changed. The store fills
@@ -379,7 +386,8 @@ func (s *SavedAggregation) transactionCounts() []webhook.FinancialAccount {
 	for _, a := range s.Accounts {
 		out = append(out, webhook.FinancialAccount{ID: a.ID, Name: a.Name, TruncatedAccountNumber: a.Mask,
 			NumTransactionsAdded: &a.TransactionsAdded, NumTransactionsUpdated: &a.TransactionsUpdated, TransactionIDsRemoved: a.TransactionIDsRemoved,
-			NumInvestmentTransactionsAdded: &a.InvestmentTransactionsAdded, NumInvestmentTransactionsUpdated: &a.InvestmentTransactionsUpdated})
+			OldestTransactionUpdatedSearchKey: a.OldestTransactionUpdatedSearchKey,
+			NumInvestmentTransactionsAdded:    &a.InvestmentTransactionsAdded, NumInvestmentTransactionsUpdated: &a.InvestmentTransactionsUpdated})
 	}
 	return out
 }

@@ -434,17 +434,20 @@ type EventPayload struct {
 
 // EventFinancialAccount says what changed in one financial account.
 type EventFinancialAccount struct {
-	ID                               string   `json:"id"`
-	Name                             string   `json:"name,omitempty"`
-	TruncatedAccountNumber           string   `json:"truncatedAccountNumber,omitempty"`
-	NewAccount                       *bool    `json:"newAccount,omitempty"`
-	Products                         []string `json:"products,omitempty"`
-	NumTransactionsAdded             *int     `json:"numTransactionsAdded,omitempty"`
-	NumTransactionsUpdated           *int     `json:"numTransactionsUpdated,omitempty"`
-	TransactionIDsRemoved            []string `json:"transactionIdsRemoved,omitempty"`
-	NumInvestmentTransactionsAdded   *int     `json:"numInvestmentTransactionsAdded,omitempty"`
-	NumInvestmentTransactionsUpdated *int     `json:"numInvestmentTransactionsUpdated,omitempty"`
-	InvestmentTransactionIDsRemoved  []string `json:"investmentTransactionIdsRemoved,omitempty"`
+	ID                             string   `json:"id"`
+	Name                           string   `json:"name,omitempty"`
+	TruncatedAccountNumber         string   `json:"truncatedAccountNumber,omitempty"`
+	NewAccount                     *bool    `json:"newAccount,omitempty"`
+	Products                       []string `json:"products,omitempty"`
+	NumTransactionsAdded           *int     `json:"numTransactionsAdded,omitempty"`
+	NumTransactionsUpdated         *int     `json:"numTransactionsUpdated,omitempty"`
+	TransactionIDsRemoved          []string `json:"transactionIdsRemoved,omitempty"`
+	NumInvestmentTransactionsAdded *int     `json:"numInvestmentTransactionsAdded,omitempty"`
+	// OldestTransactionUpdatedSearchKey: page GET transactions with
+	// before=<it> to read every transaction the aggregation wrote.
+	OldestTransactionUpdatedSearchKey string   `json:"oldestTransactionUpdatedSearchKey,omitempty"`
+	NumInvestmentTransactionsUpdated  *int     `json:"numInvestmentTransactionsUpdated,omitempty"`
+	InvestmentTransactionIDsRemoved   []string `json:"investmentTransactionIdsRemoved,omitempty"`
 }
 
 // EventServiceProvider names the provider behind an event's connection.

@@ -94,6 +94,100 @@ type FinancialAccount struct {
 	NumInvestmentTransactionsAdded   *int     `json:"numInvestmentTransactionsAdded,omitempty"`
 	NumInvestmentTransactionsUpdated *int     `json:"numInvestmentTransactionsUpdated,omitempty"`
 	InvestmentTransactionIDsRemoved  []string `json:"investmentTransactionIdsRemoved,omitempty"`
+	// OldestTransactionUpdatedSearchKey is set on the transactions events
+	// when the aggregation added or updated transactions of the account:
+	// a cursor of GET /bank-linking/transactions placed just past the
+	// oldest of them, so paging with before=<key> (and
+	// financialAccountId) toward the newest returns every one.
+	OldestTransactionUpdatedSearchKey string `json:"oldestTransactionUpdatedSearchKey,omitempty"`
+}
+
+// nullable is s as JSON, or null when it is empty.
+func nullable(s string) json.RawMessage {
+	if s == "" {
+		return json.RawMessage("null")
+	}
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// stringList is l as JSON, or [] when it is empty.
+func stringList(l []string) json.RawMessage {
+	if len(l) == 0 {
+		return json.RawMessage("[]")
+	}
+	b, _ := json.Marshal(l)
+	return b
+}
+
+// MarshalJSON writes the payload as Meld does: the members an event type
+// carries are present even when they have no value, as null (or []):
+// on every event about a connection customerId, externalCustomerId,
+// institutionId and institutionName; on status changes the old and new
+// status and reason and activeDuplicateConnectionId. Members of other
+// event types are left out.
+func (p Payload) MarshalJSON() ([]byte, error) {
+	type plain Payload
+	out := struct {
+		plain
+		CustomerID                  json.RawMessage `json:"customerId,omitempty"`
+		ExternalCustomerID          json.RawMessage `json:"externalCustomerId,omitempty"`
+		InstitutionID               json.RawMessage `json:"institutionId,omitempty"`
+		InstitutionName             json.RawMessage `json:"institutionName,omitempty"`
+		OldStatus                   json.RawMessage `json:"oldStatus,omitempty"`
+		OldStatusReason             json.RawMessage `json:"oldStatusReason,omitempty"`
+		NewStatus                   json.RawMessage `json:"newStatus,omitempty"`
+		NewStatusReason             json.RawMessage `json:"newStatusReason,omitempty"`
+		ActiveDuplicateConnectionID json.RawMessage `json:"activeDuplicateConnectionId,omitempty"`
+	}{plain: plain(p)}
+	if p.ConnectionID != "" {
+		out.CustomerID, out.ExternalCustomerID = nullable(p.CustomerID), nullable(p.ExternalCustomerID)
+		out.InstitutionID, out.InstitutionName = nullable(p.InstitutionID), nullable(p.InstitutionName)
+	} else {
+		out.CustomerID, out.ExternalCustomerID = omitEmpty(p.CustomerID), omitEmpty(p.ExternalCustomerID)
+		out.InstitutionID, out.InstitutionName = omitEmpty(p.InstitutionID), omitEmpty(p.InstitutionName)
+	}
+	if p.NewStatus != "" {
+		out.OldStatus, out.OldStatusReason = nullable(p.OldStatus), nullable(p.OldStatusReason)
+		out.NewStatus, out.NewStatusReason = nullable(p.NewStatus), nullable(p.NewStatusReason)
+		out.ActiveDuplicateConnectionID = nullable(p.ActiveDuplicateConnectionID)
+	}
+	return json.Marshal(out)
+}
+
+// omitEmpty is s as JSON, or nothing (the member left out) when empty.
+func omitEmpty(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return nullable(s)
+}
+
+// MarshalJSON writes the account as Meld does: on ACCOUNTS_UPDATED
+// (newAccount set) products is [] when none were delivered; on the
+// transactions events (the counts set) transactionIdsRemoved and
+// investmentTransactionIdsRemoved are [] when nothing was removed and
+// oldestTransactionUpdatedSearchKey null when nothing was written.
+func (a FinancialAccount) MarshalJSON() ([]byte, error) {
+	type plain FinancialAccount
+	out := struct {
+		plain
+		Products                          json.RawMessage `json:"products,omitempty"`
+		TransactionIDsRemoved             json.RawMessage `json:"transactionIdsRemoved,omitempty"`
+		InvestmentTransactionIDsRemoved   json.RawMessage `json:"investmentTransactionIdsRemoved,omitempty"`
+		OldestTransactionUpdatedSearchKey json.RawMessage `json:"oldestTransactionUpdatedSearchKey,omitempty"`
+	}{plain: plain(a)}
+	if a.NewAccount != nil || len(a.Products) > 0 {
+		out.Products = stringList(a.Products)
+	}
+	if a.NumTransactionsAdded != nil || len(a.TransactionIDsRemoved) > 0 {
+		out.TransactionIDsRemoved = stringList(a.TransactionIDsRemoved)
+		out.OldestTransactionUpdatedSearchKey = nullable(a.OldestTransactionUpdatedSearchKey)
+	}
+	if a.NumInvestmentTransactionsAdded != nil || len(a.InvestmentTransactionIDsRemoved) > 0 {
+		out.InvestmentTransactionIDsRemoved = stringList(a.InvestmentTransactionIDsRemoved)
+	}
+	return json.Marshal(out)
 }
 
 // ServiceProviderDetails names the provider behind a connection.

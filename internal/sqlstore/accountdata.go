@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,6 +148,19 @@ func (db *DB) saveAccount(ctx context.Context, tx *sql.Tx, scope banklink.Scope,
 		saved.ID, o.provider, a.Transactions, !saved.New, expire, a.RemovedTransactionIDs, at)
 	if err != nil {
 		return saved, err
+	}
+	if saved.TransactionsAdded+saved.TransactionsUpdated > 0 {
+		// Every transaction this save wrote carries its time: the search
+		// key sits just past the oldest day among them, so paging with
+		// before= from it returns each one (banklink.SavedAccount).
+		var day sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MIN(transaction_day) FROM transactions WHERE financial_account_id = $1 AND updated_at = $2`,
+			saved.ID, micros(at)).Scan(&day); err != nil {
+			return saved, err
+		}
+		if day.Valid {
+			saved.OldestTransactionUpdatedSearchKey = db.keys.dayKey(scope.AccountID, string(scope.Environment), day.Int64-1, math.MaxInt64)
+		}
 	}
 	if a.Holdings != nil {
 		if err := saveHoldings(ctx, tx, scope, o.customerID, o.connectionID, saved.ID, o.provider, a.Holdings, at); err != nil {

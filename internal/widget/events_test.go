@@ -94,7 +94,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	}
 	p := payloads[0]
 	if p.ExternalCustomerID != "hooks" || p.InstitutionName != "Sandbox Bank" || p.RequestID == "" || p.ServiceProviderDetails == nil ||
-		p.ServiceProviderDetails.ServiceProvider != sandbox.ProviderType {
+		p.ServiceProviderDetails.ServiceProvider != "SANDBOX" {
 		t.Errorf("COMPLETED payload = %+v", p)
 	}
 	if fa := payloads[3].FinancialAccounts; len(fa) == 0 || fa[0].NewAccount == nil || !*fa[0].NewAccount {
