@@ -23,7 +23,11 @@ const (
 
 // ConnectStartRequest is the body of POST /bank-linking/connect/start.
 type ConnectStartRequest struct {
-	ExternalCustomerID        string                     `json:"externalCustomerId"`
+	// ExternalCustomerID is your id for the customer, optional: without
+	// it (and without CustomerID) a new customer is created.
+	ExternalCustomerID string `json:"externalCustomerId,omitempty"`
+	// CustomerID links the connection to an existing customer.
+	CustomerID                string                     `json:"customerId,omitempty"`
 	Products                  []Product                  `json:"products,omitempty"`
 	OptionalProducts          []Product                  `json:"optionalProducts,omitempty"`
 	Regions                   []string                   `json:"regions,omitempty"`
@@ -41,14 +45,14 @@ type AccountPreferenceOverride struct {
 
 // ConnectStartResponse is the answer of connect/start.
 type ConnectStartResponse struct {
-	ID                       string   `json:"id"`
-	ConnectToken             string   `json:"connectToken"`
-	CustomerID               string   `json:"customerId"`
-	ExternalCustomerID       string   `json:"externalCustomerId"`
-	WidgetURL                string   `json:"widgetUrl"`
-	ConnectTokenExpiresAt    string   `json:"connectTokenExpiresAt"`
-	EligibleInstitutionCount int      `json:"eligibleInstitutionCount"`
-	Warnings                 []string `json:"warnings,omitempty"`
+	ID                       string     `json:"id"`
+	ConnectToken             string     `json:"connectToken"`
+	CustomerID               string     `json:"customerId"`
+	ExternalCustomerID       NullString `json:"externalCustomerId"`
+	WidgetURL                string     `json:"widgetUrl"`
+	ConnectTokenExpiresAt    string     `json:"connectTokenExpiresAt"`
+	EligibleInstitutionCount int        `json:"eligibleInstitutionCount"`
+	Warnings                 []string   `json:"warnings,omitempty"`
 }
 
 // RepairResponse is the answer of connect/repair.
@@ -66,7 +70,7 @@ type Connection struct {
 	Key                         string            `json:"key"`
 	AccountID                   string            `json:"accountId"`
 	CustomerID                  string            `json:"customerId"`
-	ExternalCustomerID          string            `json:"externalCustomerId"`
+	ExternalCustomerID          NullString        `json:"externalCustomerId"`
 	InstitutionID               *string           `json:"institutionId"`
 	InstitutionName             *string           `json:"institutionName"`
 	Products                    []Product         `json:"products"`
@@ -110,7 +114,7 @@ type FinancialAccount struct {
 	Key                            string                  `json:"key"`
 	AccountID                      string                  `json:"accountId"`
 	CustomerID                     string                  `json:"customerId"`
-	ExternalCustomerID             string                  `json:"externalCustomerId"`
+	ExternalCustomerID             NullString              `json:"externalCustomerId"`
 	ConnectionIDs                  []string                `json:"connectionIds"`
 	ConnectionID                   string                  `json:"connectionId"`
 	InstitutionID                  string                  `json:"institutionId"`
@@ -203,7 +207,7 @@ type Transaction struct {
 	Key                    string                  `json:"key"`
 	AccountID              string                  `json:"accountId"`
 	CustomerID             string                  `json:"customerId"`
-	ExternalCustomerID     string                  `json:"externalCustomerId"`
+	ExternalCustomerID     NullString              `json:"externalCustomerId"`
 	FinancialAccountID     string                  `json:"financialAccountId"`
 	ConnectionIDs          []string                `json:"connectionIds"`
 	Amount                 float64                 `json:"amount"`
@@ -222,7 +226,7 @@ type Customer struct {
 	ID                       string            `json:"id"`
 	Key                      string            `json:"key"`
 	AccountID                string            `json:"accountId"`
-	ExternalID               string            `json:"externalId"`
+	ExternalID               NullString        `json:"externalId"`
 	Name                     *CustomerName     `json:"name"`
 	Email                    *string           `json:"email"`
 	Phone                    *string           `json:"phone"`
@@ -261,7 +265,7 @@ type Holding struct {
 	Key                    string                  `json:"key"`
 	AccountID              string                  `json:"accountId"`
 	CustomerID             string                  `json:"customerId"`
-	ExternalCustomerID     string                  `json:"externalCustomerId"`
+	ExternalCustomerID     NullString              `json:"externalCustomerId"`
 	FinancialAccountID     string                  `json:"financialAccountId"`
 	ConnectionIDs          []string                `json:"connectionIds"`
 	Symbol                 string                  `json:"symbol"`
@@ -285,7 +289,7 @@ type InvestmentTransaction struct {
 	Key                    string                  `json:"key"`
 	AccountID              string                  `json:"accountId"`
 	CustomerID             string                  `json:"customerId"`
-	ExternalCustomerID     string                  `json:"externalCustomerId"`
+	ExternalCustomerID     NullString              `json:"externalCustomerId"`
 	FinancialAccountID     string                  `json:"financialAccountId"`
 	ConnectionIDs          []string                `json:"connectionIds"`
 	Amount                 float64                 `json:"amount"`
@@ -556,4 +560,29 @@ type Activity struct {
 	Message         *string `json:"message"`
 	SearchString    *string `json:"searchString"`
 	Repair          bool    `json:"repair"`
+}
+
+// NullString is a string the API sends as null when it has no value (the
+// external id of a customer created without one); it reads null as "".
+type NullString string
+
+// MarshalJSON writes "" as null.
+func (n NullString) MarshalJSON() ([]byte, error) {
+	if n == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(n))
+}
+
+// UnmarshalJSON reads null as "".
+func (n *NullString) UnmarshalJSON(b []byte) error {
+	var s *string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*n = ""
+	if s != nil {
+		*n = NullString(*s)
+	}
+	return nil
 }

@@ -15,12 +15,12 @@ import (
 
 // FinancialAccountJSON is the wire form of a financial account.
 type FinancialAccountJSON struct {
-	ID                 string   `json:"id"`
-	Key                string   `json:"key"`
-	AccountID          string   `json:"accountId"`
-	CustomerID         string   `json:"customerId"`
-	ExternalCustomerID string   `json:"externalCustomerId"`
-	ConnectionIDs      []string `json:"connectionIds"`
+	ID                 string     `json:"id"`
+	Key                string     `json:"key"`
+	AccountID          string     `json:"accountId"`
+	CustomerID         string     `json:"customerId"`
+	ExternalCustomerID NullString `json:"externalCustomerId"`
+	ConnectionIDs      []string   `json:"connectionIds"`
 	// ConnectionID is the connection the account was first linked
 	// through: Meld's 2022-09-21 accounts carry it beside connectionIds,
 	// and older clients read it.
@@ -200,7 +200,7 @@ type DataJSON struct {
 
 func financialAccountJSON(a *banklink.FinancialAccount) FinancialAccountJSON {
 	out := FinancialAccountJSON{
-		ID: a.ID, Key: a.Key, AccountID: a.AccountID, CustomerID: a.CustomerID, ExternalCustomerID: a.ExternalCustomerID,
+		ID: a.ID, Key: a.Key, AccountID: a.AccountID, CustomerID: a.CustomerID, ExternalCustomerID: NullString(a.ExternalCustomerID),
 		ConnectionIDs: []string{a.ConnectionID}, ConnectionID: a.ConnectionID, InstitutionID: a.InstitutionID, InstitutionName: a.InstitutionName,
 		Status: a.Status, Type: a.Type, Subtype: a.Subtype, Name: a.Name, TruncatedAccountNumber: a.Mask,
 		HistoricalAggregationSucceeded: a.HistoricalAggregationSucceeded,
@@ -251,7 +251,7 @@ type TransactionJSON struct {
 	Key                    string                      `json:"key"`
 	AccountID              string                      `json:"accountId"`
 	CustomerID             string                      `json:"customerId"`
-	ExternalCustomerID     string                      `json:"externalCustomerId"`
+	ExternalCustomerID     NullString                  `json:"externalCustomerId"`
 	FinancialAccountID     string                      `json:"financialAccountId"`
 	ConnectionIDs          []string                    `json:"connectionIds"`
 	Amount                 float64                     `json:"amount"`
@@ -267,7 +267,7 @@ type TransactionJSON struct {
 
 func transactionJSON(t *banklink.Transaction) TransactionJSON {
 	return TransactionJSON{
-		ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: t.ExternalCustomerID,
+		ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: NullString(t.ExternalCustomerID),
 		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Currency: t.Currency,
 		Description: t.Description, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate), Status: t.Status,
 		Category: t.Category, Recurring: t.Recurring, ServiceProviderDetails: serviceProviderDetails(RawTransaction, t.Raw, t.RawProvider, t.RawUpdatedAt),

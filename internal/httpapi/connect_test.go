@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestConnectStartSeedRequest(t *testing.T) {
 			}
 			var got linking.StartResponse
 			r.json(t, &got)
-			if got.ExternalCustomerID != "testCustomer" || len(got.ID) != banklink.IDLength || len(got.CustomerID) != banklink.IDLength {
+			if got.ExternalCustomerID == nil || *got.ExternalCustomerID != "testCustomer" || len(got.ID) != banklink.IDLength || len(got.CustomerID) != banklink.IDLength {
 				t.Errorf("response = %+v", got)
 			}
 			if got.WidgetURL != "https://widget.example.test/connect?connectToken="+got.ConnectToken {
@@ -311,8 +312,10 @@ func TestConnectStartErrors(t *testing.T) {
 		{name: "text/plain body", body: `{"externalCustomerId":"c1"}`, headers: map[string]string{"Content-Type": "text/plain"}, status: 415, code: "UNSUPPORTED_MEDIA_TYPE", message: []string{"application/json"}},
 
 		// externalCustomerId.
-		{name: "externalCustomerId missing", body: `{"products":["BALANCES"]}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must not be null"}},
-		{name: "externalCustomerId null", body: `{"externalCustomerId":null}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must not be null"}},
+		// (missing or null: TestConnectStartCustomer.)
+		{name: "customerId unknown", body: `{"customerId":"NoSuchCustomer12345678"}`, status: 404, code: "NOT_FOUND", message: []string{"NoSuchCustomer12345678"}},
+		{name: "customerId empty", body: `{"customerId":" "}`, status: 400, code: "BAD_REQUEST", message: []string{"[customerId] must not be empty"}},
+		{name: "customerId number", body: `{"customerId":7}`, status: 400, code: "BAD_REQUEST", message: []string{"[customerId] must be a string"}},
 		{name: "externalCustomerId empty", body: `{"externalCustomerId":""}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must not be empty"}},
 		{name: "externalCustomerId blank", body: `{"externalCustomerId":"   "}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must not be empty"}},
 		{name: "externalCustomerId too long", body: `{"externalCustomerId":"` + strings.Repeat("x", 256) + `"}`, status: 400, code: "BAD_REQUEST", message: []string{"[externalCustomerId] must be at most 255"}},
@@ -404,4 +407,167 @@ func countConnections(t *testing.T, ts *testServer) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestConnectStartCustomer: externalCustomerId is optional, as the seed
+// says ("the externalCustomerId you optionally pass in"). Without it
+// connect/start creates a new customer and echoes null; customerId links
+// the connection to an existing customer of the account instead.
+func TestConnectStartCustomer(t *testing.T) {
+	ts := newTestServer(t, "sqlite")
+	start := func(body string) (int, linking.StartResponse, httpapi.ErrorBody) {
+		t.Helper()
+		r := ts.do(call{path: "/bank-linking/connect/start", body: body})
+		var got linking.StartResponse
+		var e httpapi.ErrorBody
+		if r.status == http.StatusCreated {
+			r.json(t, &got)
+			var raw map[string]any
+			r.json(t, &raw)
+			if _, ok := raw["externalCustomerId"]; !ok {
+				t.Errorf("%s: externalCustomerId missing from %s", body, r.body)
+			}
+		} else {
+			e = r.errorBody(t)
+		}
+		return r.status, got, e
+	}
+	ext := func(r linking.StartResponse) string {
+		if r.ExternalCustomerID == nil {
+			return "<null>"
+		}
+		return *r.ExternalCustomerID
+	}
+	_, anon1, _ := start(`{"products":["BALANCES"]}`)
+	_, anon2, _ := start(`{"externalCustomerId":null,"products":["BALANCES"]}`)
+	_, named, _ := start(`{"externalCustomerId":"named","products":["BALANCES"]}`)
+	for _, tc := range []struct {
+		name         string
+		got          linking.StartResponse
+		wantCustomer string // "" for a new customer
+		wantExt      string
+	}{
+		{name: "no externalCustomerId", got: anon1, wantExt: "<null>"},
+		{name: "null externalCustomerId is a second new customer", got: anon2, wantExt: "<null>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if ext(tc.got) != tc.wantExt || len(tc.got.CustomerID) != banklink.IDLength {
+				t.Errorf("response %+v, externalCustomerId %s", tc.got, ext(tc.got))
+			}
+		})
+	}
+	if anon1.CustomerID == anon2.CustomerID {
+		t.Errorf("two starts without externalCustomerId share customer %s", anon1.CustomerID)
+	}
+	for _, tc := range []struct {
+		name, body   string
+		status       int
+		wantCustomer string
+		wantExt      string
+		code         string
+	}{
+		{name: "customerId of a customer without external id", body: fmt.Sprintf(`{"customerId":%q}`, anon1.CustomerID), status: 201, wantCustomer: anon1.CustomerID, wantExt: "<null>"},
+		{name: "customerId of a named customer", body: fmt.Sprintf(`{"customerId":%q}`, named.CustomerID), status: 201, wantCustomer: named.CustomerID, wantExt: "named"},
+		{name: "customerId with its own externalCustomerId", body: fmt.Sprintf(`{"customerId":%q,"externalCustomerId":"named"}`, named.CustomerID), status: 201, wantCustomer: named.CustomerID, wantExt: "named"},
+		{name: "customerId with another externalCustomerId", body: fmt.Sprintf(`{"customerId":%q,"externalCustomerId":"someone-else"}`, named.CustomerID), status: 400, code: "BAD_REQUEST"},
+		{name: "customerId unknown", body: `{"customerId":"NoSuchCustomer12345678"}`, status: 404, code: "NOT_FOUND"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, got, e := start(tc.body)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d (%+v)", status, tc.status, e)
+			}
+			if status != 201 {
+				if e.Code != tc.code {
+					t.Errorf("code %s, want %s", e.Code, tc.code)
+				}
+				return
+			}
+			if got.CustomerID != tc.wantCustomer || ext(got) != tc.wantExt {
+				t.Errorf("customer %s externalCustomerId %s, want %s %s", got.CustomerID, ext(got), tc.wantCustomer, tc.wantExt)
+			}
+			// The connection belongs to that customer.
+			var c map[string]any
+			r := ts.do(call{method: "GET", path: "/bank-linking/connections/" + got.ID})
+			r.json(t, &c)
+			if c["customerId"] != tc.wantCustomer || fmt.Sprint(c["externalCustomerId"]) != strings.Replace(tc.wantExt, "<null>", "<nil>", 1) {
+				t.Errorf("connection = %v", c)
+			}
+		})
+	}
+	// Another account's customer is unknown here.
+	ts2 := newTestServer(t, "sqlite")
+	r := ts2.do(call{path: "/bank-linking/connect/start", body: fmt.Sprintf(`{"customerId":%q}`, anon1.CustomerID)})
+	if r.status != http.StatusNotFound {
+		t.Errorf("another account's customerId: %d %s", r.status, r.body)
+	}
+}
+
+// TestConnectStartRecordedRequest replays the connect/start request
+// recorded from Meld's sandbox (meld-recorded-shapes.md) byte for byte:
+// Content-Type with a charset, no Meld-Version, no regions. It gets 201
+// with the recorded headers, body keys (in order, banklink's additions
+// after them) and token claims.
+func TestConnectStartRecordedRequest(t *testing.T) {
+	ts := newTestServer(t, "sqlite")
+	r := ts.do(call{path: "/bank-linking/connect/start", body: `{"externalCustomerId":"user@domain.com","products":["BALANCES","OWNERS"]}`,
+		headers: map[string]string{"Content-Type": "application/json;charset=UTF-8", "Meld-Version": ""}})
+	if r.status != http.StatusCreated {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	for _, h := range []struct{ name, want string }{
+		{"Content-Type", "application/json"},
+		{"Meld-Version", "2022-11-10"},
+		{"Cache-Control", "no-cache, no-store, max-age=0, must-revalidate"},
+		{"Pragma", "no-cache"},
+		{"Expires", "0"},
+		{"X-Content-Type-Options", "nosniff"},
+		{"X-Frame-Options", "DENY"},
+	} {
+		if got := r.header.Get(h.name); got != h.want {
+			t.Errorf("%s = %q, want %q", h.name, got, h.want)
+		}
+	}
+	if id := r.header.Get("X-Request-ID"); !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
+		t.Errorf("X-Request-ID = %q, want 32 hex chars", id)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(r.body)))
+	var keys []string
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recorded := []string{"id", "connectToken", "customerId", "externalCustomerId", "widgetUrl"}
+	if len(keys) < len(recorded) || !slices.Equal(keys[:len(recorded)], recorded) {
+		t.Errorf("body keys %v, want %v first", keys, recorded)
+	}
+	var got linking.StartResponse
+	r.json(t, &got)
+	if got.ExternalCustomerID == nil || *got.ExternalCustomerID != "user@domain.com" || got.WidgetURL != "https://widget.example.test/connect?connectToken="+got.ConnectToken {
+		t.Errorf("response = %+v", got)
+	}
+	claims := decodeClaims(t, got.ConnectToken)
+	var names []string
+	for k := range claims {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	// The recorded claims, and env (banklink's addition: the key's
+	// environment, docs/api.md); no regions claim when none were sent.
+	if want := []string{"account", "connection", "customer", "env", "exp", "iat", "iss", "products", "redirect", "routingProfile"}; !slices.Equal(names, want) {
+		t.Errorf("claims %v, want %v", names, want)
+	}
+	if fmt.Sprint(claims["products"]) != "[BALANCES OWNERS]" || claims["redirect"] != true || claims["connection"] != got.ID || claims["customer"] != got.CustomerID {
+		t.Errorf("claims = %v", claims)
+	}
 }

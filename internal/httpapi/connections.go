@@ -19,7 +19,7 @@ type ConnectionJSON struct {
 	Key                         string             `json:"key"`
 	AccountID                   string             `json:"accountId"`
 	CustomerID                  string             `json:"customerId"`
-	ExternalCustomerID          string             `json:"externalCustomerId"`
+	ExternalCustomerID          NullString         `json:"externalCustomerId"`
 	InstitutionID               *string            `json:"institutionId"`
 	InstitutionName             *string            `json:"institutionName"`
 	Products                    []banklink.Product `json:"products"`
@@ -76,7 +76,7 @@ func timePtr(t *time.Time) *string {
 
 func connectionJSON(c *banklink.Connection, now time.Time) ConnectionJSON {
 	out := ConnectionJSON{
-		ID: c.ID, Key: c.Key, AccountID: c.AccountID, CustomerID: c.CustomerID, ExternalCustomerID: c.ExternalCustomerID,
+		ID: c.ID, Key: c.Key, AccountID: c.AccountID, CustomerID: c.CustomerID, ExternalCustomerID: NullString(c.ExternalCustomerID),
 		InstitutionID: strPtr(c.InstitutionID), InstitutionName: strPtr(c.InstitutionName),
 		Products: nonNilProducts(c.Products), OptionalProducts: nonNilProducts(c.OptionalProducts), Regions: c.Regions,
 		Status: string(c.EffectiveStatus(now)), StatusReason: strPtr(c.StatusReason),

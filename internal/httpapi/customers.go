@@ -11,18 +11,18 @@ import (
 
 // CustomerJSON is the wire form of a customer.
 type CustomerJSON struct {
-	ID                       string    `json:"id"`
-	Key                      string    `json:"key"`
-	AccountID                string    `json:"accountId"`
-	ExternalID               string    `json:"externalId"`
-	Name                     *NameJSON `json:"name"`
-	Email                    *string   `json:"email"`
-	Phone                    *string   `json:"phone"`
-	DateOfBirth              *string   `json:"dateOfBirth"`
-	Addresses                []any     `json:"addresses"`
-	ServiceProviderCustomers []any     `json:"serviceProviderCustomers"`
-	Status                   string    `json:"status"`
-	CreatedAt                string    `json:"createdAt"`
+	ID                       string     `json:"id"`
+	Key                      string     `json:"key"`
+	AccountID                string     `json:"accountId"`
+	ExternalID               NullString `json:"externalId"`
+	Name                     *NameJSON  `json:"name"`
+	Email                    *string    `json:"email"`
+	Phone                    *string    `json:"phone"`
+	DateOfBirth              *string    `json:"dateOfBirth"`
+	Addresses                []any      `json:"addresses"`
+	ServiceProviderCustomers []any      `json:"serviceProviderCustomers"`
+	Status                   string     `json:"status"`
+	CreatedAt                string     `json:"createdAt"`
 }
 
 // NameJSON is a customer's name.
@@ -32,7 +32,7 @@ type NameJSON struct {
 }
 
 func customerJSON(c *banklink.Customer) CustomerJSON {
-	out := CustomerJSON{ID: c.ID, Key: c.Key, AccountID: c.AccountID, ExternalID: c.ExternalID, Email: strPtr(c.Details.Email),
+	out := CustomerJSON{ID: c.ID, Key: c.Key, AccountID: c.AccountID, ExternalID: NullString(c.ExternalID), Email: strPtr(c.Details.Email),
 		Phone: strPtr(c.Details.Phone), DateOfBirth: strPtr(c.Details.DateOfBirth), Addresses: []any{}, ServiceProviderCustomers: []any{},
 		Status: c.Status, CreatedAt: c.CreatedAt.UTC().Format(TimestampFormat)}
 	if c.Details.FirstName != "" || c.Details.LastName != "" {

@@ -163,7 +163,30 @@ func (s *Server) api(pattern string, versions []string, h handlerFunc) {
 	}
 	// Input is checked after authentication, so a caller without a key
 	// learns nothing about the route but that it needs one.
-	s.register(pattern, s.authenticate(s.versioned(versions, checkInput(pattern, query, h))))
+	s.register(pattern, apiHeaders(s.authenticate(s.versioned(versions, checkInput(pattern, query, h)))))
+}
+
+// APIHeaders are the headers Meld sends on every API answer (recorded
+// from its sandbox): nothing is cached (a connect token must never sit in
+// a cache), content types are not sniffed, and no page may frame an API
+// answer. Strict-Transport-Security comes with Config.HSTS. The widget's
+// and the dashboard's pages set their own.
+var APIHeaders = [][2]string{
+	{"Cache-Control", "no-cache, no-store, max-age=0, must-revalidate"},
+	{"Pragma", "no-cache"},
+	{"Expires", "0"},
+	{"X-Content-Type-Options", "nosniff"},
+	{"X-Frame-Options", "DENY"},
+}
+
+// apiHeaders sets APIHeaders on the answer of h, error or not.
+func apiHeaders(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		for _, kv := range APIHeaders {
+			w.Header().Set(kv[0], kv[1])
+		}
+		return h(w, r)
+	}
 }
 
 // route registers a handler whose path values are checked; its query is
@@ -277,7 +300,7 @@ func (s *Server) routes() {
 		return nil
 	})
 	// Anything else is a 404 in the error format, not the mux's plain text.
-	s.mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+	s.mux.Handle("/", s.handle(apiHeaders(func(w http.ResponseWriter, r *http.Request) error {
 		return banklink.Errorf(banklink.ENOTFOUND, "No endpoint %s %s.", r.Method, truncate(r.URL.Path, 200))
-	}))
+	})))
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -40,6 +41,31 @@ type ProviderInstitutionJSON struct {
 
 // maxSearchStringLength bounds an institution name search.
 const maxSearchStringLength = 256
+
+// NullString is a string sent as null when empty (an external id of a
+// customer created without one), and read back from null as "".
+type NullString string
+
+// MarshalJSON writes "" as null.
+func (n NullString) MarshalJSON() ([]byte, error) {
+	if n == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(n))
+}
+
+// UnmarshalJSON reads null as "".
+func (n *NullString) UnmarshalJSON(b []byte) error {
+	var s *string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*n = ""
+	if s != nil {
+		*n = NullString(*s)
+	}
+	return nil
+}
 
 func strPtr(s string) *string {
 	if s == "" {

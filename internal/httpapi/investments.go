@@ -14,7 +14,7 @@ type HoldingJSON struct {
 	Key                    string                      `json:"key"`
 	AccountID              string                      `json:"accountId"`
 	CustomerID             string                      `json:"customerId"`
-	ExternalCustomerID     string                      `json:"externalCustomerId"`
+	ExternalCustomerID     NullString                  `json:"externalCustomerId"`
 	FinancialAccountID     string                      `json:"financialAccountId"`
 	ConnectionIDs          []string                    `json:"connectionIds"`
 	Symbol                 string                      `json:"symbol"`
@@ -32,7 +32,7 @@ type HoldingJSON struct {
 }
 
 func holdingJSON(h *banklink.Holding) HoldingJSON {
-	return HoldingJSON{ID: h.ID, Key: h.Key, AccountID: h.AccountID, CustomerID: h.CustomerID, ExternalCustomerID: h.ExternalCustomerID,
+	return HoldingJSON{ID: h.ID, Key: h.Key, AccountID: h.AccountID, CustomerID: h.CustomerID, ExternalCustomerID: NullString(h.ExternalCustomerID),
 		FinancialAccountID: h.FinancialAccountID, ConnectionIDs: []string{h.ConnectionID}, Symbol: h.Symbol, Description: h.Description,
 		Quantity: h.Quantity, ClosePrice: h.ClosePrice, CurrentValue: h.CurrentValue, CostBasis: h.CostBasis, Currency: h.Currency,
 		CUSIP: strPtr(h.CUSIP), ISIN: strPtr(h.ISIN), Type: h.Type, UpdatedAt: h.UpdatedAt.UTC().Format(TimestampFormat),
@@ -41,15 +41,15 @@ func holdingJSON(h *banklink.Holding) HoldingJSON {
 
 // InvestmentTransactionJSON is the wire form of an investment transaction.
 type InvestmentTransactionJSON struct {
-	ID                 string   `json:"id"`
-	Key                string   `json:"key"`
-	AccountID          string   `json:"accountId"`
-	CustomerID         string   `json:"customerId"`
-	ExternalCustomerID string   `json:"externalCustomerId"`
-	FinancialAccountID string   `json:"financialAccountId"`
-	ConnectionIDs      []string `json:"connectionIds"`
-	Amount             float64  `json:"amount"`
-	Quantity           float64  `json:"quantity"`
+	ID                 string     `json:"id"`
+	Key                string     `json:"key"`
+	AccountID          string     `json:"accountId"`
+	CustomerID         string     `json:"customerId"`
+	ExternalCustomerID NullString `json:"externalCustomerId"`
+	FinancialAccountID string     `json:"financialAccountId"`
+	ConnectionIDs      []string   `json:"connectionIds"`
+	Amount             float64    `json:"amount"`
+	Quantity           float64    `json:"quantity"`
 	// CostBasis is the price per unit, as Meld names it; Price repeats
 	// it under banklink's earlier name (an addition, listed in
 	// docs/api.md).
@@ -66,7 +66,7 @@ type InvestmentTransactionJSON struct {
 }
 
 func investmentTransactionJSON(t *banklink.InvestmentTransaction) InvestmentTransactionJSON {
-	return InvestmentTransactionJSON{ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: t.ExternalCustomerID,
+	return InvestmentTransactionJSON{ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: NullString(t.ExternalCustomerID),
 		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Quantity: t.Quantity, CostBasis: t.Price, Price: t.Price,
 		Symbol: t.Symbol, Description: t.Description, Currency: t.Currency, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate),
 		Status: t.Status, Type: t.Type, ServiceProviderDetails: serviceProviderDetails(RawInvestmentTransaction, t.Raw, t.RawProvider, t.RawUpdatedAt)}

@@ -17,7 +17,13 @@ import (
 // /bank-linking/connect/start, which the demo page's backend also sends.
 // Pointers tell "absent" from "empty".
 type StartRequest struct {
-	ExternalCustomerID        *string  `json:"externalCustomerId"`
+	// ExternalCustomerID is optional: without it (and without
+	// CustomerID) connect/start creates a new customer with no external
+	// id.
+	ExternalCustomerID *string `json:"externalCustomerId"`
+	// CustomerID links the connection to an existing customer of the
+	// scope (404 when there is none).
+	CustomerID                *string  `json:"customerId"`
 	Products                  []string `json:"products"`
 	OptionalProducts          []string `json:"optionalProducts"`
 	Regions                   []string `json:"regions"`
@@ -37,11 +43,13 @@ type StartRequest struct {
 // the rest are banklink's additions (apps that do not know them ignore
 // them).
 type StartResponse struct {
-	ID                 string `json:"id"`
-	ConnectToken       string `json:"connectToken"`
-	CustomerID         string `json:"customerId"`
-	ExternalCustomerID string `json:"externalCustomerId"`
-	WidgetURL          string `json:"widgetUrl"`
+	ID           string `json:"id"`
+	ConnectToken string `json:"connectToken"`
+	CustomerID   string `json:"customerId"`
+	// ExternalCustomerID echoes the customer's external id, nil (null)
+	// for a customer without one.
+	ExternalCustomerID *string `json:"externalCustomerId"`
+	WidgetURL          string  `json:"widgetUrl"`
 
 	ConnectTokenExpiresAt    string   `json:"connectTokenExpiresAt"`
 	EligibleInstitutionCount int      `json:"eligibleInstitutionCount"`
@@ -58,6 +66,7 @@ const (
 // connectStart is a validated request.
 type connectStart struct {
 	externalID    string
+	customerID    string
 	products      []banklink.Product
 	optional      []banklink.Product
 	regions       []banklink.Region
@@ -71,14 +80,18 @@ type connectStart struct {
 func validateConnectStart(req *StartRequest) (*connectStart, error) {
 	var out connectStart
 	var err error
-	if req.ExternalCustomerID == nil {
-		return nil, banklink.FieldErrorf("externalCustomerId", "must not be null")
+	if req.ExternalCustomerID != nil {
+		if out.externalID, err = banklink.CleanText("externalCustomerId", *req.ExternalCustomerID, banklink.MaxExternalIDLength); err != nil {
+			return nil, err
+		}
+		if out.externalID == "" {
+			return nil, banklink.FieldErrorf("externalCustomerId", "must not be empty; omit it to create a customer without one")
+		}
 	}
-	if out.externalID, err = banklink.CleanText("externalCustomerId", *req.ExternalCustomerID, banklink.MaxExternalIDLength); err != nil {
-		return nil, err
-	}
-	if out.externalID == "" {
-		return nil, banklink.FieldErrorf("externalCustomerId", "must not be empty")
+	if req.CustomerID != nil {
+		if out.customerID = strings.TrimSpace(*req.CustomerID); out.customerID == "" {
+			return nil, banklink.FieldErrorf("customerId", "must not be empty; omit it to create or reuse the customer by [externalCustomerId]")
+		}
 	}
 	if out.products, err = banklink.ValidateProducts("products", req.Products); err != nil {
 		return nil, err
@@ -195,6 +208,22 @@ func (s *Service) StartConnection(ctx context.Context, scope banklink.Scope, bod
 
 	now := s.now().UTC()
 	cust := &banklink.Customer{ID: banklink.NewID(), AccountID: scope.AccountID, Environment: scope.Environment, ExternalID: req.externalID}
+	if req.customerID != "" {
+		found, err := s.Store.FindCustomerByID(ctx, scope, req.customerID)
+		if banklink.ErrorCode(err) == banklink.ENOTFOUND {
+			return nil, &banklink.Error{Code: banklink.ENOTFOUND, Field: "customerId",
+				Message: fmt.Sprintf("Customer %s not found; pass the customerId of a customer of this account, or omit it.", truncate(req.customerID, 64))}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if req.externalID != "" && req.externalID != found.ExternalID {
+			return nil, banklink.FieldErrorf("externalCustomerId", "does not match the external id of customer %s; pass one of the two", truncate(found.ID, 64))
+		}
+		// The store reuses it: by its external id, or by id when it has
+		// none.
+		cust.ID, cust.ExternalID = found.ID, found.ExternalID
+	}
 	conn := &banklink.Connection{
 		ID: banklink.NewID(), AccountID: scope.AccountID, Environment: scope.Environment,
 		InstitutionID: req.institutionID, InstitutionSearchString: req.search,
@@ -218,7 +247,7 @@ func (s *Service) StartConnection(ctx context.Context, scope banklink.Scope, bod
 		return nil, err
 	}
 	return &StartResponse{
-		ID: conn.ID, ConnectToken: token, CustomerID: cust.ID, ExternalCustomerID: cust.ExternalID,
+		ID: conn.ID, ConnectToken: token, CustomerID: cust.ID, ExternalCustomerID: optionalString(cust.ExternalID),
 		WidgetURL:                s.widgetURL(token),
 		ConnectTokenExpiresAt:    exp.Format(time.RFC3339),
 		EligibleInstitutionCount: count,
@@ -348,4 +377,12 @@ func (s *Service) RepairConnection(ctx context.Context, scope banklink.Scope, co
 func (req *StartRequest) Validate() error {
 	_, err := validateConnectStart(req)
 	return err
+}
+
+// optionalString is s, or nil when it is empty.
+func optionalString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

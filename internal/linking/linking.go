@@ -23,6 +23,7 @@ import (
 // Store is what the use cases read and write.
 type Store interface {
 	StartConnection(ctx context.Context, cust *banklink.Customer, conn *banklink.Connection) error
+	FindCustomerByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Customer, error)
 	FindConnectionByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Connection, error)
 	FindConnectSession(ctx context.Context, connectionID string) (*banklink.ConnectSession, error)
 	CompleteConnectSession(ctx context.Context, scope banklink.Scope, s *banklink.ConnectSession, c banklink.Completion, repairOf int64) (*banklink.Connection, error)
@@ -43,7 +44,6 @@ type Store interface {
 	FindConnectionsByProviderLogin(ctx context.Context, providerType, loginID string) ([]*banklink.Connection, error)
 	ChangeConnectionStatus(ctx context.Context, scope banklink.Scope, id string, c banklink.StatusChange) (bool, error)
 	FindFinancialAccountByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.FinancialAccount, error)
-	FindCustomerByID(ctx context.Context, scope banklink.Scope, id string) (*banklink.Customer, error)
 	CreateProcessorToken(ctx context.Context, t *banklink.ProcessorToken, ev *banklink.Event) error
 	RevokeProcessorToken(ctx context.Context, scope banklink.Scope, financialAccountID, token string, at time.Time, makeEvent func(*banklink.ProcessorToken) *banklink.Event) (*banklink.ProcessorToken, error)
 	ImportConnection(ctx context.Context, cust *banklink.Customer, conn *banklink.Connection, c banklink.Completion) (*banklink.Connection, bool, error)

@@ -407,6 +407,7 @@ func scanFinancialAccount(k *cursorKeys, row scanner) (*banklink.FinancialAccoun
 		return nil, err
 	}
 	raw.into(&a.Raw, &a.RawProvider, &a.RawUpdatedAt)
+	a.ExternalCustomerID = externalID(a.ExternalCustomerID)
 	var d accountData
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode account %s: %w", a.ID, err)
@@ -516,6 +517,7 @@ func scanTransaction(k *cursorKeys, row scanner) (*banklink.Transaction, error) 
 		return nil, err
 	}
 	raw.into(&t.Raw, &t.RawProvider, &t.RawUpdatedAt)
+	t.ExternalCustomerID = externalID(t.ExternalCustomerID)
 	t.Key, t.TransactionDate = k.dayKey(t.AccountID, env, day, seq), fromDay(day)
 	if posted.Valid {
 		t.PostedDate = fromDay(posted.Int64)

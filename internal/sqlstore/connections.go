@@ -54,6 +54,12 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 
 // startInTx is StartConnection in tx.
 func (db *DB) startInTx(ctx context.Context, tx *sql.Tx, cust *banklink.Customer, conn *banklink.Connection) error {
+	if cust.ExternalID == "" {
+		if err := db.anonymousCustomer(ctx, tx, cust); err != nil {
+			return err
+		}
+		return db.startConnection(ctx, tx, cust, conn)
+	}
 	{
 		// Read first: a returning customer costs no write. A new one is
 		// inserted; under concurrent starts for one new externalCustomerId
@@ -80,7 +86,63 @@ func (db *DB) startInTx(ctx context.Context, tx *sql.Tx, cust *banklink.Customer
 			return fmt.Errorf("start connection: customer: %w", err)
 		}
 		cust.Key, cust.CreatedAt = db.keys.seqKey(cust.AccountID, string(cust.Environment), seq), fromMicros(created)
+		return db.startConnection(ctx, tx, cust, conn)
+	}
+}
 
+// anonymousPrefix starts the stored external id of a customer created
+// without one (connect/start without externalCustomerId): external ids
+// are unique per scope, and no id an app passes can start with a control
+// character (banklink.CleanText), so prefix + customer id is unique and
+// never matches an app's id. Reads give such customers "" (externalID).
+const anonymousPrefix = "\x01anonymous:"
+
+// externalID is the external id an app sees for a stored one: "" for a
+// customer created without one.
+func externalID(stored string) string {
+	if strings.HasPrefix(stored, anonymousPrefix) {
+		return ""
+	}
+	return stored
+}
+
+// storedExternalID is the stored external id of c, as read.
+func storedExternalID(c *banklink.Customer) string {
+	if c.ExternalID == "" {
+		return anonymousPrefix + c.ID
+	}
+	return c.ExternalID
+}
+
+// anonymousCustomer resolves a customer given by id alone (cust.ID): the
+// scope's live customer with that id, or else a new customer with no
+// external id.
+func (db *DB) anonymousCustomer(ctx context.Context, tx *sql.Tx, cust *banklink.Customer) error {
+	var seq, created int64
+	var ext string
+	err := tx.QueryRowContext(ctx, `SELECT seq, status, created_at, external_id FROM customers WHERE id = $1 AND account_id = $2 AND environment = $3 AND status <> 'DELETED'`,
+		cust.ID, cust.AccountID, string(cust.Environment)).Scan(&seq, &cust.Status, &created, &ext)
+	if errors.Is(err, sql.ErrNoRows) {
+		cust.Status = banklink.CustomerStatusActive
+		err = tx.QueryRowContext(ctx, `INSERT INTO customers (id, account_id, environment, external_id, status, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq, created_at`,
+			cust.ID, cust.AccountID, string(cust.Environment), anonymousPrefix+cust.ID, cust.Status, micros(cust.CreatedAt)).Scan(&seq, &created)
+		ext = anonymousPrefix + cust.ID
+	}
+	if isForeignKeyViolation(err) {
+		return notFound("Account")
+	}
+	if err != nil {
+		return fmt.Errorf("start connection: customer: %w", err)
+	}
+	cust.ExternalID = externalID(ext)
+	cust.Key, cust.CreatedAt = db.keys.seqKey(cust.AccountID, string(cust.Environment), seq), fromMicros(created)
+	return nil
+}
+
+// startConnection inserts conn for the resolved customer cust.
+func (db *DB) startConnection(ctx context.Context, tx *sql.Tx, cust *banklink.Customer, conn *banklink.Connection) error {
+	{
+		var seq int64
 		var instID sql.NullString
 		if conn.InstitutionID != "" {
 			if err := tx.QueryRowContext(ctx, `SELECT name FROM institutions WHERE id = $1`, conn.InstitutionID).Scan(&conn.InstitutionName); err != nil {
@@ -141,6 +203,7 @@ func scanConnection(k *cursorKeys, row scanner) (*banklink.Connection, error) {
 		&c.ProviderType, &c.ProviderLoginID, &completed, &aggregated, &c.RequestedProvider, &routing, &c.ProviderState); err != nil {
 		return nil, err
 	}
+	c.ExternalCustomerID = externalID(c.ExternalCustomerID)
 	if routing != "" {
 		c.RoutingDecision = &banklink.RoutingDecision{}
 		if err := json.Unmarshal([]byte(routing), c.RoutingDecision); err != nil {
@@ -236,6 +299,7 @@ func scanCustomer(k *cursorKeys, row scanner) (*banklink.Customer, error) {
 	if err := row.Scan(&seq, &c.ID, &c.AccountID, &env, &c.ExternalID, &c.Status, &created, &data); err != nil {
 		return nil, err
 	}
+	c.ExternalID = externalID(c.ExternalID)
 	if err := json.Unmarshal([]byte(data), &c.Details); err != nil {
 		return nil, fmt.Errorf("decode customer %s: %w", c.ID, err)
 	}

@@ -130,9 +130,9 @@ func (db *DB) FindCustomers(ctx context.Context, scope banklink.Scope, f banklin
 		return out, 0, nil
 	}
 	if order == "DESC" {
-		base.add("external_id < ?", out[0].ExternalID)
+		base.add("external_id < ?", storedExternalID(out[0]))
 	} else {
-		base.add("external_id > ?", out[len(out)-1].ExternalID)
+		base.add("external_id > ?", storedExternalID(out[len(out)-1]))
 	}
 	var remaining int
 	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE `+base.sql(), base.args...).Scan(&remaining); err != nil {

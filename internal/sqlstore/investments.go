@@ -156,6 +156,7 @@ func scanHolding(k *cursorKeys, row scanner) (*banklink.Holding, error) {
 		return nil, err
 	}
 	raw.into(&h.Raw, &h.RawProvider, &h.RawUpdatedAt)
+	h.ExternalCustomerID = externalID(h.ExternalCustomerID)
 	var d holdingData
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, err
@@ -211,6 +212,7 @@ func scanInvestmentTx(k *cursorKeys, row scanner) (*banklink.InvestmentTransacti
 		return nil, err
 	}
 	raw.into(&t.Raw, &t.RawProvider, &t.RawUpdatedAt)
+	t.ExternalCustomerID = externalID(t.ExternalCustomerID)
 	var d investmentTxData
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, err
