@@ -325,9 +325,9 @@ type Institution struct {
 
 // InstitutionImages are an institution's logos.
 type InstitutionImages struct {
-	Icon string `json:"icon,omitempty"`
-	Tile string `json:"tile,omitempty"`
-	Wide string `json:"wide,omitempty"`
+	Icon NullString `json:"icon"`
+	Tile NullString `json:"tile"`
+	Wide NullString `json:"wide"`
 }
 
 // InstitutionProvider is how one provider reaches an institution.

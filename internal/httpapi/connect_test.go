@@ -571,3 +571,34 @@ func TestConnectStartRecordedRequest(t *testing.T) {
 		t.Errorf("claims = %v", claims)
 	}
 }
+
+// TestEndpointVersions: each endpoint echoes the version it applied,
+// from the one table (EndpointVersions): the financial accounts answer
+// 2022-09-21, as Meld's recording shows, whatever the key's version.
+func TestEndpointVersions(t *testing.T) {
+	ts := newTestServer(t, "sqlite")
+	for _, tc := range []struct {
+		name, method, path, body, requested, want string
+	}{
+		{name: "accounts with the key's version", method: "GET", path: "/bank-linking/accounts", want: "2022-09-21"},
+		{name: "accounts asked for a newer version", method: "GET", path: "/bank-linking/accounts", requested: "2031-01-01", want: "2022-09-21"},
+		{name: "accounts asked for an older version", method: "GET", path: "/bank-linking/accounts", requested: "2020-01-01", want: "2022-09-21"},
+		{name: "one account", method: "GET", path: "/bank-linking/accounts/NoSuchAccount123456789", want: "2022-09-21"},
+		{name: "transactions with the key's version", method: "GET", path: "/bank-linking/transactions", want: "2022-11-10"},
+		{name: "transactions asked for 2022-09-21", method: "GET", path: "/bank-linking/transactions", requested: "2022-09-21", want: "2022-09-21"},
+		{name: "connect/start asked for 2022-09-21", method: "POST", path: "/bank-linking/connect/start", body: `{"products":["BALANCES"]}`, requested: "2022-09-21", want: "2022-11-10"},
+		{name: "connections", method: "GET", path: "/bank-linking/connections", want: "2022-11-10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ts.do(call{method: tc.method, path: tc.path, body: tc.body, headers: map[string]string{"Meld-Version": tc.requested}})
+			if got := r.header.Get("Meld-Version"); got != tc.want {
+				t.Errorf("%d: Meld-Version %q, want %q", r.status, got, tc.want)
+			}
+		})
+	}
+	for pattern, versions := range httpapi.EndpointVersions {
+		if len(versions) == 0 || !slices.IsSorted(versions) {
+			t.Errorf("%s: versions %v, want some, oldest first", pattern, versions)
+		}
+	}
+}

@@ -149,8 +149,13 @@ type HandlerFunc = handlerFunc
 // rendered in the error format and other methods get a 405.
 func (s *Server) Route(pattern string, h HandlerFunc) { s.route(pattern, h) }
 
-// api registers an authenticated, versioned Meld endpoint.
-func (s *Server) api(pattern string, versions []string, h handlerFunc) {
+// api registers an authenticated, versioned Meld endpoint, with the
+// versions EndpointVersions lists for it.
+func (s *Server) api(pattern string, h handlerFunc) {
+	versions, ok := EndpointVersions[pattern]
+	if !ok {
+		panic("httpapi: no EndpointVersions entry for " + pattern)
+	}
 	switch {
 	case pattern == createTokenPattern:
 		h = refuseIdempotencyKey(h)
@@ -232,46 +237,46 @@ func (s *Server) handleOtherMethods(method, path string) {
 }
 
 func (s *Server) routes() {
-	s.api("POST /bank-linking/connect/start", []string{"2022-11-10"}, s.handleConnectStart)
-	s.api("POST /bank-linking/connect/repair", []string{"2022-11-10"}, s.handleConnectRepair)
-	s.api("GET /bank-linking/connections", Versions, s.handleSearchConnections)
-	s.api("GET /bank-linking/connections/{id}", Versions, s.handleGetConnection)
-	s.api("DELETE /bank-linking/connections/{id}", Versions, s.handleDeleteConnection)
-	s.api("POST /bank-linking/connections/{id}/refresh", Versions, s.handleRefreshConnection)
-	s.api("POST /bank-linking/connections/{id}/update", Versions, s.handleUpdateConnection)
-	s.api(importPattern, Versions, s.handleImportConnections)
-	s.api("GET /bank-linking/imports/{id}", Versions, s.handleGetImport)
-	s.api("GET /bank-linking/accounts", Versions, s.handleSearchFinancialAccounts)
-	s.api(createTokenPattern, Versions, s.handleCreateProcessorToken)
-	s.api("POST /bank-linking/accounts/{id}/processors/revoke-token", Versions, s.handleRevokeProcessorToken)
-	s.api("GET /bank-linking/accounts/{id}", Versions, getOne(s.Store.FindFinancialAccountByID, financialAccountJSON))
-	s.api("GET /bank-linking/transactions", Versions, s.handleSearchTransactions)
-	s.api("GET /bank-linking/transactions/{id}", Versions, getOne(s.Store.FindTransactionByID, transactionJSON))
-	s.api("GET /bank-linking/investments/holdings", Versions, s.handleSearchHoldings)
-	s.api("GET /bank-linking/investments/holdings/{id}", Versions, getOne(s.Store.FindHoldingByID, holdingJSON))
-	s.api("GET /bank-linking/investments/transactions", Versions, s.handleSearchInvestmentTransactions)
-	s.api("GET /bank-linking/investments/transactions/{id}", Versions, getOne(s.Store.FindInvestmentTransactionByID, investmentTransactionJSON))
-	s.api("POST /accounts/customers", Versions, s.handleCreateCustomer)
-	s.api("GET /accounts/customers", Versions, s.handleSearchCustomers)
-	s.api("DELETE /accounts/customers/{id}", Versions, s.handleDeleteCustomer)
-	s.api("GET /institutions", Versions, s.handleSearchInstitutions)
-	s.api("GET /institutions/{id}", Versions, s.handleGetInstitution)
-	s.api("PUT /service-providers/{provider}", Versions, s.handlePutServiceProvider)
-	s.api("GET /service-providers", Versions, s.handleSearchServiceProviders)
-	s.api("DELETE /service-providers/{provider}", Versions, s.handleDeleteServiceProvider)
-	s.api("GET /routing/rules", Versions, s.handleGetRoutingRules)
-	s.api("PUT /routing/rules", Versions, s.handlePutRoutingRules)
-	s.api("POST /webhooks/profiles", Versions, s.handleCreateWebhookProfile)
-	s.api("GET /webhooks/profiles", Versions, s.handleSearchWebhookProfiles)
-	s.api("GET /webhooks/profiles/{id}", Versions, s.handleGetWebhookProfile)
-	s.api("PATCH /webhooks/profiles/{id}", Versions, s.handleUpdateWebhookProfile)
-	s.api("DELETE /webhooks/profiles/{id}", Versions, s.handleDeleteWebhookProfile)
-	s.api("POST /webhooks/profiles/{id}/rotate-secret", Versions, s.handleRotateWebhookSecret)
-	s.api("POST /webhooks/test", Versions, s.handleTestWebhook)
-	s.api("GET /webhooks/events", Versions, s.handleSearchEvents)
-	s.api("GET /webhooks/events/{id}", Versions, s.handleGetEvent)
-	s.api("POST /webhooks/events/{id}/redeliver", Versions, s.handleRedeliverEvent)
-	s.api("GET /activity-log", Versions, s.handleSearchActivity)
+	s.api("POST /bank-linking/connect/start", s.handleConnectStart)
+	s.api("POST /bank-linking/connect/repair", s.handleConnectRepair)
+	s.api("GET /bank-linking/connections", s.handleSearchConnections)
+	s.api("GET /bank-linking/connections/{id}", s.handleGetConnection)
+	s.api("DELETE /bank-linking/connections/{id}", s.handleDeleteConnection)
+	s.api("POST /bank-linking/connections/{id}/refresh", s.handleRefreshConnection)
+	s.api("POST /bank-linking/connections/{id}/update", s.handleUpdateConnection)
+	s.api(importPattern, s.handleImportConnections)
+	s.api("GET /bank-linking/imports/{id}", s.handleGetImport)
+	s.api("GET /bank-linking/accounts", s.handleSearchFinancialAccounts)
+	s.api(createTokenPattern, s.handleCreateProcessorToken)
+	s.api("POST /bank-linking/accounts/{id}/processors/revoke-token", s.handleRevokeProcessorToken)
+	s.api("GET /bank-linking/accounts/{id}", getOne(s.Store.FindFinancialAccountByID, financialAccountJSON))
+	s.api("GET /bank-linking/transactions", s.handleSearchTransactions)
+	s.api("GET /bank-linking/transactions/{id}", getOne(s.Store.FindTransactionByID, transactionJSON))
+	s.api("GET /bank-linking/investments/holdings", s.handleSearchHoldings)
+	s.api("GET /bank-linking/investments/holdings/{id}", getOne(s.Store.FindHoldingByID, holdingJSON))
+	s.api("GET /bank-linking/investments/transactions", s.handleSearchInvestmentTransactions)
+	s.api("GET /bank-linking/investments/transactions/{id}", getOne(s.Store.FindInvestmentTransactionByID, investmentTransactionJSON))
+	s.api("POST /accounts/customers", s.handleCreateCustomer)
+	s.api("GET /accounts/customers", s.handleSearchCustomers)
+	s.api("DELETE /accounts/customers/{id}", s.handleDeleteCustomer)
+	s.api("GET /institutions", s.handleSearchInstitutions)
+	s.api("GET /institutions/{id}", s.handleGetInstitution)
+	s.api("PUT /service-providers/{provider}", s.handlePutServiceProvider)
+	s.api("GET /service-providers", s.handleSearchServiceProviders)
+	s.api("DELETE /service-providers/{provider}", s.handleDeleteServiceProvider)
+	s.api("GET /routing/rules", s.handleGetRoutingRules)
+	s.api("PUT /routing/rules", s.handlePutRoutingRules)
+	s.api("POST /webhooks/profiles", s.handleCreateWebhookProfile)
+	s.api("GET /webhooks/profiles", s.handleSearchWebhookProfiles)
+	s.api("GET /webhooks/profiles/{id}", s.handleGetWebhookProfile)
+	s.api("PATCH /webhooks/profiles/{id}", s.handleUpdateWebhookProfile)
+	s.api("DELETE /webhooks/profiles/{id}", s.handleDeleteWebhookProfile)
+	s.api("POST /webhooks/profiles/{id}/rotate-secret", s.handleRotateWebhookSecret)
+	s.api("POST /webhooks/test", s.handleTestWebhook)
+	s.api("GET /webhooks/events", s.handleSearchEvents)
+	s.api("GET /webhooks/events/{id}", s.handleGetEvent)
+	s.api("POST /webhooks/events/{id}/redeliver", s.handleRedeliverEvent)
+	s.api("GET /activity-log", s.handleSearchActivity)
 
 	s.route("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/yaml")

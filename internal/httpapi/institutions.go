@@ -14,16 +14,17 @@ import (
 
 // InstitutionJSON is the wire form of an institution.
 type InstitutionJSON struct {
-	ID       string             `json:"id"`
-	Key      string             `json:"key"`
-	Name     string             `json:"name"`
-	SubName  *string            `json:"subName"`
-	Aliases  []string           `json:"aliases"`
-	Domain   *string            `json:"domain"`
-	Type     string             `json:"type"`
-	IsTest   bool               `json:"isTest"`
-	Rank     int                `json:"rank"`
-	Images   map[string]string  `json:"images"`
+	ID      string   `json:"id"`
+	Key     string   `json:"key"`
+	Name    string   `json:"name"`
+	SubName *string  `json:"subName"`
+	Aliases []string `json:"aliases"`
+	Domain  *string  `json:"domain"`
+	Type    string   `json:"type"`
+	IsTest  bool     `json:"isTest"`
+	Rank    int      `json:"rank"`
+	// Images holds icon, tile and wide, each null when unknown.
+	Images   map[string]*string `json:"images"`
 	Regions  []banklink.Region  `json:"regions"`
 	Products []banklink.Product `json:"products"`
 	// Providers is keyed by service provider name, as Meld names them
@@ -80,7 +81,7 @@ func institutionJSON(in *banklink.Institution, enabled map[string]bool) Institut
 	out := InstitutionJSON{
 		ID: in.ID, Key: in.Key, Name: in.Name, SubName: strPtr(in.SubName), Aliases: in.Aliases, Domain: strPtr(in.Domain),
 		Type: in.Type, IsTest: in.IsTest, Rank: in.Rank, Regions: in.Regions,
-		Images:    map[string]string{},
+		Images:    map[string]*string{},
 		Providers: map[string]ProviderInstitutionJSON{},
 	}
 	if out.Aliases == nil {
@@ -90,9 +91,7 @@ func institutionJSON(in *banklink.Institution, enabled map[string]bool) Institut
 		out.Regions = []banklink.Region{}
 	}
 	for k, v := range map[string]string{"icon": in.Images.Icon, "tile": in.Images.Tile, "wide": in.Images.Wide} {
-		if v != "" {
-			out.Images[k] = v
-		}
+		out.Images[k] = strPtr(v)
 	}
 	var union banklink.ProductSet
 	for name, p := range in.Providers {

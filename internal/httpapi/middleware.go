@@ -241,6 +241,55 @@ var Versions = []string{"2022-09-21", "2022-11-10"}
 // LatestVersion is the newest implemented API version.
 var LatestVersion = Versions[len(Versions)-1]
 
+// EndpointVersions is the one table of the versions each endpoint
+// implements, oldest first: a request gets the newest one not after the
+// version it asks for (or its key's), and Meld-Version echoes it. As
+// recorded from Meld, connect/start answers 2022-11-10 and the financial
+// accounts 2022-09-21 (their newest version; the singular connectionId
+// is theirs). docs/api.md lists it.
+var EndpointVersions = map[string][]string{
+	"POST /bank-linking/connect/start":                         {"2022-11-10"},
+	"POST /bank-linking/connect/repair":                        {"2022-11-10"},
+	"GET /bank-linking/connections":                            Versions,
+	"GET /bank-linking/connections/{id}":                       Versions,
+	"DELETE /bank-linking/connections/{id}":                    Versions,
+	"POST /bank-linking/connections/{id}/refresh":              Versions,
+	"POST /bank-linking/connections/{id}/update":               Versions,
+	"GET /bank-linking/accounts":                               {"2022-09-21"},
+	"GET /bank-linking/accounts/{id}":                          {"2022-09-21"},
+	"GET /bank-linking/transactions":                           Versions,
+	"GET /bank-linking/transactions/{id}":                      Versions,
+	"GET /bank-linking/investments/holdings":                   Versions,
+	"GET /bank-linking/investments/holdings/{id}":              Versions,
+	"GET /bank-linking/investments/transactions":               Versions,
+	"GET /bank-linking/investments/transactions/{id}":          Versions,
+	"POST /accounts/customers":                                 Versions,
+	"GET /accounts/customers":                                  Versions,
+	"DELETE /accounts/customers/{id}":                          Versions,
+	"GET /institutions":                                        Versions,
+	"GET /institutions/{id}":                                   Versions,
+	"PUT /service-providers/{provider}":                        Versions,
+	"GET /service-providers":                                   Versions,
+	"DELETE /service-providers/{provider}":                     Versions,
+	"GET /routing/rules":                                       Versions,
+	"PUT /routing/rules":                                       Versions,
+	"POST /webhooks/profiles":                                  Versions,
+	"GET /webhooks/profiles":                                   Versions,
+	"GET /webhooks/profiles/{id}":                              Versions,
+	"PATCH /webhooks/profiles/{id}":                            Versions,
+	"DELETE /webhooks/profiles/{id}":                           Versions,
+	"POST /webhooks/profiles/{id}/rotate-secret":               Versions,
+	"POST /webhooks/test":                                      Versions,
+	"GET /webhooks/events":                                     Versions,
+	"GET /webhooks/events/{id}":                                Versions,
+	"POST /webhooks/events/{id}/redeliver":                     Versions,
+	importPattern:                                              Versions,
+	"GET /bank-linking/imports/{id}":                           Versions,
+	createTokenPattern:                                         Versions,
+	"POST /bank-linking/accounts/{id}/processors/revoke-token": Versions,
+	"GET /activity-log":                                        Versions,
+}
+
 // versioned resolves the Meld-Version header against the versions an
 // endpoint implements: the newest one not after the requested date, or the
 // oldest when the request predates them all; without the header, the
