@@ -145,7 +145,11 @@ type ProviderError struct {
 	Reason string
 	// DisplayMessage is written for the customer.
 	DisplayMessage string
-	// Retryable: the customer may try again (e.g. a mistyped password).
+	// Retryable: submitting the same login again can succeed without the
+	// customer acting outside the widget (a mistyped password, an
+	// institution briefly down); false when it cannot (a login locked at
+	// the bank). It never ends the widget session: other credentials may
+	// still be tried (docs/widget.md).
 	Retryable bool
 }
 

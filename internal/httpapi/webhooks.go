@@ -27,21 +27,21 @@ type webhookProfileJSON struct {
 	Enabled                 bool                `json:"enabled"`
 	EventTypes              []webhook.EventType `json:"eventTypes"`
 	Secret                  string              `json:"secret,omitempty"`
-	PreviousSecretExpiresAt *time.Time          `json:"previousSecretExpiresAt,omitempty"`
-	CreatedAt               time.Time           `json:"createdAt"`
-	UpdatedAt               time.Time           `json:"updatedAt"`
+	PreviousSecretExpiresAt *Micros             `json:"previousSecretExpiresAt,omitempty"`
+	CreatedAt               Micros              `json:"createdAt"`
+	UpdatedAt               Micros              `json:"updatedAt"`
 }
 
 // profileJSON renders a profile. The secret is shown only when it was
 // just made (create, rotate): it is never readable afterwards.
 func profileJSON(p *banklink.WebhookProfile, withSecret bool, now time.Time) webhookProfileJSON {
 	j := webhookProfileJSON{ID: p.ID, URL: p.URL, Version: p.Version, Enabled: p.Enabled, EventTypes: nonNilSlice(p.EventTypes),
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		CreatedAt: Micros(p.CreatedAt), UpdatedAt: Micros(p.UpdatedAt)}
 	if withSecret {
 		j.Secret = p.Secret
 	}
 	if p.PreviousSecret != "" && p.PreviousSecretExpiresAt != nil && now.Before(*p.PreviousSecretExpiresAt) {
-		j.PreviousSecretExpiresAt = p.PreviousSecretExpiresAt
+		j.PreviousSecretExpiresAt = microsPtr(p.PreviousSecretExpiresAt)
 	}
 	return j
 }
@@ -201,13 +201,13 @@ func (s *Server) handleSearchEvents(w http.ResponseWriter, r *http.Request) erro
 }
 
 type attemptJSON struct {
-	Attempt    int       `json:"attempt"`
-	At         time.Time `json:"at"`
-	URL        string    `json:"url"`
-	StatusCode int       `json:"statusCode,omitempty"`
-	Reason     string    `json:"reason,omitempty"`
-	LatencyMs  float64   `json:"latencyMs"`
-	Response   string    `json:"response,omitempty"`
+	Attempt    int     `json:"attempt"`
+	At         Micros  `json:"at"`
+	URL        string  `json:"url"`
+	StatusCode int     `json:"statusCode,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	LatencyMs  float64 `json:"latencyMs"`
+	Response   string  `json:"response,omitempty"`
 }
 
 type deliveryJSON struct {
@@ -215,19 +215,19 @@ type deliveryJSON struct {
 	ProfileID     string        `json:"profileId"`
 	Status        string        `json:"status"`
 	Attempts      []attemptJSON `json:"attempts"`
-	NextAttemptAt *time.Time    `json:"nextAttemptAt,omitempty"`
-	DeliveredAt   *time.Time    `json:"deliveredAt,omitempty"`
-	CreatedAt     time.Time     `json:"createdAt"`
+	NextAttemptAt *Micros       `json:"nextAttemptAt,omitempty"`
+	DeliveredAt   *Micros       `json:"deliveredAt,omitempty"`
+	CreatedAt     Micros        `json:"createdAt"`
 }
 
 func deliveryOut(d *banklink.Delivery) deliveryJSON {
 	j := deliveryJSON{ID: d.ID, ProfileID: d.ProfileID, Status: string(d.State), Attempts: []attemptJSON{},
-		DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt}
+		DeliveredAt: microsPtr(d.DeliveredAt), CreatedAt: Micros(d.CreatedAt)}
 	if d.State == banklink.DeliveryPending {
-		j.NextAttemptAt = d.NextAttemptAt
+		j.NextAttemptAt = microsPtr(d.NextAttemptAt)
 	}
 	for _, a := range d.AttemptLog {
-		j.Attempts = append(j.Attempts, attemptJSON{Attempt: a.Attempt, At: a.At, URL: a.URL, StatusCode: a.StatusCode, Reason: a.Reason,
+		j.Attempts = append(j.Attempts, attemptJSON{Attempt: a.Attempt, At: Micros(a.At), URL: a.URL, StatusCode: a.StatusCode, Reason: a.Reason,
 			LatencyMs: float64(a.Latency.Microseconds()) / 1000, Response: a.Response})
 	}
 	return j
@@ -273,4 +273,32 @@ func (s *Server) handleRedeliverEvent(w http.ResponseWriter, r *http.Request) er
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"requestId": requestIDFrom(r.Context()), "deliveries": out})
 	return nil
+}
+
+// Micros is a time written as Meld writes times: UTC with microseconds
+// (TimestampFormat), whether the value came from the clock (nanoseconds)
+// or the database (microseconds).
+type Micros time.Time
+
+// MarshalJSON writes the time in TimestampFormat.
+func (m Micros) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(m).UTC().Format(TimestampFormat) + `"`), nil
+}
+
+// UnmarshalJSON reads an RFC 3339 time.
+func (m *Micros) UnmarshalJSON(b []byte) error {
+	var t time.Time
+	if err := t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*m = Micros(t)
+	return nil
+}
+
+func microsPtr(t *time.Time) *Micros {
+	if t == nil {
+		return nil
+	}
+	m := Micros(*t)
+	return &m
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -212,5 +213,38 @@ func TestWebhooksAPI(t *testing.T) {
 		if want := map[bool]int{true: 201, false: 409}[i < httpapi.MaxWebhookProfiles]; r.status != want {
 			t.Fatalf("profile %d: %d, want %d", i+1, r.status, want)
 		}
+	}
+}
+
+// TestWebhookProfileTimestamps: a profile's times have Meld's
+// microseconds on every answer, and the same value on create and read
+// (create used to send nanoseconds, reads what the database kept).
+func TestWebhookProfileTimestamps(t *testing.T) {
+	ts := newTestServer(t, "sqlite")
+	micro := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
+	var created, read, rotated map[string]any
+	r := ts.do(call{path: "/webhooks/profiles", body: `{"url":"https://hooks.example.com/x"}`})
+	r.json(t, &created)
+	ts.do(call{method: "GET", path: "/webhooks/profiles/" + created["id"].(string)}).json(t, &read)
+	ts.do(call{path: "/webhooks/profiles/" + created["id"].(string) + "/rotate-secret", body: `{}`}).json(t, &rotated)
+	for _, tc := range []struct {
+		name string
+		m    map[string]any
+		keys []string
+	}{
+		{"create", created, []string{"createdAt", "updatedAt"}},
+		{"read", read, []string{"createdAt", "updatedAt"}},
+		{"rotate", rotated, []string{"createdAt", "updatedAt", "previousSecretExpiresAt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range tc.keys {
+				if v, _ := tc.m[k].(string); !micro.MatchString(v) {
+					t.Errorf("%s = %v, want microseconds", k, tc.m[k])
+				}
+			}
+		})
+	}
+	if created["createdAt"] != read["createdAt"] {
+		t.Errorf("createdAt %v on create, %v on read", created["createdAt"], read["createdAt"])
 	}
 }

@@ -358,7 +358,7 @@ func (s *Service) RepairConnection(ctx context.Context, scope banklink.Scope, co
 		if c.StatusReason != "" {
 			reason = " (" + c.StatusReason + ")"
 		}
-		return nil, banklink.Errorf(banklink.ECONFLICT, "A %s%s connection does not need a repair.", c.EffectiveStatus(s.now()), reason)
+		return nil, banklink.Errorf(banklink.ECONFLICT, "A connection in status %s%s does not need a repair.", c.EffectiveStatus(s.now()), reason)
 	}
 	token, exp, err := s.Tokens.Mint(connecttoken.Claims{
 		Account: scope.AccountID, Customer: c.CustomerID, Connection: c.ID, Products: nonNilProducts(c.Products),

@@ -87,7 +87,7 @@ func (s *Service) RefreshConnection(ctx context.Context, scope banklink.Scope, i
 		if st == banklink.StatusReconnectRequired {
 			hint = " Repair it with POST /bank-linking/connect/repair."
 		}
-		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be refreshed.%s", st, hint)
+		return banklink.Errorf(banklink.ECONFLICT, "A connection in status %s cannot be refreshed.%s", st, hint)
 	}
 	if err := s.checkProviderLimit(ctx, c, now); err != nil {
 		return err
@@ -188,7 +188,7 @@ func (s *Service) AddProducts(ctx context.Context, scope banklink.Scope, id stri
 		}
 	}
 	if st := c.EffectiveStatus(s.now()); !st.Refreshable() && st != banklink.StatusReconnectRequired {
-		return banklink.Errorf(banklink.ECONFLICT, "A %s connection cannot be updated.", st)
+		return banklink.Errorf(banklink.ECONFLICT, "A connection in status %s cannot be updated.", st)
 	}
 	if _, err := s.Store.AddOptionalProducts(ctx, scope, c.ID, products, s.now()); err != nil {
 		return err

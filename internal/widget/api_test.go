@@ -463,3 +463,26 @@ func TestWidgetTabs(t *testing.T) {
 		t.Fatalf("tab B completes: %d %v", status, s)
 	}
 }
+
+// TestLockedLoginRule: the one rule for retryable (docs/widget.md): a
+// login locked at the bank is not retryable (the same login cannot
+// succeed), yet the session stays open and other credentials link.
+func TestLockedLoginRule(t *testing.T) {
+	st := newStack(t)
+	tok := st.start(`{"externalCustomerId":"locked","products":["BALANCES"]}`).ConnectToken
+	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution("Sandbox Bank").ID))
+	for _, tc := range []struct {
+		user      string
+		status    int
+		retryable any
+	}{
+		{"user_locked", 422, false},
+		{"user_locked", 422, false}, // the same login again: still locked
+		{"user_good", 200, nil},     // other credentials in the same session
+	} {
+		status, s := st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":"pass_good"}}`, tc.user))
+		if status != tc.status || s["retryable"] != tc.retryable {
+			t.Errorf("%s: %d %v, want %d retryable %v", tc.user, status, s, tc.status, tc.retryable)
+		}
+	}
+}

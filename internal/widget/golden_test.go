@@ -184,7 +184,7 @@ func checkShape(t reporter, path string, want, got any, extra []string) {
 	case obj:
 		m, ok := got.(map[string]any)
 		if !ok {
-			t.Errorf("%s: %s, want an object", path, describe(got))
+			t.Errorf("%s: %s, want an object", path, describeValue(got))
 			return
 		}
 		for k, v := range w {
@@ -203,7 +203,7 @@ func checkShape(t reporter, path string, want, got any, extra []string) {
 	case arr:
 		l, ok := got.([]any)
 		if !ok {
-			t.Errorf("%s: %s, want an array", path, describe(got))
+			t.Errorf("%s: %s, want an array", path, describeValue(got))
 			return
 		}
 		for i, v := range l {
@@ -212,7 +212,7 @@ func checkShape(t reporter, path string, want, got any, extra []string) {
 	case enum:
 		s, ok := got.(string)
 		if !ok || !slices.Contains(w, s) {
-			t.Errorf("%s: %s, want one of %v", path, describe(got), []string(w))
+			t.Errorf("%s: %s, want one of %v", path, describeValue(got), []string(w))
 		}
 	case string:
 		ok := false
@@ -229,7 +229,7 @@ func checkShape(t reporter, path string, want, got any, extra []string) {
 			ok = true
 		}
 		if !ok {
-			t.Errorf("%s: %s, want a %s", path, describe(got), w)
+			t.Errorf("%s: %s, want a %s", path, describeValue(got), w)
 		}
 	default:
 		t.Errorf("%s: unknown shape %T", path, want)
@@ -250,7 +250,7 @@ func (f *failures) Errorf(format string, args ...any) {
 	*f = append(*f, fmt.Sprintf(format, args...))
 }
 
-func describe(v any) string {
+func describeValue(v any) string {
 	if v == nil {
 		return "null"
 	}
