@@ -301,6 +301,15 @@ func AfterAggregation(status ConnectionStatus, reason string, newAccounts bool) 
 	return status, reason
 }
 
+// ActivatesDuplicate reports whether saving an aggregation of a
+// connection in status with reason makes it the active one of its
+// duplicates: refreshing an inactive duplicate does, as in Meld (the
+// others become PARTIALLY_ACTIVE / INACTIVE_DUPLICATE); a historical pass
+// does not.
+func ActivatesDuplicate(status ConnectionStatus, reason string, historical bool) bool {
+	return !historical && status == StatusPartiallyActive && reason == "INACTIVE_DUPLICATE"
+}
+
 // CompletedMicros is CompletedAt in Unix microseconds, 0 when unset: the
 // value a repair token pins (see connecttoken.Claims.RepairOf).
 func (c *Connection) CompletedMicros() int64 {

@@ -25,6 +25,10 @@ type FinancialAccount struct {
 	Environment  Environment
 	CustomerID   string
 	ConnectionID string
+	// ConnectionIDs are the live connections sharing the record: its
+	// connection and that connection's duplicates (the same login linked
+	// again), which hold one set of data. Set by the store's reads.
+	ConnectionIDs []string
 	// ProviderAccountID is the provider's id; with the connection it
 	// identifies the account across aggregations.
 	ProviderAccountID              string
@@ -101,12 +105,16 @@ var TransactionCategories = []string{"INCOME", "BILLS", "LOAN", "EDUCATION", "EN
 // Transaction is money moving in or out of a financial account. Amount is
 // positive when money leaves the account, negative when it arrives.
 type Transaction struct {
-	ID                    string
-	Key                   string
-	AccountID             string
-	CustomerID            string
-	ExternalCustomerID    string
-	ConnectionID          string
+	ID                 string
+	Key                string
+	AccountID          string
+	CustomerID         string
+	ExternalCustomerID string
+	ConnectionID       string
+	// ConnectionIDs are the live connections sharing the record: its
+	// connection and that connection's duplicates (the same login linked
+	// again), which hold one set of data. Set by the store's reads.
+	ConnectionIDs         []string
 	FinancialAccountID    string
 	ProviderTransactionID string
 	Amount                float64
@@ -307,6 +315,10 @@ type Holding struct {
 	CustomerID         string
 	ExternalCustomerID string
 	ConnectionID       string
+	// ConnectionIDs are the live connections sharing the record: its
+	// connection and that connection's duplicates (the same login linked
+	// again), which hold one set of data. Set by the store's reads.
+	ConnectionIDs      []string
 	FinancialAccountID string
 	// ProviderHoldingID identifies the position across aggregations.
 	ProviderHoldingID string
@@ -329,12 +341,16 @@ type Holding struct {
 // InvestmentTransaction is a trade, dividend or transfer in an investment
 // account. Amount follows the same sign rule as Transaction.
 type InvestmentTransaction struct {
-	ID                    string
-	Key                   string
-	AccountID             string
-	CustomerID            string
-	ExternalCustomerID    string
-	ConnectionID          string
+	ID                 string
+	Key                string
+	AccountID          string
+	CustomerID         string
+	ExternalCustomerID string
+	ConnectionID       string
+	// ConnectionIDs are the live connections sharing the record: its
+	// connection and that connection's duplicates (the same login linked
+	// again), which hold one set of data. Set by the store's reads.
+	ConnectionIDs         []string
 	FinancialAccountID    string
 	ProviderTransactionID string
 	Amount                float64

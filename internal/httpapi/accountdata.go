@@ -201,7 +201,7 @@ type DataJSON struct {
 func financialAccountJSON(a *banklink.FinancialAccount) FinancialAccountJSON {
 	out := FinancialAccountJSON{
 		ID: a.ID, Key: a.Key, AccountID: a.AccountID, CustomerID: a.CustomerID, ExternalCustomerID: NullString(a.ExternalCustomerID),
-		ConnectionIDs: []string{a.ConnectionID}, ConnectionID: a.ConnectionID, InstitutionID: a.InstitutionID, InstitutionName: a.InstitutionName,
+		ConnectionIDs: connectionIDs(a.ConnectionIDs, a.ConnectionID), ConnectionID: a.ConnectionID, InstitutionID: a.InstitutionID, InstitutionName: a.InstitutionName,
 		Status: a.Status, Type: a.Type, Subtype: a.Subtype, Name: a.Name, TruncatedAccountNumber: a.Mask,
 		HistoricalAggregationSucceeded: a.HistoricalAggregationSucceeded,
 		ServiceProviderDetails:         serviceProviderDetails(RawAccount, a.Raw, a.RawProvider, a.RawUpdatedAt),
@@ -268,7 +268,7 @@ type TransactionJSON struct {
 func transactionJSON(t *banklink.Transaction) TransactionJSON {
 	return TransactionJSON{
 		ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: NullString(t.ExternalCustomerID),
-		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Currency: t.Currency,
+		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: connectionIDs(t.ConnectionIDs, t.ConnectionID), Amount: t.Amount, Currency: t.Currency,
 		Description: t.Description, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate), Status: t.Status,
 		Category: t.Category, Recurring: t.Recurring, ServiceProviderDetails: serviceProviderDetails(RawTransaction, t.Raw, t.RawProvider, t.RawUpdatedAt),
 	}
@@ -385,4 +385,13 @@ func getOne[T, J any](find func(context.Context, banklink.Scope, string) (*T, er
 		writeJSON(w, http.StatusOK, conv(v))
 		return nil
 	}
+}
+
+// connectionIDs is a record's connectionIds: the connections sharing it
+// (duplicates hold one set of data), or else its own connection.
+func connectionIDs(shared []string, own string) []string {
+	if len(shared) > 0 {
+		return shared
+	}
+	return []string{own}
 }

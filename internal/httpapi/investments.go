@@ -33,7 +33,7 @@ type HoldingJSON struct {
 
 func holdingJSON(h *banklink.Holding) HoldingJSON {
 	return HoldingJSON{ID: h.ID, Key: h.Key, AccountID: h.AccountID, CustomerID: h.CustomerID, ExternalCustomerID: NullString(h.ExternalCustomerID),
-		FinancialAccountID: h.FinancialAccountID, ConnectionIDs: []string{h.ConnectionID}, Symbol: h.Symbol, Description: h.Description,
+		FinancialAccountID: h.FinancialAccountID, ConnectionIDs: connectionIDs(h.ConnectionIDs, h.ConnectionID), Symbol: h.Symbol, Description: h.Description,
 		Quantity: h.Quantity, ClosePrice: h.ClosePrice, CurrentValue: h.CurrentValue, CostBasis: h.CostBasis, Currency: h.Currency,
 		CUSIP: strPtr(h.CUSIP), ISIN: strPtr(h.ISIN), Type: h.Type, UpdatedAt: h.UpdatedAt.UTC().Format(TimestampFormat),
 		ServiceProviderDetails: serviceProviderDetails(RawHolding, h.Raw, h.RawProvider, h.RawUpdatedAt)}
@@ -67,7 +67,7 @@ type InvestmentTransactionJSON struct {
 
 func investmentTransactionJSON(t *banklink.InvestmentTransaction) InvestmentTransactionJSON {
 	return InvestmentTransactionJSON{ID: t.ID, Key: t.Key, AccountID: t.AccountID, CustomerID: t.CustomerID, ExternalCustomerID: NullString(t.ExternalCustomerID),
-		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: []string{t.ConnectionID}, Amount: t.Amount, Quantity: t.Quantity, CostBasis: t.Price, Price: t.Price,
+		FinancialAccountID: t.FinancialAccountID, ConnectionIDs: connectionIDs(t.ConnectionIDs, t.ConnectionID), Amount: t.Amount, Quantity: t.Quantity, CostBasis: t.Price, Price: t.Price,
 		Symbol: t.Symbol, Description: t.Description, Currency: t.Currency, TransactionDate: t.TransactionDate, PostedDate: strPtr(t.PostedDate),
 		Status: t.Status, Type: t.Type, ServiceProviderDetails: serviceProviderDetails(RawInvestmentTransaction, t.Raw, t.RawProvider, t.RawUpdatedAt)}
 }

@@ -45,6 +45,11 @@ func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, con
 		if err != nil {
 			return err
 		}
+		// A duplicate's aggregation is saved to the data its group
+		// shares (duplicates.go).
+		if owner.connectionID, err = dataOwner(ctx, tx, connectionID); err != nil {
+			return err
+		}
 		seen := map[string]bool{}
 		var unshared []string
 		for _, a := range agg.Accounts {
@@ -65,7 +70,7 @@ func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, con
 			saved.Accounts = append(saved.Accounts, account)
 		}
 		if !historical {
-			if saved.Removed, err = deactivateUnseen(ctx, tx, connectionID, seen, at); err != nil {
+			if saved.Removed, err = deactivateUnseen(ctx, tx, owner.connectionID, seen, at); err != nil {
 				return err
 			}
 		}
@@ -76,6 +81,14 @@ func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, con
 		}
 		saved.OldStatus, saved.OldReason = conn.Status, conn.StatusReason
 		announced, saved.NewAccountsAvailable = banklink.AnnounceAccounts(announced, unshared)
+		var demotedDups []demoted
+		if banklink.ActivatesDuplicate(conn.Status, conn.StatusReason, historical) {
+			// Refreshing an inactive duplicate makes it the active one.
+			conn.Status, conn.StatusReason = banklink.StatusActive, ""
+			if demotedDups, err = demoteDuplicates(ctx, tx, conn, at); err != nil {
+				return err
+			}
+		}
 		conn.Status, conn.StatusReason = banklink.AfterAggregation(conn.Status, conn.StatusReason, saved.NewAccountsAvailable)
 		conn.ProviderState = cmp.Or(agg.State, conn.ProviderState) // empty keeps the state held
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET aggregated_at = $1, aggregation_failures = 0, updated_at = $1,
@@ -85,7 +98,11 @@ func (db *DB) SaveAggregationFrom(ctx context.Context, scope banklink.Scope, con
 			return err
 		}
 		saved.Connection = conn
-		return db.emit(ctx, tx, scope, at, saved.Events(ctx)...)
+		events := saved.Events(ctx)
+		for _, d := range demotedDups {
+			events = append(events, banklink.StatusChangeEvent(ctx, d.conn, d.oldStatus, d.oldReason))
+		}
+		return db.emit(ctx, tx, scope, at, events...)
 	})
 	return saved.Stats(), err
 }
@@ -427,8 +444,13 @@ func (db *DB) FindFinancialAccountByID(ctx context.Context, scope banklink.Scope
 	if err != nil {
 		return nil, fmt.Errorf("find financial account: %w", err)
 	}
-	return a, nil
+	return a, fillConnectionIDs(ctx, db.r, []*banklink.FinancialAccount{a}, accountConnection, setAccountConnections)
 }
+
+func accountConnection(a *banklink.FinancialAccount) string            { return a.ConnectionID }
+func setAccountConnections(a *banklink.FinancialAccount, ids []string) { a.ConnectionIDs = ids }
+func txConnection(t *banklink.Transaction) string                      { return t.ConnectionID }
+func setTxConnections(t *banklink.Transaction, ids []string)           { t.ConnectionIDs = ids }
 
 // conds builds a WHERE clause with numbered placeholders.
 type conds struct {
@@ -484,8 +506,18 @@ func (db *DB) addScope(c *conds, alias string, scope banklink.Scope, narrow bool
 
 // FindFinancialAccounts implements banklink.AccountDataStore.
 func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f banklink.FinancialAccountFilter) ([]*banklink.FinancialAccount, int, error) {
+	var err error
+	if f.ConnectionID != "" {
+		if f.ConnectionID, err = dataOwner(ctx, db.r, f.ConnectionID); err != nil {
+			return nil, 0, err
+		}
+	}
 	q, c := db.financialAccountsQuery(scope, f)
-	return q.run(ctx, db, c, f.After, f.Before, f.Limit)
+	list, remaining, err := q.run(ctx, db, c, f.After, f.Before, f.Limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	return list, remaining, fillConnectionIDs(ctx, db.r, list, accountConnection, setAccountConnections)
 }
 
 // financialAccountsQuery is FindFinancialAccounts' query. A connection's
@@ -535,12 +567,26 @@ func (db *DB) FindTransactionByID(ctx context.Context, scope banklink.Scope, id 
 	if err != nil {
 		return nil, fmt.Errorf("find transaction: %w", err)
 	}
-	return t, nil
+	return t, fillConnectionIDs(ctx, db.r, []*banklink.Transaction{t}, txConnection, setTxConnections)
 }
 
 // FindTransactions implements banklink.AccountDataStore. Order is newest
 // first: by transaction date, then by insertion.
 func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f banklink.TransactionFilter) ([]*banklink.Transaction, int, error) {
+	if f.ConnectionID != "" {
+		var err error
+		if f.ConnectionID, err = dataOwner(ctx, db.r, f.ConnectionID); err != nil {
+			return nil, 0, err
+		}
+	}
+	list, remaining, err := db.findTransactions(ctx, scope, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return list, remaining, fillConnectionIDs(ctx, db.r, list, txConnection, setTxConnections)
+}
+
+func (db *DB) findTransactions(ctx context.Context, scope banklink.Scope, f banklink.TransactionFilter) ([]*banklink.Transaction, int, error) {
 	var c conds
 	db.addScope(&c, "t", scope, f.CustomerID != "" || f.FinancialAccountID != "" || f.ConnectionID != "")
 	c.addIf("t.customer_id = ?", f.CustomerID)

@@ -407,9 +407,17 @@ func (db *DB) DeleteConnection(ctx context.Context, scope banklink.Scope, id str
 		if status == string(banklink.StatusDeleted) {
 			return banklink.Errorf(banklink.ECONFLICT, "Connection %s is already deleted.", id)
 		}
-		// Transactions go with their accounts (ON DELETE CASCADE).
-		if _, err := tx.ExecContext(ctx, `DELETE FROM financial_accounts WHERE connection_id = $1`, id); err != nil {
+		// The data goes with the last connection sharing it
+		// (duplicates.go); transactions go with their accounts (ON DELETE
+		// CASCADE).
+		shared, err := handOver(ctx, tx, id)
+		if err != nil {
 			return err
+		}
+		if !shared {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM financial_accounts WHERE connection_id = $1`, id); err != nil {
+				return err
+			}
 		}
 		if _, err = tx.ExecContext(ctx, `UPDATE connections SET status = $1, status_reason = '', updated_at = $2 WHERE id = $3`,
 			string(banklink.StatusDeleted), micros(at), id); err != nil {

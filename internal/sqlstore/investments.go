@@ -177,13 +177,28 @@ func (db *DB) FindHoldingByID(ctx context.Context, scope banklink.Scope, id stri
 	if err != nil {
 		return nil, fmt.Errorf("find holding: %w", err)
 	}
-	return h, nil
+	return h, fillConnectionIDs(ctx, db.r, []*banklink.Holding{h}, holdingConnection, setHoldingConnections)
 }
+
+func holdingConnection(h *banklink.Holding) string                        { return h.ConnectionID }
+func setHoldingConnections(h *banklink.Holding, ids []string)             { h.ConnectionIDs = ids }
+func invTxConnection(t *banklink.InvestmentTransaction) string            { return t.ConnectionID }
+func setInvTxConnections(t *banklink.InvestmentTransaction, ids []string) { t.ConnectionIDs = ids }
 
 // FindHoldings implements banklink.InvestmentStore.
 func (db *DB) FindHoldings(ctx context.Context, scope banklink.Scope, f banklink.HoldingFilter) ([]*banklink.Holding, int, error) {
+	var err error
+	if f.ConnectionID != "" {
+		if f.ConnectionID, err = dataOwner(ctx, db.r, f.ConnectionID); err != nil {
+			return nil, 0, err
+		}
+	}
 	q, c := db.holdingsQuery(scope, f)
-	return q.run(ctx, db, c, f.After, f.Before, f.Limit)
+	list, remaining, err := q.run(ctx, db, c, f.After, f.Before, f.Limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	return list, remaining, fillConnectionIDs(ctx, db.r, list, holdingConnection, setHoldingConnections)
 }
 
 // holdingsQuery is FindHoldings' query. A connection's or account's
@@ -232,17 +247,27 @@ func (db *DB) FindInvestmentTransactionByID(ctx context.Context, scope banklink.
 	if err != nil {
 		return nil, fmt.Errorf("find investment transaction: %w", err)
 	}
-	return t, nil
+	return t, fillConnectionIDs(ctx, db.r, []*banklink.InvestmentTransaction{t}, invTxConnection, setInvTxConnections)
 }
 
 // FindInvestmentTransactions implements banklink.InvestmentStore: newest
 // first, like transactions.
 func (db *DB) FindInvestmentTransactions(ctx context.Context, scope banklink.Scope, f banklink.InvestmentTransactionFilter) ([]*banklink.InvestmentTransaction, int, error) {
+	if f.ConnectionID != "" {
+		var err error
+		if f.ConnectionID, err = dataOwner(ctx, db.r, f.ConnectionID); err != nil {
+			return nil, 0, err
+		}
+	}
 	q, c, err := db.investmentTransactionsQuery(scope, f)
 	if err != nil {
 		return nil, 0, err
 	}
-	return q.run(ctx, db, c, f.After, f.Before, f.Limit)
+	list, remaining, err := q.run(ctx, db, c, f.After, f.Before, f.Limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	return list, remaining, fillConnectionIDs(ctx, db.r, list, invTxConnection, setInvTxConnections)
 }
 
 // investmentTransactionsQuery is FindInvestmentTransactions' query. A

@@ -74,6 +74,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"RemovedByAlias", testRemovedByAlias},
 		{"ProcessorTokens", testProcessorTokens},
 		{"ImportConnection", testImportConnection},
+		{"DuplicatesShareData", testDuplicatesShareData},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
