@@ -482,3 +482,24 @@ func TestMXAccountCredentials(t *testing.T) {
 		t.Error("the member is still at MX: the removal used the deployment's keys")
 	}
 }
+
+// TestMXCustomerWithoutExternalID: a customer started without
+// externalCustomerId links through MX as an MX user of its own (named by
+// banklink's customer id), never sharing one with another such customer.
+func TestMXCustomerWithoutExternalID(t *testing.T) {
+	st, fake := newMXStack(t, false)
+	users := map[string]bool{}
+	for range 2 {
+		id, _ := st.mxLink(fake, `{"products":["BALANCES"],"serviceProvider":"MX"}`, "MX Bank", "correct")
+		var conn httpapi.ConnectionJSON
+		st.get("/bank-linking/connections/"+id, &conn)
+		user, _, _ := strings.Cut(conn.ServiceProviderDetails["serviceProviderConnectionId"], "/")
+		if conn.Status != "ACTIVE" || conn.ExternalCustomerID != "" || user == "" {
+			t.Fatalf("connection = %+v", conn)
+		}
+		users[user] = true
+	}
+	if len(users) != 2 {
+		t.Errorf("two customers without external ids share MX users %v", users)
+	}
+}

@@ -545,7 +545,13 @@ func (w *Widget) providerAccess(ctx context.Context, wr *widgetRequest, provider
 			return creds, id, err
 		}
 	}
-	id, err := prov.CreateUser(ctx, creds, wr.conn.ExternalCustomerID)
+	// A customer created without an external id (connect/start without
+	// externalCustomerId) is known to the provider by banklink's id.
+	ext := wr.conn.ExternalCustomerID
+	if ext == "" {
+		ext = "banklink-customer-" + wr.conn.CustomerID
+	}
+	id, err := prov.CreateUser(ctx, creds, ext)
 	if pe, ok := errors.AsType[*banklink.ProviderError](err); ok {
 		return nil, "", &banklink.Error{Code: banklink.ELOGIN, Reason: pe.Reason, Message: pe.DisplayMessage, Retryable: pe.Retryable}
 	}
