@@ -1,6 +1,7 @@
 package widget_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -42,9 +43,14 @@ func BenchmarkListTransactionsPage(b *testing.B) {
 func BenchmarkAggregateConnection(b *testing.B) {
 	st := newStack(b)
 	st.svc.Linking.Runner = nil // aggregate by hand, timed
+	n := 0
 	for b.Loop() {
 		b.StopTimer()
-		id := st.link(`{"externalCustomerId":"bench","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, "user_good")
+		// A customer per link: the same login linked again for one
+		// customer is a duplicate sharing the first one's data, and its
+		// aggregation would write nothing new.
+		n++
+		id := st.link(fmt.Sprintf(`{"externalCustomerId":"bench-%d","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, n), "user_good")
 		b.StartTimer()
 		if err := st.runner.Aggregate(b.Context(), st.scope, id); err != nil {
 			b.Fatal(err)
