@@ -19,6 +19,7 @@ import (
 	"banklink"
 	"banklink/internal/sandbox"
 	"banklink/internal/webhooks"
+	"banklink/internal/webhookurl"
 	"banklink/webhook"
 )
 
@@ -169,6 +170,9 @@ func payloadShapes() map[webhook.EventType]obj {
 		webhook.CustomerActionRequired:           base(obj{"reason": reasons}),
 		webhook.ConnectionDeleted:                base(nil),
 		webhook.Test:                             {"requestId": str},
+		// banklink's own (docs/api.md, additions).
+		webhook.ProcessorTokenCreated: base(obj{"financialAccountId": str, "processor": str, "processorTokenId": str}),
+		webhook.ProcessorTokenRevoked: base(obj{"financialAccountId": str, "processor": str, "processorTokenId": str}),
 	}
 }
 
@@ -389,12 +393,23 @@ func TestGoldenWireShapes(t *testing.T) {
 	agg.drop.Store("")
 	link("user_new_accounts")
 	link("user_reconnect")
+	// A processor token for the first account, then revoked (banklink's
+	// two event types of its own, listed in docs/api.md).
+	acctPath := "/bank-linking/accounts/" + accounts.FinancialAccounts[0]["id"].(string) + "/processors/"
+	var tok map[string]any
+	if status, _ := st.send("POST", acctPath+"create-token", `{"processor":"DWOLLA"}`, &tok); status != 200 && status != 201 {
+		t.Fatalf("create-token: %d %v", status, tok)
+	}
+	var revoked map[string]any
+	if status, _ := st.send("POST", acctPath+"revoke-token", fmt.Sprintf(`{"token":%q}`, tok["token"]), &revoked); status != 200 {
+		t.Fatalf("revoke-token: %d %v", status, revoked)
+	}
 	var deleted map[string]any
 	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &deleted); status != 200 {
 		t.Fatalf("delete: %d %v", status, deleted)
 	}
 
-	if _, err := webhooks.New(st.store, webhooks.Config{Private: webhooks.PrivateSandbox}, nil).DeliverDue(t.Context()); err != nil {
+	if _, err := webhooks.New(st.store, webhooks.Config{Private: webhookurl.PrivateSandbox}, nil).DeliverDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	sink.mu.Lock()

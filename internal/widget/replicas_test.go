@@ -42,6 +42,8 @@ type replicaSet struct {
 	// bank is the sandbox provider every replica logs in through, counted
 	// and optionally held at the test's edge.
 	bank *edgeBank
+	// started counts the connections started, for their customers' ids.
+	started int
 }
 
 // dialects are the databases replica tests run on.
@@ -105,7 +107,11 @@ func newReplicaSet(t *testing.T, dsn string, n int) *replicaSet {
 // start runs connect/start and returns the connection and its token.
 func (rs *replicaSet) start() (id, token string) {
 	rs.t.Helper()
-	customer := "c1"
+	// A customer per connection: the same login linked again for one
+	// customer is a duplicate (docs/api.md), which the replicas' runners
+	// would mark inactive while a trial checks the status.
+	rs.started++
+	customer := fmt.Sprintf("c%d", rs.started)
 	resp, err := rs.api.Linking.StartConnection(context.Background(), rs.scope, &linking.StartRequest{ExternalCustomerID: &customer, Products: []string{"BALANCES"}})
 	if err != nil {
 		rs.t.Fatalf("connect/start: %v", err)
