@@ -94,9 +94,10 @@ type CompleteResult struct {
 
 // CompleteResultAccount is a linked account as the widget reports it.
 type CompleteResultAccount struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-	Mask string `json:"mask"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Subtype string `json:"subtype"`
+	Mask    string `json:"mask"`
 }
 
 // WidgetInstitutions is a page of the picker.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"banklink/internal/testenv"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // artifactsDir is where browser tests leave screenshots: $BANKLINK_TEST_ARTIFACTS
@@ -433,15 +435,22 @@ func TestBrowserParentReceivesEvents(t *testing.T) {
 		return frame != nil
 	})
 	waitTitle(t, frame, "Log in")
+	// Escape typed in a field must not close the embedded widget.
+	do(t, frame, chromedp.SendKeys(chromedp.ID("field-username"), kb.Escape))
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`window.events.filter(function(e){return e.data.eventName==="exit"}).length`)); n != 0 {
+		t.Fatalf("Escape in a field closed the widget (%d exit events)", n)
+	}
 	login(t, frame, sandbox.UserGood, sandbox.PasswordGood)
 	waitTitle(t, frame, "Choose accounts")
 	do(t, frame, chromedp.Click(chromedp.CSS(`form button.primary`)))
 	waitTitle(t, frame, "Connected")
 	shot(t, ctx, "parent-page-complete")
+	// Escape in a field does not close; Done closes with a success exit.
+	do(t, frame, chromedp.Click(chromedp.ID("finish")))
 
-	raw, err := chromedp.Run(ctx, chromedp.Poll[[]byte](`window.events.some(function(e){return e.data.eventName==="connect_complete"}) && window.events`, chromedp.WithPollingTimeout(10*time.Second)))
+	raw, err := chromedp.Run(ctx, chromedp.Poll[[]byte](`window.events.some(function(e){return e.data.eventName==="exit"}) && window.events`, chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil {
-		t.Fatalf("no connect_complete: %v", err)
+		t.Fatalf("no exit after Done: %v", err)
 	}
 	var events []struct {
 		Origin string
@@ -462,13 +471,23 @@ func TestBrowserParentReceivesEvents(t *testing.T) {
 		if e.Data.EventName == "connect_complete" {
 			m := e.Data.Metadata
 			accts, _ := m["accounts"].([]any)
-			if m["institutionId"] != bank.ID || m["institutionName"] != "Sandbox Bank" || m["accountCount"] != float64(len(accts)) || len(accts) == 0 {
+			if m["connectionId"] != resp.ID || m["institutionId"] != bank.ID || m["institutionName"] != "Sandbox Bank" || m["accountCount"] != float64(len(accts)) || len(accts) == 0 {
 				t.Errorf("connect_complete metadata = %v", m)
 			}
 			a := accts[0].(map[string]any)
-			if a["name"] == "" || a["type"] == "" || len(a["mask"].(string)) != 4 {
+			if a["name"] == "" || a["type"] == "" || a["subtype"] == "" || a["subtype"] == nil || len(a["mask"].(string)) != 4 {
 				t.Errorf("account = %v", a)
 			}
+		}
+		if e.Data.EventName == "exit" {
+			if m := e.Data.Metadata; m["status"] != "SUCCESS" || m["step"] != nil {
+				t.Errorf("exit after success = %v", m)
+			}
+		}
+	}
+	for _, want := range []string{"init", "submit_credentials", "connect_complete", "exit"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no %s event (all: %v)", want, names)
 		}
 	}
 	if names[0] != "init" {

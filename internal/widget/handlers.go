@@ -462,15 +462,16 @@ type completeResult struct {
 }
 
 type completeAccount struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-	Mask string `json:"mask"`
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Subtype string `json:"subtype"`
+	Mask    string `json:"mask"`
 }
 
 func resultOf(conn *banklink.Connection, in *banklink.Institution, accounts []banklink.ProviderAccount) *completeResult {
 	res := &completeResult{InstitutionID: in.ID, InstitutionName: in.Name, AccountCount: len(accounts), ConnectionID: conn.ID, Accounts: []completeAccount{}}
 	for _, a := range accounts {
-		res.Accounts = append(res.Accounts, completeAccount{Name: a.Name, Type: a.Type, Mask: a.Mask})
+		res.Accounts = append(res.Accounts, completeAccount{Name: a.Name, Type: a.Type, Subtype: a.Subtype, Mask: a.Mask})
 	}
 	return res
 }

@@ -123,9 +123,16 @@
   function avatar(inst) { return el("span", { "class": "avatar", "aria-hidden": "true", text: inst.initials || "?" }); }
 
   // --- screens -------------------------------------------------------------
+  function reportError(err, extra) {
+    var d = err.data || {};
+    var md = { details: err.message, reason: d.reason || d.code || "UNKNOWN", step: state ? state.step : null };
+    for (var k in extra || {}) md[k] = extra[k];
+    lastError = md;
+    emit("error", md);
+  }
   function fatal(err) {
     var d = err.data || {};
-    emit("error", { details: err.message, reason: d.reason || d.code || "UNKNOWN" });
+    reportError(err);
     setAlert("");
     show("Something went wrong", [el("div", { "class": "center" }, [
       el("div", { "class": "check bang", "aria-hidden": "true", text: "!" }),
@@ -154,7 +161,7 @@
     if (d.reason === "CONTINUED_IN_ANOTHER_TAB") return elsewhere();
     if (d.reason && d.retryable === false && (d.code === "LOGIN_FAILED" || d.code === "UNAUTHORIZED")) return fatal(err);
     if (d.code === "UNAUTHORIZED") return fatal(err);
-    emit("error", { details: err.message, reason: d.reason || d.code || "UNKNOWN" });
+    reportError(err);
     // Another tab or a double submit moved the session on: show where it is.
     if (d.code === "CONFLICT") return api("GET", "session").then(function (s) { render(s); setAlert(err.message); }, fatal);
     setAlert(err.message);
@@ -255,6 +262,7 @@
       // send nothing (the server refuses it too, without counting it).
       if (empty) { setAlert("Enter your " + empty.label.toLowerCase() + "."); form.elements[empty.name].focus(); return; }
       busy(submit, true); setAlert("");
+      emit("submit_credentials", { institutionId: s.institution.id, institutionName: s.institution.name });
       api("POST", "login", { credentials: creds }).then(render, function (err) { failed(err, submit); });
     });
     show("Log in", [institutionHead(s), el("p", { "class": "muted", text: "Enter the credentials you use for " + s.institution.name + "'s online banking." }), form,
@@ -319,6 +327,7 @@
       var answer = a.value !== undefined ? a.value : (form.querySelector("input[name=answer]:checked") || {}).value;
       if (!answer || !String(answer).trim()) { setAlert("Enter the answer to continue."); if (a.focus) a.focus(); return; }
       busy(submit, true); setAlert("");
+      emit("submit_mfa", { institutionId: s.institution.id, kind: m.kind });
       api("POST", "mfa", { answer: answer || "" }).then(render, function (err) { failed(err, submit); });
     });
     show("Verify it's you", [institutionHead(s), form,
@@ -354,7 +363,9 @@
 
   function done(res) {
     var r = res.result;
-    emit("connect_complete", { institutionId: r.institutionId, institutionName: r.institutionName, accountCount: r.accountCount, accounts: r.accounts });
+    completed = true;
+    emit("connect_complete", { connectionId: r.connectionId, institutionId: r.institutionId, institutionName: r.institutionName,
+      accountCount: r.accountCount, accounts: r.accounts });
     var finish = el("button", { type: "button", "class": "primary", id: "finish", text: "Done" });
     finish.addEventListener("click", function () {
       if (res.appRedirectUrl && !inFrame) {
@@ -371,14 +382,29 @@
     if (res.appRedirectUrl && !inFrame) setTimeout(function () { finish.click(); }, 2500);
   }
 
+  // exit says why the widget closed: after a success (status SUCCESS, no
+  // step), or where the customer left and with what error showing.
+  var completed = false;
+  var lastError = null;
   function close() {
-    emit("exit", { step: state ? state.step : null });
+    var step = completed ? null : state ? state.step : null;
+    emit("exit", { status: completed ? "SUCCESS" : lastError ? "ERROR" : "ABANDONED", step: step,
+      reason: completed ? null : lastError ? lastError.reason : "USER_CLOSED", details: lastError ? lastError.details : null });
     if (state && state.step !== "DONE") {
       // For the activity log; keepalive lets it outlive the page.
       fetch(base + "/api/exit", { method: "POST", keepalive: true, credentials: "omit", cache: "no-store",
         headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" }, body: JSON.stringify({ step: state.step }) }).catch(function () {});
     }
-    if (!inFrame && window.opener) window.close();
+    if (!inFrame && window.opener) { window.close(); return; }
+    if (!inFrame && !completed) {
+      // A tab of its own, opened without a redirect URL: nothing to go
+      // back to, so say so rather than doing nothing.
+      show("You can close this tab", [el("div", { "class": "center" }, [
+        el("p", { "class": "muted", text: "Nothing was connected. Return to the app to try again." })])], false);
+    } else if (!inFrame) {
+      show("You can close this tab", [el("div", { "class": "center" }, [
+        el("p", { "class": "muted", text: "Your accounts are connected. Return to the app." })])], false);
+    }
   }
 
   backBtn.addEventListener("click", function () {
@@ -386,7 +412,12 @@
     api("POST", "back", {}).then(function (s) { busy(backBtn, false); render(s); }, function (e) { failed(e, backBtn); });
   });
   document.getElementById("close").addEventListener("click", close);
-  document.addEventListener("keydown", function (e) { if (e.key === "Escape" && inFrame) close(); });
+  // Escape closes an embedded widget, but not while the customer is in a
+  // field (clearing a search box with Escape must not end the session).
+  document.addEventListener("keydown", function (e) {
+    var t = e.target && e.target.tagName;
+    if (e.key === "Escape" && inFrame && t !== "INPUT" && t !== "TEXTAREA" && t !== "SELECT") close();
+  });
 
   // Back from a bank's OAuth page: a refusal (Deny) or a failure is shown
   // on the step the session went back to, and reported to the app as an
@@ -401,11 +432,12 @@
   });
   start.then(function (s) {
     if (!s) return;
-    state = s; emit("init", { connectionId: s.connectionId }); render(s);
+    // init once per opening: the return from an OAuth bank reloads the
+    // page but is the same opening.
+    state = s; if (!oauth) emit("init", { connectionId: s.connectionId }); render(s);
     if (oauthErr) {
-      var d = oauthErr.data || {};
       setAlert(oauthErr.message);
-      emit("error", { details: oauthErr.message, reason: d.reason || d.code || "UNKNOWN", step: "OAUTH" });
+      reportError(oauthErr, { step: "OAUTH" });
     }
   }, fatal);
 })();
