@@ -69,8 +69,7 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 	}
 	go func() { p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.kill() })
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	if !testenv.Poll(60*time.Second, func() bool {
 		// The banner ends with the first key, or with how to create one
 		// when the database already had keys.
 		out := p.out.String()
@@ -80,12 +79,13 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 			if k != nil {
 				p.key = k[1]
 			}
-			return p
+			return true
 		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("banklink did not start:\n%s", p.out)
 	}
-	t.Fatalf("banklink did not start:\n%s", p.out)
-	return nil
+	return p
 }
 
 func (p *process) kill() {

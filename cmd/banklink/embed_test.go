@@ -53,22 +53,23 @@ func embedBrowser(t *testing.T) context.Context {
 // the widget at base and returns a context driving it.
 func widgetTarget(t *testing.T, ctx context.Context, typ, base string) context.Context {
 	t.Helper()
-	for range 100 {
+	var f context.Context
+	testenv.Eventually(t, 10*time.Second, "a "+typ+" target showing the widget", func() bool {
 		infos, err := chromedp.Targets(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, info := range infos {
 			if info.Type == typ && strings.HasPrefix(info.URL, base+"/connect") {
-				f, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				var cancel context.CancelFunc
+				f, cancel = chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
 				t.Cleanup(cancel)
-				return f
+				return true
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no %s target shows the widget", typ)
-	return nil
+		return false
+	})
+	return f
 }
 
 // widgetStep waits until the widget's heading reads want.
@@ -78,13 +79,13 @@ func widgetStep(t *testing.T, ctx context.Context, want string) {
 	// A loop rather than chromedp.Poll: the OAuth round trip navigates
 	// the page, which ends a poll with an error.
 	var err error
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	if !testenv.Poll(20*time.Second, func() bool {
 		var ok bool
-		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
-			return
-		}
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		return err == nil && ok
+	}) {
+		t.Fatalf("widget never showed %q (%v)", want, err)
 	}
-	t.Fatalf("widget never showed %q (%v)", want, err)
 }
 
 func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
@@ -218,21 +219,19 @@ document.getElementById("open").addEventListener("click", function () {
 				t.Errorf("the iframe is still there after success (%v)", err)
 			}
 			if mode == "popup" {
-				open := true
-				for i := 0; i < 100 && open; i++ {
-					open = false
+				closed := testenv.Poll(10*time.Second, func() bool {
 					infos, err := chromedp.Targets(ctx)
 					if err != nil {
 						t.Fatal(err)
 					}
 					for _, info := range infos {
-						open = open || info.Type == "page" && strings.HasPrefix(info.URL, p.url+"/connect")
+						if info.Type == "page" && strings.HasPrefix(info.URL, p.url+"/connect") {
+							return false
+						}
 					}
-					if open {
-						time.Sleep(100 * time.Millisecond)
-					}
-				}
-				if open {
+					return true
+				})
+				if !closed {
 					t.Errorf("the popup is still open after success")
 				}
 			}

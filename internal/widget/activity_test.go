@@ -18,11 +18,11 @@ type activityPage struct {
 	Remaining  int                    `json:"remaining"`
 }
 
-func (st *stack) activity(query string) []httpapi.ActivityJSON {
-	st.t.Helper()
+func activity(st *stack, query string) []httpapi.ActivityJSON {
+	st.T.Helper()
 	var out activityPage
-	if status := st.get("/activity-log?limit=100&"+query, &out); status != 200 {
-		st.t.Fatalf("activity-log: %d", status)
+	if status := st.Get("/activity-log?limit=100&"+query, &out); status != 200 {
+		st.T.Fatalf("activity-log: %d", status)
 	}
 	return out.Activities
 }
@@ -51,8 +51,8 @@ func describe(list []httpapi.ActivityJSON) []string {
 // happened at.
 func TestActivityOfASession(t *testing.T) {
 	st := newStack(t)
-	bank, cu := st.institution("Sandbox Bank"), st.institution("Sandbox Credit Union")
-	conn := st.start(`{"externalCustomerId":"act1","products":["BALANCES"]}`)
+	bank, cu := st.Institution("Sandbox Bank"), st.Institution("Sandbox Credit Union")
+	conn := st.Start(`{"externalCustomerId":"act1","products":["BALANCES"]}`)
 	tok := conn.ConnectToken
 	expect := func(want int) func(int, map[string]any) map[string]any {
 		return func(status int, body map[string]any) map[string]any {
@@ -63,24 +63,24 @@ func TestActivityOfASession(t *testing.T) {
 			return body
 		}
 	}
-	expect(200)(st.call(tok, "GET", "session", ""))
-	expect(200)(st.call(tok, "GET", "institutions?name=Sandbox", ""))
-	expect(200)(st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID)))
-	expect(422)(st.call(tok, "POST", "login", `{"credentials":{"username":"`+sandbox.UserLocked+`","password":"pass_good"}}`))
-	expect(200)(st.call(tok, "POST", "back", `{}`))
-	expect(200)(st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, cu.ID)))
-	expect(200)(st.call(tok, "POST", "login", `{"credentials":{"username":"`+sandbox.UserMFACode+`","password":"pass_good"}}`))
-	s := expect(200)(st.call(tok, "POST", "mfa", `{"answer":"`+sandbox.MFACodeAnswer+`"}`))
+	expect(200)(st.Call(tok, "GET", "session", ""))
+	expect(200)(st.Call(tok, "GET", "institutions?name=Sandbox", ""))
+	expect(200)(st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID)))
+	expect(422)(st.Call(tok, "POST", "login", `{"credentials":{"username":"`+sandbox.UserLocked+`","password":"pass_good"}}`))
+	expect(200)(st.Call(tok, "POST", "back", `{}`))
+	expect(200)(st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, cu.ID)))
+	expect(200)(st.Call(tok, "POST", "login", `{"credentials":{"username":"`+sandbox.UserMFACode+`","password":"pass_good"}}`))
+	s := expect(200)(st.Call(tok, "POST", "mfa", `{"answer":"`+sandbox.MFACodeAnswer+`"}`))
 	id := s["accounts"].([]any)[0].(map[string]any)["id"].(string)
-	expect(200)(st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%q]}`, id)))
-	st.runner.Wait()
+	expect(200)(st.Call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%q]}`, id)))
+	st.Runner.Wait()
 
-	left := st.start(`{"externalCustomerId":"act2","products":["BALANCES"]}`)
-	expect(200)(st.call(left.ConnectToken, "GET", "session", ""))
-	req, _ := http.NewRequest("POST", st.srv.URL+"/connect/api/exit", strings.NewReader(`{"step":"PICK"}`))
+	left := st.Start(`{"externalCustomerId":"act2","products":["BALANCES"]}`)
+	expect(200)(st.Call(left.ConnectToken, "GET", "session", ""))
+	req, _ := http.NewRequest("POST", st.Srv.URL+"/connect/api/exit", strings.NewReader(`{"step":"PICK"}`))
 	req.Header.Set("Authorization", "Bearer "+left.ConnectToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := st.client.Do(req)
+	resp, err := st.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestActivityOfASession(t *testing.T) {
 		t.Fatalf("exit: %d", resp.StatusCode)
 	}
 
-	got := describe(st.activity("connectionId=" + conn.ID))
+	got := describe(activity(st, "connectionId="+conn.ID))
 	want := []string{
 		"WIDGET_OPENED",
 		"INSTITUTION_SEARCHED",
@@ -105,18 +105,18 @@ func TestActivityOfASession(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("activity:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	errs := st.activity("actions=INSTITUTION_CONNECTION_WIDGET_ERROR")
+	errs := activity(st, "actions=INSTITUTION_CONNECTION_WIDGET_ERROR")
 	if len(errs) != 1 || *errs[0].Message == "" || *errs[0].ServiceProvider != banklink.ProviderWireName(sandbox.ProviderType) {
 		t.Errorf("widget errors = %+v", errs)
 	}
-	if got := describe(st.activity("connectionId=" + left.ID)); strings.Join(got, ",") != "WIDGET_OPENED,WIDGET_EXITED" {
+	if got := describe(activity(st, "connectionId="+left.ID)); strings.Join(got, ",") != "WIDGET_OPENED,WIDGET_EXITED" {
 		t.Errorf("the customer who left: %v", got)
 	}
 
 	// The funnel: both banks chosen once, login and completion only at
 	// the credit union, the lock the reason at Sandbox Bank.
 	now := time.Now().UTC()
-	steps, err := st.store.FunnelSteps(t.Context(), st.scope, now.Add(-time.Hour), now.Add(time.Hour))
+	steps, err := st.Store.FunnelSteps(t.Context(), st.Scope, now.Add(-time.Hour), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 
 func TestWidgetAPIFlow(t *testing.T) {
 	st := newStack(t)
-	bank := st.institution("Sandbox Bank")
+	bank := st.Institution("Sandbox Bank")
 	for _, tc := range []struct {
 		name string
 		user string
@@ -33,29 +33,29 @@ func TestWidgetAPIFlow(t *testing.T) {
 		{"MFA choice then code", sandbox.UserMFAChoice, []string{"1", sandbox.MFACodeAnswer}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := st.start(`{"externalCustomerId":"c1","products":["BALANCES","TRANSACTIONS"]}`)
+			resp := st.Start(`{"externalCustomerId":"c1","products":["BALANCES","TRANSACTIONS"]}`)
 			tok := resp.ConnectToken
-			status, s := st.call(tok, "GET", "session", "")
+			status, s := st.Call(tok, "GET", "session", "")
 			if status != 200 || s["step"] != banklink.StepPick {
 				t.Fatalf("session: %d %v", status, s)
 			}
-			status, s = st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+			status, s = st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
 			if status != 200 || s["step"] != banklink.StepCredentials {
 				t.Fatalf("select: %d %v", status, s)
 			}
-			status, s = st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":%q}}`, tc.user, sandbox.PasswordGood))
+			status, s = st.Call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":%q}}`, tc.user, sandbox.PasswordGood))
 			for _, a := range tc.mfa {
 				if status != 200 || s["step"] != banklink.StepMFA {
 					t.Fatalf("want MFA step: %d %v", status, s)
 				}
-				status, s = st.call(tok, "POST", "mfa", fmt.Sprintf(`{"answer":%q}`, a))
+				status, s = st.Call(tok, "POST", "mfa", fmt.Sprintf(`{"answer":%q}`, a))
 			}
 			if status != 200 || s["step"] != banklink.StepAccounts {
 				t.Fatalf("want ACCOUNTS step: %d %v", status, s)
 			}
 			accts := s["accounts"].([]any)
 			first := accts[0].(map[string]any)["id"].(string)
-			status, s = st.call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, first))
+			status, s = st.Call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, first))
 			if status != 200 {
 				t.Fatalf("complete: %d %v", status, s)
 			}
@@ -63,7 +63,7 @@ func TestWidgetAPIFlow(t *testing.T) {
 			if res["institutionName"] != "Sandbox Bank" || res["accountCount"] != float64(1) {
 				t.Errorf("result = %v", res)
 			}
-			conn, err := st.store.FindConnectionByID(t.Context(), st.scope, resp.ID)
+			conn, err := st.Store.FindConnectionByID(t.Context(), st.Scope, resp.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestWidgetAPIFlow(t *testing.T) {
 				t.Errorf("connection = %+v", conn)
 			}
 			// The token is single-use now.
-			status, s = st.call(tok, "GET", "session", "")
+			status, s = st.Call(tok, "GET", "session", "")
 			if status != 401 || s["reason"] != "TOKEN_USED" {
 				t.Errorf("reused token: %d %v", status, s)
 			}
@@ -81,19 +81,19 @@ func TestWidgetAPIFlow(t *testing.T) {
 
 func TestWidgetAPIErrors(t *testing.T) {
 	st := newStack(t)
-	bank := st.institution("Sandbox Bank")
-	down := st.institution("Sandbox Down Bank")
-	cu := st.institution("Sandbox Credit Union")
+	bank := st.Institution("Sandbox Bank")
+	down := st.Institution("Sandbox Down Bank")
+	cu := st.Institution("Sandbox Credit Union")
 	fresh := func() string {
-		return st.start(`{"externalCustomerId":"c1","products":["BALANCES"]}`).ConnectToken
+		return st.Start(`{"externalCustomerId":"c1","products":["BALANCES"]}`).ConnectToken
 	}
 	atLogin := func() string {
 		tok := fresh()
-		st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+		st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
 		return tok
 	}
-	investing := st.start(`{"externalCustomerId":"c1","products":["INVESTMENT_HOLDINGS"]}`).ConnectToken
-	expiredConn := st.start(`{"externalCustomerId":"c1"}`)
+	investing := st.Start(`{"externalCustomerId":"c1","products":["INVESTMENT_HOLDINGS"]}`).ConnectToken
+	expiredConn := st.Start(`{"externalCustomerId":"c1"}`)
 
 	for _, tc := range []struct {
 		name, token, method, path, body string
@@ -103,7 +103,7 @@ func TestWidgetAPIErrors(t *testing.T) {
 		{"no token", "", "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_MALFORMED"},
 		{"garbage token", "abc", "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_SIGNATURE_INVALID"},
 		{"tampered token", fresh() + "x", "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_SIGNATURE_INVALID"},
-		{"expired token", st.expiredToken(expiredConn), "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_EXPIRED"},
+		{"expired token", st.ExpiredToken(expiredConn), "GET", "session", "", 401, "UNAUTHORIZED", "TOKEN_EXPIRED"},
 		{"unknown institution", fresh(), "POST", "select", `{"institutionId":"nope"}`, 404, "NOT_FOUND", ""},
 		{"ineligible institution", investing, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, cu.ID), 400, "BAD_REQUEST", ""},
 		{"institution down", fresh(), "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, down.ID), 422, "LOGIN_FAILED", banklink.LoginInstitutionDown},
@@ -116,7 +116,7 @@ func TestWidgetAPIErrors(t *testing.T) {
 		{"wrong method", fresh(), "DELETE", "session", "", 405, "METHOD_NOT_ALLOWED", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := st.call(tc.token, tc.method, tc.path, tc.body)
+			status, body := st.Call(tc.token, tc.method, tc.path, tc.body)
 			if status != tc.status || body["code"] != tc.code {
 				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
 			}
@@ -132,11 +132,11 @@ func TestWidgetAPIErrors(t *testing.T) {
 
 func TestWidgetCompleteTwiceCompletesOnce(t *testing.T) {
 	st := newStack(t)
-	bank := st.institution("Sandbox Bank")
-	resp := st.start(`{"externalCustomerId":"c1"}`)
+	bank := st.Institution("Sandbox Bank")
+	resp := st.Start(`{"externalCustomerId":"c1"}`)
 	tok := resp.ConnectToken
-	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
-	_, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+	_, s := st.Call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
 	var ids []string
 	for _, a := range s["accounts"].([]any) {
 		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
@@ -146,7 +146,7 @@ func TestWidgetCompleteTwiceCompletesOnce(t *testing.T) {
 	statuses := make([]int, 6)
 	results := make([]map[string]any, 6)
 	for i := range statuses {
-		wg.Go(func() { statuses[i], results[i] = st.call(tok, "POST", "complete", body) })
+		wg.Go(func() { statuses[i], results[i] = st.Call(tok, "POST", "complete", body) })
 	}
 	wg.Wait()
 	for i, s := range statuses {
@@ -158,7 +158,7 @@ func TestWidgetCompleteTwiceCompletesOnce(t *testing.T) {
 			t.Errorf("submit %d result = %v", i, r)
 		}
 	}
-	conn, err := st.store.FindConnectionByID(t.Context(), st.scope, resp.ID)
+	conn, err := st.Store.FindConnectionByID(t.Context(), st.Scope, resp.ID)
 	if err != nil || conn.Status != banklink.StatusActive {
 		t.Fatalf("connection %v %v", conn, err)
 	}
@@ -169,7 +169,7 @@ func TestWidgetCompleteTwiceCompletesOnce(t *testing.T) {
 // accounts get one.
 func TestWidgetCompleteAgain(t *testing.T) {
 	st := newStack(t)
-	bank := st.institution("Sandbox Bank")
+	bank := st.Institution("Sandbox Bank")
 	for _, tc := range []struct {
 		name   string
 		again  func(ids []string) []string // from the offered ids; the first submit chose ids[0] and ids[1]
@@ -181,9 +181,9 @@ func TestWidgetCompleteAgain(t *testing.T) {
 		{"more accounts", func(ids []string) []string { return ids[:3] }, 409},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken
-			st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
-			_, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+			tok := st.Start(`{"externalCustomerId":"c1"}`).ConnectToken
+			st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+			_, s := st.Call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
 			var ids []string
 			for _, a := range s["accounts"].([]any) {
 				ids = append(ids, a.(map[string]any)["id"].(string))
@@ -192,11 +192,11 @@ func TestWidgetCompleteAgain(t *testing.T) {
 				b, _ := json.Marshal(map[string]any{"consent": true, "accountIds": ids})
 				return string(b)
 			}
-			status, first := st.call(tok, "POST", "complete", body(ids[:2]))
+			status, first := st.Call(tok, "POST", "complete", body(ids[:2]))
 			if status != 200 {
 				t.Fatalf("complete: %d %v", status, first)
 			}
-			status, again := st.call(tok, "POST", "complete", body(tc.again(ids)))
+			status, again := st.Call(tok, "POST", "complete", body(tc.again(ids)))
 			if status != tc.status {
 				t.Fatalf("submitted again: %d %v, want %d", status, again, tc.status)
 			}
@@ -212,21 +212,21 @@ func TestWidgetCompleteAgain(t *testing.T) {
 // repair the connection without a new login.
 func TestWidgetRepairCompletesOnlyAfterLogin(t *testing.T) {
 	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"rep","products":["BALANCES"]}`, sandbox.UserReconnect)
+	id := st.Link(`{"externalCustomerId":"rep","products":["BALANCES"]}`, sandbox.UserReconnect)
 	var rep linking.RepairResponse
-	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
+	if status, _ := st.Send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
 		t.Fatalf("repair: %d %+v", status, rep)
 	}
-	sess, err := st.store.FindConnectSession(t.Context(), id)
+	sess, err := st.Store.FindConnectSession(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, s := st.call(rep.ConnectToken, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, sess.Accounts[0].ID))
+	status, s := st.Call(rep.ConnectToken, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, sess.Accounts[0].ID))
 	if status != 409 || s["code"] != banklink.ECONFLICT {
 		t.Errorf("complete without logging in again: %d %v, want 409", status, s)
 	}
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "RECONNECT_REQUIRED" {
 		t.Errorf("status = %s, want RECONNECT_REQUIRED still", conn.Status)
 	}
@@ -234,17 +234,17 @@ func TestWidgetRepairCompletesOnlyAfterLogin(t *testing.T) {
 
 func TestWidgetTooManyFailures(t *testing.T) {
 	st := newStack(t)
-	bank := st.institution("Sandbox Bank")
-	tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken
-	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+	bank := st.Institution("Sandbox Bank")
+	tok := st.Start(`{"externalCustomerId":"c1"}`).ConnectToken
+	st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
 	var last map[string]any
 	for range banklink.MaxLoginFailures {
-		_, last = st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"bad"}}`)
+		_, last = st.Call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"bad"}}`)
 	}
 	if last["reason"] != "TOO_MANY_ATTEMPTS" || last["retryable"] != false {
 		t.Fatalf("after %d failures: %v", banklink.MaxLoginFailures, last)
 	}
-	status, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	status, s := st.Call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
 	if status != 422 || s["reason"] != "TOO_MANY_ATTEMPTS" {
 		t.Errorf("good password after lockout: %d %v", status, s)
 	}
@@ -256,9 +256,9 @@ func TestWidgetTooManyFailures(t *testing.T) {
 // password, and the customer is in.
 func TestWidgetEmptySubmitIsNotAnAttempt(t *testing.T) {
 	st := newStack(t)
-	bank := st.institution("Sandbox Bank")
-	tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken
-	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
+	bank := st.Institution("Sandbox Bank")
+	tok := st.Start(`{"externalCustomerId":"c1"}`).ConnectToken
+	st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
 	for _, tc := range []struct {
 		name, body, field string
 	}{
@@ -269,18 +269,18 @@ func TestWidgetEmptySubmitIsNotAnAttempt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for range banklink.MaxLoginFailures + 1 {
-				status, s := st.call(tok, "POST", "login", tc.body)
+				status, s := st.Call(tok, "POST", "login", tc.body)
 				if status != 400 || s["code"] != banklink.EBADREQUEST || !strings.Contains(fmt.Sprint(s["message"]), tc.field) {
 					t.Fatalf("%s: %d %v", tc.body, status, s)
 				}
 			}
 		})
 	}
-	if status, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_mfa_code","password":"pass_good"}}`); status != 200 || s["step"] != "MFA" {
+	if status, s := st.Call(tok, "POST", "login", `{"credentials":{"username":"user_mfa_code","password":"pass_good"}}`); status != 200 || s["step"] != "MFA" {
 		t.Fatalf("the right password after empty submits: %d %v", status, s)
 	}
 	for range banklink.MaxLoginFailures + 1 {
-		if status, s := st.call(tok, "POST", "mfa", `{"answer":"  "}`); status != 400 || !strings.Contains(fmt.Sprint(s["message"]), "answer") {
+		if status, s := st.Call(tok, "POST", "mfa", `{"answer":"  "}`); status != 400 || !strings.Contains(fmt.Sprint(s["message"]), "answer") {
 			t.Fatalf("empty answer: %d %v", status, s)
 		}
 	}
@@ -288,7 +288,7 @@ func TestWidgetEmptySubmitIsNotAnAttempt(t *testing.T) {
 
 func TestWidgetPageHeaders(t *testing.T) {
 	st := newStack(t)
-	tok := st.start(`{"externalCustomerId":"c1"}`).ConnectToken
+	tok := st.Start(`{"externalCustomerId":"c1"}`).ConnectToken
 	for _, tc := range []struct {
 		name      string
 		origins   []string
@@ -299,10 +299,10 @@ func TestWidgetPageHeaders(t *testing.T) {
 		{"configured origins", []string{"https://app.example.com"}, banklink.Sandbox, "frame-ancestors https://app.example.com"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := st.store.SetWidgetOrigins(t.Context(), st.scope, tc.origins); err != nil {
+			if err := st.Store.SetWidgetOrigins(t.Context(), st.Scope, tc.origins); err != nil {
 				t.Fatal(err)
 			}
-			resp, err := st.client.Get(st.srv.URL + "/connect?connectToken=" + tok)
+			resp, err := st.Client.Get(st.Srv.URL + "/connect?connectToken=" + tok)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -320,7 +320,7 @@ func TestWidgetPageHeaders(t *testing.T) {
 
 func TestSandboxAuthorizeRefusesOpenRedirect(t *testing.T) {
 	st := newStack(t)
-	resp, err := st.client.Get(st.srv.URL + "/connect/sandbox/authorize?return=https://evil.example/")
+	resp, err := st.Client.Get(st.Srv.URL + "/connect/sandbox/authorize?return=https://evil.example/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,23 +334,23 @@ func TestSandboxAuthorizeRefusesOpenRedirect(t *testing.T) {
 // typed credentials in every log line and in the database files.
 func TestCredentialsNeverStoredOrLogged(t *testing.T) {
 	st := newStack(t)
-	bank := st.institution("Sandbox Bank")
+	bank := st.Institution("Sandbox Bank")
 	const user = "user_sentinel_7f3a9c" // any username with pass_good logs in
-	tok := st.start(fmt.Sprintf(`{"externalCustomerId":"c1","institutionId":%q}`, bank.ID)).ConnectToken
-	if status, s := st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"wrong-pass-sentinel"}}`); status != 422 {
+	tok := st.Start(fmt.Sprintf(`{"externalCustomerId":"c1","institutionId":%q}`, bank.ID)).ConnectToken
+	if status, s := st.Call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"wrong-pass-sentinel"}}`); status != 422 {
 		t.Fatalf("wrong password: %d %v", status, s)
 	}
-	status, s := st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":%q}}`, user, sandbox.PasswordGood))
+	status, s := st.Call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":%q}}`, user, sandbox.PasswordGood))
 	if status != 200 {
 		t.Fatalf("login: %d %v", status, s)
 	}
 	id := s["accounts"].([]any)[0].(map[string]any)["id"].(string)
-	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, id)); status != 200 {
+	if status, s := st.Call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, id)); status != 200 {
 		t.Fatalf("complete: %d %v", status, s)
 	}
-	st.runner.Wait()
-	st.store.Close() // checkpoint: everything is on disk
-	files, _ := filepath.Glob(st.path + "*")
+	st.Runner.Wait()
+	st.Store.Close() // checkpoint: everything is on disk
+	files, _ := filepath.Glob(st.Path + "*")
 	secrets := []string{user, sandbox.PasswordGood, "wrong-pass-sentinel"}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -363,7 +363,7 @@ func TestCredentialsNeverStoredOrLogged(t *testing.T) {
 			}
 		}
 	}
-	logs := st.logs.String()
+	logs := st.Logs.String()
 	if !strings.Contains(logs, "connection completed") {
 		t.Fatalf("no logs captured: %s", logs)
 	}
@@ -376,11 +376,11 @@ func TestCredentialsNeverStoredOrLogged(t *testing.T) {
 
 func TestProductionWidgetNotFramableByDefault(t *testing.T) {
 	st := newStack(t)
-	tok, _, err := st.tokens.Mint(connecttoken.Claims{Account: st.scope.AccountID, Customer: "c", Connection: "x", Environment: banklink.Production})
+	tok, _, err := st.Tokens.Mint(connecttoken.Claims{Account: st.Scope.AccountID, Customer: "c", Connection: "x", Environment: banklink.Production})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := st.client.Get(st.srv.URL + "/connect?connectToken=" + tok)
+	resp, err := st.Client.Get(st.Srv.URL + "/connect?connectToken=" + tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,19 +397,19 @@ func TestProductionWidgetNotFramableByDefault(t *testing.T) {
 // without a tab id (an app's server) are not bound.
 func TestWidgetTabs(t *testing.T) {
 	st := newStack(t)
-	bank, other := st.institution("Sandbox Bank"), st.institution("Sandbox Credit Union")
-	resp := st.start(`{"externalCustomerId":"tabs","products":["BALANCES"]}`)
+	bank, other := st.Institution("Sandbox Bank"), st.Institution("Sandbox Credit Union")
+	resp := st.Start(`{"externalCustomerId":"tabs","products":["BALANCES"]}`)
 	tok := resp.ConnectToken
 	const a, b = "tab-a-0123456789abcdef", "tab-b-0123456789abcdef"
 	otherTab := func(status int, body map[string]any) bool {
 		return status == 409 && body["code"] == banklink.ECONFLICT && body["reason"] == widget.ReasonOtherTab
 	}
 	for _, tab := range []string{a, b} {
-		if status, s := st.callTab(tok, tab, "GET", "session", ""); status != 200 {
+		if status, s := st.CallTab(tok, tab, "GET", "session", ""); status != 200 {
 			t.Fatalf("before any tab acted, %s reads the session: %d %v", tab, status, s)
 		}
 	}
-	if status, s := st.callTab(tok, a, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID)); status != 200 || s["step"] != "CREDENTIALS" {
+	if status, s := st.CallTab(tok, a, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID)); status != 200 || s["step"] != "CREDENTIALS" {
 		t.Fatalf("tab A selects: %d %v", status, s)
 	}
 	for _, tc := range []struct {
@@ -423,12 +423,12 @@ func TestWidgetTabs(t *testing.T) {
 		{"complete", "POST", "complete", `{"accountIds":["x"],"consent":true}`},
 	} {
 		t.Run("tab B may not "+tc.name, func(t *testing.T) {
-			if status, s := st.callTab(tok, b, tc.method, tc.path, tc.body); !otherTab(status, s) {
+			if status, s := st.CallTab(tok, b, tc.method, tc.path, tc.body); !otherTab(status, s) {
 				t.Errorf("%d %v", status, s)
 			}
 		})
 	}
-	if status, s := st.call(tok, "GET", "session", ""); status != 200 || s["institution"].(map[string]any)["id"] != bank.ID {
+	if status, s := st.Call(tok, "GET", "session", ""); status != 200 || s["institution"].(map[string]any)["id"] != bank.ID {
 		t.Fatalf("tab A's choice stands, read without a tab: %d %v", status, s)
 	}
 	for _, tc := range []struct {
@@ -439,27 +439,27 @@ func TestWidgetTabs(t *testing.T) {
 		{"too long", strings.Repeat("x", 65)},
 	} {
 		t.Run("bad tab id: "+tc.name, func(t *testing.T) {
-			if status, s := st.callTab(tok, tc.tab, "GET", "session", ""); status != 400 || s["code"] != banklink.EBADREQUEST {
+			if status, s := st.CallTab(tok, tc.tab, "GET", "session", ""); status != 400 || s["code"] != banklink.EBADREQUEST {
 				t.Errorf("%d %v", status, s)
 			}
 		})
 	}
-	if status, s := st.call(tok, "POST", "claim", `{}`); status != 400 {
+	if status, s := st.Call(tok, "POST", "claim", `{}`); status != 400 {
 		t.Errorf("claim without a tab id: %d %v", status, s)
 	}
 	// Tab B takes over: now tab A is refused, and B logs in.
-	if status, s := st.callTab(tok, b, "POST", "claim", `{}`); status != 200 || s["step"] != "CREDENTIALS" {
+	if status, s := st.CallTab(tok, b, "POST", "claim", `{}`); status != 200 || s["step"] != "CREDENTIALS" {
 		t.Fatalf("tab B takes over: %d %v", status, s)
 	}
-	if status, s := st.callTab(tok, a, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`); !otherTab(status, s) {
+	if status, s := st.CallTab(tok, a, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`); !otherTab(status, s) {
 		t.Fatalf("tab A after the takeover: %d %v", status, s)
 	}
-	status, s := st.callTab(tok, b, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	status, s := st.CallTab(tok, b, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
 	if status != 200 || s["step"] != "ACCOUNTS" {
 		t.Fatalf("tab B logs in: %d %v", status, s)
 	}
 	acct := s["accounts"].([]any)[0].(map[string]any)["id"].(string)
-	if status, s := st.callTab(tok, b, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, acct)); status != 200 {
+	if status, s := st.CallTab(tok, b, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, acct)); status != 200 {
 		t.Fatalf("tab B completes: %d %v", status, s)
 	}
 }
@@ -469,8 +469,8 @@ func TestWidgetTabs(t *testing.T) {
 // succeed), yet the session stays open and other credentials link.
 func TestLockedLoginRule(t *testing.T) {
 	st := newStack(t)
-	tok := st.start(`{"externalCustomerId":"locked","products":["BALANCES"]}`).ConnectToken
-	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution("Sandbox Bank").ID))
+	tok := st.Start(`{"externalCustomerId":"locked","products":["BALANCES"]}`).ConnectToken
+	st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.Institution("Sandbox Bank").ID))
 	for _, tc := range []struct {
 		user      string
 		status    int
@@ -480,7 +480,7 @@ func TestLockedLoginRule(t *testing.T) {
 		{"user_locked", 422, false}, // the same login again: still locked
 		{"user_good", 200, nil},     // other credentials in the same session
 	} {
-		status, s := st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":"pass_good"}}`, tc.user))
+		status, s := st.Call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":"pass_good"}}`, tc.user))
 		if status != tc.status || s["retryable"] != tc.retryable {
 			t.Errorf("%s: %d %v, want %d retryable %v", tc.user, status, s, tc.status, tc.retryable)
 		}

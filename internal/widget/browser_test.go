@@ -161,7 +161,7 @@ func connectAccounts(t *testing.T, ctx context.Context, name string) {
 func TestBrowserFlows(t *testing.T) {
 	st := newStack(t)
 	browser := newBrowser(t)
-	bank := st.institution("Sandbox Bank")
+	bank := st.Institution("Sandbox Bank")
 	for _, tc := range []struct {
 		name  string
 		body  string
@@ -355,7 +355,7 @@ func TestBrowserFlows(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := st.start(tc.body)
+			resp := st.Start(tc.body)
 			ctx := tab(t, browser)
 			do(t, ctx, chromedp.Navigate(resp.WidgetURL))
 			tc.steps(t, ctx)
@@ -366,12 +366,12 @@ func TestBrowserFlows(t *testing.T) {
 func TestBrowserTokenErrors(t *testing.T) {
 	st := newStack(t)
 	browser := newBrowser(t)
-	bank := st.institution("Sandbox Bank")
+	bank := st.Institution("Sandbox Bank")
 
 	t.Run("expired token", func(t *testing.T) {
-		resp := st.start(`{"externalCustomerId":"e1"}`)
+		resp := st.Start(`{"externalCustomerId":"e1"}`)
 		ctx := tab(t, browser)
-		do(t, ctx, chromedp.Navigate(st.srv.URL+"/connect?connectToken="+st.expiredToken(resp)))
+		do(t, ctx, chromedp.Navigate(st.Srv.URL+"/connect?connectToken="+st.ExpiredToken(resp)))
 		waitTitle(t, ctx, "Something went wrong")
 		if got := text(t, ctx, "#view h2"); got != "Link expired" {
 			t.Errorf("heading = %q", got)
@@ -379,7 +379,7 @@ func TestBrowserTokenErrors(t *testing.T) {
 		shot(t, ctx, "expired-token")
 	})
 	t.Run("reused token", func(t *testing.T) {
-		resp := st.start(fmt.Sprintf(`{"externalCustomerId":"e2","institutionId":%q}`, bank.ID))
+		resp := st.Start(fmt.Sprintf(`{"externalCustomerId":"e2","institutionId":%q}`, bank.ID))
 		ctx := tab(t, browser)
 		do(t, ctx, chromedp.Navigate(resp.WidgetURL))
 		login(t, ctx, sandbox.UserGood, sandbox.PasswordGood)
@@ -393,7 +393,7 @@ func TestBrowserTokenErrors(t *testing.T) {
 	})
 	t.Run("tampered token", func(t *testing.T) {
 		ctx := tab(t, browser)
-		do(t, ctx, chromedp.Navigate(st.srv.URL+"/connect?connectToken=not-a-token"))
+		do(t, ctx, chromedp.Navigate(st.Srv.URL+"/connect?connectToken=not-a-token"))
 		waitTitle(t, ctx, "Something went wrong")
 		if got := text(t, ctx, "#view p"); !strings.Contains(got, "not valid") {
 			t.Errorf("message = %q", got)
@@ -406,8 +406,8 @@ func TestBrowserTokenErrors(t *testing.T) {
 func TestBrowserParentReceivesEvents(t *testing.T) {
 	st := newStack(t)
 	browser := newBrowser(t)
-	bank := st.institution("Sandbox Bank")
-	resp := st.start(fmt.Sprintf(`{"externalCustomerId":"p1","institutionId":%q}`, bank.ID))
+	bank := st.Institution("Sandbox Bank")
+	resp := st.Start(fmt.Sprintf(`{"externalCustomerId":"p1","institutionId":%q}`, bank.ID))
 	parent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><title>app</title><body><iframe id="w" src=%q width="360" height="630" style="border:0"></iframe>
 <script>window.events=[];addEventListener("message",function(e){window.events.push({origin:e.origin,data:e.data})});</script>`, resp.WidgetURL)
@@ -426,7 +426,7 @@ func TestBrowserParentReceivesEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, info := range infos {
-			if info.Type == "iframe" && strings.HasPrefix(info.URL, st.srv.URL) {
+			if info.Type == "iframe" && strings.HasPrefix(info.URL, st.Srv.URL) {
 				f, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
 				t.Cleanup(cancel)
 				frame = f
@@ -464,7 +464,7 @@ func TestBrowserParentReceivesEvents(t *testing.T) {
 	}
 	names := []string{}
 	for _, e := range events {
-		if e.Origin != st.srv.URL || e.Data.Domain != "meld-connect" {
+		if e.Origin != st.Srv.URL || e.Data.Domain != "meld-connect" {
 			t.Errorf("event from %q domain %q", e.Origin, e.Data.Domain)
 		}
 		names = append(names, e.Data.EventName)
@@ -501,7 +501,7 @@ func TestBrowserParentReceivesEvents(t *testing.T) {
 func TestBrowserPageWeight(t *testing.T) {
 	st := newStack(t)
 	browser := newBrowser(t)
-	resp := st.start(`{"externalCustomerId":"w1"}`)
+	resp := st.Start(`{"externalCustomerId":"w1"}`)
 	ctx := tab(t, browser)
 	do(t, ctx, chromedp.Navigate(resp.WidgetURL))
 	waitTitle(t, ctx, "Select your institution")
@@ -520,11 +520,11 @@ func TestBrowserPageWeight(t *testing.T) {
 	total := 0.0
 	var lines []string
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name, st.srv.URL+"/") {
+		if !strings.HasPrefix(e.Name, st.Srv.URL+"/") {
 			t.Errorf("request to another host: %s", e.Name)
 		}
 		total += e.Transfer
-		name := strings.TrimPrefix(e.Name, st.srv.URL)
+		name := strings.TrimPrefix(e.Name, st.Srv.URL)
 		if i := strings.Index(name, "?"); i >= 0 {
 			name = name[:i]
 		}
@@ -553,8 +553,8 @@ func TestBrowserRedirectURL(t *testing.T) {
 		fmt.Fprintf(w, `<!doctype html><title>app</title><p id="got">%s</p>`, r.URL.Query().Get("connectionId"))
 	}))
 	defer app.Close()
-	bank := st.institution("Sandbox Bank")
-	resp := st.start(fmt.Sprintf(`{"externalCustomerId":"r1","institutionId":%q,"redirectUrl":%q}`, bank.ID, app.URL+"/done?from=banklink"))
+	bank := st.Institution("Sandbox Bank")
+	resp := st.Start(fmt.Sprintf(`{"externalCustomerId":"r1","institutionId":%q,"redirectUrl":%q}`, bank.ID, app.URL+"/done?from=banklink"))
 	ctx := tab(t, browser)
 	do(t, ctx, chromedp.Navigate(resp.WidgetURL))
 	login(t, ctx, sandbox.UserGood, sandbox.PasswordGood)
@@ -576,7 +576,7 @@ func TestBrowserDemoPage(t *testing.T) {
 	st := newStack(t)
 	browser := newBrowser(t)
 	ctx := tab(t, browser)
-	do(t, ctx, chromedp.EmulateViewport(1100, 900), chromedp.Navigate(st.srv.URL+"/"), chromedp.Click(chromedp.ID("start")))
+	do(t, ctx, chromedp.EmulateViewport(1100, 900), chromedp.Navigate(st.Srv.URL+"/"), chromedp.Click(chromedp.ID("start")))
 	frame := `document.getElementById("widget") && document.getElementById("widget").contentDocument`
 	step := func(js string) {
 		t.Helper()
@@ -602,9 +602,9 @@ func TestBrowserDemoPage(t *testing.T) {
 func TestBrowserReloadResumes(t *testing.T) {
 	st := newStack(t)
 	browser := newBrowser(t)
-	resp := st.start(`{"externalCustomerId":"reload","products":["BALANCES"]}`)
+	resp := st.Start(`{"externalCustomerId":"reload","products":["BALANCES"]}`)
 	ctx := tab(t, browser)
-	do(t, ctx, chromedp.Navigate(st.srv.URL+"/connect/sandbox/authorize-nothing"), chromedp.Navigate(resp.WidgetURL))
+	do(t, ctx, chromedp.Navigate(st.Srv.URL+"/connect/sandbox/authorize-nothing"), chromedp.Navigate(resp.WidgetURL))
 	waitTitle(t, ctx, "Select your institution")
 	href, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
 	if strings.Contains(href, "connectToken") {
@@ -637,7 +637,7 @@ func TestBrowserReloadResumes(t *testing.T) {
 	// Another tab has its own sessionStorage: the bare address there is
 	// not this customer's session.
 	other := tab(t, browser)
-	do(t, other, chromedp.Navigate(st.srv.URL+"/connect"))
+	do(t, other, chromedp.Navigate(st.Srv.URL+"/connect"))
 	waitTitle(t, other, "Something went wrong")
 }
 
@@ -648,7 +648,7 @@ func TestBrowserReloadResumes(t *testing.T) {
 func TestBrowserTwoTabs(t *testing.T) {
 	st := newStack(t)
 	browser := newBrowser(t)
-	resp := st.start(`{"externalCustomerId":"two-tabs","products":["BALANCES"]}`)
+	resp := st.Start(`{"externalCustomerId":"two-tabs","products":["BALANCES"]}`)
 	first := tab(t, browser)
 	do(t, first, chromedp.Navigate(resp.WidgetURL))
 	pick(t, first, "Sandbox Bank", "Sandbox Bank")
@@ -671,7 +671,7 @@ func TestBrowserTwoTabs(t *testing.T) {
 	waitTitle(t, first, "Continued in another tab")
 	shot(t, first, "two-tabs-2-taken-over")
 	var s map[string]any
-	if status, body := st.call(resp.ConnectToken, "GET", "session", ""); status != 200 {
+	if status, body := st.Call(resp.ConnectToken, "GET", "session", ""); status != 200 {
 		t.Fatalf("session: %d %v", status, body)
 	} else {
 		s = body

@@ -13,12 +13,12 @@ import (
 // and through the store alone.
 func BenchmarkListTransactionsPage(b *testing.B) {
 	st := newStack(b)
-	id := st.link(`{"externalCustomerId":"bench","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
-	total := len(st.allTransactions(id))
+	id := st.Link(`{"externalCustomerId":"bench","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
+	total := len(st.AllTransactions(id))
 	b.Logf("connection holds %d transactions", total)
 	b.Run("store", func(b *testing.B) {
 		for b.Loop() {
-			if _, _, err := st.store.FindTransactions(b.Context(), st.scope, banklink.TransactionFilter{ConnectionID: id, Limit: 100}); err != nil {
+			if _, _, err := st.Store.FindTransactions(b.Context(), st.Scope, banklink.TransactionFilter{ConnectionID: id, Limit: 100}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -26,8 +26,8 @@ func BenchmarkListTransactionsPage(b *testing.B) {
 	b.Run("http", func(b *testing.B) {
 		client := &http.Client{}
 		for b.Loop() {
-			req, _ := http.NewRequest("GET", st.srv.URL+"/bank-linking/transactions?limit=100&connectionId="+id, nil)
-			req.Header.Set("Authorization", "BASIC "+st.apiKey)
+			req, _ := http.NewRequest("GET", st.Srv.URL+"/bank-linking/transactions?limit=100&connectionId="+id, nil)
+			req.Header.Set("Authorization", "BASIC "+st.APIKey)
 			resp, err := client.Do(req)
 			if err != nil || resp.StatusCode != 200 {
 				b.Fatal(err, resp.StatusCode)
@@ -42,7 +42,7 @@ func BenchmarkListTransactionsPage(b *testing.B) {
 // historical pass, into a real SQLite file.
 func BenchmarkAggregateConnection(b *testing.B) {
 	st := newStack(b)
-	st.svc.Linking.Runner = nil // aggregate by hand, timed
+	st.Svc.Linking.Runner = nil // aggregate by hand, timed
 	n := 0
 	for b.Loop() {
 		b.StopTimer()
@@ -50,9 +50,9 @@ func BenchmarkAggregateConnection(b *testing.B) {
 		// customer is a duplicate sharing the first one's data, and its
 		// aggregation would write nothing new.
 		n++
-		id := st.link(fmt.Sprintf(`{"externalCustomerId":"bench-%d","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, n), "user_good")
+		id := st.Link(fmt.Sprintf(`{"externalCustomerId":"bench-%d","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, n), "user_good")
 		b.StartTimer()
-		if err := st.runner.Aggregate(b.Context(), st.scope, id); err != nil {
+		if err := st.Runner.Aggregate(b.Context(), st.Scope, id); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -73,24 +73,24 @@ func BenchmarkRefreshByProvider(b *testing.B) {
 	}{
 		{"sandbox", func(b *testing.B) (*stack, string) {
 			st := newStack(b)
-			return st, st.link(`{"externalCustomerId":"bench",`+products+`}`, "user_good")
+			return st, st.Link(`{"externalCustomerId":"bench",`+products+`}`, "user_good")
 		}},
 		{"plaid", func(b *testing.B) (*stack, string) {
 			st, fp := newPlaidStack(b)
-			id, _ := st.plaidLink(fp, `{"externalCustomerId":"bench",`+products+`,"serviceProvider":"PLAID"}`, "Chase", "ins_56")
+			id, _ := st.PlaidLink(fp, `{"externalCustomerId":"bench",`+products+`,"serviceProvider":"PLAID"}`, "Chase", "ins_56")
 			return st, id
 		}},
 		{"mx", func(b *testing.B) (*stack, string) {
 			st, fake := newMXStack(b, false)
-			id, _ := st.mxLink(fake, `{"externalCustomerId":"bench",`+products+`,"serviceProvider":"MX"}`, "MX Bank", "correct")
+			id, _ := st.MXLink(fake, `{"externalCustomerId":"bench",`+products+`,"serviceProvider":"MX"}`, "MX Bank", "correct")
 			return st, id
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			st, id := bc.link(b)
-			n := len(st.allTransactions(id))
+			n := len(st.AllTransactions(id))
 			for b.Loop() {
-				if err := st.runner.Aggregate(b.Context(), st.scope, id); err != nil {
+				if err := st.Runner.Aggregate(b.Context(), st.Scope, id); err != nil {
 					b.Fatal(err)
 				}
 			}

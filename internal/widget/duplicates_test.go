@@ -30,7 +30,7 @@ func TestDuplicateConnectionsShareAccounts(t *testing.T) {
 			{"/bank-linking/investments/transactions?limit=1&customerId=" + customer, &c.investmentTransactions},
 		} {
 			var page struct{ Count, Remaining int }
-			st.get(r.path, &page)
+			st.Get(r.path, &page)
 			*r.dst = page.Count + page.Remaining
 		}
 		return c
@@ -40,13 +40,13 @@ func TestDuplicateConnectionsShareAccounts(t *testing.T) {
 		var list struct {
 			FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 		}
-		st.get("/bank-linking/accounts?limit=100&connectionId="+connID, &list)
+		st.Get("/bank-linking/accounts?limit=100&connectionId="+connID, &list)
 		return list.FinancialAccounts
 	}
 	status := func(id string) string {
 		t.Helper()
 		var c httpapi.ConnectionJSON
-		st.get("/bank-linking/connections/"+id, &c)
+		st.Get("/bank-linking/connections/"+id, &c)
 		reason := ""
 		if c.StatusReason != nil {
 			reason = "/" + *c.StatusReason
@@ -68,15 +68,15 @@ func TestDuplicateConnectionsShareAccounts(t *testing.T) {
 		}
 	}
 
-	first := st.link(body, "user_good")
+	first := st.Link(body, "user_good")
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+first, &conn)
+	st.Get("/bank-linking/connections/"+first, &conn)
 	customer = conn.CustomerID
 	once := count()
 	if once.accounts == 0 || once.transactions == 0 || once.holdings == 0 {
 		t.Fatalf("after one link: %+v", once)
 	}
-	second := st.link(body, "user_good")
+	second := st.Link(body, "user_good")
 	if twice := count(); twice != once {
 		t.Errorf("after linking the same login twice: %+v, after once %+v", twice, once)
 	}
@@ -92,10 +92,10 @@ func TestDuplicateConnectionsShareAccounts(t *testing.T) {
 
 	// Refreshing the inactive duplicate makes it the active one.
 	var accepted map[string]any
-	if code, _ := st.send("POST", "/bank-linking/connections/"+first+"/refresh", "", &accepted); code != 200 {
+	if code, _ := st.Send("POST", "/bank-linking/connections/"+first+"/refresh", "", &accepted); code != 200 {
 		t.Fatalf("refresh: %d %v", code, accepted)
 	}
-	st.runner.Wait()
+	st.Runner.Wait()
 	for _, want := range []struct{ id, status string }{{first, "ACTIVE"}, {second, "PARTIALLY_ACTIVE/INACTIVE_DUPLICATE"}} {
 		if got := status(want.id); got != want.status {
 			t.Errorf("after refreshing the inactive duplicate, %s is %s, want %s", want.id, got, want.status)
@@ -107,7 +107,7 @@ func TestDuplicateConnectionsShareAccounts(t *testing.T) {
 
 	// Deleting one keeps the accounts; deleting both removes them.
 	var deleted httpapi.ConnectionJSON
-	if code, _ := st.send("DELETE", "/bank-linking/connections/"+first, "", &deleted); code != 200 {
+	if code, _ := st.Send("DELETE", "/bank-linking/connections/"+first, "", &deleted); code != 200 {
 		t.Fatalf("delete %s: %d", first, code)
 	}
 	if left := count(); left != once {
@@ -117,7 +117,7 @@ func TestDuplicateConnectionsShareAccounts(t *testing.T) {
 	if n := len(accounts(first)); n != 0 {
 		t.Errorf("the deleted connection still lists %d accounts", n)
 	}
-	if code, _ := st.send("DELETE", "/bank-linking/connections/"+second, "", &deleted); code != 200 {
+	if code, _ := st.Send("DELETE", "/bank-linking/connections/"+second, "", &deleted); code != 200 {
 		t.Fatalf("delete %s: %d", second, code)
 	}
 	if gone := count(); gone != (counts{}) {

@@ -9,6 +9,7 @@ import (
 	"banklink/internal/finicity"
 	"banklink/internal/finicity/fakefinicity"
 	"banklink/internal/httpapi"
+	"banklink/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 )
@@ -44,7 +45,7 @@ func TestFinicityBrowser(t *testing.T) {
 			st, fake, _ := newFinicityStack(t, finicity.Config{Embed: embed})
 			browser := newBrowser(t)
 			ctx := tab(t, browser)
-			resp := st.start(`{"externalCustomerId":"fin-browser","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"FINICITY"}`)
+			resp := st.Start(`{"externalCustomerId":"fin-browser","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"FINICITY"}`)
 			do(t, ctx, chromedp.Navigate(resp.WidgetURL))
 			pick(t, ctx, "FinBank Profiles", "FinBank Profiles - A")
 			waitTitle(t, ctx, "Log in")
@@ -54,17 +55,14 @@ func TestFinicityBrowser(t *testing.T) {
 				finicitySignIn(t, ctx, fakefinicity.PasswordGood, false)
 			} else {
 				finicitySignIn(t, ctx, fakefinicity.PasswordBad, true)
-				deadline := time.Now().Add(20 * time.Second)
-				for {
+				var msg string
+				var err error
+				if !testenv.Poll(20*time.Second, func() bool {
 					frame := providerFrame(t, ctx)
-					msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`p[role=alert]`), chromedp.FromNode(frame), chromedp.AtLeast(0)))
-					if err == nil && strings.Contains(msg, "Try again") {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("Data Connect did not show the failed sign-in (%q, %v)", msg, err)
-					}
-					time.Sleep(50 * time.Millisecond)
+					msg, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`p[role=alert]`), chromedp.FromNode(frame), chromedp.AtLeast(0)))
+					return err == nil && strings.Contains(msg, "Try again")
+				}) {
+					t.Fatalf("Data Connect did not show the failed sign-in (%q, %v)", msg, err)
 				}
 				if got := text(t, ctx, "#title"); got != "Log in" {
 					t.Fatalf("after a wrong password the widget shows %q", got)
@@ -72,9 +70,9 @@ func TestFinicityBrowser(t *testing.T) {
 				finicitySignIn(t, ctx, fakefinicity.PasswordGood, true)
 			}
 			connectAccounts(t, ctx, "finicity-"+name)
-			st.runner.Wait()
+			st.Runner.Wait()
 			var conn httpapi.ConnectionJSON
-			st.get("/bank-linking/connections/"+resp.ID, &conn)
+			st.Get("/bank-linking/connections/"+resp.ID, &conn)
 			c, _ := fake.Customer(finicity.Username("fin-browser"))
 			logins := fake.Logins(c.ID)
 			if conn.Status != "ACTIVE" || len(logins) != 1 || conn.ServiceProviderDetails["serviceProviderConnectionId"] != c.ID+"/"+logins[0] {

@@ -272,7 +272,7 @@ type rawSink struct {
 	bodies [][]byte
 }
 
-func (st *stack) rawSink(t *testing.T) *rawSink {
+func newRawSink(st *stack, t *testing.T) *rawSink {
 	t.Helper()
 	s := &rawSink{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -284,7 +284,7 @@ func (st *stack) rawSink(t *testing.T) *rawSink {
 	}))
 	t.Cleanup(s.Close)
 	var p map[string]any
-	if status, _ := st.send("POST", "/webhooks/profiles", fmt.Sprintf(`{"url":%q}`, s.URL+"/hooks"), &p); status != 201 {
+	if status, _ := st.Send("POST", "/webhooks/profiles", fmt.Sprintf(`{"url":%q}`, s.URL+"/hooks"), &p); status != 201 {
 		t.Fatalf("create profile: %d %v", status, p)
 	}
 	return s
@@ -313,14 +313,14 @@ func (d *droppingAggregator) Aggregate(ctx context.Context, req banklink.Aggrega
 func TestGoldenWireShapes(t *testing.T) {
 	agg := &droppingAggregator{Provider: &sandbox.Provider{}}
 	st := newStackWithProviders(t, []string{sandbox.ProviderType}, nil, map[string]banklink.Aggregator{sandbox.ProviderType: agg})
-	agg.AuthorizeURL = st.sbx.AuthorizeURL
-	sink := st.rawSink(t)
+	agg.AuthorizeURL = st.Sbx.AuthorizeURL
+	sink := newRawSink(st, t)
 	check := func(name string, got any) {
 		t.Helper()
 		checkShape(t, name, goldenShapes[name], got, goldenAdditions[name])
 	}
 	var test map[string]any
-	if status, _ := st.send("POST", "/webhooks/test", "", &test); status != 201 {
+	if status, _ := st.Send("POST", "/webhooks/test", "", &test); status != 201 {
 		t.Fatalf("webhook test: %d %v", status, test)
 	}
 
@@ -328,28 +328,28 @@ func TestGoldenWireShapes(t *testing.T) {
 	link := func(user string) string {
 		t.Helper()
 		var started map[string]any
-		if status, _ := st.send("POST", "/bank-linking/connect/start",
+		if status, _ := st.Send("POST", "/bank-linking/connect/start",
 			`{"externalCustomerId":"golden","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"],"optionalProducts":["INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"]}`, &started); status != 201 {
 			t.Fatalf("connect/start: %d %v", status, started)
 		}
 		check("ConnectStart", started)
 		tok := started["connectToken"].(string)
-		st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution("Sandbox Bank").ID))
-		_, s := st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":"pass_good"}}`, user))
-		st.completeAll(tok, s)
-		st.runner.Wait()
+		st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.Institution("Sandbox Bank").ID))
+		_, s := st.Call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":"pass_good"}}`, user))
+		st.CompleteAll(tok, s)
+		st.Runner.Wait()
 		return started["id"].(string)
 	}
 	id := link("user_good")
 
 	var conn map[string]any
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	check("Connection", conn)
 
 	var accounts struct {
 		FinancialAccounts []map[string]any `json:"financialAccounts"`
 	}
-	st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accounts)
+	st.Get("/bank-linking/accounts?limit=100&connectionId="+id, &accounts)
 	types := map[string]bool{}
 	for _, a := range accounts.FinancialAccounts {
 		check("FinancialAccount", a)
@@ -361,7 +361,7 @@ func TestGoldenWireShapes(t *testing.T) {
 		}
 	}
 	var one map[string]any
-	st.get("/bank-linking/accounts/"+accounts.FinancialAccounts[0]["id"].(string), &one)
+	st.Get("/bank-linking/accounts/"+accounts.FinancialAccounts[0]["id"].(string), &one)
 	check("FinancialAccount", one)
 
 	for _, r := range []struct{ name, path, list string }{
@@ -371,7 +371,7 @@ func TestGoldenWireShapes(t *testing.T) {
 		{"Customer", "/accounts/customers?externalId=golden", "customers"},
 	} {
 		var page map[string]any
-		st.get(r.path, &page)
+		st.Get(r.path, &page)
 		items, _ := page[r.list].([]any)
 		if len(items) == 0 {
 			t.Errorf("%s: no %s to check", r.path, r.list)
@@ -381,13 +381,13 @@ func TestGoldenWireShapes(t *testing.T) {
 		}
 	}
 	var inst map[string]any
-	st.get("/institutions/"+st.institution("Sandbox Bank").ID, &inst)
+	st.Get("/institutions/"+st.Institution("Sandbox Bank").ID, &inst)
 	check("Institution", inst)
 
 	// The other event types: an account closed at the bank, an account
 	// opened since, a login that stopped working, a deletion.
 	agg.drop.Store(accounts.FinancialAccounts[0]["name"].(string))
-	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+	if err := st.Runner.Aggregate(t.Context(), st.Scope, id); err != nil {
 		t.Fatal(err)
 	}
 	agg.drop.Store("")
@@ -397,19 +397,19 @@ func TestGoldenWireShapes(t *testing.T) {
 	// two event types of its own, listed in docs/api.md).
 	acctPath := "/bank-linking/accounts/" + accounts.FinancialAccounts[0]["id"].(string) + "/processors/"
 	var tok map[string]any
-	if status, _ := st.send("POST", acctPath+"create-token", `{"processor":"DWOLLA"}`, &tok); status != 200 && status != 201 {
+	if status, _ := st.Send("POST", acctPath+"create-token", `{"processor":"DWOLLA"}`, &tok); status != 200 && status != 201 {
 		t.Fatalf("create-token: %d %v", status, tok)
 	}
 	var revoked map[string]any
-	if status, _ := st.send("POST", acctPath+"revoke-token", fmt.Sprintf(`{"token":%q}`, tok["token"]), &revoked); status != 200 {
+	if status, _ := st.Send("POST", acctPath+"revoke-token", fmt.Sprintf(`{"token":%q}`, tok["token"]), &revoked); status != 200 {
 		t.Fatalf("revoke-token: %d %v", status, revoked)
 	}
 	var deleted map[string]any
-	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &deleted); status != 200 {
+	if status, _ := st.Send("DELETE", "/bank-linking/connections/"+id, "", &deleted); status != 200 {
 		t.Fatalf("delete: %d %v", status, deleted)
 	}
 
-	if _, err := webhooks.New(st.store, webhooks.Config{Private: webhookurl.PrivateSandbox}, nil).DeliverDue(t.Context()); err != nil {
+	if _, err := webhooks.New(st.Store, webhooks.Config{Private: webhookurl.PrivateSandbox}, nil).DeliverDue(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	sink.mu.Lock()

@@ -33,9 +33,9 @@ func TestBogusTokensKeepNoMemory(t *testing.T) {
 	st := newStackConfigured(t, []string{sandbox.ProviderType}, nil, withRateLimit)
 	send := func(i, size int) int {
 		tok := fmt.Sprintf("%08d.", i) + strings.Repeat("x", size)
-		req, _ := http.NewRequest("GET", st.srv.URL+"/connect/api/session", nil)
+		req, _ := http.NewRequest("GET", st.Srv.URL+"/connect/api/session", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := st.client.Do(req)
+		resp, err := st.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,11 +69,11 @@ func TestBogusTokensKeepNoMemory(t *testing.T) {
 	// The flood spent this client's budget for failed tokens only: a
 	// real token from the same address still works, with its own
 	// connection's budget.
-	conn := st.start(`{"externalCustomerId":"after-flood","products":["BALANCES"]}`)
-	if status, body := st.call(conn.ConnectToken, "GET", "session", ""); status != http.StatusOK {
+	conn := st.Start(`{"externalCustomerId":"after-flood","products":["BALANCES"]}`)
+	if status, body := st.Call(conn.ConnectToken, "GET", "session", ""); status != http.StatusOK {
 		t.Errorf("a valid token after the flood: %d %v", status, body)
 	}
-	if status, body := st.call(strings.Repeat("x", 9<<10), "GET", "session", ""); status != http.StatusUnauthorized || body["reason"] != "TOKEN_MALFORMED" {
+	if status, body := st.Call(strings.Repeat("x", 9<<10), "GET", "session", ""); status != http.StatusUnauthorized || body["reason"] != "TOKEN_MALFORMED" {
 		t.Errorf("an over-long token: %d %v", status, body)
 	}
 }
@@ -82,25 +82,25 @@ func TestBogusTokensKeepNoMemory(t *testing.T) {
 // that fail verification per client address, each with its own budget.
 func TestRateLimitKeys(t *testing.T) {
 	st := newStackConfigured(t, []string{sandbox.ProviderType}, nil, func(c *widget.Config) { c.RateLimit, c.RateBurst = 1.0/3600, 3 })
-	a := st.start(`{"externalCustomerId":"a","products":["BALANCES"]}`)
-	b := st.start(`{"externalCustomerId":"b","products":["BALANCES"]}`)
+	a := st.Start(`{"externalCustomerId":"a","products":["BALANCES"]}`)
+	b := st.Start(`{"externalCustomerId":"b","products":["BALANCES"]}`)
 	for i := range 3 {
-		if status, body := st.call("bogus."+fmt.Sprint(i), "GET", "session", ""); status != http.StatusUnauthorized {
+		if status, body := st.Call("bogus."+fmt.Sprint(i), "GET", "session", ""); status != http.StatusUnauthorized {
 			t.Fatalf("bad token %d: %d %v", i, status, body)
 		}
 	}
-	if status, body := st.call("bogus.again", "GET", "session", ""); status != http.StatusTooManyRequests || body["code"] != "RATE_LIMITED" {
+	if status, body := st.Call("bogus.again", "GET", "session", ""); status != http.StatusTooManyRequests || body["code"] != "RATE_LIMITED" {
 		t.Errorf("4th bad token (another string, same client): %d %v", status, body)
 	}
 	for i := range 3 {
-		if status, body := st.call(a.ConnectToken, "GET", "session", ""); status != http.StatusOK {
+		if status, body := st.Call(a.ConnectToken, "GET", "session", ""); status != http.StatusOK {
 			t.Fatalf("connection a, request %d: %d %v", i, status, body)
 		}
 	}
-	if status, body := st.call(a.ConnectToken, "GET", "session", ""); status != http.StatusTooManyRequests {
+	if status, body := st.Call(a.ConnectToken, "GET", "session", ""); status != http.StatusTooManyRequests {
 		t.Errorf("connection a, 4th request: %d %v", status, body)
 	}
-	if status, body := st.call(b.ConnectToken, "GET", "session", ""); status != http.StatusOK {
+	if status, body := st.Call(b.ConnectToken, "GET", "session", ""); status != http.StatusOK {
 		t.Errorf("connection b after a is limited: %d %v", status, body)
 	}
 }
@@ -110,11 +110,11 @@ func TestRateLimitKeys(t *testing.T) {
 func TestDemoRateLimit(t *testing.T) {
 	st := newStack(t)
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	st.widget.Now = func() time.Time { return now }
+	st.Widget.Now = func() time.Time { return now }
 	post := func() (int, map[string]any) {
-		req, _ := http.NewRequest("POST", st.srv.URL+"/demo/api/start", strings.NewReader(`{"externalCustomerId":"demo"}`))
+		req, _ := http.NewRequest("POST", st.Srv.URL+"/demo/api/start", strings.NewReader(`{"externalCustomerId":"demo"}`))
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := st.client.Do(req)
+		resp, err := st.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestDemoRateLimit(t *testing.T) {
 		id, _ = body["connectionId"].(string)
 	}
 	// Reading a connection takes from the same budget.
-	resp, err := st.client.Get(st.srv.URL + "/demo/api/connections/" + id)
+	resp, err := st.Client.Get(st.Srv.URL + "/demo/api/connections/" + id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestDemoRateLimit(t *testing.T) {
 	if status, body := post(); status != http.StatusTooManyRequests || body["code"] != "RATE_LIMITED" {
 		t.Fatalf("start past the burst: %d %v", status, body)
 	}
-	resp, err = st.client.Get(st.srv.URL + "/demo/api/connections/" + id)
+	resp, err = st.Client.Get(st.Srv.URL + "/demo/api/connections/" + id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestMXBrowser(t *testing.T) {
 	st, fake := newMXStack(t, false)
 	browser := newBrowser(t)
 	ctx := tab(t, browser)
-	resp := st.start(`{"externalCustomerId":"mx-browser","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`)
+	resp := st.Start(`{"externalCustomerId":"mx-browser","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`)
 	do(t, ctx, chromedp.Navigate(resp.WidgetURL))
 	pick(t, ctx, "MX Bank", "MX Bank")
 	waitTitle(t, ctx, "Log in")
@@ -69,9 +69,9 @@ func TestMXBrowser(t *testing.T) {
 
 	mxLogin(t, ctx, "mx-browser", "correct")
 	connectAccounts(t, ctx, "mx")
-	st.runner.Wait()
+	st.Runner.Wait()
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+resp.ID, &conn)
+	st.Get("/bank-linking/connections/"+resp.ID, &conn)
 	members := fake.Members(fake.UserGUID("mx-browser"))
 	if conn.Status != "ACTIVE" || len(members) != 1 || conn.ServiceProviderDetails["serviceProviderConnectionId"] != fake.UserGUID("mx-browser")+"/"+members[0].GUID {
 		t.Fatalf("connection %+v, MX members %+v", conn, members)

@@ -1,14 +1,11 @@
 package widget_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,133 +14,19 @@ import (
 	"time"
 
 	"banklink"
-	"banklink/internal/dirsync"
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
 	"banklink/internal/mx"
 	"banklink/internal/mx/fakemx"
-	"banklink/internal/sandbox"
-	"banklink/internal/search"
 )
-
-// newMXStack is the stack with the MX provider (talking to a fake MX)
-// enabled after the sandbox, MX's directory merged into banklink's, MX's
-// refresh limit and member removal wired as serve wires them. redirect
-// picks MX's redirect mode over the embedded MX Connect.
-func newMXStack(t testing.TB, redirect bool) (*stack, *fakemx.Server) {
-	t.Helper()
-	return newMXStackConfig(t, mx.Config{Redirect: redirect})
-}
-
-// newMXStackConfig is newMXStack with the provider's configuration: cfg's
-// keys (the fake's when empty) are the deployment's.
-func newMXStackConfig(t testing.TB, cfg mx.Config) (*stack, *fakemx.Server) {
-	t.Helper()
-	fake := fakemx.New(t)
-	if cfg.ClientID == "" {
-		cfg.ClientID = fakemx.ClientID
-	}
-	if cfg.APIKey == "" {
-		cfg.APIKey = fakemx.APIKey
-	}
-	cfg.BaseURL, cfg.PollInterval, cfg.MaxPollInterval = fake.URL, time.Millisecond, 5*time.Millisecond
-	prov := mx.New(cfg)
-	st := newStackWithProviders(t, []string{sandbox.ProviderType, mx.ProviderType},
-		map[string]banklink.InteractiveLogin{mx.ProviderType: prov}, map[string]banklink.Aggregator{mx.ProviderType: prov})
-	// banklink's own least interval between refreshes is not what these
-	// tests are about.
-	st.api.Linking.Config.RefreshInterval = time.Millisecond
-	// The directory as an operator with working keys would sync it.
-	insts, err := mx.New(mx.Config{ClientID: fakemx.ClientID, APIKey: fakemx.APIKey, BaseURL: fake.URL}).Institutions(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	updated, added := dirsync.Merge(directory(), insts, mx.ProviderType)
-	if len(added) == 0 {
-		t.Fatalf("merge: %d updated, %d added", len(updated), len(added))
-	}
-	if err := st.store.UpsertInstitutions(t.Context(), append(updated, added...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.api.Directory.(*search.Live).Refresh(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return st, fake
-}
-
-var mxFormAction = regexp.MustCompile(`action="([^"]+)"`)
-
-// mxLink links through the widget with MX, as connect.js does it: the
-// institution picked in banklink's picker, MX Connect embedded (the fake's
-// page), the login there, MX Connect's memberConnected message handed to
-// the widget API, the accounts. It returns the connection id once
-// aggregated and the MX member behind it.
-func (st *stack) mxLink(fake *fakemx.Server, body, institution, password string) (string, string) {
-	st.t.Helper()
-	resp := st.start(body)
-	tok := resp.ConnectToken
-	status, s := st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution(institution).ID))
-	embed, _ := s["loginEmbed"].(map[string]any)
-	if status != 200 || s["step"] != banklink.StepRedirect || embed == nil || embed["origin"] != fake.URL {
-		st.t.Fatalf("select: %d %v", status, s)
-	}
-	posted, s := st.mxConnect(fake, tok, s["loginUrl"].(string), "mx-customer", password)
-	st.completeAll(tok, s)
-	st.runner.Wait()
-	return resp.ID, posted.Metadata["member_guid"]
-}
-
-// mxConnect plays MX Connect embedded in the widget, as the browser and
-// connect.js do: the login on the fake's page, MX Connect's
-// memberConnected message handed to the widget API, which must answer
-// with the accounts. It returns the message and the widget's session.
-func (st *stack) mxConnect(fake *fakemx.Server, tok, loginURL, username, password string) (fakemx.PostMessage, map[string]any) {
-	st.t.Helper()
-	if !strings.HasPrefix(loginURL, fake.URL+"/connect/") {
-		st.t.Fatalf("login URL %q is not MX Connect", loginURL)
-	}
-	page, err := noRedirects.Get(loginURL)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	html, _ := io.ReadAll(page.Body)
-	page.Body.Close()
-	m := mxFormAction.FindSubmatch(html)
-	if page.StatusCode != 200 || m == nil {
-		st.t.Fatalf("MX Connect: %d %s", page.StatusCode, html)
-	}
-	submitted, err := noRedirects.PostForm(fake.URL+string(m[1]), url.Values{"username": {username}, "password": {password}, "action": {"connect"}})
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	html, _ = io.ReadAll(submitted.Body)
-	submitted.Body.Close()
-	msg := fakemx.MessagePattern.FindSubmatch(html)
-	if submitted.StatusCode != 200 || msg == nil {
-		st.t.Fatalf("MX Connect after the login: %d %s", submitted.StatusCode, html)
-	}
-	var posted fakemx.PostMessage
-	if err := json.Unmarshal(msg[1], &posted); err != nil {
-		st.t.Fatal(err)
-	}
-	// What connect.js posts for a done event: the type and the metadata.
-	call := map[string]string{"event": posted.Type}
-	maps.Copy(call, posted.Metadata)
-	b, _ := json.Marshal(call)
-	status, s := st.call(tok, "POST", "oauth", string(b))
-	if status != 200 || s["step"] != banklink.StepAccounts {
-		st.t.Fatalf("oauth: %d %v", status, s)
-	}
-	return posted, s
-}
 
 func TestMXLinkAndRead(t *testing.T) {
 	st, fake := newMXStack(t, false)
-	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS","INVESTMENT_HOLDINGS"],"serviceProvider":"MX"}`,
+	id, member := st.MXLink(fake, `{"externalCustomerId":"mx-reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS","INVESTMENT_HOLDINGS"],"serviceProvider":"MX"}`,
 		"MX Bank", "correct")
 
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	user := fake.UserGUID("mx-reader")
 	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || conn.ServiceProviderDetails["serviceProvider"] != "MX" ||
 		conn.ServiceProviderDetails["serviceProviderConnectionId"] != user+"/"+member {
@@ -155,7 +38,7 @@ func TestMXLinkAndRead(t *testing.T) {
 		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 		Count             int                            `json:"count"`
 	}
-	st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+	st.Get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
 	byName := map[string]httpapi.FinancialAccountJSON{}
 	for _, a := range accts.FinancialAccounts {
 		byName[a.Name] = a
@@ -215,7 +98,7 @@ func TestMXLinkAndRead(t *testing.T) {
 		acctName[a.GUID] = a.Name
 	}
 	var got, want []string
-	for _, tx := range st.allTransactions(id) {
+	for _, tx := range st.AllTransactions(id) {
 		got = append(got, fmt.Sprintf("%s %s %.2f %s %s", nameOf[tx.FinancialAccountID], tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
 		if !slices.Contains(banklink.TransactionCategories, tx.Category) {
 			t.Errorf("category %q", tx.Category)
@@ -245,7 +128,7 @@ func TestMXLinkAndRead(t *testing.T) {
 		Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
 		Count    int
 	}
-	st.get("/bank-linking/investments/holdings?connectionId="+id, &holdings)
+	st.Get("/bank-linking/investments/holdings?connectionId="+id, &holdings)
 	mxHoldings := fake.Holdings(member)
 	if holdings.Count != len(mxHoldings) || len(mxHoldings) == 0 {
 		t.Fatalf("%d holdings, MX has %d", holdings.Count, len(mxHoldings))
@@ -273,7 +156,7 @@ func TestMXLinkAndRead(t *testing.T) {
 	for _, w := range fake.Transactions(member) {
 		mxTransactions[w.GUID] = true
 	}
-	st.checkProviderDetails(id, providerRecords{name: "MX", accountKey: "guid", transactionKey: "guid", accountRef: "account_guid",
+	checkProviderDetails(st, id, providerRecords{name: "MX", accountKey: "guid", transactionKey: "guid", accountRef: "account_guid",
 		accounts: mxAccounts, transactions: mxTransactions})
 }
 
@@ -285,7 +168,7 @@ func TestMXLinkAndRead(t *testing.T) {
 // member at MX.
 func TestMXRefreshLimit(t *testing.T) {
 	st, fake := newMXStack(t, false)
-	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-refresher","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
+	id, member := st.MXLink(fake, `{"externalCustomerId":"mx-refresher","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
 		"MX Bank", "correct")
 	const aggregateRoute = "POST /users/{user_guid}/members/{member_guid}/aggregate"
 	if n := fake.Calls(aggregateRoute); n != 0 {
@@ -293,20 +176,20 @@ func TestMXRefreshLimit(t *testing.T) {
 	}
 
 	var body map[string]any
-	status, h := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
+	status, h := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
 	retry, _ := strconv.Atoi(h.Get("Retry-After"))
 	if status != http.StatusTooManyRequests || body["code"] != "RATE_LIMITED" || retry < int((3*time.Hour-time.Minute).Seconds()) || retry > int((3*time.Hour).Seconds()) {
 		t.Fatalf("refresh inside MX's window: %d Retry-After %q %v", status, h.Get("Retry-After"), body)
 	}
 	var conn httpapi.ConnectionJSON
-	if st.get("/bank-linking/connections/"+id, &conn); conn.Status != "ACTIVE" {
+	if st.Get("/bank-linking/connections/"+id, &conn); conn.Status != "ACTIVE" {
 		t.Fatalf("after a refused refresh: %s", conn.Status)
 	}
 
 	// MX's own request limit: its Retry-After is passed on.
 	fake.Fail(fakemx.Failure{Method: "GET", Path: "/users/{user_guid}/members/{member_guid}/status", Status: http.StatusTooManyRequests, Message: "Rate limit exceeded", RetryAfter: "90"})
 	body = nil
-	status, h = st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
+	status, h = st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
 	if retry, _ := strconv.Atoi(h.Get("Retry-After")); status != http.StatusTooManyRequests || body["reason"] != mx.ReasonRateLimited || retry < 89 || retry > 90 {
 		t.Fatalf("MX rate limited: %d Retry-After %q %v", status, h.Get("Retry-After"), body)
 	}
@@ -315,14 +198,14 @@ func TestMXRefreshLimit(t *testing.T) {
 	aggregatedBefore := *conn.SuccessfullyAggregatedAt
 	fake.AgeMember(member, 3*time.Hour+time.Minute)
 	body = nil
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
 		t.Fatalf("refresh after the window: %d %v", status, body)
 	}
-	st.runner.Wait()
+	st.Runner.Wait()
 	if n := fake.Calls(aggregateRoute); n != 1 {
 		t.Errorf("MX asked to aggregate %d times", n)
 	}
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "ACTIVE" || *conn.SuccessfullyAggregatedAt == aggregatedBefore {
 		t.Errorf("after the refresh: %s, aggregated %s (before %s)", conn.Status, *conn.SuccessfullyAggregatedAt, aggregatedBefore)
 	}
@@ -334,19 +217,19 @@ func TestMXRefreshLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	body = nil
-	st.clock.advance(time.Second) // past banklink's own interval
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
+	st.Clock.Advance(time.Second) // past banklink's own interval
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
 		t.Fatalf("refresh: %d %v", status, body)
 	}
-	st.runner.Wait()
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Runner.Wait()
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "RECONNECT_REQUIRED" || conn.StatusReason == nil || *conn.StatusReason != "LOGIN_REQUIRED" {
 		t.Errorf("after DENIED: %s %v", conn.Status, conn.StatusReason)
 	}
 
 	// Deleting the connection deletes the member at MX.
 	body = nil
-	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
+	if status, _ := st.Send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
 		t.Fatalf("delete: %d %v", status, body)
 	}
 	if _, ok := fake.Member(member); ok {
@@ -368,9 +251,9 @@ func TestMXLoginFailures(t *testing.T) {
 		{"institution degraded", "degraded", banklink.LoginInstitutionDown, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := st.start(`{"externalCustomerId":"mx-failing","products":["BALANCES"],"serviceProvider":"MX"}`)
+			resp := st.Start(`{"externalCustomerId":"mx-failing","products":["BALANCES"],"serviceProvider":"MX"}`)
 			tok := resp.ConnectToken
-			status, s := st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution("MX Bank").ID))
+			status, s := st.Call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.Institution("MX Bank").ID))
 			if status != 200 {
 				t.Fatalf("select: %d %v", status, s)
 			}
@@ -391,7 +274,7 @@ func TestMXLoginFailures(t *testing.T) {
 			submitted.Body.Close()
 			cb, _ := url.Parse(submitted.Header.Get("Location"))
 			q := cb.Query()
-			status, s = st.call(tok, "POST", "oauth", fmt.Sprintf(`{"status":%q,"member_guid":%q,"error_reason":%q}`, q.Get("status"), q.Get("member_guid"), q.Get("error_reason")))
+			status, s = st.Call(tok, "POST", "oauth", fmt.Sprintf(`{"status":%q,"member_guid":%q,"error_reason":%q}`, q.Get("status"), q.Get("member_guid"), q.Get("error_reason")))
 			if status == 200 && s["step"] == banklink.StepAccounts {
 				t.Fatalf("login succeeded: %v", s)
 			}
@@ -408,7 +291,7 @@ func TestMXLoginFailures(t *testing.T) {
 // again with its data flowing.
 func TestMXRepair(t *testing.T) {
 	st, fake := newMXStack(t, false)
-	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-repair","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
+	id, member := st.MXLink(fake, `{"externalCustomerId":"mx-repair","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
 		"MX Bank", "correct")
 	// The password changed at the bank: the next aggregation is DENIED.
 	fake.AgeMember(member, 3*time.Hour+time.Minute)
@@ -416,39 +299,39 @@ func TestMXRepair(t *testing.T) {
 		t.Fatal(err)
 	}
 	var body map[string]any
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
 		t.Fatalf("refresh: %d %v", status, body)
 	}
-	st.runner.Wait()
+	st.Runner.Wait()
 	var conn httpapi.ConnectionJSON
-	if st.get("/bank-linking/connections/"+id, &conn); conn.Status != "RECONNECT_REQUIRED" {
+	if st.Get("/bank-linking/connections/"+id, &conn); conn.Status != "RECONNECT_REQUIRED" {
 		t.Fatalf("before the repair: %s", conn.Status)
 	}
 	loginBefore := conn.ServiceProviderDetails["serviceProviderConnectionId"]
 
 	var rep linking.RepairResponse
-	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
+	if status, _ := st.Send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
 		t.Fatalf("repair: %d %+v", status, rep)
 	}
-	status, s := st.call(rep.ConnectToken, "GET", "session", "")
+	status, s := st.Call(rep.ConnectToken, "GET", "session", "")
 	if status != 200 || s["step"] != banklink.StepRedirect || s["loginEmbed"] == nil {
 		t.Fatalf("repair session: %d %v", status, s)
 	}
 	// Another username: MX Connect updates the member it was opened on.
-	posted, s := st.mxConnect(fake, rep.ConnectToken, s["loginUrl"].(string), "mx-new-username", "correct")
+	posted, s := st.MXConnect(fake, rep.ConnectToken, s["loginUrl"].(string), "mx-new-username", "correct")
 	if posted.Metadata["member_guid"] != member || len(fake.Members(fake.UserGUID("mx-repair"))) != 1 {
 		t.Fatalf("MX Connect reported member %s (repairing %s); members %+v", posted.Metadata["member_guid"], member, fake.Members(fake.UserGUID("mx-repair")))
 	}
-	st.completeAll(rep.ConnectToken, s)
-	st.runner.Wait()
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.CompleteAll(rep.ConnectToken, s)
+	st.Runner.Wait()
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "ACTIVE" || conn.ServiceProviderDetails["serviceProviderConnectionId"] != loginBefore {
 		t.Errorf("after the repair: %s, login %s (was %s)", conn.Status, conn.ServiceProviderDetails["serviceProviderConnectionId"], loginBefore)
 	}
 	if m, _ := fake.Member(member); m.ConnectionStatus != mx.StatusConnected {
 		t.Errorf("member %s after the repair", m.ConnectionStatus)
 	}
-	if len(st.allTransactions(id)) == 0 {
+	if len(st.AllTransactions(id)) == 0 {
 		t.Error("no transactions after the repair")
 	}
 }
@@ -459,23 +342,23 @@ func TestMXRepair(t *testing.T) {
 func TestMXAccountCredentials(t *testing.T) {
 	st, fake := newMXStackConfig(t, mx.Config{APIKey: "the-deployment-key-mx-refuses"})
 	var out map[string]any
-	if status, _ := st.send("PUT", "/service-providers/MX", fmt.Sprintf(`{"credentials":{"clientId":%q,"apiKey":%q}}`, fakemx.ClientID, fakemx.APIKey), &out); status != 201 {
+	if status, _ := st.Send("PUT", "/service-providers/MX", fmt.Sprintf(`{"credentials":{"clientId":%q,"apiKey":%q}}`, fakemx.ClientID, fakemx.APIKey), &out); status != 201 {
 		t.Fatalf("configure MX: %d %v", status, out)
 	}
-	id, member := st.mxLink(fake, `{"externalCustomerId":"mx-own-keys","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
+	id, member := st.MXLink(fake, `{"externalCustomerId":"mx-own-keys","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"MX"}`,
 		"MX Bank", "correct")
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
-	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || len(st.allTransactions(id)) == 0 {
+	st.Get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || len(st.AllTransactions(id)) == 0 {
 		t.Fatalf("aggregated with the account's keys: %s, aggregated %v", conn.Status, conn.SuccessfullyAggregatedAt)
 	}
 	// The refresh limit is read with them too: 429, not a provider error.
 	var body map[string]any
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != http.StatusTooManyRequests || body["reason"] != "PROVIDER_REFRESH_LIMIT" {
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != http.StatusTooManyRequests || body["reason"] != "PROVIDER_REFRESH_LIMIT" {
 		t.Fatalf("refresh: %d %v", status, body)
 	}
 	body = nil
-	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
+	if status, _ := st.Send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
 		t.Fatalf("delete: %d %v", status, body)
 	}
 	if _, ok := fake.Member(member); ok {
@@ -490,9 +373,9 @@ func TestMXCustomerWithoutExternalID(t *testing.T) {
 	st, fake := newMXStack(t, false)
 	users := map[string]bool{}
 	for range 2 {
-		id, _ := st.mxLink(fake, `{"products":["BALANCES"],"serviceProvider":"MX"}`, "MX Bank", "correct")
+		id, _ := st.MXLink(fake, `{"products":["BALANCES"],"serviceProvider":"MX"}`, "MX Bank", "correct")
 		var conn httpapi.ConnectionJSON
-		st.get("/bank-linking/connections/"+id, &conn)
+		st.Get("/bank-linking/connections/"+id, &conn)
 		user, _, _ := strings.Cut(conn.ServiceProviderDetails["serviceProviderConnectionId"], "/")
 		if conn.Status != "ACTIVE" || conn.ExternalCustomerID != "" || user == "" {
 			t.Fatalf("connection = %+v", conn)

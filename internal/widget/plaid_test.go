@@ -2,8 +2,6 @@ package widget_test
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -12,119 +10,17 @@ import (
 
 	"banklink"
 	"banklink/internal/aggregation"
-	"banklink/internal/dirsync"
 	"banklink/internal/httpapi"
-	"banklink/internal/plaid"
 	"banklink/internal/plaid/fakeplaid"
-	"banklink/internal/sandbox"
-	"banklink/internal/search"
 )
-
-// newPlaidStack is the stack with the Plaid provider (talking to a fake
-// Plaid) enabled after the sandbox, Plaid's directory merged into
-// banklink's, and Plaid's webhooks received at httpapi.PlaidWebhookPath,
-// the webhook URL of every Item linked.
-func newPlaidStack(t testing.TB) (*stack, *fakeplaid.Server) {
-	t.Helper()
-	return newPlaidStackSecret(t, fakeplaid.Secret)
-}
-
-// newPlaidStackSecret is newPlaidStack with secret as the deployment's
-// Plaid secret.
-func newPlaidStackSecret(t testing.TB, secret string) (*stack, *fakeplaid.Server) {
-	t.Helper()
-	fp := fakeplaid.New(t)
-	var prov *plaid.Provider
-	st := newStackBuilt(t, []string{sandbox.ProviderType, plaid.ProviderType},
-		func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator) {
-			var err error
-			prov, err = plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: secret, BaseURL: fp.URL, Secrets: st.store,
-				WebhookURL: st.srv.URL + httpapi.PlaidWebhookPath, SyncPoll: time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return map[string]banklink.InteractiveLogin{plaid.ProviderType: prov}, map[string]banklink.Aggregator{plaid.ProviderType: prov}
-		})
-	// The directory as an operator with working keys would sync it.
-	dirProv, err := plaid.New(plaid.Config{ClientID: fakeplaid.ClientID, Secret: fakeplaid.Secret, BaseURL: fp.URL, Secrets: st.store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	insts, err := dirProv.Institutions(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	updated, added := dirsync.Merge(directory(), insts, plaid.ProviderType)
-	if len(updated) == 0 || len(added) == 0 {
-		t.Fatalf("merge: %d updated, %d added", len(updated), len(added))
-	}
-	if err := st.store.UpsertInstitutions(t.Context(), append(updated, added...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.api.Directory.(*search.Live).Refresh(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return st, fp
-}
-
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-// plaidLink links through the widget with Plaid: connect/start naming
-// PLAID, the institution picked in the widget, the login on Plaid's
-// Hosted Link page (where the customer picks the same bank), the way back
-// to the widget, the accounts. It returns the connection id once
-// aggregated, and the Plaid Item behind it.
-func (st *stack) plaidLink(fp *fakeplaid.Server, body, institution, plaidInstitution string) (string, *fakeplaid.Item) {
-	st.t.Helper()
-	resp := st.start(body)
-	tok := resp.ConnectToken
-	status, s := st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, st.institution(institution).ID))
-	if status != 200 || s["step"] != banklink.StepRedirect || s["loginUrl"] == nil {
-		st.t.Fatalf("select: %d %v", status, s)
-	}
-	// Plaid's page: the customer logs in and Plaid sends them back.
-	u, err := url.Parse(s["loginUrl"].(string))
-	if err != nil || !strings.HasPrefix(u.String(), fp.URL+"/hl/") {
-		st.t.Fatalf("login URL %v", s["loginUrl"])
-	}
-	u.RawQuery = url.Values{"institution_id": {plaidInstitution}}.Encode()
-	hosted, err := noRedirects.Get(u.String())
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	hosted.Body.Close()
-	back := hosted.Header.Get("Location")
-	if hosted.StatusCode != http.StatusFound || !strings.HasPrefix(back, st.srv.URL+"/connect?") {
-		st.t.Fatalf("Hosted Link answered %d, to %q", hosted.StatusCode, back)
-	}
-	// The widget page loads at the callback and posts its query to the
-	// widget API, as connect.js does.
-	page, err := http.Get(back)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	page.Body.Close()
-	cb, _ := url.Parse(back)
-	if page.StatusCode != 200 || cb.Query().Get("oauth") != "callback" || cb.Query().Get("connectToken") != tok {
-		st.t.Fatalf("callback page %d at %s", page.StatusCode, back)
-	}
-	status, s = st.call(tok, "POST", "oauth", fmt.Sprintf(`{"code":%q,"error":%q}`, cb.Query().Get("code"), cb.Query().Get("error")))
-	if status != 200 || s["step"] != banklink.StepAccounts {
-		st.t.Fatalf("oauth: %d %v", status, s)
-	}
-	st.completeAll(tok, s)
-	st.runner.Wait()
-	items := fp.Items()
-	return resp.ID, items[len(items)-1]
-}
 
 func TestPlaidLinkAndRead(t *testing.T) {
 	st, fp := newPlaidStack(t)
-	id, item := st.plaidLink(fp, `{"externalCustomerId":"plaid-reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"],"serviceProvider":"PLAID"}`,
+	id, item := st.PlaidLink(fp, `{"externalCustomerId":"plaid-reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"],"serviceProvider":"PLAID"}`,
 		"Chase", "ins_56")
 
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || conn.ServiceProviderDetails["serviceProvider"] != "PLAID" ||
 		conn.ServiceProviderDetails["serviceProviderConnectionId"] != item.ID || item.InstitutionID != "ins_56" {
 		t.Fatalf("connection = %+v (item %s at %s)", conn, item.ID, item.InstitutionID)
@@ -135,7 +31,7 @@ func TestPlaidLinkAndRead(t *testing.T) {
 		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 		Count             int                            `json:"count"`
 	}
-	st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+	st.Get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
 	if accts.Count != len(item.Accounts) {
 		t.Fatalf("%d accounts, Plaid has %d", accts.Count, len(item.Accounts))
 	}
@@ -181,7 +77,7 @@ func TestPlaidLinkAndRead(t *testing.T) {
 		maskOf[a.ID] = a.TruncatedAccountNumber
 	}
 	var got, want []string
-	for _, tx := range st.allTransactions(id) {
+	for _, tx := range st.AllTransactions(id) {
 		posted := ""
 		if tx.PostedDate != nil {
 			posted = *tx.PostedDate
@@ -231,12 +127,12 @@ func TestPlaidLinkAndRead(t *testing.T) {
 			pendingID = tx.ID
 		}
 	}
-	before := len(st.allTransactions(id))
+	before := len(st.AllTransactions(id))
 	fp.Mutate(item.ID, func(it *fakeplaid.Item) { it.Post(pendingID, "posted-coffee", time.Now().Format(time.DateOnly)) })
-	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+	if err := st.Runner.Aggregate(t.Context(), st.Scope, id); err != nil {
 		t.Fatal(err)
 	}
-	after := st.allTransactions(id)
+	after := st.AllTransactions(id)
 	pending := 0
 	for _, tx := range after {
 		if tx.Status == "PENDING" {
@@ -251,16 +147,16 @@ func TestPlaidLinkAndRead(t *testing.T) {
 	// the connection RECONNECT_REQUIRED.
 	fp.SetItemError(item.ID, "ITEM_LOGIN_REQUIRED")
 	var body map[string]any
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
 		t.Fatalf("refresh: %d %v", status, body)
 	}
-	st.runner.Wait()
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Runner.Wait()
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "RECONNECT_REQUIRED" || conn.StatusReason == nil || *conn.StatusReason != "LOGIN_REQUIRED" {
 		t.Errorf("after ITEM_LOGIN_REQUIRED: %s %v", conn.Status, conn.StatusReason)
 	}
 	// The data aggregated before stays readable.
-	if n := len(st.allTransactions(id)); n != before {
+	if n := len(st.AllTransactions(id)); n != before {
 		t.Errorf("%d transactions after the failed refresh, want %d", n, before)
 	}
 
@@ -276,19 +172,19 @@ func TestPlaidLinkAndRead(t *testing.T) {
 	for _, w := range fp.Item(item.ID).Transactions {
 		plaidTransactions[w.ID] = true
 	}
-	st.checkProviderDetails(id, providerRecords{name: "PLAID", accountKey: "account_id", transactionKey: "transaction_id", accountRef: "account_id",
+	checkProviderDetails(st, id, providerRecords{name: "PLAID", accountKey: "account_id", transactionKey: "transaction_id", accountRef: "account_id",
 		accounts: plaidAccounts, transactions: plaidTransactions})
 }
 
 func TestPlaidInvestments(t *testing.T) {
 	st, fp := newPlaidStack(t)
-	id, item := st.plaidLink(fp, `{"externalCustomerId":"plaid-investor","products":["BALANCES","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"],"serviceProvider":"PLAID"}`,
+	id, item := st.PlaidLink(fp, `{"externalCustomerId":"plaid-investor","products":["BALANCES","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"],"serviceProvider":"PLAID"}`,
 		"Vanguard", "ins_115616")
 	var holdings struct {
 		Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
 		Count    int
 	}
-	if status := st.get("/bank-linking/investments/holdings?connectionId="+id, &holdings); status != 200 || holdings.Count != len(item.Holdings) {
+	if status := st.Get("/bank-linking/investments/holdings?connectionId="+id, &holdings); status != 200 || holdings.Count != len(item.Holdings) {
 		t.Fatalf("holdings: %d %d, Plaid has %d", status, holdings.Count, len(item.Holdings))
 	}
 	value := 0.0
@@ -301,7 +197,7 @@ func TestPlaidInvestments(t *testing.T) {
 	var accts struct {
 		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 	}
-	st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+	st.Get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
 	for _, a := range accts.FinancialAccounts {
 		if a.Type == "INVESTMENT" && (a.Balances == nil || fmt.Sprintf("%.2f", a.Balances.CurrentAmount) != fmt.Sprintf("%.2f", value)) {
 			t.Errorf("%s balance %+v, holdings worth %.2f", a.Name, a.Balances, value)
@@ -311,7 +207,7 @@ func TestPlaidInvestments(t *testing.T) {
 		Transactions []httpapi.InvestmentTransactionJSON `json:"investmentTransactions"`
 		Count        int
 	}
-	st.get("/bank-linking/investments/transactions?limit=1000&connectionId="+id, &txs)
+	st.Get("/bank-linking/investments/transactions?limit=1000&connectionId="+id, &txs)
 	// Without TRANSACTIONS at this institution there is no historical
 	// pass: the initial window only.
 	from := time.Now().Add(-aggregation.InitialWindow).UTC().Format(time.DateOnly)
@@ -337,17 +233,17 @@ func TestPlaidInvestments(t *testing.T) {
 func TestPlaidAccountCredentials(t *testing.T) {
 	st, fp := newPlaidStackSecret(t, "the-deployment-secret-plaid-refuses")
 	var out map[string]any
-	if status, _ := st.send("PUT", "/service-providers/PLAID", fmt.Sprintf(`{"credentials":{"clientId":%q,"secret":%q}}`, fakeplaid.ClientID, fakeplaid.Secret), &out); status != 201 {
+	if status, _ := st.Send("PUT", "/service-providers/PLAID", fmt.Sprintf(`{"credentials":{"clientId":%q,"secret":%q}}`, fakeplaid.ClientID, fakeplaid.Secret), &out); status != 201 {
 		t.Fatalf("configure Plaid: %d %v", status, out)
 	}
-	id, item := st.plaidLink(fp, `{"externalCustomerId":"plaid-own-keys","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"PLAID"}`, "Chase", "ins_56")
+	id, item := st.PlaidLink(fp, `{"externalCustomerId":"plaid-own-keys","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"PLAID"}`, "Chase", "ins_56")
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
-	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || len(st.allTransactions(id)) == 0 {
+	st.Get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || len(st.AllTransactions(id)) == 0 {
 		t.Fatalf("aggregated with the account's keys: %s, aggregated %v", conn.Status, conn.SuccessfullyAggregatedAt)
 	}
 	var body map[string]any
-	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
+	if status, _ := st.Send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 200 {
 		t.Fatalf("delete: %d %v", status, body)
 	}
 	if !fp.Item(item.ID).Removed() {

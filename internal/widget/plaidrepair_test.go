@@ -26,10 +26,10 @@ func TestPlaidRepairInUpdateMode(t *testing.T) {
 			breakIt: func(st *stack, fp *fakeplaid.Server, id string, item *fakeplaid.Item) {
 				fp.SetItemError(item.ID, "ITEM_LOGIN_REQUIRED")
 				var body map[string]any
-				if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
-					st.t.Fatalf("refresh: %d %v", status, body)
+				if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 200 {
+					st.T.Fatalf("refresh: %d %v", status, body)
 				}
-				st.runner.Wait()
+				st.Runner.Wait()
 			},
 			status: "RECONNECT_REQUIRED", reason: "LOGIN_REQUIRED"},
 		{name: "consent expiring, announced by Plaid's webhook",
@@ -40,24 +40,24 @@ func TestPlaidRepairInUpdateMode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, fp := newPlaidStack(t)
-			id, item := st.plaidLink(fp, `{"externalCustomerId":"plaid-repair","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"PLAID"}`,
+			id, item := st.PlaidLink(fp, `{"externalCustomerId":"plaid-repair","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"PLAID"}`,
 				"Chase", "ins_56")
 			tc.breakIt(st, fp, id, item)
 			var conn httpapi.ConnectionJSON
-			st.get("/bank-linking/connections/"+id, &conn)
+			st.Get("/bank-linking/connections/"+id, &conn)
 			if conn.Status != tc.status || conn.StatusReason == nil || *conn.StatusReason != tc.reason {
 				t.Fatalf("before the repair: %s %v, want %s / %s", conn.Status, conn.StatusReason, tc.status, tc.reason)
 			}
 			items, tokens := len(fp.Items()), len(fp.LinkTokenRequests())
 
 			var rep linking.RepairResponse
-			if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
+			if status, _ := st.Send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 {
 				t.Fatalf("repair: %d %+v", status, rep)
 			}
 			tok := rep.ConnectToken
 			// The widget goes straight to the institution's login: Plaid's
 			// page, in update mode for the connection's Item.
-			status, s := st.call(tok, "GET", "session", "")
+			status, s := st.Call(tok, "GET", "session", "")
 			if status != 200 || s["step"] != "REDIRECT" || !strings.HasPrefix(fmt.Sprint(s["loginUrl"]), fp.URL+"/hl/") {
 				t.Fatalf("repair session: %d %v", status, s)
 			}
@@ -76,18 +76,18 @@ func TestPlaidRepairInUpdateMode(t *testing.T) {
 			}
 			hosted.Body.Close()
 			back := hosted.Header.Get("Location")
-			if hosted.StatusCode != http.StatusFound || !strings.HasPrefix(back, st.srv.URL+"/connect?") {
+			if hosted.StatusCode != http.StatusFound || !strings.HasPrefix(back, st.Srv.URL+"/connect?") {
 				t.Fatalf("Hosted Link answered %d, to %q", hosted.StatusCode, back)
 			}
 			cb, _ := url.Parse(back)
-			status, s = st.call(tok, "POST", "oauth", fmt.Sprintf(`{"code":%q,"error":%q}`, cb.Query().Get("code"), cb.Query().Get("error")))
+			status, s = st.Call(tok, "POST", "oauth", fmt.Sprintf(`{"code":%q,"error":%q}`, cb.Query().Get("code"), cb.Query().Get("error")))
 			if status != 200 || s["step"] != "ACCOUNTS" {
 				t.Fatalf("oauth: %d %v", status, s)
 			}
-			st.completeAll(tok, s)
-			st.runner.Wait()
+			st.CompleteAll(tok, s)
+			st.Runner.Wait()
 
-			st.get("/bank-linking/connections/"+id, &conn)
+			st.Get("/bank-linking/connections/"+id, &conn)
 			if conn.Status != "ACTIVE" || conn.StatusReason != nil {
 				t.Errorf("after the repair: %s %v", conn.Status, conn.StatusReason)
 			}
@@ -98,7 +98,7 @@ func TestPlaidRepairInUpdateMode(t *testing.T) {
 				t.Errorf("%d Items at Plaid (was %d); the Item's error %q", len(fp.Items()), items, fp.Item(item.ID).Error)
 			}
 			// The repaired Item serves data again.
-			if len(st.allTransactions(id)) == 0 {
+			if len(st.AllTransactions(id)) == 0 {
 				t.Error("no transactions after the repair")
 			}
 		})

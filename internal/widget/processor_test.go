@@ -27,7 +27,7 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 	}{
 		{"plaid", "PLAID", func(t *testing.T) (*stack, string, func(string) bool) {
 			st, fp := newPlaidStack(t)
-			id, item := st.plaidLink(fp, `{"externalCustomerId":"pt-plaid","products":["TRANSACTIONS"],"serviceProvider":"PLAID"}`, "Chase", "ins_56")
+			id, item := st.PlaidLink(fp, `{"externalCustomerId":"pt-plaid","products":["TRANSACTIONS"],"serviceProvider":"PLAID"}`, "Chase", "ins_56")
 			return st, id, func(tok string) bool {
 				return slices.ContainsFunc(fp.ProcessorTokens(), func(p fakeplaid.ProcessorToken) bool {
 					return p.Token == tok && p.ItemID == item.ID && p.Processor == "dwolla"
@@ -36,7 +36,7 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 		}},
 		{"mx", "MX", func(t *testing.T) (*stack, string, func(string) bool) {
 			st, fake := newMXStack(t, false)
-			id, member := st.mxLink(fake, `{"externalCustomerId":"pt-mx","products":["TRANSACTIONS"],"serviceProvider":"MX"}`, "MX Bank", "correct")
+			id, member := st.MXLink(fake, `{"externalCustomerId":"pt-mx","products":["TRANSACTIONS"],"serviceProvider":"MX"}`, "MX Bank", "correct")
 			return st, id, func(tok string) bool {
 				return slices.ContainsFunc(fake.AuthorizationCodes(), func(c fakemx.AuthorizationCode) bool {
 					return c.Code == tok && c.MemberGUID == member && slices.Contains(c.Features, "read-protected")
@@ -45,34 +45,34 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 		}},
 		{"sandbox", "SANDBOX", func(t *testing.T) (*stack, string, func(string) bool) {
 			st := newStack(t)
-			id := st.link(`{"externalCustomerId":"pt-sandbox","products":["TRANSACTIONS"]}`, "user_good")
-			st.runner.Wait()
+			id := st.Link(`{"externalCustomerId":"pt-sandbox","products":["TRANSACTIONS"]}`, "user_good")
+			st.Runner.Wait()
 			return st, id, func(tok string) bool { return strings.HasPrefix(tok, sandbox.ProcessorTokenPrefix) }
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, connID, issued := tc.link(t)
-			sink := st.hookSink(t)
+			sink := st.HookSink(t)
 			var page struct {
 				FinancialAccounts []struct{ ID string }
 			}
-			st.get("/bank-linking/accounts?limit=100&connectionId="+connID, &page)
+			st.Get("/bank-linking/accounts?limit=100&connectionId="+connID, &page)
 			if len(page.FinancialAccounts) == 0 {
 				t.Fatal("no accounts linked")
 			}
 			acct := page.FinancialAccounts[0].ID
 			var tok httpapi.ProcessorTokenJSON
-			if status, _ := st.send("POST", "/bank-linking/accounts/"+acct+"/processors/create-token", `{"processor":"DWOLLA","serviceProvider":"`+tc.wire+`"}`, &tok); status != 200 {
+			if status, _ := st.Send("POST", "/bank-linking/accounts/"+acct+"/processors/create-token", `{"processor":"DWOLLA","serviceProvider":"`+tc.wire+`"}`, &tok); status != 200 {
 				t.Fatalf("create-token: %d %+v", status, tok)
 			}
 			if tok.Processor != "DWOLLA" || tok.ServiceProvider != tc.wire || tok.FinancialAccountID != acct || !issued(tok.Token) {
 				t.Fatalf("token %+v was not issued by %s", tok, tc.name)
 			}
 			var revoked httpapi.ProcessorTokenJSON
-			if status, _ := st.send("POST", "/bank-linking/accounts/"+acct+"/processors/revoke-token", fmt.Sprintf(`{"token":%q}`, tok.Token), &revoked); status != 200 || revoked.RevokedAt == nil {
+			if status, _ := st.Send("POST", "/bank-linking/accounts/"+acct+"/processors/revoke-token", fmt.Sprintf(`{"token":%q}`, tok.Token), &revoked); status != 200 || revoked.RevokedAt == nil {
 				t.Fatalf("revoke-token: %d %+v", status, revoked)
 			}
-			types, payloads := sink.flush(t, st, connID)
+			types, payloads := sink.Flush(t, st, connID)
 			var got []webhook.EventType
 			for i, typ := range types {
 				if typ == webhook.ProcessorTokenCreated || typ == webhook.ProcessorTokenRevoked {
@@ -85,7 +85,7 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 			if !slices.Equal(got, []webhook.EventType{webhook.ProcessorTokenCreated, webhook.ProcessorTokenRevoked}) {
 				t.Errorf("events %v", types)
 			}
-			if strings.Contains(st.logs.String(), tok.Token) {
+			if strings.Contains(st.Logs.String(), tok.Token) {
 				t.Error("the logs carry the processor token")
 			}
 		})
@@ -99,7 +99,7 @@ func TestProcessorTokensEndToEnd(t *testing.T) {
 // nothing. Importing again changes nothing.
 func TestImportPlaidItems(t *testing.T) {
 	st, fp := newPlaidStack(t)
-	sink := st.hookSink(t)
+	sink := st.HookSink(t)
 	const appHook = "https://app.example/plaid-hooks"
 	a := fp.NewItem("ins_56", appHook, "transactions", "auth", "identity")
 	b := fp.NewItem("ins_56", appHook, "transactions")
@@ -111,7 +111,7 @@ func TestImportPlaidItems(t *testing.T) {
 		{"serviceProvider":"PLAID","itemId":%q,"accessToken":%q,"externalCustomerId":"imp-c"}]}`,
 		a.ID, a.AccessToken, b.ID, b.AccessToken, c.ID, c.AccessToken)
 	var imp httpapi.ImportJSON
-	if status, _ := st.send("POST", "/bank-linking/connections/import", body, &imp); status != 200 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/import", body, &imp); status != 200 {
 		t.Fatalf("import: %d %+v", status, imp)
 	}
 	res := imp.Connections
@@ -119,13 +119,13 @@ func TestImportPlaidItems(t *testing.T) {
 		res[2].Status != banklink.ImportFailed || res[2].ErrorCode != banklink.EBADREQUEST || !strings.Contains(res[2].ErrorMessage, "INVALID_ACCESS_TOKEN") {
 		t.Fatalf("results %+v", res)
 	}
-	st.runner.Wait()
-	hook := st.srv.URL + httpapi.PlaidWebhookPath
+	st.Runner.Wait()
+	hook := st.Srv.URL + httpapi.PlaidWebhookPath
 	for i, it := range []*fakeplaid.Item{a, b} {
 		id := res[i].ConnectionID
 		t.Run(it.ID, func(t *testing.T) {
 			var conn httpapi.ConnectionJSON
-			st.get("/bank-linking/connections/"+id, &conn)
+			st.Get("/bank-linking/connections/"+id, &conn)
 			if conn.Status != "ACTIVE" || conn.RoutingDecision == nil || conn.RoutingDecision.Reason != banklink.RouteImported ||
 				conn.ServiceProviderDetails["serviceProviderConnectionId"] != it.ID || conn.SuccessfullyAggregatedAt == nil {
 				t.Errorf("connection %+v", conn)
@@ -144,19 +144,19 @@ func TestImportPlaidItems(t *testing.T) {
 			var accounts struct {
 				FinancialAccounts []struct{ ID, Name string }
 			}
-			st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accounts)
+			st.Get("/bank-linking/accounts?limit=100&connectionId="+id, &accounts)
 			if len(accounts.FinancialAccounts) != len(fp.Item(it.ID).Accounts) {
 				t.Errorf("%d accounts, the Item has %d", len(accounts.FinancialAccounts), len(fp.Item(it.ID).Accounts))
 			}
 			var txs struct {
 				Transactions []struct{ ID string } `json:"financialAccountTransactions"`
 			}
-			st.get("/bank-linking/transactions?limit=100&connectionId="+id, &txs)
+			st.Get("/bank-linking/transactions?limit=100&connectionId="+id, &txs)
 			if len(txs.Transactions) == 0 {
 				t.Error("no transactions")
 			}
 			// The app's signed webhooks: Meld's usual sequence.
-			types, _ := sink.flush(t, st, id)
+			types, _ := sink.Flush(t, st, id)
 			for _, want := range []webhook.EventType{webhook.ConnectionCompleted, webhook.AccountsUpdating, webhook.AccountsUpdated, webhook.TransactionsAggregated} {
 				if !slices.Contains(types, want) {
 					t.Errorf("no %s among %v", want, types)
@@ -165,23 +165,23 @@ func TestImportPlaidItems(t *testing.T) {
 			// Plaid's webhooks now reach banklink and refresh the data.
 			before := count(types, webhook.AccountsUpdating)
 			fp.FireWebhook(it.ID, "TRANSACTIONS", "SYNC_UPDATES_AVAILABLE", "")
-			st.runner.Wait()
-			if types, _ := sink.flush(t, st, id); count(types, webhook.AccountsUpdating) <= before {
+			st.Runner.Wait()
+			if types, _ := sink.Flush(t, st, id); count(types, webhook.AccountsUpdating) <= before {
 				t.Errorf("Plaid's webhook did not refresh the connection: %v", types)
 			}
 		})
 	}
 	// The revoked token made no connection and no customer.
 	var conns struct{ Connections []httpapi.ConnectionJSON }
-	st.get("/bank-linking/connections?externalCustomerId=imp-c", &conns)
+	st.Get("/bank-linking/connections?externalCustomerId=imp-c", &conns)
 	var customers struct{ Customers []struct{ ID string } }
-	st.get("/accounts/customers?externalId=imp-c", &customers)
+	st.Get("/accounts/customers?externalId=imp-c", &customers)
 	if len(conns.Connections) != 0 || len(customers.Customers) != 0 {
 		t.Errorf("the revoked Item left %d connections, %d customers", len(conns.Connections), len(customers.Customers))
 	}
 	// Importing again: the same connections, nothing new.
 	var again httpapi.ImportJSON
-	if status, _ := st.send("POST", "/bank-linking/connections/import", body, &again); status != 200 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/import", body, &again); status != 200 {
 		t.Fatalf("import again: %d", status)
 	}
 	for i := range 2 {
@@ -190,19 +190,19 @@ func TestImportPlaidItems(t *testing.T) {
 		}
 	}
 	var all struct{ Connections []httpapi.ConnectionJSON }
-	st.get("/bank-linking/connections?serviceProviders=PLAID&limit=100", &all)
+	st.Get("/bank-linking/connections?serviceProviders=PLAID&limit=100", &all)
 	if len(all.Connections) != 2 {
 		t.Errorf("%d Plaid connections after importing twice, want 2", len(all.Connections))
 	}
 	// An imported account goes to a processor like a linked one.
 	var accounts struct{ FinancialAccounts []struct{ ID string } }
-	st.get("/bank-linking/accounts?connectionId="+res[0].ConnectionID, &accounts)
+	st.Get("/bank-linking/accounts?connectionId="+res[0].ConnectionID, &accounts)
 	var tok httpapi.ProcessorTokenJSON
-	if status, _ := st.send("POST", "/bank-linking/accounts/"+accounts.FinancialAccounts[0].ID+"/processors/create-token", `{"processor":"STRIPE"}`, &tok); status != 200 || !strings.HasPrefix(tok.Token, "btok_") {
+	if status, _ := st.Send("POST", "/bank-linking/accounts/"+accounts.FinancialAccounts[0].ID+"/processors/create-token", `{"processor":"STRIPE"}`, &tok); status != 200 || !strings.HasPrefix(tok.Token, "btok_") {
 		t.Errorf("Stripe token for an imported account: %d %+v", status, tok)
 	}
 	for _, secret := range []string{a.AccessToken, b.AccessToken, c.AccessToken, tok.Token} {
-		if strings.Contains(st.logs.String(), secret) {
+		if strings.Contains(st.Logs.String(), secret) {
 			t.Errorf("the logs carry %q", secret)
 		}
 	}

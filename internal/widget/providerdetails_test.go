@@ -33,8 +33,8 @@ type providerRecords struct {
 // the provider holds exactly once, holdings under their account), or none
 // at all for a provider without payloads. The first account and
 // transaction read by id serve the same.
-func (st *stack) checkProviderDetails(connID string, p providerRecords) {
-	t := st.t
+func checkProviderDetails(st *stack, connID string, p providerRecords) {
+	t := st.T
 	t.Helper()
 	// data returns the one entry's data, or nil when there is none; the
 	// entry names it kind, as Meld's entries do.
@@ -65,21 +65,21 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 	var accts struct {
 		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 	}
-	st.get("/bank-linking/accounts?limit=100&connectionId="+connID, &accts)
+	st.Get("/bank-linking/accounts?limit=100&connectionId="+connID, &accts)
 	for i, a := range accts.FinancialAccounts {
 		if d := data("account "+a.Name, a.ServiceProviderDetails, httpapi.RawAccount); d != nil && d[p.accountKey] != p.accounts[a.ID] {
 			t.Errorf("account %s: data %s = %v, want %s", a.Name, p.accountKey, d[p.accountKey], p.accounts[a.ID])
 		}
 		if i == 0 {
 			var one httpapi.FinancialAccountJSON
-			st.get("/bank-linking/accounts/"+a.ID, &one)
+			st.Get("/bank-linking/accounts/"+a.ID, &one)
 			if got, want := mustJSON(t, one.ServiceProviderDetails), mustJSON(t, a.ServiceProviderDetails); got != want {
 				t.Errorf("account %s by id: %s, listed %s", a.Name, got, want)
 			}
 		}
 	}
 	seen := map[any]int{}
-	txs := st.allTransactions(connID)
+	txs := st.AllTransactions(connID)
 	for i, tx := range txs {
 		d := data("transaction "+tx.Description, tx.ServiceProviderDetails, httpapi.RawTransaction)
 		if d != nil {
@@ -90,7 +90,7 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 		}
 		if i == 0 {
 			var one httpapi.TransactionJSON
-			st.get("/bank-linking/transactions/"+tx.ID, &one)
+			st.Get("/bank-linking/transactions/"+tx.ID, &one)
 			if got, want := mustJSON(t, one.ServiceProviderDetails), mustJSON(t, tx.ServiceProviderDetails); got != want {
 				t.Errorf("transaction %s by id: %s, listed %s", tx.ID, got, want)
 			}
@@ -109,7 +109,7 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 	var holdings struct {
 		Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
 	}
-	st.get("/bank-linking/investments/holdings?limit=1000&connectionId="+connID, &holdings)
+	st.Get("/bank-linking/investments/holdings?limit=1000&connectionId="+connID, &holdings)
 	for _, h := range holdings.Holdings {
 		if d := data("holding "+h.Symbol, h.ServiceProviderDetails, httpapi.RawHolding); d != nil && d[p.accountRef] != p.accounts[h.FinancialAccountID] {
 			t.Errorf("holding %s: data %s = %v, want %s", h.Symbol, p.accountRef, d[p.accountRef], p.accounts[h.FinancialAccountID])
@@ -118,7 +118,7 @@ func (st *stack) checkProviderDetails(connID string, p providerRecords) {
 	var invTxs struct {
 		Transactions []httpapi.InvestmentTransactionJSON `json:"investmentTransactions"`
 	}
-	st.get("/bank-linking/investments/transactions?limit=1000&connectionId="+connID, &invTxs)
+	st.Get("/bank-linking/investments/transactions?limit=1000&connectionId="+connID, &invTxs)
 	for _, tx := range invTxs.Transactions {
 		if d := data("investment transaction "+tx.Description, tx.ServiceProviderDetails, httpapi.RawInvestmentTransaction); d != nil && d[p.accountRef] != p.accounts[tx.FinancialAccountID] {
 			t.Errorf("investment transaction %s: data %s = %v, want %s", tx.Description, p.accountRef, d[p.accountRef], p.accounts[tx.FinancialAccountID])
@@ -144,8 +144,8 @@ func TestSandboxServesProviderDetails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStackWith(t, tc.provider)
-			id := st.link(`{"externalCustomerId":"raw","products":["BALANCES","TRANSACTIONS","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"]}`, "user_good")
-			accounts, _, err := st.store.FindFinancialAccounts(t.Context(), st.scope, banklink.FinancialAccountFilter{ConnectionID: id, Limit: 100})
+			id := st.Link(`{"externalCustomerId":"raw","products":["BALANCES","TRANSACTIONS","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"]}`, "user_good")
+			accounts, _, err := st.Store.FindFinancialAccounts(t.Context(), st.Scope, banklink.FinancialAccountFilter{ConnectionID: id, Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +153,7 @@ func TestSandboxServesProviderDetails(t *testing.T) {
 			for _, a := range accounts {
 				ids[a.ID] = a.ProviderAccountID
 			}
-			txs, _, err := st.store.FindTransactions(t.Context(), st.scope, banklink.TransactionFilter{ConnectionID: id, Limit: 100000})
+			txs, _, err := st.Store.FindTransactions(t.Context(), st.Scope, banklink.TransactionFilter{ConnectionID: id, Limit: 100000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,7 +161,7 @@ func TestSandboxServesProviderDetails(t *testing.T) {
 			for _, tx := range txs {
 				held[tx.ProviderTransactionID] = true
 			}
-			st.checkProviderDetails(id, providerRecords{name: tc.wire, accountKey: "account_id", transactionKey: "transaction_id", accountRef: "account_id",
+			checkProviderDetails(st, id, providerRecords{name: tc.wire, accountKey: "account_id", transactionKey: "transaction_id", accountRef: "account_id",
 				accounts: ids, transactions: held})
 		})
 	}

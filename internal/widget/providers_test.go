@@ -2,7 +2,6 @@ package widget_test
 
 import (
 	"bytes"
-	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,19 +21,19 @@ func TestReenabledProviderKeepsOldCustomers(t *testing.T) {
 	put := func(body string, want int) {
 		t.Helper()
 		var out map[string]any
-		if status, _ := st.send("PUT", "/service-providers/SANDBOX_B", body, &out); status != want {
+		if status, _ := st.Send("PUT", "/service-providers/SANDBOX_B", body, &out); status != want {
 			t.Fatalf("PUT %s: %d %v", body, status, out)
 		}
 	}
 	put(`{"credentials":{"clientId":"client-a","secret":"secret-a"},"displayOrder":1}`, 201)
 	var out map[string]any
-	if status, _ := st.send("PUT", "/service-providers/SANDBOX", `{"displayOrder":2}`, &out); status != 201 {
+	if status, _ := st.Send("PUT", "/service-providers/SANDBOX", `{"displayOrder":2}`, &out); status != 201 {
 		t.Fatalf("configure sandbox: %v", out)
 	}
 
 	link := func() httpapi.ConnectionJSON {
 		t.Helper()
-		return st.linkAt(`{"externalCustomerId":"returning-customer","products":["BALANCES"],"serviceProvider":"SANDBOX_B"}`, sandbox.TestBankID, "user_good")
+		return linkAt(st, `{"externalCustomerId":"returning-customer","products":["BALANCES"],"serviceProvider":"SANDBOX_B"}`, sandbox.TestBankID, "user_good")
 	}
 	first := link()
 	if first.ServiceProviderDetails["serviceProvider"] != "SANDBOX_B" {
@@ -60,7 +59,7 @@ func TestReenabledProviderKeepsOldCustomers(t *testing.T) {
 			CredentialKeys  []string
 		}
 	}
-	st.get("/service-providers", &list)
+	st.Get("/service-providers", &list)
 	if len(list.ServiceProviders) != 2 || list.ServiceProviders[0].ServiceProvider != "SANDBOX_B" || list.ServiceProviders[0].Generation < 3 {
 		t.Errorf("service providers = %+v", list)
 	}
@@ -77,12 +76,12 @@ func TestProviderCredentialsNeverLeak(t *testing.T) {
 		{"PUT", "/service-providers/SANDBOX_B", `{"displayOrder":5}`},
 		{"GET", "/service-providers", ""},
 	} {
-		req, _ := http.NewRequest(c.method, st.srv.URL+c.path, strings.NewReader(c.body))
-		req.Header.Set("Authorization", "BASIC "+st.apiKey)
+		req, _ := http.NewRequest(c.method, st.Srv.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set("Authorization", "BASIC "+st.APIKey)
 		if c.body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		resp, err := st.client.Do(req)
+		resp, err := st.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +90,7 @@ func TestProviderCredentialsNeverLeak(t *testing.T) {
 		resp.Body.Close()
 		bodies = append(bodies, b.String())
 	}
-	st.linkAt(`{"externalCustomerId":"leak","products":["BALANCES"],"serviceProvider":"SANDBOX_B"}`, sandbox.TestBankID, "user_good")
+	linkAt(st, `{"externalCustomerId":"leak","products":["BALANCES"],"serviceProvider":"SANDBOX_B"}`, sandbox.TestBankID, "user_good")
 	for i, b := range bodies {
 		if strings.Contains(b, secret) {
 			t.Errorf("response %d carries the credential: %s", i, b)
@@ -100,28 +99,12 @@ func TestProviderCredentialsNeverLeak(t *testing.T) {
 	if !strings.Contains(bodies[2], `"credentialKeys":["clientId","secret"]`) {
 		t.Errorf("list = %s", bodies[2])
 	}
-	if strings.Contains(st.logs.String(), secret) {
+	if strings.Contains(st.Logs.String(), secret) {
 		t.Error("a log line carries the credential")
 	}
 	// On disk: the credentials column is ciphertext.
-	raw := st.rawCredentials(t)
+	raw := st.RawCredentials(t)
 	if len(raw) == 0 || bytes.Contains(raw, []byte(secret)) || bytes.Contains(raw, []byte("client-x")) {
 		t.Errorf("stored credential bytes contain the plaintext (%d bytes)", len(raw))
 	}
-}
-
-// rawCredentials reads the stored credential bytes straight from the
-// SQLite file.
-func (st *stack) rawCredentials(t *testing.T) []byte {
-	t.Helper()
-	db, err := sql.Open("sqlite", st.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var raw []byte
-	if err := db.QueryRow(`SELECT credentials FROM provider_configs WHERE provider_type = 'sandbox-b'`).Scan(&raw); err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }

@@ -48,13 +48,13 @@ func (g *gatedAggregator) count() int {
 func TestStartDuringARunRunsOnceMore(t *testing.T) {
 	gate := &gatedAggregator{entered: make(chan struct{}, 1)}
 	st := newStackBuilt(t, []string{sandbox.ProviderType}, func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator) {
-		gate.Provider = st.sbx
+		gate.Provider = st.Sbx
 		return nil, map[string]banklink.Aggregator{sandbox.ProviderType: gate}
 	})
-	id := st.link(`{"externalCustomerId":"rerun","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
+	id := st.Link(`{"externalCustomerId":"rerun","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
 	// Provider calls of one refresh (its passes).
 	before := gate.count()
-	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+	if err := st.Runner.Aggregate(t.Context(), st.Scope, id); err != nil {
 		t.Fatal(err)
 	}
 	perJob := gate.count() - before
@@ -66,13 +66,13 @@ func TestStartDuringARunRunsOnceMore(t *testing.T) {
 	gate.mu.Lock()
 	gate.hold, gate.calls = hold, 0
 	gate.mu.Unlock()
-	st.runner.Start(t.Context(), st.scope, id)
+	st.Runner.Start(t.Context(), st.Scope, id)
 	<-gate.entered
 	for range 3 {
-		st.runner.Start(t.Context(), st.scope, id)
+		st.Runner.Start(t.Context(), st.Scope, id)
 	}
 	close(hold)
-	st.runner.Wait()
+	st.Runner.Wait()
 	if got := gate.count(); got != 2*perJob {
 		t.Fatalf("%d provider calls, want %d: one job and exactly one more", got, 2*perJob)
 	}

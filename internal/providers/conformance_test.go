@@ -1,4 +1,4 @@
-package widget_test
+package providers_test
 
 import (
 	"fmt"
@@ -6,36 +6,19 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"banklink"
+	"banklink/internal/finicity"
+	"banklink/internal/finicity/fakefinicity"
 	"banklink/internal/httpapi"
 	"banklink/internal/mx/fakemx"
 	"banklink/internal/plaid/fakeplaid"
 	"banklink/internal/sandbox"
+	"banklink/internal/wiring/wiringtest"
 )
-
-// upstream is what a provider holds for one login, in the lines
-// conformance compares: read from the provider's own records (the
-// sandbox bank, the fake Plaid's Item, the fake MX's member) and mapped
-// by the provider's documented rules, never through the adapter under
-// test.
-type upstream struct {
-	accounts, transactions, holdings []string
-}
-
-func accountLine(name, typ, mask string, current float64, currency, routing, number, owner string) string {
-	return fmt.Sprintf("%s %s ••%s %.2f %s ach=%s/%s owner=%s", name, typ, mask, current, currency, routing, number, owner)
-}
-
-func transactionLine(mask, date string, amount float64, status, description string) string {
-	return fmt.Sprintf("••%s %s %.2f %s %s", mask, date, amount, status, description)
-}
-
-func holdingLine(symbol string, quantity, value float64) string {
-	return fmt.Sprintf("%s %.4f %.2f", symbol, quantity, value)
-}
 
 // providerCase is one provider under the same link-and-read test.
 type providerCase struct {
@@ -45,30 +28,30 @@ type providerCase struct {
 	// stack, the connection, readers of the provider's side, and change,
 	// which changes the provider's data as time passes (nil when the
 	// provider's data cannot be changed from outside).
-	link func(t *testing.T, body, customer string) (st *stack, connID string, up func() upstream, removed func() bool, change func())
+	link func(t *testing.T, body, customer string) (st *wiringtest.Stack, connID string, up func() wiringtest.Upstream, removed func() bool, change func())
 	// expiredByChange is how many transactions change removes at the
 	// provider: banklink keeps them as EXPIRED.
 	expiredByChange int
 }
 
 var providerCases = []providerCase{
-	{name: "sandbox", wire: "SANDBOX", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool, func()) {
-		st := newStack(t)
-		id := st.link(body, "user_good")
+	{name: "sandbox", wire: "SANDBOX", link: func(t *testing.T, body, customer string) (*wiringtest.Stack, string, func() wiringtest.Upstream, func() bool, func()) {
+		st := wiringtest.New(t)
+		id := st.Link(body, "user_good")
 		var conn httpapi.ConnectionJSON
-		st.get("/bank-linking/connections/"+id, &conn)
-		bank := st.institution("Sandbox Bank")
+		st.Get("/bank-linking/connections/"+id, &conn)
+		bank := st.Institution("Sandbox Bank")
 		loginID := conn.ServiceProviderDetails["serviceProviderConnectionId"]
-		up := func() upstream {
+		up := func() wiringtest.Upstream {
 			// The sandbox bank is its own upstream: what it serves for
 			// the login over the whole history.
-			agg, err := st.sbx.Aggregate(t.Context(), banklink.AggregationRequest{Institution: bank, LoginID: loginID,
+			agg, err := st.Sbx.Aggregate(t.Context(), banklink.AggregationRequest{Institution: bank, LoginID: loginID,
 				Products: []banklink.Product{banklink.Balances, banklink.Identifiers, banklink.Owners, banklink.Transactions, banklink.InvestmentHoldings},
 				Since:    time.Now().AddDate(0, -sandbox.HistoryMonths, 0), Now: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			var u upstream
+			var u wiringtest.Upstream
 			for _, a := range agg {
 				routing, number, owner := "", "", ""
 				if a.Identifiers != nil && a.Identifiers.ACH != nil {
@@ -77,25 +60,25 @@ var providerCases = []providerCase{
 				if len(a.Owners) > 0 {
 					owner = a.Owners[0].Names[0]
 				}
-				u.accounts = append(u.accounts, accountLine(a.Name, a.Type, a.Mask, a.Balances.CurrentAmount, a.Balances.Currency, routing, number, owner))
+				u.Accounts = append(u.Accounts, wiringtest.AccountLine(a.Name, a.Type, a.Mask, a.Balances.CurrentAmount, a.Balances.Currency, routing, number, owner))
 				for _, tx := range a.Transactions {
-					u.transactions = append(u.transactions, transactionLine(a.Mask, tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
+					u.Transactions = append(u.Transactions, wiringtest.TransactionLine(a.Mask, tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
 				}
 				for _, h := range a.Holdings {
-					u.holdings = append(u.holdings, holdingLine(h.Symbol, h.Quantity, h.CurrentValue))
+					u.Holdings = append(u.Holdings, wiringtest.HoldingLine(h.Symbol, h.Quantity, h.CurrentValue))
 				}
 			}
 			return u
 		}
 		return st, id, up, nil, nil
 	}},
-	{name: "plaid", wire: "PLAID", expiredByChange: 1, link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool, func()) {
-		st, fp := newPlaidStack(t)
-		id, item := st.plaidLink(fp, body, "Chase", "ins_56")
+	{name: "plaid", wire: "PLAID", expiredByChange: 1, link: func(t *testing.T, body, customer string) (*wiringtest.Stack, string, func() wiringtest.Upstream, func() bool, func()) {
+		st, fp := wiringtest.NewPlaid(t)
+		id, item := st.PlaidLink(fp, body, "Chase", "ins_56")
 		types := map[string]string{"depository": "DEPOSITORY", "credit": "CREDIT", "investment": "INVESTMENT", "loan": "LOAN"}
-		up := func() upstream {
+		up := func() wiringtest.Upstream {
 			it := fp.Item(item.ID)
-			var u upstream
+			var u wiringtest.Upstream
 			mask := map[string]string{}
 			for _, a := range it.Accounts {
 				mask[a.ID] = a.Mask
@@ -106,7 +89,7 @@ var providerCases = []providerCase{
 				if len(a.Owners) > 0 {
 					owner = a.Owners[0].Names[0]
 				}
-				u.accounts = append(u.accounts, accountLine(a.Name, types[a.Type], a.Mask, *a.Current, a.Currency, routing, number, owner))
+				u.Accounts = append(u.Accounts, wiringtest.AccountLine(a.Name, types[a.Type], a.Mask, *a.Current, a.Currency, routing, number, owner))
 			}
 			for _, tx := range it.Transactions {
 				// Plaid's sign is banklink's; the date is when it
@@ -118,14 +101,14 @@ var providerCases = []providerCase{
 				if tx.Pending {
 					status = "PENDING"
 				}
-				u.transactions = append(u.transactions, transactionLine(mask[tx.AccountID], date, tx.Amount, status, tx.Name))
+				u.Transactions = append(u.Transactions, wiringtest.TransactionLine(mask[tx.AccountID], date, tx.Amount, status, tx.Name))
 			}
 			ticker := map[string]string{}
 			for _, sec := range it.Securities {
 				ticker[sec.ID] = sec.Ticker
 			}
 			for _, h := range it.Holdings {
-				u.holdings = append(u.holdings, holdingLine(ticker[h.SecurityID], h.Quantity, h.Value))
+				u.Holdings = append(u.Holdings, wiringtest.HoldingLine(ticker[h.SecurityID], h.Quantity, h.Value))
 			}
 			return u
 		}
@@ -154,12 +137,12 @@ var providerCases = []providerCase{
 		}
 		return st, id, up, func() bool { return fp.Item(item.ID).Removed() }, change
 	}},
-	{name: "mx", wire: "MX", link: func(t *testing.T, body, customer string) (*stack, string, func() upstream, func() bool, func()) {
-		st, fake := newMXStack(t, false)
-		id, member := st.mxLink(fake, body, "MX Bank", "correct")
+	{name: "mx", wire: "MX", link: func(t *testing.T, body, customer string) (*wiringtest.Stack, string, func() wiringtest.Upstream, func() bool, func()) {
+		st, fake := wiringtest.NewMX(t, false)
+		id, member := st.MXLink(fake, body, "MX Bank", "correct")
 		types := map[string]string{"CHECKING": "DEPOSITORY", "SAVINGS": "DEPOSITORY", "CREDIT_CARD": "CREDIT", "LOAN": "LOAN", "INVESTMENT": "INVESTMENT"}
-		up := func() upstream {
-			var u upstream
+		up := func() wiringtest.Upstream {
+			var u wiringtest.Upstream
 			numbers := map[string]fakemx.AccountNumber{}
 			for _, n := range fake.AccountNumbers(member) {
 				numbers[n.AccountGUID] = n
@@ -178,7 +161,7 @@ var providerCases = []providerCase{
 				if n, ok := numbers[a.GUID]; ok {
 					routing, number = *n.RoutingNumber, n.AccountNumber
 				}
-				u.accounts = append(u.accounts, accountLine(a.Name, types[a.Type], mask[a.GUID], *a.Balance, a.CurrencyCode, routing, number, owners[a.GUID]))
+				u.Accounts = append(u.Accounts, wiringtest.AccountLine(a.Name, types[a.Type], mask[a.GUID], *a.Balance, a.CurrencyCode, routing, number, owners[a.GUID]))
 			}
 			for _, tx := range fake.Transactions(member) {
 				// MX's amounts are unsigned: DEBIT is money out.
@@ -186,11 +169,11 @@ var providerCases = []providerCase{
 				if tx.Type == "CREDIT" {
 					amount = -amount
 				}
-				u.transactions = append(u.transactions, transactionLine(mask[tx.AccountGUID], tx.Date, amount, tx.Status, tx.Description))
+				u.Transactions = append(u.Transactions, wiringtest.TransactionLine(mask[tx.AccountGUID], tx.Date, amount, tx.Status, tx.Description))
 			}
 			for _, h := range fake.Holdings(member) {
 				q, _ := strconv.ParseFloat(h.Quantity, 64)
-				u.holdings = append(u.holdings, holdingLine(h.Symbol, q, h.MarketValue))
+				u.Holdings = append(u.Holdings, wiringtest.HoldingLine(h.Symbol, q, h.MarketValue))
 			}
 			return u
 		}
@@ -212,7 +195,7 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 			st, id, up, removed, change := pc.link(t, body, customer)
 
 			var conn httpapi.ConnectionJSON
-			st.get("/bank-linking/connections/"+id, &conn)
+			st.Get("/bank-linking/connections/"+id, &conn)
 			if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || conn.ServiceProviderDetails["serviceProvider"] != pc.wire ||
 				conn.ServiceProviderDetails["serviceProviderConnectionId"] == "" {
 				t.Fatalf("connection = %+v", conn)
@@ -225,8 +208,8 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 				var accts struct {
 					FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 				}
-				st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
-				var got upstream
+				st.Get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+				var got wiringtest.Upstream
 				mask := map[string]string{}
 				for _, a := range accts.FinancialAccounts {
 					mask[a.ID] = a.TruncatedAccountNumber
@@ -240,29 +223,29 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 					if a.Balances == nil {
 						t.Fatalf("account %s has no balances", a.Name)
 					}
-					got.accounts = append(got.accounts, accountLine(a.Name, a.Type, a.TruncatedAccountNumber, a.Balances.CurrentAmount, a.Balances.Currency, routing, number, owner))
+					got.Accounts = append(got.Accounts, wiringtest.AccountLine(a.Name, a.Type, a.TruncatedAccountNumber, a.Balances.CurrentAmount, a.Balances.Currency, routing, number, owner))
 				}
 				expired = 0
-				for _, tx := range st.allTransactions(id) {
+				for _, tx := range st.AllTransactions(id) {
 					if tx.Status == "EXPIRED" {
 						// Gone at the provider; kept, marked, and
 						// counted below.
 						expired++
 						continue
 					}
-					got.transactions = append(got.transactions, transactionLine(mask[tx.FinancialAccountID], tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
+					got.Transactions = append(got.Transactions, wiringtest.TransactionLine(mask[tx.FinancialAccountID], tx.TransactionDate, tx.Amount, tx.Status, tx.Description))
 				}
 				var holdings struct {
 					Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
 				}
-				st.get("/bank-linking/investments/holdings?limit=1000&connectionId="+id, &holdings)
+				st.Get("/bank-linking/investments/holdings?limit=1000&connectionId="+id, &holdings)
 				for _, h := range holdings.Holdings {
-					got.holdings = append(got.holdings, holdingLine(h.Symbol, h.Quantity, h.CurrentValue))
+					got.Holdings = append(got.Holdings, wiringtest.HoldingLine(h.Symbol, h.Quantity, h.CurrentValue))
 				}
 				for _, part := range []struct {
 					name      string
 					got, want []string
-				}{{"accounts", got.accounts, want.accounts}, {"transactions", got.transactions, want.transactions}, {"holdings", got.holdings, want.holdings}} {
+				}{{"accounts", got.Accounts, want.Accounts}, {"transactions", got.Transactions, want.Transactions}, {"holdings", got.Holdings, want.Holdings}} {
 					slices.Sort(part.got)
 					slices.Sort(part.want)
 					if !slices.Equal(part.got, part.want) {
@@ -282,8 +265,8 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 						}
 					}
 				}
-				if len(want.accounts) == 0 || len(want.transactions) == 0 {
-					t.Errorf("the provider holds %d accounts and %d transactions: nothing compared", len(want.accounts), len(want.transactions))
+				if len(want.Accounts) == 0 || len(want.Transactions) == 0 {
+					t.Errorf("the provider holds %d accounts and %d transactions: nothing compared", len(want.Accounts), len(want.Transactions))
 				}
 			}
 			compare("after the link")
@@ -293,7 +276,7 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 			if change != nil {
 				change()
 			}
-			if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+			if err := st.Runner.Aggregate(t.Context(), st.Scope, id); err != nil {
 				t.Fatal(err)
 			}
 			compare("after a refresh")
@@ -307,7 +290,7 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 					EventType string `json:"eventType"`
 				} `json:"events"`
 			}
-			st.get("/webhooks/events?limit=100&connectionId="+url.QueryEscape(id), &events)
+			st.Get("/webhooks/events?limit=100&connectionId="+url.QueryEscape(id), &events)
 			var types []string
 			for _, e := range events.Events {
 				types = append(types, e.EventType)
@@ -320,7 +303,7 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 
 			// Deleting the connection revokes the login upstream.
 			var deleted httpapi.ConnectionJSON
-			if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &deleted); status != 200 || deleted.Status != "DELETED" {
+			if status, _ := st.Send("DELETE", "/bank-linking/connections/"+id, "", &deleted); status != 200 || deleted.Status != "DELETED" {
 				t.Fatalf("delete: %d %+v", status, deleted)
 			}
 			if removed != nil && !removed() {
@@ -328,4 +311,31 @@ func TestEveryProviderLinksAndReads(t *testing.T) {
 			}
 		})
 	}
+}
+func init() {
+	providerCases = append(providerCases, providerCase{name: "finicity", wire: "FINICITY", expiredByChange: 1,
+		link: func(t *testing.T, body, customer string) (*wiringtest.Stack, string, func() wiringtest.Upstream, func() bool, func()) {
+			st, fake, _ := wiringtest.NewFinicity(t, finicity.Config{})
+			id, loginID := st.FinicityLink(fake, body, "FinBank Profiles - A")
+			_, login, _ := strings.Cut(loginID, "/")
+			up := func() wiringtest.Upstream { return wiringtest.FinicityUpstream(fake, loginID) }
+			removed := func() bool { l, _ := fake.LoginOf(login); return l.Deleted }
+			// A day at the bank: a new purchase, a pending charge
+			// declined (gone: banklink keeps it as EXPIRED).
+			change := func() {
+				fake.Mutate(login, func(l *fakefinicity.Login) {
+					a := l.Accounts[0]
+					now := time.Now().UTC()
+					a.Transactions = append(a.Transactions, &fakefinicity.Transaction{ID: 9000000001, Amount: -42.5, Status: "active",
+						Description: "HARDWARE STORE", Date: now, Posted: now, Added: now})
+					for i, tx := range a.Transactions {
+						if tx.Status == "pending" {
+							a.Transactions = append(a.Transactions[:i], a.Transactions[i+1:]...)
+							break
+						}
+					}
+				})
+			}
+			return st, id, up, removed, change
+		}})
 }

@@ -1,10 +1,11 @@
-package widget_test
+package providers_test
 
 import (
 	"fmt"
 	"net/url"
 	"testing"
 
+	"banklink/internal/wiring/wiringtest"
 	"banklink/webhook"
 )
 
@@ -25,7 +26,7 @@ func TestWebhookSearchKeyRecipe(t *testing.T) {
 	type state struct{ status, posted, description string }
 	snapshot := func() map[string]state {
 		out := map[string]state{}
-		for _, tx := range st.allTransactions(id) {
+		for _, tx := range st.AllTransactions(id) {
 			p := ""
 			if tx.PostedDate != nil {
 				p = *tx.PostedDate
@@ -36,7 +37,7 @@ func TestWebhookSearchKeyRecipe(t *testing.T) {
 	}
 	before := snapshot()
 	change()
-	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+	if err := st.Runner.Aggregate(t.Context(), st.Scope, id); err != nil {
 		t.Fatal(err)
 	}
 	after := snapshot()
@@ -57,7 +58,7 @@ func TestWebhookSearchKeyRecipe(t *testing.T) {
 			Payload   webhook.Payload `json:"payload"`
 		} `json:"events"`
 	}
-	st.get("/webhooks/events?limit=100&connectionId="+url.QueryEscape(id), &events)
+	st.Get("/webhooks/events?limit=100&connectionId="+url.QueryEscape(id), &events)
 	var last *webhook.Payload
 	for i := range events.Events {
 		if events.Events[i].EventType == string(webhook.TransactionsAggregated) {
@@ -76,8 +77,8 @@ func TestWebhookSearchKeyRecipe(t *testing.T) {
 		}
 		keys++
 		for {
-			var page txList
-			if status := st.get("/bank-linking/transactions?limit=2&financialAccountId="+fa.ID+"&before="+url.QueryEscape(key), &page); status != 200 {
+			var page wiringtest.TxList
+			if status := st.Get("/bank-linking/transactions?limit=2&financialAccountId="+fa.ID+"&before="+url.QueryEscape(key), &page); status != 200 {
 				t.Fatalf("recipe page: %d", status)
 			}
 			for _, tx := range page.Transactions {

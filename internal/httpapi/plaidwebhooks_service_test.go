@@ -1,4 +1,4 @@
-package widget_test
+package httpapi_test
 
 import (
 	"slices"
@@ -8,6 +8,7 @@ import (
 	"banklink"
 	"banklink/internal/httpapi"
 	"banklink/internal/plaid/fakeplaid"
+	"banklink/internal/wiring/wiringtest"
 	"banklink/webhook"
 )
 
@@ -23,7 +24,7 @@ func TestPlaidWebhooks(t *testing.T) {
 		status     string
 		reason     string
 		wantEvents []webhook.EventType
-		check      func(t *testing.T, st *stack, id string)
+		check      func(t *testing.T, st *wiringtest.Stack, id string)
 	}{
 		{name: "new transactions appear",
 			change: func(fp *fakeplaid.Server, item *fakeplaid.Item) {
@@ -36,9 +37,9 @@ func TestPlaidWebhooks(t *testing.T) {
 			// As a refresh: the recent window only (the two-year history
 			// is held since the link, and announced once).
 			wantEvents: []webhook.EventType{webhook.AccountsUpdating, webhook.AccountsUpdated, webhook.TransactionsAggregated},
-			check: func(t *testing.T, st *stack, id string) {
+			check: func(t *testing.T, st *wiringtest.Stack, id string) {
 				found := false
-				for _, tx := range st.allTransactions(id) {
+				for _, tx := range st.AllTransactions(id) {
 					if tx.Description == "BLUE BOTTLE LATTE" && tx.Amount == 5.75 && tx.Status == "POSTED" {
 						found = true
 					}
@@ -53,20 +54,20 @@ func TestPlaidWebhooks(t *testing.T) {
 			wantEvents: []webhook.EventType{webhook.ConnectionStatusChange, webhook.CustomerActionRequired}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, fp := newPlaidStack(t)
-			id, item := st.plaidLink(fp, `{"externalCustomerId":"plaid-webhooks","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"PLAID"}`,
+			st, fp := wiringtest.NewPlaid(t)
+			id, item := st.PlaidLink(fp, `{"externalCustomerId":"plaid-webhooks","products":["BALANCES","TRANSACTIONS"],"serviceProvider":"PLAID"}`,
 				"Chase", "ins_56")
-			if want := st.srv.URL + httpapi.PlaidWebhookPath; item.Webhook != want {
+			if want := st.Srv.URL + httpapi.PlaidWebhookPath; item.Webhook != want {
 				t.Fatalf("the Item's webhook is %q, want %q", item.Webhook, want)
 			}
-			events, _, err := st.store.FindEvents(t.Context(), st.scope, banklink.EventFilter{Limit: 1000})
+			events, _, err := st.Store.FindEvents(t.Context(), st.Scope, banklink.EventFilter{Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
 			seen := len(events)
 			tc.change(fp, item)
 			fp.FireWebhook(item.ID, tc.typ, tc.code, "")
-			st.runner.Wait()
+			st.Runner.Wait()
 			// Every webhook Plaid sent (the Link session's too) was
 			// accepted.
 			for _, d := range fp.Deliveries() {
@@ -75,7 +76,7 @@ func TestPlaidWebhooks(t *testing.T) {
 				}
 			}
 			var conn httpapi.ConnectionJSON
-			st.get("/bank-linking/connections/"+id, &conn)
+			st.Get("/bank-linking/connections/"+id, &conn)
 			reason := ""
 			if conn.StatusReason != nil {
 				reason = *conn.StatusReason
@@ -83,7 +84,7 @@ func TestPlaidWebhooks(t *testing.T) {
 			if conn.Status != tc.status || reason != tc.reason {
 				t.Errorf("connection is %s / %q, want %s / %q", conn.Status, reason, tc.status, tc.reason)
 			}
-			events, _, err = st.store.FindEvents(t.Context(), st.scope, banklink.EventFilter{Limit: 1000})
+			events, _, err = st.Store.FindEvents(t.Context(), st.Scope, banklink.EventFilter{Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package widget_test
+package aggregation_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"banklink/internal/httpapi"
 	"banklink/internal/sandbox"
 	"banklink/internal/testenv"
+	"banklink/internal/wiring/wiringtest"
 )
 
 // TestScheduledRefresh: a connection whose data is older than the
@@ -18,50 +19,50 @@ import (
 // it through the usual events, and it is not claimed again until it is
 // old again.
 func TestScheduledRefresh(t *testing.T) {
-	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"scheduled","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
+	st := wiringtest.New(t)
+	id := st.Link(`{"externalCustomerId":"scheduled","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
 	updated := func() int {
 		var page struct {
 			Events []map[string]any `json:"events"`
 		}
-		st.get("/webhooks/events?limit=100&eventTypes=BANK_LINKING_ACCOUNTS_UPDATED&connectionId="+id, &page)
+		st.Get("/webhooks/events?limit=100&eventTypes=BANK_LINKING_ACCOUNTS_UPDATED&connectionId="+id, &page)
 		return len(page.Events)
 	}
 	before := updated()
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	aggregatedAt := *conn.SuccessfullyAggregatedAt
 
 	sem := make(chan struct{}, 2)
-	if started, room, err := st.runner.RefreshDue(t.Context(), time.Hour, sem); err != nil || started != 0 || room != 2 {
+	if started, room, err := st.Runner.RefreshDue(t.Context(), time.Hour, sem); err != nil || started != 0 || room != 2 {
 		t.Fatalf("fresh data: started %d (room %d), %v", started, room, err)
 	}
 
 	// Two hours later the data is older than an hour.
-	st.runner.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	started, _, err := st.runner.RefreshDue(t.Context(), time.Hour, sem)
+	st.Runner.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	started, _, err := st.Runner.RefreshDue(t.Context(), time.Hour, sem)
 	if err != nil || started != 1 {
 		t.Fatalf("stale data: started %d, %v", started, err)
 	}
-	st.runner.Wait()
+	st.Runner.Wait()
 	if len(sem) != 0 {
 		t.Errorf("%d worker slots still taken after the refresh", len(sem))
 	}
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "ACTIVE" || *conn.SuccessfullyAggregatedAt <= aggregatedAt {
 		t.Errorf("after the scheduled refresh: %s, aggregated %s (before %s)", conn.Status, *conn.SuccessfullyAggregatedAt, aggregatedAt)
 	}
 	if n := updated(); n <= before {
 		t.Errorf("%d ACCOUNTS_UPDATED events, %d before the scheduled refresh", n, before)
 	}
-	if started, _, err := st.runner.RefreshDue(t.Context(), time.Hour, sem); err != nil || started != 0 {
+	if started, _, err := st.Runner.RefreshDue(t.Context(), time.Hour, sem); err != nil || started != 0 {
 		t.Fatalf("just refreshed: started %d, %v", started, err)
 	}
 	// With every worker busy nothing is claimed.
 	full := make(chan struct{}, 1)
 	full <- struct{}{}
-	st.runner.Now = func() time.Time { return time.Now().Add(5 * time.Hour) }
-	if started, room, err := st.runner.RefreshDue(t.Context(), time.Hour, full); err != nil || started != 0 || room != 0 {
+	st.Runner.Now = func() time.Time { return time.Now().Add(5 * time.Hour) }
+	if started, room, err := st.Runner.RefreshDue(t.Context(), time.Hour, full); err != nil || started != 0 || room != 0 {
 		t.Fatalf("no free worker: started %d (room %d), %v", started, room, err)
 	}
 
@@ -69,9 +70,9 @@ func TestScheduledRefresh(t *testing.T) {
 	aggregatedAt = *conn.SuccessfullyAggregatedAt
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	go func() { defer close(done); st.runner.RefreshEvery(ctx, 10*time.Millisecond, time.Hour, 2) }()
+	go func() { defer close(done); st.Runner.RefreshEvery(ctx, 10*time.Millisecond, time.Hour, 2) }()
 	testenv.Eventually(t, 20*time.Second, "RefreshEvery refreshes the stale connection", func() bool {
-		st.get("/bank-linking/connections/"+id, &conn)
+		st.Get("/bank-linking/connections/"+id, &conn)
 		return *conn.SuccessfullyAggregatedAt > aggregatedAt
 	})
 	cancel()
@@ -89,16 +90,16 @@ func TestRefreshReadsTheRecentWindow(t *testing.T) {
 		defer mu.Unlock()
 		since = append(since, req.Since)
 	}}
-	st := newStackBuilt(t, []string{sandbox.ProviderType}, func(st *stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator) {
-		rec.Provider = st.sbx
+	st := wiringtest.NewBuilt(t, []string{sandbox.ProviderType}, func(st *wiringtest.Stack) (map[string]banklink.InteractiveLogin, map[string]banklink.Aggregator) {
+		rec.Provider = st.Sbx
 		return nil, map[string]banklink.Aggregator{sandbox.ProviderType: rec}
 	})
-	id := st.link(`{"externalCustomerId":"window","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
+	id := st.Link(`{"externalCustomerId":"window","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
 	historical := func() int {
 		var page struct {
 			Events []map[string]any `json:"events"`
 		}
-		st.get("/webhooks/events?limit=100&eventTypes=BANK_LINKING_HISTORICAL_TRANSACTIONS_AGGREGATED&connectionId="+id, &page)
+		st.Get("/webhooks/events?limit=100&eventTypes=BANK_LINKING_HISTORICAL_TRANSACTIONS_AGGREGATED&connectionId="+id, &page)
 		return len(page.Events)
 	}
 	mu.Lock()
@@ -107,7 +108,7 @@ func TestRefreshReadsTheRecentWindow(t *testing.T) {
 	if linked != 2 || historical() != 1 {
 		t.Fatalf("linking: %d passes, %d history events; want the window and the history, announced once", linked, historical())
 	}
-	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+	if err := st.Runner.Aggregate(t.Context(), st.Scope, id); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

@@ -1,9 +1,8 @@
-package widget_test
+package httpapi_test
 
 import (
 	"context"
 	"fmt"
-	"sort"
 	"testing"
 	"time"
 
@@ -12,107 +11,15 @@ import (
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
 	"banklink/internal/sandbox"
+	"banklink/internal/wiring/wiringtest"
 )
 
-// link runs the widget flow through its API and returns the connection id
-// once its aggregation has finished.
-func (st *stack) link(body, user string) string {
-	st.t.Helper()
-	resp := st.start(body)
-	tok := resp.ConnectToken
-	bank := st.institution("Sandbox Bank")
-	st.call(tok, "POST", "select", fmt.Sprintf(`{"institutionId":%q}`, bank.ID))
-	_, s := st.call(tok, "POST", "login", fmt.Sprintf(`{"credentials":{"username":%q,"password":"pass_good"}}`, user))
-	st.completeAll(tok, s)
-	st.runner.Wait()
-	return resp.ID
-}
-
-// completeAll finishes a widget session showing its accounts (s, the
-// session view): consent to share every one of them.
-func (st *stack) completeAll(tok string, s map[string]any) {
-	st.t.Helper()
-	var ids []string
-	for _, a := range s["accounts"].([]any) {
-		ids = append(ids, fmt.Sprintf("%q", a.(map[string]any)["id"]))
-	}
-	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"consent":true,"accountIds":[%s]}`, joinComma(ids))); status != 200 {
-		st.t.Fatalf("complete: %d %v", status, s)
-	}
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += x
-	}
-	return out
-}
-
-type txList struct {
-	Transactions []httpapi.TransactionJSON `json:"financialAccountTransactions"`
-	Count        int                       `json:"count"`
-	Remaining    int                       `json:"remaining"`
-}
-
-// allTransactions walks every page of a connection's transactions.
-func (st *stack) allTransactions(connID string) []httpapi.TransactionJSON {
-	var out []httpapi.TransactionJSON
-	after := ""
-	for {
-		var page txList
-		path := "/bank-linking/transactions?limit=1000&connectionId=" + connID
-		if after != "" {
-			path += "&after=" + after
-		}
-		if status := st.get(path, &page); status != 200 {
-			st.t.Fatalf("transactions: %d", status)
-		}
-		out = append(out, page.Transactions...)
-		if page.Remaining == 0 {
-			return out
-		}
-		after = page.Transactions[len(page.Transactions)-1].Key
-	}
-}
-
-// fingerprint reduces a connection's data to what must be identical for
-// the same login: accounts, numbers, balances and every transaction.
-func (st *stack) fingerprint(connID string) []string {
-	var accts struct {
-		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
-	}
-	st.get("/bank-linking/accounts?limit=100&connectionId="+connID, &accts)
-	var fp []string
-	for _, a := range accts.FinancialAccounts {
-		line := fmt.Sprintf("account %s %s %s ••%s", a.Name, a.Type, a.Subtype, a.TruncatedAccountNumber)
-		if a.Balances != nil {
-			line += fmt.Sprintf(" %.2f %s", a.Balances.CurrentAmount, a.Balances.Currency)
-		}
-		if a.Identifiers != nil && a.Identifiers.ACH != nil {
-			line += " " + a.Identifiers.ACH.RoutingNumber + "/" + a.Identifiers.ACH.AccountNumber
-		}
-		for _, o := range a.Owners {
-			line += fmt.Sprint(" ", o.Names, o.Emails)
-		}
-		fp = append(fp, line)
-	}
-	for _, t := range st.allTransactions(connID) {
-		fp = append(fp, fmt.Sprintf("tx %s %s %.2f %s %s %s", t.TransactionDate, t.Description, t.Amount, t.Status, t.Category, t.Recurring))
-	}
-	sort.Strings(fp)
-	return fp
-}
-
 func TestLinkAndReadEveryProduct(t *testing.T) {
-	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, "user_good")
+	st := wiringtest.New(t)
+	id := st.Link(`{"externalCustomerId":"reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, "user_good")
 
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "ACTIVE" || conn.SuccessfullyAggregatedAt == nil || conn.ServiceProviderDetails["serviceProvider"] != "SANDBOX" {
 		t.Fatalf("connection = %+v", conn)
 	}
@@ -120,15 +27,15 @@ func TestLinkAndReadEveryProduct(t *testing.T) {
 		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 		Count             int                            `json:"count"`
 	}
-	st.get("/bank-linking/accounts?connectionId="+id+"&limit=100", &accts)
-	bank := st.institution("Sandbox Bank")
+	st.Get("/bank-linking/accounts?connectionId="+id+"&limit=100", &accts)
+	bank := st.Institution("Sandbox Bank")
 	loginID := conn.ServiceProviderDetails["serviceProviderConnectionId"]
 	wantAccts := sandbox.Accounts(bank, loginID)
 	if accts.Count != len(wantAccts) {
 		t.Fatalf("%d accounts, want %d", accts.Count, len(wantAccts))
 	}
 	// Values come from the sandbox bank itself.
-	agg, err := st.sbx.Aggregate(t.Context(), banklink.AggregationRequest{Institution: bank, LoginID: loginID,
+	agg, err := st.Sbx.Aggregate(t.Context(), banklink.AggregationRequest{Institution: bank, LoginID: loginID,
 		Products: []banklink.Product{banklink.Balances, banklink.Identifiers, banklink.Owners, banklink.Transactions},
 		Since:    time.Now().AddDate(0, -sandbox.HistoryMonths, 0), Now: time.Now()})
 	if err != nil {
@@ -152,11 +59,11 @@ func TestLinkAndReadEveryProduct(t *testing.T) {
 			t.Errorf("account %s: historical pass not recorded", a.Name)
 		}
 		var one httpapi.FinancialAccountJSON
-		if st.get("/bank-linking/accounts/"+a.ID, &one); one.ID != a.ID {
+		if st.Get("/bank-linking/accounts/"+a.ID, &one); one.ID != a.ID {
 			t.Errorf("get account %s = %+v", a.ID, one)
 		}
 	}
-	txs := st.allTransactions(id)
+	txs := st.AllTransactions(id)
 	if len(txs) < 1000 || len(txs) != wantTx {
 		t.Errorf("%d transactions, sandbox has %d (24 months)", len(txs), wantTx)
 	}
@@ -179,26 +86,26 @@ func TestLinkAndReadEveryProduct(t *testing.T) {
 		t.Errorf("statuses = %v", statuses)
 	}
 	var one httpapi.TransactionJSON
-	if st.get("/bank-linking/transactions/"+txs[0].ID, &one); one.ID != txs[0].ID || one.FinancialAccountID == "" {
+	if st.Get("/bank-linking/transactions/"+txs[0].ID, &one); one.ID != txs[0].ID || one.FinancialAccountID == "" {
 		t.Errorf("get transaction = %+v", one)
 	}
 
 	// Same login, same data, in another database (a restart from scratch).
-	again := newStack(t)
-	id2 := again.link(`{"externalCustomerId":"reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, "user_good")
-	a, b := st.fingerprint(id), again.fingerprint(id2)
+	again := wiringtest.New(t)
+	id2 := again.Link(`{"externalCustomerId":"reader","products":["BALANCES","IDENTIFIERS","OWNERS","TRANSACTIONS"]}`, "user_good")
+	a, b := st.Fingerprint(id), again.Fingerprint(id2)
 	if fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("same login gave different data (%d vs %d lines)", len(a), len(b))
 	}
 }
 
 func TestOnlyHeldProductsAreAggregated(t *testing.T) {
-	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"b-only","products":["BALANCES"]}`, "user_good")
+	st := wiringtest.New(t)
+	id := st.Link(`{"externalCustomerId":"b-only","products":["BALANCES"]}`, "user_good")
 	var accts struct {
 		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 	}
-	st.get("/bank-linking/accounts?connectionId="+id, &accts)
+	st.Get("/bank-linking/accounts?connectionId="+id, &accts)
 	if len(accts.FinancialAccounts) == 0 {
 		t.Fatal("no accounts")
 	}
@@ -209,13 +116,13 @@ func TestOnlyHeldProductsAreAggregated(t *testing.T) {
 			t.Errorf("%s: balances %v identifiers %v owners %v", a.Name, a.Balances, a.Identifiers, a.Owners)
 		}
 	}
-	if txs := st.allTransactions(id); len(txs) != 0 {
+	if txs := st.AllTransactions(id); len(txs) != 0 {
 		t.Errorf("%d transactions without TRANSACTIONS", len(txs))
 	}
 }
 
 func TestDataEndpointErrors(t *testing.T) {
-	st := newStack(t)
+	st := wiringtest.New(t)
 	for _, tc := range []struct {
 		path   string
 		status int
@@ -235,7 +142,7 @@ func TestDataEndpointErrors(t *testing.T) {
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			var body map[string]any
-			if status := st.get(tc.path, &body); status != tc.status {
+			if status := st.Get(tc.path, &body); status != tc.status {
 				t.Errorf("%d %v", status, body)
 			}
 		})
@@ -243,69 +150,69 @@ func TestDataEndpointErrors(t *testing.T) {
 }
 
 func TestRefreshAndDelete(t *testing.T) {
-	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"rd","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
+	st := wiringtest.New(t)
+	id := st.Link(`{"externalCustomerId":"rd","products":["BALANCES","TRANSACTIONS"]}`, "user_good")
 	var body map[string]any
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", `{"products":["TRANSACTIONS"]}`, &body); status != 200 || body["requestId"] == "" {
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", `{"products":["TRANSACTIONS"]}`, &body); status != 200 || body["requestId"] == "" {
 		t.Fatalf("refresh: %d %v", status, body)
 	}
-	st.runner.Wait()
-	status, h := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
+	st.Runner.Wait()
+	status, h := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body)
 	if status != 429 || h.Get("Retry-After") == "" || body["code"] != "RATE_LIMITED" {
 		t.Errorf("second refresh: %d %v %v", status, h, body)
 	}
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", `{"products":["OWNERS"]}`, &body); status != 400 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", `{"products":["OWNERS"]}`, &body); status != 400 {
 		t.Errorf("refresh of a product not held: %d %v", status, body)
 	}
 	// Refreshing again adds nothing twice.
-	before := len(st.allTransactions(id))
-	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+	before := len(st.AllTransactions(id))
+	if err := st.Runner.Aggregate(t.Context(), st.Scope, id); err != nil {
 		t.Fatal(err)
 	}
-	if after := len(st.allTransactions(id)); after != before {
+	if after := len(st.AllTransactions(id)); after != before {
 		t.Errorf("re-aggregation changed %d transactions into %d", before, after)
 	}
 
-	pending := st.start(`{"externalCustomerId":"rd"}`)
-	if status, _ := st.send("POST", "/bank-linking/connections/"+pending.ID+"/refresh", "", &body); status != 409 {
+	pending := st.Start(`{"externalCustomerId":"rd"}`)
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+pending.ID+"/refresh", "", &body); status != 409 {
 		t.Errorf("refresh IN_PROGRESS: %d %v", status, body)
 	}
-	if status, _ := st.send("POST", "/bank-linking/connections/nope/refresh", "", &body); status != 404 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/nope/refresh", "", &body); status != 404 {
 		t.Errorf("refresh unknown: %d", status)
 	}
 
 	var conn httpapi.ConnectionJSON
-	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &conn); status != 200 || conn.Status != "DELETED" {
+	if status, _ := st.Send("DELETE", "/bank-linking/connections/"+id, "", &conn); status != 200 || conn.Status != "DELETED" {
 		t.Fatalf("delete: %d %+v", status, conn)
 	}
-	if txs := st.allTransactions(id); len(txs) != 0 {
+	if txs := st.AllTransactions(id); len(txs) != 0 {
 		t.Errorf("%d transactions after delete", len(txs))
 	}
-	if status, _ := st.send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 409 {
+	if status, _ := st.Send("DELETE", "/bank-linking/connections/"+id, "", &body); status != 409 {
 		t.Errorf("second delete: %d", status)
 	}
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 409 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/refresh", "", &body); status != 409 {
 		t.Errorf("refresh deleted: %d", status)
 	}
 }
 
 func TestUpdateAddsOptionalProducts(t *testing.T) {
-	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"up","products":["BALANCES"]}`, "user_good")
+	st := wiringtest.New(t)
+	id := st.Link(`{"externalCustomerId":"up","products":["BALANCES"]}`, "user_good")
 	var body map[string]any
-	if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/update", `{"products":["OWNERS","IDENTIFIERS"]}`, &body); status != 200 {
+	if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/update", `{"products":["OWNERS","IDENTIFIERS"]}`, &body); status != 200 {
 		t.Fatalf("update: %d %v", status, body)
 	}
-	st.runner.Wait()
+	st.Runner.Wait()
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if fmt.Sprint(conn.Products) != "[BALANCES]" || fmt.Sprint(conn.OptionalProducts) != "[OWNERS IDENTIFIERS]" {
 		t.Errorf("products %v optional %v", conn.Products, conn.OptionalProducts)
 	}
 	var accts struct {
 		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 	}
-	st.get("/bank-linking/accounts?connectionId="+id, &accts)
+	st.Get("/bank-linking/accounts?connectionId="+id, &accts)
 	if len(accts.FinancialAccounts) == 0 || accts.FinancialAccounts[0].Owners == nil || accts.FinancialAccounts[0].Identifiers == nil {
 		t.Errorf("owners and identifiers not fetched after update: %+v", accts.FinancialAccounts)
 	}
@@ -319,7 +226,7 @@ func TestUpdateAddsOptionalProducts(t *testing.T) {
 		{`{"products":["HISTORICAL_TRANSACTIONS"]}`, 400},
 		{`{`, 400},
 	} {
-		if status, _ := st.send("POST", "/bank-linking/connections/"+id+"/update", tc.body, &body); status != tc.status {
+		if status, _ := st.Send("POST", "/bank-linking/connections/"+id+"/update", tc.body, &body); status != tc.status {
 			t.Errorf("%s: %d %v", tc.body, status, body)
 		}
 	}
@@ -328,7 +235,7 @@ func TestUpdateAddsOptionalProducts(t *testing.T) {
 // TestSandboxStatusScenarios links with the sandbox's status-forcing
 // logins and checks where the connection ends up.
 func TestSandboxStatusScenarios(t *testing.T) {
-	st := newStack(t)
+	st := wiringtest.New(t)
 	for _, tc := range []struct {
 		user, status, reason string
 		hasData              bool
@@ -338,24 +245,24 @@ func TestSandboxStatusScenarios(t *testing.T) {
 		{sandbox.UserUnrecoverable, "DEGRADED", "INSTITUTION_CURRENTLY_UNAVAILABLE", false},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
-			id := st.link(`{"externalCustomerId":"s","products":["BALANCES","TRANSACTIONS"]}`, tc.user)
+			id := st.Link(`{"externalCustomerId":"s","products":["BALANCES","TRANSACTIONS"]}`, tc.user)
 			var conn httpapi.ConnectionJSON
-			st.get("/bank-linking/connections/"+id, &conn)
+			st.Get("/bank-linking/connections/"+id, &conn)
 			if conn.Status != tc.status || conn.StatusReason == nil || *conn.StatusReason != tc.reason {
 				t.Errorf("status %s %v, want %s %s", conn.Status, conn.StatusReason, tc.status, tc.reason)
 			}
-			if got := len(st.allTransactions(id)) > 0; got != tc.hasData {
+			if got := len(st.AllTransactions(id)) > 0; got != tc.hasData {
 				t.Errorf("has data = %v", got)
 			}
 		})
 	}
 	// Three failures in a row: UNRECOVERABLE.
-	id := st.link(`{"externalCustomerId":"s3"}`, sandbox.UserUnrecoverable)
+	id := st.Link(`{"externalCustomerId":"s3"}`, sandbox.UserUnrecoverable)
 	for range 2 {
-		st.runner.Aggregate(t.Context(), st.scope, id)
+		st.Runner.Aggregate(t.Context(), st.Scope, id)
 	}
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "UNRECOVERABLE" || *conn.StatusReason != "CONTINUED_AGGREGATION_FAILURES" {
 		t.Errorf("after 3 failures: %s %v", conn.Status, *conn.StatusReason)
 	}
@@ -365,35 +272,35 @@ func TestSandboxStatusScenarios(t *testing.T) {
 // replica that took it holds its lease, no other replica runs it; once
 // the lease ends unrenewed (that replica died), another resumes it.
 func TestResumeAfterLeaseEnds(t *testing.T) {
-	st := newStack(t)
+	st := wiringtest.New(t)
 	// The replica that completes the link dies before aggregating it: its
 	// runner takes the lease and never runs.
-	dead := aggregation.New(st.store, nil, nil)
-	st.svc.Linking.Runner = linking.RunnerFunc(func(ctx context.Context, scope banklink.Scope, id string) error {
-		_, _, err := st.store.RequestAggregation(ctx, scope, id, time.Now(), banklink.Lease{Owner: dead.Owner, Until: time.Now().Add(dead.Lease)})
+	dead := aggregation.New(st.Store, nil, nil)
+	st.Svc.Linking.Runner = linking.RunnerFunc(func(ctx context.Context, scope banklink.Scope, id string) error {
+		_, _, err := st.Store.RequestAggregation(ctx, scope, id, time.Now(), banklink.Lease{Owner: dead.Owner, Until: time.Now().Add(dead.Lease)})
 		return err
 	})
-	id := st.link(`{"externalCustomerId":"res","products":["BALANCES"]}`, "user_good")
+	id := st.Link(`{"externalCustomerId":"res","products":["BALANCES"]}`, "user_good")
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.SuccessfullyAggregatedAt != nil {
 		t.Fatal("aggregated by a replica that died")
 	}
 	sem := make(chan struct{}, aggregation.ResumeWorkers)
-	if n, err := st.runner.Resume(t.Context(), sem); err != nil || n != 0 {
+	if n, err := st.Runner.Resume(t.Context(), sem); err != nil || n != 0 {
 		t.Fatalf("resumed %d (%v) under the dead replica's lease", n, err)
 	}
-	st.runner.Wait()
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Runner.Wait()
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.SuccessfullyAggregatedAt != nil {
 		t.Fatal("aggregated under another replica's lease")
 	}
-	st.runner.Now = func() time.Time { return time.Now().Add(dead.Lease + time.Second) }
-	if n, err := st.runner.Resume(t.Context(), sem); err != nil || n != 1 {
+	st.Runner.Now = func() time.Time { return time.Now().Add(dead.Lease + time.Second) }
+	if n, err := st.Runner.Resume(t.Context(), sem); err != nil || n != 1 {
 		t.Fatalf("resumed %d (%v) after the lease, want 1", n, err)
 	}
-	st.runner.Wait()
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Runner.Wait()
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.SuccessfullyAggregatedAt == nil {
 		t.Error("resume did not aggregate")
 	}
@@ -401,26 +308,26 @@ func TestResumeAfterLeaseEnds(t *testing.T) {
 		t.Errorf("%d resume slots still taken", len(sem))
 	}
 	// Done work is not resumed again.
-	if n, err := st.runner.Resume(t.Context(), sem); err != nil || n != 0 {
+	if n, err := st.Runner.Resume(t.Context(), sem); err != nil || n != 0 {
 		t.Fatalf("resumed finished work: %d, %v", n, err)
 	}
 }
 
 func TestInvestments(t *testing.T) {
-	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"inv","products":["BALANCES","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"]}`, "user_good")
+	st := wiringtest.New(t)
+	id := st.Link(`{"externalCustomerId":"inv","products":["BALANCES","INVESTMENT_HOLDINGS","INVESTMENT_TRANSACTIONS"]}`, "user_good")
 	var holdings struct {
 		Holdings  []httpapi.HoldingJSON `json:"investmentHoldings"`
 		Count     int
 		Remaining int
 	}
-	if status := st.get("/bank-linking/investments/holdings?connectionId="+id, &holdings); status != 200 || holdings.Count == 0 {
+	if status := st.Get("/bank-linking/investments/holdings?connectionId="+id, &holdings); status != 200 || holdings.Count == 0 {
 		t.Fatalf("holdings: %d %+v", status, holdings)
 	}
 	var accts struct {
 		FinancialAccounts []httpapi.FinancialAccountJSON `json:"financialAccounts"`
 	}
-	st.get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
+	st.Get("/bank-linking/accounts?limit=100&connectionId="+id, &accts)
 	value := map[string]float64{}
 	for _, h := range holdings.Holdings {
 		if h.Quantity <= 0 || h.ClosePrice <= 0 || h.CUSIP == nil || len(*h.ISIN) != 12 {
@@ -434,7 +341,7 @@ func TestInvestments(t *testing.T) {
 		}
 	}
 	var one httpapi.HoldingJSON
-	if st.get("/bank-linking/investments/holdings/"+holdings.Holdings[0].ID, &one); one.ID != holdings.Holdings[0].ID {
+	if st.Get("/bank-linking/investments/holdings/"+holdings.Holdings[0].ID, &one); one.ID != holdings.Holdings[0].ID {
 		t.Errorf("get holding = %+v", one)
 	}
 	var txs struct {
@@ -442,7 +349,7 @@ func TestInvestments(t *testing.T) {
 		Count        int
 		Remaining    int
 	}
-	st.get("/bank-linking/investments/transactions?limit=1000&connectionId="+id, &txs)
+	st.Get("/bank-linking/investments/transactions?limit=1000&connectionId="+id, &txs)
 	types := map[string]int{}
 	for i, tx := range txs.Transactions {
 		types[tx.Type]++
@@ -457,17 +364,17 @@ func TestInvestments(t *testing.T) {
 		t.Errorf("investment transaction types = %v (24 months of monthly buys expected)", types)
 	}
 	var oneTx httpapi.InvestmentTransactionJSON
-	if st.get("/bank-linking/investments/transactions/"+txs.Transactions[0].ID, &oneTx); oneTx.ID != txs.Transactions[0].ID {
+	if st.Get("/bank-linking/investments/transactions/"+txs.Transactions[0].ID, &oneTx); oneTx.ID != txs.Transactions[0].ID {
 		t.Errorf("get investment transaction = %+v", oneTx)
 	}
 	// Re-aggregating keeps ids: the holdings snapshot is matched, not replaced.
-	if err := st.runner.Aggregate(t.Context(), st.scope, id); err != nil {
+	if err := st.Runner.Aggregate(t.Context(), st.Scope, id); err != nil {
 		t.Fatal(err)
 	}
 	var after struct {
 		Holdings []httpapi.HoldingJSON `json:"investmentHoldings"`
 	}
-	st.get("/bank-linking/investments/holdings?connectionId="+id, &after)
+	st.Get("/bank-linking/investments/holdings?connectionId="+id, &after)
 	if len(after.Holdings) != len(holdings.Holdings) || after.Holdings[0].ID != holdings.Holdings[0].ID {
 		t.Errorf("holdings changed identity on refresh")
 	}
@@ -483,21 +390,21 @@ func TestInvestments(t *testing.T) {
 		{"/bank-linking/investments/transactions?limit=0", 400},
 	} {
 		var body map[string]any
-		if status := st.get(tc.path, &body); status != tc.status {
+		if status := st.Get(tc.path, &body); status != tc.status {
 			t.Errorf("%s: %d %v", tc.path, status, body)
 		}
 	}
 }
 
 func TestDuplicateConnections(t *testing.T) {
-	st := newStack(t)
-	first := st.link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_good")
-	second := st.link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_good")
-	other := st.link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_mfa_question_not") // another login
+	st := wiringtest.New(t)
+	first := st.Link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_good")
+	second := st.Link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_good")
+	other := st.Link(`{"externalCustomerId":"dup","products":["BALANCES"]}`, "user_mfa_question_not") // another login
 	var a, b, c httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+first, &a)
-	st.get("/bank-linking/connections/"+second, &b)
-	st.get("/bank-linking/connections/"+other, &c)
+	st.Get("/bank-linking/connections/"+first, &a)
+	st.Get("/bank-linking/connections/"+second, &b)
+	st.Get("/bank-linking/connections/"+other, &c)
 	if a.Status != "PARTIALLY_ACTIVE" || a.StatusReason == nil || *a.StatusReason != "INACTIVE_DUPLICATE" ||
 		a.ActiveDuplicateConnectionID == nil || *a.ActiveDuplicateConnectionID != second || fmt.Sprint(a.DuplicateConnectionIDs) != "["+second+"]" {
 		t.Errorf("first = %s %v active %v dups %v", a.Status, a.StatusReason, a.ActiveDuplicateConnectionID, a.DuplicateConnectionIDs)
@@ -514,38 +421,38 @@ func TestDuplicateConnections(t *testing.T) {
 // the widget with a repair token, and checks it is ACTIVE with data and
 // the token works once.
 func TestRepair(t *testing.T) {
-	st := newStack(t)
-	id := st.link(`{"externalCustomerId":"rep","products":["BALANCES","TRANSACTIONS"]}`, sandbox.UserReconnect)
+	st := wiringtest.New(t)
+	id := st.Link(`{"externalCustomerId":"rep","products":["BALANCES","TRANSACTIONS"]}`, sandbox.UserReconnect)
 	var conn httpapi.ConnectionJSON
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "RECONNECT_REQUIRED" {
 		t.Fatalf("status %s", conn.Status)
 	}
 	var rep linking.RepairResponse
-	if status, _ := st.send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 || rep.ID != id || rep.InstitutionID == "" {
+	if status, _ := st.Send("POST", "/bank-linking/connect/repair", fmt.Sprintf(`{"connectionId":%q}`, id), &rep); status != 201 || rep.ID != id || rep.InstitutionID == "" {
 		t.Fatalf("repair: %d %+v", status, rep)
 	}
 	tok := rep.ConnectToken
 	// The picker is skipped and the connection keeps its status meanwhile.
-	status, s := st.call(tok, "GET", "session", "")
+	status, s := st.Call(tok, "GET", "session", "")
 	if status != 200 || s["step"] != "CREDENTIALS" || s["institutionLocked"] != true {
 		t.Fatalf("repair session: %d %v", status, s)
 	}
-	st.get("/bank-linking/connections/"+id, &conn)
+	st.Get("/bank-linking/connections/"+id, &conn)
 	if conn.Status != "RECONNECT_REQUIRED" {
 		t.Errorf("status during repair = %s", conn.Status)
 	}
-	_, s = st.call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
+	_, s = st.Call(tok, "POST", "login", `{"credentials":{"username":"user_good","password":"pass_good"}}`)
 	first := s["accounts"].([]any)[0].(map[string]any)["id"].(string)
-	if status, s := st.call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, first)); status != 200 {
+	if status, s := st.Call(tok, "POST", "complete", fmt.Sprintf(`{"accountIds":[%q],"consent":true}`, first)); status != 200 {
 		t.Fatalf("complete repair: %d %v", status, s)
 	}
-	st.runner.Wait()
-	st.get("/bank-linking/connections/"+id, &conn)
-	if conn.Status != "ACTIVE" || conn.StatusReason != nil || len(st.allTransactions(id)) == 0 {
+	st.Runner.Wait()
+	st.Get("/bank-linking/connections/"+id, &conn)
+	if conn.Status != "ACTIVE" || conn.StatusReason != nil || len(st.AllTransactions(id)) == 0 {
 		t.Errorf("after repair: %s %v", conn.Status, conn.StatusReason)
 	}
-	if status, s := st.call(tok, "GET", "session", ""); status != 401 || s["reason"] != "TOKEN_USED" {
+	if status, s := st.Call(tok, "GET", "session", ""); status != 401 || s["reason"] != "TOKEN_USED" {
 		t.Errorf("repair token reused: %d %v", status, s)
 	}
 	var body map[string]any
@@ -557,7 +464,7 @@ func TestRepair(t *testing.T) {
 		{`{"connectionId":"nope"}`, 404},
 		{`{}`, 400},
 	} {
-		if status, _ := st.send("POST", "/bank-linking/connect/repair", tc.body, &body); status != tc.status {
+		if status, _ := st.Send("POST", "/bank-linking/connect/repair", tc.body, &body); status != tc.status {
 			t.Errorf("%s: %d %v", tc.body, status, body)
 		}
 	}
