@@ -145,6 +145,9 @@ func TestBrowserOperatorRedeliversAWebhook(t *testing.T) {
 	// A linking whose webhooks the receiver refuses.
 	c := st.start(st.scopeA(), `{"externalCustomerId":"cust-hooks","products":["BALANCES"]}`)
 	st.link(c.ConnectToken)
+	// The aggregation that the link starts runs in the background and
+	// queues the webhooks when it ends: deliver only after it has.
+	st.runner.Wait()
 	deliver()
 
 	signIn(t, ctx, st)

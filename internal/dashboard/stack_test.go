@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/aggregation"
 	"banklink/internal/connecttoken"
 	"banklink/internal/dashboard"
 	"banklink/internal/httpapi"
@@ -89,6 +90,7 @@ type stack struct {
 	api    *httpapi.Server
 	widget *widget.Widget
 	dash   *dashboard.Dashboard
+	runner *aggregation.Runner
 	logs   *syncBuffer
 	clock  *clock
 	public string
@@ -147,7 +149,7 @@ func newStack(t testing.TB, opts ...option) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Runner.Wait)
-	st.api, st.widget, st.dash = svc.API, svc.Widget, svc.Dashboard
+	st.api, st.widget, st.dash, st.runner = svc.API, svc.Widget, svc.Dashboard, svc.Runner
 	st.h = svc.Handler()
 	h = st.h
 
