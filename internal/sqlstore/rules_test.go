@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
@@ -116,3 +117,27 @@ func TestRenderedRulesAgree(t *testing.T) {
 // banklink sets, and none.
 var statusReasons = []string{"", "ACCESS_EXPIRING_SOON", "NEW_ACCOUNTS_AVAILABLE", "INACTIVE_DUPLICATE", "LOGIN_REQUIRED",
 	"INSTITUTION_ACTION_REQUIRED", "INSTITUTION_CURRENTLY_UNAVAILABLE", "SERVICE_PROVIDER_CURRENTLY_UNAVAILABLE", "CONTINUED_AGGREGATION_FAILURES"}
+
+// TestMigrationsNumberedInStep: both dialects hold the same migrations,
+// numbered 1, 2, 3… without a gap. Branches reserve numbers while they are
+// apart; a gap left after merging means one was renumbered on one side
+// only, or a migration is missing from a dialect.
+func TestMigrationsNumberedInStep(t *testing.T) {
+	names := map[string][]string{}
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		files, err := fs.Glob(migrations, path.Join("migrations", dialect, "*.sql"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("migrations of %s: %v (%d files)", dialect, err, len(files))
+		}
+		for i, f := range files {
+			base := path.Base(f)
+			if want := fmt.Sprintf("%05d_", i+1); !strings.HasPrefix(base, want) {
+				t.Errorf("%s: migration %d is %s, want a name starting %s", dialect, i+1, base, want)
+			}
+			names[dialect] = append(names[dialect], base)
+		}
+	}
+	if a, b := strings.Join(names["sqlite"], "\n"), strings.Join(names["postgres"], "\n"); a != b {
+		t.Errorf("the dialects' migrations differ:\nsqlite:\n%s\npostgres:\n%s", a, b)
+	}
+}
