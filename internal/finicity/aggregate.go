@@ -224,9 +224,14 @@ func (p *Provider) transactions(ctx context.Context, k keys, path string, since,
 		// Finicity keeps up to 180 days before an account was added.
 		from = now.AddDate(0, 0, -180)
 	}
+	// Finicity stamps a day's transactions at a time of day (noon, or
+	// midnight in the bank's zone), so today's pending ones can carry a
+	// time after now: read to a day ahead, or the morning's reads miss
+	// them until the afternoon.
+	to := now.Add(24 * time.Hour)
 	var out []transaction
 	for start := 1; ; {
-		q := url.Values{"fromDate": {strconv.FormatInt(from.Unix(), 10)}, "toDate": {strconv.FormatInt(now.Unix(), 10)},
+		q := url.Values{"fromDate": {strconv.FormatInt(from.Unix(), 10)}, "toDate": {strconv.FormatInt(to.Unix(), 10)},
 			"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(pageSize)}, "sort": {"asc"}, "includePending": {"true"}}
 		var resp struct {
 			Found         int           `json:"found"`

@@ -421,3 +421,38 @@ func TestOwnPartnerSessions(t *testing.T) {
 		t.Errorf("a session under the account's partner was given banklink's webhook URL: %+v", hooks)
 	}
 }
+
+// TestPendingStampedLaterToday: Finicity dates today's transactions at
+// noon, so a read in the morning must still see today's pending ones
+// (it missed them before noon UTC, failing CI in the morning).
+func TestPendingStampedLaterToday(t *testing.T) {
+	fake := fakefinicity.New(t)
+	now := fake.Now()
+	morning := time.Date(now.Year(), now.Month(), now.Day(), 7, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	fake.Advance(morning.Sub(now))
+	p := newProvider(t, fake, finicity.Config{Testing: true, Now: fake.Now})
+	req, step, err := link(t, fake, p, "morning@example.com", fakefinicity.PasswordGood)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, a := range step.Accounts {
+		ids = append(ids, a.ID)
+	}
+	accts, err := p.Aggregate(t.Context(), banklink.AggregationRequest{Institution: req.Institution, LoginID: step.LoginID, AccountIDs: ids,
+		Products: []banklink.Product{banklink.Balances, banklink.Transactions}, Since: fake.Now().AddDate(0, 0, -90), Now: fake.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := 0
+	for _, a := range accts {
+		for _, tx := range a.Transactions {
+			if tx.Status == banklink.TxPending {
+				pending++
+			}
+		}
+	}
+	if pending != 2 {
+		t.Errorf("at 07:00 UTC the read holds %d pending transactions, want the 2 stamped at noon", pending)
+	}
+}
