@@ -135,3 +135,12 @@ type ProviderHealthStore interface {
 	// and after since, with the latest failure's reason.
 	ProviderFailures(ctx context.Context, provider, institutionID string, since time.Time) (n int, lastReason string, err error)
 }
+
+// RemainingCap bounds the "remaining" count of every list: a store counts
+// the records beyond a page up to this many and reports RemainingCap when
+// there are at least as many. An exact count costs a walk over every
+// record beyond the page, so the first page of a tenant's two million
+// transactions cost as much as reading them all; bounded, every page
+// costs about the same whatever the list's length. A client that pages
+// while remaining > 0 sees every record either way.
+const RemainingCap = 10_000

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -261,33 +262,59 @@ func (db *DB) FindConnectionByID(ctx context.Context, scope banklink.Scope, id s
 // fillDuplicates finds each linked connection's duplicates: the same
 // customer, institution, provider and provider login.
 func (db *DB) fillDuplicates(ctx context.Context, list []*banklink.Connection) error {
+	// One query for the whole page, not one per connection: a page of
+	// 100 connections cost 100 round trips.
+	type login struct{ customer, institution, provider, id string }
+	wanted := map[login][]*banklink.Connection{}
+	types, ids := map[string]bool{}, map[string]bool{}
 	for _, c := range list {
 		if c.ProviderLoginID == "" || c.Status == banklink.StatusDeleted {
 			continue
 		}
-		rows, err := db.r.QueryContext(ctx, `SELECT id, status, status_reason FROM connections WHERE customer_id = $1 AND institution_id = $2
-			AND provider_type = $3 AND provider_login_id = $4 AND id <> $5 AND `+linked+`
-			ORDER BY completed_at DESC, seq DESC`, c.CustomerID, c.InstitutionID, c.ProviderType, c.ProviderLoginID, c.ID)
-		if err != nil {
-			return fmt.Errorf("find duplicates: %w", err)
+		k := login{c.CustomerID, c.InstitutionID, c.ProviderType, c.ProviderLoginID}
+		wanted[k] = append(wanted[k], c)
+		types[c.ProviderType], ids[c.ProviderLoginID] = true, true
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	// Both columns of connections_provider_login in IN lists: the index
+	// answers; pairs that mix one login's type with another's id are
+	// dropped by the lookup below.
+	var args []any
+	in := func(set map[string]bool) string {
+		var marks []string
+		for _, v := range slices.Sorted(maps.Keys(set)) {
+			args = append(args, v)
+			marks = append(marks, fmt.Sprintf("$%d", len(args)))
 		}
-		for rows.Next() {
-			var id, status, reason string
-			if err := rows.Scan(&id, &status, &reason); err != nil {
-				rows.Close()
-				return err
+		return "(" + strings.Join(marks, ", ") + ")"
+	}
+	typesIn := in(types)
+	rows, err := db.r.QueryContext(ctx, `SELECT id, status, status_reason, customer_id, institution_id, provider_type, provider_login_id FROM connections
+		WHERE provider_type IN `+typesIn+` AND provider_login_id IN `+in(ids)+` AND `+linked+`
+		ORDER BY completed_at DESC, seq DESC`, args...)
+	if err != nil {
+		return fmt.Errorf("find duplicates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, status, reason string
+		var k login
+		if err := rows.Scan(&id, &status, &reason, &k.customer, &k.institution, &k.provider, &k.id); err != nil {
+			return err
+		}
+		for _, c := range wanted[k] {
+			if c.ID == id {
+				continue
 			}
 			c.DuplicateConnectionIDs = append(c.DuplicateConnectionIDs, id)
 			if c.StatusReason == "INACTIVE_DUPLICATE" && reason != "INACTIVE_DUPLICATE" && c.ActiveDuplicateConnectionID == "" {
 				c.ActiveDuplicateConnectionID = id
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 	}
-	return nil
+	return rows.Err()
 }
 
 const customerColumns = `seq, id, account_id, environment, external_id, status, created_at, data`

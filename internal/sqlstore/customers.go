@@ -134,8 +134,8 @@ func (db *DB) FindCustomers(ctx context.Context, scope banklink.Scope, f banklin
 	} else {
 		base.add("external_id > ?", storedExternalID(out[len(out)-1]))
 	}
-	var remaining int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE `+base.sql(), base.args...).Scan(&remaining); err != nil {
+	remaining, err := db.countBeyond(ctx, " FROM customers", base)
+	if err != nil {
 		return nil, 0, err
 	}
 	return out, remaining, nil

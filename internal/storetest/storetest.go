@@ -26,6 +26,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"Accounts", testAccounts},
 		{"APIKeys", testAPIKeys},
 		{"StartConnection", testStartConnection},
+		{"RemainingCap", testRemainingCap},
 		{"StartConnectionUnknownInstitution", testStartConnectionUnknownInstitution},
 		{"StartConnectionConcurrentSameCustomer", testStartConnectionConcurrent},
 		{"TenantIsolation", testTenantIsolation},
