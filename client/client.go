@@ -1,7 +1,8 @@
 // Package client is a Go client for banklink's API (and so for Meld's
-// Bank Linking API, which banklink speaks): connect tokens, connections,
-// accounts, transactions, investments, customers, institutions, routing and
-// webhooks. It uses only the standard library.
+// Bank Linking API, which banklink speaks): connect tokens, connections
+// and Plaid imports, accounts and processor tokens, transactions,
+// investments, customers, institutions, routing, webhooks and the
+// activity log. It uses only the standard library.
 //
 //	c := client.New("http://127.0.0.1:8080", os.Getenv("BANKLINK_KEY"))
 //	start, err := c.ConnectStart(ctx, client.ConnectStartRequest{ExternalCustomerID: "cust-42"})

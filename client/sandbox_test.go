@@ -99,7 +99,8 @@ func startServer() (stop func(), err error) {
 // Example_sandboxFlow links the sandbox bank the way an app's backend
 // would, with the widget driven through its API instead of a browser:
 // start, link, wait for the signed data webhook, page every transaction,
-// refresh, delete.
+// hand an account to a payment processor, read the widget session's
+// activity log, refresh, delete.
 func Example_sandboxFlow() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -172,14 +173,47 @@ func Example_sandboxFlow() {
 	}
 	fmt.Println("paged every transaction:", n > 25 && n == added)
 
-	// 5. Refresh, and wait for the data again.
+	// 5. Hand the first account to a payment processor (Dwolla): the
+	// token goes to the processor, which reads the account through it.
+	for a, err := range c.Accounts(ctx, client.AccountFilter{ConnectionID: start.ID}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		tok, err := c.CreateProcessorToken(ctx, a.ID, "DWOLLA", "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("processor token for", tok.Processor, "via", tok.ServiceProvider)
+		break
+	}
+
+	// 6. What the customer did in the widget, step by step. An app
+	// following the log keeps the last key and asks for what came after.
+	var last string
+	for a, err := range c.Activity(ctx, client.ActivityFilter{ConnectionID: start.ID}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("activity:", a.Action)
+		last = a.Key
+	}
+	newer := 0
+	for _, err := range c.Activity(ctx, client.ActivityFilter{ConnectionID: start.ID, Page: client.Page{After: last}}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		newer++
+	}
+	fmt.Println("activity after the last key:", newer)
+
+	// 7. Refresh, and wait for the data again.
 	if _, err := c.RefreshConnection(ctx, start.ID, nil); err != nil {
 		log.Fatal(err)
 	}
 	waitFor(ctx, events, start.ID, webhook.TransactionsAggregated)
 	fmt.Println("refreshed")
 
-	// 6. Delete.
+	// 8. Delete.
 	conn, err := c.DeleteConnection(ctx, start.ID)
 	if err != nil {
 		log.Fatal(err)
@@ -193,6 +227,12 @@ func Example_sandboxFlow() {
 	// linked Sandbox Bank, connection true
 	// signed webhooks received
 	// paged every transaction: true
+	// processor token for DWOLLA via SANDBOX
+	// activity: INSTITUTION_CONNECTION_INSTITUTION_SELECTED
+	// activity: INSTITUTION_CONNECTION_LOGIN_SUCCEEDED
+	// activity: INSTITUTION_CONNECTION_CONSENT_GIVEN
+	// activity: INSTITUTION_CONNECTION_COMPLETED
+	// activity after the last key: 0
 	// refreshed
 	// connection DELETED
 	// deleting again is a conflict: true

@@ -215,6 +215,10 @@ func TestTypesMatchOpenAPI(t *testing.T) {
 				}
 				examples = its
 				s = all.props[r.field].Value.Items.Value
+				// And the item schema's own example (a component's).
+				if s.Example != nil {
+					examples = append(examples, s.Example)
+				}
 				name += " " + r.field + "[]"
 			}
 			specExamples += len(examples)
@@ -228,7 +232,7 @@ func TestTypesMatchOpenAPI(t *testing.T) {
 			for _, problem := range compare(tg.schema, tg.typ, tg.typ.Name()) {
 				t.Error(problem)
 			}
-			cases := map[string]any{"fullest": example(tg.schema, true), "emptiest": example(tg.schema, false)}
+			cases := map[string]any{"fullest": example(tg.schema, true), "emptiest": example(tg.schema, false), "zeroes": zeroes(tg.schema)}
 			for i, ex := range tg.extra {
 				cases[fmt.Sprintf("spec example %d", i)] = ex
 			}
@@ -459,6 +463,43 @@ func example(s *openapi3.Schema, full bool) any {
 	return map[string]any{"any": "json"}
 }
 
+// zeroes builds an example with every required property that is not
+// nullable at its zero value ("", 0, false, [], an object of zeroes):
+// the values a field tagged omitempty would drop, though the API sends
+// them.
+func zeroes(s *openapi3.Schema) any {
+	if len(s.Enum) > 0 {
+		return s.Enum[0]
+	}
+	switch schemaType(s) {
+	case "object":
+		all := merged(s)
+		m := map[string]any{}
+		for k, p := range all.props {
+			switch {
+			case !slices.Contains(all.required, k):
+			case p.Value.Nullable && schemaType(p.Value) != "object":
+				m[k] = nil // "" and null are one to NullString
+			default:
+				m[k] = zeroes(p.Value)
+			}
+		}
+		return m
+	case "array":
+		return []any{}
+	case "string":
+		if s.Format == "date-time" || s.Format == "date" {
+			return example(s, false)
+		}
+		return ""
+	case "integer", "number":
+		return 0.0
+	case "boolean":
+		return false
+	}
+	return nil
+}
+
 // ClientOperationIDs lists the operations the client calls, for the
 // tests of package client_test.
 func ClientOperationIDs() []string {
@@ -468,4 +509,59 @@ func ClientOperationIDs() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// IdempotentOperationIDs says which operations openapi.yaml lists an
+// Idempotency-Key header for, for the tests of package client_test.
+func IdempotentOperationIDs() map[string]bool {
+	data, err := os.ReadFile(specPath)
+	if err != nil {
+		panic(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(data)
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]bool{}
+	for id, op := range operations(doc) {
+		for _, p := range op.Parameters {
+			if p.Value != nil && p.Value.In == "header" && strings.EqualFold(p.Value.Name, "Idempotency-Key") {
+				out[id] = true
+			}
+		}
+	}
+	return out
+}
+
+// RoundTripAnswer decodes a body the server answered operation id with
+// into the client's type for it (each item, for a list) and encodes it
+// again, and returns how the result differs from the body ("" when it
+// does not), for the tests of package client_test.
+func RoundTripAnswer(id, status string, body []byte) string {
+	var r *response
+	for i, x := range clientOps[id] {
+		if x.status == status {
+			r = &clientOps[id][i]
+		}
+	}
+	if r == nil {
+		return fmt.Sprintf("clientOps has no type for %s %s", id, status)
+	}
+	var whole any
+	if err := json.Unmarshal(body, &whole); err != nil {
+		return err.Error()
+	}
+	typ := reflect.TypeOf(r.typ)
+	if r.field == "" {
+		return roundTrip(typ, whole)
+	}
+	env, _ := whole.(map[string]any)
+	items, _ := env[r.field].([]any)
+	var diffs []string
+	for i, it := range items {
+		if d := roundTrip(typ, it); d != "" {
+			diffs = append(diffs, fmt.Sprintf("%s[%d]: %s", r.field, i, d))
+		}
+	}
+	return strings.Join(diffs, "\n")
 }

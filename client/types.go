@@ -149,15 +149,15 @@ type Identifiers struct {
 
 // ACH identifies a US account.
 type ACH struct {
-	AccountNumber string `json:"accountNumber,omitempty"`
-	RoutingNumber string `json:"routingNumber,omitempty"`
+	AccountNumber string `json:"accountNumber"`
+	RoutingNumber string `json:"routingNumber"`
 }
 
 // EFT identifies a Canadian account.
 type EFT struct {
-	AccountNumber     string `json:"accountNumber,omitempty"`
-	InstitutionNumber string `json:"institutionNumber,omitempty"`
-	BranchNumber      string `json:"branchNumber,omitempty"`
+	AccountNumber     string `json:"accountNumber"`
+	InstitutionNumber string `json:"institutionNumber"`
+	BranchNumber      string `json:"branchNumber"`
 }
 
 // Owner is an account holder.
@@ -237,10 +237,11 @@ type Customer struct {
 	CreatedAt                string            `json:"createdAt"`
 }
 
-// CustomerName is a customer's name.
+// CustomerName is a customer's name; the API sends both parts, "" for
+// one not given.
 type CustomerName struct {
-	FirstName string `json:"firstName,omitempty"`
-	LastName  string `json:"lastName,omitempty"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
 }
 
 // CustomerInput is the body of POST /accounts/customers.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 )
 
 // Widget drives the Connect Widget's own API with a connect token, as the
@@ -114,32 +113,28 @@ type WidgetCompletion struct {
 	AppRedirectURL string         `json:"appRedirectUrl"`
 }
 
-func (w *Widget) do(ctx context.Context, method, p string, q url.Values, body, out any) error {
-	return w.c.call(ctx, &request{method: method, path: "/connect/api/" + p, query: q, body: body, out: out, bearer: w.token}, nil)
+func widgetCall[T any](w *Widget, ctx context.Context, method, p string, q url.Values, body any) (*T, error) {
+	return do[T](w.c, ctx, &request{method: method, path: "/connect/api/" + p, query: q, body: body, bearer: w.token}, nil)
 }
 
 func (w *Widget) step(ctx context.Context, p string, body any) (*WidgetSession, error) {
-	var s WidgetSession
-	return &s, w.do(ctx, http.MethodPost, p, nil, body, &s)
+	return widgetCall[WidgetSession](w, ctx, http.MethodPost, p, nil, body)
 }
 
 // Session returns the widget's current state.
 func (w *Widget) Session(ctx context.Context) (*WidgetSession, error) {
-	var s WidgetSession
-	return &s, w.do(ctx, http.MethodGet, "session", nil, nil, &s)
+	return widgetCall[WidgetSession](w, ctx, http.MethodGet, "session", nil, nil)
 }
 
 // Institutions returns a page of the institutions eligible for this
 // connection; after is the previous page's Next.
 func (w *Widget) Institutions(ctx context.Context, name string, limit int, after string) (*WidgetInstitutions, error) {
-	q := query{}
-	q.set("name", name)
-	if limit > 0 {
-		q.set("limit", strconv.Itoa(limit))
-	}
-	q.set("after", after)
-	var out WidgetInstitutions
-	return &out, w.do(ctx, http.MethodGet, "institutions", url.Values(q), nil, &out)
+	q := encodeQuery(struct {
+		Name  string `query:"name"`
+		Limit int    `query:"limit"`
+		After string `query:"after"`
+	}{name, limit, after})
+	return widgetCall[WidgetInstitutions](w, ctx, http.MethodGet, "institutions", q, nil)
 }
 
 // Select chooses an institution.
@@ -168,7 +163,6 @@ func (w *Widget) OAuth(ctx context.Context, params map[string]string) (*WidgetSe
 // Complete links the chosen accounts (the session's Accounts) with the
 // customer's consent, completing the connection.
 func (w *Widget) Complete(ctx context.Context, accountIDs []string, consent bool) (*WidgetCompletion, error) {
-	var out WidgetCompletion
 	body := map[string]any{"accountIds": accountIDs, "consent": consent}
-	return &out, w.do(ctx, http.MethodPost, "complete", nil, body, &out)
+	return widgetCall[WidgetCompletion](w, ctx, http.MethodPost, "complete", nil, body)
 }
