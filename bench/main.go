@@ -87,7 +87,15 @@ func main() {
 	soakFor := flag.Duration("soak", 0, "with -mix: soak the SQLite target for this long, sampling goroutines and heap every 10s; exits 1 on any error or growth")
 	analyze := flag.Bool("analyze", false, "with -mix: run ANALYZE on each target database after warm-up (a diagnostic: banklink does not)")
 	cpuprofile := flag.String("cpuprofile", "", "with -mix: write a CPU profile of each measured load to this path plus .<target>.r<round> (the soak: .soak)")
+	scale := flag.Bool("scale", false, "fill a database (SQLite, and -postgres) and compare each list, get, search, connect/start and aggregation request's p99 with an empty one (see scale.go)")
+	scaleCustomers := flag.Int("scale-customers", 10_000, "with -scale: customers, two connections each")
+	scaleTx := flag.Int("scale-tx", 50, "with -scale: transactions per account, two accounts per connection")
+	scaleSamples := flag.Int("scale-samples", 200, "with -scale: samples per request and database")
+	scaleKeep := flag.Bool("scale-keep", false, "with -scale: keep the databases and print their names (for EXPLAIN)")
 	flag.Parse()
+	if *scale {
+		os.Exit(runScale(scaleOptions{customers: *scaleCustomers, txPerAcct: *scaleTx, samples: *scaleSamples, postgres: *pg, keep: *scaleKeep}, *concurrency))
+	}
 	if *duration > 2*time.Minute {
 		log.Fatal("-duration is capped at 2m per target per round")
 	}
