@@ -61,7 +61,14 @@ type ProviderInstitution struct {
 	Products []Product
 	// Redirect is true when the login redirects to the bank (OAuth).
 	Redirect bool
-	Health   string
+	// NoFrame is true when the login's pages refuse to be framed
+	// (X-Frame-Options, CSP frame-ancestors), as real OAuth banks' do:
+	// the widget, when it is itself in a frame, opens the login in a
+	// popup (or, failing that, the whole window) rather than in its frame.
+	// Providers set it from their directories (Plaid's oauth, MX's
+	// supports_oauth, Finicity's oauthEnabled).
+	NoFrame bool
+	Health  string
 }
 
 // Eligibility is what a connect request asks of an institution.

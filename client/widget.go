@@ -39,6 +39,9 @@ type WidgetSession struct {
 	EligibleCount  int                `json:"eligibleCount"`
 	Result         *CompleteResult    `json:"result,omitempty"`
 	AppRedirectURL string             `json:"appRedirectUrl,omitempty"`
+
+	// LoginNoFrame: loginUrl refuses to be framed (an OAuth bank's page).
+	LoginNoFrame bool `json:"loginNoFrame,omitempty"`
 }
 
 // WidgetInstitution is an institution as the picker shows it.

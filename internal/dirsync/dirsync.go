@@ -173,7 +173,7 @@ func healthRank(h string) int {
 }
 
 func sameCoverage(a, b banklink.ProviderInstitution) bool {
-	return a.ProviderInstitutionID == b.ProviderInstitutionID && a.Redirect == b.Redirect && a.Health == b.Health &&
+	return a.ProviderInstitutionID == b.ProviderInstitutionID && a.Redirect == b.Redirect && a.NoFrame == b.NoFrame && a.Health == b.Health &&
 		slices.Equal(a.Products, b.Products)
 }
 

@@ -107,7 +107,7 @@ func mapInstitution(in institution) *banklink.Institution {
 	out := &banklink.Institution{
 		Name: name, Type: institutionType(name), IsTest: status == "testing",
 		Providers: map[string]banklink.ProviderInstitution{ProviderType: {
-			ProviderInstitutionID: strconv.FormatInt(in.ID, 10), Products: ps.Slice(), Redirect: true, Health: health,
+			ProviderInstitutionID: strconv.FormatInt(in.ID, 10), Products: ps.Slice(), Redirect: true, NoFrame: in.OAuthEnabled, Health: health,
 		}},
 		Regions: []banklink.Region{"US"},
 	}

@@ -71,7 +71,7 @@ func mapInstitution(in institution) *banklink.Institution {
 		Name: name, Type: institutionType(name),
 		Images: banklink.InstitutionImages{Icon: deref(in.SmallLogoURL), Tile: deref(in.MediumLogoURL)},
 		Providers: map[string]banklink.ProviderInstitution{ProviderType: {
-			ProviderInstitutionID: in.Code, Products: ps.Slice(), Redirect: true, Health: banklink.HealthHealthy,
+			ProviderInstitutionID: in.Code, Products: ps.Slice(), Redirect: true, NoFrame: deref(in.SupportsOAuth), Health: banklink.HealthHealthy,
 		}},
 	}
 	if c := strings.ToUpper(strings.TrimSpace(deref(in.ISOCountryCode))); c != "" {

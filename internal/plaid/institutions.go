@@ -122,7 +122,7 @@ func mapInstitution(in plaidInstitution) *banklink.Institution {
 	out := &banklink.Institution{
 		Name: strings.TrimSpace(in.Name), Type: institutionType(in.Name, ps),
 		Providers: map[string]banklink.ProviderInstitution{ProviderType: {
-			ProviderInstitutionID: in.InstitutionID, Products: ps.Slice(), Redirect: true, Health: health(in),
+			ProviderInstitutionID: in.InstitutionID, Products: ps.Slice(), Redirect: true, NoFrame: in.OAuth, Health: health(in),
 		}},
 	}
 	for _, c := range in.CountryCodes {

@@ -77,10 +77,12 @@ func (p *Provider) StartLogin(ctx context.Context, req banklink.LoginRequest) (b
 		return banklink.LoginStart{}, downError()
 	}
 	if pi := req.Institution.Providers[p.Type()]; pi.Redirect {
-		return banklink.LoginStart{RedirectURL: p.AuthorizeURL + "?" + url.Values{
-			"institution": {req.Institution.Name},
-			"return":      {req.CallbackURL},
-		}.Encode()}, nil
+		q := url.Values{"institution": {req.Institution.Name}, "return": {req.CallbackURL}}
+		if pi.NoFrame {
+			// The simulated bank refuses to be framed, as Chase's does.
+			q.Set("frames", "deny")
+		}
+		return banklink.LoginStart{RedirectURL: p.AuthorizeURL + "?" + q.Encode()}, nil
 	}
 	return banklink.LoginStart{Fields: []banklink.CredentialField{
 		{Name: "username", Label: "Username"},

@@ -85,7 +85,10 @@ func WellKnown() []*banklink.Institution {
 				ProviderInstitutionID: "sbx_wk_" + strconv.Itoa(i+1),
 				Products:              products,
 				Redirect:              w.oauth,
-				Health:                banklink.HealthHealthy,
+				// Like the real banks' own OAuth pages, theirs refuse to
+				// be framed (the sandbox authorize page with frames=deny).
+				NoFrame: w.oauth,
+				Health:  banklink.HealthHealthy,
 			}},
 		}
 	}

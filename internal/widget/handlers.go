@@ -87,6 +87,11 @@ type sessionView struct {
 	EligibleCount     int                `json:"eligibleCount"`
 	Result            *completeResult    `json:"result,omitempty"`
 	AppRedirectURL    string             `json:"appRedirectUrl,omitempty"`
+
+	// LoginNoFrame says loginUrl refuses to be framed (an OAuth bank's
+	// page): a widget in an iframe opens it in a popup, or failing that
+	// in the whole window, never in its own frame.
+	LoginNoFrame bool `json:"loginNoFrame,omitempty"`
 }
 
 // embedView tells connect.js to show loginUrl in a frame and which of its
@@ -163,6 +168,8 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 						v.Step, v.LoginURL = banklink.StepRedirect, start.RedirectURL
 						if e := start.Embed; e != nil {
 							v.LoginEmbed = &embedView{Origin: e.Origin, DoneEvents: nonNil(e.DoneEvents)}
+						} else {
+							v.LoginNoFrame = in.Providers[prov.Type()].NoFrame
 						}
 					}
 				}
@@ -520,7 +527,14 @@ func (w *Widget) sandboxAuthorize(rw http.ResponseWriter, r *http.Request) error
 		return banklink.FieldErrorf("return", "must be this banklink's widget URL")
 	}
 	sep := "&"
-	securityHeaders(rw, "*")
+	if r.URL.Query().Get("frames") == "deny" {
+		// A bank that refuses to be framed, as real OAuth banks do: both
+		// headers, as banks send both (older browsers read only XFO).
+		rw.Header().Set("X-Frame-Options", "DENY")
+		securityHeaders(rw, "'none'")
+	} else {
+		securityHeaders(rw, "*")
+	}
 	return w.pages.ExecuteTemplate(rw, "authorize.html", map[string]any{
 		"Base":        w.basePath,
 		"Institution": r.URL.Query().Get("institution"),
