@@ -109,7 +109,7 @@ func TestEmbedScript(t *testing.T) {
 	script, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") ||
-		len(script) > 8<<10 || !strings.Contains(string(script), "Banklink") {
+		len(script) > 10<<10 || !strings.Contains(string(script), "Banklink") {
 		t.Fatalf("embed.js: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(script))
 	}
 

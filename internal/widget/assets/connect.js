@@ -28,6 +28,20 @@
     oauth = { code: "", error: "" };
     params.forEach(function (v, k) { if (k !== "connectToken" && k !== "oauth") oauth[k] = v; });
   }
+  // Handed over in the fragment (never sent to a server): by embed.js,
+  // the page to return to after a whole-window OAuth login (bl_return)
+  // and how an OAuth bank leaves a frame (bl_oauth: popup or redirect);
+  // by this widget in a frame that sends the whole window to the bank,
+  // its tab (bl_tab) and to go on to the bank at once (bl_go).
+  var handoff = new URLSearchParams(location.hash.slice(1));
+  var RETURN_KEY = "banklink.returnUrl", OAUTH_MODE_KEY = "banklink.oauthMode";
+  var oauthMode = "", goToBank = handoff.get("bl_go") === "1";
+  try {
+    if (handoff.get("bl_return")) sessionStorage.setItem(RETURN_KEY, handoff.get("bl_return"));
+    if (/^(popup|redirect)$/.test(handoff.get("bl_oauth") || "")) sessionStorage.setItem(OAUTH_MODE_KEY, handoff.get("bl_oauth"));
+    if (/^[A-Za-z0-9_-]{16,64}$/.test(handoff.get("bl_tab") || "")) sessionStorage.setItem("banklink.tab", handoff.get("bl_tab"));
+    oauthMode = sessionStorage.getItem(OAUTH_MODE_KEY) || "";
+  } catch (e) { /* storage disabled: this page only */ }
   var state = null;
   var searchTimer = 0;
   var searchSeq = 0;
@@ -168,7 +182,7 @@
   }
 
   function render(s) {
-    stopEmbed();
+    stopEmbed(); stopOAuthWindow();
     state = s;
     document.getElementById("env").hidden = s.environment !== "sandbox";
     setAlert("");
@@ -301,10 +315,158 @@
 
   function redirect(s) {
     if (s.loginEmbed) return embedded(s);
+    if (inFrame && (s.loginNoFrame || oauthMode)) return outOfFrame(s);
+    if (goToBank && !inFrame) {
+      // The widget's frame sent this window here to go on to the bank.
+      goToBank = false;
+      show(OAUTH_TEXT.opening(s.institution.name), [el("div", { "class": "center" }, [el("div", { "class": "spinner", role: "status", "aria-label": OAUTH_TEXT.opening(s.institution.name) })])], false);
+      location.replace(s.loginUrl);
+      return;
+    }
     var go = el("a", { "class": "primary", href: s.loginUrl, text: "Continue to " + s.institution.name });
     go.addEventListener("click", function () { emit("debug", { action: "open_oauth", institutionId: s.institution.id }); });
     show("Log in", [institutionHead(s), el("p", { text: "You'll log in on " + s.institution.name + "'s own site and come back here." })
       , go], !s.institutionLocked);
+  }
+
+  // --- OAuth banks that refuse to be framed ---------------------------------
+  // Real OAuth banks' pages refuse frames (X-Frame-Options, CSP
+  // frame-ancestors; loginNoFrame). A widget in a frame opens them in a
+  // popup it opens itself, from the customer's click (a message to
+  // embed.js would lose the click, and popup blockers want one; and apps
+  // without embed.js work too). The bank returns the popup to this
+  // widget's callback, which hands the result to this frame by
+  // postMessage, same origin only, and closes; this frame sends it to
+  // the server with its own tab id. A blocked popup, or bl_oauth=redirect
+  // (a WebView: no popups), sends the whole window instead, through
+  // this widget's page (goToBank), which keeps this tab's id and the
+  // page to return to.
+  var OAUTH_TEXT = {
+    continueTo: function (n) { return "Continue to " + n; },
+    popupIntro: function (n) { return "You'll log in on " + n + "'s own site in a new window, then come back here."; },
+    waiting: function (n) { return "Finish logging in to " + n + " in the window that opened. This page continues on its own."; },
+    showWindow: "Show the window",
+    closed: function (n) { return "The " + n + " window was closed before you finished. Try again."; },
+    blocked: function (n) { return "Your browser blocked the new window. Continue to " + n + " in this window instead; you'll come back here afterwards."; },
+    redirectIntro: function (n) { return "You'll log in on " + n + "'s own site in this window, then come back here."; },
+    continueHere: function (n) { return "Continue to " + n + " in this window"; },
+    opening: function (n) { return "Opening " + n + "\u2026"; },
+    windowDone: "Logged in",
+    windowDoneText: "You can close this window and return to the app."
+  };
+  var oauthWindow = null, oauthWatch = 0;
+  function stopOAuthWindow() {
+    if (oauthWatch) { clearInterval(oauthWatch); oauthWatch = 0; }
+    oauthWindow = null;
+  }
+  function outOfFrame(s) {
+    var name = s.institution.name;
+    if (oauthMode === "redirect") return inWindow(s, false);
+    var go = el("button", { type: "button", "class": "primary", id: "oauth-open", text: OAUTH_TEXT.continueTo(name) });
+    go.addEventListener("click", function () {
+      var w = null;
+      var h = Math.min(720, screen.availHeight || 720), x = (screen.availWidth || 500) / 2 - 250;
+      try { w = window.open(s.loginUrl, "banklink-oauth", "popup,width=500,height=" + h + ",left=" + Math.max(0, x) + ",top=0"); } catch (e) { w = null; }
+      if (!w) {
+        emit("debug", { action: "oauth_popup_blocked", institutionId: s.institution.id });
+        return inWindow(s, true);
+      }
+      emit("debug", { action: "open_oauth", institutionId: s.institution.id, mode: "popup" });
+      waitForWindow(s, w);
+    });
+    show("Log in", [institutionHead(s), el("p", { text: OAUTH_TEXT.popupIntro(name) }), go], !s.institutionLocked);
+  }
+  function waitForWindow(s, w) {
+    var again = el("button", { type: "button", "class": "secondary", id: "oauth-focus", text: OAUTH_TEXT.showWindow });
+    again.addEventListener("click", function () { if (w.closed) outOfFrame(s); else w.focus(); });
+    show("Log in", [institutionHead(s), el("p", { id: "oauth-waiting", text: OAUTH_TEXT.waiting(s.institution.name) }), again], !s.institutionLocked);
+    oauthWindow = w;
+    // Closed with no result: the customer gave up, or the bank cut the
+    // window off from this one (COOP); the session says where it is.
+    oauthWatch = setInterval(function () {
+      if (!w.closed || oauthWindow !== w) return;
+      stopOAuthWindow();
+      emit("debug", { action: "oauth_window_closed", institutionId: s.institution.id });
+      api("GET", "session").then(function (ns) { render(ns); if (ns.step === "REDIRECT") setAlert(OAUTH_TEXT.closed(s.institution.name)); }, function (e) { failed(e); });
+    }, 400);
+  }
+  function inWindow(s, blocked) {
+    var name = s.institution.name;
+    var frag = new URLSearchParams({ bl_tab: tabId, bl_go: "1" });
+    try { if (sessionStorage.getItem(RETURN_KEY)) frag.set("bl_return", sessionStorage.getItem(RETURN_KEY)); } catch (e) { /* none */ }
+    var href = location.origin + base + "?" + new URLSearchParams({ connectToken: token }).toString() + "#" + frag.toString();
+    // A link with target _top: the customer's click lets a frame navigate
+    // the whole window.
+    var go = el("a", { "class": "primary", id: "oauth-redirect", href: href, target: "_top", text: OAUTH_TEXT.continueHere(name) });
+    go.addEventListener("click", function () { emit("debug", { action: "open_oauth", institutionId: s.institution.id, mode: "redirect" }); });
+    show("Log in", [institutionHead(s), el("p", { text: OAUTH_TEXT.redirectIntro(name) }), go], !s.institutionLocked);
+    if (blocked) setAlert(OAUTH_TEXT.blocked(name));
+  }
+  // This frame's popup came back from the bank: its callback hands over
+  // what the bank appended, only to a window of this origin.
+  window.addEventListener("message", function (ev) {
+    var d = ev.data;
+    if (ev.origin !== location.origin || !ev.source || ev.source === window) return;
+    if (!d || d.type !== "banklink:oauth" || !d.params || typeof d.params !== "object") return;
+    // From the popup this page opened, or, after this frame reloaded
+    // meanwhile, from any window of this origin while a bank is awaited.
+    if (oauthWindow ? ev.source !== oauthWindow : !(state && state.step === "REDIRECT")) return;
+    var params = {};
+    Object.keys(d.params).forEach(function (k) { if (typeof d.params[k] === "string") params[k] = d.params[k]; });
+    ev.source.postMessage({ type: "banklink:oauth-ack" }, location.origin);
+    stopOAuthWindow();
+    oauthResult(api("POST", "oauth", params));
+  });
+  // oauthResult shows what the return from a bank led to: the next step,
+  // or a refusal on the step the session went back to, reported to the
+  // app as an error event.
+  function oauthResult(p) {
+    return p.then(render, function (err) {
+      var d = err.data || {};
+      if (d.code === "UNAUTHORIZED") return fatal(err);
+      if (d.reason === "CONTINUED_IN_ANOTHER_TAB") return elsewhere();
+      return api("GET", "session").then(function (s) { render(s); setAlert(err.message); reportError(err, { step: "OAUTH" }); }, fatal);
+    });
+  }
+  // The callback page in the popup: hand the result to the widget that
+  // opened it (same origin only) and close. With no such opener (the
+  // bank cut it off, or the widget is gone), go on here instead.
+  function handOff(fallback) {
+    var w = null;
+    try { w = window.opener && window.opener !== window && window.opener.location.origin === location.origin ? window.opener : null; } catch (e) { w = null; }
+    if (!oauth || !w) return fallback();
+    var acked = false;
+    function onAck(ev) {
+      if (ev.origin !== location.origin || ev.source !== w || !ev.data || ev.data.type !== "banklink:oauth-ack") return;
+      acked = true;
+      window.removeEventListener("message", onAck);
+      show(OAUTH_TEXT.windowDone, [el("div", { "class": "center" }, [el("p", { "class": "muted", text: OAUTH_TEXT.windowDoneText })])], false);
+      window.close();
+    }
+    window.addEventListener("message", onAck);
+    w.postMessage({ type: "banklink:oauth", params: oauth }, location.origin);
+    setTimeout(function () { if (!acked) { window.removeEventListener("message", onAck); fallback(); } }, 3000);
+  }
+  // Back in a window of its own after a whole-window OAuth login: the
+  // app's page given as bl_return, if its origin may embed the widget,
+  // with the outcome in its query (embed.js's Banklink.resume reads it).
+  function returnUrl() {
+    var r = "";
+    try { r = sessionStorage.getItem(RETURN_KEY) || ""; } catch (e) { return ""; }
+    if (!r || inFrame || !state) return "";
+    var u; try { u = new URL(r); } catch (e) { return ""; }
+    var allowed = state.parentOrigins || [];
+    if (!/^https?:$/.test(u.protocol) || (allowed.indexOf(u.origin) < 0 && allowed.indexOf("*") < 0)) return "";
+    return u.toString();
+  }
+  function returnToApp(q) {
+    var r = returnUrl();
+    if (!r) return false;
+    var u = new URL(r);
+    for (var k in q) if (q[k] != null) u.searchParams.set(k, q[k]);
+    try { sessionStorage.removeItem(RETURN_KEY); } catch (e) { /* none */ }
+    location.assign(u.toString());
+    return true;
   }
 
   function mfa(s) {
@@ -370,7 +532,7 @@
     finish.addEventListener("click", function () {
       if (res.appRedirectUrl && !inFrame) {
         var u = new URL(res.appRedirectUrl); u.searchParams.set("connectionId", r.connectionId); location.assign(u.toString());
-      } else close();
+      } else if (!returnToApp({ banklink_status: "success", connectionId: r.connectionId })) close();
     });
     show("Connected", [el("div", { "class": "center" }, [
       el("div", { "class": "check", "aria-hidden": "true", text: "\u2713" }),
@@ -379,7 +541,7 @@
       el("ul", { "class": "list", style: null }, r.accounts.map(function (a) { return el("li", { "class": "acct", text: a.name + " \u2022\u2022" + a.mask }); })),
       finish
     ])], false);
-    if (res.appRedirectUrl && !inFrame) setTimeout(function () { finish.click(); }, 2500);
+    if ((res.appRedirectUrl || returnUrl()) && !inFrame) setTimeout(function () { finish.click(); }, 2500);
   }
 
   // exit says why the widget closed: after a success (status SUCCESS, no
@@ -395,6 +557,8 @@
       fetch(base + "/api/exit", { method: "POST", keepalive: true, credentials: "omit", cache: "no-store",
         headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" }, body: JSON.stringify({ step: state.step }) }).catch(function () {});
     }
+    if (!inFrame && returnToApp({ banklink_status: "exit", banklink_exit: completed ? "SUCCESS" : lastError ? "ERROR" : "ABANDONED",
+      banklink_reason: completed ? null : lastError ? lastError.reason : "USER_CLOSED", connectionId: completed ? state.connectionId : null })) return;
     if (!inFrame && window.opener) { window.close(); return; }
     if (!inFrame && !completed) {
       // A tab of its own, opened without a redirect URL: nothing to go
@@ -422,22 +586,24 @@
   // Back from a bank's OAuth page: a refusal (Deny) or a failure is shown
   // on the step the session went back to, and reported to the app as an
   // error event after init, as any other failed step is.
-  var oauthErr = null;
-  var start = oauth
-    ? api("POST", "oauth", oauth).catch(function (err) { if ((err.data || {}).code === "UNAUTHORIZED") throw err; oauthErr = err; return api("GET", "session"); })
-    : api("GET", "session");
-  start = start.catch(function (err) {
-    if ((err.data || {}).reason !== "CONTINUED_IN_ANOTHER_TAB") throw err;
-    emit("init", {}); elsewhere(); return null;
+  handOff(function () {
+    var oauthErr = null;
+    var start = oauth
+      ? api("POST", "oauth", oauth).catch(function (err) { if ((err.data || {}).code === "UNAUTHORIZED") throw err; oauthErr = err; return api("GET", "session"); })
+      : api("GET", "session");
+    start = start.catch(function (err) {
+      if ((err.data || {}).reason !== "CONTINUED_IN_ANOTHER_TAB") throw err;
+      emit("init", {}); elsewhere(); return null;
+    });
+    start.then(function (s) {
+      if (!s) return;
+      // init once per opening: the return from an OAuth bank reloads the
+      // page but is the same opening.
+      state = s; if (!oauth) emit("init", { connectionId: s.connectionId }); render(s);
+      if (oauthErr) {
+        setAlert(oauthErr.message);
+        reportError(oauthErr, { step: "OAUTH" });
+      }
+    }, fatal);
   });
-  start.then(function (s) {
-    if (!s) return;
-    // init once per opening: the return from an OAuth bank reloads the
-    // page but is the same opening.
-    state = s; if (!oauth) emit("init", { connectionId: s.connectionId }); render(s);
-    if (oauthErr) {
-      setAlert(oauthErr.message);
-      reportError(oauthErr, { step: "OAUTH" });
-    }
-  }, fatal);
 })();

@@ -10,12 +10,16 @@
  *     onExit: function (e) { ... e.reason: "user" | "closed", e.connectionId },
  *     onError: function (e) { ... e.reason, e.details },
  *     onEvent: function (e) { ... e.name, e.metadata }   // every widget event
+ *     oauth: "popup" | "redirect"            // optional: how an OAuth bank leaves the iframe
  *   });
+ *   Banklink.resume({onSuccess, onExit, onError, onEvent});  // on page load
  *
  * Only messages from the widget's own origin and window count. In
  * "redirect" mode the page leaves for the widget, which returns to the
- * redirectUrl given to connect/start with ?connectionId=; there
- * Banklink.redirectResult() returns {connectionId}.
+ * redirectUrl given to connect/start with ?connectionId=, or else to this
+ * page; so does an iframe whose OAuth bank had to take the whole window.
+ * There Banklink.resume() calls onSuccess or onExit (and
+ * Banklink.redirectResult() returns {connectionId}).
  */
 (function (root) {
   "use strict";
@@ -36,6 +40,15 @@
     var connectionId = null;
     var finished = false;
     var frame = null, overlay = null, popup = null, poll = 0;
+
+    // Where to come back to after an OAuth bank took the whole window,
+    // and how to leave a frame for one: in the fragment, seen by no server.
+    var back = new URL(opts.returnUrl || root.location.href);
+    back.hash = "";
+    RESULT_PARAMS.forEach(function (k) { back.searchParams.delete(k); });
+    var frag = new URLSearchParams({ bl_return: back.href });
+    if (opts.oauth === "popup" || opts.oauth === "redirect") frag.set("bl_oauth", opts.oauth);
+    if (mode !== "popup") url.hash = frag.toString();
 
     if (mode === "redirect") {
       root.location.assign(url.href);
@@ -74,7 +87,7 @@
           });
           break;
         case "exit":
-          finish(opts.onExit, { reason: "user", step: md.step || null, connectionId: connectionId });
+          finish(opts.onExit, { reason: "user", status: md.status || null, step: md.step || null, connectionId: connectionId });
           break;
         case "error":
           call(opts.onError, { reason: md.reason || "UNKNOWN", details: md.details || "", connectionId: connectionId });
@@ -133,5 +146,34 @@
     return id ? { connectionId: id } : null;
   }
 
-  root.Banklink = { version: VERSION, open: open, redirectResult: redirectResult };
+  var RESULT_PARAMS = ["banklink_status", "banklink_exit", "banklink_reason", "connectionId"];
+
+  // resume, on page load, ends a flow the widget sent back to this page:
+  // onSuccess, or onExit (after onError for an error). It removes the
+  // outcome from the address bar and returns it, or null. Confirm the
+  // connection with your backend: the query is the customer's to edit.
+  function resume(opts) {
+    opts = opts || {};
+    var q = new URLSearchParams(root.location.search);
+    var status = q.get("banklink_status"), id = q.get("connectionId");
+    if (!status && !id) return null;
+    var r = { connectionId: id || null, status: q.get("banklink_exit") || (status === "exit" ? "ABANDONED" : "SUCCESS"),
+      reason: q.get("banklink_reason") || null, resumed: true };
+    RESULT_PARAMS.forEach(function (k) { q.delete(k); });
+    if (root.history && root.history.replaceState) {
+      var qs = q.toString();
+      root.history.replaceState(root.history.state, "", root.location.pathname + (qs ? "?" + qs : "") + root.location.hash);
+    }
+    if (status === "exit") {
+      call(opts.onEvent, { name: "exit", metadata: { status: r.status, reason: r.reason }, connectionId: r.connectionId });
+      if (r.status === "ERROR") call(opts.onError, { reason: r.reason || "UNKNOWN", details: "", connectionId: r.connectionId });
+      call(opts.onExit, { reason: "user", status: r.status, step: null, connectionId: r.connectionId });
+    } else {
+      call(opts.onEvent, { name: "connect_complete", metadata: { connectionId: id }, connectionId: id });
+      call(opts.onSuccess, { connectionId: id, resumed: true });
+    }
+    return r;
+  }
+
+  root.Banklink = { version: VERSION, open: open, resume: resume, redirectResult: redirectResult };
 })(window);
