@@ -114,6 +114,22 @@ func Chromium(tb testing.TB) string {
 	return ""
 }
 
+// Firefox returns the path of a Firefox binary for browser tests driven
+// over WebDriver BiDi (package bidi).
+func Firefox(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("BANKLINK_TEST_FIREFOX"); p != "" {
+		return p
+	}
+	for _, name := range []string{"firefox-esr", "firefox"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	unavailable(tb, "Firefox browser tests skipped: no firefox on PATH; install it (Debian: apt-get install firefox-esr) or set BANKLINK_TEST_FIREFOX to enable them")
+	return ""
+}
+
 // CuttablePostgres creates a throwaway database like PostgresDSN and
 // returns a DSN that reaches it through a local TCP forwarder, and cut,
 // which stops the forwarder: its port refuses new connections and every
