@@ -521,10 +521,11 @@ func (db *DB) FindFinancialAccounts(ctx context.Context, scope banklink.Scope, f
 }
 
 // financialAccountsQuery is FindFinancialAccounts' query. A connection's
-// accounts are found through its index (see addScope).
+// or customer's accounts are found through that column's index (see
+// addScope).
 func (db *DB) financialAccountsQuery(scope banklink.Scope, f banklink.FinancialAccountFilter) (listQuery[banklink.FinancialAccount], conds) {
 	var c conds
-	db.addScope(&c, "f", scope, f.ConnectionID != "")
+	db.addScope(&c, "f", scope, f.ConnectionID != "" || f.CustomerID != "" || f.ExternalCustomerID != "")
 	c.addIf("f.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("f.institution_id = ?", f.InstitutionID)
@@ -588,7 +589,7 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 
 func (db *DB) findTransactions(ctx context.Context, scope banklink.Scope, f banklink.TransactionFilter) ([]*banklink.Transaction, int, error) {
 	var c conds
-	db.addScope(&c, "t", scope, f.CustomerID != "" || f.FinancialAccountID != "" || f.ConnectionID != "")
+	db.addScope(&c, "t", scope, f.CustomerID != "" || f.ExternalCustomerID != "" || f.FinancialAccountID != "" || f.ConnectionID != "")
 	c.addIf("t.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("t.financial_account_id = ?", f.FinancialAccountID)

@@ -369,8 +369,7 @@ func (db *DB) CountConnections(ctx context.Context) (int, error) {
 // FindConnections implements banklink.ConnectionStore.
 func (db *DB) FindConnections(ctx context.Context, scope banklink.Scope, f banklink.ConnectionFilter) ([]*banklink.Connection, int, error) {
 	var c conds
-	c.add("c.account_id = ?", scope.AccountID)
-	c.add("c.environment = ?", string(scope.Environment))
+	db.addScope(&c, "c", scope, f.CustomerID != "" || f.ExternalCustomerID != "")
 	c.addIf("c.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("c.institution_id = ?", f.InstitutionID)
@@ -411,7 +410,12 @@ func (db *DB) FindConnections(ctx context.Context, scope banklink.Scope, f bankl
 	if limit <= 0 {
 		limit = 10
 	}
-	out, remaining, err := listQuery[banklink.Connection]{cols: connectionColumns, from: connectionFrom, alias: "c", scope: scope,
+	// The count needs the customers only to match an external id.
+	countFrom := ` FROM connections c`
+	if f.ExternalCustomerID != "" {
+		countFrom += ` JOIN customers cu ON cu.id = c.customer_id`
+	}
+	out, remaining, err := listQuery[banklink.Connection]{cols: connectionColumns, from: connectionFrom, countFrom: countFrom, alias: "c", scope: scope,
 		scan: scanConnection, key: func(c *banklink.Connection) string { return c.Key }}.run(ctx, db, c, f.After, f.Before, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find connections: %w", err)

@@ -201,11 +201,12 @@ func (db *DB) FindHoldings(ctx context.Context, scope banklink.Scope, f banklink
 	return list, remaining, fillConnectionIDs(ctx, db.r, list, holdingConnection, setHoldingConnections)
 }
 
-// holdingsQuery is FindHoldings' query. A connection's or account's
-// holdings are found through that column's index (see addScope).
+// holdingsQuery is FindHoldings' query. A connection's, account's or
+// customer's holdings are found through that column's index (see
+// addScope).
 func (db *DB) holdingsQuery(scope banklink.Scope, f banklink.HoldingFilter) (listQuery[banklink.Holding], conds) {
 	var c conds
-	db.addScope(&c, "h", scope, f.ConnectionID != "" || f.FinancialAccountID != "")
+	db.addScope(&c, "h", scope, f.ConnectionID != "" || f.FinancialAccountID != "" || f.CustomerID != "" || f.ExternalCustomerID != "")
 	c.addIf("h.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("h.financial_account_id = ?", f.FinancialAccountID)
@@ -275,7 +276,7 @@ func (db *DB) FindInvestmentTransactions(ctx context.Context, scope banklink.Sco
 // index (see addScope).
 func (db *DB) investmentTransactionsQuery(scope banklink.Scope, f banklink.InvestmentTransactionFilter) (listQuery[banklink.InvestmentTransaction], conds, error) {
 	var c conds
-	db.addScope(&c, "t", scope, f.ConnectionID != "" || f.FinancialAccountID != "")
+	db.addScope(&c, "t", scope, f.ConnectionID != "" || f.FinancialAccountID != "" || f.CustomerID != "" || f.ExternalCustomerID != "")
 	c.addIf("t.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("t.financial_account_id = ?", f.FinancialAccountID)

@@ -131,6 +131,21 @@ func TestConnectionFiltersUseTheirIndex(t *testing.T) {
 			}
 			return page(q.selectSQL(c, true, 100), c)
 		}, "investment_transactions_connection"},
+		{"accounts of a customer", func() (string, []any) {
+			q, c := db.financialAccountsQuery(scope, banklink.FinancialAccountFilter{CustomerID: "u"})
+			return page(q.selectSQL(c, true, 100), c)
+		}, "financial_accounts_customer"},
+		{"holdings of a customer", func() (string, []any) {
+			q, c := db.holdingsQuery(scope, banklink.HoldingFilter{CustomerID: "u"})
+			return page(q.selectSQL(c, true, 100), c)
+		}, "holdings_customer"},
+		{"investment transactions of a customer", func() (string, []any) {
+			q, c, err := db.investmentTransactionsQuery(scope, banklink.InvestmentTransactionFilter{CustomerID: "u"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return page(q.selectSQL(c, true, 100), c)
+		}, "investment_transactions_customer"},
 		{"the whole tenant's holdings", func() (string, []any) {
 			q, c := db.holdingsQuery(scope, banklink.HoldingFilter{})
 			return page(q.selectSQL(c, true, 100), c)
@@ -170,5 +185,21 @@ func TestActivityUsesItsIndexes(t *testing.T) {
 	}
 	if got := queryPlan(t, db, `SELECT seq FROM activity_log WHERE at < $1 ORDER BY at LIMIT $2`, int64(1), 1000); !strings.Contains(got, "INDEX activity_log_at ") {
 		t.Errorf("prune plan = %s, want index activity_log_at", got)
+	}
+}
+
+// TestCustomerConnectionsUseTheirIndex: GET /bank-linking/connections?
+// customerId= reads the customer's connections through their index, not
+// every connection of the tenant (13 ms against 0.7 ms at p50 with 20,000
+// connections before connections_customer).
+func TestCustomerConnectionsUseTheirIndex(t *testing.T) {
+	db := planDB(t)
+	scope := banklink.Scope{AccountID: "a", Environment: banklink.Sandbox}
+	var c conds
+	db.addScope(&c, "c", scope, true)
+	c.add("c.customer_id = ?", "u")
+	got := queryPlan(t, db, `SELECT c.seq FROM connections c WHERE `+c.sql()+` ORDER BY c.seq LIMIT 10`, c.args...)
+	if !strings.Contains(got, "INDEX connections_customer ") {
+		t.Errorf("plan = %s, want index connections_customer", got)
 	}
 }
