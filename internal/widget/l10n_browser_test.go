@@ -215,6 +215,10 @@ func TestBrowserFrench(t *testing.T) {
 				reload(fr["login.title"])
 				login(t, ctx, sandbox.UserMFACode, sandbox.PasswordGood)
 				waitTitle(t, ctx, fr["mfa.title"])
+				// The sandbox bank asks in the customer's language too.
+				if got := text(t, ctx, "#mfa-prompt"); got != "Entrez le code à 4 chiffres que nous vous avons envoyé." {
+					t.Errorf("MFA prompt %q", got)
+				}
 				step(6, "mfa")
 				reload(fr["mfa.title"])
 				do(t, ctx, chromedp.SendKeys(chromedp.ID("answer"), sandbox.MFACodeAnswer), chromedp.Click(chromedp.CSS(`form button[type=submit]`)))

@@ -651,7 +651,7 @@ func (w *Widget) loginRequest(r *http.Request, wr *widgetRequest, in *banklink.I
 		Institution: in, ProviderInstitutionID: in.Providers[provider].ProviderInstitutionID, Products: wr.conn.Products,
 		OptionalProducts: wr.conn.OptionalProducts, Now: w.Now(),
 		CallbackURL:         w.Config.WidgetURL + "?" + url.Values{"connectToken": {bearer(r)}, "oauth": {"callback"}}.Encode(),
-		ProviderCredentials: creds, ProviderUserID: userID,
+		ProviderCredentials: creds, ProviderUserID: userID, Language: wr.lang,
 	}
 	if wr.claims.Repair && provider == wr.conn.ProviderType {
 		// A repair through the provider that holds the login: it may
