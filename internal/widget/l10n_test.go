@@ -283,6 +283,7 @@ func TestWidgetPageLanguage(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			page := string(b)
+			t.Logf("page in %s: %d bytes", tc.lang, len(b))
 			if !strings.Contains(page, `<html lang="`+tc.lang+`">`) || resp.Header.Get("Content-Language") != tc.lang {
 				t.Errorf("page language: Content-Language %q, page %.120s", resp.Header.Get("Content-Language"), page)
 			}
