@@ -39,6 +39,9 @@ type WidgetSession struct {
 	EligibleCount  int                `json:"eligibleCount"`
 	Result         *CompleteResult    `json:"result,omitempty"`
 	AppRedirectURL string             `json:"appRedirectUrl,omitempty"`
+
+	// Language is the language the widget speaks: en or fr-CA.
+	Language string `json:"language"`
 }
 
 // WidgetInstitution is an institution as the picker shows it.
