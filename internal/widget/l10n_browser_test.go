@@ -269,3 +269,19 @@ func TestBrowserEnglishAxe(t *testing.T) {
 	waitTitle(t, ctx, "Connected")
 	checkAxe(t, ctx, "en success")
 }
+
+// TestBrowserDemoFrench: the demo app's language choice opens the widget
+// in French (through the page's lang parameter).
+func TestBrowserDemoFrench(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	fr := loadCatalogue(t, "fr-CA")
+	ctx := tab(t, browser)
+	do(t, ctx, chromedp.EmulateViewport(1100, 900), chromedp.Navigate(st.Srv.URL+"/"),
+		chromedp.SetValue(chromedp.ID("lang"), "fr-CA"), chromedp.Click(chromedp.ID("start")))
+	testenv.Eventually(t, 15*time.Second, "the French picker in the demo's frame", func() bool {
+		title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function(){var f=document.getElementById("widget"); var d=f&&f.contentDocument; var h=d&&d.getElementById("title"); return h && d.getElementById("app").getAttribute("aria-busy")==="false" ? h.textContent : ""})()`))
+		return err == nil && title == fr["pick.title"]
+	})
+	shot(t, ctx, "demo-page-fr")
+}
