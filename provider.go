@@ -124,6 +124,10 @@ type LoginRequest struct {
 	// (Plaid's update mode) fixes that one, keeping its id, instead of
 	// creating another login; providers that cannot ignore it.
 	RepairLoginID string
+	// Language is the customer's language, a BCP 47 tag ("en", "fr-CA"):
+	// a provider whose prompts or pages can speak it uses it, others
+	// ignore it.
+	Language string
 	// Now is the request time.
 	Now time.Time
 }

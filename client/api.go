@@ -132,8 +132,13 @@ func (c *Client) ConnectStart(ctx context.Context, req ConnectStartRequest, opts
 
 // Repair creates a connect token that repairs a connection.
 func (c *Client) Repair(ctx context.Context, connectionID string, opts ...RequestOption) (*RepairResponse, error) {
-	body := map[string]string{"connectionId": connectionID}
-	return send[RepairResponse](c, ctx, http.MethodPost, "/bank-linking/connect/repair", body, withKey, opts)
+	return c.RepairWith(ctx, RepairRequest{ConnectionID: connectionID}, opts...)
+}
+
+// RepairWith is Repair with the request's other fields (the widget's
+// language).
+func (c *Client) RepairWith(ctx context.Context, req RepairRequest, opts ...RequestOption) (*RepairResponse, error) {
+	return send[RepairResponse](c, ctx, http.MethodPost, "/bank-linking/connect/repair", req, withKey, opts)
 }
 
 // --- Connections -----------------------------------------------------

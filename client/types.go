@@ -36,6 +36,9 @@ type ConnectStartRequest struct {
 	AccountPreferenceOverride *AccountPreferenceOverride `json:"accountPreferenceOverride,omitempty"`
 	RedirectURL               string                     `json:"redirectUrl,omitempty"`
 	ServiceProvider           string                     `json:"serviceProvider,omitempty"`
+	// Language is the widget's language, a BCP 47 tag such as "fr-CA"
+	// (banklink's addition); empty follows the customer's browser.
+	Language string `json:"language,omitempty"`
 }
 
 // AccountPreferenceOverride tunes the picker of one connect token.
@@ -62,6 +65,15 @@ type RepairResponse struct {
 	InstitutionID         string `json:"institutionId"`
 	WidgetURL             string `json:"widgetUrl"`
 	ConnectTokenExpiresAt string `json:"connectTokenExpiresAt"`
+	// Warnings is advice, such as a language the widget shows in English.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// RepairRequest is the body of POST /bank-linking/connect/repair.
+type RepairRequest struct {
+	ConnectionID string `json:"connectionId"`
+	// Language is the widget's language, as in ConnectStartRequest.
+	Language string `json:"language,omitempty"`
 }
 
 // Connection is one provider login at one institution.

@@ -42,6 +42,8 @@ type WidgetSession struct {
 
 	// LoginNoFrame: loginUrl refuses to be framed (an OAuth bank's page).
 	LoginNoFrame bool `json:"loginNoFrame,omitempty"`
+	// Language is the language the widget speaks: en or fr-CA.
+	Language string `json:"language"`
 }
 
 // WidgetInstitution is an institution as the picker shows it.

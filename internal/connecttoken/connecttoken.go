@@ -37,6 +37,11 @@ type Claims struct {
 	// RepairOf is the connection's completion time (Unix microseconds)
 	// when the repair token was made: the token repairs that state once.
 	RepairOf int64 `json:"repairOf,omitempty"`
+	// Language is the BCP 47 tag the app asked the widget to speak
+	// (connect/start's language), canonical; "" follows the browser.
+	// It travels in the token so every step, a reload and the OAuth
+	// round trip keep it without a column of its own.
+	Language string `json:"lang,omitempty"`
 	jwt.RegisteredClaims
 }
 

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 
 	"banklink"
 	"banklink/internal/linking"
@@ -28,19 +27,16 @@ func (s *Server) handleConnectStart(w http.ResponseWriter, r *http.Request) erro
 // broken connection's login (linking.Service.RepairConnection).
 func (s *Server) handleConnectRepair(w http.ResponseWriter, r *http.Request) error {
 	scope := apiKeyFrom(r.Context()).Scope()
-	var body struct {
-		ConnectionID *string `json:"connectionId"`
-	}
-	if _, err := s.decodeBody(w, r, &body); err != nil {
-		return err
-	}
-	if body.ConnectionID == nil || strings.TrimSpace(*body.ConnectionID) == "" {
-		return banklink.FieldErrorf("connectionId", "must not be null")
-	}
-	resp, err := s.Linking.RepairConnection(r.Context(), scope, strings.TrimSpace(*body.ConnectionID))
+	var body linking.RepairRequest
+	unknown, err := s.decodeBody(w, r, &body)
 	if err != nil {
 		return err
 	}
+	resp, err := s.Linking.Repair(r.Context(), scope, &body)
+	if err != nil {
+		return err
+	}
+	resp.Warnings = append(unknownFieldWarnings(unknown), resp.Warnings...)
 	writeJSON(w, http.StatusCreated, resp)
 	return nil
 }

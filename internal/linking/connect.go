@@ -10,6 +10,7 @@ import (
 
 	"banklink"
 	"banklink/internal/connecttoken"
+	"banklink/internal/l10n"
 	"banklink/internal/search"
 )
 
@@ -36,6 +37,10 @@ type StartRequest struct {
 	// ServiceProvider names the provider to use, bypassing routing
 	// (e.g. "SANDBOX_B"); omit it to let routing choose.
 	ServiceProvider *string `json:"serviceProvider"`
+	// Language is banklink's addition (Meld names none; Plaid's Link
+	// calls it language too): a BCP 47 tag such as "fr-CA" for the
+	// widget's language. Omitted, the widget follows the browser.
+	Language *string `json:"language"`
 }
 
 // StartResponse is the started connection (connect/start's 201 body).
@@ -75,6 +80,10 @@ type connectStart struct {
 	allowRedirect bool
 	redirectURL   string
 	provider      string
+	language      string
+	// languageWarning says the language has no catalogue (English is
+	// shown instead).
+	languageWarning string
 }
 
 func validateConnectStart(req *StartRequest) (*connectStart, error) {
@@ -134,12 +143,35 @@ func validateConnectStart(req *StartRequest) (*connectStart, error) {
 			return nil, err
 		}
 	}
+	if req.Language != nil {
+		if out.language, out.languageWarning, err = validateLanguage(*req.Language); err != nil {
+			return nil, err
+		}
+	}
 	if req.ServiceProvider != nil {
 		if out.provider = banklink.ProviderTypeOf(*req.ServiceProvider); out.provider == "" {
 			return nil, banklink.FieldErrorf("serviceProvider", "must not be empty; omit it to let routing choose")
 		}
 	}
 	return &out, nil
+}
+
+// validateLanguage checks an app's language tag: a malformed one is a
+// 400; a well-formed one without a catalogue is accepted with a warning,
+// and the widget shows English (a customer is better served in English
+// than by a failed link).
+func validateLanguage(s string) (tag, warning string, err error) {
+	if strings.TrimSpace(s) == "" {
+		return "", "", banklink.FieldErrorf("language", "must not be empty; omit it to follow the browser's language")
+	}
+	tag, ok := l10n.Parse(s)
+	if !ok {
+		return "", "", banklink.FieldErrorf("language", "must be a BCP 47 language tag such as en, fr or fr-CA, not %q", truncate(s, 40))
+	}
+	if _, ok := l10n.Match(tag); !ok {
+		warning = fmt.Sprintf("The widget has no %s text; it is shown in English. Available: %s.", tag, strings.Join(l10n.Supported, ", "))
+	}
+	return tag, warning, nil
 }
 
 func validateRedirectURL(s string) (string, error) {
@@ -201,6 +233,9 @@ func (s *Service) StartConnection(ctx context.Context, scope banklink.Scope, bod
 		// answers 404 if it really does not exist.
 	}
 	var warnings []string
+	if req.languageWarning != "" {
+		warnings = append(warnings, req.languageWarning)
+	}
 	count := ix.Count(elig)
 	if count < s.Config.MinEligibleInstitutions {
 		warnings = append(warnings, s.narrowFilterWarning(ix.Explain(elig), req))
@@ -241,7 +276,7 @@ func (s *Service) StartConnection(ctx context.Context, scope banklink.Scope, bod
 	token, exp, err := s.Tokens.Mint(connecttoken.Claims{
 		Account: scope.AccountID, Customer: cust.ID, Connection: conn.ID,
 		Products: nonNilProducts(req.products), Regions: req.regions, Redirect: req.allowRedirect,
-		RoutingProfile: conn.RoutingProfile, Environment: scope.Environment,
+		RoutingProfile: conn.RoutingProfile, Environment: scope.Environment, Language: req.language,
 	})
 	if err != nil {
 		return nil, err
@@ -338,17 +373,43 @@ func joinRegions(rs []banklink.Region) string {
 // RepairResponse is a repair token: the body of POST
 // /bank-linking/connect/repair.
 type RepairResponse struct {
-	ID                    string `json:"id"`
-	ConnectToken          string `json:"connectToken"`
-	InstitutionID         string `json:"institutionId"`
-	WidgetURL             string `json:"widgetUrl"`
-	ConnectTokenExpiresAt string `json:"connectTokenExpiresAt"`
+	ID                    string   `json:"id"`
+	ConnectToken          string   `json:"connectToken"`
+	InstitutionID         string   `json:"institutionId"`
+	WidgetURL             string   `json:"widgetUrl"`
+	ConnectTokenExpiresAt string   `json:"connectTokenExpiresAt"`
+	Warnings              []string `json:"warnings,omitempty"`
+}
+
+// RepairRequest asks for a repair token: the body of POST
+// /bank-linking/connect/repair.
+type RepairRequest struct {
+	ConnectionID *string `json:"connectionId"`
+	// Language is the widget's language, as in StartRequest.
+	Language *string `json:"language"`
 }
 
 // RepairConnection mints a token that reopens a broken connection's
 // login at its institution (the picker is skipped). The connection keeps
 // its status until the customer finishes; it never returns to IN_PROGRESS.
 func (s *Service) RepairConnection(ctx context.Context, scope banklink.Scope, connectionID string) (*RepairResponse, error) {
+	return s.Repair(ctx, scope, &RepairRequest{ConnectionID: &connectionID})
+}
+
+// Repair validates a repair request and mints its token
+// (RepairConnection).
+func (s *Service) Repair(ctx context.Context, scope banklink.Scope, req *RepairRequest) (*RepairResponse, error) {
+	if req.ConnectionID == nil || strings.TrimSpace(*req.ConnectionID) == "" {
+		return nil, banklink.FieldErrorf("connectionId", "must not be null")
+	}
+	connectionID := strings.TrimSpace(*req.ConnectionID)
+	var lang, warning string
+	if req.Language != nil {
+		var err error
+		if lang, warning, err = validateLanguage(*req.Language); err != nil {
+			return nil, err
+		}
+	}
 	c, err := s.Store.FindConnectionByID(ctx, scope, connectionID)
 	if err != nil {
 		return nil, err
@@ -363,13 +424,17 @@ func (s *Service) RepairConnection(ctx context.Context, scope banklink.Scope, co
 	token, exp, err := s.Tokens.Mint(connecttoken.Claims{
 		Account: scope.AccountID, Customer: c.CustomerID, Connection: c.ID, Products: nonNilProducts(c.Products),
 		Regions: c.Regions, Redirect: c.AllowRedirect, RoutingProfile: c.RoutingProfile, Environment: scope.Environment, Repair: true,
-		RepairOf: c.CompletedMicros(),
+		RepairOf: c.CompletedMicros(), Language: lang,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &RepairResponse{ID: c.ID, ConnectToken: token, InstitutionID: c.InstitutionID,
-		WidgetURL: s.widgetURL(token), ConnectTokenExpiresAt: exp.Format(time.RFC3339)}, nil
+	resp := &RepairResponse{ID: c.ID, ConnectToken: token, InstitutionID: c.InstitutionID,
+		WidgetURL: s.widgetURL(token), ConnectTokenExpiresAt: exp.Format(time.RFC3339)}
+	if warning != "" {
+		resp.Warnings = []string{warning}
+	}
+	return resp, nil
 }
 
 // Validate checks the request as StartConnection does before touching

@@ -135,18 +135,18 @@ func (p *Provider) SubmitCredentials(ctx context.Context, req banklink.LoginRequ
 		return nil, &banklink.ProviderError{Reason: banklink.LoginLocked,
 			DisplayMessage: "This account is locked at the institution. Visit the institution's website to unlock it, then try again."}
 	case UserMFACode:
-		return codeChallenge(id), nil
+		return codeChallenge(req, id), nil
 	case UserMFAQuestion:
-		return &banklink.LoginStep{State: "question|" + id, MFA: &banklink.MFAChallenge{Kind: banklink.MFAQuestion, Prompt: "What was the name of your first pet?"}}, nil
+		return &banklink.LoginStep{State: "question|" + id, MFA: &banklink.MFAChallenge{Kind: banklink.MFAQuestion, Prompt: say(req.Language, "mfa.question")}}, nil
 	case UserMFAChoice:
 		return &banklink.LoginStep{State: "choice|" + id, MFA: &banklink.MFAChallenge{Kind: banklink.MFAChoice,
-			Prompt: "Where should we send your security code?", Choices: []string{"Text to (•••) •••-1234", "Email to j•••@example.com"}}}, nil
+			Prompt: say(req.Language, "mfa.choice"), Choices: []string{say(req.Language, "choice.text"), say(req.Language, "choice.email")}}}, nil
 	}
 	return p.success(req, id), nil
 }
 
-func codeChallenge(id string) *banklink.LoginStep {
-	return &banklink.LoginStep{State: "code|" + id, MFA: &banklink.MFAChallenge{Kind: banklink.MFACode, Prompt: "Enter the 4-digit code we sent you."}}
+func codeChallenge(req banklink.LoginRequest, id string) *banklink.LoginStep {
+	return &banklink.LoginStep{State: "code|" + id, MFA: &banklink.MFAChallenge{Kind: banklink.MFACode, Prompt: say(req.Language, "mfa.code")}}
 }
 
 // AnswerMFA implements banklink.InteractiveLogin.
@@ -171,7 +171,7 @@ func (p *Provider) AnswerMFA(ctx context.Context, req banklink.LoginRequest, sta
 			return nil, wrong
 		}
 		// Picking where the code goes leads to the code itself.
-		return codeChallenge(id), nil
+		return codeChallenge(req, id), nil
 	default:
 		return nil, wrong
 	}

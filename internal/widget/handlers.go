@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/connecttoken"
 	"banklink/internal/httpx"
+	"banklink/internal/l10n"
 	"banklink/internal/linking"
 	"banklink/internal/routing"
 	"banklink/internal/search"
@@ -92,6 +94,9 @@ type sessionView struct {
 	// page): a widget in an iframe opens it in a popup, or failing that
 	// in the whole window, never in its own frame.
 	LoginNoFrame bool `json:"loginNoFrame,omitempty"`
+	// Language is the catalogue the page should speak (l10n.Supported):
+	// connect/start's language, else the browser's.
+	Language string `json:"language"`
 }
 
 // embedView tells connect.js to show loginUrl in a frame and which of its
@@ -128,6 +133,7 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 		ConnectionID: conn.ID, Environment: string(wr.scope.Environment), ExpiresAt: wr.claims.ExpiresAt.Time.UTC().Format(time.RFC3339),
 		Products: conn.Products, OptionalProducts: conn.OptionalProducts, SearchString: conn.InstitutionSearchString,
 		InstitutionLocked: conn.InstitutionID != "", Step: s.Step, ParentOrigins: origins, AppRedirectURL: conn.RedirectURL,
+		Language: wr.lang,
 	}
 	if v.Products == nil {
 		v.Products = []banklink.Product{}
@@ -162,7 +168,7 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 				var start banklink.LoginStart
 				if start, err = prov.StartLogin(ctx, req); err == nil {
 					for _, f := range start.Fields {
-						v.Fields = append(v.Fields, fieldView{Name: f.Name, Label: f.Label, Secret: f.Secret})
+						v.Fields = append(v.Fields, fieldView{Name: f.Name, Label: fieldLabel(wr.lang, f.Name, f.Label), Secret: f.Secret})
 					}
 					if start.RedirectURL != "" {
 						v.Step, v.LoginURL = banklink.StepRedirect, start.RedirectURL
@@ -257,7 +263,7 @@ func (w *Widget) handleSelect(rw http.ResponseWriter, r *http.Request, wr *widge
 		return err
 	}
 	if wr.conn.InstitutionID != "" && body.InstitutionID != wr.conn.InstitutionID {
-		return banklink.Errorf(banklink.EBADREQUEST, "This link is for %s only.", wr.conn.InstitutionName)
+		return errText(banklink.EBADREQUEST, "", "error.institutionOnly", "institution", wr.conn.InstitutionName)
 	}
 	if err := w.choose(r.Context(), wr, wr.sess, body.InstitutionID); err != nil {
 		return err
@@ -486,12 +492,15 @@ func resultOf(conn *banklink.Connection, in *banklink.Institution, accounts []ba
 // handleComplete submits the customer's choice of accounts to
 // linking.Service.CompleteLink, which completes the connection (or
 // answers a repeated submit with what was stored).
-func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) error {
+func (w *Widget) handleComplete(rw http.ResponseWriter, r *http.Request) (err error) {
 	rw.Header().Set("Cache-Control", "no-store")
+	lang := languageOf(nil, r)
+	defer func() { err = localize(err, lang) }()
 	wr, err := w.authorize(r)
 	if err != nil {
 		return err
 	}
+	lang = wr.lang
 	// Only the tab driving the session completes it (linking then reads
 	// the session again, at its version).
 	tab, err := tabOf(r)
@@ -527,6 +536,15 @@ func (w *Widget) sandboxAuthorize(rw http.ResponseWriter, r *http.Request) error
 		return banklink.FieldErrorf("return", "must be this banklink's widget URL")
 	}
 	sep := "&"
+	// The bank's page speaks the widget's language: the one the token
+	// in the return address asked for, else the browser's.
+	var claims *connecttoken.Claims
+	if u, err := url.Parse(ret); err == nil {
+		if c, err := w.Tokens.Parse(u.Query().Get("connectToken")); err == nil {
+			claims = c
+		}
+	}
+	lang := languageOf(claims, r)
 	if r.URL.Query().Get("frames") == "deny" {
 		// A bank that refuses to be framed, as real OAuth banks do: both
 		// headers, as banks send both (older browsers read only XFO).
@@ -535,11 +553,14 @@ func (w *Widget) sandboxAuthorize(rw http.ResponseWriter, r *http.Request) error
 	} else {
 		securityHeaders(rw, "*")
 	}
-	return w.pages.ExecuteTemplate(rw, "authorize.html", map[string]any{
-		"Base":        w.basePath,
-		"Institution": r.URL.Query().Get("institution"),
-		"Approve":     ret + sep + url.Values{"code": {"sandbox-approved"}}.Encode(),
-		"Deny":        ret + sep + url.Values{"error": {"access_denied"}}.Encode(),
+	rw.Header().Add("Vary", "Accept-Language")
+	rw.Header().Set("Content-Language", lang)
+	return w.pages.ExecuteTemplate(rw, "authorize.html", pageData{
+		Base:        w.basePath,
+		Lang:        lang,
+		Institution: r.URL.Query().Get("institution"),
+		Approve:     ret + sep + url.Values{"code": {"sandbox-approved"}}.Encode(),
+		Deny:        ret + sep + url.Values{"error": {"access_denied"}}.Encode(),
 	})
 }
 
@@ -579,4 +600,15 @@ func (w *Widget) handleClaim(rw http.ResponseWriter, r *http.Request, wr *widget
 		}
 	}
 	return w.respond(rw, r, wr)
+}
+
+// fieldLabel names a credential field in lang. A provider's own label is
+// kept in English (it may be the institution's word, such as "Client
+// card number"); in another language a field the catalogue knows by name
+// (field.username, field.password) is translated.
+func fieldLabel(lang, name, label string) string {
+	if key := "field." + name; lang != l10n.Default && hasText(lang, key) {
+		return text(lang, key)
+	}
+	return label
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -235,11 +236,19 @@ func (w *Widget) frameAncestors(ctx context.Context, scope banklink.Scope) (csp 
 func (w *Widget) page(name string) httpx.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) error {
 		ancestors := "*" // error pages carry nothing secret and must reach the app
-		if c, err := w.Tokens.Parse(r.URL.Query().Get("connectToken")); err == nil {
+		q := r.URL.Query()
+		c, err := w.Tokens.Parse(q.Get("connectToken"))
+		if err == nil {
 			ancestors, _ = w.frameAncestors(r.Context(), banklink.Scope{AccountID: c.Account, Environment: envOf(c)})
+		} else {
+			c = nil
 		}
+		lang, pinned := pageLanguage(c, q, r)
 		securityHeaders(rw, ancestors, w.cspExtra...)
-		return w.pages.ExecuteTemplate(rw, name, map[string]any{"Base": w.basePath})
+		// The page's language depends on these.
+		rw.Header().Add("Vary", "Accept-Language")
+		rw.Header().Set("Content-Language", lang)
+		return w.pages.ExecuteTemplate(rw, name, pageData{Base: w.basePath, Lang: lang, Pinned: pinned, Strings: clientStrings(lang)})
 	}
 }
 
@@ -262,6 +271,8 @@ type widgetRequest struct {
 	rules   []banklink.RoutingRule
 	// tab is the calling page's tab (TabHeader), "" when it sends none.
 	tab string
+	// lang is the catalogue the call answers in (languageOf).
+	lang string
 }
 
 type widgetHandler func(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error
@@ -270,8 +281,9 @@ type widgetHandler func(rw http.ResponseWriter, r *http.Request, wr *widgetReque
 // failed attempts (token failures are connecttoken's and linking's).
 const ReasonTooManyAttempts = "TOO_MANY_ATTEMPTS"
 
-func tokenError(reason, msg string) error {
-	return &banklink.Error{Code: banklink.EUNAUTHORIZED, Reason: reason, Message: msg}
+// tokenError refuses a token; key is its message in the catalogue.
+func tokenError(reason, key string) error {
+	return errText(banklink.EUNAUTHORIZED, reason, key)
 }
 
 // authorize checks the connect token sent as "Authorization: Bearer" and
@@ -284,11 +296,11 @@ func tokenError(reason, msg string) error {
 func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return nil, tokenError(connecttoken.ReasonMalformed, "This link is incomplete. Please return to the app and start again.")
+		return nil, tokenError(connecttoken.ReasonMalformed, "error.tokenIncomplete")
 	}
 	raw = strings.TrimSpace(raw)
 	if len(raw) > connecttoken.MaxLength {
-		return nil, tokenError(connecttoken.ReasonMalformed, "This link is not valid. Please return to the app and start again.")
+		return nil, tokenError(connecttoken.ReasonMalformed, "error.TOKEN_MALFORMED")
 	}
 	c, err := w.Tokens.Parse(raw)
 	if err != nil {
@@ -298,9 +310,9 @@ func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 		var te *connecttoken.Error
 		errors.As(err, &te)
 		if te != nil && te.Reason == connecttoken.ReasonExpired {
-			return nil, tokenError(te.Reason, "This link has expired. Please return to the app and start again.")
+			return nil, tokenError(te.Reason, "error.TOKEN_EXPIRED")
 		}
-		return nil, tokenError(connecttoken.ReasonSignature, "This link is not valid. Please return to the app and start again.")
+		return nil, tokenError(connecttoken.ReasonSignature, "error.TOKEN_SIGNATURE_INVALID")
 	}
 	if err := w.limit("connection " + c.Connection); err != nil {
 		return nil, err
@@ -308,7 +320,7 @@ func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 	scope := banklink.Scope{AccountID: c.Account, Environment: envOf(c)}
 	conn, err := w.Store.FindConnectionByID(r.Context(), scope, c.Connection)
 	if banklink.ErrorCode(err) == banklink.ENOTFOUND {
-		return nil, tokenError(connecttoken.ReasonSignature, "This link is not valid. Please return to the app and start again.")
+		return nil, tokenError(connecttoken.ReasonSignature, "error.TOKEN_SIGNATURE_INVALID")
 	}
 	if err != nil {
 		return nil, err
@@ -321,14 +333,15 @@ func (w *Widget) authorize(r *http.Request) (*widgetRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &widgetRequest{claims: c, scope: scope, conn: conn, configs: configs, rules: rules}, nil
+	return &widgetRequest{claims: c, scope: scope, conn: conn, configs: configs, rules: rules, lang: languageOf(c, r)}, nil
 }
 
 // limit takes a token from key's bucket.
 func (w *Widget) limit(key string) error {
 	if ok, wait := w.limiter.Allow(key, time.Now()); !ok {
-		return &banklink.Error{Code: banklink.ERATELIMITED, Reason: "RATE_LIMITED", Retryable: true,
-			Message: fmt.Sprintf("Too many requests; try again in %d seconds.", ratelimit.RetryAfter(wait))}
+		err := errText(banklink.ERATELIMITED, "RATE_LIMITED", "error.RATE_LIMITED", "seconds", strconv.Itoa(ratelimit.RetryAfter(wait)))
+		err.(*textError).err.Retryable = true
+		return err
 	}
 	return nil
 }
@@ -351,12 +364,17 @@ func (w *Widget) api(h widgetHandler) httpx.HandlerFunc { return w.apiFor(h, fal
 func (w *Widget) apiAnyTab(h widgetHandler) httpx.HandlerFunc { return w.apiFor(h, true) }
 
 func (w *Widget) apiFor(h widgetHandler, anyTab bool) httpx.HandlerFunc {
-	return func(rw http.ResponseWriter, r *http.Request) error {
+	return func(rw http.ResponseWriter, r *http.Request) (err error) {
 		rw.Header().Set("Cache-Control", "no-store")
+		// Errors in the session's language; before the token is read,
+		// in the caller's.
+		lang := languageOf(nil, r)
+		defer func() { err = localize(err, lang) }()
 		wr, err := w.authorize(r)
 		if err != nil {
 			return err
 		}
+		lang = wr.lang
 		if err := w.checkOpen(wr); err != nil {
 			return err
 		}
@@ -412,8 +430,7 @@ func checkTab(s *banklink.ConnectSession, tab string) error {
 	if tab == "" || s.Tab == "" || s.Tab == tab || s.Step == banklink.StepDone {
 		return nil
 	}
-	return &banklink.Error{Code: banklink.ECONFLICT, Reason: ReasonOtherTab,
-		Message: "This connection continues in another tab or window. Continue there, or take it over here."}
+	return errText(banklink.ECONFLICT, ReasonOtherTab, "error."+ReasonOtherTab)
 }
 
 // loadSession returns the saved progress, or starts it: at the picker, or
@@ -592,7 +609,7 @@ func (w *Widget) route(ctx context.Context, wr *widgetRequest, in *banklink.Inst
 		},
 	})
 	if err != nil {
-		return nil, d, banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked right now. Please pick another institution.", in.Name)
+		return nil, d, errText(banklink.EBADREQUEST, "", "error.institutionUnavailable", "institution", in.Name)
 	}
 	return w.Providers[d.Provider], d, nil
 }
@@ -634,7 +651,7 @@ func (w *Widget) loginRequest(r *http.Request, wr *widgetRequest, in *banklink.I
 		Institution: in, ProviderInstitutionID: in.Providers[provider].ProviderInstitutionID, Products: wr.conn.Products,
 		OptionalProducts: wr.conn.OptionalProducts, Now: w.Now(),
 		CallbackURL:         w.Config.WidgetURL + "?" + url.Values{"connectToken": {bearer(r)}, "oauth": {"callback"}}.Encode(),
-		ProviderCredentials: creds, ProviderUserID: userID,
+		ProviderCredentials: creds, ProviderUserID: userID, Language: wr.lang,
 	}
 	if wr.claims.Repair && provider == wr.conn.ProviderType {
 		// A repair through the provider that holds the login: it may
@@ -656,7 +673,7 @@ func (w *Widget) choose(ctx context.Context, wr *widgetRequest, s *banklink.Conn
 		return err
 	}
 	if why := in.CheckEligibility(w.eligibility(wr)); !why.OK() {
-		return banklink.Errorf(banklink.EBADREQUEST, "%s can't be linked for this app. Please pick another institution.", in.Name)
+		return errText(banklink.EBADREQUEST, "", "error.institutionIneligible", "institution", in.Name)
 	}
 	prov, d, err := w.route(ctx, wr, in)
 	if err != nil {
@@ -694,8 +711,7 @@ func customerFailure(pe *banklink.ProviderError) bool {
 
 // tooManyAttempts answers once a session has had MaxLoginFailures.
 func tooManyAttempts() error {
-	return &banklink.Error{Code: banklink.ELOGIN, Reason: ReasonTooManyAttempts,
-		Message: "Too many unsuccessful attempts. Please return to the app and start again later."}
+	return errText(banklink.ELOGIN, ReasonTooManyAttempts, "error."+ReasonTooManyAttempts)
 }
 
 type showingFormKey struct{}

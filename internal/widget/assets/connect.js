@@ -9,6 +9,33 @@
   var alertBox = document.getElementById("alert");
   var backBtn = document.getElementById("back");
   var params = new URLSearchParams(location.search);
+  // The page's words: its language's catalogue (assets/i18n/<lang>.json
+  // without the server's own keys), embedded in the page by the server,
+  // so that it costs no request and only this language is downloaded.
+  var lang = document.documentElement.lang || "en";
+  var L = {};
+  try { L = JSON.parse(document.getElementById("i18n").textContent); } catch (e) { L = {}; }
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+  var numbers = window.Intl && Intl.NumberFormat ? new Intl.NumberFormat(lang) : null;
+  function has(key) { return Object.prototype.hasOwnProperty.call(L, key); }
+  // t returns key's text with its {name} placeholders filled from args;
+  // numbers are formatted for the language ("1 234" in French).
+  function t(key, args) {
+    return (has(key) ? L[key] : key).replace(/\{([A-Za-z][A-Za-z0-9]*)\}/g, function (m, name) {
+      if (!args || !Object.prototype.hasOwnProperty.call(args, name)) return m;
+      var v = args[name];
+      return typeof v === "number" && numbers ? numbers.format(v) : String(v);
+    });
+  }
+  // tn is t for a count: key.one, key.other… by the language's plural
+  // rules (French says "1 compte" and "0 compte"; English "0 accounts").
+  function tn(key, n, args) {
+    var form = plurals ? plurals.select(n) : n === 1 ? "one" : "other";
+    return t(has(key + "." + form) ? key + "." + form : key + ".other", args);
+  }
+  // tOr is t for a code from the server (a product, a subtype) that the
+  // catalogue may not know yet: then the code itself, made readable.
+  function tOr(key, code) { return has(key) ? t(key) : String(code || "").replace(/_/g, " ").toLowerCase(); }
   var token = params.get("connectToken") || "";
   // The token leaves the address bar (below) but stays in this tab's
   // sessionStorage, so a reload, Back/Forward, a tab the browser discarded
@@ -48,13 +75,11 @@
 
   // Drop the token from the address bar (and so from history and from
   // what the customer might share) as soon as it is read.
-  if (history.replaceState) history.replaceState(null, "", location.pathname);
-
-  var PRODUCT_LABELS = {
-    BALANCES: "Account balances", OWNERS: "Account holder names, addresses, emails and phone numbers",
-    IDENTIFIERS: "Account and routing numbers", TRANSACTIONS: "Transactions",
-    INVESTMENT_HOLDINGS: "Investment holdings", INVESTMENT_TRANSACTIONS: "Investment transactions"
-  };
+  // A language the page was given (by the token or a lang parameter)
+  // stays in the address, so that a reload renders the page in it.
+  var pinned = app.getAttribute("data-lang-pinned") === "true";
+  function pageAddress(l) { return location.pathname + (l ? "?lang=" + encodeURIComponent(l) : ""); }
+  if (history.replaceState) history.replaceState(null, "", pageAddress(pinned ? lang : ""));
 
   // --- events to the embedding app -------------------------------------
   var inFrame = window.parent !== window;
@@ -100,15 +125,17 @@
     try { sessionStorage.setItem(TAB_KEY, tabId); } catch (e) { /* this page only */ }
   }
   function api(method, path, body) {
-    var opts = { method: method, headers: { "Authorization": "Bearer " + token, "Banklink-Tab": tabId }, credentials: "omit", cache: "no-store" };
+    // Accept-Language: errors the server writes come in the page's
+    // language even before it has read the token.
+    var opts = { method: method, headers: { "Authorization": "Bearer " + token, "Banklink-Tab": tabId, "Accept-Language": lang }, credentials: "omit", cache: "no-store" };
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     return fetch(base + "/api/" + path, opts).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { var e = new Error(data.message || "Something went wrong."); e.data = data; e.status = r.status; throw e; }
+        if (!r.ok) { var e = new Error(data.message || t("net.generic")); e.data = data; e.status = r.status; throw e; }
         return data;
       });
     }, function () {
-      var e = new Error("We couldn't reach the server. Check your connection and try again.");
+      var e = new Error(t("net.unreachable"));
       e.data = { reason: "NETWORK_ERROR", retryable: true }; throw e;
     });
   }
@@ -148,24 +175,24 @@
     var d = err.data || {};
     reportError(err);
     setAlert("");
-    show("Something went wrong", [el("div", { "class": "center" }, [
+    show(t("fatal.title"), [el("div", { "class": "center" }, [
       el("div", { "class": "check bang", "aria-hidden": "true", text: "!" }),
-      el("h2", { text: d.reason === "TOKEN_USED" ? "Already connected" : d.reason === "TOKEN_EXPIRED" || d.reason === "CONNECTION_EXPIRED" ? "Link expired" : "Can't continue" }),
+      el("h2", { text: d.reason === "TOKEN_USED" ? t("fatal.used") : d.reason === "TOKEN_EXPIRED" || d.reason === "CONNECTION_EXPIRED" ? t("fatal.expired") : t("fatal.cannotContinue") }),
       el("p", { "class": "muted", text: err.message }),
-      el("button", { type: "button", "class": "primary", onclick: close, text: "Close" })
+      el("button", { type: "button", "class": "primary", onclick: close, text: t("action.close") })
     ])], false);
   }
 
   // Another tab drives this session: say so, and offer to take it over.
   function elsewhere() {
     setAlert("");
-    var here = el("button", { type: "button", "class": "primary", id: "continue-here", text: "Continue here" });
+    var here = el("button", { type: "button", "class": "primary", id: "continue-here", text: t("tab.continueHere") });
     here.addEventListener("click", function () {
       busy(here, true);
       api("POST", "claim", {}).then(render, function (e) { failed(e, here); });
     });
-    show("Continued in another tab", [el("div", { "class": "center" }, [
-      el("p", { text: "You are linking this account in another tab or window. Finish there, or continue here instead." }), here
+    show(t("tab.title"), [el("div", { "class": "center" }, [
+      el("p", { text: t("tab.body") }), here
     ])], false);
   }
 
@@ -192,7 +219,7 @@
     if (s.step === "REDIRECT") return redirect(s);
     if (s.step === "MFA") return mfa(s);
     if (s.step === "ACCOUNTS" || s.step === "DONE") return accounts(s);
-    fatal(new Error("Unexpected step."));
+    fatal(new Error(t("net.unexpectedStep")));
   }
 
   function instButton(inst) {
@@ -201,17 +228,17 @@
       type: "button", "class": "inst", "data-id": inst.id, onclick: function (e) { choose(inst, e.currentTarget); }
     }, [avatar(inst), el("span", null, [
       el("span", { "class": "name", text: inst.name }),
-      el("span", { "class": "sub", text: inst.domain || inst.type.replace("_", " ").toLowerCase() })
-    ]), inst.oauth ? el("span", { "class": "tag", text: "Secure login" }) : null,
-    down ? el("span", { "class": "tag down", text: "Unavailable" }) : null])]);
+      el("span", { "class": "sub", text: inst.domain || tOr("insttype." + inst.type, inst.type) })
+    ]), inst.oauth ? el("span", { "class": "tag", text: t("pick.secureLogin") }) : null,
+    down ? el("span", { "class": "tag down", text: t("pick.unavailable") }) : null])]);
   }
 
   function pick(s) {
-    var input = el("input", { type: "search", id: "search", autocomplete: "off", spellcheck: "false", placeholder: "Search by name", "aria-controls": "results" });
+    var input = el("input", { type: "search", id: "search", autocomplete: "off", spellcheck: "false", placeholder: t("pick.placeholder"), "aria-controls": "results" });
     input.value = s.searchString || "";
     var list = el("ul", { "class": "list", id: "results", "aria-live": "polite" });
     var status = el("p", { "class": "muted", id: "result-status" });
-    var more = el("button", { type: "button", "class": "secondary more", hidden: true, text: "Show more" });
+    var more = el("button", { type: "button", "class": "secondary more", hidden: true, text: t("pick.more") });
     var next = "";
     function load(append) {
       // "Show more" pressed twice, or while a page is loading, must not
@@ -229,14 +256,14 @@
         next = res.next || "";
         more.hidden = !next;
         var shown = list.children.length;
-        status.textContent = shown === 0 ? (input.value.trim() ? "No institutions match \u201c" + input.value.trim() + "\u201d." : "No institutions are available for this request.") : "";
+        status.textContent = shown === 0 ? (input.value.trim() ? t("pick.noMatch", { query: input.value.trim() }) : t("pick.none")) : "";
         emit("debug", { action: "search", query: input.value.trim(), results: shown + res.remaining });
       }, function (e) { busy(more, false); failed(e); });
     }
     input.addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(function () { load(false); }, 150); });
     more.addEventListener("click", function () { load(true); });
-    show("Select your institution", [
-      el("label", { "for": "search", text: "Find your bank, credit union or brokerage" }), input, status, list, more
+    show(t("pick.title"), [
+      el("label", { "for": "search", text: t("pick.label") }), input, status, list, more
     ], false);
     load(false);
   }
@@ -262,7 +289,7 @@
       form.appendChild(el("input", { id: id, name: f.name, type: f.secret ? "password" : "text", required: true,
         autocomplete: f.secret ? "current-password" : "username", autocapitalize: "none", spellcheck: "false" }));
     });
-    var submit = el("button", { type: "submit", "class": "primary", text: "Continue" });
+    var submit = el("button", { type: "submit", "class": "primary", text: t("action.continue") });
     form.appendChild(submit);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
@@ -274,13 +301,13 @@
       });
       // An empty form is not a login attempt: say what is missing and
       // send nothing (the server refuses it too, without counting it).
-      if (empty) { setAlert("Enter your " + empty.label.toLowerCase() + "."); form.elements[empty.name].focus(); return; }
+      if (empty) { setAlert(t("login.missing", { field: empty.label.toLowerCase() })); form.elements[empty.name].focus(); return; }
       busy(submit, true); setAlert("");
       emit("submit_credentials", { institutionId: s.institution.id, institutionName: s.institution.name });
       api("POST", "login", { credentials: creds }).then(render, function (err) { failed(err, submit); });
     });
-    show("Log in", [institutionHead(s), el("p", { "class": "muted", text: "Enter the credentials you use for " + s.institution.name + "'s online banking." }), form,
-      sandboxHint("Sandbox: user_good / pass_good. See docs/sandbox.md for MFA and error logins.")], !s.institutionLocked);
+    show(t("login.title"), [institutionHead(s), el("p", { "class": "muted", text: t("login.intro", { institution: s.institution.name }) }), form,
+      sandboxHint(t("login.sandboxHint"))], !s.institutionLocked);
     var first = form.querySelector("input"); if (first) first.focus();
   }
 
@@ -293,7 +320,7 @@
   }
   function embedded(s) {
     var e = s.loginEmbed;
-    var frame = el("iframe", { "class": "provider-frame", src: s.loginUrl, title: "Log in to " + s.institution.name,
+    var frame = el("iframe", { "class": "provider-frame", src: s.loginUrl, title: t("login.frameTitle", { institution: s.institution.name }),
       referrerpolicy: "no-referrer" });
     var finishing = false;
     embedListener = function (ev) {
@@ -310,7 +337,7 @@
       api("POST", "oauth", body).then(render, function (err) { finishing = false; failed(err); });
     };
     window.addEventListener("message", embedListener);
-    show("Log in", [institutionHead(s), frame], !s.institutionLocked);
+    show(t("login.title"), [institutionHead(s), frame], !s.institutionLocked);
   }
 
   function redirect(s) {
@@ -323,9 +350,9 @@
       location.replace(s.loginUrl);
       return;
     }
-    var go = el("a", { "class": "primary", href: s.loginUrl, text: "Continue to " + s.institution.name });
+    var go = el("a", { "class": "primary", href: s.loginUrl, text: t("login.redirectGo", { institution: s.institution.name }) });
     go.addEventListener("click", function () { emit("debug", { action: "open_oauth", institutionId: s.institution.id }); });
-    show("Log in", [institutionHead(s), el("p", { text: "You'll log in on " + s.institution.name + "'s own site and come back here." })
+    show(t("login.title"), [institutionHead(s), el("p", { text: t("login.redirectIntro", { institution: s.institution.name }) })
       , go], !s.institutionLocked);
   }
 
@@ -342,17 +369,17 @@
   // this widget's page (goToBank), which keeps this tab's id and the
   // page to return to.
   var OAUTH_TEXT = {
-    continueTo: function (n) { return "Continue to " + n; },
-    popupIntro: function (n) { return "You'll log in on " + n + "'s own site in a new window, then come back here."; },
-    waiting: function (n) { return "Finish logging in to " + n + " in the window that opened. This page continues on its own."; },
-    showWindow: "Show the window",
-    closed: function (n) { return "The " + n + " window was closed before you finished. Try again."; },
-    blocked: function (n) { return "Your browser blocked the new window. Continue to " + n + " in this window instead; you'll come back here afterwards."; },
-    redirectIntro: function (n) { return "You'll log in on " + n + "'s own site in this window, then come back here."; },
-    continueHere: function (n) { return "Continue to " + n + " in this window"; },
-    opening: function (n) { return "Opening " + n + "\u2026"; },
-    windowDone: "Logged in",
-    windowDoneText: "You can close this window and return to the app."
+    continueTo: function (n) { return t("oauth.continueTo", { institution: n }); },
+    popupIntro: function (n) { return t("oauth.popupIntro", { institution: n }); },
+    waiting: function (n) { return t("oauth.waiting", { institution: n }); },
+    showWindow: function () { return t("oauth.showWindow"); },
+    closed: function (n) { return t("oauth.closed", { institution: n }); },
+    blocked: function (n) { return t("oauth.blocked", { institution: n }); },
+    redirectIntro: function (n) { return t("oauth.redirectIntro", { institution: n }); },
+    continueHere: function (n) { return t("oauth.continueHere", { institution: n }); },
+    opening: function (n) { return t("oauth.opening", { institution: n }); },
+    windowDone: function () { return t("oauth.windowDone"); },
+    windowDoneText: function () { return t("oauth.windowDoneText"); }
   };
   var oauthWindow = null, oauthWatch = 0;
   function stopOAuthWindow() {
@@ -374,12 +401,12 @@
       emit("debug", { action: "open_oauth", institutionId: s.institution.id, mode: "popup" });
       waitForWindow(s, w);
     });
-    show("Log in", [institutionHead(s), el("p", { text: OAUTH_TEXT.popupIntro(name) }), go], !s.institutionLocked);
+    show(t("login.title"), [institutionHead(s), el("p", { text: OAUTH_TEXT.popupIntro(name) }), go], !s.institutionLocked);
   }
   function waitForWindow(s, w) {
-    var again = el("button", { type: "button", "class": "secondary", id: "oauth-focus", text: OAUTH_TEXT.showWindow });
+    var again = el("button", { type: "button", "class": "secondary", id: "oauth-focus", text: OAUTH_TEXT.showWindow() });
     again.addEventListener("click", function () { if (w.closed) outOfFrame(s); else w.focus(); });
-    show("Log in", [institutionHead(s), el("p", { id: "oauth-waiting", text: OAUTH_TEXT.waiting(s.institution.name) }), again], !s.institutionLocked);
+    show(t("login.title"), [institutionHead(s), el("p", { id: "oauth-waiting", text: OAUTH_TEXT.waiting(s.institution.name) }), again], !s.institutionLocked);
     oauthWindow = w;
     // Closed with no result: the customer gave up, or the bank cut the
     // window off from this one (COOP); the session says where it is.
@@ -399,7 +426,7 @@
     // the whole window.
     var go = el("a", { "class": "primary", id: "oauth-redirect", href: href, target: "_top", text: OAUTH_TEXT.continueHere(name) });
     go.addEventListener("click", function () { emit("debug", { action: "open_oauth", institutionId: s.institution.id, mode: "redirect" }); });
-    show("Log in", [institutionHead(s), el("p", { text: OAUTH_TEXT.redirectIntro(name) }), go], !s.institutionLocked);
+    show(t("login.title"), [institutionHead(s), el("p", { text: OAUTH_TEXT.redirectIntro(name) }), go], !s.institutionLocked);
     if (blocked) setAlert(OAUTH_TEXT.blocked(name));
   }
   // This frame's popup came back from the bank: its callback hands over
@@ -440,7 +467,7 @@
       if (ev.origin !== location.origin || ev.source !== w || !ev.data || ev.data.type !== "banklink:oauth-ack") return;
       acked = true;
       window.removeEventListener("message", onAck);
-      show(OAUTH_TEXT.windowDone, [el("div", { "class": "center" }, [el("p", { "class": "muted", text: OAUTH_TEXT.windowDoneText })])], false);
+      show(OAUTH_TEXT.windowDone(), [el("div", { "class": "center" }, [el("p", { "class": "muted", text: OAUTH_TEXT.windowDoneText() })])], false);
       window.close();
     }
     window.addEventListener("message", onAck);
@@ -481,19 +508,19 @@
       form.appendChild(el("input", { type: "text", name: "answer", id: "answer", "aria-labelledby": "mfa-prompt", required: true,
         inputmode: m.kind === "CODE" ? "numeric" : "text", autocomplete: m.kind === "CODE" ? "one-time-code" : "off" }));
     }
-    var submit = el("button", { type: "submit", "class": "primary", text: "Continue" });
+    var submit = el("button", { type: "submit", "class": "primary", text: t("action.continue") });
     form.appendChild(submit);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var a = form.elements.answer;
       var answer = a.value !== undefined ? a.value : (form.querySelector("input[name=answer]:checked") || {}).value;
-      if (!answer || !String(answer).trim()) { setAlert("Enter the answer to continue."); if (a.focus) a.focus(); return; }
+      if (!answer || !String(answer).trim()) { setAlert(t("mfa.missing")); if (a.focus) a.focus(); return; }
       busy(submit, true); setAlert("");
       emit("submit_mfa", { institutionId: s.institution.id, kind: m.kind });
       api("POST", "mfa", { answer: answer || "" }).then(render, function (err) { failed(err, submit); });
     });
-    show("Verify it's you", [institutionHead(s), form,
-      sandboxHint(m.kind === "CODE" ? "Sandbox code: 1234" : m.kind === "QUESTION" ? "Sandbox answer: rover" : "Sandbox: pick either option")], true);
+    show(t("mfa.title"), [institutionHead(s), form,
+      sandboxHint(m.kind === "CODE" ? t("mfa.sandboxCode") : m.kind === "QUESTION" ? t("mfa.sandboxQuestion") : t("mfa.sandboxChoice"))], true);
     var first = form.querySelector("input"); if (first) first.focus();
   }
 
@@ -504,23 +531,23 @@
       var id = "acct-" + a.id;
       list.appendChild(el("li", null, [el("label", { "class": "acct", "for": id }, [
         el("input", { type: "checkbox", id: id, name: "account", value: a.id, checked: true }),
-        el("span", null, [el("span", { text: a.name }), el("span", { "class": "sub", text: a.subtype.replace("_", " ").toLowerCase() + " \u2022\u2022" + a.mask })])
+        el("span", null, [el("span", { text: a.name }), el("span", { "class": "sub", text: t("accounts.subtypeMasked", { subtype: tOr("subtype." + a.subtype, a.subtype), mask: a.mask }) })])
       ])]));
     });
     var products = (s.products || []).concat(s.optionalProducts || []);
-    var consent = el("div", { "class": "consent" }, [el("strong", { text: "You're sharing:" }), el("ul", null, products.length ? products.map(function (p) {
-      return el("li", { text: PRODUCT_LABELS[p] || p });
-    }) : [el("li", { text: "Basic account information" })])]);
-    var submit = el("button", { type: "submit", "class": "primary", text: "Connect accounts" });
+    var consent = el("div", { "class": "consent" }, [el("strong", { text: t("accounts.sharing") }), el("ul", null, products.length ? products.map(function (p) {
+      return el("li", { text: has("product." + p) ? t("product." + p) : p });
+    }) : [el("li", { text: t("accounts.basic") })])]);
+    var submit = el("button", { type: "submit", "class": "primary", text: t("accounts.submit") });
     form.appendChild(list); form.appendChild(consent); form.appendChild(submit);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var ids = Array.prototype.slice.call(form.querySelectorAll("input[name=account]:checked")).map(function (i) { return i.value; });
-      if (!ids.length) { setAlert("Choose at least one account."); return; }
+      if (!ids.length) { setAlert(t("accounts.noneChosen")); return; }
       busy(submit, true); setAlert("");
       api("POST", "complete", { accountIds: ids, consent: true }).then(done, function (err) { failed(err, submit); });
     });
-    show("Choose accounts", [institutionHead(s), el("p", { "class": "muted", text: "Select the accounts to connect." }), form], true);
+    show(t("accounts.title"), [institutionHead(s), el("p", { "class": "muted", text: t("accounts.intro") }), form], true);
   }
 
   function done(res) {
@@ -528,17 +555,17 @@
     completed = true;
     emit("connect_complete", { connectionId: r.connectionId, institutionId: r.institutionId, institutionName: r.institutionName,
       accountCount: r.accountCount, accounts: r.accounts });
-    var finish = el("button", { type: "button", "class": "primary", id: "finish", text: "Done" });
+    var finish = el("button", { type: "button", "class": "primary", id: "finish", text: t("action.done") });
     finish.addEventListener("click", function () {
       if (res.appRedirectUrl && !inFrame) {
         var u = new URL(res.appRedirectUrl); u.searchParams.set("connectionId", r.connectionId); location.assign(u.toString());
       } else if (!returnToApp({ banklink_status: "success", connectionId: r.connectionId })) close();
     });
-    show("Connected", [el("div", { "class": "center" }, [
+    show(t("done.title"), [el("div", { "class": "center" }, [
       el("div", { "class": "check", "aria-hidden": "true", text: "\u2713" }),
-      el("h2", { text: "Success!" }),
-      el("p", { "class": "muted", text: "Your " + r.institutionName + " account" + (r.accountCount === 1 ? " is" : "s are") + " connected." }),
-      el("ul", { "class": "list", style: null }, r.accounts.map(function (a) { return el("li", { "class": "acct", text: a.name + " \u2022\u2022" + a.mask }); })),
+      el("h2", { text: t("done.heading") }),
+      el("p", { "class": "muted", text: tn("done.body", r.accountCount, { institution: r.institutionName }) }),
+      el("ul", { "class": "list", style: null }, r.accounts.map(function (a) { return el("li", { "class": "acct", text: t("accounts.masked", { name: a.name, mask: a.mask }) }); })),
       finish
     ])], false);
     if ((res.appRedirectUrl || returnUrl()) && !inFrame) setTimeout(function () { finish.click(); }, 2500);
@@ -563,11 +590,11 @@
     if (!inFrame && !completed) {
       // A tab of its own, opened without a redirect URL: nothing to go
       // back to, so say so rather than doing nothing.
-      show("You can close this tab", [el("div", { "class": "center" }, [
-        el("p", { "class": "muted", text: "Nothing was connected. Return to the app to try again." })])], false);
+      show(t("closed.title"), [el("div", { "class": "center" }, [
+        el("p", { "class": "muted", text: t("closed.nothing") })])], false);
     } else if (!inFrame) {
-      show("You can close this tab", [el("div", { "class": "center" }, [
-        el("p", { "class": "muted", text: "Your accounts are connected. Return to the app." })])], false);
+      show(t("closed.title"), [el("div", { "class": "center" }, [
+        el("p", { "class": "muted", text: t("closed.connected") })])], false);
     }
   }
 
@@ -579,8 +606,8 @@
   // Escape closes an embedded widget, but not while the customer is in a
   // field (clearing a search box with Escape must not end the session).
   document.addEventListener("keydown", function (e) {
-    var t = e.target && e.target.tagName;
-    if (e.key === "Escape" && inFrame && t !== "INPUT" && t !== "TEXTAREA" && t !== "SELECT") close();
+    var tag = e.target && e.target.tagName;
+    if (e.key === "Escape" && inFrame && tag !== "INPUT" && tag !== "TEXTAREA" && tag !== "SELECT") close();
   });
 
   // Back from a bank's OAuth page: a refusal (Deny) or a failure is shown
@@ -597,6 +624,12 @@
     });
     start.then(function (s) {
       if (!s) return;
+      // The session speaks another language than this page was rendered
+      // in (a reload from an address without the lang it had): render
+      // the page again in the session's; the token is in sessionStorage.
+      if (s.language && s.language !== lang && params.get("lang") !== s.language) {
+        location.replace(pageAddress(s.language)); return;
+      }
       // init once per opening: the return from an OAuth bank reloads the
       // page but is the same opening.
       state = s; if (!oauth) emit("init", { connectionId: s.connectionId }); render(s);

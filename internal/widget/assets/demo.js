@@ -27,7 +27,10 @@
         if (!res.widgetUrl) { print(connection, res); return; }
         current = res.connectionId; log = []; print(events, "(none yet)"); refresh();
         var f = document.createElement("iframe");
-        f.src = res.widgetUrl; f.title = "Connect your bank"; f.id = "widget";
+        // An app would pass language to connect/start; the demo's
+        // backend does not, so the page's lang parameter chooses it.
+        var lang = document.getElementById("lang").value;
+        f.src = res.widgetUrl + (lang ? "&lang=" + encodeURIComponent(lang) : ""); f.title = "Connect your bank"; f.id = "widget";
         frame.replaceChildren(f);
       });
   });
