@@ -86,12 +86,13 @@ func main() {
 	mix := flag.Bool("mix", false, "run the mixed load (search, connect/start, whole widget flows, data reads) against a complete in-process banklink with the widget, aggregation and webhooks, on SQLite and -postgres, next to the connect/start baseline")
 	soakFor := flag.Duration("soak", 0, "with -mix: soak the SQLite target for this long, sampling goroutines and heap every 10s; exits 1 on any error or growth")
 	analyze := flag.Bool("analyze", false, "with -mix: run ANALYZE on each target database after warm-up (a diagnostic: banklink does not)")
-	cpuprofile := flag.String("cpuprofile", "", "with -mix: write a CPU profile of each measured load to this path plus .<target>.r<round> (the soak: .soak)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each measured load to this path plus .<target>.r<round> (with -mix and -soak: .soak)")
 	scale := flag.Bool("scale", false, "fill a database (SQLite, and -postgres) and compare each list, get, search, connect/start and aggregation request's p99 with an empty one (see scale.go)")
 	scaleCustomers := flag.Int("scale-customers", 10_000, "with -scale: customers, two connections each")
 	scaleTx := flag.Int("scale-tx", 50, "with -scale: transactions per account, two accounts per connection")
 	scaleSamples := flag.Int("scale-samples", 200, "with -scale: samples per request and database")
 	scaleKeep := flag.Bool("scale-keep", false, "with -scale: keep the databases and print their names (for EXPLAIN)")
+	only := flag.String("targets", "", "without -mix: measure only the targets whose names contain one of these comma-separated words (the baseline always runs), e.g. -targets postgres")
 	flag.Parse()
 	if *scale {
 		os.Exit(runScale(scaleOptions{customers: *scaleCustomers, txPerAcct: *scaleTx, samples: *scaleSamples, postgres: *pg, keep: *scaleKeep}, *concurrency))
@@ -145,10 +146,26 @@ func main() {
 		targets = append(targets, p, p2)
 	}
 
+	if *only != "" {
+		targets = slices.DeleteFunc(targets, func(t target) bool {
+			if t.name == "baseline" {
+				return false
+			}
+			for w := range strings.SplitSeq(*only, ",") {
+				if w != "" && strings.Contains(t.name, w) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	prof := mixOptions{cpuprofile: *cpuprofile}
 	results := map[string]*result{}
 	for round := 0; round < *rounds; round++ {
 		for _, t := range targets {
+			stop := prof.profile(fmt.Sprintf("%s.r%d", strings.ReplaceAll(t.name, " ", "_"), round))
 			r := run(t, *concurrency, *duration)
+			stop()
 			agg := results[t.name]
 			if agg == nil {
 				agg = &result{}

@@ -5,6 +5,7 @@ package apitest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -85,7 +86,20 @@ func (v *Validator) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	v.check(req, reqBody, resp, body)
+	checked := body
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		// The caller asked for gzip itself (the transport decodes only
+		// what it asked for): validate what the body decodes to.
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err == nil {
+			checked, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			v.TB.Errorf("%s %s: Content-Encoding gzip but the body does not decode: %v", req.Method, req.URL.Path, err)
+			return resp, nil
+		}
+	}
+	v.check(req, reqBody, resp, checked)
 	return resp, nil
 }
 

@@ -83,6 +83,7 @@ type Dashboard struct {
 	secure   bool
 	failures *ratelimit.Limiter
 	static   fs.FS
+	files    *httpx.Assets // the static assets, gzipped once at start-up
 	pages    map[string]*template.Template
 	version  string
 }
@@ -115,6 +116,10 @@ func New(cfg Config) *Dashboard {
 		return err
 	})
 	d.version = hex.EncodeToString(h.Sum(nil))[:12]
+	// Gzipped once here, not per request: the assets are embedded.
+	if d.files, err = httpx.NewAssets(d.static, ".js", ".css"); err != nil {
+		panic(err)
+	}
 	d.pages = map[string]*template.Template{}
 	layout := template.Must(template.New("layout.html").Funcs(template.FuncMap{
 		"asset":    func(name string) string { return Base + "/static/" + name + "?v=" + d.version },
@@ -211,8 +216,7 @@ func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) error {
 
 func (d *Dashboard) serveStatic(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("file")
-	b, err := fs.ReadFile(d.static, name)
-	if err != nil || strings.HasSuffix(name, ".html") {
+	if !d.files.Has(name) {
 		return banklink.Errorf(banklink.ENOTFOUND, "No such file.")
 	}
 	switch path.Ext(name) {
@@ -227,7 +231,7 @@ func (d *Dashboard) serveStatic(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
-	w.Write(b)
+	d.files.Serve(w, r, name)
 	return nil
 }
 

@@ -50,6 +50,9 @@ func (db *DB) StartConnection(ctx context.Context, cust *banklink.Customer, conn
 	if conn.UpdatedAt.IsZero() {
 		conn.UpdatedAt = conn.CreatedAt
 	}
+	if db.dialect == Postgres && cust.ExternalID != "" {
+		return db.startConnectionPG(ctx, cust, conn)
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error { return db.startInTx(ctx, tx, cust, conn) })
 }
 

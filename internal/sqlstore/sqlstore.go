@@ -20,6 +20,7 @@ import (
 
 	"banklink"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -171,6 +172,9 @@ type Options struct {
 	// but anyone with the database has the key; production deployments
 	// pass keys from outside (-encryption-keys).
 	Sealer banklink.Sealer
+	// Tracer, on PostgreSQL, is told of every statement sent (tests count
+	// round trips with it; it is a diagnostic, not needed to run).
+	Tracer pgx.QueryTracer
 }
 
 // DialectOf tells which dialect a DSN names: postgres:// and postgresql://
@@ -193,7 +197,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	var err error
 	switch db.dialect {
 	case Postgres:
-		err = db.openPostgres(ctx, dsn)
+		err = db.openPostgres(ctx, dsn, opt.Tracer)
 	default:
 		err = db.openSQLite(dsn)
 	}
@@ -272,7 +276,7 @@ func (db *DB) openSQLite(path string) error {
 	return nil
 }
 
-func (db *DB) openPostgres(ctx context.Context, dsn string) error {
+func (db *DB) openPostgres(ctx context.Context, dsn string, tracer pgx.QueryTracer) error {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
@@ -284,6 +288,9 @@ func (db *DB) openPostgres(ctx context.Context, dsn string) error {
 	// pool_max_conns keeps its value.
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = max(cfg.MaxConns, DefaultPostgresConns)
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -404,6 +404,9 @@ const claimable = `SELECT d.id FROM webhook_deliveries d
 
 // ClaimDeliveries implements banklink.DeliveryStore.
 func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*banklink.Delivery, error) {
+	if db.dialect == Postgres {
+		return db.claimPG(ctx, owner, now, leaseUntil, limit)
+	}
 	// A cheap read first: idle workers poll, and on SQLite an empty
 	// claim would still queue behind the single writer.
 	var one int
@@ -505,6 +508,9 @@ func (db *DB) FinishDelivery(ctx context.Context, owner, deliveryID string, o ba
 // batches: one commit for many attempts is what keeps the outbox from
 // being bound by the database's fsync rate.
 func (db *DB) FinishDeliveries(ctx context.Context, owner string, outcomes map[string]banklink.DeliveryOutcome) ([]string, error) {
+	if db.dialect == Postgres {
+		return db.finishPG(ctx, owner, outcomes)
+	}
 	var lost []string
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		lost = nil

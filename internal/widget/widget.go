@@ -70,9 +70,11 @@ type Widget struct {
 	// Linking runs the use cases the widget's endpoints translate to.
 	Linking *linking.Service
 
-	limiter  *ratelimit.Limiter
-	demo     *ratelimit.Limiter
-	static   fs.FS
+	limiter *ratelimit.Limiter
+	demo    *ratelimit.Limiter
+	static  fs.FS
+	// files are the static assets, each gzipped once at start-up.
+	files    *httpx.Assets
 	pages    *template.Template
 	version  string
 	sizes    map[string]int
@@ -135,6 +137,9 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir linking.Director
 		return nil, err
 	}
 	w.version = hex.EncodeToString(h.Sum(nil))[:12]
+	if w.files, err = httpx.NewAssets(static, ".js", ".css", ".svg"); err != nil {
+		return nil, err
+	}
 	w.pages, err = template.New("").Funcs(template.FuncMap{"asset": w.assetURL}).ParseFS(static, "*.html")
 	if err != nil {
 		return nil, err
@@ -179,8 +184,7 @@ func (w *Widget) AssetSizes() map[string]int { return w.sizes }
 
 func (w *Widget) serveStatic(rw http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("file")
-	b, err := fs.ReadFile(w.static, name)
-	if err != nil || strings.HasSuffix(name, ".html") {
+	if !w.files.Has(name) {
 		return banklink.Errorf(banklink.ENOTFOUND, "No such file.")
 	}
 	switch {
@@ -197,7 +201,7 @@ func (w *Widget) serveStatic(rw http.ResponseWriter, r *http.Request) error {
 	} else {
 		rw.Header().Set("Cache-Control", "no-cache")
 	}
-	rw.Write(b)
+	w.files.Serve(rw, r, name)
 	return nil
 }
 
