@@ -142,5 +142,8 @@ type ProviderHealthStore interface {
 // record beyond the page, so the first page of a tenant's two million
 // transactions cost as much as reading them all; bounded, every page
 // costs about the same whatever the list's length. A client that pages
-// while remaining > 0 sees every record either way.
-const RemainingCap = 10_000
+// while remaining > 0 sees every record either way. It is the largest
+// page (transactions' limit): "1000" reads "at least one more full page".
+// Measured with bench -scale (20,000 connections), counting to 10,000
+// still cost 10 ms on PostgreSQL's first page of connections.
+const RemainingCap = 1000
