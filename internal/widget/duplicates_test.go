@@ -1,6 +1,7 @@
 package widget_test
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -21,17 +22,34 @@ func TestDuplicateConnectionsShareAccounts(t *testing.T) {
 		t.Helper()
 		var c counts
 		for _, r := range []struct {
-			path string
-			dst  *int
+			path, items string
+			dst         *int
 		}{
-			{"/bank-linking/accounts?limit=1&customerId=" + customer, &c.accounts},
-			{"/bank-linking/transactions?limit=1&customerId=" + customer, &c.transactions},
-			{"/bank-linking/investments/holdings?limit=1&customerId=" + customer, &c.holdings},
-			{"/bank-linking/investments/transactions?limit=1&customerId=" + customer, &c.investmentTransactions},
+			{"/bank-linking/accounts?limit=100&customerId=" + customer, "financialAccounts", &c.accounts},
+			{"/bank-linking/transactions?limit=1000&customerId=" + customer, "financialAccountTransactions", &c.transactions},
+			{"/bank-linking/investments/holdings?limit=100&customerId=" + customer, "investmentHoldings", &c.holdings},
+			{"/bank-linking/investments/transactions?limit=1000&customerId=" + customer, "investmentTransactions", &c.investmentTransactions},
 		} {
-			var page struct{ Count, Remaining int }
-			st.Get(r.path, &page)
-			*r.dst = page.Count + page.Remaining
+			// Walk every page: remaining stops counting at
+			// banklink.RemainingCap.
+			after := ""
+			for {
+				var page map[string]json.RawMessage
+				st.Get(r.path+after, &page)
+				var items []struct{ Key string }
+				var remaining int
+				if err := json.Unmarshal(page[r.items], &items); err != nil {
+					t.Fatalf("%s: %v", r.path, err)
+				}
+				if err := json.Unmarshal(page["remaining"], &remaining); err != nil {
+					t.Fatalf("%s: %v", r.path, err)
+				}
+				*r.dst += len(items)
+				if remaining == 0 || len(items) == 0 {
+					break
+				}
+				after = "&after=" + items[len(items)-1].Key
+			}
 		}
 		return c
 	}
