@@ -40,16 +40,26 @@ type Institution struct {
 	// Regions lists where the institution serves customers: whole
 	// countries ("US") or subdivisions ("US-NY").
 	Regions []Region
+	// RoutingNumbers are the institution's ABA routing numbers (US only),
+	// as the providers' directories list them: a customer may search by
+	// the number on a cheque. Each passes IsRoutingNumber.
+	RoutingNumbers []string `json:",omitempty"`
 	// Providers maps a provider type ("sandbox") to how that provider
 	// reaches the institution.
 	Providers map[string]ProviderInstitution
 }
 
-// InstitutionImages are URLs of the institution's logos.
+// InstitutionImages are the institution's logos: https URLs, or a
+// "data:image/png;base64," URL where the provider's directory carries the
+// image itself (Plaid). See search.Live for how inline images are kept out
+// of memory.
 type InstitutionImages struct {
 	Icon string
 	Tile string
 	Wide string
+	// Color is the brand colour, "#rrggbb", when a provider gives one:
+	// the picker's monogram when there is no logo.
+	Color string `json:",omitempty"`
 }
 
 // ProviderInstitution is one provider's view of an institution.

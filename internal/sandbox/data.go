@@ -150,9 +150,14 @@ func identifiers(r *rand.Rand, a banklink.ProviderAccount, in *banklink.Institut
 			BranchNumber:      digits(ir, 5),
 		}}
 	}
+	// The institution's own routing number, as the directory lists it;
+	// one drawn from its id for an institution listed without one.
 	// Federal Reserve routing symbols start 01-12 (or 21-32 for thrifts).
-	prefix := fmt.Sprintf("%02d", 1+ir.IntN(12)) + digits(ir, 6)
-	return &banklink.AccountIdentifiers{ACH: &banklink.ACHNumbers{AccountNumber: digits(r, 6+r.IntN(4)) + a.Mask, RoutingNumber: abaCheck(prefix)}}
+	routing := abaCheck(fmt.Sprintf("%02d", 1+ir.IntN(12)) + digits(ir, 6))
+	if len(in.RoutingNumbers) > 0 {
+		routing = in.RoutingNumbers[0]
+	}
+	return &banklink.AccountIdentifiers{ACH: &banklink.ACHNumbers{AccountNumber: digits(r, 6+r.IntN(4)) + a.Mask, RoutingNumber: routing}}
 }
 
 var (

@@ -113,6 +113,7 @@ func TestInstitutions() []*banklink.Institution {
 				Health:                health,
 			}},
 		}
+		out[i].RoutingNumbers = routingNumbers(out[i])
 		switch d.id {
 		case TestBankID, TestCreditUnionID, TestDownBankID:
 			coverB(out[i], "sbb_test_"+strconv.Itoa(i+1))
@@ -159,6 +160,7 @@ func Directory(seed uint64, n int) []*banklink.Institution {
 		p := in.Providers[ProviderType]
 		p.ProviderInstitutionID = "sbx_" + strconv.Itoa(i+1)
 		in.Providers[ProviderType] = p
+		in.RoutingNumbers = routingNumbers(in)
 		if i%3 == 0 {
 			coverB(in, "sbb_"+strconv.Itoa(i+1))
 		}

@@ -51,6 +51,18 @@ var wellKnown = []struct {
 	{"Questrade", banklink.InstitutionBrokerage, "questrade.com", nil, ca, "Bht", false},
 }
 
+// wellKnownRouting are published ABA routing numbers of the well-known
+// US banks (a bank has several, by state and purpose; one or two each
+// here), so a customer searching the sandbox by the number on a real
+// cheque finds the bank. Brokerages and Canadian banks have none.
+var wellKnownRouting = map[string][]string{
+	"Chase": {"021000021"}, "Bank of America": {"026009593", "121000358"}, "Wells Fargo": {"121000248"},
+	"Citibank": {"021000089"}, "Capital One": {"051405515", "065000090"}, "U.S. Bank": {"091000022"},
+	"PNC Bank": {"043000096"}, "Truist": {"061000104"}, "TD Bank": {"031101266"}, "Ally Bank": {"124003116"},
+	"American Express": {"124085244"}, "Discover": {"031100649"}, "Navy Federal Credit Union": {"256074974"},
+	"USAA": {"314074269"}, "Charles Schwab": {"121202211"}, "SoFi": {"031101334"},
+}
+
 var (
 	us = []banklink.Region{"US"}
 	ca = []banklink.Region{"CA"}
@@ -81,6 +93,9 @@ func WellKnown() []*banklink.Institution {
 			Type:    w.typ,
 			Rank:    len(TestInstitutions()) + 1 + i,
 			Regions: slices.Clone(w.regions),
+			// Clipped, so that callers appending to one institution's
+			// list never write into the shared table.
+			RoutingNumbers: slices.Clip(wellKnownRouting[w.name]),
 			Providers: map[string]banklink.ProviderInstitution{ProviderType: {
 				ProviderInstitutionID: "sbx_wk_" + strconv.Itoa(i+1),
 				Products:              products,

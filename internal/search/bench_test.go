@@ -52,6 +52,9 @@ func benchQueries() []benchQuery {
 		{"typo", Query{Name: "fedearl", Eligibility: all}},
 		{"typo_words", Query{Name: "fedral credti unoin", Eligibility: all}},
 		{"no_match", Query{Name: "qqqqqqqq", Eligibility: all}},
+		{"routing_number", Query{Name: "021000021", Eligibility: all}},
+		{"routing_prefix", Query{Name: "0210", Eligibility: all}},
+		{"routing_invalid", Query{Name: "021000022", Eligibility: all}},
 	}
 }
 

@@ -9,6 +9,7 @@ package search
 
 import (
 	"cmp"
+	"maps"
 	"math/bits"
 	"slices"
 	"strings"
@@ -48,6 +49,58 @@ type Result struct {
 	// Remaining counts the matches beyond this page in the direction of
 	// travel: after it for an After cursor or none, before it for Before.
 	Remaining int
+	// Routing says how the search read its text as a routing number:
+	// RoutingNone, RoutingPrefix, RoutingNumber or RoutingInvalid.
+	Routing string
+}
+
+// How a search reads its text as an ABA routing number (Result.Routing).
+// Spaces, dashes and dots between the digits are ignored.
+const (
+	// RoutingNone: not only digits, or fewer than four; a name search.
+	RoutingNone = ""
+	// RoutingPrefix: four to eight digits, a routing number being typed.
+	// Institutions with a routing number starting with them come first,
+	// then the name matches (a few names hold digits).
+	RoutingPrefix = "PREFIX"
+	// RoutingNumber: nine digits with a valid checksum
+	// (banklink.IsRoutingNumber); only institutions with that routing
+	// number match.
+	RoutingNumber = "NUMBER"
+	// RoutingInvalid: nine digits failing the checksum, a mistyped
+	// routing number; nothing matches, so that the picker can say so
+	// rather than list look-alikes.
+	RoutingInvalid = "INVALID"
+)
+
+// routingQuery reads q as a routing number or the start of one.
+func routingQuery(q string) (kind, digits string) {
+	q = strings.TrimSpace(q)
+	if len(q) < 4 || len(q) > 20 {
+		return RoutingNone, ""
+	}
+	b := make([]byte, 0, 9)
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c >= '0' && c <= '9':
+			if len(b) == 9 {
+				return RoutingNone, ""
+			}
+			b = append(b, c)
+		case c == ' ' || c == '-' || c == '.':
+		default:
+			return RoutingNone, ""
+		}
+	}
+	switch {
+	case len(b) < 4:
+		return RoutingNone, ""
+	case len(b) < 9:
+		return RoutingPrefix, string(b)
+	case banklink.IsRoutingNumber(string(b)):
+		return RoutingNumber, string(b)
+	}
+	return RoutingInvalid, string(b)
 }
 
 // Index is an immutable index over an institution directory. Its methods
@@ -97,6 +150,11 @@ type Index struct {
 	regionNames  []banklink.Region
 	regionBits   []bitset
 
+	// routing holds the directory's distinct routing numbers, sorted;
+	// routingOwners[i] are the positions listing routing[i].
+	routing       []string
+	routingOwners [][]int32
+
 	cacheMu  sync.RWMutex
 	counts   map[string]int
 	explains map[string]Explanation
@@ -136,6 +194,7 @@ func (p *posting) addTo(b bitset) {
 type scratch struct {
 	filter, tmp bitset    // over positions
 	tiers       [5]bitset // over positions
+	routing     bitset    // over positions: the routing-number tier
 	strA, strB  bitset    // over string ids
 }
 
@@ -143,7 +202,7 @@ func (ix *Index) getScratch() *scratch {
 	if s, ok := ix.scratch.Get().(*scratch); ok {
 		return s
 	}
-	s := &scratch{filter: newBitset(ix.n), tmp: newBitset(ix.n), strA: newBitset(len(ix.strs)), strB: newBitset(len(ix.strs))}
+	s := &scratch{filter: newBitset(ix.n), tmp: newBitset(ix.n), routing: newBitset(ix.n), strA: newBitset(len(ix.strs)), strB: newBitset(len(ix.strs))}
 	for i := range s.tiers {
 		s.tiers[i] = newBitset(ix.n)
 	}
@@ -181,6 +240,7 @@ func New(list []*banklink.Institution) *Index {
 	regionIdx := map[banklink.Region]int{}
 	words := map[string]*struct{ strs, insts []int32 }{}
 	owners := map[string][]int32{}
+	routing := map[string][]int32{}
 
 	for i, e := range entries {
 		pos := int32(i)
@@ -219,6 +279,12 @@ func New(list []*banklink.Institution) *Index {
 				if k := len(p.insts); k == 0 || p.insts[k-1] != pos {
 					p.insts = append(p.insts, pos)
 				}
+			}
+		}
+
+		for _, rn := range in.RoutingNumbers {
+			if l := routing[rn]; banklink.IsRoutingNumber(rn) && (len(l) == 0 || l[len(l)-1] != pos) {
+				routing[rn] = append(l, pos)
 			}
 		}
 
@@ -275,6 +341,12 @@ func New(list []*banklink.Institution) *Index {
 	ix.sortedOwners = make([][]int32, len(ix.sorted))
 	for i, s := range ix.sorted {
 		ix.sortedOwners[i] = owners[s]
+	}
+
+	ix.routing = slices.Sorted(maps.Keys(routing))
+	ix.routingOwners = make([][]int32, len(ix.routing))
+	for i, rn := range ix.routing {
+		ix.routingOwners[i] = routing[rn]
 	}
 
 	ix.vocab = make([]string, 0, len(words))
@@ -353,8 +425,10 @@ func (ix *Index) ByKey(key string) (*banklink.Institution, bool) {
 // matches, each tier in rank order. Only when none of those match does it
 // forgive typos (see Typos): "fidelty" finds Fidelity, "bnak of amercia"
 // Bank of America, while a query that matches as typed is never padded
-// with near misses. It returns a BAD_REQUEST *banklink.Error
-// when q.After or q.Before is not the key of an institution matching q.
+// with near misses. Digits are read as a routing number (see
+// RoutingPrefix, RoutingNumber and RoutingInvalid). It returns a
+// BAD_REQUEST *banklink.Error when q.After or q.Before is not the key of
+// an institution matching q.
 func (ix *Index) Search(q Query) (Result, error) {
 	if q.After != "" && q.Before != "" {
 		return Result{}, banklink.Errorf(banklink.EBADREQUEST, "Pass either [before] or [after], not both.")
@@ -367,9 +441,30 @@ func (ix *Index) Search(q Query) (Result, error) {
 	defer ix.scratch.Put(s)
 	ix.filter(q, s)
 	tiers := []bitset{s.filter}
-	if name := Normalize(q.Name); name != "" {
+	kind, digits := routingQuery(q.Name)
+	switch kind {
+	case RoutingInvalid:
+		s.routing.clear()
+		tiers = []bitset{s.routing}
+	case RoutingNumber:
+		ix.routingTier(digits, true, s.routing)
+		s.routing.and(s.filter)
+		tiers = []bitset{s.routing}
+	default:
+		name := Normalize(q.Name)
+		if name == "" {
+			break
+		}
 		tiers = s.tiers[:4]
 		ix.nameTiers(name, s)
+		if kind == RoutingPrefix {
+			ix.routingTier(digits, false, s.routing)
+			s.routing.and(s.filter)
+			for _, t := range tiers {
+				t.andNot(s.routing)
+			}
+			tiers = append([]bitset{s.routing}, tiers...)
+		}
 		matched := false
 		for _, t := range tiers {
 			t.and(s.filter)
@@ -381,7 +476,21 @@ func (ix *Index) Search(q Query) (Result, error) {
 			tiers[0].and(s.filter)
 		}
 	}
-	return ix.page(tiers, q, limit)
+	res, err := ix.page(tiers, q, limit)
+	res.Routing = kind
+	return res, err
+}
+
+// routingTier sets out to the institutions with routing number digits
+// (exact) or with one starting with digits.
+func (ix *Index) routingTier(digits string, exact bool, out bitset) {
+	out.clear()
+	for i, _ := slices.BinarySearch(ix.routing, digits); i < len(ix.routing) && strings.HasPrefix(ix.routing[i], digits); i++ {
+		out.setAll(ix.routingOwners[i])
+		if exact {
+			return
+		}
+	}
 }
 
 // page cuts one page out of the ordering tiers[0] ∪ tiers[1] ∪ …, each
