@@ -93,7 +93,7 @@ func Merge(existing, incoming []*banklink.Institution, providerType string) (upd
 		pi, covered := coverage[i]
 		old, had := in.Providers[providerType]
 		switch {
-		case covered && (!had || !sameCoverage(old, pi)):
+		case covered && (!had || !sameCoverage(old, pi) || fills(in, incomingFor(incoming, providerType, pi))):
 			c := clone(in)
 			c.Providers[providerType] = pi
 			fill(c, incomingFor(incoming, providerType, pi))
@@ -188,7 +188,8 @@ func incomingFor(incoming []*banklink.Institution, providerType string, pi bankl
 }
 
 // fill completes an existing institution's empty details from the
-// provider's listing; the directory's own values win.
+// provider's listing; the directory's own values win. Routing numbers
+// are the union of every provider's: each lists those it knows.
 func fill(c, in *banklink.Institution) {
 	if in == nil {
 		return
@@ -199,9 +200,36 @@ func fill(c, in *banklink.Institution) {
 	if c.Images.Icon == "" {
 		c.Images.Icon = in.Images.Icon
 	}
+	if c.Images.Tile == "" {
+		c.Images.Tile = in.Images.Tile
+	}
+	if c.Images.Wide == "" {
+		c.Images.Wide = in.Images.Wide
+	}
+	if c.Images.Color == "" {
+		c.Images.Color = in.Images.Color
+	}
 	if c.Type == "" {
 		c.Type = in.Type
 	}
+	for _, rn := range in.RoutingNumbers {
+		if !slices.Contains(c.RoutingNumbers, rn) {
+			c.RoutingNumbers = append(c.RoutingNumbers, rn)
+		}
+	}
+}
+
+// fills reports whether fill would change c: the provider brings a
+// detail (a logo, a routing number) the directory lacks, so an
+// institution whose coverage did not change is still updated.
+func fills(c, in *banklink.Institution) bool {
+	if in == nil {
+		return false
+	}
+	d := clone(c)
+	d.RoutingNumbers = slices.Clone(c.RoutingNumbers)
+	fill(d, in)
+	return d.Domain != c.Domain || d.Images != c.Images || d.Type != c.Type || len(d.RoutingNumbers) != len(c.RoutingNumbers)
 }
 
 func newInstitution(in *banklink.Institution, providerType string, pi banklink.ProviderInstitution, rank int) *banklink.Institution {
@@ -211,7 +239,7 @@ func newInstitution(in *banklink.Institution, providerType string, pi banklink.P
 	}
 	return &banklink.Institution{
 		ID: banklink.NewID(), Key: newKey(), Name: strings.TrimSpace(in.Name), SubName: in.SubName, Aliases: slices.Clone(in.Aliases),
-		Domain: in.Domain, Type: typ, Rank: rank, Images: in.Images, Regions: slices.Clone(in.Regions),
+		Domain: in.Domain, Type: typ, Rank: rank, Images: in.Images, Regions: slices.Clone(in.Regions), RoutingNumbers: slices.Clone(in.RoutingNumbers),
 		Providers: map[string]banklink.ProviderInstitution{providerType: pi},
 	}
 }
@@ -228,6 +256,7 @@ func clone(in *banklink.Institution) *banklink.Institution {
 	c := *in
 	c.Aliases = slices.Clone(in.Aliases)
 	c.Regions = slices.Clone(in.Regions)
+	c.RoutingNumbers = slices.Clone(in.RoutingNumbers)
 	c.Providers = maps.Clone(in.Providers)
 	if c.Providers == nil {
 		c.Providers = map[string]banklink.ProviderInstitution{}

@@ -130,8 +130,13 @@ func TestMergeDuplicatesAndReruns(t *testing.T) {
 	}
 	updated, added := Merge(dir(), listing, "plaid")
 	up := byID(updated)
-	if len(updated) != 1 || up["chase"] == nil || up["chase"].Providers["plaid"].ProviderInstitutionID != "ins_127" {
+	if up["chase"] == nil || up["chase"].Providers["plaid"].ProviderInstitutionID != "ins_127" {
 		t.Errorf("updated = %+v, want Chase with its fuller coverage", updated)
+	}
+	// Gone Bank's coverage is unchanged, but the listing brings the logo
+	// it lacked.
+	if len(updated) != 2 || up["gone"] == nil || up["gone"].Images.Icon == "" {
+		t.Errorf("updated = %+v, want Gone Bank with its logo too", updated)
 	}
 	if len(added) != 1 || added[0].Name != "Houndstooth Bank" || added[0].Providers["plaid"].ProviderInstitutionID != "ins_h2" {
 		t.Fatalf("added = %+v, want one Houndstooth Bank with the fuller coverage", added)

@@ -26,9 +26,10 @@ type institution struct {
 		Country *string `json:"country"`
 	} `json:"address"`
 	Branding *struct {
-		Logo *string `json:"logo"`
-		Icon *string `json:"icon"`
-		Tile *string `json:"tile"`
+		Logo         *string `json:"logo"`
+		Icon         *string `json:"icon"`
+		Tile         *string `json:"tile"`
+		PrimaryColor *string `json:"primaryColor"`
 	} `json:"branding"`
 }
 
@@ -112,7 +113,12 @@ func mapInstitution(in institution) *banklink.Institution {
 		Regions: []banklink.Region{"US"},
 	}
 	if b := in.Branding; b != nil {
-		out.Images = banklink.InstitutionImages{Icon: deref(b.Icon), Tile: deref(b.Tile), Wide: deref(b.Logo)}
+		// Finicity's branding is SVGs on its CDN (the icon drawn for 40×40
+		// search results); the widget fetches them on the server.
+		// Finicity's list has no routing numbers (it looks one up with a
+		// call of its own, GET /institution/v1/institutions/routingNumber).
+		out.Images = banklink.InstitutionImages{Icon: dirsync.LogoURL(deref(b.Icon)), Tile: dirsync.LogoURL(deref(b.Tile)),
+			Wide: dirsync.LogoURL(deref(b.Logo)), Color: dirsync.Color(deref(b.PrimaryColor))}
 	}
 	if in.Address != nil {
 		switch c := strings.ToUpper(strings.TrimSpace(deref(in.Address.Country))); c {

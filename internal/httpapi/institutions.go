@@ -91,6 +91,11 @@ func institutionJSON(in *banklink.Institution, enabled map[string]bool) Institut
 		out.Regions = []banklink.Region{}
 	}
 	for k, v := range map[string]string{"icon": in.Images.Icon, "tile": in.Images.Tile, "wide": in.Images.Wide} {
+		// An inline logo (Plaid's) is not a URL, and the in-memory
+		// directory holds only a marker for it (search.StoredImage).
+		if strings.HasPrefix(v, "data:") {
+			v = ""
+		}
 		out.Images[k] = strPtr(v)
 	}
 	var union banklink.ProductSet

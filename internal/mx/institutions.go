@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"banklink"
+	"banklink/internal/dirsync"
 )
 
 // institution is MX's InstitutionResponse.
@@ -69,7 +70,9 @@ func mapInstitution(in institution) *banklink.Institution {
 	name := strings.TrimSpace(deref(in.Name))
 	out := &banklink.Institution{
 		Name: name, Type: institutionType(name),
-		Images: banklink.InstitutionImages{Icon: deref(in.SmallLogoURL), Tile: deref(in.MediumLogoURL)},
+		// MX's list has logo URLs on its CDN, and neither a brand colour
+		// nor routing numbers.
+		Images: banklink.InstitutionImages{Icon: dirsync.LogoURL(deref(in.SmallLogoURL)), Tile: dirsync.LogoURL(deref(in.MediumLogoURL))},
 		Providers: map[string]banklink.ProviderInstitution{ProviderType: {
 			ProviderInstitutionID: in.Code, Products: ps.Slice(), Redirect: true, NoFrame: deref(in.SupportsOAuth), Health: banklink.HealthHealthy,
 		}},

@@ -18,7 +18,12 @@ type plaidInstitution struct {
 	CountryCodes  []string `json:"country_codes"`
 	URL           *string  `json:"url"`
 	OAuth         bool     `json:"oauth"`
-	Status        *struct {
+	// With include_optional_metadata: a 152×152 PNG in base64, the brand
+	// colour, and the routing numbers Plaid knows for the institution.
+	Logo           *string  `json:"logo"`
+	PrimaryColor   *string  `json:"primary_color"`
+	RoutingNumbers []string `json:"routing_numbers"`
+	Status         *struct {
 		ItemLogins          *productStatus `json:"item_logins"`
 		TransactionsUpdates *productStatus `json:"transactions_updates"`
 		Auth                *productStatus `json:"auth"`
@@ -45,9 +50,14 @@ const institutionsPageSize = 500
 // redirect logins must not be routed to Plaid, whether or not the bank
 // itself uses OAuth. Plaid reports institution status only from
 // /institutions/get_by_id (see InstitutionHealth); Health is HEALTHY
-// unless a status came with the institution. Plaid's logos (base64 PNGs
-// of several kilobytes each, for thousands of institutions) are not kept:
-// the directory lives in every replica's memory.
+// unless a status came with the institution.
+//
+// Routing numbers are kept (those passing the ABA checksum), so that a
+// customer may search by one, and so are the brand colour and the logo:
+// Plaid's base64 PNGs (a few kilobytes each, at most
+// dirsync.MaxInlineLogo) are stored as data URLs with the institution,
+// and search.Live keeps them out of the in-memory directory; the widget
+// serves them from the store.
 func (p *Provider) Institutions(ctx context.Context) ([]*banklink.Institution, error) {
 	type options struct {
 		IncludeOptionalMetadata bool `json:"include_optional_metadata"`
@@ -124,6 +134,13 @@ func mapInstitution(in plaidInstitution) *banklink.Institution {
 		Providers: map[string]banklink.ProviderInstitution{ProviderType: {
 			ProviderInstitutionID: in.InstitutionID, Products: ps.Slice(), Redirect: true, NoFrame: in.OAuth, Health: health(in),
 		}},
+	}
+	out.RoutingNumbers = dirsync.RoutingNumbers(in.RoutingNumbers)
+	if in.Logo != nil {
+		out.Images.Icon = dirsync.InlineLogo(*in.Logo)
+	}
+	if in.PrimaryColor != nil {
+		out.Images.Color = dirsync.Color(*in.PrimaryColor)
 	}
 	for _, c := range in.CountryCodes {
 		if r := banklink.Region(strings.ToUpper(c)); !slices.Contains(out.Regions, r) {

@@ -792,8 +792,10 @@ func TestInstitutions(t *testing.T) {
 			t.Errorf("%s missing", tc.name)
 			continue
 		}
+		// Logos (a PNG, kept inline) and the brand colour come with
+		// include_optional_metadata.
 		if got := fmt.Sprint(in.Providers["plaid"].Products); got != tc.products || fmt.Sprint(in.Regions) != tc.regions || in.Domain != tc.domain ||
-			in.Type != tc.typ || in.Images.Icon != "" {
+			in.Type != tc.typ || !strings.HasPrefix(in.Images.Icon, "data:image/png;base64,iVBORw0KGgo") || in.Images.Color != "#1f1f1f" {
 			t.Errorf("%s = %+v products %s", tc.name, in, got)
 		}
 	}

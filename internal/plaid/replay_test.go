@@ -449,6 +449,18 @@ func TestReplayInstitutionsGet(t *testing.T) {
 			banklink.NewProductSet(pi.Products...) != products || !pi.Redirect {
 			t.Errorf("institution %+v (%+v), want the example's %v", in, pi, x)
 		}
+		// The example's routing numbers all pass the checksum: every one
+		// is kept, in order.
+		var routing []string
+		for _, rn := range list(x["routing_numbers"]) {
+			routing = append(routing, str(rn))
+		}
+		if len(routing) == 0 || !slices.Equal(in.RoutingNumbers, routing) {
+			t.Errorf("%s: routing numbers %v, want the example's %v", in.Name, in.RoutingNumbers, routing)
+		}
+		if c := str(x["primary_color"]); in.Images.Color != strings.ToLower(c) {
+			t.Errorf("%s: colour %q, want the example's %q", in.Name, in.Images.Color, c)
+		}
 	}
 }
 

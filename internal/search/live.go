@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,9 @@ func (l *Live) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load institution directory: %w", err)
 	}
+	for _, in := range list {
+		stripInline(&in.Images)
+	}
 	ix := New(list)
 	ix.version = v
 	l.current.Store(ix)
@@ -92,6 +96,22 @@ func (l *Live) Run(ctx context.Context, every time.Duration) {
 				}
 				log.Warn("institution index refresh failed", "err", err)
 			}
+		}
+	}
+}
+
+// StoredImage stands, in the in-memory directory, for an image the
+// stored institution holds inline (a "data:" URL: Plaid's logos): read
+// it with the store's FindInstitutionByID. Inline logos would cost every
+// replica kilobytes per institution, tens of megabytes for a provider's
+// whole directory, for images only the picker's visible rows need.
+const StoredImage = "data:"
+
+// stripInline replaces inline images with StoredImage.
+func stripInline(im *banklink.InstitutionImages) {
+	for _, p := range []*string{&im.Icon, &im.Tile, &im.Wide} {
+		if strings.HasPrefix(*p, "data:") {
+			*p = StoredImage
 		}
 	}
 }

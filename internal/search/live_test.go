@@ -162,3 +162,28 @@ func TestLiveConcurrentSearch(t *testing.T) {
 		t.Errorf("final index has %d institutions, want 2100", got)
 	}
 }
+
+// TestLiveKeepsInlineImagesOut: an inline (data:) logo is replaced by
+// StoredImage in the in-memory directory; URLs stay as they are.
+func TestLiveKeepsInlineImagesOut(t *testing.T) {
+	withImages := func(im banklink.InstitutionImages) func(*banklink.Institution) {
+		return func(in *banklink.Institution) { in.Images = im }
+	}
+	src := &fakeSource{}
+	src.set(1, []*banklink.Institution{
+		inst("p", "Plaid Bank", 1, withImages(banklink.InstitutionImages{Icon: "data:image/png;base64,iVBORw0KGgo=", Color: "#004966"})),
+		inst("m", "MX Bank", 2, withImages(banklink.InstitutionImages{Icon: "https://cdn.example/m.png", Tile: "data:image/png;base64,AAAA"})),
+	}, nil)
+	l := NewLive(src)
+	if err := l.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := l.Current().ByID("p")
+	m, _ := l.Current().ByID("m")
+	if p.Images != (banklink.InstitutionImages{Icon: StoredImage, Color: "#004966"}) {
+		t.Errorf("Plaid Bank's images in memory = %+v", p.Images)
+	}
+	if m.Images != (banklink.InstitutionImages{Icon: "https://cdn.example/m.png", Tile: StoredImage}) {
+		t.Errorf("MX Bank's images in memory = %+v", m.Images)
+	}
+}

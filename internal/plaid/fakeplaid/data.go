@@ -18,6 +18,8 @@ type Institution struct {
 	// Status, when set (HEALTHY, DEGRADED, DOWN), is the item_logins
 	// status /institutions/get_by_id reports with include_status.
 	Status string
+	// RoutingNumbers are listed as routing_numbers.
+	RoutingNumbers []string
 }
 
 // DefaultInstitutions is the fake directory: Plaid's Sandbox institutions
@@ -27,7 +29,8 @@ func DefaultInstitutions() []*Institution {
 	return []*Institution{
 		{ID: "ins_56", Name: "Chase", Products: all, CountryCodes: []string{"US"}, URL: "https://www.chase.com", OAuth: true},
 		{ID: "ins_127991", Name: "Wells Fargo", Products: all, CountryCodes: []string{"US"}, URL: "https://www.wellsfargo.com", OAuth: true},
-		{ID: "ins_109508", Name: "First Platypus Bank", Products: all, CountryCodes: []string{"US", "CA"}, URL: "https://plaid.com"},
+		// Plaid's Sandbox answers auth with routing number 011401533.
+		{ID: "ins_109508", Name: "First Platypus Bank", Products: all, CountryCodes: []string{"US", "CA"}, URL: "https://plaid.com", RoutingNumbers: []string{"011401533"}},
 		{ID: "ins_109509", Name: "First Gingham Credit Union", Products: []string{"auth", "balance", "identity", "transactions"}, CountryCodes: []string{"US"}},
 		{ID: "ins_109512", Name: "Houndstooth Bank", Products: all, CountryCodes: []string{"US"}},
 		{ID: "ins_115616", Name: "Vanguard", Products: []string{"balance", "identity", "investments"}, CountryCodes: []string{"US"}, URL: "https://investor.vanguard.com"},

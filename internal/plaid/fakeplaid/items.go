@@ -541,7 +541,7 @@ func (s *Server) resetLogin(r *http.Request, body []byte) (any, error) {
 
 func institutionJSON(in *Institution, metadata, status bool) map[string]any {
 	j := map[string]any{"institution_id": in.ID, "name": in.Name, "products": in.Products, "country_codes": in.CountryCodes,
-		"routing_numbers": []string{}, "dtc_numbers": []string{}, "oauth": in.OAuth, "url": nil, "primary_color": nil, "logo": nil}
+		"routing_numbers": append([]string{}, in.RoutingNumbers...), "dtc_numbers": []string{}, "oauth": in.OAuth, "url": nil, "primary_color": nil, "logo": nil}
 	if metadata {
 		j["url"] = nullable(in.URL)
 		j["primary_color"] = "#1f1f1f"
