@@ -76,7 +76,9 @@ type ActivityEvent struct {
 	// Message is what the customer was shown, or the routing
 	// explanation.
 	Message string
-	// Detail is the search text of ActivityInstitutionSearched.
+	// Detail is the search text of ActivityInstitutionSearched, and the
+	// last one of an ActivityWidgetExited with reason
+	// INSTITUTION_NOT_FOUND.
 	Detail string
 	// Repair is set in a repair session.
 	Repair bool

@@ -171,7 +171,7 @@ func TestBrowserFlows(t *testing.T) {
 			name: "search-and-pick",
 			body: `{"externalCustomerId":"b1","products":["BALANCES","TRANSACTIONS"],"regions":["US"]}`,
 			steps: func(t *testing.T, ctx context.Context) {
-				waitTitle(t, ctx, "Select your institution")
+				waitTitle(t, ctx, "Find your bank")
 				shot(t, ctx, "search-and-pick-1-picker")
 				pick(t, ctx, "sandbox b", "Sandbox Bank")
 				waitTitle(t, ctx, "Log in")
@@ -184,7 +184,7 @@ func TestBrowserFlows(t *testing.T) {
 			name: "prefilled-search",
 			body: `{"externalCustomerId":"b2","institutionSearchString":"Sandbox Cred"}`,
 			steps: func(t *testing.T, ctx context.Context) {
-				waitTitle(t, ctx, "Select your institution")
+				waitTitle(t, ctx, "Find your bank")
 				v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("search")))
 				if err != nil || v != "Sandbox Cred" {
 					t.Fatalf("search box = %q, %v", v, err)
@@ -300,7 +300,7 @@ func TestBrowserFlows(t *testing.T) {
 			name: "show-more",
 			body: `{"externalCustomerId":"b11"}`,
 			steps: func(t *testing.T, ctx context.Context) {
-				waitTitle(t, ctx, "Select your institution")
+				waitTitle(t, ctx, "Find your bank")
 				visible := func() bool {
 					v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){var m=document.querySelector("button.more"); return !!m && m.offsetParent !== null})()`))
 					return err == nil && v
@@ -336,7 +336,7 @@ func TestBrowserFlows(t *testing.T) {
 				pick(t, ctx, "Sandbox Bank", "Sandbox Bank")
 				waitTitle(t, ctx, "Log in")
 				do(t, ctx, chromedp.WaitVisible(chromedp.ID("field-username")), chromedp.Click(chromedp.ID("back")))
-				waitTitle(t, ctx, "Select your institution")
+				waitTitle(t, ctx, "Find your bank")
 				shot(t, ctx, "back-to-picker")
 			},
 		},
@@ -504,7 +504,7 @@ func TestBrowserPageWeight(t *testing.T) {
 	resp := st.Start(`{"externalCustomerId":"w1"}`)
 	ctx := tab(t, browser)
 	do(t, ctx, chromedp.Navigate(resp.WidgetURL))
-	waitTitle(t, ctx, "Select your institution")
+	waitTitle(t, ctx, "Find your bank")
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#results li`)))
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](`performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource")).map(function(e){return {name:e.name,transfer:e.transferSize,body:e.encodedBodySize}})`))
 	if err != nil {
@@ -605,7 +605,7 @@ func TestBrowserReloadResumes(t *testing.T) {
 	resp := st.Start(`{"externalCustomerId":"reload","products":["BALANCES"]}`)
 	ctx := tab(t, browser)
 	do(t, ctx, chromedp.Navigate(st.Srv.URL+"/connect/sandbox/authorize-nothing"), chromedp.Navigate(resp.WidgetURL))
-	waitTitle(t, ctx, "Select your institution")
+	waitTitle(t, ctx, "Find your bank")
 	href, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
 	if strings.Contains(href, "connectToken") {
 		t.Fatalf("the token is still in the address bar: %s", href)
@@ -615,7 +615,7 @@ func TestBrowserReloadResumes(t *testing.T) {
 		do(t, ctx, chromedp.Reload())
 		waitTitle(t, ctx, want)
 	}
-	reload("Select your institution")
+	reload("Find your bank")
 	pick(t, ctx, "Sandbox Bank", "Sandbox Bank")
 	waitTitle(t, ctx, "Log in")
 	reload("Log in")
@@ -661,7 +661,7 @@ func TestBrowserTwoTabs(t *testing.T) {
 	do(t, second, chromedp.Click(chromedp.ID("continue-here")))
 	waitTitle(t, second, "Log in")
 	do(t, second, chromedp.Click(chromedp.ID("back")))
-	waitTitle(t, second, "Select your institution")
+	waitTitle(t, second, "Find your bank")
 	pick(t, second, "Sandbox Credit", "Sandbox Credit Union")
 	waitTitle(t, second, "Log in")
 

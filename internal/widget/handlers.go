@@ -32,6 +32,11 @@ type institutionView struct {
 	OAuth    bool   `json:"oauth"`
 	Initials string `json:"initials"`
 	Health   string `json:"health"`
+	// Logo is the widget's own URL for the institution's logo (see
+	// logo.go), absent when there is none; Color its brand colour,
+	// #rrggbb, for the monogram shown without a logo.
+	Logo  string `json:"logo,omitempty"`
+	Color string `json:"color,omitempty"`
 }
 
 func initials(name string) string {
@@ -52,7 +57,8 @@ func initials(name string) string {
 }
 
 func (w *Widget) view(in *banklink.Institution, wr *widgetRequest) institutionView {
-	v := institutionView{ID: in.ID, Name: in.Name, Domain: in.Domain, Type: in.Type, Initials: initials(in.Name), Health: banklink.HealthHealthy}
+	v := institutionView{ID: in.ID, Name: in.Name, Domain: in.Domain, Type: in.Type, Initials: initials(in.Name), Health: banklink.HealthHealthy,
+		Logo: w.logoURL(in), Color: in.Images.Color}
 	// The badges describe the provider routing would use (without the
 	// recent-failure check, which needs the database: the picker lists
 	// many institutions).
@@ -87,8 +93,11 @@ type sessionView struct {
 	Accounts          []accountView      `json:"accounts,omitempty"`
 	ParentOrigins     []string           `json:"parentOrigins"`
 	EligibleCount     int                `json:"eligibleCount"`
-	Result            *completeResult    `json:"result,omitempty"`
-	AppRedirectURL    string             `json:"appRedirectUrl,omitempty"`
+	// Picker is the picker's first page for searchString, at step PICK:
+	// the page shows the list without asking again.
+	Picker         *pickerPage     `json:"picker,omitempty"`
+	Result         *completeResult `json:"result,omitempty"`
+	AppRedirectURL string          `json:"appRedirectUrl,omitempty"`
 
 	// LoginNoFrame says loginUrl refuses to be framed (an OAuth bank's
 	// page): a widget in an iframe opens it in a popup, or failing that
@@ -140,6 +149,15 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 	}
 	if s.Step == banklink.StepPick {
 		v.EligibleCount = w.Directory.Current().Count(w.eligibility(wr))
+		if r.Method == http.MethodGet {
+			// Only on GET session (the page's first call, and a reload):
+			// a step back to the picker reloads the list anyway.
+			page, _, err := w.pickerPage(wr, conn.InstitutionSearchString, "", 0)
+			if err != nil {
+				return nil, err
+			}
+			v.Picker = page
+		}
 	}
 	if s.InstitutionID != "" {
 		in, err := w.institution(s.InstitutionID)
@@ -210,32 +228,57 @@ func (w *Widget) handleSession(rw http.ResponseWriter, r *http.Request, wr *widg
 	return w.respond(rw, r, wr)
 }
 
-func (w *Widget) handleInstitutions(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
-	q := search.Query{Name: strings.TrimSpace(r.URL.Query().Get("name")), Eligibility: w.eligibility(wr), Limit: 20, After: r.URL.Query().Get("after")}
-	if len([]rune(q.Name)) > 256 {
-		return banklink.FieldErrorf("name", "must be at most 256 characters")
-	}
-	if l, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && l > 0 && l <= 50 {
-		q.Limit = l
+// pickerPage is one page of the picker's list.
+type pickerPage struct {
+	Institutions []institutionView `json:"institutions"`
+	Count        int               `json:"count"`
+	Remaining    int               `json:"remaining"`
+	Next         string            `json:"next,omitempty"`
+	// Routing says how the search read name as a routing number:
+	// PREFIX, NUMBER, INVALID (nine digits failing the checksum), or
+	// absent (search.Result.Routing).
+	Routing string `json:"routing,omitempty"`
+}
+
+// pickerLimit is the picker's page size.
+const pickerLimit = 20
+
+// pickerPage searches the directory as the picker does.
+func (w *Widget) pickerPage(wr *widgetRequest, name, after string, limit int) (*pickerPage, search.Result, error) {
+	q := search.Query{Name: strings.TrimSpace(name), Eligibility: w.eligibility(wr), Limit: pickerLimit, After: after}
+	if limit > 0 {
+		q.Limit = limit
 	}
 	res, err := w.Directory.Current().Search(q)
 	if err != nil {
-		return err
+		return nil, res, err
 	}
-	out := struct {
-		Institutions []institutionView `json:"institutions"`
-		Count        int               `json:"count"`
-		Remaining    int               `json:"remaining"`
-		Next         string            `json:"next,omitempty"`
-	}{Institutions: []institutionView{}, Count: res.Count, Remaining: res.Remaining}
+	out := &pickerPage{Institutions: []institutionView{}, Count: res.Count, Remaining: res.Remaining, Routing: res.Routing}
 	for _, in := range res.Institutions {
 		out.Institutions = append(out.Institutions, w.view(in, wr))
 	}
 	if res.Remaining > 0 && len(res.Institutions) > 0 {
 		out.Next = res.Institutions[len(res.Institutions)-1].Key
 	}
-	if q.Name != "" && q.After == "" {
-		w.activity(r.Context(), wr, banklink.ActivityEvent{Action: banklink.ActivityInstitutionSearched, Detail: q.Name,
+	return out, res, nil
+}
+
+func (w *Widget) handleInstitutions(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	name := strings.TrimSpace(r.URL.Query().Get("name"))
+	if len([]rune(name)) > 256 {
+		return banklink.FieldErrorf("name", "must be at most 256 characters")
+	}
+	limit := 0
+	if l, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && l > 0 && l <= 50 {
+		limit = l
+	}
+	after := r.URL.Query().Get("after")
+	out, res, err := w.pickerPage(wr, name, after, limit)
+	if err != nil {
+		return err
+	}
+	if name != "" && after == "" {
+		w.activity(r.Context(), wr, banklink.ActivityEvent{Action: banklink.ActivityInstitutionSearched, Detail: name,
 			Message: strconv.Itoa(res.Count+res.Remaining) + " institutions found."})
 	}
 	httpx.WriteJSON(rw, http.StatusOK, out)
@@ -298,10 +341,33 @@ func (w *Widget) handleBack(rw http.ResponseWriter, r *http.Request, wr *widgetR
 	return w.respond(rw, r, wr)
 }
 
+// ReasonInstitutionNotFound is the exit reason of a customer who did not
+// find their institution in the picker ("My bank isn't listed").
+const ReasonInstitutionNotFound = "INSTITUTION_NOT_FOUND"
+
 // handleExit records that the customer closed the widget, and at which
-// step: the page calls it (keepalive) as it closes.
+// step: the page calls it (keepalive) as it closes. The body may say why
+// (reason INSTITUTION_NOT_FOUND, with the text searched last), so that
+// the activity log tells which banks customers looked for in vain.
 func (w *Widget) handleExit(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
-	w.activity(r.Context(), wr, banklink.ActivityEvent{Action: banklink.ActivityWidgetExited, Message: "Closed at step " + wr.sess.Step + "."})
+	var body struct {
+		Reason       string `json:"reason"`
+		SearchString string `json:"searchString"`
+	}
+	if r.ContentLength != 0 {
+		if err := readJSON(r, &body); err != nil {
+			return err
+		}
+	}
+	if len([]rune(body.SearchString)) > 256 {
+		return banklink.FieldErrorf("searchString", "must be at most 256 characters")
+	}
+	e := banklink.ActivityEvent{Action: banklink.ActivityWidgetExited, Message: "Closed at step " + wr.sess.Step + "."}
+	if body.Reason == ReasonInstitutionNotFound {
+		e.Reason, e.Detail = ReasonInstitutionNotFound, strings.TrimSpace(body.SearchString)
+		e.Message = "Closed at step " + wr.sess.Step + ": the customer's institution is not listed."
+	}
+	w.activity(r.Context(), wr, e)
 	rw.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -178,7 +178,7 @@ func TestBrowserFrench(t *testing.T) {
 			do(t, ctx, chromedp.SendKeys(chromedp.ID("search"), "zzzzqqq"))
 			testenv.Eventually(t, 10*time.Second, "the no-match message", func() bool {
 				s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("result-status")))
-				return strings.HasPrefix(s, "Aucune institution financière ne correspond")
+				return strings.HasPrefix(s, strings.Split(fr["pick.noMatch"], "{")[0])
 			})
 			step(2, "no-match")
 			reload(fr["pick.title"])
@@ -251,7 +251,7 @@ func TestBrowserEnglishAxe(t *testing.T) {
 	resp := st.Start(`{"externalCustomerId":"axe-en","products":["BALANCES"]}`)
 	ctx := tab(t, browser)
 	do(t, ctx, chromedp.Navigate(resp.WidgetURL))
-	waitTitle(t, ctx, "Select your institution")
+	waitTitle(t, ctx, "Find your bank")
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#results li`)))
 	checkAxe(t, ctx, "en picker")
 	// Picked from the first page, without a search whose results could

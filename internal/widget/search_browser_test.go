@@ -64,6 +64,10 @@ func TestBrowserTimeToList(t *testing.T) {
 			n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`performance.getEntriesByType("resource").filter(function(e){return e.startTime < window.__listAt}).length + 1`))
 			times = append(times, at)
 			requests = n
+			if run == 0 {
+				tl, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource")).map(function(e){return e.name.replace(/\?.*/,"").replace(location.origin,"")+" "+Math.round(e.startTime)+"-"+Math.round(e.responseEnd)}).join("; ")`))
+				report = append(report, fmt.Sprintf("latency %v ms timeline (start-end ms): %s", latency, tl))
+			}
 		}
 		slices.Sort(times)
 		report = append(report, fmt.Sprintf("latency %v ms\trequests before the list %d\ttime to list (median of 3) %.0f ms\truns %v", latency, requests, times[1], times))

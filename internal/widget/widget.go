@@ -49,6 +49,10 @@ type Config struct {
 	// 0 disables the limit.
 	RateLimit float64
 	RateBurst int
+	// LogoClient fetches institution logos from the providers' URLs;
+	// nil means a client that reaches public addresses only, over https
+	// (tests pass one that trusts their local server).
+	LogoClient *http.Client
 }
 
 // DemoBackend is the tiny app backend behind the demo page: it does what
@@ -82,6 +86,7 @@ type Widget struct {
 	// cspExtra adds to the widget page's CSP: frame-src with the origins
 	// of the providers whose login pages it embeds (banklink.FrameSource).
 	cspExtra []string
+	logos    *logoCache
 }
 
 // New returns a Widget.
@@ -99,7 +104,8 @@ func New(store banklink.Store, tokens *connecttoken.Signer, dir linking.Director
 	}
 	w := &Widget{Store: store, Tokens: tokens, Directory: dir, Providers: providers, Log: log, Config: cfg, Now: time.Now,
 		static: static, basePath: strings.TrimSuffix(u.Path, "/"), sizes: map[string]int{},
-		limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst), demo: ratelimit.New(DemoRateLimit, DemoRateBurst)}
+		limiter: ratelimit.New(cfg.RateLimit, cfg.RateBurst), demo: ratelimit.New(DemoRateLimit, DemoRateBurst),
+		logos: newLogoCache(cfg.LogoClient)}
 	// Through w.Now, so that a clock set on the Widget (tests) is the use
 	// cases' clock too.
 	w.Linking = &linking.Service{Store: store, Tokens: tokens, Directory: dir, Log: log, Now: func() time.Time { return w.Now() },
@@ -162,6 +168,7 @@ func (w *Widget) Register(s httpx.Router) {
 		return w.serveStatic(rw, r)
 	})
 	s.Route("GET "+b+"/sandbox/authorize", w.sandboxAuthorize)
+	s.Route("GET "+b+"/logo/{id}", w.serveLogo)
 	s.Route("GET "+b+"/api/session", w.api(w.handleSession))
 	s.Route("GET "+b+"/api/institutions", w.api(w.handleInstitutions))
 	s.Route("POST "+b+"/api/select", w.api(w.handleSelect))

@@ -161,7 +161,33 @@
   }
   function setAlert(msg) { alertBox.textContent = msg || ""; alertBox.hidden = !msg; }
   function busy(button, on) { if (button) { button.disabled = on; button.setAttribute("aria-busy", on ? "true" : "false"); } }
-  function avatar(inst) { return el("span", { "class": "avatar", "aria-hidden": "true", text: inst.initials || "?" }); }
+  // An institution's picture: its logo, served by banklink (never from a
+  // provider's CDN), over a monogram that shows while it loads and stays
+  // when there is none or it fails. The monogram takes the brand colour,
+  // else one of MONOGRAM picked by a hash of the name (so neighbours in
+  // the list differ), with white or near-black initials, whichever
+  // contrasts more. Colours are set through the CSSOM, which the page's
+  // CSP (style-src 'self') allows.
+  var MONOGRAM = ["#1d4ed8", "#047857", "#b45309", "#7c3aed", "#be123c", "#0e7490", "#4d7c0f", "#a21caf", "#c2410c", "#334155"];
+  function nameHash(s) { var h = 0; for (var i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0; return h; }
+  function luminance(hex) {
+    var c = [1, 3, 5].map(function (i) { var v = parseInt(hex.substr(i, 2), 16) / 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+  function avatar(inst) {
+    var bg = /^#[0-9a-f]{6}$/.test(inst.color || "") ? inst.color : MONOGRAM[nameHash(inst.name || "") % MONOGRAM.length];
+    var a = el("span", { "class": "avatar", "aria-hidden": "true" }, [el("span", { "class": "mono", text: inst.initials || "?" })]);
+    var l = luminance(bg);
+    a.style.backgroundColor = bg;
+    a.style.color = 1.05 / (l + 0.05) >= (l + 0.05) / 0.0556 ? "#fff" : "#111";
+    if (inst.logo) {
+      var img = el("img", { src: inst.logo, alt: "", width: "38", height: "38", decoding: "async" });
+      img.addEventListener("load", function () { a.classList.add("has-logo"); });
+      img.addEventListener("error", function () { img.remove(); });
+      a.appendChild(img);
+    }
+    return a;
+  }
 
   // --- screens -------------------------------------------------------------
   function reportError(err, extra) {
@@ -229,17 +255,56 @@
     }, [avatar(inst), el("span", null, [
       el("span", { "class": "name", text: inst.name }),
       el("span", { "class": "sub", text: inst.domain || tOr("insttype." + inst.type, inst.type) })
-    ]), inst.oauth ? el("span", { "class": "tag", text: t("pick.secureLogin") }) : null,
+    ]), inst.oauth ? el("span", { "class": "tag", text: t("pick.opensBankSite") }) : null,
     down ? el("span", { "class": "tag down", text: t("pick.unavailable") }) : null])]);
   }
 
   function pick(s) {
-    var input = el("input", { type: "search", id: "search", autocomplete: "off", spellcheck: "false", placeholder: t("pick.placeholder"), "aria-controls": "results" });
+    var input = el("input", { type: "search", id: "search", autocomplete: "off", spellcheck: "false", placeholder: t("pick.placeholder"),
+      "aria-controls": "results", "aria-describedby": "result-status" });
     input.value = s.searchString || "";
-    var list = el("ul", { "class": "list", id: "results", "aria-live": "polite" });
+    // The list is not a live region: a screen reader would read out every
+    // name on every keystroke. The count is announced instead, politely,
+    // once typing pauses (#result-count).
+    var list = el("ul", { "class": "list", id: "results", "aria-label": t("pick.resultsLabel") });
     var status = el("p", { "class": "muted", id: "result-status" });
+    var count = el("p", { "class": "sr-only", id: "result-count", role: "status" });
     var more = el("button", { type: "button", "class": "secondary more", hidden: true, text: t("pick.more") });
+    // "Can't find your bank?": under an empty or a complete list, tips
+    // and a way out that tells the app why the customer left.
+    var nfTitle = el("h2", { id: "not-found-title" });
+    var nfExit = el("button", { type: "button", "class": "secondary", id: "not-listed", text: t("pick.notListed") });
+    nfExit.addEventListener("click", function () { close({ reason: "INSTITUTION_NOT_FOUND", searchString: input.value.trim() }); });
+    var notFound = el("section", { "class": "notfound", id: "not-found", "aria-labelledby": "not-found-title", hidden: true }, [nfTitle,
+      el("ul", null, [
+        el("li", { text: t("pick.tipSpelling") }),
+        el("li", { text: t("pick.tipRouting") }),
+        el("li", { text: t("pick.tipName") })
+      ]), nfExit]);
     var next = "";
+    var announceTimer = 0;
+    function announce(text) {
+      clearTimeout(announceTimer);
+      announceTimer = setTimeout(function () { count.textContent = text; }, 700);
+    }
+    function showPage(res, append, q) {
+      if (!append) list.replaceChildren();
+      res.institutions.forEach(function (i) { list.appendChild(instButton(i)); });
+      next = res.next || "";
+      more.hidden = !next;
+      var shown = list.children.length, total = shown + res.remaining, msg = "";
+      if (shown === 0) {
+        msg = !q ? t("pick.none")
+          : res.routing === "INVALID" ? t("pick.invalidRouting", { query: q })
+          : res.routing === "NUMBER" ? t("pick.noRouting", { query: q })
+          : t("pick.noMatch", { query: q });
+      }
+      status.textContent = msg;
+      nfTitle.textContent = shown === 0 ? t("pick.notFoundTitle") : t("pick.notFoundMore");
+      notFound.hidden = !!next;
+      if (q) announce(shown === 0 ? msg : tn("pick.count", total, { count: total }));
+      emit("debug", { action: "search", query: q, results: total, routing: res.routing || null });
+    }
     function load(append) {
       // "Show more" pressed twice, or while a page is loading, must not
       // append the same page twice.
@@ -251,21 +316,18 @@
       api("GET", "institutions?" + q.toString()).then(function (res) {
         busy(more, false);
         if (seq !== searchSeq) return; // a newer keystroke won
-        if (!append) list.replaceChildren();
-        res.institutions.forEach(function (i) { list.appendChild(instButton(i)); });
-        next = res.next || "";
-        more.hidden = !next;
-        var shown = list.children.length;
-        status.textContent = shown === 0 ? (input.value.trim() ? t("pick.noMatch", { query: input.value.trim() }) : t("pick.none")) : "";
-        emit("debug", { action: "search", query: input.value.trim(), results: shown + res.remaining });
+        showPage(res, append, input.value.trim());
       }, function (e) { busy(more, false); failed(e); });
     }
     input.addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(function () { load(false); }, 150); });
     more.addEventListener("click", function () { load(true); });
     show(t("pick.title"), [
-      el("label", { "for": "search", text: t("pick.label") }), input, status, list, more
+      el("label", { "for": "search", text: t("pick.label") }), input, status, count, list, more, notFound
     ], false);
-    load(false);
+    // The session's answer carries the first page (one request fewer
+    // before the list shows); a step back to the picker asks for it.
+    if (s.picker) showPage(s.picker, false, input.value.trim());
+    else load(false);
   }
 
   function choose(inst, button) {
@@ -524,6 +586,16 @@
     var first = form.querySelector("input"); if (first) first.focus();
   }
 
+  // An account's kind in words and the end of its number: "Roth IRA,
+  // ending in 7897" rather than "roth ••7897" (which a screen reader
+  // reads as "bullet bullet"). The kind is left out when the name says it.
+  function accountLine(a) {
+    var kind = a.subtype ? tOr("subtype." + a.subtype, a.subtype) : "";
+    if (!a.mask) return kind;
+    if (!kind || (a.name || "").toLowerCase().indexOf(kind.toLowerCase()) >= 0) return t("accounts.ending", { mask: a.mask });
+    return t("accounts.subtypeMasked", { subtype: kind.charAt(0).toUpperCase() + kind.slice(1), mask: a.mask });
+  }
+
   function accounts(s) {
     var form = el("form", null);
     var list = el("ul", { "class": "list" });
@@ -531,7 +603,7 @@
       var id = "acct-" + a.id;
       list.appendChild(el("li", null, [el("label", { "class": "acct", "for": id }, [
         el("input", { type: "checkbox", id: id, name: "account", value: a.id, checked: true }),
-        el("span", null, [el("span", { text: a.name }), el("span", { "class": "sub", text: t("accounts.subtypeMasked", { subtype: tOr("subtype." + a.subtype, a.subtype), mask: a.mask }) })])
+        el("span", null, [el("span", { text: a.name }), el("span", { "class": "sub", text: accountLine(a) })])
       ])]));
     });
     var products = (s.products || []).concat(s.optionalProducts || []);
@@ -575,23 +647,30 @@
   // step), or where the customer left and with what error showing.
   var completed = false;
   var lastError = null;
-  function close() {
+  // why, when the customer chose a way out ("My bank isn't listed"), is
+  // {reason, searchString}; a click on Close passes an Event, no reason.
+  function close(why) {
+    why = why && why.reason ? why : null;
     var step = completed ? null : state ? state.step : null;
-    emit("exit", { status: completed ? "SUCCESS" : lastError ? "ERROR" : "ABANDONED", step: step,
-      reason: completed ? null : lastError ? lastError.reason : "USER_CLOSED", details: lastError ? lastError.details : null });
+    var md = { status: completed ? "SUCCESS" : lastError && !why ? "ERROR" : "ABANDONED", step: step,
+      reason: completed ? null : why ? why.reason : lastError ? lastError.reason : "USER_CLOSED", details: lastError && !why ? lastError.details : null };
+    if (why) md.searchString = why.searchString;
+    emit("exit", md);
     if (state && state.step !== "DONE") {
       // For the activity log; keepalive lets it outlive the page.
+      var body = { step: state.step };
+      if (why) { body.reason = why.reason; body.searchString = why.searchString; }
       fetch(base + "/api/exit", { method: "POST", keepalive: true, credentials: "omit", cache: "no-store",
-        headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" }, body: JSON.stringify({ step: state.step }) }).catch(function () {});
+        headers: { "Authorization": "Bearer " + token, "Content-Type": "application/json" }, body: JSON.stringify(body) }).catch(function () {});
     }
-    if (!inFrame && returnToApp({ banklink_status: "exit", banklink_exit: completed ? "SUCCESS" : lastError ? "ERROR" : "ABANDONED",
-      banklink_reason: completed ? null : lastError ? lastError.reason : "USER_CLOSED", connectionId: completed ? state.connectionId : null })) return;
+    if (!inFrame && returnToApp({ banklink_status: "exit", banklink_exit: md.status, banklink_reason: md.reason,
+      connectionId: completed ? state.connectionId : null })) return;
     if (!inFrame && window.opener) { window.close(); return; }
     if (!inFrame && !completed) {
       // A tab of its own, opened without a redirect URL: nothing to go
       // back to, so say so rather than doing nothing.
       show(t("closed.title"), [el("div", { "class": "center" }, [
-        el("p", { "class": "muted", text: t("closed.nothing") })])], false);
+        el("p", { "class": "muted", text: why ? t("closed.notListed") : t("closed.nothing") })])], false);
     } else if (!inFrame) {
       show(t("closed.title"), [el("div", { "class": "center" }, [
         el("p", { "class": "muted", text: t("closed.connected") })])], false);
