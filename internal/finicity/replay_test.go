@@ -163,7 +163,8 @@ func TestReplayLoginAndDirectory(t *testing.T) {
 	got, err := p.Institutions(t.Context())
 	in := obj(list(insts["institutions"])[0])
 	if err != nil || len(got) != 1 || got[0].Name != str(in["name"]) || got[0].Providers[finicity.ProviderType].ProviderInstitutionID != "4222" ||
-		got[0].Images.Icon != str(obj(in["branding"])["icon"]) || got[0].Regions[0] != "CA" {
+		got[0].Images.Icon != str(obj(in["branding"])["icon"]) || got[0].Images.Tile != str(obj(in["branding"])["tile"]) ||
+		got[0].Images.Color != strings.ToLower(str(obj(in["branding"])["primaryColor"])) || got[0].Images.Color == "" || got[0].Regions[0] != "CA" {
 		t.Errorf("institutions %+v, %v", got, err)
 	}
 }

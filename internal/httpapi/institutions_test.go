@@ -84,6 +84,16 @@ func TestSearchInstitutions(t *testing.T) {
 				t.Errorf("providers = %v", l.Institutions[0].Providers)
 			}
 		}},
+		{"routing number, as printed on a check", url.Values{"name": {"0210 0002 1"}}, func(t *testing.T, l httpapi.InstitutionList) {
+			if len(l.Institutions) != 1 || l.Institutions[0].Name != "Chase" {
+				t.Errorf("results = %v", names(l))
+			}
+		}},
+		{"routing number failing the checksum", url.Values{"name": {"021000022"}}, func(t *testing.T, l httpapi.InstitutionList) {
+			if l.Count != 0 {
+				t.Errorf("results = %v", names(l))
+			}
+		}},
 		{"no match", url.Values{"name": {"zzzzqqq"}}, func(t *testing.T, l httpapi.InstitutionList) {
 			if l.Count != 0 || l.Remaining != 0 || l.Institutions == nil {
 				t.Errorf("got %+v", l)
@@ -193,4 +203,26 @@ func toStrings(ps []banklink.Product) []string {
 		out = append(out, string(p))
 	}
 	return out
+}
+
+// TestInstitutionInlineLogo: an inline logo (Plaid's data: URL) is not a
+// URL an API client can use; images shows it as null, and URLs as they
+// are.
+func TestInstitutionInlineLogo(t *testing.T) {
+	ts := newTestServer(t, "sqlite")
+	in := &banklink.Institution{ID: "inlineLogoInstitution1", Key: "inlineLogo1", Name: "Inline Logo Bank", Type: banklink.InstitutionBank, Rank: 5000,
+		Regions: []banklink.Region{"US"}, Images: banklink.InstitutionImages{Icon: "data:image/png;base64,iVBORw0KGgo=", Tile: "https://cdn.example/tile.png", Color: "#004966"},
+		Providers: map[string]banklink.ProviderInstitution{sandbox.ProviderType: {ProviderInstitutionID: "inline-1", Products: []banklink.Product{banklink.Balances}, Health: banklink.HealthHealthy}}}
+	if err := ts.store.UpsertInstitutions(t.Context(), []*banklink.Institution{in}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.dir.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r := ts.do(call{method: http.MethodGet, path: "/institutions/" + in.ID})
+	var got httpapi.InstitutionJSON
+	r.json(t, &got)
+	if got.Images["icon"] != nil || got.Images["tile"] == nil || *got.Images["tile"] != "https://cdn.example/tile.png" {
+		t.Errorf("images = %v", got.Images)
+	}
 }
