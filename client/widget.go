@@ -28,17 +28,20 @@ type WidgetSession struct {
 	SearchString      string    `json:"searchString"`
 	InstitutionLocked bool      `json:"institutionLocked"`
 	// Step is PICK, CREDENTIALS, REDIRECT, MFA, ACCOUNTS or DONE.
-	Step           string             `json:"step"`
-	Institution    *WidgetInstitution `json:"institution,omitempty"`
-	Fields         []WidgetField      `json:"fields,omitempty"`
-	LoginURL       string             `json:"loginUrl,omitempty"`
-	LoginEmbed     *WidgetLoginEmbed  `json:"loginEmbed,omitempty"`
-	MFA            *WidgetMFA         `json:"mfa,omitempty"`
-	Accounts       []WidgetAccount    `json:"accounts,omitempty"`
-	ParentOrigins  []string           `json:"parentOrigins"`
-	EligibleCount  int                `json:"eligibleCount"`
-	Result         *CompleteResult    `json:"result,omitempty"`
-	AppRedirectURL string             `json:"appRedirectUrl,omitempty"`
+	Step          string             `json:"step"`
+	Institution   *WidgetInstitution `json:"institution,omitempty"`
+	Fields        []WidgetField      `json:"fields,omitempty"`
+	LoginURL      string             `json:"loginUrl,omitempty"`
+	LoginEmbed    *WidgetLoginEmbed  `json:"loginEmbed,omitempty"`
+	MFA           *WidgetMFA         `json:"mfa,omitempty"`
+	Accounts      []WidgetAccount    `json:"accounts,omitempty"`
+	ParentOrigins []string           `json:"parentOrigins"`
+	EligibleCount int                `json:"eligibleCount"`
+	// Picker is the picker's first page for SearchString, in the answer
+	// to Session at step PICK.
+	Picker         *WidgetInstitutions `json:"picker,omitempty"`
+	Result         *CompleteResult     `json:"result,omitempty"`
+	AppRedirectURL string              `json:"appRedirectUrl,omitempty"`
 
 	// LoginNoFrame: loginUrl refuses to be framed (an OAuth bank's page).
 	LoginNoFrame bool `json:"loginNoFrame,omitempty"`
@@ -55,6 +58,11 @@ type WidgetInstitution struct {
 	OAuth    bool   `json:"oauth"`
 	Initials string `json:"initials"`
 	Health   string `json:"health"`
+	// Logo is the widget's own URL for the logo (GET /connect/logo/{id}),
+	// relative to the banklink server; "" when there is none.
+	Logo string `json:"logo,omitempty"`
+	// Color is the brand colour, #rrggbb, when a provider gives one.
+	Color string `json:"color,omitempty"`
 }
 
 // WidgetField is a field of the login form.
@@ -110,6 +118,9 @@ type WidgetInstitutions struct {
 	Count        int                 `json:"count"`
 	Remaining    int                 `json:"remaining"`
 	Next         string              `json:"next,omitempty"`
+	// Routing is how the search read name as a routing number: PREFIX,
+	// NUMBER, INVALID (nine digits failing the checksum), or "".
+	Routing string `json:"routing,omitempty"`
 }
 
 // WidgetCompletion is the answer of Complete.
