@@ -396,3 +396,42 @@ func TestBrowserCantFindBank(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserPlainWords: the words the issue called jargon are gone:
+// no "Investments's", accounts say their kind and "ending in" rather
+// than "roth ••7897", OAuth banks are tagged in plain words.
+func TestBrowserPlainWords(t *testing.T) {
+	st := newStack(t)
+	browser := newBrowser(t)
+	resp := st.Start(`{"externalCustomerId":"plain-words","products":["BALANCES","INVESTMENT_HOLDINGS"],"institutionSearchString":"Fidelity"}`)
+	ctx := tab(t, browser)
+	do(t, ctx, chromedp.Navigate(resp.WidgetURL))
+	waitTitle(t, ctx, "Find your bank")
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#results li`)))
+	if got := text(t, ctx, "#results li:first-child"); !strings.Contains(got, "Fidelity Investments") || !strings.Contains(got, "Opens bank site") {
+		t.Errorf("first row = %q", got)
+	}
+	pick(t, ctx, "", "Fidelity Investments")
+	waitTitle(t, ctx, "Log in")
+	if got := text(t, ctx, "#view"); strings.Contains(got, "Investments's") || !strings.Contains(got, "website of Fidelity Investments") {
+		t.Errorf("login page = %q", got)
+	}
+	shot(t, ctx, "plain-words-1-redirect")
+	do(t, ctx, chromedp.Click(chromedp.CSS(`a.primary`)), chromedp.WaitVisible(chromedp.ID("approve")), chromedp.Click(chromedp.ID("approve")))
+	waitTitle(t, ctx, "Choose accounts")
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](`[].map.call(document.querySelectorAll(".acct .sub"), function (s) { return s.textContent })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []string
+	json.Unmarshal(raw, &subs)
+	if len(subs) == 0 {
+		t.Fatal("no accounts")
+	}
+	for _, s := range subs {
+		if strings.Contains(s, "\u2022") || !strings.Contains(strings.ToLower(s), "ending in ") || s != strings.TrimSpace(s) {
+			t.Errorf("account line %q", s)
+		}
+	}
+	shot(t, ctx, "plain-words-2-accounts")
+}

@@ -637,7 +637,7 @@
       el("div", { "class": "check", "aria-hidden": "true", text: "\u2713" }),
       el("h2", { text: t("done.heading") }),
       el("p", { "class": "muted", text: tn("done.body", r.accountCount, { institution: r.institutionName }) }),
-      el("ul", { "class": "list", style: null }, r.accounts.map(function (a) { return el("li", { "class": "acct", text: t("accounts.masked", { name: a.name, mask: a.mask }) }); })),
+      el("ul", { "class": "list", style: null }, r.accounts.map(function (a) { return el("li", { "class": "acct", text: a.mask ? t("accounts.masked", { name: a.name, mask: a.mask }) : a.name }); })),
       finish
     ])], false);
     if ((res.appRedirectUrl || returnUrl()) && !inFrame) setTimeout(function () { finish.click(); }, 2500);
