@@ -1,11 +1,17 @@
 package widget
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestPublicAddr(t *testing.T) {
@@ -60,5 +66,49 @@ func TestImageType(t *testing.T) {
 		if got, _ := imageType([]byte(tc.body)); got != tc.want {
 			t.Errorf("%s: imageType = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestLogoCacheLoadsOnce: concurrent requests for one logo share one
+// load; a finished entry is served until it expires; the cache stays
+// within its bound.
+func TestLogoCacheLoadsOnce(t *testing.T) {
+	c := newLogoCache(http.DefaultClient)
+	now := time.Now()
+	var loads atomic.Int32
+	release := make(chan struct{})
+	load := func(context.Context) ([]byte, string, error) {
+		loads.Add(1)
+		<-release
+		return []byte("png"), "image/png", nil
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if b, ct, err := c.get(t.Context(), "k", now, load); err != nil || string(b) != "png" || ct != "image/png" {
+				t.Errorf("get = %q %q %v", b, ct, err)
+			}
+		})
+	}
+	time.Sleep(10 * time.Millisecond) // let the waiters queue up behind the load
+	close(release)
+	wg.Wait()
+	if n := loads.Load(); n != 1 {
+		t.Errorf("%d loads, want 1", n)
+	}
+	c.get(t.Context(), "k", now.Add(logoTTL-time.Second), load)
+	if n := loads.Load(); n != 1 {
+		t.Errorf("a fresh entry was loaded again (%d loads)", n)
+	}
+	c.get(t.Context(), "k", now.Add(logoTTL+time.Second), load)
+	if n := loads.Load(); n != 2 {
+		t.Errorf("an expired entry was not loaded again (%d loads)", n)
+	}
+	quick := func(context.Context) ([]byte, string, error) { return nil, "", errors.New("gone") }
+	for i := range logoCacheSize + 50 {
+		c.get(t.Context(), fmt.Sprint("x", i), now, quick)
+	}
+	if n := len(c.m); n > logoCacheSize {
+		t.Errorf("%d entries, bound %d", n, logoCacheSize)
 	}
 }
