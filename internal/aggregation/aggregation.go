@@ -177,7 +177,9 @@ func (r *Runner) loop(reqID string, work banklink.AggregationWork) {
 }
 
 func (r *Runner) run(reqID string, work banklink.AggregationWork) {
-	ctx, cancel := context.WithTimeout(banklink.WithRequestID(context.Background(), reqID), JobTimeout)
+	// Nobody waits for an aggregation: its writes let those of requests
+	// go first (banklink.Background).
+	ctx, cancel := context.WithTimeout(banklink.Background(banklink.WithRequestID(context.Background(), reqID)), JobTimeout)
 	defer cancel()
 	start := time.Now()
 	err := r.Aggregate(ctx, work.Scope, work.ConnectionID)
