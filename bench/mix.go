@@ -769,6 +769,9 @@ type mixRow struct {
 	stats []*mixStats
 	drain time.Duration
 	err   error
+	// aggsUnderLoad counts aggregations finished during the measured
+	// load (interactive.go).
+	aggsUnderLoad float64
 }
 
 // merged merges the rounds' histograms.
@@ -843,7 +846,10 @@ func runMix(o mixOptions) int {
 			fmt.Fprintf(os.Stderr, "round %d: %s mix…\n", round+1, r.name)
 			st := &mixStats{}
 			stop := o.profile(fmt.Sprintf("%s.r%d", r.name, round+1))
+			ok0, _, _ := r.stack.scrape()
 			r.stack.load(st, o.concurrency, o.duration, fmt.Sprintf("r%d", round))
+			ok1, _, _ := r.stack.scrape()
+			r.aggsUnderLoad += ok1 - ok0
 			stop()
 			r.stats = append(r.stats, st)
 			// Background work of this target must not run during the
@@ -894,6 +900,7 @@ func runMix(o mixOptions) int {
 				m.errs[op].Load(), h.pct(0.50).Round(time.Microsecond), h.pct(0.99).Round(time.Microsecond))
 		}
 	}
+	printInteractiveRatios(rows, merged, b.pct(0.99))
 	fmt.Println()
 	fmt.Println("Background work (whole run, warm-up included): aggregations of completed connections and webhook deliveries to the loopback receiver.")
 	fmt.Println()

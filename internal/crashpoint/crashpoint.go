@@ -54,4 +54,7 @@ const (
 	// RunStarted: an aggregation run began (after its work was accepted
 	// and, for an API request, answered).
 	RunStarted = "aggregation.run-started"
+	// BetweenChunks: the first chunk of a large background save on
+	// SQLite is committed, the rest of the save not yet written.
+	BetweenChunks = "aggregation.between-chunks"
 )

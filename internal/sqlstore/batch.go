@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+
+	"banklink"
 )
 
 // batcher is group commit for SQLite. SQLite has one writer and every
@@ -14,12 +16,20 @@ import (
 // its own SAVEPOINT so that one failing job rolls back alone, and commits
 // them together. A lone writer pays nothing extra; many concurrent
 // writers share commits.
+//
+// Writes come in two lanes. Background writes (banklink.Background: an
+// aggregation's) never share a transaction with interactive ones, and run
+// one per transaction; when both lanes wait, they alternate, one
+// background transaction after each interactive batch. So a request
+// someone waits for is held behind at most one background transaction,
+// which the aggregation keeps short (chunked.go), and background work
+// still gets at least every other turn of the writer.
 type batcher struct {
 	db *sql.DB
 	// Savepoint statements, prepared once: parsing them per job would cost
 	// more than the savepoints themselves.
 	savepoint, release, rollbackTo *sql.Stmt
-	jobs                           chan *job
+	jobs, bg                       chan *job
 	done                           chan struct{}
 	wg                             sync.WaitGroup
 
@@ -38,7 +48,7 @@ type job struct {
 const maxBatch = 64
 
 func newBatcher(db *sql.DB) (*batcher, error) {
-	b := &batcher{db: db, jobs: make(chan *job, 1024), done: make(chan struct{})}
+	b := &batcher{db: db, jobs: make(chan *job, 1024), bg: make(chan *job, 1024), done: make(chan struct{})}
 	var err error
 	for _, p := range []struct {
 		dst **sql.Stmt
@@ -54,6 +64,10 @@ func newBatcher(db *sql.DB) (*batcher, error) {
 
 func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) error) error {
 	j := &job{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	lane := b.jobs
+	if banklink.IsBackground(ctx) {
+		lane = b.bg
+	}
 	// Enqueue under the read lock: close takes the write lock before it
 	// drains, so no job can slip in after the drain and wait forever.
 	b.mu.RLock()
@@ -62,7 +76,7 @@ func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) error) error {
 		return sql.ErrConnDone
 	}
 	select {
-	case b.jobs <- j:
+	case lane <- j:
 	case <-ctx.Done():
 		b.mu.RUnlock()
 		return ctx.Err()
@@ -85,6 +99,9 @@ func (b *batcher) close() {
 		case j := <-b.jobs:
 			j.err <- sql.ErrConnDone
 			continue
+		case j := <-b.bg:
+			j.err <- sql.ErrConnDone
+			continue
 		default:
 		}
 		break
@@ -95,12 +112,31 @@ func (b *batcher) close() {
 }
 
 func (b *batcher) run() {
+	// bgTurn: the background lane goes next if it has a job waiting.
+	bgTurn := false
 	for {
 		var first *job
+		if bgTurn {
+			select {
+			case j := <-b.bg:
+				b.commit([]*job{j})
+				bgTurn = false
+				continue
+			default:
+			}
+		}
 		select {
 		case first = <-b.jobs:
-		case <-b.done:
-			return
+		default:
+			// Nothing interactive waiting: take whichever comes first.
+			select {
+			case first = <-b.jobs:
+			case j := <-b.bg:
+				b.commit([]*job{j})
+				continue
+			case <-b.done:
+				return
+			}
 		}
 		batch := []*job{first}
 	drain:
@@ -113,6 +149,7 @@ func (b *batcher) run() {
 			}
 		}
 		b.commit(batch)
+		bgTurn = true
 	}
 }
 

@@ -33,7 +33,7 @@ func (d positionalDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &positionalConn{c.(sqliteConn)}, nil
+	return &positionalConn{sqliteConn: c.(sqliteConn)}, nil
 }
 
 // sqliteConn is what modernc's connection implements and database/sql
@@ -49,7 +49,12 @@ type sqliteConn interface {
 	driver.Validator
 }
 
-type positionalConn struct{ sqliteConn }
+type positionalConn struct {
+	sqliteConn
+	// stmts caches this connection's prepared statements by query, for
+	// ExecContext and QueryContext with arguments (see cached).
+	stmts map[string]*connStmt
+}
 
 func (c *positionalConn) Prepare(q string) (driver.Stmt, error) {
 	return c.sqliteConn.Prepare(positional(q))
@@ -60,11 +65,122 @@ func (c *positionalConn) PrepareContext(ctx context.Context, q string) (driver.S
 }
 
 func (c *positionalConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	return c.sqliteConn.ExecContext(ctx, positional(q), args)
+	q = positional(q)
+	if s := c.cached(ctx, q, args); s != nil {
+		defer func() { s.busy = false }()
+		return s.stmt.ExecContext(ctx, args)
+	}
+	return c.sqliteConn.ExecContext(ctx, q, args)
 }
 
 func (c *positionalConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.sqliteConn.QueryContext(ctx, positional(q), args)
+	q = positional(q)
+	if s := c.cached(ctx, q, args); s != nil {
+		r, err := s.stmt.QueryContext(ctx, args)
+		if err != nil {
+			s.busy = false
+			return nil, err
+		}
+		return &connRows{Rows: r, s: s}, nil
+	}
+	return c.sqliteConn.QueryContext(ctx, q, args)
+}
+
+// The connection's statement cache. modernc's driver parses and compiles
+// every statement given to ExecContext or QueryContext, and finalizes it
+// after the call: under the mixed load a tenth of the CPU went to SQLite's
+// parser, most of it re-preparing the same few statements of every
+// aggregation batch (each shape of multi-row insert, the lookups around
+// them) and of every read. The cache keeps each connection's statements
+// compiled; SQLite re-prepares one by itself if the schema changed.
+//
+// database/sql never uses a connection from two goroutines at once, so the
+// cache needs no lock. A statement is busy while a call or its rows use it:
+// a nested use of the same query (rows still open) prepares afresh.
+
+// connStmtCap bounds the statements one connection keeps. Queries are a
+// fixed set but for the sizes of IN lists and batch inserts; when the cache
+// is full an idle statement makes room.
+const connStmtCap = 256
+
+type connStmt struct {
+	stmt interface {
+		driver.Stmt
+		driver.StmtExecContext
+		driver.StmtQueryContext
+	}
+	busy bool
+}
+
+// cached returns q's statement, prepared on first use and marked busy, or
+// nil when the call should not use the cache: no arguments (DDL, pragmas,
+// migrations run once), the statement is busy, or it fails to prepare (the
+// uncached call then reports the error).
+func (c *positionalConn) cached(ctx context.Context, q string, args []driver.NamedValue) *connStmt {
+	if len(args) == 0 {
+		return nil
+	}
+	if s, ok := c.stmts[q]; ok {
+		if s.busy {
+			return nil
+		}
+		s.busy = true
+		return s
+	}
+	ds, err := c.sqliteConn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	st, ok := ds.(interface {
+		driver.Stmt
+		driver.StmtExecContext
+		driver.StmtQueryContext
+	})
+	if !ok {
+		ds.Close()
+		return nil
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*connStmt{}
+	}
+	if len(c.stmts) >= connStmtCap {
+		for k, old := range c.stmts {
+			if !old.busy {
+				old.stmt.Close()
+				delete(c.stmts, k)
+				break
+			}
+		}
+	}
+	if len(c.stmts) >= connStmtCap {
+		// Every cached statement is busy (open rows): no room.
+		st.Close()
+		return nil
+	}
+	s := &connStmt{stmt: st, busy: true}
+	c.stmts[q] = s
+	return s
+}
+
+// Close finalizes the cached statements, then closes the connection.
+func (c *positionalConn) Close() error {
+	for k, s := range c.stmts {
+		s.stmt.Close()
+		delete(c.stmts, k)
+	}
+	return c.sqliteConn.Close()
+}
+
+// connRows frees its cached statement when closed.
+type connRows struct {
+	driver.Rows
+	s *connStmt
+}
+
+func (r *connRows) Close() error {
+	err := r.Rows.Close()
+	r.s.busy = false
+	return err
 }
 
 var rewritten sync.Map // query -> rewritten query

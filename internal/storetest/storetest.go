@@ -76,6 +76,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"ProcessorTokens", testProcessorTokens},
 		{"ImportConnection", testImportConnection},
 		{"DuplicatesShareData", testDuplicatesShareData},
+		{"BackgroundSave", testBackgroundSave},
+		{"BackgroundNewAccount", testBackgroundNewAccount},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
