@@ -42,7 +42,10 @@ type ConnectSession struct {
 	// is told the session continues elsewhere and cannot act on it until
 	// it takes the session over, so two tabs on one link never mix one's
 	// credentials with the other's institution.
-	Tab       string
+	Tab string
+	// Consent is what the customer agreed to on the widget's consent
+	// screen; nil until they did.
+	Consent   *Consent
 	UpdatedAt time.Time
 	// Version is how many times the session was saved: a save replaces
 	// the stored session only if it is still at the version that was
@@ -50,6 +53,18 @@ type ConnectSession struct {
 	// replicas) only one moves the session on. 0 is a session not stored
 	// yet.
 	Version int
+}
+
+// Consent is a customer's answer on the widget's consent screen, the
+// first screen: they agreed to share the connection's products with the
+// app, except the optional products they declined. Required products
+// cannot be declined (the customer may close the widget instead).
+type Consent struct {
+	// Declined lists the connection's optional products the customer
+	// declined: they are not requested from the provider, and the
+	// connection completes without them (Completion.Declined).
+	Declined []Product `json:"declined,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // Completion records how a connection completed in the widget.
@@ -60,6 +75,10 @@ type Completion struct {
 	At            time.Time
 	// Routing is the decision that picked ProviderType.
 	Routing *RoutingDecision
+	// Declined are optional products the customer declined in the
+	// widget: completing (or repairing) removes them from the
+	// connection's OptionalProducts, so they are never aggregated.
+	Declined []Product
 }
 
 // ConnectSessionStore keeps widget sessions and completes connections.

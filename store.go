@@ -16,6 +16,7 @@ type Store interface {
 	AggregationWorkStore
 	ConnectSessionStore
 	WidgetOriginStore
+	AppProfileStore
 	AccountDataStore
 	InvestmentStore
 	WebhookProfileStore

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"banklink"
@@ -17,6 +18,7 @@ type sessionData struct {
 	Accounts []banklink.ProviderAccount `json:"accounts,omitempty"`
 	Routing  *banklink.RoutingDecision  `json:"routing,omitempty"`
 	Tab      string                     `json:"tab,omitempty"`
+	Consent  *banklink.Consent          `json:"consent,omitempty"`
 }
 
 // FindConnectSession implements banklink.ConnectSessionStore.
@@ -38,7 +40,7 @@ func (db *DB) FindConnectSession(ctx context.Context, connectionID string) (*ban
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode connect session: %w", err)
 	}
-	s.InstitutionID, s.MFA, s.Accounts, s.Routing, s.Tab, s.UpdatedAt = inst.String, d.MFA, d.Accounts, d.Routing, d.Tab, fromMicros(updated)
+	s.InstitutionID, s.MFA, s.Accounts, s.Routing, s.Tab, s.Consent, s.UpdatedAt = inst.String, d.MFA, d.Accounts, d.Routing, d.Tab, d.Consent, fromMicros(updated)
 	return &s, nil
 }
 
@@ -79,7 +81,7 @@ func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSes
 	if s.UpdatedAt.IsZero() {
 		s.UpdatedAt = db.now()
 	}
-	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing, Tab: s.Tab})
+	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing, Tab: s.Tab, Consent: s.Consent})
 	if err != nil {
 		return err
 	}
@@ -187,6 +189,9 @@ func (db *DB) complete(ctx context.Context, scope banklink.Scope, id string, c b
 			if err := db.putSession(ctx, tx, s); err != nil {
 				return err
 			}
+		}
+		if err := dropOptionalProducts(ctx, tx, id, c.Declined); err != nil {
+			return err
 		}
 		conn, err := connectionInTx(ctx, tx, id)
 		if err != nil {
@@ -306,6 +311,9 @@ func (db *DB) repair(ctx context.Context, scope banklink.Scope, id string, c ban
 				return err
 			}
 		}
+		if err := dropOptionalProducts(ctx, tx, id, c.Declined); err != nil {
+			return err
+		}
 		conn, err := connectionInTx(ctx, tx, id)
 		if err != nil {
 			return err
@@ -387,4 +395,27 @@ func routingJSON(d *banklink.RoutingDecision) string {
 		return ""
 	}
 	return toJSON(d)
+}
+
+// dropOptionalProducts removes the products the customer declined from
+// connection id's optional products, in the completing transaction, so
+// the completed connection (and its COMPLETED webhook) never lists them
+// and its aggregations never fetch them.
+func dropOptionalProducts(ctx context.Context, tx *sql.Tx, id string, declined []banklink.Product) error {
+	if len(declined) == 0 {
+		return nil
+	}
+	var optional string
+	if err := tx.QueryRowContext(ctx, `SELECT optional_products FROM connections WHERE id = $1`, id).Scan(&optional); err != nil {
+		return fmt.Errorf("declined products: %w", err)
+	}
+	var list []banklink.Product
+	if err := json.Unmarshal([]byte(optional), &list); err != nil {
+		return fmt.Errorf("declined products: %w", err)
+	}
+	kept := slices.DeleteFunc(list, func(p banklink.Product) bool { return slices.Contains(declined, p) })
+	if _, err := tx.ExecContext(ctx, `UPDATE connections SET optional_products = $1 WHERE id = $2`, toJSON(nonNil(kept)), id); err != nil {
+		return fmt.Errorf("declined products: %w", err)
+	}
+	return nil
 }

@@ -40,6 +40,8 @@ func RunTests(t *testing.T, open Opener) {
 		{"CompleteConnectSession", testCompleteConnectSession},
 		{"RepairConnectSession", testRepairConnectSession},
 		{"WidgetOrigins", testWidgetOrigins},
+		{"AppProfiles", testAppProfiles},
+		{"DeclinedProducts", testDeclinedProducts},
 		{"FindConnectionsFilters", testFindConnectionsFilters},
 		{"FindConnectionsCursors", testFindConnectionsCursors},
 		{"SaveAggregation", testSaveAggregation},

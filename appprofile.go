@@ -1,0 +1,112 @@
+package banklink
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// AppProfile is how an app presents itself to its customers in the Connect
+// Widget: the consent screen names it, shows its logo and links its privacy
+// policy, and the widget's buttons take its brand colour. One per account
+// and environment, like the widget origins, so a sandbox key cannot change
+// what production customers are shown. Every field is optional: an empty
+// one is not shown (the display name falls back to the account's name).
+type AppProfile struct {
+	// DisplayName is the app's name as customers know it.
+	DisplayName string
+	// LogoURL is an https image URL, shown at 48×48.
+	LogoURL string
+	// PrivacyPolicyURL is an https page the consent screen links to.
+	PrivacyPolicyURL string
+	// BrandColor is "#rrggbb" (lower case): the widget's primary buttons.
+	BrandColor string
+	// UpdatedAt is when the profile was last saved; zero if never.
+	UpdatedAt time.Time
+}
+
+// Limits of an app profile's fields.
+const (
+	MaxAppDisplayName = 60
+	MaxAppURL         = 2048
+)
+
+// Validate checks and normalises p's fields (trimmed, the colour in lower
+// case), returning a field error naming the first bad one in the API's
+// field names.
+func (p *AppProfile) Validate() error {
+	p.DisplayName = strings.TrimSpace(p.DisplayName)
+	if n := utf8.RuneCountInString(p.DisplayName); n > MaxAppDisplayName {
+		return FieldErrorf("displayName", "must be at most %d characters (it is %d)", MaxAppDisplayName, n)
+	}
+	for _, r := range p.DisplayName {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return FieldErrorf("displayName", "must not contain control characters or invalid UTF-8")
+		}
+	}
+	var err error
+	if p.LogoURL, err = checkHTTPSURL("logoUrl", p.LogoURL); err != nil {
+		return err
+	}
+	if p.PrivacyPolicyURL, err = checkHTTPSURL("privacyPolicyUrl", p.PrivacyPolicyURL); err != nil {
+		return err
+	}
+	p.BrandColor = strings.ToLower(strings.TrimSpace(p.BrandColor))
+	if p.BrandColor != "" && !isHexColor(p.BrandColor) {
+		return FieldErrorf("brandColor", "must be a colour such as #1d4ed8 (# and six hexadecimal digits)")
+	}
+	return nil
+}
+
+// checkHTTPSURL accepts "" or an absolute https URL with a host and no
+// credentials: the widget loads and links these from a page that carries
+// a customer's bank login, so nothing else (http, javascript:, data:) may
+// get there.
+func checkHTTPSURL(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	if len(s) > MaxAppURL {
+		return "", FieldErrorf(field, "must be at most %d characters", MaxAppURL)
+	}
+	u, err := url.Parse(s)
+	if err != nil || !strings.EqualFold(u.Scheme, "https") || u.Host == "" || u.Opaque != "" {
+		return "", FieldErrorf(field, "must be an absolute https URL such as https://app.example.com/logo.png")
+	}
+	if u.User != nil {
+		return "", FieldErrorf(field, "must not contain a user name or password")
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return "", FieldErrorf(field, "must not contain spaces or control characters")
+		}
+	}
+	return s, nil
+}
+
+func isHexColor(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for i := 1; i < 7; i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// AppProfileStore keeps app profiles.
+type AppProfileStore interface {
+	// FindAppProfile returns scope's profile, or a zero profile (not an
+	// error) when none was saved.
+	FindAppProfile(ctx context.Context, scope Scope) (*AppProfile, error)
+	// SaveAppProfile replaces scope's profile with p (validated by the
+	// caller). Returns ENOTFOUND when the account does not exist.
+	SaveAppProfile(ctx context.Context, scope Scope, p *AppProfile) error
+}

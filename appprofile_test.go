@@ -1,0 +1,50 @@
+package banklink
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestAppProfileValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    AppProfile
+		field string // "" when valid
+	}{
+		{"empty is valid", AppProfile{}, ""},
+		{"all set", AppProfile{DisplayName: " Acme ", LogoURL: "https://acme.example/l.png", PrivacyPolicyURL: "https://acme.example/p", BrandColor: "#0F766E"}, ""},
+		{"name too long", AppProfile{DisplayName: strings.Repeat("x", MaxAppDisplayName+1)}, "displayName"},
+		{"name with control character", AppProfile{DisplayName: "Acme\nEvil"}, "displayName"},
+		{"logo over http", AppProfile{LogoURL: "http://acme.example/l.png"}, "logoUrl"},
+		{"logo javascript", AppProfile{LogoURL: "javascript:alert(1)"}, "logoUrl"},
+		{"logo data", AppProfile{LogoURL: "data:image/png;base64,AAAA"}, "logoUrl"},
+		{"logo relative", AppProfile{LogoURL: "/logo.png"}, "logoUrl"},
+		{"logo with credentials", AppProfile{LogoURL: "https://u:p@acme.example/l.png"}, "logoUrl"},
+		{"logo with space", AppProfile{LogoURL: "https://acme.example/a b.png"}, "logoUrl"},
+		{"logo too long", AppProfile{LogoURL: "https://acme.example/" + strings.Repeat("a", MaxAppURL)}, "logoUrl"},
+		{"privacy over http", AppProfile{PrivacyPolicyURL: "http://acme.example/p"}, "privacyPolicyUrl"},
+		{"colour without #", AppProfile{BrandColor: "0f766e"}, "brandColor"},
+		{"colour short form", AppProfile{BrandColor: "#fff"}, "brandColor"},
+		{"colour name", AppProfile{BrandColor: "teal"}, "brandColor"},
+		{"colour not hex", AppProfile{BrandColor: "#gg0000"}, "brandColor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.in
+			err := p.Validate()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			e, ok := err.(*Error)
+			if !ok || e.Code != EBADREQUEST || e.Field != tc.field {
+				t.Fatalf("Validate = %v, want a %s error on %s", err, EBADREQUEST, tc.field)
+			}
+		})
+	}
+	p := AppProfile{DisplayName: " Acme ", BrandColor: "#0F766E"}
+	if err := p.Validate(); err != nil || p.DisplayName != "Acme" || p.BrandColor != "#0f766e" {
+		t.Errorf("normalised to %+v, %v", p, err)
+	}
+}
