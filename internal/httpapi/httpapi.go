@@ -277,6 +277,8 @@ func (s *Server) routes() {
 	s.api("GET /webhooks/events/{id}", s.handleGetEvent)
 	s.api("POST /webhooks/events/{id}/redeliver", s.handleRedeliverEvent)
 	s.api("GET /activity-log", s.handleSearchActivity)
+	s.api("GET /bank-linking/app-profile", s.handleGetAppProfile)
+	s.api("PATCH /bank-linking/app-profile", s.handleUpdateAppProfile)
 
 	s.route("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/yaml")

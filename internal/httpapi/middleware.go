@@ -288,6 +288,8 @@ var EndpointVersions = map[string][]string{
 	createTokenPattern:                                         Versions,
 	"POST /bank-linking/accounts/{id}/processors/revoke-token": Versions,
 	"GET /activity-log":                                        Versions,
+	"GET /bank-linking/app-profile":                            Versions,
+	"PATCH /bank-linking/app-profile":                          Versions,
 }
 
 // versioned resolves the Meld-Version header against the versions an

@@ -121,6 +121,11 @@ func (s *Service) CompleteLink(ctx context.Context, l *Link, req CompleteRequest
 		return nil, banklink.FieldErrorf("accountIds", "must list at least one of the offered accounts, and only those")
 	}
 	completion := banklink.Completion{InstitutionID: in.ID, ProviderType: sess.ProviderType, LoginID: sess.LoginID, At: s.now(), Routing: sess.Routing}
+	if sess.Consent != nil {
+		// What the customer declined on the consent screen leaves the
+		// connection as it completes: never aggregated, never listed.
+		completion.Declined = sess.Consent.Declined
+	}
 	var repairOf int64
 	if l.Repair {
 		repairOf = l.RepairOf

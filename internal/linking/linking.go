@@ -48,6 +48,8 @@ type Store interface {
 	RevokeProcessorToken(ctx context.Context, scope banklink.Scope, financialAccountID, token string, at time.Time, makeEvent func(*banklink.ProcessorToken) *banklink.Event) (*banklink.ProcessorToken, error)
 	ImportConnection(ctx context.Context, cust *banklink.Customer, conn *banklink.Connection, c banklink.Completion) (*banklink.Connection, bool, error)
 	SaveConnectionImport(ctx context.Context, imp *banklink.ConnectionImport) error
+	FindAppProfile(ctx context.Context, scope banklink.Scope) (*banklink.AppProfile, error)
+	SaveAppProfile(ctx context.Context, scope banklink.Scope, p *banklink.AppProfile) error
 }
 
 // Runner aggregates connections: Start begins (or resumes) the work a
