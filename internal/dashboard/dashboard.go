@@ -197,6 +197,8 @@ func (d *Dashboard) Register(s Server, deps Deps) {
 		s.Route("POST "+p+"/routing", d.postEnv(env, d.handleRouting))
 		s.Route("GET "+p+"/origins", d.get(env, d.handleOrigins))
 		s.Route("POST "+p+"/origins", d.postEnv(env, d.handleSetOrigins))
+		s.Route("GET "+p+"/app", d.get(env, d.handleApp))
+		s.Route("POST "+p+"/app", d.postEnv(env, d.handleSaveApp))
 	}
 }
 
@@ -447,6 +449,7 @@ var messages = map[string]string{
 	"provider-deleted": "The service provider configuration was removed.",
 	"rules-saved":      "The routing rules were saved.",
 	"origins-saved":    "The allowed widget origins were saved.",
+	"app-saved":        "The app profile was saved. New widget sessions show it.",
 	"refreshed":        "A refresh was started: the connection's data is read from its provider again, and webhooks follow.",
 	"deleted":          "The connection was deleted, at its provider too. A BANK_LINKING_CONNECTION_DELETED webhook follows.",
 	"redelivered":      "The event was queued again for every profile that receives it.",

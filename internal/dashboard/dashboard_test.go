@@ -496,7 +496,7 @@ func TestCredentialsNeverShown(t *testing.T) {
 	values := []string{clientID, secret, secret2, password}
 	var pages []string
 	for _, env := range []string{"sandbox", "production"} {
-		for _, p := range []string{"connections", "funnel", "keys", "webhooks", "providers", "origins"} {
+		for _, p := range []string{"connections", "funnel", "keys", "webhooks", "providers", "origins", "app"} {
 			pages = append(pages, "/dashboard/"+env+"/"+p)
 		}
 	}
@@ -558,7 +558,7 @@ func TestTenantIsolation(t *testing.T) {
 	a.login("ops@acme.example")
 	secretsOfB := []string{keyB.ID, "beta-backend", connB.ID, "beta-customer", "https://beta.example", "hooks.beta.example", `id="rules"`}
 	for _, env := range []string{"sandbox", "production"} {
-		for _, p := range []string{"connections", "funnel", "keys", "webhooks", "providers", "origins"} {
+		for _, p := range []string{"connections", "funnel", "keys", "webhooks", "providers", "origins", "app"} {
 			r := a.get("/dashboard/" + env + "/" + p)
 			for _, s := range secretsOfB {
 				if strings.Contains(r.body, s) {

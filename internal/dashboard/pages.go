@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -972,4 +973,47 @@ func (d *Dashboard) handleSetOrigins(w http.ResponseWriter, r *http.Request, rq 
 	}
 	d.log.Info("dashboard set widget origins", "operator_id", rq.sess.OperatorID, "account_id", rq.sess.AccountID, "environment", string(rq.env), "origins", len(out))
 	return redirect(w, r, rq.page("origins"), "origins-saved")
+}
+
+// ---- app profile ----
+
+type appData struct {
+	Profile *banklink.AppProfile
+	// Field is the API name of the field an error is about, to mark it.
+	Field string
+}
+
+func (d *Dashboard) appPage(w http.ResponseWriter, r *http.Request, rq *request, status int, shown *banklink.AppProfile, errMsg, field string) error {
+	if shown == nil {
+		p, err := d.store.FindAppProfile(r.Context(), rq.scope)
+		if err != nil {
+			return err
+		}
+		shown = p
+	}
+	return d.render(w, status, "app", rq, view{Title: "App profile", Nav: "app", Page: "app", Error: errMsg,
+		Data: appData{Profile: shown, Field: field}})
+}
+
+func (d *Dashboard) handleApp(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return d.appPage(w, r, rq, http.StatusOK, nil, "", "")
+}
+
+// handleSaveApp saves the whole form with the API's rules (the same use
+// case as PATCH /bank-linking/app-profile); a bad field is shown again
+// with the operator's input and the API's message.
+func (d *Dashboard) handleSaveApp(w http.ResponseWriter, r *http.Request, rq *request) error {
+	f := func(name string) *string { v := r.PostForm.Get(name); return &v }
+	in := linking.AppProfileInput{DisplayName: f("displayName"), LogoURL: f("logoUrl"), PrivacyPolicyURL: f("privacyPolicyUrl"), BrandColor: f("brandColor")}
+	p, err := d.deps.Linking.UpdateAppProfile(r.Context(), rq.scope, in)
+	if e, ok := errors.AsType[*banklink.Error](err); ok && e.Code == banklink.EBADREQUEST {
+		shown := &banklink.AppProfile{DisplayName: *in.DisplayName, LogoURL: *in.LogoURL, PrivacyPolicyURL: *in.PrivacyPolicyURL, BrandColor: *in.BrandColor}
+		return d.appPage(w, r, rq, http.StatusBadRequest, shown, e.Message, e.Field)
+	}
+	if err != nil {
+		return err
+	}
+	d.log.Info("dashboard saved app profile", "operator_id", rq.sess.OperatorID, "account_id", rq.sess.AccountID, "environment", string(rq.env),
+		"display_name", p.DisplayName)
+	return redirect(w, r, rq.page("app"), "app-saved")
 }
