@@ -154,7 +154,7 @@ func (s *Service) CompleteLink(ctx context.Context, l *Link, req CompleteRequest
 	}
 	s.TrackFunnel(ctx, sess, banklink.FunnelCompleted)
 	s.RecordActivity(ctx, sess, l.Repair, banklink.ActivityEvent{Action: banklink.ActivityConsentGiven,
-		Message: fmt.Sprintf("Agreed to share %d of %d accounts.", len(chosen), offered)})
+		Message: consentMessage(len(chosen), offered, completion.Declined)})
 	s.RecordActivity(ctx, sess, l.Repair, banklink.ActivityEvent{Action: banklink.ActivityCompleted})
 	// Completing counted the aggregation work in the same transaction,
 	// so it is durable even if it cannot start here and now.
@@ -209,4 +209,13 @@ func (s *Service) TrackFunnel(ctx context.Context, sess *banklink.ConnectSession
 			s.log().Warn("record funnel step", slog.String("connection_id", sess.ConnectionID), slog.String("step", st), slog.Any("err", err))
 		}
 	}
+}
+
+// consentMessage says what the customer agreed to, for the activity log.
+func consentMessage(chosen, offered int, declined []banklink.Product) string {
+	msg := fmt.Sprintf("Agreed to share %d of %d accounts.", chosen, offered)
+	if len(declined) > 0 {
+		msg += fmt.Sprintf(" Declined %v.", declined)
+	}
+	return msg
 }

@@ -106,6 +106,25 @@ type sessionView struct {
 	// Language is the catalogue the page should speak (l10n.Supported):
 	// connect/start's language, else the browser's.
 	Language string `json:"language"`
+	// App is who asks for the data: the consent screen names it.
+	App appView `json:"app"`
+	// Consent is the customer's answer on the consent screen, null until
+	// they gave it: the page shows that screen first while it is null.
+	Consent *consentView `json:"consent"`
+}
+
+// appView is the app profile as the widget shows it; Name is never empty
+// (the account's name when the profile sets none).
+type appView struct {
+	Name             string `json:"name"`
+	LogoURL          string `json:"logoUrl,omitempty"`
+	PrivacyPolicyURL string `json:"privacyPolicyUrl,omitempty"`
+	BrandColor       string `json:"brandColor,omitempty"`
+}
+
+type consentView struct {
+	DeclinedProducts []banklink.Product `json:"declinedProducts"`
+	At               string             `json:"at"`
 }
 
 // embedView tells connect.js to show loginUrl in a frame and which of its
@@ -133,6 +152,54 @@ type accountView struct {
 	Type    string `json:"type"`
 	Subtype string `json:"subtype"`
 	Mask    string `json:"mask"`
+	// Preselected says whether the account starts ticked (preselected).
+	Preselected bool `json:"preselected"`
+}
+
+// preselected reports whether an account of type typ starts ticked on the
+// account choice, given the products the customer agreed to share: only
+// the kinds of account those products are about. Balances, transactions,
+// account numbers and owners are what an app asks of a bank account or a
+// card; investment products are about investment accounts. No product
+// is about loans, so a loan (or an account of another type) is offered
+// unticked: the customer may still add it. docs/widget.md states the rule.
+func preselected(products banklink.ProductSet, typ string) bool {
+	switch strings.ToUpper(typ) {
+	case "DEPOSITORY", "CREDIT":
+		return products&banklink.NewProductSet(banklink.Balances, banklink.Transactions, banklink.Identifiers, banklink.Owners) != 0
+	case "INVESTMENT":
+		return products&banklink.NewProductSet(banklink.InvestmentHoldings, banklink.InvestmentTransactions) != 0
+	}
+	return false
+}
+
+// shared is what the customer agreed to share: the connection's products
+// and the optional ones they did not decline.
+func shared(conn *banklink.Connection, s *banklink.ConnectSession) []banklink.Product {
+	out := slices.Clone(conn.Products)
+	for _, p := range conn.OptionalProducts {
+		if s.Consent == nil || !slices.Contains(s.Consent.Declined, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// app returns the request's app as the widget shows it.
+func (w *Widget) app(ctx context.Context, wr *widgetRequest) (appView, error) {
+	p, err := w.Store.FindAppProfile(ctx, wr.scope)
+	if err != nil {
+		return appView{}, err
+	}
+	v := appView{Name: p.DisplayName, LogoURL: p.LogoURL, PrivacyPolicyURL: p.PrivacyPolicyURL, BrandColor: p.BrandColor}
+	if v.Name == "" {
+		a, err := w.Store.FindAccountByID(ctx, wr.scope.AccountID)
+		if err != nil {
+			return appView{}, err
+		}
+		v.Name = a.Name
+	}
+	return v, nil
 }
 
 func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest) (*sessionView, error) {
@@ -146,6 +213,17 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 	}
 	if v.Products == nil {
 		v.Products = []banklink.Product{}
+	}
+	app, err := w.app(ctx, wr)
+	if err != nil {
+		return nil, err
+	}
+	v.App = app
+	if c := s.Consent; c != nil {
+		v.Consent = &consentView{DeclinedProducts: c.Declined, At: c.At.UTC().Format(time.RFC3339)}
+		if v.Consent.DeclinedProducts == nil {
+			v.Consent.DeclinedProducts = []banklink.Product{}
+		}
 	}
 	if s.Step == banklink.StepPick {
 		v.EligibleCount = w.Directory.Current().Count(w.eligibility(wr))
@@ -207,8 +285,10 @@ func (w *Widget) render(ctx context.Context, r *http.Request, wr *widgetRequest)
 	if s.MFA != nil && s.Step == banklink.StepMFA {
 		v.MFA = &mfaView{Kind: s.MFA.Kind, Prompt: s.MFA.Prompt, Choices: s.MFA.Choices}
 	}
+	agreed := banklink.NewProductSet(shared(conn, s)...)
 	for _, a := range s.Accounts {
-		v.Accounts = append(v.Accounts, accountView{ID: a.ID, Name: a.Name, Type: a.Type, Subtype: a.Subtype, Mask: a.Mask})
+		v.Accounts = append(v.Accounts, accountView{ID: a.ID, Name: a.Name, Type: a.Type, Subtype: a.Subtype, Mask: a.Mask,
+			Preselected: preselected(agreed, a.Type)})
 	}
 	return v, nil
 }
@@ -328,10 +408,10 @@ func (w *Widget) handleBack(rw http.ResponseWriter, r *http.Request, wr *widgetR
 	if wr.conn.InstitutionID != "" || (s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect && s.InstitutionID != "") {
 		if s.InstitutionID != "" && s.Step != banklink.StepCredentials && s.Step != banklink.StepRedirect {
 			*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: s.InstitutionID, ProviderType: s.ProviderType,
-				Failures: s.Failures, Version: s.Version, Tab: s.Tab}
+				Failures: s.Failures, Version: s.Version, Tab: s.Tab, Consent: s.Consent}
 		}
 	} else {
-		*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepPick, Failures: s.Failures, Version: s.Version, Tab: s.Tab}
+		*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepPick, Failures: s.Failures, Version: s.Version, Tab: s.Tab, Consent: s.Consent}
 	}
 	if err := w.save(r.Context(), s); err != nil {
 		return err
@@ -677,4 +757,30 @@ func fieldLabel(lang, name, label string) string {
 		return text(lang, key)
 	}
 	return label
+}
+
+// handleConsent records the customer's answer on the consent screen, the
+// widget's first: the optional products they declined. It may be given
+// again (Back to it) until the connection completes; the last answer
+// counts. Declined products are not asked of the provider at the login,
+// and leave the connection as it completes.
+func (w *Widget) handleConsent(rw http.ResponseWriter, r *http.Request, wr *widgetRequest) error {
+	var body struct {
+		DeclinedProducts []string `json:"declinedProducts"`
+	}
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	c, err := linking.NewConsent(wr.conn, body.DeclinedProducts, w.Now())
+	if err != nil {
+		return err
+	}
+	if wr.sess.Step == banklink.StepDone {
+		return banklink.Errorf(banklink.ECONFLICT, "This connection is complete; its consent can no longer change.")
+	}
+	wr.sess.Consent = c
+	if err := w.save(r.Context(), wr.sess); err != nil {
+		return err
+	}
+	return w.respond(rw, r, wr)
 }

@@ -171,6 +171,7 @@ func (w *Widget) Register(s httpx.Router) {
 	s.Route("GET "+b+"/logo/{id}", w.serveLogo)
 	s.Route("GET "+b+"/api/session", w.api(w.handleSession))
 	s.Route("GET "+b+"/api/institutions", w.api(w.handleInstitutions))
+	s.Route("POST "+b+"/api/consent", w.api(w.handleConsent))
 	s.Route("POST "+b+"/api/select", w.api(w.handleSelect))
 	s.Route("POST "+b+"/api/back", w.api(w.handleBack))
 	s.Route("POST "+b+"/api/exit", w.api(w.handleExit))
@@ -248,14 +249,23 @@ func (w *Widget) page(name string) httpx.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) error {
 		ancestors := "*" // error pages carry nothing secret and must reach the app
 		q := r.URL.Query()
+		logo := ""
 		c, err := w.Tokens.Parse(q.Get("connectToken"))
 		if err == nil {
-			ancestors, _ = w.frameAncestors(r.Context(), banklink.Scope{AccountID: c.Account, Environment: envOf(c)})
+			scope := banklink.Scope{AccountID: c.Account, Environment: envOf(c)}
+			ancestors, _ = w.frameAncestors(r.Context(), scope)
+			logo = w.logoOrigin(r.Context(), scope)
 		} else {
 			c = nil
 		}
 		lang, pinned := pageLanguage(c, q, r)
 		securityHeaders(rw, ancestors, w.cspExtra...)
+		if logo != "" {
+			// The app's logo (an https URL, banklink.AppProfile) is the
+			// one image from elsewhere: its origin only, nothing else.
+			h := rw.Header()
+			h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"), "img-src 'self' data:", "img-src 'self' data: "+logo, 1))
+		}
 		// The page's language depends on these.
 		rw.Header().Add("Vary", "Accept-Language")
 		rw.Header().Set("Content-Language", lang)
@@ -660,7 +670,7 @@ func (w *Widget) loginRequest(r *http.Request, wr *widgetRequest, in *banklink.I
 	}
 	req := banklink.LoginRequest{
 		Institution: in, ProviderInstitutionID: in.Providers[provider].ProviderInstitutionID, Products: wr.conn.Products,
-		OptionalProducts: wr.conn.OptionalProducts, Now: w.Now(),
+		OptionalProducts: accepted(wr.conn.OptionalProducts, wr.sess), Now: w.Now(),
 		CallbackURL:         w.Config.WidgetURL + "?" + url.Values{"connectToken": {bearer(r)}, "oauth": {"callback"}}.Encode(),
 		ProviderCredentials: creds, ProviderUserID: userID, Language: wr.lang,
 	}
@@ -691,7 +701,7 @@ func (w *Widget) choose(ctx context.Context, wr *widgetRequest, s *banklink.Conn
 		return err
 	}
 	*s = banklink.ConnectSession{ConnectionID: s.ConnectionID, Step: banklink.StepCredentials, InstitutionID: in.ID, ProviderType: prov.Type(),
-		Routing: d, Failures: s.Failures, Version: s.Version, Tab: s.Tab}
+		Routing: d, Failures: s.Failures, Version: s.Version, Tab: s.Tab, Consent: s.Consent}
 	return nil
 }
 
@@ -733,4 +743,28 @@ type showingFormKey struct{}
 func showingForm(ctx context.Context) bool {
 	v, _ := ctx.Value(showingFormKey{}).(bool)
 	return v
+}
+
+// accepted is optional less what the customer declined on the consent
+// screen: a provider is never asked for a declined product (Plaid would
+// show it on its own consent pane).
+func accepted(optional []banklink.Product, s *banklink.ConnectSession) []banklink.Product {
+	if s == nil || s.Consent == nil || len(s.Consent.Declined) == 0 {
+		return optional
+	}
+	return slices.DeleteFunc(slices.Clone(optional), func(p banklink.Product) bool { return slices.Contains(s.Consent.Declined, p) })
+}
+
+// logoOrigin returns the origin of scope's app logo, "" without one.
+func (w *Widget) logoOrigin(ctx context.Context, scope banklink.Scope) string {
+	p, err := w.Store.FindAppProfile(ctx, scope)
+	if err != nil {
+		w.Log.Warn("app profile", slog.Any("err", err))
+		return ""
+	}
+	u, err := url.Parse(p.LogoURL)
+	if p.LogoURL == "" || err != nil || u.Scheme != "https" || u.Host == "" {
+		return ""
+	}
+	return "https://" + u.Host
 }
