@@ -115,6 +115,9 @@ func waitTitle(t *testing.T, ctx context.Context, want string) {
 	if testenv.Poll(20*time.Second, func() bool {
 		var ok bool
 		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && !ok && want != consentTitle {
+			acceptConsent(ctx)
+		}
 		return err == nil && ok
 	}) {
 		return
@@ -129,9 +132,39 @@ func replaceValue(t *testing.T, ctx context.Context, id, v string) {
 	do(t, ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById(%q).value = ""`, id)), chromedp.SendKeys(chromedp.ID(id), v))
 }
 
+// consentTitle is the consent screen's heading, the widget's first.
+const consentTitle = "Connect your accounts"
+
+// acceptConsent presses Continue on the consent screen if it shows,
+// sharing everything asked for, and reports whether it did. The helpers
+// below wait through the consent screen with it, so a test that is not
+// about consent reads as the flow did before it.
+func acceptConsent(ctx context.Context) bool {
+	ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){var b=document.getElementById("consent-continue");
+		if(!b||b.disabled)return false;b.click();return true})()`))
+	return ok
+}
+
+// waitPastConsent waits until the element id is on the page, accepting
+// the consent screen on the way.
+func waitPastConsent(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	js := fmt.Sprintf(`!!document.getElementById(%q)`, id)
+	if !testenv.Poll(20*time.Second, func() bool {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && !ok {
+			acceptConsent(ctx)
+		}
+		return err == nil && ok
+	}) {
+		t.Fatalf("waiting for #%s", id)
+	}
+	do(t, ctx, chromedp.WaitVisible(chromedp.ID(id)))
+}
+
 func pick(t *testing.T, ctx context.Context, query, name string) {
 	t.Helper()
-	do(t, ctx, chromedp.WaitVisible(chromedp.ID("search")))
+	waitPastConsent(t, ctx, "search")
 	if query != "" {
 		do(t, ctx, chromedp.SendKeys(chromedp.ID("search"), query))
 	}
@@ -141,8 +174,8 @@ func pick(t *testing.T, ctx context.Context, query, name string) {
 
 func login(t *testing.T, ctx context.Context, user, pass string) {
 	t.Helper()
+	waitPastConsent(t, ctx, "field-username")
 	do(t, ctx,
-		chromedp.WaitVisible(chromedp.ID("field-username")),
 		chromedp.SendKeys(chromedp.ID("field-username"), user),
 		chromedp.SendKeys(chromedp.ID("field-password"), pass),
 		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
@@ -273,7 +306,7 @@ func TestBrowserFlows(t *testing.T) {
 			name: "empty-submits",
 			body: fmt.Sprintf(`{"externalCustomerId":"b10","institutionId":%q}`, bank.ID),
 			steps: func(t *testing.T, ctx context.Context) {
-				do(t, ctx, chromedp.WaitVisible(chromedp.ID("field-username")))
+				waitPastConsent(t, ctx, "field-username")
 				for range banklink.MaxLoginFailures + 2 {
 					do(t, ctx, chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
 				}
@@ -335,7 +368,8 @@ func TestBrowserFlows(t *testing.T) {
 			steps: func(t *testing.T, ctx context.Context) {
 				pick(t, ctx, "Sandbox Bank", "Sandbox Bank")
 				waitTitle(t, ctx, "Log in")
-				do(t, ctx, chromedp.WaitVisible(chromedp.ID("field-username")), chromedp.Click(chromedp.ID("back")))
+				waitPastConsent(t, ctx, "field-username")
+				do(t, ctx, chromedp.Click(chromedp.ID("back")))
 				waitTitle(t, ctx, "Find your bank")
 				shot(t, ctx, "back-to-picker")
 			},
@@ -585,6 +619,7 @@ func TestBrowserDemoPage(t *testing.T) {
 			return err == nil && ok
 		})
 	}
+	step(`var c=d.getElementById("consent-continue"); if(!c) return false; c.click(); return true`)
 	step(`var b=[].find.call(d.querySelectorAll("button.inst"),function(b){return b.querySelector(".name").textContent==="Sandbox Bank"}); if(!b) return false; b.click(); return true`)
 	step(`var u=d.getElementById("field-username"); if(!u) return false; u.value="user_good"; d.getElementById("field-password").value="pass_good"; d.querySelector("form button[type=submit]").click(); return true`)
 	step(`var b=d.querySelector("form button.primary"); if(!b || d.getElementById("title").textContent!=="Choose accounts") return false; b.click(); return true`)

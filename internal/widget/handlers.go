@@ -162,8 +162,14 @@ type accountView struct {
 // account numbers and owners are what an app asks of a bank account or a
 // card; investment products are about investment accounts. No product
 // is about loans, so a loan (or an account of another type) is offered
-// unticked: the customer may still add it. docs/widget.md states the rule.
+// unticked: the customer may still add it. A link that names no product
+// ticks every account. docs/widget.md states the rule.
 func preselected(products banklink.ProductSet, typ string) bool {
+	if products == 0 {
+		// No product named: basic account information, about every
+		// kind of account alike.
+		return true
+	}
 	switch strings.ToUpper(typ) {
 	case "DEPOSITORY", "CREDIT":
 		return products&banklink.NewProductSet(banklink.Balances, banklink.Transactions, banklink.Identifiers, banklink.Owners) != 0

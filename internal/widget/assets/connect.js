@@ -81,6 +81,11 @@
   function pageAddress(l) { return location.pathname + (l ? "?lang=" + encodeURIComponent(l) : ""); }
   if (history.replaceState) history.replaceState(null, "", pageAddress(pinned ? lang : ""));
 
+  // --- consent and branding ------------------------------------------------
+  // {app} in the consent strings is the app's display name.
+  function appName(name) { return name || t("consent.thisApp"); }
+  function productText(p) { return has("product." + p) ? t("product." + p) : p; }
+
   // --- events to the embedding app -------------------------------------
   var inFrame = window.parent !== window;
   // The embedding app's origin as the page first learnt it. After an
@@ -234,11 +239,111 @@
     setAlert(err.message);
   }
 
+  // --- branding --------------------------------------------------------------
+  // The app's brand colour fills the primary buttons. Their text is black
+  // or white, whichever contrasts more (WCAG 2 contrast: one of the two is
+  // always at least 4.58:1); the hover shade moves away from the text, so
+  // it only gains contrast. Set through the CSSOM, which the page's CSP
+  // (no inline styles) allows.
+  function luminance(hex) {
+    var c = [1, 3, 5].map(function (i) {
+      var v = parseInt(hex.substr(i, 2), 16) / 255;
+      return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+  function contrast(a, b) {
+    var x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+  function brand(app) {
+    var c = app && app.brandColor;
+    if (!c || !/^#[0-9a-f]{6}$/i.test(c)) return;
+    var light = contrast(c, "#ffffff") >= contrast(c, "#000000");
+    var root = document.documentElement.style;
+    root.setProperty("--brand", c);
+    root.setProperty("--on-brand", light ? "#ffffff" : "#000000");
+    root.setProperty("--brand-shade", light ? "rgba(0,0,0,.18)" : "rgba(255,255,255,.25)");
+  }
+
+  // --- consent: the first screen -------------------------------------------
+  // Who asks (the app's name and logo), what for in plain words, its
+  // privacy policy, and the optional products the customer may decline.
+  // The answer is kept by the server (POST consent); ticks changed but
+  // not yet sent survive a reload in this tab's sessionStorage.
+  var DRAFT_KEY = "banklink.consentDraft";
+  function draft(connectionId, declined) {
+    try {
+      if (declined === undefined) {
+        var d = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
+        return d && d.connectionId === connectionId ? d.declined : null;
+      }
+      sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ connectionId: connectionId, declined: declined }));
+    } catch (e) { /* no storage: the server's answer only */ }
+    return null;
+  }
+  function appMark(app) {
+    var mark = el("span", { "class": "avatar app-mark", "aria-hidden": "true", text: (app.name || "?").charAt(0).toUpperCase() });
+    if (!app.logoUrl) return mark;
+    var img = el("img", { "class": "app-logo", src: app.logoUrl, alt: t("consent.logo", { app: appName(app.name) }), width: "48", height: "48", referrerpolicy: "no-referrer" });
+    img.addEventListener("error", function () { img.replaceWith(mark); });
+    return img;
+  }
+  function consent(s) {
+    var app = s.app || {};
+    var name = app.name;
+    var optional = s.optionalProducts || [];
+    var declined = draft(s.connectionId) || (s.consent && s.consent.declinedProducts) || [];
+    state = Object.assign({}, s, { step: "CONSENT" }); // exit events say where the customer left
+    var form = el("form", { id: "consent-form" });
+    form.appendChild(el("p", { "class": "asks", text: t("consent.asks", { app: appName(name) }) }));
+    form.appendChild(el("ul", { "class": "plain", id: "consent-required" }, (s.products.length ? s.products : []).map(function (p) {
+      return el("li", { text: productText(p) });
+    }).concat(s.products.length ? [] : [el("li", { text: t("accounts.basic") })])));
+    if (optional.length) {
+      var fs = el("fieldset", { "class": "optional", id: "consent-optional" }, [el("legend", { text: t("consent.optional", { app: appName(name) }) }),
+        el("p", { "class": "muted", text: t("consent.optionalHint") })]);
+      optional.forEach(function (p) {
+        var box = el("input", { type: "checkbox", id: "opt-" + p, name: "optional", value: p, checked: declined.indexOf(p) < 0 });
+        box.addEventListener("change", function () { draft(s.connectionId, unticked()); });
+        fs.appendChild(el("label", { "class": "acct", "for": "opt-" + p }, [box, el("span", { text: productText(p) })]));
+      });
+      form.appendChild(fs);
+    }
+    function unticked() {
+      return Array.prototype.slice.call(form.querySelectorAll("input[name=optional]")).filter(function (i) { return !i.checked; })
+        .map(function (i) { return i.value; });
+    }
+    form.appendChild(el("p", { "class": "muted", text: t("consent.never", { app: appName(name) }) }));
+    form.appendChild(app.privacyPolicyUrl
+      ? el("p", null, [el("a", { href: app.privacyPolicyUrl, id: "privacy", target: "_blank", rel: "noopener noreferrer", text: t("consent.privacy", { app: appName(name) }) })])
+      : el("p", { "class": "muted", text: t("consent.privacyNone", { app: appName(name) }) }));
+    var submit = el("button", { type: "submit", "class": "primary", id: "consent-continue", text: t("action.continue") });
+    form.appendChild(submit);
+    form.appendChild(el("p", { "class": "muted small", text: t("consent.agree", { app: appName(name) }) }));
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      busy(submit, true); setAlert("");
+      var no = unticked();
+      emit("debug", { action: "consent", declinedProducts: no });
+      api("POST", "consent", { declinedProducts: no }).then(function (next) {
+        try { sessionStorage.removeItem(DRAFT_KEY); } catch (x) { /* none kept */ }
+        render(next);
+      }, function (err) { failed(err, submit); });
+    });
+    show(t("consent.title"), [el("div", { "class": "consent-head" }, [appMark(app), el("h2", { id: "consent-heading", text: t("consent.heading", { app: appName(name) }) })]), form], false);
+  }
+
   function render(s) {
     stopEmbed(); stopOAuthWindow();
     state = s;
+    brand(s.app);
     document.getElementById("env").hidden = s.environment !== "sandbox";
     setAlert("");
+    if (!s.consent && s.step !== "DONE") {
+      emit("debug", { action: "step", step: "CONSENT" });
+      return consent(s);
+    }
     emit("debug", { action: "step", step: s.step });
     if (s.step === "PICK") return pick(s);
     if (s.step === "CREDENTIALS") return credentials(s);
@@ -343,6 +448,16 @@
 
   function sandboxHint(text) { return state.environment === "sandbox" ? el("p", { "class": "hint", text: text }) : null; }
 
+  // connecting shows a login in flight: the fields locked (a change now
+  // would not be sent) and the button saying what is happening.
+  function connecting(form, submit, on) {
+    Array.prototype.forEach.call(form.querySelectorAll("input"), function (i) { i.disabled = on; });
+    if (on) { submit.setAttribute("data-label", submit.textContent); submit.textContent = t("login.connecting"); }
+    else if (submit.getAttribute("data-label")) submit.textContent = submit.getAttribute("data-label");
+    busy(submit, on);
+    form.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
   function credentials(s) {
     var form = el("form", { novalidate: true });
     s.fields.forEach(function (f, i) {
@@ -364,9 +479,9 @@
       // An empty form is not a login attempt: say what is missing and
       // send nothing (the server refuses it too, without counting it).
       if (empty) { setAlert(t("login.missing", { field: empty.label.toLowerCase() })); form.elements[empty.name].focus(); return; }
-      busy(submit, true); setAlert("");
+      connecting(form, submit, true); setAlert("");
       emit("submit_credentials", { institutionId: s.institution.id, institutionName: s.institution.name });
-      api("POST", "login", { credentials: creds }).then(render, function (err) { failed(err, submit); });
+      api("POST", "login", { credentials: creds }).then(render, function (err) { connecting(form, submit, false); failed(err, submit); });
     });
     show(t("login.title"), [institutionHead(s), el("p", { "class": "muted", text: t("login.intro", { institution: s.institution.name }) }), form,
       sandboxHint(t("login.sandboxHint"))], !s.institutionLocked);
@@ -577,9 +692,9 @@
       var a = form.elements.answer;
       var answer = a.value !== undefined ? a.value : (form.querySelector("input[name=answer]:checked") || {}).value;
       if (!answer || !String(answer).trim()) { setAlert(t("mfa.missing")); if (a.focus) a.focus(); return; }
-      busy(submit, true); setAlert("");
+      connecting(form, submit, true); setAlert("");
       emit("submit_mfa", { institutionId: s.institution.id, kind: m.kind });
-      api("POST", "mfa", { answer: answer || "" }).then(render, function (err) { failed(err, submit); });
+      api("POST", "mfa", { answer: answer || "" }).then(render, function (err) { connecting(form, submit, false); failed(err, submit); });
     });
     show(t("mfa.title"), [institutionHead(s), form,
       sandboxHint(m.kind === "CODE" ? t("mfa.sandboxCode") : m.kind === "QUESTION" ? t("mfa.sandboxQuestion") : t("mfa.sandboxChoice"))], true);
@@ -602,16 +717,19 @@
     s.accounts.forEach(function (a) {
       var id = "acct-" + a.id;
       list.appendChild(el("li", null, [el("label", { "class": "acct", "for": id }, [
-        el("input", { type: "checkbox", id: id, name: "account", value: a.id, checked: true }),
+        el("input", { type: "checkbox", id: id, name: "account", value: a.id, checked: a.preselected !== false, "data-type": a.type }),
         el("span", null, [el("span", { text: a.name }), el("span", { "class": "sub", text: accountLine(a) })])
       ])]));
     });
-    var products = (s.products || []).concat(s.optionalProducts || []);
-    var consent = el("div", { "class": "consent" }, [el("strong", { text: t("accounts.sharing") }), el("ul", null, products.length ? products.map(function (p) {
-      return el("li", { text: has("product." + p) ? t("product." + p) : p });
+    // What is shared: the products and the optional ones not declined,
+    // said before the accounts they apply to.
+    var declined = (s.consent && s.consent.declinedProducts) || [];
+    var products = (s.products || []).concat((s.optionalProducts || []).filter(function (p) { return declined.indexOf(p) < 0; }));
+    var sharing = el("div", { "class": "consent", id: "sharing" }, [el("strong", { text: t("accounts.sharing", { app: appName((s.app || {}).name) }) }), el("ul", null, products.length ? products.map(function (p) {
+      return el("li", { text: productText(p) });
     }) : [el("li", { text: t("accounts.basic") })])]);
     var submit = el("button", { type: "submit", "class": "primary", text: t("accounts.submit") });
-    form.appendChild(list); form.appendChild(consent); form.appendChild(submit);
+    form.appendChild(sharing); form.appendChild(list); form.appendChild(submit);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var ids = Array.prototype.slice.call(form.querySelectorAll("input[name=account]:checked")).map(function (i) { return i.value; });
