@@ -327,6 +327,18 @@ func (c *Client) PutRoutingRules(ctx context.Context, rules RoutingRules, opts .
 	return send[RoutingRules](c, ctx, http.MethodPut, "/routing/rules", rules, noKey, opts)
 }
 
+// AppProfile returns how the Connect Widget presents the app (a banklink
+// extension).
+func (c *Client) AppProfile(ctx context.Context, opts ...RequestOption) (*AppProfile, error) {
+	return get[AppProfile](c, ctx, "/bank-linking/app-profile", opts)
+}
+
+// UpdateAppProfile changes the fields in set; nil fields keep their value,
+// "" clears one.
+func (c *Client) UpdateAppProfile(ctx context.Context, in AppProfileInput, opts ...RequestOption) (*AppProfile, error) {
+	return send[AppProfile](c, ctx, http.MethodPatch, "/bank-linking/app-profile", in, noKey, opts)
+}
+
 // --- Webhooks --------------------------------------------------------
 
 // CreateWebhookProfile creates a profile; the answer carries its secret,

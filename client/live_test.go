@@ -93,8 +93,11 @@ func link(t *testing.T, ctx context.Context, c *client.Client, customer, institu
 		t.Fatal(err)
 	}
 	w := c.Widget(start.ConnectToken)
-	if s, err := w.Session(ctx); err != nil || s.Step != "PICK" {
+	if s, err := w.Session(ctx); err != nil || s.Step != "PICK" || s.Consent != nil || s.App.Name == "" {
 		t.Fatalf("session %+v, %v", s, err)
+	}
+	if s, err := w.Consent(ctx, nil); err != nil || s.Consent == nil || len(s.Consent.DeclinedProducts) != 0 {
+		t.Fatalf("consent: %+v, %v", s, err)
 	}
 	page, err := w.Institutions(ctx, "sandbox", 5, "")
 	if err != nil || len(page.Institutions) == 0 {
@@ -203,6 +206,17 @@ func TestEveryOperation(t *testing.T) {
 	if _, err := c.PutRoutingRules(ctx, client.RoutingRules{}); err != nil {
 		t.Fatal(err)
 	}
+
+	// The app profile, restored at the end.
+	was, err := c.AppProfile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, color := "Every Op", "#0F766E"
+	if p, err := c.UpdateAppProfile(ctx, client.AppProfileInput{DisplayName: &name, BrandColor: &color}); err != nil || p.DisplayName != name || p.BrandColor != "#0f766e" {
+		t.Fatalf("update app profile: %+v, %v", p, err)
+	}
+	defer c.UpdateAppProfile(context.Background(), client.AppProfileInput{DisplayName: &was.DisplayName, BrandColor: &was.BrandColor})
 
 	// Customers.
 	cust, err := c.CreateCustomer(ctx, client.CustomerInput{ExternalID: "every-op", Name: &client.CustomerName{FirstName: "Ada"}})

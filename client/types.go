@@ -383,6 +383,26 @@ type RoutingRule struct {
 	Action          string `json:"action"`
 }
 
+// AppProfileInput changes an app profile: nil fields keep their value,
+// a pointer to "" clears one.
+type AppProfileInput struct {
+	DisplayName      *string `json:"displayName,omitempty"`
+	LogoURL          *string `json:"logoUrl,omitempty"`
+	PrivacyPolicyURL *string `json:"privacyPolicyUrl,omitempty"`
+	BrandColor       *string `json:"brandColor,omitempty"`
+}
+
+// AppProfile is how the Connect Widget presents the app: its consent
+// screen's name, logo and privacy link, and its buttons' colour. Fields
+// not set are "".
+type AppProfile struct {
+	DisplayName      string  `json:"displayName"`
+	LogoURL          string  `json:"logoUrl"`
+	PrivacyPolicyURL string  `json:"privacyPolicyUrl"`
+	BrandColor       string  `json:"brandColor"`
+	UpdatedAt        *string `json:"updatedAt"`
+}
+
 // WebhookProfileInput is the body of create and update; in an update nil
 // fields keep their value.
 type WebhookProfileInput struct {

@@ -47,6 +47,25 @@ type WidgetSession struct {
 	LoginNoFrame bool `json:"loginNoFrame,omitempty"`
 	// Language is the language the widget speaks: en or fr-CA.
 	Language string `json:"language"`
+	// App is who asks for the data (the app profile).
+	App WidgetApp `json:"app"`
+	// Consent is the customer's answer on the consent screen, nil until
+	// given (Consent).
+	Consent *WidgetConsent `json:"consent"`
+}
+
+// WidgetApp is the app as the consent screen shows it.
+type WidgetApp struct {
+	Name             string `json:"name"`
+	LogoURL          string `json:"logoUrl,omitempty"`
+	PrivacyPolicyURL string `json:"privacyPolicyUrl,omitempty"`
+	BrandColor       string `json:"brandColor,omitempty"`
+}
+
+// WidgetConsent is the customer's answer on the consent screen.
+type WidgetConsent struct {
+	DeclinedProducts []Product `json:"declinedProducts"`
+	At               string    `json:"at"`
 }
 
 // WidgetInstitution is an institution as the picker shows it.
@@ -92,6 +111,8 @@ type WidgetAccount struct {
 	Type    string `json:"type"`
 	Subtype string `json:"subtype"`
 	Mask    string `json:"mask"`
+	// Preselected: the account starts ticked in the widget.
+	Preselected bool `json:"preselected"`
 }
 
 // CompleteResult is what a completed widget reports (the connect_complete
@@ -151,6 +172,16 @@ func (w *Widget) Institutions(ctx context.Context, name string, limit int, after
 		After string `query:"after"`
 	}{name, limit, after})
 	return widgetCall[WidgetInstitutions](w, ctx, http.MethodGet, "institutions", q, nil)
+}
+
+// Consent answers the consent screen: the customer shares the requested
+// products except the optional ones in declined, which the connection
+// completes without.
+func (w *Widget) Consent(ctx context.Context, declined []Product) (*WidgetSession, error) {
+	if declined == nil {
+		declined = []Product{}
+	}
+	return w.step(ctx, "consent", map[string]any{"declinedProducts": declined})
 }
 
 // Select chooses an institution.
