@@ -154,6 +154,10 @@ func linkFromDocPage(t *testing.T, page string, extra map[string]string, typ str
 			t.Fatalf("the widget never showed %q: %v", title, err)
 		}
 	}
+	// The consent screen comes first: share what the app asks for.
+	step("Connect your accounts")
+	do(widget, "consent", chromedp.Click(chromedp.ID("consent-continue")))
+	step("Find your bank")
 	do(widget, "pick Sandbox Bank",
 		chromedp.WaitVisible(chromedp.ID("search")),
 		chromedp.SendKeys(chromedp.ID("search"), "Sandbox Bank"),

@@ -82,6 +82,10 @@ func widgetStep(t *testing.T, ctx context.Context, want string) {
 	if !testenv.Poll(20*time.Second, func() bool {
 		var ok bool
 		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && !ok {
+			// The consent screen comes first: share what is asked.
+			chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){var b=document.getElementById("consent-continue");if(!b||b.disabled)return false;b.click();return true})()`))
+		}
 		return err == nil && ok
 	}) {
 		t.Fatalf("widget never showed %q (%v)", want, err)
