@@ -3,7 +3,9 @@ package widget_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -188,5 +190,29 @@ func TestWidgetPreselected(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWidgetPageCSPAdmitsLogo: the widget page's CSP lets in images from
+// the app logo's origin and no other, and none without a logo.
+func TestWidgetPageCSPAdmitsLogo(t *testing.T) {
+	st := newStack(t)
+	csp := func() string {
+		t.Helper()
+		resp, err := http.Get(st.Start(`{"externalCustomerId":"csp"}`).WidgetURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Content-Security-Policy")
+	}
+	if got := csp(); !strings.Contains(got, "img-src 'self' data:;") {
+		t.Errorf("without a logo: %s", got)
+	}
+	if err := st.Store.SaveAppProfile(t.Context(), st.Scope, &banklink.AppProfile{LogoURL: "https://cdn.acme.example:8443/brand/logo.png"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := csp(); !strings.Contains(got, "img-src 'self' data: https://cdn.acme.example:8443;") {
+		t.Errorf("with a logo: %s", got)
 	}
 }
