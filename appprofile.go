@@ -2,7 +2,9 @@ package banklink
 
 import (
 	"context"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -130,4 +132,36 @@ type AppProfileStore interface {
 	// SaveAppProfile replaces scope's profile with p (validated by the
 	// caller). Returns ENOTFOUND when the account does not exist.
 	SaveAppProfile(ctx context.Context, scope Scope, p *AppProfile) error
+}
+
+// TextColorOn returns the text colour for a background of colour c
+// ("#rrggbb"): "#ffffff" or "#000000", whichever contrasts more by WCAG 2.
+// One of the two always reaches at least 4.58:1, so text on any brand
+// colour meets the 4.5:1 of WCAG AA.
+func TextColorOn(c string) string {
+	if ContrastRatio(c, "#ffffff") >= ContrastRatio(c, "#000000") {
+		return "#ffffff"
+	}
+	return "#000000"
+}
+
+// ContrastRatio is the WCAG 2 contrast ratio of two "#rrggbb" colours,
+// from 1 to 21.
+func ContrastRatio(a, b string) float64 {
+	x, y := luminance(a), luminance(b)
+	return (math.Max(x, y) + 0.05) / (math.Min(x, y) + 0.05)
+}
+
+func luminance(c string) float64 {
+	var ch [3]float64
+	for i := range ch {
+		n, _ := strconv.ParseUint(c[1+2*i:3+2*i], 16, 8)
+		v := float64(n) / 255
+		if v <= 0.04045 {
+			ch[i] = v / 12.92
+		} else {
+			ch[i] = math.Pow((v+0.055)/1.055, 2.4)
+		}
+	}
+	return 0.2126*ch[0] + 0.7152*ch[1] + 0.0722*ch[2]
 }

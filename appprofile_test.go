@@ -1,6 +1,7 @@
 package banklink
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,34 @@ func TestAppProfileValidate(t *testing.T) {
 	p := AppProfile{DisplayName: " Acme ", BrandColor: "#0F766E"}
 	if err := p.Validate(); err != nil || p.DisplayName != "Acme" || p.BrandColor != "#0f766e" {
 		t.Errorf("normalised to %+v, %v", p, err)
+	}
+}
+
+// TestTextColorOn: the text on any brand colour contrasts at least 4.5:1,
+// over a sweep of the colour cube.
+func TestTextColorOn(t *testing.T) {
+	for _, tc := range []struct{ bg, want string }{
+		{"#1d4ed8", "#ffffff"}, {"#fde047", "#000000"}, {"#ffffff", "#000000"}, {"#000000", "#ffffff"}, {"#777777", "#000000"},
+	} {
+		if got := TextColorOn(tc.bg); got != tc.want {
+			t.Errorf("TextColorOn(%s) = %s, want %s", tc.bg, got, tc.want)
+		}
+	}
+	worst := 21.0
+	for r := 0; r < 256; r += 15 {
+		for g := 0; g < 256; g += 15 {
+			for b := 0; b < 256; b += 15 {
+				bg := fmt.Sprintf("#%02x%02x%02x", r, g, b)
+				if c := ContrastRatio(bg, TextColorOn(bg)); c < worst {
+					worst = c
+				}
+			}
+		}
+	}
+	if worst < 4.5 {
+		t.Errorf("worst contrast %.2f, want at least 4.5", worst)
+	}
+	if c := ContrastRatio("#ffffff", "#000000"); c < 20.99 || c > 21.01 {
+		t.Errorf("white on black = %.3f, want 21", c)
 	}
 }

@@ -60,6 +60,7 @@ type WidgetApp struct {
 	LogoURL          string `json:"logoUrl,omitempty"`
 	PrivacyPolicyURL string `json:"privacyPolicyUrl,omitempty"`
 	BrandColor       string `json:"brandColor,omitempty"`
+	BrandTextColor   string `json:"brandTextColor,omitempty"`
 }
 
 // WidgetConsent is the customer's answer on the consent screen.

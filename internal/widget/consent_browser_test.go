@@ -103,6 +103,7 @@ func TestBrowserConsent(t *testing.T) {
 				t.Errorf("optional products = %q", got)
 			}
 			shot(t, ctx, name+"-1-consent")
+			checkAxe(t, ctx, "consent")
 
 			// Decline the owners, then reload before continuing: the
 			// screen comes back as the customer left it.
@@ -266,6 +267,7 @@ func TestBrowserThemeContrast(t *testing.T) {
 					t.Errorf("page background %s in the %s scheme", bodyBG, scheme)
 				}
 				checkContrast(t, ctx, "consent")
+				checkAxe(t, ctx, "consent "+scheme)
 				shot(t, ctx, name+"-1-consent")
 				do(t, ctx, chromedp.Click(chromedp.ID("consent-continue")))
 				waitTitle(t, ctx, "Find your bank")
@@ -342,4 +344,31 @@ func TestBrowserConnecting(t *testing.T) {
 	shot(t, ctx, "connecting")
 	gl.open()
 	waitTitle(t, ctx, "Choose accounts")
+}
+
+// TestBrowserConsentFrench: the consent screen in Canadian French, with
+// no serious accessibility violation.
+func TestBrowserConsentFrench(t *testing.T) {
+	st := newStack(t)
+	if err := st.Store.SaveAppProfile(t.Context(), st.Scope, &banklink.AppProfile{DisplayName: "Acme Budget", PrivacyPolicyURL: "https://acme.example/privacy"}); err != nil {
+		t.Fatal(err)
+	}
+	browser := newBrowser(t)
+	resp := st.Start(`{"externalCustomerId":"consent-fr","language":"fr-CA","products":["BALANCES"],"optionalProducts":["OWNERS"]}`)
+	ctx := tab(t, browser)
+	do(t, ctx, chromedp.EmulateViewport(375, 740), chromedp.Navigate(resp.WidgetURL))
+	// Not waitTitle: it would accept the consent screen on the way.
+	if !pollBool(ctx, `document.getElementById("title").textContent === "Connectez vos comptes" && document.getElementById("app").getAttribute("aria-busy") === "false"`) {
+		t.Fatalf("no French consent screen: %s", evalString(t, ctx, `document.getElementById("title").textContent`))
+	}
+	if got := evalString(t, ctx, `document.getElementById("consent-heading").textContent`); got != "Acme Budget utilise banklink pour connecter vos comptes" {
+		t.Errorf("heading = %q", got)
+	}
+	if got := evalString(t, ctx, `document.getElementById("privacy").textContent`); got != "Politique de confidentialité de Acme Budget" {
+		t.Errorf("privacy link = %q", got)
+	}
+	checkAxe(t, ctx, "consent fr")
+	shot(t, ctx, "consent-fr-1-consent")
+	do(t, ctx, chromedp.Click(chromedp.ID("consent-continue")))
+	waitTitle(t, ctx, "Trouvez votre institution financière")
 }

@@ -120,6 +120,9 @@ type appView struct {
 	LogoURL          string `json:"logoUrl,omitempty"`
 	PrivacyPolicyURL string `json:"privacyPolicyUrl,omitempty"`
 	BrandColor       string `json:"brandColor,omitempty"`
+	// BrandTextColor is the text on BrandColor: black or white, whichever
+	// contrasts more (banklink.TextColorOn).
+	BrandTextColor string `json:"brandTextColor,omitempty"`
 }
 
 type consentView struct {
@@ -198,6 +201,9 @@ func (w *Widget) app(ctx context.Context, wr *widgetRequest) (appView, error) {
 		return appView{}, err
 	}
 	v := appView{Name: p.DisplayName, LogoURL: p.LogoURL, PrivacyPolicyURL: p.PrivacyPolicyURL, BrandColor: p.BrandColor}
+	if v.BrandColor != "" {
+		v.BrandTextColor = banklink.TextColorOn(v.BrandColor)
+	}
 	if v.Name == "" {
 		a, err := w.Store.FindAccountByID(ctx, wr.scope.AccountID)
 		if err != nil {

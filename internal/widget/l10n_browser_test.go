@@ -281,6 +281,10 @@ func TestBrowserDemoFrench(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("lang"), "fr-CA"), chromedp.Click(chromedp.ID("start")))
 	testenv.Eventually(t, 15*time.Second, "the French picker in the demo's frame", func() bool {
 		title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function(){var f=document.getElementById("widget"); var d=f&&f.contentDocument; var h=d&&d.getElementById("title"); return h && d.getElementById("app").getAttribute("aria-busy")==="false" ? h.textContent : ""})()`))
+		if err == nil && title == fr["consent.title"] {
+			// The consent screen comes first: share what is asked.
+			chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("widget").contentDocument.getElementById("consent-continue").click(), true`))
+		}
 		return err == nil && title == fr["pick.title"]
 	})
 	shot(t, ctx, "demo-page-fr")

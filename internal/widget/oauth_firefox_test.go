@@ -196,10 +196,12 @@ func (f *firefoxTab) wait(context, js string) {
 	}
 }
 
-// title waits until the widget's heading reads want.
+// title waits until the widget's heading reads want, accepting the
+// consent screen on the way (as waitTitle does).
 func (f *firefoxTab) title(context, want string) {
 	f.t.Helper()
-	f.wait(context, fmt.Sprintf(`!!document.getElementById("title") && document.getElementById("title").textContent === %q && document.getElementById("app").getAttribute("aria-busy") === "false"`, want))
+	f.wait(context, fmt.Sprintf(`(function(){var b=document.getElementById("consent-continue");if(b&&!b.disabled&&%q!==document.getElementById("title").textContent)b.click();
+		return !!document.getElementById("title") && document.getElementById("title").textContent === %q && document.getElementById("app").getAttribute("aria-busy") === "false"})()`, want, want))
 }
 
 func (f *firefoxTab) shot(context, name string) {

@@ -239,38 +239,19 @@
     setAlert(err.message);
   }
 
-  // --- branding --------------------------------------------------------------
-  // The app's brand colour fills the primary buttons. Their text is black
-  // or white, whichever contrasts more (WCAG 2 contrast: one of the two is
-  // always at least 4.58:1); the hover shade moves away from the text, so
-  // it only gains contrast. Set through the CSSOM, which the page's CSP
-  // (no inline styles) allows.
-  function luminance(hex) {
-    var c = [1, 3, 5].map(function (i) {
-      var v = parseInt(hex.substr(i, 2), 16) / 255;
-      return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
-    });
-    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-  }
-  function contrast(a, b) {
-    var x = luminance(a), y = luminance(b);
-    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
-  }
+  // --- branding: the app's colour on the primary buttons, with the text
+  // colour the server chose for contrast (CSSOM: the CSP allows it).
   function brand(app) {
-    var c = app && app.brandColor;
-    if (!c || !/^#[0-9a-f]{6}$/i.test(c)) return;
-    var light = contrast(c, "#ffffff") >= contrast(c, "#000000");
-    var root = document.documentElement.style;
-    root.setProperty("--brand", c);
-    root.setProperty("--on-brand", light ? "#ffffff" : "#000000");
+    if (!app || !app.brandColor) return;
+    var root = document.documentElement.style, light = app.brandTextColor === "#ffffff";
+    root.setProperty("--brand", app.brandColor);
+    root.setProperty("--on-brand", app.brandTextColor);
     root.setProperty("--brand-shade", light ? "rgba(0,0,0,.18)" : "rgba(255,255,255,.25)");
   }
 
-  // --- consent: the first screen -------------------------------------------
-  // Who asks (the app's name and logo), what for in plain words, its
-  // privacy policy, and the optional products the customer may decline.
-  // The answer is kept by the server (POST consent); ticks changed but
-  // not yet sent survive a reload in this tab's sessionStorage.
+  // --- consent, the first screen: who asks, for what, the privacy policy,
+  // optional products to decline. The server keeps the answer; unsent
+  // ticks survive a reload in sessionStorage.
   var DRAFT_KEY = "banklink.consentDraft";
   function draft(connectionId, declined) {
     try {
