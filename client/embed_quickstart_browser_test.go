@@ -82,7 +82,7 @@ export default { createElement, useState, useEffect };
 // the widget, which opens as a target of type typ (an "iframe" or a
 // popup "page"), and waits for the accounts in #accounts.
 func linkFromDocPage(t *testing.T, page string, extra map[string]string, typ string) {
-	chromium := testenv.Chromium(t)
+	testenv.Chromium(t) // skips (or fails on CI) before anything starts
 	banklink := os.Getenv("BANKLINK_URL")
 	if !strings.Contains(page, "http://127.0.0.1:8080/connect/embed.js") {
 		t.Fatal("the doc's page no longer loads http://127.0.0.1:8080/connect/embed.js")
@@ -106,20 +106,7 @@ func linkFromDocPage(t *testing.T, page string, extra map[string]string, typ str
 	u, _ := url.Parse(app.URL)
 	appURL := "http://localhost:" + u.Port() // another site than banklink's 127.0.0.1
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // tests run as root in CI
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("no-first-run", true),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := testenv.Browser(t, testenv.BrowserOptions{})
 	do := func(ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {

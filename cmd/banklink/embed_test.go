@@ -22,31 +22,9 @@ import (
 // embedBrowser starts headless Chromium for one test.
 func embedBrowser(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(testenv.Chromium(t)),
-		chromedp.NoSandbox, // tests run as root in CI
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1024, 800),
-		// This machine has no network: keep Chromium from trying.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		// The redirect test's app page is https, from a throwaway
-		// certificate, as a redirectUrl must be.
-		chromedp.Flag("ignore-certificate-errors", true),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`true`)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	// The redirect test's app page is https, from a throwaway
+	// certificate, as a redirectUrl must be.
+	return testenv.Browser(t, testenv.BrowserOptions{Width: 1024, Height: 800, InsecureCerts: true})
 }
 
 // widgetTarget waits for the browser target (an iframe or a popup) showing

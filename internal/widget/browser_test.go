@@ -40,33 +40,9 @@ func artifactsDir(t *testing.T) string {
 // newBrowser starts headless Chromium for one test.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := testenv.Chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox, // tests run as root in CI
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(360, 630),
-		// This machine has no network: keep Chromium from trying.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		// The redirectUrl test serves the app's https page from a
-		// throwaway certificate.
-		chromedp.Flag("ignore-certificate-errors", true),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 630)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	// The redirectUrl test serves the app's https page from a throwaway
+	// certificate.
+	return testenv.Browser(t, testenv.BrowserOptions{Width: 360, Height: 630, InsecureCerts: true})
 }
 
 // tab opens a new tab in the test's browser.
