@@ -116,22 +116,7 @@ func linkFromDocPage(t *testing.T, page string, extra map[string]string, typ str
 	do(ctx, "open the app", chromedp.Navigate(appURL), chromedp.WaitEnabled(chromedp.ID("link")), chromedp.Click(chromedp.ID("link")))
 
 	// The widget, in the iframe or the popup the script made.
-	var widget context.Context
-	testenv.Eventually(t, 10*time.Second, "a target showing the widget", func() bool {
-		infos, err := chromedp.Targets(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, info := range infos {
-			if info.Type == typ && strings.HasPrefix(info.URL, banklink+"/connect") {
-				var cancel context.CancelFunc
-				widget, cancel = chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
-				t.Cleanup(cancel)
-				return true
-			}
-		}
-		return false
-	})
+	widget := testenv.Target(t, ctx, typ, banklink+"/connect")
 	// The widget's heading says which step is up once its answer is in.
 	step := func(title string) {
 		t.Helper()

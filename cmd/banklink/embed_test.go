@@ -31,23 +31,7 @@ func embedBrowser(t *testing.T) context.Context {
 // the widget at base and returns a context driving it.
 func widgetTarget(t *testing.T, ctx context.Context, typ, base string) context.Context {
 	t.Helper()
-	var f context.Context
-	testenv.Eventually(t, 10*time.Second, "a "+typ+" target showing the widget", func() bool {
-		infos, err := chromedp.Targets(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, info := range infos {
-			if info.Type == typ && strings.HasPrefix(info.URL, base+"/connect") {
-				var cancel context.CancelFunc
-				f, cancel = chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
-				t.Cleanup(cancel)
-				return true
-			}
-		}
-		return false
-	})
-	return f
+	return testenv.Target(t, ctx, typ, base+"/connect")
 }
 
 // widgetStep waits until the widget's heading reads want.

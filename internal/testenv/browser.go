@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,4 +65,28 @@ func Browser(tb testing.TB, o BrowserOptions) context.Context {
 		tb.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// Target waits for the browser target of type typ ("iframe", or "page"
+// for a popup) whose URL starts with prefix, and returns a context
+// driving it: the widget inside an app's iframe or popup.
+func Target(tb testing.TB, ctx context.Context, typ, prefix string) context.Context {
+	tb.Helper()
+	var found context.Context
+	Eventually(tb, 10*time.Second, "a "+typ+" target at "+prefix, func() bool {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == typ && strings.HasPrefix(info.URL, prefix) {
+				var cancel context.CancelFunc
+				found, cancel = chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				tb.Cleanup(cancel)
+				return true
+			}
+		}
+		return false
+	})
+	return found
 }
