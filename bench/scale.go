@@ -177,9 +177,9 @@ func scaleBrokerage(conn int) banklink.AggregatedAccount {
 // scaleRequest is one kind of request, built for a stack and its data.
 type scaleRequest struct {
 	name string
-	// path returns request i's method, path, body and success status on
-	// stack s (f: its data, nil for the empty database's).
-	do func(s *mixStack, f *scaleTarget, i int) error
+	// do sends request i to stack s, aimed at t's data, and checks its
+	// status.
+	do func(s *mixStack, t *scaleTarget, i int) error
 }
 
 // scaleTarget is a stack with the ids its requests aim at.
@@ -311,15 +311,9 @@ func emptyTarget(ctx context.Context, s *mixStack, o scaleOptions) *scaleTarget 
 }
 
 type scaleRow struct {
-	name        string
-	empty, full []time.Duration
-}
-
-func pctOf(l []time.Duration, p float64) time.Duration {
-	if len(l) == 0 {
-		return 0
-	}
-	return l[min(len(l)-1, int(float64(len(l))*p))]
+	name string
+	// empty and full hold the latencies (lat) on each database.
+	empty, full result
 }
 
 // measure sends each request samples times to both targets, alternating.
@@ -337,9 +331,9 @@ func measure(ctx context.Context, empty, full *scaleTarget, samples int) []scale
 					continue // warm-up
 				}
 				if k == 0 {
-					row.empty = append(row.empty, time.Since(t0))
+					row.empty.lat = append(row.empty.lat, time.Since(t0))
 				} else {
-					row.full = append(row.full, time.Since(t0))
+					row.full.lat = append(row.full.lat, time.Since(t0))
 				}
 			}
 		}
@@ -359,16 +353,16 @@ func measure(ctx context.Context, empty, full *scaleTarget, samples int) []scale
 				continue
 			}
 			if k == 0 {
-				row.empty = append(row.empty, time.Since(t0))
+				row.empty.lat = append(row.empty.lat, time.Since(t0))
 			} else {
-				row.full = append(row.full, time.Since(t0))
+				row.full.lat = append(row.full.lat, time.Since(t0))
 			}
 		}
 	}
 	rows = append(rows, row)
 	for i := range rows {
-		slices.Sort(rows[i].empty)
-		slices.Sort(rows[i].full)
+		slices.Sort(rows[i].empty.lat)
+		slices.Sort(rows[i].full.lat)
 	}
 	return rows
 }
@@ -462,13 +456,13 @@ func scaleOne(ctx context.Context, d scaleDB, dir []*banklink.Institution, o sca
 	fmt.Printf("| request | empty p50 | empty p99 | full p50 | full p99 | p99 full/empty |\n|---|---|---|---|---|---|\n")
 	ok := true
 	for _, r := range rows {
-		e99, f99 := pctOf(r.empty, 0.99), pctOf(r.full, 0.99)
+		e99, f99 := r.empty.pct(0.99), r.full.pct(0.99)
 		ratio := float64(f99) / float64(e99)
 		mark := ""
 		if ratio > 2 {
 			mark, ok = " ✗", false
 		}
-		fmt.Printf("| %s | %s | %s | %s | %s | %.2f%s |\n", r.name, ms(pctOf(r.empty, 0.5)), ms(e99), ms(pctOf(r.full, 0.5)), ms(f99), ratio, mark)
+		fmt.Printf("| %s | %s | %s | %s | %s | %.2f%s |\n", r.name, ms(r.empty.pct(0.5)), ms(e99), ms(r.full.pct(0.5)), ms(f99), ratio, mark)
 	}
 	fmt.Printf("\nfill: %s (%.0f transactions/s); start-up on the full database: %s; RSS %.0f MiB before filling, %.0f MiB after; database %.1f MiB, %.1f KiB per 1,000 transactions\n",
 		full.data.took.Round(time.Second), float64(full.data.transactions)/full.data.took.Seconds(), startup.Round(time.Millisecond),
