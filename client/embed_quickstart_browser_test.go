@@ -116,7 +116,7 @@ func linkFromDocPage(t *testing.T, page string, extra map[string]string, typ str
 	do(ctx, "open the app", chromedp.Navigate(appURL), chromedp.WaitEnabled(chromedp.ID("link")), chromedp.Click(chromedp.ID("link")))
 
 	// The widget, in the iframe or the popup the script made.
-	widget := testenv.Target(t, ctx, typ, banklink+"/connect")
+	widget := testenv.Target(t, ctx, 10*time.Second, typ, banklink+"/connect")
 	// The widget's heading says which step is up once its answer is in.
 	step := func(title string) {
 		t.Helper()

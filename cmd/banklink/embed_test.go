@@ -31,7 +31,7 @@ func embedBrowser(t *testing.T) context.Context {
 // the widget at base and returns a context driving it.
 func widgetTarget(t *testing.T, ctx context.Context, typ, base string) context.Context {
 	t.Helper()
-	return testenv.Target(t, ctx, typ, base+"/connect")
+	return testenv.Target(t, ctx, 10*time.Second, typ, base+"/connect")
 }
 
 // widgetStep waits until the widget's heading reads want.

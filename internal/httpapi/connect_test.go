@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/apitest"
 	"banklink/internal/httpapi"
 	"banklink/internal/linking"
 )
@@ -23,23 +24,6 @@ const seedBody = `{
   "regions": ["US", "CA"],
   "institutionSearchString": "Fidelity"
 }`
-
-func decodeClaims(t *testing.T, token string) map[string]any {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("token %q is not a JWT", token)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func TestConnectStartSeedRequest(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
@@ -63,7 +47,7 @@ func TestConnectStartSeedRequest(t *testing.T) {
 			if got.WidgetURL != "https://widget.example.test/connect?connectToken="+got.ConnectToken {
 				t.Errorf("widgetUrl = %q", got.WidgetURL)
 			}
-			c := decodeClaims(t, got.ConnectToken)
+			c := apitest.TokenClaims(t, got.ConnectToken)
 			if exp, iat := c["exp"].(float64), c["iat"].(float64); exp-iat != 10800 {
 				t.Errorf("exp - iat = %v, want 10800", exp-iat)
 			}
@@ -258,7 +242,7 @@ func TestConnectStartVariants(t *testing.T) {
 			var got linking.StartResponse
 			r.json(t, &got)
 			if tc.check != nil {
-				tc.check(t, r, got, decodeClaims(t, got.ConnectToken))
+				tc.check(t, r, got, apitest.TokenClaims(t, got.ConnectToken))
 			}
 		})
 	}
@@ -556,7 +540,7 @@ func TestConnectStartRecordedRequest(t *testing.T) {
 	if got.ExternalCustomerID == nil || *got.ExternalCustomerID != "user@domain.com" || got.WidgetURL != "https://widget.example.test/connect?connectToken="+got.ConnectToken {
 		t.Errorf("response = %+v", got)
 	}
-	claims := decodeClaims(t, got.ConnectToken)
+	claims := apitest.TokenClaims(t, got.ConnectToken)
 	var names []string
 	for k := range claims {
 		names = append(names, k)

@@ -67,13 +67,14 @@ func Browser(tb testing.TB, o BrowserOptions) context.Context {
 	return ctx
 }
 
-// Target waits for the browser target of type typ ("iframe", or "page"
-// for a popup) whose URL starts with prefix, and returns a context
-// driving it: the widget inside an app's iframe or popup.
-func Target(tb testing.TB, ctx context.Context, typ, prefix string) context.Context {
+// Target waits up to within for the browser target of type typ
+// ("iframe", or "page" for a popup) whose URL starts with prefix, and
+// returns a context driving it: the widget inside an app's iframe or
+// popup, a bank's popup.
+func Target(tb testing.TB, ctx context.Context, within time.Duration, typ, prefix string) context.Context {
 	tb.Helper()
 	var found context.Context
-	Eventually(tb, 10*time.Second, "a "+typ+" target at "+prefix, func() bool {
+	Eventually(tb, within, "a "+typ+" target at "+prefix, func() bool {
 		infos, err := chromedp.Targets(ctx)
 		if err != nil {
 			tb.Fatal(err)

@@ -1,7 +1,6 @@
 package widget_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,27 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"banklink/internal/apitest"
 	"banklink/internal/sandbox"
 )
-
-// claimsOf decodes a connect token's claims (unverified: the widget
-// verifies them; the test only reads what was minted).
-func claimsOf(t *testing.T, token string) map[string]any {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", token)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // TestConnectStartLanguage: connect/start's language is checked as a BCP
 // 47 tag, kept canonical in the token, and one without a catalogue is
@@ -77,7 +58,7 @@ func TestConnectStartLanguage(t *testing.T) {
 				}
 				return
 			}
-			claims := claimsOf(t, out["connectToken"].(string))
+			claims := apitest.TokenClaims(t, out["connectToken"].(string))
 			if claims["lang"] != tc.claim {
 				t.Errorf("lang claim = %v, want %v", claims["lang"], tc.claim)
 			}
@@ -116,7 +97,7 @@ func TestRepairLanguage(t *testing.T) {
 				}
 				return
 			}
-			if got := claimsOf(t, out["connectToken"].(string))["lang"]; got != tc.claim {
+			if got := apitest.TokenClaims(t, out["connectToken"].(string))["lang"]; got != tc.claim {
 				t.Errorf("lang claim = %v, want %v", got, tc.claim)
 			}
 			status, s := st.Call(out["connectToken"].(string), "GET", "session", "")

@@ -118,23 +118,7 @@ func events(calls []appCall) []string {
 // driving it.
 func target(t *testing.T, ctx context.Context, typ, prefix string) context.Context {
 	t.Helper()
-	var f context.Context
-	testenv.Eventually(t, 15*time.Second, "a "+typ+" at "+prefix, func() bool {
-		infos, err := chromedp.Targets(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, info := range infos {
-			if info.Type == typ && strings.HasPrefix(info.URL, prefix) {
-				var cancel context.CancelFunc
-				f, cancel = chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
-				t.Cleanup(cancel)
-				return true
-			}
-		}
-		return false
-	})
-	return f
+	return testenv.Target(t, ctx, 15*time.Second, typ, prefix)
 }
 
 // targetGone waits until no page target's URL starts with prefix.
