@@ -155,7 +155,8 @@ type request struct {
 	bearer string
 }
 
-// call sends r, retrying 429 and 503 answers of requests safe to repeat,
+// call sends r, retrying 429 and 503 answers of requests safe to repeat
+// (and the API key's RATE_LIMITED refusals of any request),
 // and decodes the answer into r.out.
 func (c *Client) call(ctx context.Context, r *request, opts []RequestOption) error {
 	for _, o := range opts {
@@ -177,8 +178,8 @@ func (c *Client) call(ctx context.Context, r *request, opts []RequestOption) err
 	for attempt := 0; ; attempt++ {
 		err := c.once(ctx, r, body)
 		var e *Error
-		if err == nil || !retryable || attempt >= c.maxRetries || !errors.As(err, &e) ||
-			(e.StatusCode != http.StatusTooManyRequests && e.StatusCode != http.StatusServiceUnavailable) {
+		if err == nil || attempt >= c.maxRetries || !errors.As(err, &e) || !(retryable && e.StatusCode == http.StatusServiceUnavailable ||
+			e.StatusCode == http.StatusTooManyRequests && (retryable || refused(r, e))) {
 			return err
 		}
 		wait := e.RetryAfter
@@ -197,6 +198,14 @@ func (c *Client) call(ctx context.Context, r *request, opts []RequestOption) err
 			return err
 		}
 	}
+}
+
+// refused reports whether e is an API key's RATE_LIMITED answer, which the
+// server gives before doing anything (the per-key limit, a refresh asked
+// too soon), so even a POST without an Idempotency-Key may be sent again.
+// The widget's own 429s are left to the person in front of it.
+func refused(r *request, e *Error) bool {
+	return r.bearer == "" && e.Code == "RATE_LIMITED"
 }
 
 // backoff is 0.5s, 1s, 2s, ... (at most 30s) with ±25% jitter, for

@@ -118,6 +118,24 @@ func TestRetries(t *testing.T) {
 			wantCalls: 1, wantCode: 503,
 		},
 		{
+			name:   "PATCH without Idempotency-Key retried after the key's RATE_LIMITED",
+			script: []scripted{{429, "1", errBody("RATE_LIMITED")}, {200, "", `{"requestId":"x"}`}},
+			call: func(c *Client) error {
+				_, err := c.UpdateWebhookProfile(context.Background(), "p1", WebhookProfileInput{})
+				return err
+			},
+			wantCalls: 2, wantWaits: []time.Duration{time.Second},
+		},
+		{
+			name:   "PATCH without Idempotency-Key not retried after another 429",
+			script: []scripted{{429, "1", errBody("PROVIDER_RATE_LIMITED")}},
+			call: func(c *Client) error {
+				_, err := c.UpdateWebhookProfile(context.Background(), "p1", WebhookProfileInput{})
+				return err
+			},
+			wantCalls: 1, wantCode: 429,
+		},
+		{
 			name:   "widget POST (no Idempotency-Key) is not retried",
 			script: []scripted{{429, "1", errBody("RATE_LIMITED")}},
 			call: func(c *Client) error {
