@@ -29,6 +29,9 @@ func (s *Service) RecordActivity(ctx context.Context, sess *banklink.ConnectSess
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	// Nobody waits for the log: the store may write it after the
+	// customer's answer (banklink.BestEffort).
+	ctx = banklink.BestEffort(ctx)
 	if err := s.Store.RecordActivity(ctx, &e); err != nil {
 		s.log().Warn("record activity", slog.String("connection_id", e.ConnectionID), slog.String("action", e.Action), slog.Any("err", err))
 	}

@@ -196,6 +196,7 @@ func replayCompletion(conn *banklink.Connection, in *banklink.Institution, done 
 // institution connect/start named, that the institution was chosen).
 // The funnel is analytics: a failure is logged, never returned.
 func (s *Service) TrackFunnel(ctx context.Context, sess *banklink.ConnectSession, step string) {
+	ctx = banklink.BestEffort(ctx)
 	steps := []string{step}
 	if step == banklink.FunnelOpened && sess.InstitutionID != "" {
 		// connect/start named the institution: it was chosen for the

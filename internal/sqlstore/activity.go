@@ -21,24 +21,34 @@ func (db *DB) RecordActivity(ctx context.Context, e *banklink.ActivityEvent) err
 	if e.ID == "" {
 		e.ID = banklink.NewID()
 	}
-	var seq int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	// The job works on its own copy and hands its result back only when
+	// the caller waits for it (not for a best-effort write).
+	ev := *e
+	type stored struct {
+		seq                      int64
+		account, env, customerID string
+	}
+	var res stored
+	err := db.inTxBestEffort(ctx, "record activity", func(tx *sql.Tx) error {
+		var r stored
 		err := tx.QueryRowContext(ctx, `INSERT INTO activity_log (id, account_id, environment, customer_id, connection_id, action, event_type,
 				institution_id, provider, step, reason, message, detail, repair, at)
 			SELECT $2, account_id, environment, customer_id, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM connections WHERE id = $1
 			RETURNING seq, account_id, environment, customer_id`,
-			e.ConnectionID, e.ID, e.Action, e.EventType, e.InstitutionID, e.Provider, e.Step, e.Reason, e.Message, e.Detail, e.Repair, micros(e.At)).
-			Scan(&seq, &e.AccountID, &e.Environment, &e.CustomerID)
+			ev.ConnectionID, ev.ID, ev.Action, ev.EventType, ev.InstitutionID, ev.Provider, ev.Step, ev.Reason, ev.Message, ev.Detail, ev.Repair, micros(ev.At)).
+			Scan(&r.seq, &r.account, &r.env, &r.customerID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // no such connection: nothing to record
 		}
+		res = r
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
-	if seq != 0 {
-		e.Key = db.keys.seqKey(e.AccountID, string(e.Environment), seq)
+	if !db.defers(ctx) && res.seq != 0 {
+		e.AccountID, e.Environment, e.CustomerID = res.account, banklink.Environment(res.env), res.customerID
+		e.Key = db.keys.seqKey(e.AccountID, res.env, res.seq)
 	}
 	return nil
 }
@@ -61,6 +71,9 @@ func scanActivity(k *cursorKeys, row scanner) (*banklink.ActivityEvent, error) {
 
 // FindActivity implements banklink.ActivityStore.
 func (db *DB) FindActivity(ctx context.Context, scope banklink.Scope, f banklink.ActivityFilter) ([]*banklink.ActivityEvent, int, error) {
+	if err := db.flushBestEffort(ctx); err != nil {
+		return nil, 0, fmt.Errorf("find activity: %w", err)
+	}
 	q, c := activityQuery(scope, f)
 	limit := f.Limit
 	if limit <= 0 {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"banklink"
 )
@@ -24,6 +25,13 @@ import (
 // someone waits for is held behind at most one background transaction,
 // which the aggregation keeps short (chunked.go), and background work
 // still gets at least every other turn of the writer.
+//
+// A best-effort write (banklink.BestEffort: the activity log, the funnel)
+// joins the interactive lane but its caller does not wait for the commit
+// (later); a read of what such writes store calls flush first, which waits
+// only while some are queued. A widget step used to make three or four
+// writes in a row, each of which could wait for a background transaction;
+// now it waits for the one that matters.
 type batcher struct {
 	db *sql.DB
 	// Savepoint statements, prepared once: parsing them per job would cost
@@ -35,12 +43,17 @@ type batcher struct {
 
 	mu     sync.RWMutex
 	closed bool
+
+	// unanswered counts the best-effort jobs queued and not yet committed
+	// or rolled back.
+	unanswered atomic.Int64
 }
 
 type job struct {
 	ctx context.Context
 	fn  func(*sql.Tx) error
-	err chan error
+	// answer receives the job's outcome once its transaction is over.
+	answer func(error)
 }
 
 // maxBatch bounds the jobs in one commit so that one slow batch does not
@@ -63,28 +76,59 @@ func newBatcher(db *sql.DB) (*batcher, error) {
 }
 
 func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) error) error {
-	j := &job{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	errc := make(chan error, 1)
+	j := &job{ctx: ctx, fn: fn, answer: func(err error) { errc <- err }}
 	lane := b.jobs
 	if banklink.IsBackground(ctx) {
 		lane = b.bg
 	}
-	// Enqueue under the read lock: close takes the write lock before it
-	// drains, so no job can slip in after the drain and wait forever.
+	if err := b.enqueue(ctx, lane, j); err != nil {
+		return err
+	}
+	// The job is committed or rolled back by the batcher whatever ctx does
+	// now; waiting for its answer keeps "returned nil" meaning "durable".
+	return <-errc
+}
+
+// later queues fn in the interactive lane and returns without waiting for
+// it; report gets its outcome. Jobs of one lane commit in the order they
+// were queued, so a write queued after fn (do or later) commits after it.
+func (b *batcher) later(ctx context.Context, fn func(*sql.Tx) error, report func(error)) {
+	b.unanswered.Add(1)
+	j := &job{ctx: ctx, fn: fn, answer: func(err error) {
+		b.unanswered.Add(-1)
+		report(err)
+	}}
+	if err := b.enqueue(ctx, b.jobs, j); err != nil {
+		j.answer(err)
+	}
+}
+
+// flush waits until every best-effort job queued before it is answered.
+// With none queued (a quiet store, or a read that comes after them) it
+// costs nothing; otherwise it queues an empty job behind them.
+func (b *batcher) flush(ctx context.Context) error {
+	if b.unanswered.Load() == 0 {
+		return nil
+	}
+	return b.do(ctx, func(*sql.Tx) error { return nil })
+}
+
+// enqueue puts j in lane under the read lock: close takes the write lock
+// before it drains, so no job can slip in after the drain and wait
+// forever.
+func (b *batcher) enqueue(ctx context.Context, lane chan *job, j *job) error {
 	b.mu.RLock()
+	defer b.mu.RUnlock()
 	if b.closed {
-		b.mu.RUnlock()
 		return sql.ErrConnDone
 	}
 	select {
 	case lane <- j:
+		return nil
 	case <-ctx.Done():
-		b.mu.RUnlock()
 		return ctx.Err()
 	}
-	b.mu.RUnlock()
-	// The job is committed or rolled back by the batcher whatever ctx does
-	// now; waiting for its answer keeps "returned nil" meaning "durable".
-	return <-j.err
 }
 
 func (b *batcher) close() {
@@ -97,10 +141,10 @@ func (b *batcher) close() {
 	for {
 		select {
 		case j := <-b.jobs:
-			j.err <- sql.ErrConnDone
+			j.answer(sql.ErrConnDone)
 			continue
 		case j := <-b.bg:
-			j.err <- sql.ErrConnDone
+			j.answer(sql.ErrConnDone)
 			continue
 		default:
 		}
@@ -157,7 +201,7 @@ func (b *batcher) commit(batch []*job) {
 	tx, err := b.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		for _, j := range batch {
-			j.err <- err
+			j.answer(err)
 		}
 		return
 	}
@@ -168,15 +212,15 @@ func (b *batcher) commit(batch []*job) {
 		j := batch[0]
 		if err := j.ctx.Err(); err != nil {
 			tx.Rollback()
-			j.err <- err
+			j.answer(err)
 			return
 		}
 		if err := j.fn(tx); err != nil {
 			tx.Rollback()
-			j.err <- err
+			j.answer(err)
 			return
 		}
-		j.err <- tx.Commit()
+		j.answer(tx.Commit())
 		return
 	}
 	for i, j := range batch {
@@ -195,9 +239,9 @@ func (b *batcher) commit(batch []*job) {
 				tx.Rollback()
 				for k, j := range batch {
 					if k == i {
-						j.err <- results[i]
+						j.answer(results[i])
 					} else {
-						j.err <- fmt.Errorf("batched transaction aborted: %w", rerr)
+						j.answer(fmt.Errorf("batched transaction aborted: %w", rerr))
 					}
 				}
 				return
@@ -215,6 +259,6 @@ func (b *batcher) commit(batch []*job) {
 		}
 	}
 	for i, j := range batch {
-		j.err <- results[i]
+		j.answer(results[i])
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/storetest"
 )
 
 // TestInteractiveWritesGoBeforeQueuedBackground: while a background write
@@ -83,5 +84,63 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition never held")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestBestEffortWritesDoNotWait: while a background transaction holds the
+// writer, a best-effort write (the widget's activity log and funnel)
+// returns at once instead of queuing the customer's request behind it;
+// the read that follows waits for it and sees it.
+func TestBestEffortWritesDoNotWait(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "besteffort.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	scope := banklink.Scope{AccountID: storetest.MustAccount(t, db, "Acme").ID, Environment: banklink.Sandbox}
+	c := storetest.NewConnection(scope)
+	if err := db.StartConnection(t.Context(), storetest.NewCustomer(scope, "cust"), c); err != nil {
+		t.Fatal(err)
+	}
+	conn := c.ID
+
+	hold, holding := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		db.inTx(banklink.Background(context.Background()), func(*sql.Tx) error {
+			close(holding)
+			<-hold
+			return nil
+		})
+	})
+	<-holding
+	returned := make(chan error, 1)
+	go func() {
+		returned <- db.RecordActivity(banklink.BestEffort(context.Background()),
+			&banklink.ActivityEvent{ConnectionID: conn, Action: banklink.ActivityWidgetOpened})
+	}()
+	// The writer is held until the write returns: were it waited for, it
+	// would never return (the bound only keeps a broken test from hanging).
+	select {
+	case err := <-returned:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		close(hold)
+		t.Fatal("a best-effort write waited for the writer")
+	}
+	read := make(chan int, 1)
+	go func() {
+		got, _, err := db.FindActivity(context.Background(), scope, banklink.ActivityFilter{})
+		if err != nil {
+			t.Error(err)
+		}
+		read <- len(got)
+	}()
+	close(hold)
+	wg.Wait()
+	if n := <-read; n != 1 {
+		t.Errorf("read after the best-effort write found %d entries, want 1", n)
 	}
 }

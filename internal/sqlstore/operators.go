@@ -152,7 +152,7 @@ func (db *DB) RecordFunnelStep(ctx context.Context, s banklink.FunnelStep) error
 	if s.At.IsZero() {
 		s.At = db.now()
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTxBestEffort(ctx, "record funnel step", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO funnel_steps (connection_id, step, account_id, environment, institution_id, provider, reason, at)
 			SELECT id, $2, account_id, environment, $3, $4, $5, $6 FROM connections WHERE id = $1
 			ON CONFLICT (connection_id, step, institution_id, provider) DO UPDATE SET reason = excluded.reason, at = excluded.at
@@ -167,6 +167,9 @@ func (db *DB) RecordFunnelStep(ctx context.Context, s banklink.FunnelStep) error
 
 // FunnelSteps implements banklink.FunnelStore.
 func (db *DB) FunnelSteps(ctx context.Context, scope banklink.Scope, from, to time.Time) ([]banklink.FunnelStep, error) {
+	if err := db.flushBestEffort(ctx); err != nil {
+		return nil, fmt.Errorf("funnel steps: %w", err)
+	}
 	rows, err := db.r.QueryContext(ctx, `SELECT connection_id, step, institution_id, provider, reason, at FROM funnel_steps
 		WHERE account_id = $1 AND environment = $2 AND at >= $3 AND at < $4 ORDER BY at, connection_id, step`,
 		scope.AccountID, string(scope.Environment), micros(from), micros(to))

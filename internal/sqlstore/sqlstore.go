@@ -75,6 +75,10 @@ type DB struct {
 	// keys makes the records' cursor keys, opaque per tenant.
 	keys *cursorKeys
 
+	// log reports best-effort writes that failed after their callers
+	// returned.
+	log *slog.Logger
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -193,7 +197,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{dialect: DialectOf(dsn), Now: time.Now, events: make(chan struct{}, 1)}
+	db := &DB{dialect: DialectOf(dsn), Now: time.Now, events: make(chan struct{}, 1), log: opt.Logger}
 	var err error
 	switch db.dialect {
 	case Postgres:
@@ -394,6 +398,8 @@ func (db *DB) Close() error {
 func (db *DB) close() error {
 	var errs []error
 	if db.batch != nil {
+		// Best-effort writes queued before Close still land.
+		db.batch.flush(context.Background())
 		db.batch.close()
 	}
 	if db.ck != nil {
@@ -445,6 +451,37 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// inTxBestEffort runs fn as inTx does, except that on SQLite, for a ctx
+// marked banklink.BestEffort, it queues fn and returns at once: fn's
+// failure is then logged as what. fn must not hand results back to its
+// caller, who may be gone. Readers of what such writes store call
+// flushBestEffort first.
+func (db *DB) inTxBestEffort(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	if !db.defers(ctx) {
+		return db.inTx(ctx, fn)
+	}
+	db.batch.later(ctx, fn, func(err error) {
+		if err != nil {
+			db.log.Warn(what, slog.Any("err", err))
+		}
+	})
+	return nil
+}
+
+// defers reports whether inTxBestEffort returns before its write is done.
+func (db *DB) defers(ctx context.Context) bool {
+	return db.batch != nil && banklink.IsBestEffort(ctx)
+}
+
+// flushBestEffort waits for the best-effort writes queued before it, so
+// that a read sees them.
+func (db *DB) flushBestEffort(ctx context.Context) error {
+	if db.batch == nil {
+		return nil
+	}
+	return db.batch.flush(ctx)
 }
 
 // isUniqueViolation reports whether err is a unique or primary-key

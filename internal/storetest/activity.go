@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -106,5 +108,40 @@ func testPruneActivity(t *testing.T, s banklink.Store) {
 	must(t, err)
 	if len(left) != 2 || !left[0].At.Equal(t0.Add(3*time.Hour)) {
 		t.Errorf("left = %d entries from %v, want 2 from the cut-off on", len(left), left)
+	}
+}
+
+// testBestEffortWrites: the activity log and the funnel are written under
+// banklink.BestEffort by the widget, which answers the customer without
+// waiting for them. A store may queue them, but a read right after still
+// sees every one, in the order written, and a write survives its
+// request's context being cancelled as soon as the call returns.
+func testBestEffortWrites(t *testing.T, s banklink.Store) {
+	scope, c1, inst := startOne(t, s)
+	var keys []string
+	for i := range 20 {
+		ctx, cancel := context.WithCancel(t.Context())
+		be := banklink.BestEffort(ctx)
+		must(t, s.RecordActivity(be, &banklink.ActivityEvent{ID: fmt.Sprintf("act-%02d", i), ConnectionID: c1.ID,
+			Action: banklink.ActivityWidgetOpened, At: t0.Add(time.Duration(i) * time.Second)}))
+		// A failure, then a later one replacing it: their order matters.
+		must(t, s.RecordFunnelStep(be, banklink.FunnelStep{ConnectionID: c1.ID, Step: banklink.FunnelFailed, InstitutionID: inst.ID,
+			Provider: "sandbox", Reason: fmt.Sprintf("REASON_%02d", i), At: t0.Add(time.Duration(i) * time.Second)}))
+		cancel() // the request is over
+		keys = append(keys, fmt.Sprintf("act-%02d", i))
+	}
+	got, _, err := s.FindActivity(t.Context(), scope, banklink.ActivityFilter{ConnectionID: c1.ID, Limit: 100})
+	must(t, err)
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, e.ID)
+	}
+	if diff := cmp.Diff(keys, ids); diff != "" {
+		t.Errorf("activity (-want +got):\n%s", diff)
+	}
+	steps, err := s.FunnelSteps(t.Context(), scope, t0, t0.Add(time.Hour))
+	must(t, err)
+	if len(steps) != 1 || steps[0].Reason != "REASON_19" {
+		t.Errorf("funnel = %+v: want the last failure only", steps)
 	}
 }

@@ -67,6 +67,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"Funnel", testFunnel},
 		{"Activity", testActivity},
 		{"PruneActivity", testPruneActivity},
+		{"BestEffortWrites", testBestEffortWrites},
 		{"LatestCursor", testLatestCursor},
 		{"FindConnectionsByProviderLogin", testFindConnectionsByProviderLogin},
 		{"ChangeConnectionStatus", testChangeConnectionStatus},
