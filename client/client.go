@@ -178,8 +178,7 @@ func (c *Client) call(ctx context.Context, r *request, opts []RequestOption) err
 	for attempt := 0; ; attempt++ {
 		err := c.once(ctx, r, body)
 		var e *Error
-		if err == nil || attempt >= c.maxRetries || !errors.As(err, &e) || !(retryable && e.StatusCode == http.StatusServiceUnavailable ||
-			e.StatusCode == http.StatusTooManyRequests && (retryable || refused(r, e))) {
+		if err == nil || attempt >= c.maxRetries || !errors.As(err, &e) || !retries(r, e, retryable) {
 			return err
 		}
 		wait := e.RetryAfter
@@ -200,12 +199,20 @@ func (c *Client) call(ctx context.Context, r *request, opts []RequestOption) err
 	}
 }
 
-// refused reports whether e is an API key's RATE_LIMITED answer, which the
-// server gives before doing anything (the per-key limit, a refresh asked
-// too soon), so even a POST without an Idempotency-Key may be sent again.
-// The widget's own 429s are left to the person in front of it.
-func refused(r *request, e *Error) bool {
-	return r.bearer == "" && e.Code == "RATE_LIMITED"
+// retries reports whether r is sent again after answer e: a 429 or 503 of
+// a request safe to repeat, and an API key's RATE_LIMITED 429 of any
+// request, which the server gives before doing anything (the per-key
+// limit, a refresh asked too soon), so even a POST without an
+// Idempotency-Key may be sent again. The widget's own 429s are left to
+// the person in front of it.
+func retries(r *request, e *Error, safe bool) bool {
+	switch e.StatusCode {
+	case http.StatusTooManyRequests:
+		return safe || r.bearer == "" && e.Code == "RATE_LIMITED"
+	case http.StatusServiceUnavailable:
+		return safe
+	}
+	return false
 }
 
 // backoff is 0.5s, 1s, 2s, ... (at most 30s) with ±25% jitter, for
