@@ -455,9 +455,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // inTxBestEffort runs fn as inTx does, except that on SQLite, for a ctx
 // marked banklink.BestEffort, it queues fn and returns at once: fn's
-// failure is then logged as what. fn must not hand results back to its
-// caller, who may be gone. Readers of what such writes store call
-// flushBestEffort first.
+// failure is then logged as what, and whatever fn stores for its caller
+// is the caller's to read only when defers(ctx) is false. Readers of what
+// such writes store call flushBestEffort first.
 func (db *DB) inTxBestEffort(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
 	if !db.defers(ctx) {
 		return db.inTx(ctx, fn)
