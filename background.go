@@ -21,7 +21,9 @@ func IsBackground(ctx context.Context) bool {
 type bestEffortKey struct{}
 
 // BestEffort marks ctx as carrying a write nobody needs to be durable
-// before it returns (analytics: the activity log, the funnel). A store
+// before it returns (analytics: the activity log, the funnel; a provider
+// health sample; a login attempt's forgiveness, where a lost write costs
+// the customer one retry). A store
 // may queue such a write behind the others and return at once, logging
 // its failure, so that the person who caused it does not wait for it;
 // the same store's reads of what it wrote still see it. The write

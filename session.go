@@ -106,6 +106,8 @@ type ConnectSessionStore interface {
 	CountLoginAttempt(ctx context.Context, s *ConnectSession, limit int) (int, error)
 	// ForgiveLoginAttempt takes back one failure CountLoginAttempt
 	// counted, for an attempt that did not fail on the customer's side.
+	// Under BestEffort it may return before the write is done, but a
+	// later CountLoginAttempt counts after it.
 	ForgiveLoginAttempt(ctx context.Context, connectionID string) error
 	// CompleteConnection moves an IN_PROGRESS, unexpired connection to
 	// ACTIVE exactly once, however many replicas or double submits race.

@@ -131,6 +131,8 @@ type IdempotencyStore interface {
 // avoid a pair that keeps failing.
 type ProviderHealthStore interface {
 	// RecordProviderAttempt records one outcome. Failures carry a reason.
+	// Under BestEffort it may return before the write is done, and
+	// ProviderFailures may not see it at once.
 	RecordProviderAttempt(ctx context.Context, provider, institutionID string, ok bool, reason string, at time.Time) error
 	// ProviderFailures counts the failures since the pair's last success
 	// and after since, with the latest failure's reason.

@@ -11,9 +11,13 @@ import (
 // far less.
 const healthKeep = 24 * time.Hour
 
-// RecordProviderAttempt implements banklink.ProviderHealthStore.
+// RecordProviderAttempt implements banklink.ProviderHealthStore. Under
+// banklink.BestEffort it may be queued (the widget records a login's
+// outcome so); ProviderFailures does not wait for such writes: health is
+// a trend over minutes, and a read behind the writer would make every
+// institution pick wait for it.
 func (db *DB) RecordProviderAttempt(ctx context.Context, provider, institutionID string, ok bool, reason string, at time.Time) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTxBestEffort(ctx, "record provider attempt", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_attempts (provider, institution_id, at, ok, reason) VALUES ($1, $2, $3, $4, $5)`,
 			provider, institutionID, micros(at), ok, reason); err != nil {
 			return fmt.Errorf("record provider attempt: %w", err)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -116,8 +117,14 @@ func TestBestEffortWritesDoNotWait(t *testing.T) {
 	<-holding
 	returned := make(chan error, 1)
 	go func() {
-		returned <- db.RecordActivity(banklink.BestEffort(context.Background()),
-			&banklink.ActivityEvent{ConnectionID: conn, Action: banklink.ActivityWidgetOpened})
+		// Every write the widget makes best-effort, one after the other.
+		be := banklink.BestEffort(context.Background())
+		returned <- errors.Join(
+			db.RecordActivity(be, &banklink.ActivityEvent{ConnectionID: conn, Action: banklink.ActivityWidgetOpened}),
+			db.RecordFunnelStep(be, banklink.FunnelStep{ConnectionID: conn, Step: banklink.FunnelFailed, InstitutionID: c.InstitutionID, Provider: "sandbox", Reason: "R", At: time.Now()}),
+			db.ForgiveLoginAttempt(be, conn),
+			db.RecordProviderAttempt(be, "sandbox", c.InstitutionID, true, "", time.Now()),
+		)
 	}()
 	// The writer is held until the write returns: were it waited for, it
 	// would never return (the bound only keeps a broken test from hanging).

@@ -137,9 +137,11 @@ func (db *DB) CountLoginAttempt(ctx context.Context, s *banklink.ConnectSession,
 	return n, nil
 }
 
-// ForgiveLoginAttempt implements banklink.ConnectSessionStore.
+// ForgiveLoginAttempt implements banklink.ConnectSessionStore. Under
+// banklink.BestEffort it may be queued: the next CountLoginAttempt is a
+// later write of the same lane, so it counts after the forgiveness.
 func (db *DB) ForgiveLoginAttempt(ctx context.Context, connectionID string) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTxBestEffort(ctx, "forgive login attempt", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE connect_sessions SET failures = failures - 1 WHERE connection_id = $1 AND failures > 0`, connectionID)
 		return err
 	})

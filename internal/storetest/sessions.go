@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -261,6 +262,36 @@ func testCountLoginAttempts(t *testing.T, s banklink.Store) {
 	}
 	if got := sessionCopy(t, s, conn.ID); got.Failures != 0 {
 		t.Errorf("failures after forgiving more than counted = %d", got.Failures)
+	}
+}
+
+// testBestEffortForgiveness: the widget forgives a login attempt under
+// banklink.BestEffort. A store may queue the forgiveness, but the next
+// attempt still counts after it, however soon it comes, and the
+// forgiveness survives its request's context being cancelled.
+func testBestEffortForgiveness(t *testing.T, s banklink.Store) {
+	ctx := t.Context()
+	_, conn, inst := startOne(t, s)
+	must(t, s.SaveConnectSession(ctx, &banklink.ConnectSession{ConnectionID: conn.ID, Step: banklink.StepCredentials, InstitutionID: inst.ID, ProviderType: "sandbox"}))
+	const limit = 3
+	for i := range 10 {
+		n, err := s.CountLoginAttempt(ctx, sessionCopy(t, s, conn.ID), limit)
+		if err != nil || n != 1 {
+			t.Fatalf("attempt %d: count %d, %v; want 1 after every forgiveness before it", i, n, err)
+		}
+		reqCtx, cancel := context.WithCancel(ctx)
+		must(t, s.ForgiveLoginAttempt(banklink.BestEffort(reqCtx), conn.ID))
+		cancel()
+	}
+	// Health samples written the same way are all there once the store
+	// has answered a later ordinary write.
+	for i := range 5 {
+		must(t, s.RecordProviderAttempt(banklink.BestEffort(ctx), "best-effort", inst.ID, false, fmt.Sprint("R", i), t0.Add(time.Duration(i)*time.Second)))
+	}
+	_, err := s.CountLoginAttempt(ctx, sessionCopy(t, s, conn.ID), limit)
+	must(t, err)
+	if n, reason, err := s.ProviderFailures(ctx, "best-effort", inst.ID, t0.Add(-time.Minute)); err != nil || n != 5 || reason != "R4" {
+		t.Errorf("provider failures = %d, %q, %v; want 5 ending with R4", n, reason, err)
 	}
 }
 

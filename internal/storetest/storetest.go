@@ -68,6 +68,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"Activity", testActivity},
 		{"PruneActivity", testPruneActivity},
 		{"BestEffortWrites", testBestEffortWrites},
+		{"BestEffortForgiveness", testBestEffortForgiveness},
 		{"LatestCursor", testLatestCursor},
 		{"FindConnectionsByProviderLogin", testFindConnectionsByProviderLogin},
 		{"ChangeConnectionStatus", testChangeConnectionStatus},

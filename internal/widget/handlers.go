@@ -553,7 +553,9 @@ func (w *Widget) attempt(rw http.ResponseWriter, r *http.Request, wr *widgetRequ
 	if pe, ok := errors.AsType[*banklink.ProviderError](err); ok && customerFailure(pe) {
 		return w.providerError(ctx, s, err)
 	}
-	if ferr := w.Store.ForgiveLoginAttempt(ctx, s.ConnectionID); ferr != nil {
+	// Best effort: the customer does not wait for the forgiveness to be
+	// durable; a crash before it lands costs them one retry.
+	if ferr := w.Store.ForgiveLoginAttempt(banklink.BestEffort(ctx), s.ConnectionID); ferr != nil {
 		// The attempt stays counted: one retry fewer, never one more.
 		w.Log.Warn("forgive login attempt", slog.Any("err", ferr))
 	}

@@ -651,7 +651,9 @@ func (w *Widget) recordAttempt(ctx context.Context, s *banklink.ConnectSession, 
 	} else if err != nil {
 		return
 	}
-	if rerr := w.Store.RecordProviderAttempt(ctx, s.ProviderType, s.InstitutionID, ok, reason, w.Now()); rerr != nil {
+	// Best effort: health is a trend, and the customer should not wait
+	// for one sample of it to be durable.
+	if rerr := w.Store.RecordProviderAttempt(banklink.BestEffort(ctx), s.ProviderType, s.InstitutionID, ok, reason, w.Now()); rerr != nil {
 		w.Log.Warn("record provider attempt", slog.Any("err", rerr))
 	}
 }
