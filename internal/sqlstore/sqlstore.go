@@ -67,6 +67,8 @@ type DB struct {
 	// ck is SQLite's checkpoint connection, driven by checkpoint().
 	ck             *sql.DB
 	stopCk, ckDone chan struct{}
+	// stopStats and statsDone drive PostgreSQL's keepStatistics.
+	stopStats, statsDone chan struct{}
 
 	// events wakes this process's webhook workers after an emit.
 	events chan struct{}
@@ -179,6 +181,10 @@ type Options struct {
 	// Tracer, on PostgreSQL, is told of every statement sent (tests count
 	// round trips with it; it is a diagnostic, not needed to run).
 	Tracer pgx.QueryTracer
+	// AnalyzeEvery, on PostgreSQL, is how often the store refreshes the
+	// planner statistics of tables that changed much (statistics.go);
+	// 0 means DefaultAnalyzeEvery, below 0 never.
+	AnalyzeEvery time.Duration
 }
 
 // DialectOf tells which dialect a DSN names: postgres:// and postgresql://
@@ -219,6 +225,14 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if err := db.loadCursorKeys(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if db.dialect == Postgres && opt.AnalyzeEvery >= 0 {
+		every := opt.AnalyzeEvery
+		if every == 0 {
+			every = DefaultAnalyzeEvery
+		}
+		db.stopStats, db.statsDone = make(chan struct{}), make(chan struct{})
+		go db.keepStatistics(every, db.stopStats, db.statsDone)
 	}
 	db.sealer = opt.Sealer
 	if db.sealer == nil {
@@ -401,6 +415,10 @@ func (db *DB) close() error {
 		// Best-effort writes queued before Close still land.
 		db.batch.flush(context.Background())
 		db.batch.close()
+	}
+	if db.stopStats != nil {
+		close(db.stopStats)
+		<-db.statsDone
 	}
 	if db.ck != nil {
 		close(db.stopCk)

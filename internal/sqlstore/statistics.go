@@ -1,0 +1,85 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultAnalyzeEvery is how often a PostgreSQL store looks for tables
+// whose planner statistics have fallen behind (Options.AnalyzeEvery).
+const DefaultAnalyzeEvery = 15 * time.Second
+
+// analyzeLock is the advisory lock that lets one replica at a time
+// analyse (webhooks.go's emit uses 7301).
+const analyzeLock = 7302
+
+// PostgreSQL plans from statistics, and autovacuum is what keeps them
+// fresh; but autovacuum may be off (it was on the benchmark machine), and
+// even when on it wakes once a minute. A database that grew from empty
+// keeps the statistics of an empty one until then, and with them the
+// planner chose the tenant-wide index for one connection's transactions
+// count: 500 ms a page instead of 1 ms under bench -mix (docs/benchmarks.md).
+// So the store analyses its own tables on autovacuum's default threshold,
+// whether or not autovacuum does too (its ANALYZE resets the same counter,
+// so the two do not repeat each other's work).
+
+// keepStatistics runs analyzeStale every interval until stop is closed.
+func (db *DB) keepStatistics(every time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		tables, err := db.analyzeStale(ctx)
+		cancel()
+		if err != nil {
+			db.log.Warn("refresh planner statistics", slog.Any("err", err))
+		} else if len(tables) > 0 {
+			db.log.Debug("refreshed planner statistics", slog.Any("tables", tables))
+		}
+	}
+}
+
+// analyzeStale runs ANALYZE on every table of the store's schema changed,
+// since its statistics were last gathered, by more than autovacuum's
+// default threshold (50 rows plus 10 % of the table), and returns their
+// names. Another replica doing the same makes it return nothing.
+func (db *DB) analyzeStale(ctx context.Context) ([]string, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, analyzeLock).Scan(&locked); err != nil {
+		return nil, err
+	}
+	if !locked {
+		return nil, nil
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, analyzeLock)
+	rows, err := conn.Query(ctx, `SELECT relname FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND n_mod_since_analyze > 50 + 0.1 * n_live_tup ORDER BY relname`)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tables {
+		if _, err := conn.Exec(ctx, `ANALYZE `+pgx.Identifier{t}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("analyze %s: %w", t, err)
+		}
+	}
+	return tables, nil
+}
