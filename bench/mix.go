@@ -395,7 +395,9 @@ func newMixStack(ctx context.Context, name, dsn string, dir []*banklink.Institut
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: errLog}
 	go srv.Serve(ln)
 	s.recv = startReceiver(errLog)
-	s.transport = &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}
+	// concurrency 0 (an open loop) leaves connections unbounded: a
+	// client-side queue would hide the service's.
+	s.transport = &http.Transport{MaxIdleConnsPerHost: max(concurrency, 256), MaxConnsPerHost: concurrency}
 	s.client = &http.Client{Transport: s.transport, Timeout: 10 * time.Second}
 	s.shutdown = func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -474,11 +476,17 @@ func (s *mixStack) call(method, path, auth, body string, want int, out any) erro
 // flow links a new customer's Sandbox Bank login through the widget API
 // and returns the connection id.
 func (s *mixStack) flow(st *mixStats, customer string) (string, error) {
+	return s.flowAt(st, customer, time.Now())
+}
+
+// flowAt is flow, with the first request due at t0 (an open loop's
+// arrival); each later step is timed from when the previous one answered,
+// as a person clicks on.
+func (s *mixStack) flowAt(st *mixStats, customer string, t0 time.Time) (string, error) {
 	var start struct {
 		ID           string `json:"id"`
 		ConnectToken string `json:"connectToken"`
 	}
-	t0 := time.Now()
 	err := s.call(http.MethodPost, "/bank-linking/connect/start", s.auth, fmt.Sprintf(flowBody, customer), http.StatusCreated, &start)
 	st.req(opFlowStart, t0, err)
 	if err != nil {
@@ -540,8 +548,9 @@ func (s *mixStack) link(n, concurrency int) {
 	s.runner.Wait()
 }
 
-// load runs the mix with concurrency clients for d. tag keeps customers of
-// different phases apart.
+// load runs the mix with concurrency closed-loop clients for d: each
+// sends its next request when the previous one is answered. tag keeps
+// customers of different phases apart.
 func (s *mixStack) load(st *mixStats, concurrency int, d time.Duration, tag string) {
 	deadline := time.Now().Add(d)
 	begin := time.Now()
@@ -550,31 +559,36 @@ func (s *mixStack) load(st *mixStats, concurrency int, d time.Duration, tag stri
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w)+1, uint64(len(tag))+uint64(begin.UnixNano())))
 			for i := 0; time.Now().Before(deadline); i++ {
-				t0 := time.Now()
-				switch op := pickOp(r); op {
-				case opSearch:
-					err := s.call(http.MethodGet, "/institutions?name="+s.prefixes[r.IntN(len(s.prefixes))]+"&limit=20", s.auth, "", http.StatusOK, nil)
-					st.req(op, t0, err)
-				case opStart:
-					// The baseline's body and its pool of 500 customers per
-					// client: most starts reuse a customer.
-					err := s.call(http.MethodPost, "/bank-linking/connect/start", s.auth, fmt.Sprintf(body, fmt.Sprintf("mix-%s-%d-%d", tag, w, i%500)), http.StatusCreated, nil)
-					st.req(op, t0, err)
-				case opFlow:
-					_, err := s.flow(st, fmt.Sprintf("mixw-%s-%d-%d", tag, w, i))
-					st.op(op, t0, err)
-				case opTransactions:
-					err := s.call(http.MethodGet, "/bank-linking/transactions?limit=100&connectionId="+s.linked[r.IntN(len(s.linked))], s.auth, "", http.StatusOK, nil)
-					st.req(op, t0, err)
-				case opAccounts:
-					err := s.call(http.MethodGet, "/bank-linking/accounts?connectionId="+s.linked[r.IntN(len(s.linked))], s.auth, "", http.StatusOK, nil)
-					st.req(op, t0, err)
-				}
+				s.one(st, pickOp(r), time.Now(), tag, w, i, r.IntN(1<<30))
 			}
 		})
 	}
 	wg.Wait()
 	st.elapsed = time.Since(begin)
+}
+
+// one sends operation op, due at t0, as client w's i-th; n picks the
+// search prefix or the connection read.
+func (s *mixStack) one(st *mixStats, op int, t0 time.Time, tag string, w, i, n int) {
+	switch op {
+	case opSearch:
+		err := s.call(http.MethodGet, "/institutions?name="+s.prefixes[n%len(s.prefixes)]+"&limit=20", s.auth, "", http.StatusOK, nil)
+		st.req(op, t0, err)
+	case opStart:
+		// The baseline's body and its pool of 500 customers per
+		// client: most starts reuse a customer.
+		err := s.call(http.MethodPost, "/bank-linking/connect/start", s.auth, fmt.Sprintf(body, fmt.Sprintf("mix-%s-%d-%d", tag, w, i%500)), http.StatusCreated, nil)
+		st.req(op, t0, err)
+	case opFlow:
+		_, err := s.flowAt(st, fmt.Sprintf("mixw-%s-%d-%d", tag, w, i), t0)
+		st.op(op, t0, err)
+	case opTransactions:
+		err := s.call(http.MethodGet, "/bank-linking/transactions?limit=100&connectionId="+s.linked[n%len(s.linked)], s.auth, "", http.StatusOK, nil)
+		st.req(op, t0, err)
+	case opAccounts:
+		err := s.call(http.MethodGet, "/bank-linking/accounts?connectionId="+s.linked[n%len(s.linked)], s.auth, "", http.StatusOK, nil)
+		st.req(op, t0, err)
+	}
 }
 
 // scrape reads counters from the stack's Prometheus metrics, in process
@@ -745,6 +759,18 @@ type mixOptions struct {
 	// cpuprofile, when set, profiles each measured load to
 	// <cpuprofile>.<target>.r<round> (the soak: <cpuprofile>.soak).
 	cpuprofile string
+	// rate, when above 0, runs the measured loads as open loops of this
+	// many operations per second (openloop.go) instead of concurrency
+	// closed-loop clients; warm-up stays closed.
+	rate float64
+}
+
+// conns is the stacks' bound on client connections: none in an open loop.
+func (o mixOptions) conns() int {
+	if o.rate > 0 {
+		return 0
+	}
+	return o.concurrency
 }
 
 // profile starts a CPU profile of one load phase; the result stops it.
@@ -772,6 +798,8 @@ type mixRow struct {
 	// aggsUnderLoad counts aggregations finished during the measured
 	// load (interactive.go).
 	aggsUnderLoad float64
+	// open sums the open loops' arrivals (with -rate).
+	open openRun
 }
 
 // merged merges the rounds' histograms.
@@ -805,7 +833,7 @@ func runMix(o mixOptions) int {
 	}
 	defer os.RemoveAll(tmp)
 	fmt.Fprintf(os.Stderr, "building the sqlite stack…\n")
-	sq := newMixStack(ctx, "sqlite", filepath.Join(tmp, "mix.db"), dir, o.concurrency)
+	sq := newMixStack(ctx, "sqlite", filepath.Join(tmp, "mix.db"), dir, o.conns())
 	defer sq.shutdown()
 	if o.soak > 0 {
 		return soak(ctx, sq, o)
@@ -818,7 +846,7 @@ func runMix(o mixOptions) int {
 	rows := []*mixRow{{name: "sqlite", stack: sq}}
 	if o.postgres != "" {
 		fmt.Fprintf(os.Stderr, "building the postgres stack…\n")
-		pg := newMixStack(ctx, "postgres", o.postgres, dir, o.concurrency)
+		pg := newMixStack(ctx, "postgres", o.postgres, dir, o.conns())
 		defer pg.shutdown()
 		rows = append(rows, &mixRow{name: "postgres", stack: pg})
 	}
@@ -834,20 +862,27 @@ func runMix(o mixOptions) int {
 			log.Fatal(err)
 		}
 	}
-	var b result
+	var b, bOpen result
+	var bOpenRun openRun
 	for round := range o.rounds {
 		fmt.Fprintf(os.Stderr, "round %d: baseline…\n", round+1)
-		rb := run(base, o.concurrency, o.duration)
-		b.requests += rb.requests
-		b.errors += rb.errors
-		b.elapsed += rb.elapsed
-		b.lat = append(b.lat, rb.lat...)
+		b.add(run(base, o.concurrency, o.duration))
+		if o.rate > 0 {
+			fmt.Fprintf(os.Stderr, "round %d: baseline, open loop…\n", round+1)
+			rb, or := runOpen(base, o.rate, o.duration)
+			bOpen.add(rb)
+			bOpenRun.add(or)
+		}
 		for _, r := range rows {
 			fmt.Fprintf(os.Stderr, "round %d: %s mix…\n", round+1, r.name)
 			st := &mixStats{}
 			stop := o.profile(fmt.Sprintf("%s.r%d", r.name, round+1))
 			ok0, _, _ := r.stack.scrape()
-			r.stack.load(st, o.concurrency, o.duration, fmt.Sprintf("r%d", round))
+			if o.rate > 0 {
+				r.open.add(r.stack.loadOpen(st, o.rate, o.duration, fmt.Sprintf("r%d", round)))
+			} else {
+				r.stack.load(st, o.concurrency, o.duration, fmt.Sprintf("r%d", round))
+			}
 			ok1, _, _ := r.stack.scrape()
 			r.aggsUnderLoad += ok1 - ok0
 			stop()
@@ -862,8 +897,12 @@ func runMix(o mixOptions) int {
 		}
 	}
 
-	fmt.Printf("mixed load on loopback: %d clients, %d round(s) of %s per target, GOMAXPROCS=%d, %s%s\n\n",
-		o.concurrency, o.rounds, o.duration, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly), analyzed(o.analyze))
+	loop := fmt.Sprintf("%d closed-loop clients", o.concurrency)
+	if o.rate > 0 {
+		loop = fmt.Sprintf("an open loop of %.0f operations/s (the baseline: %d closed-loop clients, and an open loop of %.0f connect/starts/s)", o.rate, o.concurrency, o.rate)
+	}
+	fmt.Printf("mixed load on loopback: %s, %d round(s) of %s per target, GOMAXPROCS=%d, %s%s\n\n",
+		loop, o.rounds, o.duration, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly), analyzed(o.analyze))
 	fmt.Println("Totals. The baseline is connect/start only, on the storage-free store; the mix targets are the whole service.")
 	fmt.Println()
 	fmt.Println("| target | HTTP requests | errors | req/s | req/s vs baseline | connect/start p50 | connect/start p99 | p50 ratio (baseline p50 / p50) | p99 ratio (baseline p99 / p99) |")
@@ -871,8 +910,14 @@ func runMix(o mixOptions) int {
 	slices.Sort(b.lat)
 	fmt.Printf("| baseline (connect/start only) | %d | %d | %.0f | 1.00 | %s | %s | 1.00 | 1.00 |\n", b.requests, b.errors, b.rps(),
 		b.pct(0.50).Round(time.Microsecond), b.pct(0.99).Round(time.Microsecond))
+	slices.Sort(bOpen.lat)
+	if o.rate > 0 {
+		fmt.Printf("| baseline, open loop | %d | %d | %.0f | %.2f | %s | %s | %.2f | %.2f |\n", bOpen.requests, bOpen.errors, bOpen.rps(), bOpen.rps()/b.rps(),
+			bOpen.pct(0.50).Round(time.Microsecond), bOpen.pct(0.99).Round(time.Microsecond),
+			float64(b.pct(0.50))/float64(bOpen.pct(0.50)), float64(b.pct(0.99))/float64(bOpen.pct(0.99)))
+	}
 	code := 0
-	if b.errors > 0 {
+	if b.errors > 0 || bOpen.errors > 0 {
 		code = 1
 	}
 	merged := map[*mixRow]*mixStats{}
@@ -900,7 +945,16 @@ func runMix(o mixOptions) int {
 				m.errs[op].Load(), h.pct(0.50).Round(time.Microsecond), h.pct(0.99).Round(time.Microsecond))
 		}
 	}
-	printInteractiveRatios(rows, merged, b.pct(0.99))
+	if o.rate > 0 {
+		fmt.Println()
+		fmt.Println("Open loops: arrivals as sent.")
+		fmt.Println()
+		fmt.Printf("- baseline: %s\n", bOpenRun)
+		for _, r := range rows {
+			fmt.Printf("- %s mix: %s\n", r.name, r.open)
+		}
+	}
+	printInteractiveRatios(rows, merged, b.pct(0.99), bOpen.pct(0.99))
 	fmt.Println()
 	fmt.Println("Background work (whole run, warm-up included): aggregations of completed connections and webhook deliveries to the loopback receiver.")
 	fmt.Println()
