@@ -164,20 +164,11 @@ func analyzeWhenCounted(t *testing.T, db *DB) []string {
 }
 
 // waitCounted waits until the server's statistics show some table due for
-// analysing. Each backend reports its counts when it goes idle, at most
-// once a second (otherwise within ten), so every pooled connection is
-// asked to report at once.
+// analysing.
 func waitCounted(t *testing.T, db *DB) {
 	t.Helper()
 	ctx := t.Context()
-	// database/sql keeps idle connections of its own; hand them back to
-	// the pool so that AcquireAllIdle reaches them.
-	db.w.SetMaxIdleConns(0)
-	db.w.SetMaxIdleConns(2)
-	for _, c := range db.pool.AcquireAllIdle(ctx) {
-		c.Exec(ctx, `SELECT pg_stat_force_next_flush()`) // PostgreSQL 15 and later
-		c.Release()
-	}
+	reportCounts(t, db)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var due int
@@ -213,12 +204,7 @@ func TestPostgresStoreAnalyzesOnItsOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.w.SetMaxIdleConns(0)
-	db.w.SetMaxIdleConns(2)
-	for _, c := range db.pool.AcquireAllIdle(ctx) {
-		c.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
-		c.Release()
-	}
+	reportCounts(t, db)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var analysed bool
@@ -233,5 +219,20 @@ func TestPostgresStoreAnalyzesOnItsOwn(t *testing.T) {
 			t.Fatal("the store never analysed connections by itself")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// reportCounts asks every pooled connection to report its table counts to
+// the server's statistics now: a backend reports when it goes idle, at
+// most once a second (otherwise within ten).
+func reportCounts(t *testing.T, db *DB) {
+	ctx := t.Context()
+	// database/sql keeps idle connections of its own; hand them back to
+	// the pool so that AcquireAllIdle reaches them.
+	db.w.SetMaxIdleConns(0)
+	db.w.SetMaxIdleConns(2)
+	for _, c := range db.pool.AcquireAllIdle(ctx) {
+		c.Exec(ctx, `SELECT pg_stat_force_next_flush()`) // PostgreSQL 15 and later
+		c.Release()
 	}
 }
