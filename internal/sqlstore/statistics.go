@@ -54,20 +54,21 @@ func (db *DB) keepStatistics(every time.Duration, stop <-chan struct{}, done cha
 // default threshold (50 rows plus 10 % of the table), and returns their
 // names. Another replica doing the same makes it return nothing.
 func (db *DB) analyzeStale(ctx context.Context) ([]string, error) {
-	conn, err := db.pool.Acquire(ctx)
+	// One transaction: its advisory lock goes with it, whatever happens
+	// (ANALYZE, unlike VACUUM, runs inside a transaction).
+	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Release()
+	defer tx.Rollback(context.WithoutCancel(ctx))
 	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, analyzeLock).Scan(&locked); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, analyzeLock).Scan(&locked); err != nil {
 		return nil, err
 	}
 	if !locked {
 		return nil, nil
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, analyzeLock)
-	rows, err := conn.Query(ctx, `SELECT relname FROM pg_stat_user_tables
+	rows, err := tx.Query(ctx, `SELECT relname FROM pg_stat_user_tables
 		WHERE schemaname = current_schema() AND n_mod_since_analyze > 50 + 0.1 * n_live_tup ORDER BY relname`)
 	if err != nil {
 		return nil, err
@@ -77,9 +78,9 @@ func (db *DB) analyzeStale(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	for _, t := range tables {
-		if _, err := conn.Exec(ctx, `ANALYZE `+pgx.Identifier{t}.Sanitize()); err != nil {
+		if _, err := tx.Exec(ctx, `ANALYZE `+pgx.Identifier{t}.Sanitize()); err != nil {
 			return nil, fmt.Errorf("analyze %s: %w", t, err)
 		}
 	}
-	return tables, nil
+	return tables, tx.Commit(ctx)
 }

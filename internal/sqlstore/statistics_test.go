@@ -137,13 +137,17 @@ func TestPostgresAnalyzesOneReplicaAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Release()
-	if _, err := other.Exec(ctx, `SELECT pg_advisory_lock($1)`, analyzeLock); err != nil {
+	busy, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := busy.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, analyzeLock); err != nil {
 		t.Fatal(err)
 	}
 	if tables, err := db.analyzeStale(ctx); err != nil || len(tables) != 0 {
 		t.Errorf("with the lock held elsewhere: analysed %v, %v; want nothing", tables, err)
 	}
-	if _, err := other.Exec(ctx, `SELECT pg_advisory_unlock($1)`, analyzeLock); err != nil {
+	if err := busy.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if tables := analyzeWhenCounted(t, db); len(tables) == 0 {
