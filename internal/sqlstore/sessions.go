@@ -114,7 +114,12 @@ func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSes
 // CountLoginAttempt implements banklink.ConnectSessionStore.
 func (db *DB) CountLoginAttempt(ctx context.Context, s *banklink.ConnectSession, limit int) (int, error) {
 	// One conditional UPDATE checks and counts: concurrent attempts queue
-	// on the row, and each sees the count the one before left.
+	// on the row, and each sees the count the one before left. A
+	// forgiveness queued by this process lands first (on SQLite the lane
+	// sees to that already; there the flush is free unless one is queued).
+	if err := db.flushBestEffort(ctx); err != nil {
+		return 0, fmt.Errorf("count login attempt: %w", err)
+	}
 	var n int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `UPDATE connect_sessions SET failures = failures + 1
@@ -138,8 +143,8 @@ func (db *DB) CountLoginAttempt(ctx context.Context, s *banklink.ConnectSession,
 }
 
 // ForgiveLoginAttempt implements banklink.ConnectSessionStore. Under
-// banklink.BestEffort it may be queued: the next CountLoginAttempt is a
-// later write of the same lane, so it counts after the forgiveness.
+// banklink.BestEffort it may be queued: CountLoginAttempt counts after
+// every forgiveness queued before it.
 func (db *DB) ForgiveLoginAttempt(ctx context.Context, connectionID string) error {
 	err := db.inTxBestEffort(ctx, "forgive login attempt", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE connect_sessions SET failures = failures - 1 WHERE connection_id = $1 AND failures > 0`, connectionID)

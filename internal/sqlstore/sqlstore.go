@@ -64,6 +64,10 @@ type DB struct {
 	stmts sync.Map // stmtKey -> *sql.Stmt
 	// batch groups concurrent SQLite write transactions into one commit.
 	batch *batcher
+	// later queues best-effort writes (inTxBestEffort): batch on SQLite,
+	// where they share its interactive lane; on PostgreSQL a batcher of
+	// their own, which nothing else uses.
+	later *batcher
 	// ck is SQLite's checkpoint connection, driven by checkpoint().
 	ck             *sql.DB
 	stopCk, ckDone chan struct{}
@@ -296,7 +300,10 @@ func (db *DB) openSQLite(path string) error {
 	}
 	ck.SetMaxOpenConns(1)
 	db.w, db.r, db.ck = w, r, ck
-	if db.batch, err = newBatcher(w); err != nil {
+	if db.batch, err = newBatcher(w); err == nil {
+		db.later = db.batch
+	}
+	if err != nil {
 		w.Close()
 		r.Close()
 		ck.Close()
@@ -339,6 +346,11 @@ func (db *DB) openPostgres(ctx context.Context, dsn string, tracer pgx.QueryTrac
 	db.pool = pool
 	db.w = stdlib.OpenDBFromPool(pool)
 	db.r = db.w
+	if db.later, err = newBatcher(db.w); err != nil {
+		db.w.Close()
+		pool.Close()
+		return fmt.Errorf("open postgres: %w", err)
+	}
 	return nil
 }
 
@@ -419,10 +431,15 @@ func (db *DB) Close() error {
 
 func (db *DB) close() error {
 	var errs []error
-	if db.batch != nil {
+	if db.later != nil {
 		// Best-effort writes queued before Close still land.
-		db.batch.flush(context.Background())
+		db.later.flush(context.Background())
+	}
+	if db.batch != nil {
 		db.batch.close()
+	}
+	if db.later != nil && db.later != db.batch {
+		db.later.close()
 	}
 	if db.stopStats != nil {
 		close(db.stopStats)
@@ -479,16 +496,19 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// inTxBestEffort runs fn as inTx does, except that on SQLite, for a ctx
-// marked banklink.BestEffort, it queues fn and returns at once: fn's
-// failure is then logged as what, and whatever fn stores for its caller
-// is the caller's to read only when defers(ctx) is false. Readers of what
-// such writes store call flushBestEffort first.
+// inTxBestEffort runs fn as inTx does, except that for a ctx marked
+// banklink.BestEffort it queues fn and returns at once: fn's failure is
+// then logged as what, and whatever fn stores for its caller is the
+// caller's to read only when defers(ctx) is false. Queued writes commit
+// in order, in shared transactions; readers of what they store call
+// flushBestEffort first. On SQLite they share the interactive lane, so
+// any later write of this process commits after them; on PostgreSQL a
+// write that must come after them flushes first.
 func (db *DB) inTxBestEffort(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
 	if !db.defers(ctx) {
 		return db.inTx(ctx, fn)
 	}
-	db.batch.later(ctx, fn, func(err error) {
+	db.later.later(ctx, fn, func(err error) {
 		if err != nil {
 			db.log.Warn(what, slog.Any("err", err))
 		}
@@ -498,16 +518,16 @@ func (db *DB) inTxBestEffort(ctx context.Context, what string, fn func(tx *sql.T
 
 // defers reports whether inTxBestEffort returns before its write is done.
 func (db *DB) defers(ctx context.Context) bool {
-	return db.batch != nil && banklink.IsBestEffort(ctx)
+	return db.later != nil && banklink.IsBestEffort(ctx)
 }
 
 // flushBestEffort waits for the best-effort writes queued before it, so
 // that a read sees them.
 func (db *DB) flushBestEffort(ctx context.Context) error {
-	if db.batch == nil {
+	if db.later == nil {
 		return nil
 	}
-	return db.batch.flush(ctx)
+	return db.later.flush(ctx)
 }
 
 // isUniqueViolation reports whether err is a unique or primary-key
