@@ -92,7 +92,7 @@ func main() {
 	search := flag.Bool("search", true, "also measure GET /institutions (search over the 20,000-institution directory)")
 	pg := flag.String("postgres", "", "also measure PostgreSQL at this DSN, with one and with two replicas (use a throwaway database: the run writes rows into it)")
 	mix := flag.Bool("mix", false, "run the mixed load (search, connect/start, whole widget flows, data reads) against a complete in-process banklink with the widget, aggregation and webhooks, on SQLite and -postgres, next to the connect/start baseline")
-	rate := flag.Float64("rate", 0, "with -mix: send the measured load as an open loop of this many operations per second (Poisson arrivals, each timed from when it was due; a widget flow is one operation) instead of -concurrency closed-loop clients, and also measure the baseline at this rate")
+	rate := flag.Float64("rate", 0, "with -mix (and -soak): send the measured load as an open loop of this many operations per second (Poisson arrivals, each timed from when it was due; a widget flow is one operation) instead of -concurrency closed-loop clients, and also measure the baseline at this rate")
 	soakFor := flag.Duration("soak", 0, "with -mix: soak the SQLite target for this long, sampling goroutines and heap every 10s; exits 1 on any error or growth")
 	analyze := flag.Bool("analyze", false, "with -mix: run ANALYZE on each target database after warm-up (a diagnostic: banklink does not)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each measured load to this path plus .<target>.r<round> (with -mix and -soak: .soak)")

@@ -1108,7 +1108,12 @@ func soak(ctx context.Context, s *mixStack, o mixOptions) int {
 		}
 	}()
 	stopProfile := o.profile("soak")
-	s.load(st, o.concurrency, o.soak, "soak")
+	var open openRun
+	if o.rate > 0 {
+		open = s.loadOpen(st, o.rate, o.soak, "soak")
+	} else {
+		s.load(st, o.concurrency, o.soak, "soak")
+	}
 	stopProfile()
 	close(stop)
 	<-sampled
@@ -1122,8 +1127,12 @@ func soak(ctx context.Context, s *mixStack, o mixOptions) int {
 	wc, werr := s.checkWebhooks(ctx)
 	ok, bad, secs := s.scrape()
 
-	fmt.Printf("soak on loopback: sqlite, %d clients, %s of the mix after a 10 s warm-up, GOMAXPROCS=%d, %s%s\n\n",
-		o.concurrency, o.soak, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly), analyzed(o.analyze))
+	loop := fmt.Sprintf("%d closed-loop clients", o.concurrency)
+	if o.rate > 0 {
+		loop = fmt.Sprintf("an open loop of %.0f operations/s (%s)", o.rate, open)
+	}
+	fmt.Printf("soak on loopback: sqlite, %s, %s of the mix after a 10 s warm-up, GOMAXPROCS=%d, %s%s\n\n",
+		loop, o.soak, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly), analyzed(o.analyze))
 	fmt.Println("| t | phase | goroutines | HeapInuse (MiB) | HeapObjects | RSS (MiB) | database + WAL (MiB) | req/s (last 10 s) | requests so far | errors | connections linked | aggregations in flight | pending deliveries |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, x := range samples {
