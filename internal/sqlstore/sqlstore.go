@@ -244,7 +244,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 			every = DefaultAnalyzeEvery
 		}
 		db.stopStats, db.statsDone = make(chan struct{}), make(chan struct{})
-		go db.keepStatistics(every, db.stopStats, db.statsDone)
+		go db.keepStatistics(every)
 	}
 	db.sealer = opt.Sealer
 	if db.sealer == nil {
@@ -300,15 +300,13 @@ func (db *DB) openSQLite(path string) error {
 	}
 	ck.SetMaxOpenConns(1)
 	db.w, db.r, db.ck = w, r, ck
-	if db.batch, err = newBatcher(w); err == nil {
-		db.later = db.batch
-	}
-	if err != nil {
+	if db.batch, err = newBatcher(w); err != nil {
 		w.Close()
 		r.Close()
 		ck.Close()
 		return fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	db.later = db.batch
 	db.stopCk = make(chan struct{})
 	db.ckDone = make(chan struct{})
 	go db.checkpoint()

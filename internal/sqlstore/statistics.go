@@ -27,14 +27,20 @@ const analyzeLock = 7302
 // whether or not autovacuum does too (its ANALYZE resets the same counter,
 // so the two do not repeat each other's work).
 
-// keepStatistics runs analyzeStale every interval until stop is closed.
-func (db *DB) keepStatistics(every time.Duration, stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
+// staleTables picks, in pg_stat_user_tables, the store's tables changed
+// by more than autovacuum's default analyse threshold (50 rows plus 10 %
+// of the table) since their statistics were last gathered.
+const staleTables = `schemaname = current_schema() AND n_mod_since_analyze > 50 + 0.1 * n_live_tup`
+
+// keepStatistics runs analyzeStale every interval until stopStats is
+// closed.
+func (db *DB) keepStatistics(every time.Duration) {
+	defer close(db.statsDone)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-db.stopStats:
 			return
 		case <-t.C:
 		}
@@ -49,9 +55,7 @@ func (db *DB) keepStatistics(every time.Duration, stop <-chan struct{}, done cha
 	}
 }
 
-// analyzeStale runs ANALYZE on every table of the store's schema changed,
-// since its statistics were last gathered, by more than autovacuum's
-// default threshold (50 rows plus 10 % of the table), and returns their
+// analyzeStale runs ANALYZE on every staleTables table and returns their
 // names. Another replica doing the same makes it return nothing.
 func (db *DB) analyzeStale(ctx context.Context) ([]string, error) {
 	// One transaction: its advisory lock goes with it, whatever happens
@@ -68,8 +72,7 @@ func (db *DB) analyzeStale(ctx context.Context) ([]string, error) {
 	if !locked {
 		return nil, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT relname FROM pg_stat_user_tables
-		WHERE schemaname = current_schema() AND n_mod_since_analyze > 50 + 0.1 * n_live_tup ORDER BY relname`)
+	rows, err := tx.Query(ctx, `SELECT relname FROM pg_stat_user_tables WHERE `+staleTables+` ORDER BY relname`)
 	if err != nil {
 		return nil, err
 	}

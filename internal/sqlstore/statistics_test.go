@@ -173,21 +173,13 @@ func waitCounted(t *testing.T, db *DB) {
 	t.Helper()
 	ctx := t.Context()
 	reportCounts(t, db)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.Eventually(t, 20*time.Second, "the server's statistics counting the writes", func() bool {
 		var due int
-		if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_user_tables
-			WHERE schemaname = current_schema() AND n_mod_since_analyze > 50 + 0.1 * n_live_tup`).Scan(&due); err != nil {
+		if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_user_tables WHERE `+staleTables).Scan(&due); err != nil {
 			t.Fatal(err)
 		}
-		if due > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server's statistics never counted the writes")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return due > 0
+	})
 }
 
 // TestPostgresStoreAnalyzesOnItsOwn: an open store runs analyzeStale by
@@ -209,21 +201,14 @@ func TestPostgresStoreAnalyzesOnItsOwn(t *testing.T) {
 		}
 	}
 	reportCounts(t, db)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(t, 30*time.Second, "the store analysing connections by itself", func() bool {
 		var analysed bool
 		if err := db.pool.QueryRow(ctx, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables
 			WHERE schemaname = current_schema() AND relname = 'connections'`).Scan(&analysed); err != nil {
 			t.Fatal(err)
 		}
-		if analysed {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the store never analysed connections by itself")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return analysed
+	})
 }
 
 // reportCounts asks every pooled connection to report its table counts to
