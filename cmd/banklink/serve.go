@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -180,8 +181,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	printBanner(stdout, &cfg, firstKey)
-	printDashboardBanner(ctx, stdout, &cfg, db)
+	// The banner goes out in one write: whoever reads it (a person, a
+	// supervisor, a test waiting for the URL) sees all of it or none.
+	var banner bytes.Buffer
+	printBanner(&banner, &cfg, firstKey)
+	printDashboardBanner(ctx, &banner, &cfg, db)
+	if _, err := stdout.Write(banner.Bytes()); err != nil {
+		return err
+	}
 	log.Info("listening", slog.String("addr", cfg.Addr), slog.String("database", redactDSN(cfg.Database)))
 
 	errc := make(chan error, 1)
