@@ -215,8 +215,11 @@ type AggregationWorkStore interface {
 	// free at at or already lease.Owner's. It returns the work (its ticket
 	// counts this request) and whether the caller holds the lease and so
 	// must run it; when another replica holds it, that replica's
-	// FinishAggregation finds this request pending. Returns ENOTFOUND
-	// outside scope.
+	// FinishAggregation finds this request pending. A lease with no Owner
+	// takes nothing: a free lease stays free, and the work waits among the
+	// pending work ClaimAggregations hands out, ordered by lease.Until
+	// (a replica too busy to run it leaves it for whichever frees up
+	// first). Returns ENOTFOUND outside scope.
 	RequestAggregation(ctx context.Context, scope Scope, id string, at time.Time, lease Lease) (AggregationWork, bool, error)
 	// ClaimAggregations takes the lease of up to limit connections, of
 	// every account and environment, whose work is pending and whose

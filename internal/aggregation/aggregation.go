@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"banklink"
@@ -74,15 +75,36 @@ type Runner struct {
 	// late (a mean of 51 s) instead of most of them early.
 	MaxRunning int
 
-	slotsOnce sync.Once
-	slots     chan struct{}
-
 	wg sync.WaitGroup
 	mu sync.Mutex
-	// inFlight holds the connections this process is aggregating, each
-	// with the latest work a Start asked for meanwhile (nil when none):
-	// the running job then runs once more when it ends.
+	// inFlight holds the connections this process is aggregating or has
+	// queued, each with the latest work a Start asked for meanwhile (nil
+	// when none): the job then runs once more when it ends.
 	inFlight map[string]*banklink.AggregationWork
+	// workers counts the goroutines running jobs, at most MaxRunning;
+	// queue holds the jobs waiting for one, in arrival order. Waiting
+	// jobs are values, not goroutines: under a backlog the goroutines
+	// stay at MaxRunning.
+	workers int
+	queue   []job
+	// claiming is set while Run claims work from the store. Then, once
+	// queue is QueueLimit long, Start leaves new work in the store for
+	// Run, on this replica or any other, to claim when a worker frees up;
+	// freed tells Run that one has.
+	claiming atomic.Bool
+	freed    chan struct{}
+	// deferring is set once Start leaves work in the store, and cleared
+	// when Run finds no more there to claim: until then Start leaves all
+	// new work there too, so it runs in the order it was asked for.
+	deferring atomic.Bool
+}
+
+// job is one piece of work for a worker: done, when set, is called when
+// the job ends.
+type job struct {
+	reqID string
+	work  banklink.AggregationWork
+	done  func()
 }
 
 // DefaultLease is Runner.Lease unless set.
@@ -92,17 +114,18 @@ const DefaultLease = 30 * time.Second
 // one aggregation waits on its provider or the database another computes.
 const DefaultMaxRunning = 4
 
-// slot takes one of the MaxRunning places; the result gives it back.
-func (r *Runner) slot() func() {
-	r.slotsOnce.Do(func() {
-		n := r.MaxRunning
-		if n <= 0 {
-			n = DefaultMaxRunning
-		}
-		r.slots = make(chan struct{}, n)
-	})
-	r.slots <- struct{}{}
-	return func() { <-r.slots }
+// QueueLimit is how many jobs Start queues in memory, beyond the running
+// ones, before it leaves further work in the store (while Run claims).
+// Queued jobs hold their lease, so a replica with a long queue would keep
+// work from idle replicas; left in the store, the work goes to whichever
+// replica frees a worker first, oldest request first.
+const QueueLimit = 2 * DefaultMaxRunning
+
+func (r *Runner) maxRunning() int {
+	if r.MaxRunning <= 0 {
+		return DefaultMaxRunning
+	}
+	return r.MaxRunning
 }
 
 // New returns a Runner.
@@ -111,7 +134,7 @@ func New(store Store, providers map[string]banklink.Aggregator, log *slog.Logger
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Runner{Store: store, Providers: providers, Log: log, Now: time.Now, Owner: "runner-" + banklink.NewID(),
-		Lease: DefaultLease, inFlight: map[string]*banklink.AggregationWork{}}
+		Lease: DefaultLease, inFlight: map[string]*banklink.AggregationWork{}, freed: make(chan struct{}, 1)}
 }
 
 func (r *Runner) lease(now time.Time) banklink.Lease {
@@ -129,14 +152,39 @@ func (r *Runner) lease(now time.Time) banklink.Lease {
 // emits; its cancellation does not stop the aggregation.
 func (r *Runner) Start(ctx context.Context, scope banklink.Scope, connectionID string) error {
 	now := r.Now()
-	work, mine, err := r.Store.RequestAggregation(ctx, scope, connectionID, now, r.lease(now))
+	lease := r.lease(now)
+	queued := r.backlogged(connectionID)
+	if queued {
+		// Counted but not taken: the store queues it at now.
+		lease = banklink.Lease{Until: now}
+	}
+	work, mine, err := r.Store.RequestAggregation(ctx, scope, connectionID, now, lease)
 	if err != nil {
 		return err
 	}
-	if mine {
+	if mine && !queued {
 		r.launch(banklink.RequestIDFrom(ctx), work, nil)
 	}
 	return nil
+}
+
+// backlogged reports whether work for connectionID should stay in the
+// store: Run is claiming, the queue is full, and this process is not
+// already aggregating the connection (whose lease it must keep).
+func (r *Runner) backlogged(connectionID string) bool {
+	if !r.claiming.Load() {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, mine := r.inFlight[connectionID]; mine {
+		return false
+	}
+	if r.deferring.Load() || len(r.queue) >= QueueLimit {
+		r.deferring.Store(true)
+		return true
+	}
+	return false
 }
 
 // launch runs work in the background unless this process already
@@ -146,13 +194,43 @@ func (r *Runner) launch(reqID string, work banklink.AggregationWork, done func()
 	if !r.begin(work) {
 		return false
 	}
-	r.wg.Go(func() {
-		if done != nil {
-			defer done()
-		}
-		r.loop(reqID, work)
-	})
+	j := job{reqID: reqID, work: work, done: done}
+	r.mu.Lock()
+	if r.workers >= r.maxRunning() {
+		r.queue = append(r.queue, j)
+		r.mu.Unlock()
+		return true
+	}
+	r.workers++
+	r.mu.Unlock()
+	r.wg.Go(func() { r.worker(j) })
 	return true
+}
+
+// worker runs j, then the queued jobs one after another, and ends when
+// the queue is empty.
+func (r *Runner) worker(j job) {
+	for {
+		r.loop(j.reqID, j.work)
+		if j.done != nil {
+			j.done()
+		}
+		// Run may claim work left in the store now.
+		select {
+		case r.freed <- struct{}{}:
+		default:
+		}
+		r.mu.Lock()
+		if len(r.queue) == 0 {
+			r.workers--
+			r.mu.Unlock()
+			return
+		}
+		j = r.queue[0]
+		r.queue[0] = job{}
+		r.queue = r.queue[1:]
+		r.mu.Unlock()
+	}
 }
 
 // begin marks the connection as being aggregated by this process; when it
@@ -176,9 +254,7 @@ func (r *Runner) begin(work banklink.AggregationWork) bool {
 func (r *Runner) loop(reqID string, work banklink.AggregationWork) {
 	for {
 		crashpoint.Hit(crashpoint.RunStarted)
-		release := r.slot()
 		r.run(reqID, work)
-		release()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		next, more, err := r.Store.FinishAggregation(ctx, work, r.Owner)
 		cancel()
@@ -217,6 +293,17 @@ func (r *Runner) run(reqID string, work banklink.AggregationWork) {
 	if err != nil {
 		r.Log.Warn("aggregation failed", slog.String("connection_id", work.ConnectionID), slog.Any("err", err))
 	}
+}
+
+// Load is what a Runner is doing: jobs running, and jobs waiting in this
+// process for a worker (work left in the store is not counted here).
+type Load struct{ Running, Queued int }
+
+// Load reports the jobs running and queued in this process.
+func (r *Runner) Load() Load {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Load{Running: r.workers, Queued: len(r.queue)}
 }
 
 // Wait blocks until background aggregations finish (tests, shutdown).
@@ -387,6 +474,9 @@ func (r *Runner) Resume(ctx context.Context, sem chan struct{}) (started int, er
 	if err != nil {
 		return 0, err
 	}
+	if len(list) < room {
+		r.deferring.Store(false) // nothing left behind in the store
+	}
 	for _, w := range list {
 		r.Log.Info("resuming aggregation", slog.String("connection_id", w.ConnectionID))
 		if r.startIn(sem, "resumed-"+banklink.NewID(), w) {
@@ -411,12 +501,20 @@ func (r *Runner) startIn(sem chan struct{}, reqID string, w banklink.Aggregation
 // pending work whose lease is free, at most ResumeWorkers at once. It
 // resumes once at once, so a restarted process picks up at start what it
 // (or another replica) was doing when it died, as soon as the lease ends.
+//
+// While it runs, Start leaves work beyond a short queue in the store, and
+// Run claims it each time a worker frees up.
 func (r *Runner) Run(ctx context.Context) {
 	sem := make(chan struct{}, ResumeWorkers)
 	t := time.NewTicker(max(r.Lease/3, 10*time.Millisecond))
 	defer t.Stop()
+	r.claiming.Store(true)
+	defer r.claiming.Store(false)
+	renew := true
 	for {
-		r.renew(ctx)
+		if renew {
+			r.renew(ctx)
+		}
 		if _, err := r.Resume(ctx, sem); err != nil && ctx.Err() == nil {
 			r.Log.Warn("resume aggregations", slog.Any("err", err))
 		}
@@ -424,6 +522,9 @@ func (r *Runner) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			renew = true
+		case <-r.freed:
+			renew = false
 		}
 	}
 }

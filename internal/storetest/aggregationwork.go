@@ -159,4 +159,54 @@ func testAggregationWork(t *testing.T, s banklink.Store) {
 	if len(seen) < 6 {
 		t.Errorf("%d pieces of work claimed, want at least the 6 new links", len(seen))
 	}
+
+	// A request with no owner counts the work and leaves its lease free:
+	// pending work is claimed oldest request first, and never while
+	// another replica holds it.
+	queued := make([]*banklink.Connection, 3)
+	for i := range queued {
+		queued[i] = linked(t, s, scope, inst, "q", "sandbox", "L-q-"+string(rune('a'+i)))
+	}
+	q0 := latest.Add(time.Hour)
+	claimed := claim(q0, a(q0)) // the links' own work (and any left above), taken and finished
+	for _, w := range claimed {
+		if _, _, err := s.FinishAggregation(ctx, w, "A"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range []*banklink.Connection{queued[2], queued[0], queued[1]} {
+		qt := q0.Add(time.Duration(i+1) * time.Second)
+		w, mine, err := s.RequestAggregation(ctx, scope, c.ID, qt, banklink.Lease{Until: qt})
+		must(t, err)
+		if !mine || w.Ticket != 2 {
+			t.Fatalf("queued request %d = %+v mine=%v, want ticket 2 and the lease left free", i, w, mine)
+		}
+	}
+	if got := claim(q0.Add(time.Second), b(q0.Add(time.Second))); len(got) != 0 {
+		t.Fatalf("claimed %+v before it was queued", got)
+	}
+	qc := q0.Add(time.Minute)
+	list, err := s.ClaimAggregations(ctx, qc, b(qc), 2)
+	must(t, err)
+	if ids := workIDs(list); len(ids) != 2 || !ids[queued[2].ID] || !ids[queued[0].ID] {
+		t.Fatalf("claim of queued work = %+v; want the first two queued, %s and %s", list, queued[2].ID, queued[0].ID)
+	}
+	// While B holds it, a queued request only counts.
+	w, mine, err = s.RequestAggregation(ctx, scope, queued[2].ID, qc, banklink.Lease{Until: qc})
+	must(t, err)
+	if mine || w.Ticket != 3 {
+		t.Fatalf("queued request under B's lease = %+v mine=%v, want ticket 3, not mine", w, mine)
+	}
+	if list := claim(qc, a(qc)); len(list) != 1 || list[0].ConnectionID != queued[1].ID {
+		t.Fatalf("claim = %+v, want only %s", list, queued[1].ID)
+	}
+}
+
+// workIDs is the set of connections list names.
+func workIDs(list []banklink.AggregationWork) map[string]bool {
+	ids := map[string]bool{}
+	for _, w := range list {
+		ids[w.ConnectionID] = true
+	}
+	return ids
 }
