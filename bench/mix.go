@@ -620,17 +620,26 @@ func (s *mixStack) inFlight() int64 {
 	return s.completed.Load() - int64(ok+bad)
 }
 
-// drain waits, at most limit, until background work is done: every
-// aggregation finished and no webhook delivery pending.
-func (s *mixStack) drain(limit time.Duration) (time.Duration, error) {
+// drain waits until background work is done: every aggregation finished
+// and no webhook delivery pending. It gives up once the aggregations
+// waiting have not gone down for stall, or after limit in all. Waiting
+// aggregations are counted, not waited for with the runner's Wait: under
+// a backlog the work waits in the store between two claims, when the
+// runner has nothing running.
+func (s *mixStack) drain(stall, limit time.Duration) (time.Duration, error) {
 	begin := time.Now()
-	done := make(chan struct{})
-	go func() { s.runner.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		return time.Since(begin), fmt.Errorf("%s: %d aggregations still running after %s", s.name, s.inFlight(), limit)
+	least, since := s.inFlight(), begin
+	for n := least; n > 0; n = s.inFlight() {
+		if n < least {
+			least, since = n, time.Now()
+		}
+		if time.Since(since) > stall || time.Since(begin) > limit {
+			return time.Since(begin), fmt.Errorf("%s: %d aggregations still waiting %s after the load, %d at the last progress %s ago",
+				s.name, n, time.Since(begin).Round(time.Second), least, time.Since(since).Round(time.Second))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+	s.runner.Wait()
 	for {
 		n, err := s.db.PendingDeliveries(context.Background())
 		if err != nil {
@@ -858,7 +867,7 @@ func runMix(o mixOptions) int {
 			r.stack.analyze(ctx)
 		}
 		r.stack.load(&mixStats{}, o.concurrency, 3*time.Second, "warm")
-		if _, err := r.stack.drain(3 * time.Minute); err != nil {
+		if _, err := r.stack.drain(time.Minute, 3*time.Minute); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -889,7 +898,7 @@ func runMix(o mixOptions) int {
 			r.stats = append(r.stats, st)
 			// Background work of this target must not run during the
 			// next one.
-			d, err := r.stack.drain(3 * time.Minute)
+			d, err := r.stack.drain(time.Minute, 3*time.Minute)
 			r.drain += d
 			if err != nil && r.err == nil {
 				r.err = err
@@ -1059,7 +1068,7 @@ func rss() uint64 {
 // quiet takes the comparable sample: background work done, idle
 // connections closed, two collections, a few seconds to settle.
 func (s *mixStack) quiet(label string, at time.Duration) (soakSample, time.Duration, error) {
-	d, err := s.drain(10 * time.Minute)
+	d, err := s.drain(2*time.Minute, 30*time.Minute)
 	s.closeIdle()
 	runtime.GC()
 	runtime.GC()

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"banklink"
@@ -122,19 +124,45 @@ func (db *DB) preInsert(ctx context.Context, scope banklink.Scope, connectionID 
 	if total <= chunkRows {
 		return nil, nil // a refresh: the save's own transaction is short
 	}
+	// The chunks take the new rows of every account together, oldest
+	// first: a chunk's rows then span a narrow range of days. The
+	// tenant-wide newest-first index (transactions_scope) orders rows by
+	// day, so each row of a two-year backfill lands on the page of its
+	// day, and a chunk writes one page of that index per distinct day it
+	// holds. Chunked one account after another, every chunk spanned
+	// 256 days (one page per row); taken together by date, the chunks of
+	// a save write each day's page about once.
+	type row struct{ w, i int }
+	order := make([]row, 0, total)
+	for w := range todo {
+		for i := range todo[w].fresh {
+			order = append(order, row{w, i})
+		}
+	}
+	slices.SortStableFunc(order, func(a, b row) int {
+		return strings.Compare(todo[a.w].fresh[a.i].TransactionDate, todo[b.w].fresh[b.i].TransactionDate)
+	})
 	pre := map[string]*preAccount{}
+	saved := make([]bool, len(todo)) // the account row is in
 	chunks := 0
-	for _, w := range todo {
-		for start := 0; start < len(w.fresh); start += chunkRows {
-			chunk := w.fresh[start:min(start+chunkRows, len(w.fresh))]
-			first := start == 0
-			err := db.inTx(ctx, func(tx *sql.Tx) error {
-				// The connection may have been deleted between chunks:
-				// nothing may be added to it then.
-				if _, err := aggregationOwner(ctx, tx, scope, connectionID); err != nil {
-					return err
+	for start := 0; start < len(order); start += chunkRows {
+		chunk := order[start:min(start+chunkRows, len(order))]
+		byAccount := make([][]banklink.Transaction, len(todo))
+		for _, r := range chunk {
+			byAccount[r.w] = append(byAccount[r.w], todo[r.w].fresh[r.i])
+		}
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			// The connection may have been deleted between chunks:
+			// nothing may be added to it then.
+			if _, err := aggregationOwner(ctx, tx, scope, connectionID); err != nil {
+				return err
+			}
+			for wi, rows := range byAccount {
+				if len(rows) == 0 {
+					continue
 				}
-				if first && w.p.new {
+				w := todo[wi]
+				if w.p.new && !saved[wi] {
 					data, err := json.Marshal(accountData{Balances: w.a.Balances, Identifiers: w.a.Identifiers, Owners: w.a.Owners})
 					if err != nil {
 						return err
@@ -143,15 +171,23 @@ func (db *DB) preInsert(ctx context.Context, scope banklink.Scope, connectionID 
 						return fmt.Errorf("save account: %w", err)
 					}
 				}
-				return insertTransactions(ctx, tx, scope, owner.customerID, owner.connectionID, w.p.id, owner.provider, chunk, at)
-			})
-			if err != nil {
-				return nil, err
+				if err := insertTransactions(ctx, tx, scope, owner.customerID, owner.connectionID, w.p.id, owner.provider, rows, at); err != nil {
+					return err
+				}
 			}
-			pre[w.a.ProviderAccountID] = w.p
-			if chunks++; chunks == 1 {
-				crashpoint.Hit(crashpoint.BetweenChunks)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for wi, rows := range byAccount {
+			if len(rows) > 0 {
+				saved[wi] = true
+				pre[todo[wi].a.ProviderAccountID] = todo[wi].p
 			}
+		}
+		if chunks++; chunks == 1 {
+			crashpoint.Hit(crashpoint.BetweenChunks)
 		}
 	}
 	return pre, nil
