@@ -96,6 +96,7 @@ func main() {
 	soakFor := flag.Duration("soak", 0, "with -mix: soak the SQLite target for this long, sampling goroutines and heap every 10s; exits 1 on any error or growth")
 	analyze := flag.Bool("analyze", false, "with -mix: run ANALYZE on each target database after warm-up (a diagnostic: banklink does not)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each measured load to this path plus .<target>.r<round> (with -mix and -soak: .soak)")
+	flag.IntVar(&aggregationWorkers, "aggregation-workers", 0, "with -mix and -scale: aggregations each banklink runs at once (0: banklink's default)")
 	scale := flag.Bool("scale", false, "fill a database (SQLite, and -postgres) and compare each list, get, search, connect/start and aggregation request's p99 with an empty one (see scale.go)")
 	scaleCustomers := flag.Int("scale-customers", 10_000, "with -scale: customers, two connections each")
 	scaleTx := flag.Int("scale-tx", 50, "with -scale: transactions per account, two accounts per connection")

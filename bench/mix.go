@@ -315,6 +315,10 @@ type mixStack struct {
 	shutdown  func()
 }
 
+// aggregationWorkers is -aggregation-workers: every stack's
+// wiring.Options.AggregationWorkers.
+var aggregationWorkers int
+
 func newMixStack(ctx context.Context, name, dsn string, dir []*banklink.Institution, concurrency int) *mixStack {
 	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Migrate: true})
 	if err != nil {
@@ -359,6 +363,7 @@ func newMixStack(ctx context.Context, name, dsn string, dir []*banklink.Institut
 		// as with -webhook-private-targets sandbox.
 		WebhookPrivate:        webhookurl.PrivateSandbox,
 		Metrics:               true,
+		AggregationWorkers:    aggregationWorkers,
 		AfterAggregationStart: func(banklink.Scope, string) { s.completed.Add(1) },
 	})
 	if err != nil {
@@ -545,7 +550,9 @@ func (s *mixStack) link(n, concurrency int) {
 		})
 	}
 	wg.Wait()
-	s.runner.Wait()
+	if _, err := s.drain(time.Minute, 10*time.Minute); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // load runs the mix with concurrency closed-loop clients for d: each

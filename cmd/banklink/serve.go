@@ -96,6 +96,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		WidgetRateBurst:         cfg.WidgetRateBurst,
 		WebhookPrivate:          private,
 		AggregationLease:        cfg.AggregationLease,
+		AggregationWorkers:      cfg.AggregationWorkers,
 		Metrics:                 cfg.Metrics,
 		Demo:                    cfg.DemoOn,
 	})

@@ -63,6 +63,10 @@ type Config struct {
 	// resumed by another replica (or the restarted one) within about
 	// that long.
 	AggregationLease time.Duration
+	// AggregationWorkers bounds the aggregations one process runs at once;
+	// the rest wait their turn, in the database beyond a short queue,
+	// where any replica with a free worker takes them.
+	AggregationWorkers int
 	// RateLimit and RateBurst bound each API key's requests per second;
 	// WidgetRateLimit and WidgetRateBurst each widget session's.
 	RateLimit, WidgetRateLimit float64
@@ -135,6 +139,7 @@ func Default() Config {
 		RefreshInterval:         time.Minute,
 		AutoRefresh:             24 * time.Hour,
 		AutoRefreshWorkers:      4,
+		AggregationWorkers:      4,
 		AggregationLease:        30 * time.Second,
 		RateLimit:               100,
 		RateBurst:               200,
@@ -249,6 +254,7 @@ func (c *Config) Register(fs *flag.FlagSet, all bool) {
 	fs.DurationVar(&c.RefreshInterval, "refresh-interval", c.RefreshInterval, "least time between two refreshes of one connection (429 with Retry-After sooner)")
 	fs.DurationVar(&c.AutoRefresh, "auto-refresh", c.AutoRefresh, "refresh a connection's data in the background once it is this old (0: only when the app or a provider's webhook asks)")
 	fs.IntVar(&c.AutoRefreshWorkers, "auto-refresh-workers", c.AutoRefreshWorkers, "background refreshes this process runs at once")
+	fs.IntVar(&c.AggregationWorkers, "aggregation-workers", c.AggregationWorkers, "aggregations this process runs at once (the rest wait in the database for any replica's free worker)")
 	fs.DurationVar(&c.AggregationLease, "aggregation-lease", c.AggregationLease, "how long a replica's claim on aggregation work lasts unrenewed: work cut short by a crash resumes within about this long")
 	fs.StringVar(&c.PlaidClientID, "plaid-client-id", c.PlaidClientID, "Plaid client id (registers provider plaid with -plaid-secret)")
 	fs.StringVar(&c.PlaidSecret, "plaid-secret", c.PlaidSecret, "Plaid secret of -plaid-env (env BANKLINK_PLAID_SECRET or _FILE)")
@@ -410,6 +416,9 @@ func (c *Config) finish(fs *flag.FlagSet) error {
 	}
 	if c.AutoRefreshWorkers < 1 || c.AutoRefreshWorkers > 256 {
 		return fmt.Errorf("-auto-refresh-workers %d must be between 1 and 256", c.AutoRefreshWorkers)
+	}
+	if c.AggregationWorkers < 1 || c.AggregationWorkers > 256 {
+		return fmt.Errorf("-aggregation-workers %d must be between 1 and 256", c.AggregationWorkers)
 	}
 	if c.WebhookWorkers < 0 || c.WebhookWorkers > 256 {
 		return fmt.Errorf("-webhook-workers %d must be between 0 and 256", c.WebhookWorkers)

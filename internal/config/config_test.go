@@ -80,8 +80,8 @@ func TestLoad(t *testing.T) {
 				}
 			}},
 		{name: "auto refresh daily by default", check: func(t *testing.T, c Config) {
-			if c.AutoRefresh != 24*time.Hour || c.AutoRefreshWorkers != 4 {
-				t.Errorf("auto refresh %s with %d workers", c.AutoRefresh, c.AutoRefreshWorkers)
+			if c.AutoRefresh != 24*time.Hour || c.AutoRefreshWorkers != 4 || c.AggregationWorkers != 4 {
+				t.Errorf("auto refresh %s with %d workers, %d aggregation workers", c.AutoRefresh, c.AutoRefreshWorkers, c.AggregationWorkers)
 			}
 		}},
 		{name: "auto refresh off", env: map[string]string{"BANKLINK_AUTO_REFRESH": "0"}, check: func(t *testing.T, c Config) {
@@ -156,6 +156,8 @@ func TestLoad(t *testing.T) {
 		{name: "unknown provider", args: []string{"-production-providers", "yodlee"}, err: `-production-providers names "yodlee", which is not a provider (sandbox, sandbox-b, plaid, mx, finicity)`},
 		{name: "auto refresh too often", args: []string{"-auto-refresh", "10s"}, err: "-auto-refresh"},
 		{name: "no auto refresh workers", args: []string{"-auto-refresh-workers", "0"}, err: "-auto-refresh-workers"},
+		{name: "no aggregation workers", args: []string{"-aggregation-workers", "0"}, err: "-aggregation-workers"},
+		{name: "too many aggregation workers", env: map[string]string{"BANKLINK_AGGREGATION_WORKERS": "257"}, err: "-aggregation-workers"},
 		{name: "MX key without client id", env: map[string]string{"BANKLINK_MX_API_KEY": "k"}, err: "-mx-client-id"},
 		{name: "unknown MX connect mode", args: []string{"-mx-connect-mode", "popup"}, err: "-mx-connect-mode"},
 		{name: "Finicity without app key", args: []string{"-finicity-partner-id", "p", "-finicity-partner-secret", "s"}, err: "-finicity-app-key go together"},

@@ -66,6 +66,9 @@ type Options struct {
 	// AggregationLease is how long a replica holds aggregation work
 	// without renewing it (0: aggregation.DefaultLease).
 	AggregationLease time.Duration
+	// AggregationWorkers bounds the aggregations running at once (0:
+	// aggregation.DefaultMaxRunning).
+	AggregationWorkers int
 	// Metrics records requests and serves GET /metrics.
 	Metrics bool
 	// Demo serves the demo page at / in its own account (DemoAccountID).
@@ -119,6 +122,7 @@ func New(p Parts, o Options) (*Service, error) {
 	s.Runner = aggregation.New(p.Store, p.Providers.Aggregators(), p.Log)
 	s.Runner.Metrics = s.Metrics
 	s.Runner.Now = now
+	s.Runner.MaxRunning = o.AggregationWorkers
 	if o.AggregationLease > 0 {
 		s.Runner.Lease = o.AggregationLease
 	}
