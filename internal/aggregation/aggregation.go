@@ -162,15 +162,36 @@ func (r *Runner) Start(ctx context.Context, scope banklink.Scope, connectionID s
 	if err != nil {
 		return err
 	}
-	if mine && !queued {
+	switch {
+	case mine && !queued:
 		r.launch(banklink.RequestIDFrom(ctx), work, nil)
+	case mine && r.idleWorker():
+		// Left in the store just as the backlog ran out: tell Run now
+		// rather than at its next tick.
+		r.wake()
 	}
 	return nil
 }
 
+// idleWorker reports whether a worker is free.
+func (r *Runner) idleWorker() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.workers < r.maxRunning()
+}
+
+// wake tells Run, if it waits, that it may claim work now.
+func (r *Runner) wake() {
+	select {
+	case r.freed <- struct{}{}:
+	default:
+	}
+}
+
 // backlogged reports whether work for connectionID should stay in the
-// store: Run is claiming, the queue is full, and this process is not
-// already aggregating the connection (whose lease it must keep).
+// store: Run is claiming, the queue is full or older work already waits
+// there, and this process is not already aggregating the connection
+// (whose lease it must keep).
 func (r *Runner) backlogged(connectionID string) bool {
 	if !r.claiming.Load() {
 		return false
@@ -215,11 +236,7 @@ func (r *Runner) worker(j job) {
 		if j.done != nil {
 			j.done()
 		}
-		// Run may claim work left in the store now.
-		select {
-		case r.freed <- struct{}{}:
-		default:
-		}
+		r.wake() // Run may claim work left in the store now
 		r.mu.Lock()
 		if len(r.queue) == 0 {
 			r.workers--
