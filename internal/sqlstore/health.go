@@ -30,25 +30,26 @@ func (db *DB) RecordProviderAttempt(ctx context.Context, provider, institutionID
 	})
 }
 
+// providerFailuresSQL counts the failures of a provider at an
+// institution since $3 and after its last success, with the latest one's
+// reason, in one statement (on PostgreSQL one round trip instead of
+// three; the widget asks on every institution it routes).
+const providerFailuresSQL = `WITH f AS (SELECT at, reason FROM provider_attempts WHERE provider = $1 AND institution_id = $2 AND NOT ok
+	AND at >= %s($3, COALESCE((SELECT MAX(at) FROM provider_attempts WHERE provider = $1 AND institution_id = $2 AND ok), 0) + 1))
+SELECT (SELECT COUNT(*) FROM f), COALESCE((SELECT reason FROM f ORDER BY at DESC LIMIT 1), '')`
+
+// providerFailuresQuery is providerFailuresSQL in each dialect: SQLite's
+// two-argument scalar MAX is PostgreSQL's GREATEST.
+var providerFailuresQuery = map[Dialect]string{
+	SQLite:   fmt.Sprintf(providerFailuresSQL, "MAX"),
+	Postgres: fmt.Sprintf(providerFailuresSQL, "GREATEST"),
+}
+
 // ProviderFailures implements banklink.ProviderHealthStore.
 func (db *DB) ProviderFailures(ctx context.Context, provider, institutionID string, since time.Time) (int, string, error) {
-	var lastOK sql.NullInt64
-	if err := db.r.QueryRowContext(ctx, `SELECT MAX(at) FROM provider_attempts WHERE provider = $1 AND institution_id = $2 AND ok`,
-		provider, institutionID).Scan(&lastOK); err != nil {
-		return 0, "", fmt.Errorf("provider health: %w", err)
-	}
-	from := max(micros(since), lastOK.Int64+1)
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM provider_attempts WHERE provider = $1 AND institution_id = $2 AND NOT ok AND at >= $3`,
-		provider, institutionID, from).Scan(&n); err != nil {
-		return 0, "", fmt.Errorf("provider health: %w", err)
-	}
-	if n == 0 {
-		return 0, "", nil
-	}
 	var reason string
-	if err := db.r.QueryRowContext(ctx, `SELECT reason FROM provider_attempts WHERE provider = $1 AND institution_id = $2 AND NOT ok AND at >= $3
-		ORDER BY at DESC LIMIT 1`, provider, institutionID, from).Scan(&reason); err != nil {
+	if err := db.r.QueryRowContext(ctx, providerFailuresQuery[db.dialect], provider, institutionID, micros(since)).Scan(&n, &reason); err != nil {
 		return 0, "", fmt.Errorf("provider health: %w", err)
 	}
 	return n, reason, nil

@@ -232,3 +232,49 @@ func (db *DB) finishPG(ctx context.Context, owner string, outcomes map[string]ba
 	}
 	return lost, nil
 }
+
+// pgSaveSessionSQL is SaveConnectSession in one statement: it reads the
+// connection's status and writes the session (putSession's conditional
+// upsert) only while the connection may make progress. It returns the
+// status (empty when there is no such connection), whether progress is
+// allowed, and the rows written (0: the session changed since it was
+// read).
+var pgSaveSessionSQL = `WITH conn AS (SELECT status, ` + "(status = '" + string(banklink.StatusInProgress) + "' OR " + repairable + `) AS open FROM connections WHERE id = $1),
+ins AS (INSERT INTO connect_sessions (connection_id, step, institution_id, provider_type, provider_state, login_id, data, failures, updated_at, version)
+	SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::integer, $9::bigint, 1 WHERE EXISTS (SELECT 1 FROM conn WHERE open)
+	ON CONFLICT (connection_id) DO UPDATE SET step = excluded.step, institution_id = excluded.institution_id,
+		provider_type = excluded.provider_type, provider_state = excluded.provider_state, login_id = excluded.login_id,
+		data = excluded.data, updated_at = excluded.updated_at, version = connect_sessions.version + 1,
+		failures = CASE WHEN connect_sessions.step = 'DONE' THEN excluded.failures ELSE connect_sessions.failures END
+	WHERE connect_sessions.version = $10::bigint
+	RETURNING 1)
+SELECT COALESCE((SELECT status FROM conn), ''), COALESCE((SELECT open FROM conn), false), (SELECT COUNT(*) FROM ins)`
+
+// saveSessionPG is SaveConnectSession on PostgreSQL: one round trip
+// instead of four (BEGIN, SELECT, INSERT, COMMIT). A widget step saves
+// its session once or twice.
+func (db *DB) saveSessionPG(ctx context.Context, s *banklink.ConnectSession) error {
+	args, err := db.sessionArgs(s)
+	if err != nil {
+		return err
+	}
+	var status string
+	var open bool
+	var written int
+	err = db.pool.QueryRow(ctx, pgSaveSessionSQL, args...).Scan(&status, &open, &written)
+	if isForeignKeyViolation(err) {
+		return banklink.Errorf(banklink.ENOTFOUND, "Institution %s not found.", s.InstitutionID)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("save connect session: %w", err)
+	case status == "":
+		return notFound("Connection")
+	case !open:
+		return banklink.Errorf(banklink.ECONFLICT, "Connection is %s, no longer in progress.", status)
+	case written == 0:
+		return sessionChanged()
+	}
+	s.Version++
+	return nil
+}

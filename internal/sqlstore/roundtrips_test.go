@@ -90,6 +90,11 @@ func TestPostgresHotPathsOneStatement(t *testing.T) {
 	}
 	now := time.Now()
 	var claimed []*banklink.Delivery
+	linking := storetest.NewConnection(scope)
+	if err := db.StartConnection(ctx, storetest.NewCustomer(scope, "linking"), linking); err != nil {
+		t.Fatal(err)
+	}
+	sess := &banklink.ConnectSession{ConnectionID: linking.ID, Step: banklink.StepCredentials, InstitutionID: inst.ID, ProviderType: "sandbox"}
 
 	for _, tc := range []struct {
 		name string
@@ -115,6 +120,23 @@ func TestPostgresHotPathsOneStatement(t *testing.T) {
 			conn.InstitutionID = "nope"
 			if err := db.StartConnection(ctx, storetest.NewCustomer(scope, "other"), conn); banklink.ErrorCode(err) != banklink.ENOTFOUND {
 				t.Fatalf("err %v, want ENOTFOUND", err)
+			}
+		}},
+		{"a widget step saves its session", func(t *testing.T) {
+			if err := db.SaveConnectSession(ctx, sess); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a session read before another save is refused", func(t *testing.T) {
+			stale := *sess
+			stale.Version--
+			if err := db.SaveConnectSession(ctx, &stale); banklink.ErrorCode(err) != banklink.ECONFLICT {
+				t.Fatalf("err %v, want ECONFLICT", err)
+			}
+		}},
+		{"provider health at an institution", func(t *testing.T) {
+			if _, _, err := db.ProviderFailures(ctx, "sandbox", inst.ID, now.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
 			}
 		}},
 		{"claim deliveries", func(t *testing.T) {

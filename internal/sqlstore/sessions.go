@@ -46,6 +46,9 @@ func (db *DB) FindConnectSession(ctx context.Context, connectionID string) (*ban
 
 // SaveConnectSession implements banklink.ConnectSessionStore.
 func (db *DB) SaveConnectSession(ctx context.Context, s *banklink.ConnectSession) error {
+	if db.pool != nil {
+		return db.saveSessionPG(ctx, s)
+	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var conn banklink.Connection
 		err := tx.QueryRowContext(ctx, `SELECT status, status_reason FROM connections WHERE id = $1`, s.ConnectionID).Scan(&conn.Status, &conn.StatusReason)
@@ -78,14 +81,10 @@ func sessionChanged() error {
 // guard, since PostgreSQL re-checks its WHERE on the row it locks and
 // SQLite has one writer. The caller increments s.Version once tx commits.
 func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSession) error {
-	if s.UpdatedAt.IsZero() {
-		s.UpdatedAt = db.now()
-	}
-	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing, Tab: s.Tab, Consent: s.Consent})
+	args, err := db.sessionArgs(s)
 	if err != nil {
 		return err
 	}
-	inst := sql.NullString{String: s.InstitutionID, Valid: s.InstitutionID != ""}
 	// Failures are counted by CountLoginAttempt alone, whose increments a
 	// save would otherwise overwrite; a session replacing a finished one
 	// (a repair's) starts counting afresh.
@@ -95,8 +94,7 @@ func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSes
 			provider_type = excluded.provider_type, provider_state = excluded.provider_state, login_id = excluded.login_id,
 			data = excluded.data, updated_at = excluded.updated_at, version = connect_sessions.version + 1,
 			failures = CASE WHEN connect_sessions.step = 'DONE' THEN excluded.failures ELSE connect_sessions.failures END
-		WHERE connect_sessions.version = $10`,
-		s.ConnectionID, s.Step, inst, s.ProviderType, s.ProviderState, s.LoginID, string(data), s.Failures, micros(s.UpdatedAt), s.Version)
+		WHERE connect_sessions.version = $10`, args...)
 	if isForeignKeyViolation(err) {
 		return banklink.Errorf(banklink.ENOTFOUND, "Institution %s not found.", s.InstitutionID)
 	}
@@ -109,6 +107,20 @@ func (db *DB) putSession(ctx context.Context, tx *sql.Tx, s *banklink.ConnectSes
 		return sessionChanged()
 	}
 	return nil
+}
+
+// sessionArgs are the ten parameters of a session's conditional upsert
+// (putSession, pgSaveSessionSQL).
+func (db *DB) sessionArgs(s *banklink.ConnectSession) ([]any, error) {
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = db.now()
+	}
+	data, err := json.Marshal(sessionData{MFA: s.MFA, Accounts: s.Accounts, Routing: s.Routing, Tab: s.Tab, Consent: s.Consent})
+	if err != nil {
+		return nil, err
+	}
+	inst := sql.NullString{String: s.InstitutionID, Valid: s.InstitutionID != ""}
+	return []any{s.ConnectionID, s.Step, inst, s.ProviderType, s.ProviderState, s.LoginID, string(data), s.Failures, micros(s.UpdatedAt), s.Version}, nil
 }
 
 // CountLoginAttempt implements banklink.ConnectSessionStore.

@@ -54,6 +54,9 @@ func testConnectSessions(t *testing.T, s banklink.Store) {
 	bad := *sess
 	bad.InstitutionID = "missing"
 	wantCode(t, s.SaveConnectSession(ctx, &bad), banklink.ENOTFOUND)
+	gone := *sess
+	gone.ConnectionID = "no-such-connection"
+	wantCode(t, s.SaveConnectSession(ctx, &gone), banklink.ENOTFOUND)
 	_, err = s.CompleteConnection(ctx, scope, conn.ID, banklink.Completion{InstitutionID: inst.ID, ProviderType: "sandbox", LoginID: "sbx_1"})
 	must(t, err)
 	// A finished connection takes no more widget progress.
