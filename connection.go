@@ -236,6 +236,10 @@ type AggregationWorkStore interface {
 	// counted meanwhile the owner keeps the lease and more is true, with
 	// next the work to run; otherwise the lease is released.
 	FinishAggregation(ctx context.Context, work AggregationWork, owner string) (next AggregationWork, more bool, err error)
+	// PendingAggregations counts the connections, of every account and
+	// environment, whose aggregation work is pending and can run (held
+	// by a replica or waiting): the backlog.
+	PendingAggregations(ctx context.Context) (int, error)
 }
 
 // Lease is a replica's hold on a connection's aggregation work: no other

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/aggregation"
 	"banklink/internal/config"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
+	"banklink/internal/metrics"
 	"banklink/internal/providers"
 	"banklink/internal/search"
 	"banklink/internal/webhooks"
@@ -122,6 +124,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	// crashed process (this one before a restart, or another replica)
 	// was doing.
 	go runner.Run(bgCtx)
+	if svc.Metrics != nil {
+		go observeAggregations(bgCtx, runner, db, svc.Metrics)
+	}
 	// Activity older than -activity-retention is pruned hourly (by every
 	// replica: deleting what another already deleted costs a query).
 	go svc.Linking.PruneActivityEvery(bgCtx, time.Hour, cfg.ActivityRetention)
@@ -260,4 +265,23 @@ func printBanner(w io.Writer, cfg *config.Config, firstKey string) {
 }'
 `, cfg.PublicURL, firstKey)
 	fmt.Fprintln(w)
+}
+
+// observeAggregations sets the aggregation gauges every 5 s until ctx
+// ends: this process's running and queued jobs, and the backlog every
+// replica shares.
+func observeAggregations(ctx context.Context, runner *aggregation.Runner, db banklink.AggregationWorkStore, m *metrics.Metrics) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		if n, err := db.PendingAggregations(ctx); err == nil {
+			load := runner.Load()
+			m.SetAggregations(load.Running, load.Queued, n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -61,6 +61,9 @@ type Metrics struct {
 
 	aggregationJobs     *prometheus.CounterVec
 	aggregationDuration prometheus.Histogram
+	aggregationRunning  prometheus.Gauge
+	aggregationQueued   prometheus.Gauge
+	aggregationPending  prometheus.Gauge
 }
 
 // New returns Metrics on a fresh registry holding the Go runtime and
@@ -109,6 +112,18 @@ func New() *Metrics {
 			// 0.1 s to about 7 min: jobs fetch up to two years of data.
 			Buckets: prometheus.ExponentialBuckets(0.1, 2, 13),
 		}),
+		aggregationRunning: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "banklink_aggregations_running",
+			Help: "Aggregations this process is running.",
+		}),
+		aggregationQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "banklink_aggregations_queued",
+			Help: "Aggregations waiting in this process for one of its workers.",
+		}),
+		aggregationPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "banklink_aggregations_pending",
+			Help: "Connections whose aggregation is pending, across every replica: running, queued or waiting in the database.",
+		}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -117,6 +132,7 @@ func New() *Metrics {
 		m.webhookDeliveries, m.webhookDuration, m.webhookPending,
 		m.providerRequests, m.providerDuration,
 		m.aggregationJobs, m.aggregationDuration,
+		m.aggregationRunning, m.aggregationQueued, m.aggregationPending,
 	)
 	// Export the fixed outcomes at zero from the start, so rates and
 	// alerts work before the first event.
@@ -164,6 +180,17 @@ func (m *Metrics) SetWebhookPending(n int) {
 		return
 	}
 	m.webhookPending.Set(float64(n))
+}
+
+// SetAggregations sets the aggregations this process runs and queues,
+// and those pending across every replica.
+func (m *Metrics) SetAggregations(running, queued, pending int) {
+	if m == nil {
+		return
+	}
+	m.aggregationRunning.Set(float64(running))
+	m.aggregationQueued.Set(float64(queued))
+	m.aggregationPending.Set(float64(pending))
 }
 
 // ObserveProvider records one call to an upstream provider: provider is

@@ -33,6 +33,7 @@ func TestNilMetricsIsNoOp(t *testing.T) {
 		{"ObserveRequest", func() { m.ObserveRequest(http.MethodGet, "GET /healthz", 200, time.Millisecond) }},
 		{"ObserveWebhook", func() { m.ObserveWebhook(metrics.WebhookDelivered, time.Millisecond) }},
 		{"SetWebhookPending", func() { m.SetWebhookPending(3) }},
+		{"SetAggregations", func() { m.SetAggregations(1, 2, 3) }},
 		{"ObserveProvider", func() { m.ObserveProvider("sandbox", "accounts", errors.New("down"), time.Millisecond) }},
 		{"ObserveAggregation", func() { m.ObserveAggregation(nil, time.Second) }},
 		{"Handler", func() {
@@ -88,6 +89,15 @@ func TestHandlerExposesObservations(t *testing.T) {
 				`banklink_webhook_deliveries_total{outcome="delivered"} 0`,
 				`banklink_webhook_delivery_duration_seconds_count 2`,
 				`banklink_webhook_pending 7`,
+			},
+		},
+		{
+			name:    "aggregation backlog",
+			observe: func(m *metrics.Metrics) { m.SetAggregations(4, 8, 4400) },
+			want: []string{
+				`banklink_aggregations_running 4`,
+				`banklink_aggregations_queued 8`,
+				`banklink_aggregations_pending 4400`,
 			},
 		},
 		{

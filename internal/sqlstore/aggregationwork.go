@@ -89,6 +89,17 @@ func scanWork(rows *sql.Rows) ([]banklink.AggregationWork, error) {
 	return out, nil
 }
 
+// PendingAggregations implements banklink.AggregationWorkStore, through
+// the connections_aggregation_pending index (its predicate is the
+// first condition).
+func (db *DB) PendingAggregations(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM connections WHERE aggregation_requested > aggregation_done AND `+linked).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count pending aggregations: %w", err)
+	}
+	return n, nil
+}
+
 // RenewAggregationLeases implements banklink.AggregationWorkStore.
 func (db *DB) RenewAggregationLeases(ctx context.Context, owner string, ids []string, until time.Time) error {
 	if len(ids) == 0 {

@@ -25,8 +25,17 @@ func testAggregationWork(t *testing.T, s banklink.Store) {
 		return list
 	}
 
+	pending := func(want int) {
+		t.Helper()
+		if n, err := s.PendingAggregations(ctx); err != nil || n != want {
+			t.Fatalf("pending aggregations = %d, %v; want %d", n, err, want)
+		}
+	}
+	pending(0) // the IN_PROGRESS connection holds no work
+
 	// Completing a link is accepted work, pending with a free lease.
 	c := linked(t, s, scope, inst, "w1", "sandbox", "L-w1")
+	pending(1)
 	got := claim(t0, a(t0))
 	if len(got) != 1 || got[0].ConnectionID != c.ID || got[0].Scope != scope || got[0].Ticket != 1 {
 		t.Fatalf("claim after completion = %+v, want %s with ticket 1", got, c.ID)
@@ -65,6 +74,7 @@ func testAggregationWork(t *testing.T, s banklink.Store) {
 	if got := claim(t0.Add(102*time.Second), a(t0.Add(102*time.Second))); len(got) != 0 {
 		t.Fatalf("claimed finished work %+v", got)
 	}
+	pending(0)
 	// A late finish of an older ticket (A woke up) changes nothing.
 	if _, more, err := s.FinishAggregation(ctx, got[0], "A"); err != nil || more {
 		t.Fatalf("stale finish = more %v, %v", more, err)
@@ -101,8 +111,10 @@ func testAggregationWork(t *testing.T, s banklink.Store) {
 
 	// Work of a deleted connection cannot run: never claimed.
 	gone := linked(t, s, scope, inst, "w2", "sandbox", "L-w2")
+	pending(2) // the refresh, claimed by A, and the new link
 	_, err = s.DeleteConnection(ctx, scope, gone.ID, t0)
 	must(t, err)
+	pending(1) // a deleted connection's work cannot run
 	far := at.Add(24 * time.Hour)
 	for _, w := range claim(far, a(far)) {
 		if w.ConnectionID == gone.ID {
