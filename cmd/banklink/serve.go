@@ -145,20 +145,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		deliverer.Observe = svc.Metrics.ObserveWebhook
 		go func() { defer close(delivered); deliverer.Run(deliverCtx) }()
 		if svc.Metrics != nil {
-			go func() {
-				t := time.NewTicker(5 * time.Second)
-				defer t.Stop()
-				for {
-					if n, err := db.PendingDeliveries(deliverCtx); err == nil {
-						svc.Metrics.SetWebhookPending(n)
-					}
-					select {
-					case <-deliverCtx.Done():
-						return
-					case <-t.C:
-					}
+			go sampleEvery(deliverCtx, func(ctx context.Context) {
+				if n, err := db.PendingDeliveries(ctx); err == nil {
+					svc.Metrics.SetWebhookPending(n)
 				}
-			}()
+			})
 		}
 	} else {
 		close(delivered)
@@ -267,21 +258,29 @@ func printBanner(w io.Writer, cfg *config.Config, firstKey string) {
 	fmt.Fprintln(w)
 }
 
-// observeAggregations sets the aggregation gauges every 5 s until ctx
-// ends: this process's running and queued jobs, and the backlog every
-// replica shares.
-func observeAggregations(ctx context.Context, runner *aggregation.Runner, db banklink.AggregationWorkStore, m *metrics.Metrics) {
+// sampleEvery runs sample at once and then every 5 s until ctx ends: it
+// keeps the gauges that take a query to read fresh.
+func sampleEvery(ctx context.Context, sample func(context.Context)) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
-		if n, err := db.PendingAggregations(ctx); err == nil {
-			load := runner.Load()
-			m.SetAggregations(load.Running, load.Queued, n)
-		}
+		sample(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// observeAggregations sets the aggregation gauges every 5 s until ctx
+// ends: this process's running and queued jobs, and the backlog every
+// replica shares.
+func observeAggregations(ctx context.Context, runner *aggregation.Runner, db banklink.AggregationWorkStore, m *metrics.Metrics) {
+	sampleEvery(ctx, func(ctx context.Context) {
+		if n, err := db.PendingAggregations(ctx); err == nil {
+			load := runner.Load()
+			m.SetAggregations(load.Running, load.Queued, n)
+		}
+	})
 }

@@ -143,7 +143,6 @@ func (db *DB) preInsert(ctx context.Context, scope banklink.Scope, connectionID 
 		return strings.Compare(todo[a.w].fresh[a.i].TransactionDate, todo[b.w].fresh[b.i].TransactionDate)
 	})
 	pre := map[string]*preAccount{}
-	saved := make([]bool, len(todo)) // the account row is in
 	chunks := 0
 	for start := 0; start < len(order); start += chunkRows {
 		chunk := order[start:min(start+chunkRows, len(order))]
@@ -162,7 +161,8 @@ func (db *DB) preInsert(ctx context.Context, scope banklink.Scope, connectionID 
 					continue
 				}
 				w := todo[wi]
-				if w.p.new && !saved[wi] {
+				// pre holds the accounts earlier chunks wrote.
+				if _, written := pre[w.a.ProviderAccountID]; w.p.new && !written {
 					data, err := json.Marshal(accountData{Balances: w.a.Balances, Identifiers: w.a.Identifiers, Owners: w.a.Owners})
 					if err != nil {
 						return err
@@ -182,7 +182,6 @@ func (db *DB) preInsert(ctx context.Context, scope banklink.Scope, connectionID 
 		}
 		for wi, rows := range byAccount {
 			if len(rows) > 0 {
-				saved[wi] = true
 				pre[todo[wi].a.ProviderAccountID] = todo[wi].p
 			}
 		}

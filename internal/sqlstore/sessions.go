@@ -46,7 +46,7 @@ func (db *DB) FindConnectSession(ctx context.Context, connectionID string) (*ban
 
 // SaveConnectSession implements banklink.ConnectSessionStore.
 func (db *DB) SaveConnectSession(ctx context.Context, s *banklink.ConnectSession) error {
-	if db.pool != nil {
+	if db.dialect == Postgres {
 		return db.saveSessionPG(ctx, s)
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
