@@ -58,7 +58,15 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// Just after a navigation Chromium may not have laid the new page
+	// out yet and refuses a screenshot "with 0 width": try again until it
+	// has.
+	var buf []byte
+	var err error
+	testenv.Poll(10*time.Second, func() bool {
+		buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		return err == nil || !strings.Contains(err.Error(), "0 width")
+	})
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
