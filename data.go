@@ -297,7 +297,12 @@ type AccountDataStore interface {
 	FindFinancialAccounts(ctx context.Context, scope Scope, f FinancialAccountFilter) ([]*FinancialAccount, int, error)
 	// FindTransactionByID returns ENOTFOUND outside scope.
 	FindTransactionByID(ctx context.Context, scope Scope, id string) (*Transaction, error)
-	// FindTransactions lists transactions newest first.
+	// FindTransactions lists transactions newest first. With a customer,
+	// connection or financial account the list is one timeline across
+	// their accounts; without any, it runs account by account (the most
+	// recently linked account first), newest first within each, as
+	// Meld's list does: a tenant-wide timeline would need an index that
+	// every backfilled row lands in the middle of.
 	FindTransactions(ctx context.Context, scope Scope, f TransactionFilter) ([]*Transaction, int, error)
 }
 

@@ -273,8 +273,9 @@ func (t *scaleTarget) prepare() error {
 	if len(t.accounts) == 0 {
 		return fmt.Errorf("%s: no accounts", s.name)
 	}
-	// The oldest transaction of an account sits near the end of the
-	// tenant-wide, newest-first list.
+	// The tenant-wide list runs account by account, the newest linked
+	// first: the oldest transaction of the first customer's first account
+	// is near its end.
 	var txs struct {
 		Transactions []struct {
 			Key string `json:"key"`

@@ -196,12 +196,13 @@ func (db *DB) saveAccount(ctx context.Context, tx *sql.Tx, scope banklink.Scope,
 		// key sits just past the oldest day among them, so paging with
 		// before= from it returns each one (banklink.SavedAccount).
 		var day sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MIN(transaction_day) FROM transactions WHERE financial_account_id = $1 AND updated_at = $2`,
-			saved.ID, micros(at)).Scan(&day); err != nil {
+		var accountSeq int64
+		if err := tx.QueryRowContext(ctx, `SELECT MIN(transaction_day), (SELECT seq FROM financial_accounts WHERE id = $1) FROM transactions WHERE financial_account_id = $1 AND updated_at = $2`,
+			saved.ID, micros(at)).Scan(&day, &accountSeq); err != nil {
 			return saved, err
 		}
 		if day.Valid {
-			saved.OldestTransactionUpdatedSearchKey = db.keys.dayKey(scope.AccountID, string(scope.Environment), day.Int64-1, math.MaxInt64)
+			saved.OldestTransactionUpdatedSearchKey = db.keys.txKey(scope.AccountID, string(scope.Environment), accountSeq, day.Int64-1, math.MaxInt64)
 		}
 	}
 	if a.Holdings != nil {
@@ -601,23 +602,25 @@ func (db *DB) financialAccountsQuery(scope banklink.Scope, f banklink.FinancialA
 }
 
 const transactionColumns = `t.seq, t.id, t.account_id, t.environment, t.customer_id, cu.external_id, t.connection_id, t.financial_account_id, t.provider_transaction_id,
-	t.amount, t.currency, t.description, t.transaction_day, t.posted_day, t.status, t.category, t.recurring, t.raw, t.raw_provider, t.raw_updated_at`
+	t.amount, t.currency, t.description, t.transaction_day, t.posted_day, t.status, t.category, t.recurring, t.raw, t.raw_provider, t.raw_updated_at, fa.seq`
 
-const transactionFrom = ` FROM transactions t JOIN customers cu ON cu.id = t.customer_id`
+// The financial account is joined for its sequence, which a transaction's
+// key carries for the tenant-wide list (txKey).
+const transactionFrom = ` FROM transactions t JOIN customers cu ON cu.id = t.customer_id JOIN financial_accounts fa ON fa.id = t.financial_account_id`
 
 func scanTransaction(k *cursorKeys, row scanner) (*banklink.Transaction, error) {
 	var t banklink.Transaction
-	var seq, day int64
+	var seq, day, accountSeq int64
 	var env string
 	var posted sql.NullInt64
 	var raw rawScan
-	if err := row.Scan(append([]any{&seq, &t.ID, &t.AccountID, &env, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID,
-		&t.Amount, &t.Currency, &t.Description, &day, &posted, &t.Status, &t.Category, &t.Recurring}, raw.dest()...)...); err != nil {
+	if err := row.Scan(append(append([]any{&seq, &t.ID, &t.AccountID, &env, &t.CustomerID, &t.ExternalCustomerID, &t.ConnectionID, &t.FinancialAccountID, &t.ProviderTransactionID,
+		&t.Amount, &t.Currency, &t.Description, &day, &posted, &t.Status, &t.Category, &t.Recurring}, raw.dest()...), &accountSeq)...); err != nil {
 		return nil, err
 	}
 	raw.into(&t.Raw, &t.RawProvider, &t.RawUpdatedAt)
 	t.ExternalCustomerID = externalID(t.ExternalCustomerID)
-	t.Key, t.TransactionDate = k.dayKey(t.AccountID, env, day, seq), fromDay(day)
+	t.Key, t.TransactionDate = k.txKey(t.AccountID, env, accountSeq, day, seq), fromDay(day)
 	if posted.Valid {
 		t.PostedDate = fromDay(posted.Int64)
 	}
@@ -654,8 +657,25 @@ func (db *DB) FindTransactions(ctx context.Context, scope banklink.Scope, f bank
 }
 
 func (db *DB) findTransactions(ctx context.Context, scope banklink.Scope, f banklink.TransactionFilter) ([]*banklink.Transaction, int, error) {
+	q, c, err := db.transactionsQuery(scope, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return q.run(ctx, db, c, f.After, f.Before, f.Limit)
+}
+
+// transactionsQuery is FindTransactions' query, cursors aside.
+func (db *DB) transactionsQuery(scope banklink.Scope, f banklink.TransactionFilter) (listQuery[banklink.Transaction], conds, error) {
 	var c conds
-	db.addScope(&c, "t", scope, f.CustomerID != "" || f.ExternalCustomerID != "" || f.FinancialAccountID != "" || f.ConnectionID != "")
+	narrow := f.CustomerID != "" || f.ExternalCustomerID != "" || f.FinancialAccountID != "" || f.ConnectionID != ""
+	if narrow {
+		db.addScope(&c, "t", scope, true)
+	} else {
+		// The whole tenant runs account by account: the tenant's accounts
+		// through their scope index, each account's transactions through
+		// its own (see FindTransactions).
+		db.addScope(&c, "fa", scope, false)
+	}
 	c.addIf("t.customer_id = ?", f.CustomerID)
 	c.addIf("cu.external_id = ?", f.ExternalCustomerID)
 	c.addIf("t.financial_account_id = ?", f.FinancialAccountID)
@@ -663,16 +683,19 @@ func (db *DB) findTransactions(ctx context.Context, scope banklink.Scope, f bank
 	c.addIf("t.status = ?", f.Status)
 	c.addIf("t.category = ?", f.Category)
 	if err := c.addDays("t", f.StartDate, f.EndDate); err != nil {
-		return nil, 0, err
+		return listQuery[banklink.Transaction]{}, c, err
 	}
-	// The count touches only the transactions table (and customers when
-	// filtering by external id): it walks an index, no per-row joins.
+	// The count touches only the tables the filters need: it walks an
+	// index, no per-row joins.
 	countFrom := ` FROM transactions t`
-	if f.ExternalCustomerID != "" {
+	switch {
+	case f.ExternalCustomerID != "":
 		countFrom += ` JOIN customers cu ON cu.id = t.customer_id`
+	case !narrow:
+		countFrom = ` FROM financial_accounts fa JOIN transactions t ON t.financial_account_id = fa.id`
 	}
-	return listQuery[banklink.Transaction]{cols: transactionColumns, from: transactionFrom, countFrom: countFrom, alias: "t", newestFirst: true, scope: scope,
-		scan: scanTransaction, key: func(t *banklink.Transaction) string { return t.Key }}.run(ctx, db, c, f.After, f.Before, f.Limit)
+	return listQuery[banklink.Transaction]{cols: transactionColumns, from: transactionFrom, countFrom: countFrom, alias: "t", newestFirst: true, perAccount: !narrow, scope: scope,
+		scan: scanTransaction, key: func(t *banklink.Transaction) string { return t.Key }}, c, nil
 }
 
 // lockConnection reads a connection, and the unshared accounts already

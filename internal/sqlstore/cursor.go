@@ -32,13 +32,22 @@ import (
 // Decryption checks the kind and zero bytes, so a key from elsewhere
 // passes by chance with odds of 2^-32 at most, and then only positions
 // the cursor somewhere in the caller's own records.
+//
+// A transaction's key also carries its financial account's sequence, for
+// the tenant-wide list, which runs account by account (cursorAccountDay):
+// kind, one zero byte, the account's sequence (4 bytes), the day (4), the
+// transaction's sequence (6 bytes, all ones for "beyond every record").
+// The odds for a stray key fall to 2^-16, with the same consequence.
+// Keys of the older form (cursorDay) stay valid wherever they were.
 
 const (
-	cursorKeyLen   = 22 // base58 digits of 128 bits
-	cursorSeq      = 1
-	cursorDay      = 2
-	cursorSecret   = "cursor-key"
-	maxCursorCache = 10000
+	cursorKeyLen = 22 // base58 digits of 128 bits
+	cursorSeq    = 1
+	cursorDay    = 2
+	// cursorAccountDay is a transaction's key: its account, day and seq.
+	cursorAccountDay = 3
+	cursorSecret     = "cursor-key"
+	maxCursorCache   = 10000
 )
 
 const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -103,16 +112,74 @@ func (k *cursorKeys) encode(account, env string, kind byte, day, seq int64) stri
 }
 
 func (k *cursorKeys) decode(scope banklink.Scope, param, key string, kind byte) (day, seq int64, err error) {
-	b, ok := decode128(key)
+	b, ok := k.decrypt(scope, key)
 	if ok {
-		k.block(scope.AccountID, string(scope.Environment)).Decrypt(b[:], b[:])
 		seq = int64(binary.BigEndian.Uint64(b[8:]))
 		ok = b[0] == kind && b[1]|b[2]|b[3] == 0 && (kind == cursorDay || binary.BigEndian.Uint32(b[4:8]) == 0) && seq > 0
 	}
 	if !ok {
-		return 0, 0, banklink.FieldErrorf(param, "is not a valid cursor; pass the key of a record from a previous page")
+		return 0, 0, badCursor(param)
 	}
 	return int64(int32(binary.BigEndian.Uint32(b[4:8]))), seq, nil
+}
+
+func (k *cursorKeys) decrypt(scope banklink.Scope, key string) ([16]byte, bool) {
+	b, ok := decode128(key)
+	if ok {
+		k.block(scope.AccountID, string(scope.Environment)).Decrypt(b[:], b[:])
+	}
+	return b, ok
+}
+
+func badCursor(param string) error {
+	return banklink.FieldErrorf(param, "is not a valid cursor; pass the key of a record from a previous page")
+}
+
+// maxSeq48 is the largest sequence a transaction key carries; all ones
+// stands for math.MaxInt64, "beyond every record".
+const maxSeq48 = 1<<48 - 1
+
+// txKey is a transaction's cursor key: its financial account's sequence,
+// its day and its own sequence. An account sequence beyond 32 bits (never
+// reached in practice) gives the older day key, which the tenant-wide
+// list resolves by looking the row up.
+func (k *cursorKeys) txKey(account, env string, accountSeq, day, seq int64) string {
+	if k == nil {
+		return ""
+	}
+	if accountSeq <= 0 || accountSeq > math.MaxUint32 || (seq >= maxSeq48 && seq != math.MaxInt64) {
+		return k.dayKey(account, env, day, seq)
+	}
+	if seq == math.MaxInt64 {
+		seq = maxSeq48
+	}
+	var b [16]byte
+	b[0] = cursorAccountDay
+	binary.BigEndian.PutUint32(b[2:6], uint32(accountSeq))
+	binary.BigEndian.PutUint32(b[6:10], uint32(int32(day)))
+	binary.BigEndian.PutUint16(b[10:12], uint16(seq>>32))
+	binary.BigEndian.PutUint32(b[12:16], uint32(seq))
+	k.block(account, env).Encrypt(b[:], b[:])
+	return encode128(b)
+}
+
+// parseTx decodes a transaction key of either form. accountSeq is 0 for
+// a key of the older form, which does not carry it.
+func (k *cursorKeys) parseTx(scope banklink.Scope, param, key string) (accountSeq, day, seq int64, err error) {
+	b, ok := k.decrypt(scope, key)
+	if ok && b[0] == cursorAccountDay {
+		accountSeq = int64(binary.BigEndian.Uint32(b[2:6]))
+		seq = int64(binary.BigEndian.Uint16(b[10:12]))<<32 | int64(binary.BigEndian.Uint32(b[12:16]))
+		if seq == maxSeq48 {
+			seq = math.MaxInt64
+		}
+		if b[1] != 0 || accountSeq == 0 || seq == 0 {
+			return 0, 0, 0, badCursor(param)
+		}
+		return accountSeq, int64(int32(binary.BigEndian.Uint32(b[6:10]))), seq, nil
+	}
+	day, seq, err = k.decode(scope, param, key, cursorDay)
+	return 0, day, seq, err
 }
 
 // seqKey is the cursor key of a record ordered by its sequence.

@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"crypto/cipher"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"banklink"
 	"banklink/internal/testenv"
@@ -93,6 +95,81 @@ func TestCursorKeyFormat(t *testing.T) {
 	}
 	if _, _, err := k.parseDay(scope, "before", seq); banklink.ErrorCode(err) != banklink.EBADREQUEST {
 		t.Errorf("a sequence key was taken as a day key: %v", err)
+	}
+	for _, tc := range []struct {
+		name                 string
+		accountSeq, day, seq int64
+		wantAccount, wantSeq int64
+	}{
+		{"small", 1, 0, 1, 1, 1},
+		{"before 1970", 7, -400, 12, 7, 12},
+		{"beyond every record", 9, 20454, 1<<63 - 1, 9, 1<<63 - 1},
+		{"largest sequence", 1<<32 - 1, 1 << 20, 1<<48 - 2, 1<<32 - 1, 1<<48 - 2},
+		// Beyond what the key holds: the older form, without the account.
+		{"account beyond 32 bits", 1 << 32, 5, 6, 0, 6},
+		{"sequence beyond 48 bits", 3, 5, 1 << 48, 0, 1 << 48},
+	} {
+		key := k.txKey(scope.AccountID, string(scope.Environment), tc.accountSeq, tc.day, tc.seq)
+		a, d, s, err := k.parseTx(scope, "after", key)
+		if err != nil || a != tc.wantAccount || d != tc.day || s != tc.wantSeq || len(key) != cursorKeyLen {
+			t.Errorf("%s: parseTx(txKey(%d, %d, %d)) = %d, %d, %d, %v", tc.name, tc.accountSeq, tc.day, tc.seq, a, d, s, err)
+		}
+	}
+	for _, bad := range []string{seq, k.txKey("other", string(scope.Environment), 1, 2, 3), strings.Repeat("z", 22)} {
+		if _, _, _, err := k.parseTx(scope, "after", bad); banklink.ErrorCode(err) != banklink.EBADREQUEST {
+			t.Errorf("parseTx(%q) = %v, want BAD_REQUEST", bad, err)
+		}
+	}
+}
+
+// TestOlderTransactionKeys: transaction keys handed out before they
+// carried the account (day keys) still page the tenant-wide list, which
+// looks their row up; one whose row is gone is a 400 naming the cursor.
+func TestOlderTransactionKeys(t *testing.T) {
+	ctx := t.Context()
+	db := planDB(t)
+	acct := &banklink.Account{ID: banklink.NewID(), Name: "A"}
+	if err := db.CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	scope := banklink.Scope{AccountID: acct.ID, Environment: banklink.Sandbox}
+	c := &banklink.Connection{ID: banklink.NewID(), AccountID: acct.ID, Environment: banklink.Sandbox, Status: banklink.StatusInProgress}
+	if err := db.StartConnection(ctx, &banklink.Customer{ID: banklink.NewID(), AccountID: acct.ID, Environment: banklink.Sandbox, ExternalID: "c"}, c); err != nil {
+		t.Fatal(err)
+	}
+	var txs []banklink.Transaction
+	for i := range 6 {
+		txs = append(txs, banklink.Transaction{ProviderTransactionID: fmt.Sprint("t", i), Amount: 1, Currency: "USD", Description: "x",
+			TransactionDate: fmt.Sprintf("2026-01-%02d", i+1), Status: banklink.TxPosted, Category: "OTHER", Recurring: banklink.RecurringNo})
+	}
+	for _, id := range []string{"a", "b"} {
+		if _, err := db.SaveAggregation(ctx, scope, c.ID, []banklink.AggregatedAccount{{ProviderAccountID: id, Type: "DEPOSITORY", Subtype: "CHECKING", Name: id, Mask: "1",
+			Transactions: txs}}, false, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _, err := db.FindTransactions(ctx, scope, banklink.TransactionFilter{Limit: 100})
+	if err != nil || len(all) != 12 {
+		t.Fatalf("%d transactions, %v", len(all), err)
+	}
+	older := func(x *banklink.Transaction) string {
+		_, day, seq, err := db.keys.parseTx(scope, "key", x.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db.keys.dayKey(scope.AccountID, string(scope.Environment), day, seq)
+	}
+	got, _, err := db.FindTransactions(ctx, scope, banklink.TransactionFilter{Limit: 100, After: older(all[4])})
+	if err != nil || len(got) != 7 || got[0].ID != all[5].ID || got[1].ID != all[6].ID {
+		t.Errorf("after an older key: %d transactions from %v, %v; want the 7 from %s", len(got), got, err, all[5].ID)
+	}
+	got, _, err = db.FindTransactions(ctx, scope, banklink.TransactionFilter{Limit: 2, Before: older(all[7])})
+	if err != nil || len(got) != 2 || got[0].ID != all[5].ID || got[1].ID != all[6].ID {
+		t.Errorf("before an older key: %v, %v", got, err)
+	}
+	gone := db.keys.dayKey(scope.AccountID, string(scope.Environment), 20000, 1<<40)
+	if _, _, err := db.FindTransactions(ctx, scope, banklink.TransactionFilter{Limit: 2, After: gone}); banklink.ErrorCode(err) != banklink.EBADREQUEST || !strings.Contains(err.Error(), "no longer exists") {
+		t.Errorf("after the older key of no transaction: %v, want BAD_REQUEST naming it", err)
 	}
 }
 

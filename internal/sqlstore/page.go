@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -23,6 +25,10 @@ type listQuery[T any] struct {
 	// newestFirst orders by (transaction_day, seq) descending with day
 	// keys; otherwise the list is oldest first by seq with seq keys.
 	newestFirst bool
+	// perAccount, with newestFirst, runs account by account (alias fa,
+	// newest linked first) and newest first within each: the tenant-wide
+	// transactions list. Its keys are transaction keys (txKey).
+	perAccount bool
 	// scope is the tenant listing: cursor keys are its own.
 	scope banklink.Scope
 	scan  func(*cursorKeys, scanner) (*T, error)
@@ -31,9 +37,9 @@ type listQuery[T any] struct {
 
 // cursorCond adds the condition "strictly beyond key" in the direction
 // given: forward is the list's natural order.
-func (q listQuery[T]) cursorCond(keys *cursorKeys, c *conds, param, key string, forward bool) error {
+func (q listQuery[T]) cursorCond(ctx context.Context, db *DB, c *conds, param, key string, forward bool) error {
 	if q.newestFirst {
-		day, seq, err := keys.parseDay(q.scope, param, key)
+		accountSeq, day, seq, err := db.keys.parseTx(q.scope, param, key)
 		if err != nil {
 			return err
 		}
@@ -43,14 +49,27 @@ func (q listQuery[T]) cursorCond(keys *cursorKeys, c *conds, param, key string, 
 		}
 		// The first term is redundant but sargable: the index on
 		// (…, transaction_day, seq) starts at the cursor's day. With the
-		// OR alone both planners walked the index from the list's start,
-		// so a page deep in two million transactions took seconds.
+		// OR alone both planners walked the index from the start of the
+		// list, so a page deep in two million transactions took seconds.
 		n := len(c.args)
-		c.where = append(c.where, fmt.Sprintf("%[1]s.transaction_day %[2]s= $%[3]d AND (%[1]s.transaction_day %[2]s $%[4]d OR %[1]s.seq %[2]s $%[5]d)", q.alias, cmp, n+1, n+2, n+3))
+		beyond := fmt.Sprintf("%[1]s.transaction_day %[2]s= $%[3]d AND (%[1]s.transaction_day %[2]s $%[4]d OR %[1]s.seq %[2]s $%[5]d)", q.alias, cmp, n+1, n+2, n+3)
 		c.args = append(c.args, day, day, seq)
+		if q.perAccount {
+			if accountSeq == 0 {
+				if accountSeq, err = db.cursorAccount(ctx, q.scope, param, seq); err != nil {
+					return err
+				}
+			}
+			// Likewise: the accounts' walk starts at the cursor's account;
+			// only within it does the day decide.
+			n = len(c.args)
+			beyond = fmt.Sprintf("fa.seq %[1]s= $%[2]d AND (fa.seq %[1]s $%[3]d OR (%[4]s))", cmp, n+1, n+2, beyond)
+			c.args = append(c.args, accountSeq, accountSeq)
+		}
+		c.where = append(c.where, beyond)
 		return nil
 	}
-	seq, err := keys.parseSeq(q.scope, param, key)
+	seq, err := db.keys.parseSeq(q.scope, param, key)
 	if err != nil {
 		return err
 	}
@@ -62,13 +81,29 @@ func (q listQuery[T]) cursorCond(keys *cursorKeys, c *conds, param, key string, 
 	return nil
 }
 
+// cursorAccount is the financial account sequence of the transaction a
+// key of the older form (without it) names.
+func (db *DB) cursorAccount(ctx context.Context, scope banklink.Scope, param string, seq int64) (int64, error) {
+	var accountSeq int64
+	err := db.r.QueryRowContext(ctx, `SELECT fa.seq FROM transactions t JOIN financial_accounts fa ON fa.id = t.financial_account_id
+		WHERE t.seq = $1 AND t.account_id = $2 AND t.environment = $3`, seq, scope.AccountID, string(scope.Environment)).Scan(&accountSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, banklink.FieldErrorf(param, "names a transaction that no longer exists; start again from the first page")
+	}
+	return accountSeq, err
+}
+
 func (q listQuery[T]) orderBy(forward bool) string {
 	dir := "ASC"
 	if q.newestFirst == forward {
 		dir = "DESC"
 	}
 	if q.newestFirst {
-		return q.alias + ".transaction_day " + dir + ", " + q.alias + ".seq " + dir
+		order := q.alias + ".transaction_day " + dir + ", " + q.alias + ".seq " + dir
+		if q.perAccount {
+			order = "fa.seq " + dir + ", " + order
+		}
+		return order
 	}
 	return q.alias + ".seq " + dir
 }
@@ -86,11 +121,11 @@ func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before st
 	forward := before == ""
 	switch {
 	case after != "":
-		if err := q.cursorCond(db.keys, &c, "after", after, true); err != nil {
+		if err := q.cursorCond(ctx, db, &c, "after", after, true); err != nil {
 			return nil, 0, err
 		}
 	case before != "":
-		if err := q.cursorCond(db.keys, &c, "before", before, false); err != nil {
+		if err := q.cursorCond(ctx, db, &c, "before", before, false); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -121,7 +156,7 @@ func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before st
 	if !forward {
 		edge = out[0]
 	}
-	if err := q.cursorCond(db.keys, &base, "key", q.key(edge), forward); err != nil {
+	if err := q.cursorCond(ctx, db, &base, "key", q.key(edge), forward); err != nil {
 		return nil, 0, err
 	}
 	from := q.countFrom

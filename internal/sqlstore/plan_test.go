@@ -43,31 +43,58 @@ func queryPlan(t *testing.T, db *DB, query string, args ...any) string {
 	return strings.Join(plan, "; ")
 }
 
-// TestNarrowFiltersUseTheirIndex: a connection's (or customer's, or
-// financial account's) transactions are found through that column's index,
-// not by walking every transaction of the tenant.
-func TestNarrowFiltersUseTheirIndex(t *testing.T) {
+// TestTransactionListsUseTheirIndex: a connection's (or customer's, or
+// financial account's) transactions are found through that column's
+// index, not by walking every transaction of the tenant; the tenant-wide
+// list walks the tenant's accounts, then each account's index. No list
+// sorts: the indexes give the order, forward and backward, from a cursor
+// too.
+func TestTransactionListsUseTheirIndex(t *testing.T) {
 	db := planDB(t)
+	ctx := t.Context()
 	scope := banklink.Scope{AccountID: "a", Environment: banklink.Sandbox}
+	key := db.keys.txKey(scope.AccountID, string(scope.Environment), 3, 20000, 5)
 	for _, tt := range []struct {
-		name, column, value, index string
+		name  string
+		f     banklink.TransactionFilter
+		index []string
 	}{
-		{"connection", "connection_id", "c", "transactions_connection"},
-		{"financial account", "financial_account_id", "f", "transactions_account"},
-		{"customer", "customer_id", "u", "transactions_customer"},
-		{"whole tenant", "", "", "transactions_scope"},
+		{"connection", banklink.TransactionFilter{ConnectionID: "c"}, []string{"USING INDEX transactions_connection "}},
+		{"financial account", banklink.TransactionFilter{FinancialAccountID: "f"}, []string{"USING INDEX transactions_account "}},
+		{"customer", banklink.TransactionFilter{CustomerID: "u"}, []string{"USING INDEX transactions_customer "}},
+		{"whole tenant", banklink.TransactionFilter{}, []string{"SEARCH fa USING INDEX financial_accounts_scope ", "SEARCH t USING INDEX transactions_account "}},
+		{"whole tenant, dates", banklink.TransactionFilter{StartDate: "2026-01-01", EndDate: "2026-02-01", Status: "POSTED"},
+			[]string{"SEARCH fa USING INDEX financial_accounts_scope ", "SEARCH t USING INDEX transactions_account "}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			var c conds
-			db.addScope(&c, "t", scope, tt.column != "")
-			if tt.column != "" {
-				c.add("t."+tt.column+" = ?", tt.value)
-			}
-			got := queryPlan(t, db, `SELECT t.seq FROM transactions t WHERE `+c.sql()+` ORDER BY t.transaction_day DESC, t.seq DESC LIMIT 100`, c.args...)
-			if !strings.Contains(got, "INDEX "+tt.index+" ") {
-				t.Errorf("plan = %s, want index %s", got, tt.index)
-			}
-		})
+		for _, page := range []struct {
+			name          string
+			after, before string
+		}{{"first", "", ""}, {"after", key, ""}, {"before", "", key}} {
+			t.Run(tt.name+"/"+page.name, func(t *testing.T) {
+				q, c, err := db.transactionsQuery(scope, tt.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case page.after != "":
+					err = q.cursorCond(ctx, db, &c, "after", page.after, true)
+				case page.before != "":
+					err = q.cursorCond(ctx, db, &c, "before", page.before, false)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := queryPlan(t, db, q.selectSQL(c, page.before == "", 100), c.args...)
+				for _, want := range tt.index {
+					if !strings.Contains(got, want) {
+						t.Errorf("plan = %s, want %q", got, want)
+					}
+				}
+				if strings.Contains(got, "TEMP B-TREE") {
+					t.Errorf("plan = %s sorts", got)
+				}
+			})
+		}
 	}
 }
 

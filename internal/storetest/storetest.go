@@ -46,6 +46,7 @@ func RunTests(t *testing.T, open Opener) {
 		{"FindConnectionsCursors", testFindConnectionsCursors},
 		{"SaveAggregation", testSaveAggregation},
 		{"TransactionCursors", testTransactionCursors},
+		{"TenantTransactionsByAccount", testTenantTransactionsByAccount},
 		{"CursorKeysPerTenant", testCursorKeysPerTenant},
 		{"AggregationFailures", testAggregationFailures},
 		{"SaveAggregationHeals", testSaveAggregationHeals},
