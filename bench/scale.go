@@ -28,6 +28,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/url"
@@ -226,9 +227,20 @@ func scaleRequests() []scaleRequest {
 			return "/bank-linking/accounts/" + t.accounts[i%len(t.accounts)]
 		})},
 		{"GET /bank-linking/transactions (first 100)", get(func(*scaleTarget, int) string { return "/bank-linking/transactions?limit=100" })},
-		{"GET /bank-linking/transactions (100, cursor near the end)", get(func(t *scaleTarget, _ int) string {
-			return "/bank-linking/transactions?limit=100&after=" + url.QueryEscape(t.deepTransaction)
-		})},
+		{"GET /bank-linking/transactions (100, cursor near the end)", func(s *mixStack, t *scaleTarget, _ int) error {
+			// A cursor at the very end answers an empty page in no time:
+			// the page must be full to measure anything.
+			var page struct {
+				Transactions []json.RawMessage `json:"financialAccountTransactions"`
+			}
+			if err := s.call("GET", "/bank-linking/transactions?limit=100&after="+url.QueryEscape(t.deepTransaction), s.auth, "", 200, &page); err != nil {
+				return err
+			}
+			if len(page.Transactions) != 100 {
+				return fmt.Errorf("the page near the end has %d transactions, want 100", len(page.Transactions))
+			}
+			return nil
+		}},
 		{"GET /bank-linking/transactions?customerId=&status=POSTED&startDate=&endDate=", get(func(t *scaleTarget, i int) string {
 			end := time.Now().UTC().AddDate(0, 0, -30)
 			return "/bank-linking/transactions?customerId=" + t.customer(i*7919) + "&status=POSTED&startDate=" +
@@ -274,20 +286,28 @@ func (t *scaleTarget) prepare() error {
 		return fmt.Errorf("%s: no accounts", s.name)
 	}
 	// The tenant-wide list runs account by account, the newest linked
-	// first: the oldest transaction of the first customer's first account
-	// is near its end.
+	// first. Customer 101's accounts are among the first linked, so the
+	// newest transaction of one is near the end of the list with more
+	// than a page after it (the oldest transaction of customer 0's first
+	// account, the cursor before, is now the very last row).
+	if err := s.call("GET", "/bank-linking/accounts?customerId="+t.customer(101), s.auth, "", 200, &accts); err != nil {
+		return err
+	}
+	if len(accts.Accounts) == 0 {
+		return fmt.Errorf("%s: no accounts for customer 101", s.name)
+	}
 	var txs struct {
 		Transactions []struct {
 			Key string `json:"key"`
 		} `json:"financialAccountTransactions"`
 	}
-	if err := s.call("GET", "/bank-linking/transactions?limit=1000&financialAccountId="+t.accounts[0], s.auth, "", 200, &txs); err != nil {
+	if err := s.call("GET", "/bank-linking/transactions?limit=1&financialAccountId="+accts.Accounts[0].ID, s.auth, "", 200, &txs); err != nil {
 		return err
 	}
 	if len(txs.Transactions) == 0 {
 		return fmt.Errorf("%s: no transactions", s.name)
 	}
-	t.deepTransaction = txs.Transactions[len(txs.Transactions)-1].Key
+	t.deepTransaction = txs.Transactions[0].Key
 	id, err := s.flow(&mixStats{}, "scale-aggregation")
 	if err != nil {
 		return err
