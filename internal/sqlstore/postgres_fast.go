@@ -182,7 +182,14 @@ UPDATE webhook_deliveries d SET state = o.state, attempts = d.attempts + 1, next
 
 // finishPG is FinishDeliveries on PostgreSQL: one round trip and one
 // commit for the whole batch instead of two statements per attempt in a
-// transaction (BEGIN, 2n statements, COMMIT).
+// transaction (BEGIN, 2n statements, COMMIT). Its commit does not wait
+// for the WAL flush: what it records is an attempt made, and if a crash
+// of PostgreSQL loses that record the delivery is pending again under an
+// expired lease and is sent again, which at-least-once delivery allows
+// (a crash of banklink loses nothing). The claims already commit so, and
+// a delivery's path had one flush left, on the outbox's busiest loop:
+// BenchmarkOutbox's recording took 3.2 ms a batch with it, 2.0–2.3 ms
+// without.
 func (db *DB) finishPG(ctx context.Context, owner string, outcomes map[string]banklink.DeliveryOutcome) ([]string, error) {
 	n := len(outcomes)
 	var (
@@ -212,13 +219,28 @@ func (db *DB) finishPG(ctx context.Context, owner string, outcomes map[string]ba
 		ats, latencies = append(ats, micros(a.At)), append(latencies, a.Latency.Microseconds())
 		nexts, delivered = append(nexts, next), append(delivered, del)
 	}
-	rows, err := db.pool.Query(ctx, pgFinishSQL, owner, ids, attempts, ats, urls, codes, reasons, latencies, responses, states, nexts, delivered)
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	b.Queue(pgFinishSQL, owner, ids, attempts, ats, urls, codes, reasons, latencies, responses, states, nexts, delivered)
+	b.Queue(`COMMIT`)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("finish deliveries: %w", err)
+		}
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("finish deliveries: %w", err)
 	}
 	kept, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("finish deliveries: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("finish deliveries: commit: %w", err)
 	}
 	held := make(map[string]bool, len(kept))
 	for _, id := range kept {
