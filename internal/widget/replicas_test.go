@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"banklink"
+	"banklink/internal/aggregation"
 	"banklink/internal/apitest"
 	"banklink/internal/connecttoken"
 	"banklink/internal/httpapi"
@@ -33,7 +34,7 @@ import (
 // database (a PostgreSQL database, or one SQLite file as separate
 // processes would share it).
 type replicaSet struct {
-	t      *testing.T
+	t      testing.TB
 	urls   []string
 	stores []*sqlstore.DB
 	api    *httpapi.Server // replica 0's, for connect/start
@@ -44,6 +45,14 @@ type replicaSet struct {
 	bank *edgeBank
 	// started counts the connections started, for their customers' ids.
 	started int
+	runners []*aggregation.Runner
+}
+
+// waitIdle waits until no replica runs an aggregation.
+func (rs *replicaSet) waitIdle() {
+	for _, r := range rs.runners {
+		r.Wait()
+	}
 }
 
 // dialects are the databases replica tests run on.
@@ -55,7 +64,7 @@ var dialects = []struct {
 	{"postgres", func(t *testing.T) string { return testenv.PostgresDSN(t) }},
 }
 
-func newReplicaSet(t *testing.T, dsn string, n int) *replicaSet {
+func newReplicaSet(t testing.TB, dsn string, n int) *replicaSet {
 	t.Helper()
 	ctx := context.Background()
 	tokens, err := connecttoken.NewSigner("banklink", connecttoken.DefaultTTL, []byte(secret))
@@ -89,6 +98,7 @@ func newReplicaSet(t *testing.T, dsn string, n int) *replicaSet {
 			t.Fatal(err)
 		}
 		t.Cleanup(svc.Runner.Wait)
+		rs.runners = append(rs.runners, svc.Runner)
 		api := svc.API
 		h = svc.Handler()
 		rs.urls, rs.stores = append(rs.urls, srv.URL), append(rs.stores, db)
