@@ -694,7 +694,8 @@ func (db *DB) transactionsQuery(scope banklink.Scope, f banklink.TransactionFilt
 	case !narrow:
 		countFrom = ` FROM financial_accounts fa JOIN transactions t ON t.financial_account_id = fa.id`
 	}
-	return listQuery[banklink.Transaction]{cols: transactionColumns, from: transactionFrom, countFrom: countFrom, alias: "t", newestFirst: true, perAccount: !narrow, scope: scope,
+	return listQuery[banklink.Transaction]{cols: transactionColumns, from: transactionFrom, countFrom: countFrom, alias: "t", newestFirst: true,
+		perAccount: !narrow, lateral: !narrow && db.dialect == Postgres, scope: scope,
 		scan: scanTransaction, key: func(t *banklink.Transaction) string { return t.Key }}, c, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"banklink"
 )
@@ -29,6 +30,13 @@ type listQuery[T any] struct {
 	// newest linked first) and newest first within each: the tenant-wide
 	// transactions list. Its keys are transaction keys (txKey).
 	perAccount bool
+	// lateral, with perAccount (PostgreSQL), reads each account's rows in
+	// a LATERAL subquery of its own, newest first and at most a page:
+	// joined plainly, PostgreSQL reads every row of an account and sorts
+	// them for each page (it keeps the accounts' order across a nested
+	// loop, not the inner index's), so a page cost as much as the largest
+	// account before it. Terms on fa stay outside; the rest go inside.
+	lateral bool
 	// scope is the tenant listing: cursor keys are its own.
 	scope banklink.Scope
 	scan  func(*cursorKeys, scanner) (*T, error)
@@ -63,7 +71,8 @@ func (q listQuery[T]) cursorCond(ctx context.Context, db *DB, c *conds, param, k
 			// Likewise: the accounts' walk starts at the cursor's account;
 			// only within it does the day decide.
 			n = len(c.args)
-			beyond = fmt.Sprintf("fa.seq %[1]s= $%[2]d AND (fa.seq %[1]s $%[3]d OR (%[4]s))", cmp, n+1, n+2, beyond)
+			c.where = append(c.where, fmt.Sprintf("fa.seq %s= $%d", cmp, n+1))
+			beyond = fmt.Sprintf("(fa.seq %s $%d OR (%s))", cmp, n+2, beyond)
 			c.args = append(c.args, accountSeq, accountSeq)
 		}
 		c.where = append(c.where, beyond)
@@ -113,7 +122,25 @@ func (q listQuery[T]) orderBy(forward bool) string {
 // direction of travel.
 // selectSQL is the query of one page.
 func (q listQuery[T]) selectSQL(c conds, forward bool, limit int) string {
-	return `SELECT ` + q.cols + q.from + ` WHERE ` + c.sql() + ` ORDER BY ` + q.orderBy(forward) + ` LIMIT ` + strconv.Itoa(max(limit, 1))
+	n := strconv.Itoa(max(limit, 1))
+	if q.lateral {
+		outer, inner := []string{}, []string{"t.financial_account_id = fa.id"}
+		for _, w := range c.where {
+			if strings.HasPrefix(w, "fa.") {
+				outer = append(outer, w)
+			} else {
+				inner = append(inner, w)
+			}
+		}
+		dir := "ASC"
+		if forward {
+			dir = "DESC"
+		}
+		return `SELECT ` + q.cols + ` FROM financial_accounts fa CROSS JOIN LATERAL (SELECT * FROM transactions t WHERE ` + strings.Join(inner, " AND ") +
+			` ORDER BY t.transaction_day ` + dir + `, t.seq ` + dir + ` LIMIT ` + n + `) t JOIN customers cu ON cu.id = t.customer_id WHERE ` +
+			strings.Join(outer, " AND ") + ` ORDER BY ` + q.orderBy(forward) + ` LIMIT ` + n
+	}
+	return `SELECT ` + q.cols + q.from + ` WHERE ` + c.sql() + ` ORDER BY ` + q.orderBy(forward) + ` LIMIT ` + n
 }
 
 func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before string, limit int) ([]*T, int, error) {
