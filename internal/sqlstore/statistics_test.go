@@ -89,30 +89,14 @@ func TestPostgresKeepsPlannerStatistics(t *testing.T) {
 		if q == "" {
 			t.Fatal("the store sent no transactions count")
 		}
-		rows, err := db.pool.Query(ctx, "EXPLAIN "+q, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(lines, "\n")
+		return explainPG(t, db, "EXPLAIN", q, args...)
 	}
 	tenantPlan := func() string {
 		q, c, err := db.transactionsQuery(scope, banklink.TransactionFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.pool.Query(ctx, "EXPLAIN "+q.selectSQL(c, true, 101), c.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(lines, "\n")
+		return explainPG(t, db, "EXPLAIN", q.selectSQL(c, true, 101), c.args...)
 	}
 	// fullSort reports a Sort of the whole tenant's rows: by account
 	// first, and not incremental (a sort of one account's rows, inside
@@ -260,4 +244,19 @@ func reportCounts(t *testing.T, db *DB) {
 		c.Exec(ctx, `SELECT pg_stat_force_next_flush()`) // PostgreSQL 15 and later
 		c.Release()
 	}
+}
+
+// explainPG is PostgreSQL's plan for query, as explain (EXPLAIN and its
+// options) prints it.
+func explainPG(t *testing.T, db *DB, explain, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.pool.Query(t.Context(), explain+" "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }

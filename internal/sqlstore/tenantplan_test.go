@@ -4,15 +4,12 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"banklink"
 	"banklink/internal/storetest"
 	"banklink/internal/testenv"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // TestPostgresTenantListReadsAPage: the tenant-wide transactions list
@@ -62,15 +59,7 @@ func TestPostgresTenantListReadsAPage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := db.pool.Query(ctx, `EXPLAIN (ANALYZE, TIMING OFF) `+q.selectSQL(c, true, 101), c.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan := strings.Join(lines, "\n")
+			plan := explainPG(t, db, "EXPLAIN (ANALYZE, TIMING OFF)", q.selectSQL(c, true, 101), c.args...)
 			m := scanned.FindStringSubmatch(plan)
 			if m == nil {
 				t.Fatalf("no scan of transactions in:\n%s", plan)
