@@ -203,10 +203,6 @@ func (k *cursorKeys) parseSeq(scope banklink.Scope, param, key string) (int64, e
 	return seq, err
 }
 
-func (k *cursorKeys) parseDay(scope banklink.Scope, param, key string) (day, seq int64, err error) {
-	return k.decode(scope, param, key, cursorDay)
-}
-
 // encode128 writes 16 bytes as exactly cursorKeyLen base58 digits.
 func encode128(b [16]byte) string {
 	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])

@@ -81,8 +81,8 @@ func TestCursorKeyFormat(t *testing.T) {
 	}
 	for _, day := range []int64{-400, 0, 20454, 1 << 20} {
 		key := k.dayKey(scope.AccountID, string(scope.Environment), day, 7)
-		if d, s, err := k.parseDay(scope, "after", key); err != nil || d != day || s != 7 {
-			t.Errorf("parseDay(dayKey(%d, 7)) = %d, %d, %v", day, d, s, err)
+		if a, d, s, err := k.parseTx(scope, "after", key); err != nil || a != 0 || d != day || s != 7 {
+			t.Errorf("parseTx(dayKey(%d, 7)) = %d, %d, %d, %v", day, a, d, s, err)
 		}
 	}
 	seq := k.seqKey(scope.AccountID, string(scope.Environment), 5)
@@ -93,7 +93,7 @@ func TestCursorKeyFormat(t *testing.T) {
 			t.Errorf("parseSeq(%q) = %v, want BAD_REQUEST", bad, err)
 		}
 	}
-	if _, _, err := k.parseDay(scope, "before", seq); banklink.ErrorCode(err) != banklink.EBADREQUEST {
+	if _, _, _, err := k.parseTx(scope, "before", seq); banklink.ErrorCode(err) != banklink.EBADREQUEST {
 		t.Errorf("a sequence key was taken as a day key: %v", err)
 	}
 	for _, tc := range []struct {
@@ -178,13 +178,13 @@ func BenchmarkCursorKey(b *testing.B) {
 	scope := banklink.Scope{AccountID: "acct", Environment: banklink.Sandbox}
 	b.Run("encode", func(b *testing.B) {
 		for i := range b.N {
-			k.dayKey(scope.AccountID, string(scope.Environment), 20000, int64(i+1))
+			k.txKey(scope.AccountID, string(scope.Environment), 77, 20000, int64(i+1))
 		}
 	})
-	key := k.dayKey(scope.AccountID, string(scope.Environment), 20000, 12345)
+	key := k.txKey(scope.AccountID, string(scope.Environment), 77, 20000, 12345)
 	b.Run("parse", func(b *testing.B) {
 		for range b.N {
-			k.parseDay(scope, "after", key)
+			k.parseTx(scope, "after", key)
 		}
 	})
 }
