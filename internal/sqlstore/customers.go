@@ -51,30 +51,7 @@ func (db *DB) UpsertCustomer(ctx context.Context, c *banklink.Customer) (*bankli
 
 // FindCustomers implements banklink.CustomerStore.
 func (db *DB) FindCustomers(ctx context.Context, scope banklink.Scope, f banklink.CustomerFilter) ([]*banklink.Customer, int, error) {
-	var c conds
-	c.add("account_id = ?", scope.AccountID)
-	c.add("environment = ?", string(scope.Environment))
-	c.add("status = ?", banklink.CustomerStatusActive)
-	c.addIf("external_id = ?", f.ExternalID)
-	// Details are JSON: match the exact encoded field, with LIKE's own
-	// wildcards escaped (emails often contain "_").
-	for _, x := range []struct{ field, v string }{{"email", f.Email}, {"phone", f.Phone}} {
-		if x.v != "" {
-			enc, _ := json.Marshal(x.v)
-			c.add(`data LIKE ? ESCAPE '\'`, "%"+likeEscape(`"`+x.field+`":`+string(enc))+"%")
-		}
-	}
-	if len(f.IDs) > 0 {
-		in := ""
-		for i, id := range f.IDs {
-			c.args = append(c.args, id)
-			if i > 0 {
-				in += ", "
-			}
-			in += "$" + strconv.Itoa(len(c.args))
-		}
-		c.where = append(c.where, "id IN ("+in+")")
-	}
+	c := customerConds(scope, f)
 	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
 	// Ordered by external id, as Meld lists customers; a cursor is a key,
 	// whose customer's external id is where the next page starts.
@@ -107,7 +84,7 @@ func (db *DB) FindCustomers(ctx context.Context, scope banklink.Scope, f banklin
 		}
 		order = "DESC"
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE `+c.sql()+` ORDER BY external_id `+order+` LIMIT `+strconv.Itoa(max(f.Limit, 1)), c.args...)
+	rows, err := db.r.QueryContext(ctx, customersSQL(c, order, f.Limit), c.args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find customers: %w", err)
 	}
@@ -134,11 +111,47 @@ func (db *DB) FindCustomers(ctx context.Context, scope banklink.Scope, f banklin
 	} else {
 		base.add("external_id > ?", storedExternalID(out[len(out)-1]))
 	}
-	remaining, err := db.countBeyond(ctx, " FROM customers", base)
+	remaining, err := db.countBeyond(ctx, countSQL(" FROM customers", base), base.args)
 	if err != nil {
 		return nil, 0, err
 	}
 	return out, remaining, nil
+}
+
+// customerConds selects the tenant's active customers matching f; the
+// list and its count walk customers_listed.
+func customerConds(scope banklink.Scope, f banklink.CustomerFilter) conds {
+	var c conds
+	c.add("account_id = ?", scope.AccountID)
+	c.add("environment = ?", string(scope.Environment))
+	c.add("status = ?", banklink.CustomerStatusActive)
+	c.addIf("external_id = ?", f.ExternalID)
+	// Details are JSON: match the exact encoded field, with LIKE's own
+	// wildcards escaped (emails often contain "_").
+	for _, x := range []struct{ field, v string }{{"email", f.Email}, {"phone", f.Phone}} {
+		if x.v != "" {
+			enc, _ := json.Marshal(x.v)
+			c.add(`data LIKE ? ESCAPE '\'`, "%"+likeEscape(`"`+x.field+`":`+string(enc))+"%")
+		}
+	}
+	if len(f.IDs) > 0 {
+		in := ""
+		for i, id := range f.IDs {
+			c.args = append(c.args, id)
+			if i > 0 {
+				in += ", "
+			}
+			in += "$" + strconv.Itoa(len(c.args))
+		}
+		c.where = append(c.where, "id IN ("+in+")")
+	}
+	return c
+}
+
+// customersSQL is the query of one page of customers, ordered by external
+// id in order ("ASC" or "DESC").
+func customersSQL(c conds, order string, limit int) string {
+	return `SELECT ` + customerColumns + ` FROM customers WHERE ` + c.sql() + ` ORDER BY external_id ` + order + ` LIMIT ` + strconv.Itoa(max(limit, 1))
 }
 
 // DeleteCustomer implements banklink.CustomerStore.

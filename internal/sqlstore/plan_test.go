@@ -230,3 +230,33 @@ func TestCustomerConnectionsUseTheirIndex(t *testing.T) {
 		t.Errorf("plan = %s, want index connections_customer", got)
 	}
 }
+
+// TestCustomerListUsesItsIndex: a page of customers and the count of
+// those beyond it walk customers_listed in external id order; the count
+// reads the index alone, where before it read up to 1,000 rows of the
+// table to check their status.
+func TestCustomerListUsesItsIndex(t *testing.T) {
+	db := planDB(t)
+	scope := banklink.Scope{AccountID: "a", Environment: banklink.Sandbox}
+	for _, tt := range []struct {
+		name  string
+		query func(c conds) string
+		want  string
+	}{
+		{"page", func(c conds) string { return customersSQL(c, "ASC", 100) }, "SEARCH customers USING INDEX customers_listed "},
+		{"page backwards", func(c conds) string { return customersSQL(c, "DESC", 100) }, "SEARCH customers USING INDEX customers_listed "},
+		{"count beyond", func(c conds) string { return countSQL(" FROM customers", c) }, "SEARCH customers USING COVERING INDEX customers_listed "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := customerConds(scope, banklink.CustomerFilter{})
+			c.add("external_id > ?", "cust-0100")
+			got := queryPlan(t, db, tt.query(c), c.args...)
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("plan = %s, want %q", got, tt.want)
+			}
+			if strings.Contains(got, "TEMP B-TREE") {
+				t.Errorf("plan = %s sorts", got)
+			}
+		})
+	}
+}
