@@ -11,7 +11,7 @@
 // CompleteConnection, SaveAggregation), so indexes, keys and events are
 // what production writes.
 //
-// The baseline database holds 60 customers (one page of every list, see
+// The baseline database holds 110 customers (one page of every list, see
 // baselineCustomers). Then it sends the same requests to both, one at a time and alternating
 // between them so the machine's drift hits both alike, and prints each
 // request's p50 and p99 on the full database with its ratio to the empty
@@ -318,10 +318,11 @@ func (t *scaleTarget) prepare() error {
 }
 
 // baselineCustomers fill the baseline database: just over one page of
-// every list (120 connections, 240 transaction accounts), so the two
-// databases answer the same pages and the ratio measures the database's
-// size, not the page's.
-const baselineCustomers = 60
+// every list (110 customers, 220 connections, 440 transaction accounts),
+// so the two databases answer the same pages and the ratio measures the
+// database's size, not the page's. (At 60, the first page of customers
+// held 60 on the baseline and 100 on the full database.)
+const baselineCustomers = 110
 
 // emptyTarget is the baseline: a database as small as a real tenant's
 // first day.
