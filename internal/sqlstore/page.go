@@ -117,9 +117,6 @@ func (q listQuery[T]) orderBy(forward bool) string {
 	return q.alias + ".seq " + dir
 }
 
-// run returns the page after `after` (or before `before`, or the first
-// page) of the rows matching c, and how many more match beyond it in the
-// direction of travel.
 // selectSQL is the query of one page.
 func (q listQuery[T]) selectSQL(c conds, forward bool, limit int) string {
 	n := strconv.Itoa(max(limit, 1))
@@ -129,8 +126,7 @@ func (q listQuery[T]) selectSQL(c conds, forward bool, limit int) string {
 		if forward {
 			dir = "DESC"
 		}
-		return `SELECT ` + q.cols + ` FROM financial_accounts fa CROSS JOIN LATERAL (SELECT * FROM transactions t WHERE ` + strings.Join(inner, " AND ") +
-			` ORDER BY t.transaction_day ` + dir + `, t.seq ` + dir + ` LIMIT ` + n + `) t JOIN customers cu ON cu.id = t.customer_id WHERE ` +
+		return `SELECT ` + q.cols + lateralFrom("*", inner, ` ORDER BY t.transaction_day `+dir+`, t.seq `+dir, n) + ` JOIN customers cu ON cu.id = t.customer_id WHERE ` +
 			strings.Join(outer, " AND ") + ` ORDER BY ` + q.orderBy(forward) + ` LIMIT ` + n
 	}
 	return `SELECT ` + q.cols + q.from + ` WHERE ` + c.sql() + ` ORDER BY ` + q.orderBy(forward) + ` LIMIT ` + n
@@ -150,6 +146,13 @@ func lateralTerms(c conds) (outer, inner []string) {
 	return outer, inner
 }
 
+// lateralFrom is the LATERAL form's FROM: each financial account fa
+// joined with its transactions t matching inner (cols of them, in order),
+// at most limit of them.
+func lateralFrom(cols string, inner []string, order, limit string) string {
+	return ` FROM financial_accounts fa CROSS JOIN LATERAL (SELECT ` + cols + ` FROM transactions t WHERE ` + strings.Join(inner, " AND ") + order + ` LIMIT ` + limit + `) t`
+}
+
 // countSQL is the query counting the rows matching c, up to
 // banklink.RemainingCap. The LATERAL form counts account by account too:
 // joined plainly, PostgreSQL's plan for a cursor's own values (a
@@ -162,8 +165,7 @@ func (q listQuery[T]) countSQL(c conds) string {
 	if q.lateral {
 		outer, inner := lateralTerms(c)
 		limit := strconv.Itoa(banklink.RemainingCap)
-		return `SELECT COUNT(*) FROM (SELECT 1 FROM financial_accounts fa CROSS JOIN LATERAL (SELECT 1 FROM transactions t WHERE ` +
-			strings.Join(inner, " AND ") + ` LIMIT ` + limit + `) t WHERE ` + strings.Join(outer, " AND ") + ` LIMIT ` + limit + `) beyond`
+		return `SELECT COUNT(*) FROM (SELECT 1` + lateralFrom("1", inner, "", limit) + ` WHERE ` + strings.Join(outer, " AND ") + ` LIMIT ` + limit + `) beyond`
 	}
 	from := q.countFrom
 	if from == "" {
@@ -172,6 +174,9 @@ func (q listQuery[T]) countSQL(c conds) string {
 	return countSQL(from, c)
 }
 
+// run returns the page after `after` (or before `before`, or the first
+// page) of the rows matching c, and how many more match beyond it in the
+// direction of travel.
 func (q listQuery[T]) run(ctx context.Context, db *DB, c conds, after, before string, limit int) ([]*T, int, error) {
 	base := conds{where: slices.Clone(c.where), args: slices.Clone(c.args)}
 	forward := before == ""
